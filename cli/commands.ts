@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+
+/** One subcommand: its words, a one-line summary, and how to load it (absent: not built yet). */
+export interface CommandEntry {
+  readonly words: readonly string[];
+  readonly usage: string;
+  readonly summary: string;
+  /** Loads the command's module; it defines options and the action on the given Command. */
+  readonly load?: () => Promise<{ configure(cmd: Command): void }>;
+}
+
+/** Every subcommand of DESIGN §3, in the order `ferry --help` lists them. */
+export const commands: readonly CommandEntry[] = [
+  { words: ['validate'], usage: '[DIR]', summary: 'validate manifests: every problem as FILE:LINE:COL' },
+  { words: ['plan'], usage: '[DIR] --inventory FILE', summary: 'plans per host; with --base, what a change does to which hosts' },
+  { words: ['controller'], usage: '[--repo URL|DIR]', summary: 'run the controller (follows git, plans, serves agents and admins)' },
+  { words: ['agent'], usage: '--server URL', summary: 'run an agent (or a relay) on a host' },
+  { words: ['package', 'build'], usage: 'DIR --name N --version V', summary: 'make a reproducible artifact and print its Package manifest' },
+  { words: ['package', 'push'], usage: 'FILE', summary: "upload an artifact to the controller's content store" },
+  { words: ['token', 'create'], usage: '[--ttl 24h]', summary: 'make an enrollment token' },
+  { words: ['status'], usage: '[DEPLOYMENT]', summary: 'what is pending, installed, failed or not applicable, and why' },
+  { words: ['hosts'], usage: '[HOST]', summary: 'hosts, their inventory, groups and plans' },
+  { words: ['suspend'], usage: 'DEPLOYMENT', summary: 'suspend a deployment (new actions stop, transfers pause)' },
+  { words: ['resume'], usage: 'DEPLOYMENT', summary: 'resume a suspended deployment' },
+  { words: ['wake'], usage: 'HOST|--group G', summary: 'send Wake-on-LAN now' },
+  { words: ['bundle', 'export'], usage: '(--host H|--group G) --out FILE', summary: 'offline bundle: signed plan and artifacts' },
+  { words: ['bundle', 'apply'], usage: 'FILE', summary: 'install from a bundle on an offline host' },
+  { words: ['results', 'import'], usage: 'FILE', summary: "bring an offline host's results into the controller" },
+  { words: ['demo'], usage: '', summary: 'a controller and local agents on the example fleet, with the dashboard' },
+];

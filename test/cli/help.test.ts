@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { commands } from '../../cli/commands.js';
+import { runFerry } from '../support/ferry.js';
+
+describe('ferry --help', () => {
+  it('lists every subcommand of DESIGN §3 and exits 0', async () => {
+    const r = await runFerry(['--help']);
+    expect(r.code).to.equal(0);
+    for (const c of commands) expect(r.stdout).to.contain(`  ${c.words.join(' ')}`);
+    const names = commands.map((c) => c.words.join(' '));
+    expect(names).to.include.members([
+      'validate', 'plan', 'controller', 'agent', 'package build', 'package push', 'token create',
+      'status', 'hosts', 'suspend', 'resume', 'wake', 'bundle export', 'bundle apply', 'results import', 'demo',
+    ]);
+  });
+
+  const usageCases = [
+    { name: 'no command', args: [], stderr: '' },
+    { name: 'an unknown command', args: ['frobnicate'], stderr: "unknown command 'frobnicate'" },
+    { name: 'a group without its verb', args: ['package'], stderr: '`ferry package build` or `ferry package push`' },
+  ];
+  for (const c of usageCases) {
+    it(`exits 2 on ${c.name}`, async () => {
+      const r = await runFerry(c.args);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain(c.stderr);
+    });
+  }
+});
