@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+
 /** Exit codes of every ferry command (DESIGN §3). */
 export const ExitCode = {
   ok: 0,
@@ -29,4 +31,16 @@ export function reportError(err: unknown): ExitCode {
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`ferry: internal error (please report it): ${detail}\n`);
   return 70 as ExitCode;
+}
+
+const exitCodes = new WeakMap<Command, number>();
+
+/** A command's action sets its exit code here instead of calling process.exit, so output is flushed. */
+export function setExitCode(cmd: Command, code: number): void {
+  exitCodes.set(cmd, code);
+}
+
+/** The exit code an action set, 0 when it set none. */
+export function exitCodeOf(cmd: Command): number {
+  return exitCodes.get(cmd) ?? ExitCode.ok;
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { commands, type CommandEntry } from './commands.js';
-import { ExitCode, UserError, reportError } from './errors.js';
+import { ExitCode, UserError, exitCodeOf, reportError } from './errors.js';
 
 const version = '0.1.0';
 
@@ -59,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const rest = argv.slice(entry.words.length);
     await cmd.parseAsync([...rest], { from: 'user' });
-    code = (cmd as Command & { exitCodeResult?: number }).exitCodeResult ?? ExitCode.ok;
+    code = exitCodeOf(cmd);
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
@@ -67,11 +67,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportError(err);
   }
   return code;
-}
-
-/** Commands set their exit code here instead of calling process.exit, so output is flushed. */
-export function setExitCode(cmd: Command, code: number): void {
-  (cmd as Command & { exitCodeResult?: number }).exitCodeResult = code;
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url.endsWith('/cli/main.js');
