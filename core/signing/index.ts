@@ -1,0 +1,2 @@
+export { signedBytes, signDocument, verifyDocument, type Signable, type VerifyResult } from './signature.js';
+export { acceptPlan, type PlanAcceptance } from './accept-plan.js';
