@@ -182,6 +182,30 @@ export interface ManifestFile {
   readonly path: string;
   /** Raw bytes (checked for UTF-8) or already-decoded text. */
   readonly content: Uint8Array | string;
+  /**
+   * The file's full size in bytes, when the reader did not read it whole (content then holds
+   * only a prefix, or nothing): the loader reports the file as too large without parsing it.
+   */
+  readonly size?: number;
+}
+
+/** Bounds on hostile or runaway input; every one exceeded is reported as an error, never a crash. */
+export interface LoadLimits {
+  /** Largest file accepted, in bytes (default 1 MiB). */
+  readonly maxFileBytes: number;
+  /** Most YAML documents in one file, empty ones included (default 5,000). */
+  readonly maxDocumentsPerFile: number;
+  /** Most YAML documents in all files together (default 100,000). */
+  readonly maxDocuments: number;
+  /** Most alias expansions in one document, against "billion laughs" (default 100). */
+  readonly maxAliasCount: number;
+}
+
+/** What a load read, for summaries (`ok: 45 resources in 12 files`). */
+export interface LoadStats {
+  readonly files: number;
+  /** Non-empty documents, valid or not. */
+  readonly resources: number;
 }
 
 export type Severity = 'error' | 'warning';
@@ -195,4 +219,5 @@ export interface Problem extends SourcePosition {
 export interface LoadResult {
   readonly snapshot?: Snapshot;
   readonly problems: readonly Problem[];
+  readonly stats?: LoadStats;
 }

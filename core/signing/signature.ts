@@ -13,7 +13,7 @@ export interface Signable {
 export type VerifyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /** The exact bytes a signature covers: JCS of the document minus `signature`. */
-export function signedBytes(doc: Signable): Buffer {
+export function signedBytes(doc: object): Buffer {
   const { signature: _ignored, ...rest } = doc as Record<string, unknown>;
   const text = canonicalize(rest);
   if (text === undefined) throw new TypeError('document cannot be canonicalized');
@@ -21,15 +21,16 @@ export function signedBytes(doc: Signable): Buffer {
 }
 
 /** Returns a copy of `doc` with `signature` set, signed by the PEM private key. */
-export function signDocument<T extends Signable>(doc: T, privateKeyPem: string | KeyObject): T & { signature: string } {
+export function signDocument<T extends object>(doc: T, privateKeyPem: string | KeyObject): T & { signature: string } {
   const key = typeof privateKeyPem === 'string' ? createPrivateKey(privateKeyPem) : privateKeyPem;
   const signature = sign(null, signedBytes(doc), key).toString('base64');
   return { ...doc, signature };
 }
 
 /** Checks `doc.signature` against the PEM public key; never throws on bad input. */
-export function verifyDocument(doc: Signable, publicKeyPem: string | KeyObject): VerifyResult {
-  if (typeof doc.signature !== 'string' || doc.signature.length === 0) return { ok: false, reason: 'not signed' };
+export function verifyDocument(doc: object, publicKeyPem: string | KeyObject): VerifyResult {
+  const { signature } = doc as Signable;
+  if (typeof signature !== 'string' || signature.length === 0) return { ok: false, reason: 'not signed' };
   let key: KeyObject;
   try {
     key = typeof publicKeyPem === 'string' ? createPublicKey(publicKeyPem) : publicKeyPem;
@@ -42,6 +43,6 @@ export function verifyDocument(doc: Signable, publicKeyPem: string | KeyObject):
   } catch {
     return { ok: false, reason: 'document cannot be canonicalized' };
   }
-  const good = verify(null, bytes, key, Buffer.from(doc.signature, 'base64'));
+  const good = verify(null, bytes, key, Buffer.from(signature, 'base64'));
   return good ? { ok: true } : { ok: false, reason: 'signature does not match the pinned controller key' };
 }

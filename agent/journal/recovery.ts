@@ -1,0 +1,97 @@
+/**
+ * What the agent does at start-up with actions a crash interrupted while their program ran.
+ *
+ * Policy (DESIGN §6, "without a second install"): an install or uninstall found `installing` /
+ * `uninstalling` in the journal is never rerun blindly. If its process group is still running
+ * (the program outlived the agent), we wait for it. Then, if the package has a `detect` command,
+ * we run it to decide: present → installed (or, for an uninstall, run it again); absent → installed
+ * again from the downloaded folder (phase back to `downloaded`) or, for an uninstall, uninstalled.
+ * Without `detect` the action is marked `failed` with the reason
+ * `interrupted during install; not rerun automatically`, for an admin to look at.
+ */
+import type { CommandSpec } from '../../core/manifest/types.js';
+import type { Journal } from './journal.js';
+import type { ActionRecord } from './types.js';
+
+export interface RecoveryDeps {
+  /** The package's detect command for an action, if it has one. */
+  readonly detectFor: (action: ActionRecord) => CommandSpec | undefined;
+  /** Runs a detect command; true when it finds the package (exit 0). */
+  readonly detect: (spec: CommandSpec, action: ActionRecord) => Promise<boolean>;
+  /** True while a process group still runs (default: `kill(-pid, 0)`). */
+  readonly groupAlive?: (pid: number) => boolean;
+  /** How long to wait for a leftover program to finish (default 10 min) and how often to look (default 1 s). */
+  readonly waitMs?: number;
+  readonly pollMs?: number;
+}
+
+export type RecoveryDecision =
+  | 'installed'
+  | 'reinstall'
+  | 'uninstalled'
+  | 'reuninstall'
+  | 'failed'
+  | 'still-running';
+
+/** Resolves every interrupted install/uninstall in the journal; returns what was decided per action id. */
+export async function recoverInterrupted(journal: Journal, deps: RecoveryDeps): Promise<Map<string, RecoveryDecision>> {
+  const decisions = new Map<string, RecoveryDecision>();
+  const alive = deps.groupAlive ?? groupAlive;
+  for (const a of journal.actions('installing', 'uninstalling')) {
+    if (a.pid !== undefined && !(await waitGone(a.pid, alive, deps.waitMs ?? 600_000, deps.pollMs ?? 1000))) {
+      decisions.set(a.actionId, 'still-running');
+      continue;
+    }
+    const installing = a.phase === 'installing';
+    const base = { actionId: a.actionId, serial: a.serial };
+    const detectSpec = deps.detectFor(a);
+    if (!detectSpec) {
+      const reason = `interrupted during ${installing ? 'install' : 'uninstall'}; not rerun automatically`;
+      journal.transition({ ...base, phase: 'failed', reason }, { actionId: a.actionId, serial: a.serial, state: 'failed', reason });
+      decisions.set(a.actionId, 'failed');
+      continue;
+    }
+    const present = await deps.detect(detectSpec, a);
+    if (installing && present && a.package && a.version && a.deployment && a.dir) {
+      journal.markInstalled(
+        base,
+        { package: a.package, version: a.version, deployment: a.deployment, dir: a.dir },
+        { actionId: a.actionId, serial: a.serial, state: 'installed', reason: 'install was interrupted; detect finds the package' },
+      );
+      decisions.set(a.actionId, 'installed');
+    } else if (installing) {
+      journal.transition({ ...base, phase: present ? 'failed' : 'downloaded', reason: present ? 'interrupted during install; journal lacks package details' : 'install was interrupted; detect does not find the package, installing again' });
+      decisions.set(a.actionId, present ? 'failed' : 'reinstall');
+    } else if (!present && a.package) {
+      journal.markUninstalled(base, a.package, {
+        actionId: a.actionId,
+        serial: a.serial,
+        state: 'uninstalled',
+        reason: 'uninstall was interrupted; detect no longer finds the package',
+      });
+      decisions.set(a.actionId, 'uninstalled');
+    } else {
+      journal.transition({ ...base, phase: 'pending', reason: 'uninstall was interrupted; detect still finds the package, uninstalling again' });
+      decisions.set(a.actionId, 'reuninstall');
+    }
+  }
+  return decisions;
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitGone(pid: number, alive: (pid: number) => boolean, waitMs: number, pollMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  while (alive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return true;
+}

@@ -1,0 +1,283 @@
+/**
+ * `npm run bench serve`: 10,000 enrolled hosts poll their signed plans with `If-None-Match`
+ * (autocannon, 50 connections, ~10 s) against the controller's API over SQLite, then the same
+ * load against nginx serving the same plan documents as static files with its ETags (the
+ * Munki architecture, our ceiling). Prints requests/s, p50/p99 latency, controller RSS and
+ * the ratio. Both servers run as one process on 127.0.0.1; the load generator runs here.
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plan } from '../core/plan/types.js';
+
+const HOSTS = Number(process.env['FERRY_BENCH_HOSTS'] ?? 10_000);
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env['FERRY_BENCH_SECONDS'] ?? 10);
+const NGINX = '/usr/sbin/nginx';
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const hostName = (i: number): string => `host-${String(i).padStart(5, '0')}`;
+const credentialOf = (i: number): string => createHash('sha256').update(`ferry-bench-credential-${i}`).digest('base64url');
+
+/** The controller side, run in a child process so the load generator does not share its CPU. */
+async function serveChild(dir: string): Promise<void> {
+  const { openStore } = await import('../controller/store/index.js');
+  const { DirectoryContentStore } = await import('../controller/content/index.js');
+  const { createApi } = await import('../controller/api/app.js');
+  const { signDocument } = await import('../core/signing/index.js');
+  const { pino } = await import('pino');
+  const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const now = new Date();
+  for (let i = 0; i < HOSTS; i++) {
+    await store.enrollHost({
+      host: hostName(i),
+      credentialHash: createHash('sha256').update(credentialOf(i)).digest('hex'),
+      facts: { os: { platform: 'linux' }, arch: 'x64', cpus: 4 },
+      labels: { site: i % 2 === 0 ? 'tokyo' : 'osaka' },
+      now,
+    });
+  }
+  const actions = (i: number) =>
+    [0, 1, 2].map((k) => ({
+      id: `deploy-${k}/pkg-${k}@1.${k}.0/install`,
+      deployment: `deploy-${k}`,
+      package: `pkg-${k}`,
+      version: `1.${k}.0`,
+      op: 'install' as const,
+      status: 'planned' as const,
+      blockedBy: k === 0 ? [] : [`deploy-0/pkg-0@1.0.0/install`],
+      artifact: { sha256: createHash('sha256').update(`artifact-${k}`).digest('hex'), size: 1_048_576 * (k + 1) },
+      install: { command: ['sh', 'install.sh'], timeoutMs: 600_000, env: { HOST_INDEX: String(i) } },
+      conditions: [],
+      distribute: { multicast: false, wake: false },
+      shutdownAfter: false,
+      suspended: false,
+    }));
+  const expiresAt = new Date(now.getTime() + 7 * 86_400_000).toISOString();
+  const signed = new Map<string, string>();
+  const entries = Array.from({ length: HOSTS }, (_, i) => {
+    const body = { host: hostName(i), sources: [{ kind: 'controller' as const, name: 'controller' }], actions: actions(i) };
+    return { host: hostName(i), hash: createHash('sha256').update(JSON.stringify(body)).digest('hex'), body, revision: 'main@sha1:bench' };
+  });
+  await store.savePlans(entries, now, {
+    sign: (p) => {
+      const plan: Plan = { ...p.body, serial: p.serial, revision: p.revision, generatedAt: p.generatedAt, expiresAt };
+      const doc = JSON.stringify(signDocument(plan, privateKey));
+      signed.set(p.host, doc);
+      return doc;
+    },
+  });
+  // The documents as files, for nginx.
+  for (const [host, doc] of signed) await writeFile(join(dir, 'plans', `${host}.json`), doc);
+  const { app } = createApi({
+    store,
+    content: new DirectoryContentStore(join(dir, 'content')),
+    keys: { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), adminToken: 'bench-admin-token-0123456789' },
+    source: { status: () => ({}), refresh: async () => undefined },
+    reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
+    logger: pino({ level: 'silent' }),
+    clock: { now: () => new Date() },
+    ready: () => true,
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address() as { port: number };
+    process.send?.({ port: address.port });
+  });
+  server.keepAliveTimeout = 60_000;
+  process.on('message', (m: { rss?: boolean; stop?: boolean }) => {
+    if (m.rss) process.send?.({ rss: process.memoryUsage().rss });
+    if (m.stop) server.close(() => void store.close().then(() => process.exit(0)));
+  });
+}
+
+function once<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => T | undefined, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the benchmark controller did not answer in time')), timeoutMs);
+    const onMessage = (m: Record<string, unknown>) => {
+      const v = pick(m);
+      if (v !== undefined) {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(v);
+      }
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`the benchmark controller exited with ${code}`)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Finds nginx, installing Debian's nginx-light when running as root; undefined with a hint otherwise. */
+function ensureNginx(): string | undefined {
+  if (existsSync(NGINX)) return NGINX;
+  if (process.getuid?.() !== 0) {
+    console.log(`nginx not found: install it with \`sudo apt-get install -y nginx-light\` for the comparison; skipping it`);
+    return undefined;
+  }
+  try {
+    console.log('installing nginx-light for the comparison (apt-get) …');
+    const run = (args: string[]) => execFileSync('apt-get', args, { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    try {
+      run(['install', '-y', 'nginx-light']);
+    } catch {
+      run(['update']);
+      run(['install', '-y', 'nginx-light']);
+    }
+  } catch (err) {
+    console.log(`could not install nginx-light (${(err as Error).message}); skipping the comparison`);
+    return undefined;
+  }
+  return existsSync(NGINX) ? NGINX : undefined;
+}
+
+/** nginx's ETag of a static file: `"<mtime hex>-<size hex>"`. */
+async function nginxEtag(file: string): Promise<string> {
+  const s = await stat(file);
+  return `"${Math.floor(s.mtimeMs / 1000).toString(16)}-${s.size.toString(16)}"`;
+}
+
+async function load(url: string, requests: Record<string, unknown>[], title: string): Promise<AutocannonResult> {
+  // Warm-up, then the measured run.
+  await autocannon({ url, connections: CONNECTIONS, duration: 2, requests });
+  return autocannon({ url, title, connections: CONNECTIONS, duration: DURATION_S, requests });
+}
+
+const fmt = (r: AutocannonResult): string => {
+  const codes = Object.entries(r.statusCodeStats).map(([c, v]) => `${c}×${v.count}`).join(' ');
+  return `${Math.round(r.requests.average).toLocaleString('en')} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${codes}${r.errors ? `, ${r.errors} errors` : ''})`;
+};
+
+export async function run(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-serve-'));
+  await chmod(dir, 0o755);
+  await mkdir(join(dir, 'plans'), { recursive: true, mode: 0o755 });
+  const here = fileURLToPath(import.meta.url);
+  const child = fork(here, [], { execArgv: [], env: { ...process.env, FERRY_BENCH_SERVE_CHILD: dir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let nginx: ChildProcess | undefined;
+  try {
+    const started = Date.now();
+    const port = await once(child, (m) => (typeof m['port'] === 'number' ? (m['port'] as number) : undefined), 300_000);
+    console.log(`${HOSTS.toLocaleString('en')} hosts enrolled with signed plans in ${((Date.now() - started) / 1000).toFixed(1)} s (SQLite)`);
+
+    const ferryUrl = `http://127.0.0.1:${port}`;
+    const etags: string[] = [];
+    for (let i = 0; i < HOSTS; i++) {
+      const res = await fetch(`${ferryUrl}/v1/hosts/${hostName(i)}/plan`, { method: 'HEAD', headers: { authorization: `Bearer ${credentialOf(i)}` } });
+      if (res.status !== 200) throw new Error(`HEAD plan of ${hostName(i)}: ${res.status}`);
+      etags.push(res.headers.get('etag')!);
+    }
+    const ferryRequests = etags.map((etag, i) => ({
+      method: 'GET',
+      path: `/v1/hosts/${hostName(i)}/plan`,
+      headers: { authorization: `Bearer ${credentialOf(i)}`, 'if-none-match': etag },
+    }));
+    const ferry = await load(ferryUrl, ferryRequests, 'ferry');
+    child.send({ rss: true });
+    const rss = await once(child, (m) => (typeof m['rss'] === 'number' ? (m['rss'] as number) : undefined), 10_000);
+    console.log(`ferry controller: ${fmt(ferry)}, RSS ${(rss / 1024 ** 2).toFixed(0)} MiB`);
+
+    const bin = ensureNginx();
+    if (!bin) return;
+    const nginxPort = await freePort();
+    const conf = join(dir, 'nginx.conf');
+    await writeFile(
+      conf,
+      [
+        'daemon off;',
+        'master_process off;',
+        'worker_processes 1;',
+        `pid ${join(dir, 'nginx.pid')};`,
+        `error_log ${join(dir, 'nginx-error.log')} warn;`,
+        'events { worker_connections 4096; }',
+        'http {',
+        '  access_log off;',
+        '  sendfile on;',
+        '  etag on;',
+        '  keepalive_requests 1000000;',
+        `  client_body_temp_path ${join(dir, 'nginx-body')};`,
+        `  proxy_temp_path ${join(dir, 'nginx-proxy')};`,
+        `  fastcgi_temp_path ${join(dir, 'nginx-fastcgi')};`,
+        `  uwsgi_temp_path ${join(dir, 'nginx-uwsgi')};`,
+        `  scgi_temp_path ${join(dir, 'nginx-scgi')};`,
+        '  default_type application/json;',
+        `  server {`,
+        `    listen 127.0.0.1:${nginxPort};`,
+        `    root ${dir};`,
+        '    location ~ ^/v1/hosts/([^/]+)/plan$ { try_files /plans/$1.json =404; }',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    nginx = spawn(bin, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitForPort(nginxPort, 10_000);
+    const nginxRequests = await Promise.all(
+      etags.map(async (_e, i) => ({
+        method: 'GET',
+        path: `/v1/hosts/${hostName(i)}/plan`,
+        headers: { authorization: `Bearer ${credentialOf(i)}`, 'if-none-match': await nginxEtag(join(dir, 'plans', `${hostName(i)}.json`)) },
+      })),
+    );
+    const ref = await load(`http://127.0.0.1:${nginxPort}`, nginxRequests, 'nginx');
+    console.log(`nginx (static files): ${fmt(ref)}`);
+    const ratio = ferry.requests.average / ref.requests.average;
+    console.log(`ratio ferry/nginx: ${(ratio * 100).toFixed(0)} % (aim: ≥ 50 %)`);
+  } finally {
+    nginx?.kill('SIGTERM');
+    if (child.connected) child.send({ stop: true });
+    await new Promise((r) => {
+      if (child.exitCode !== null) return r(undefined);
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        r(undefined);
+      }, 5000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        r(undefined);
+      });
+    });
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const childDir = process.env['FERRY_BENCH_SERVE_CHILD'];
+if (childDir !== undefined && process.send !== undefined) await serveChild(childDir);

@@ -1,0 +1,77 @@
+/** `ferry hosts [HOST]`: enrolled hosts with their action counts, or one host in detail. */
+import type { Command } from 'commander';
+import { addClientOptions, adminClient, formatCounts, table, type ClientOptions } from './client.js';
+
+interface HostItem {
+  readonly host: string;
+  readonly state: string;
+  readonly lastSeenAt?: string;
+  readonly enrolledAt: string;
+  readonly labels: Record<string, string>;
+  readonly actions: Record<string, number>;
+}
+
+interface HostsPage {
+  readonly total: number;
+  readonly hosts: HostItem[];
+}
+
+interface HostDetail {
+  readonly host: HostItem & { facts: Record<string, unknown>; resetAt?: string };
+  readonly inventory: { inventory: { facts: Record<string, unknown>; software: { name: string; version: string; source: string }[] }; reportedAt: string } | null;
+  readonly plan: { serial: number; revision: string; generatedAt: string; body: { actions: { id: string; status: string; reason?: string }[] } } | null;
+  readonly states: { actionId: string; state: string; at: string; reason?: string; exitCode?: number }[];
+  readonly history: { id: string; actionId: string; state: string; at: string }[];
+}
+
+const pageSize = 1000;
+
+export function configure(cmd: Command): void {
+  addClientOptions(cmd.description('list hosts with their action states, or show one host: inventory, plan, states, history'), true)
+    .argument('[HOST]', 'show one host in detail')
+    .action(async (host: string | undefined, opts: ClientOptions) => {
+      const client = adminClient(opts);
+      if (host === undefined) {
+        const all: HostItem[] = [];
+        let total = 0;
+        do {
+          const page = await client.call<HostsPage>('GET', `/v1/hosts?offset=${all.length}&limit=${pageSize}`);
+          total = page.total;
+          all.push(...page.hosts);
+          if (page.hosts.length === 0) break;
+        } while (all.length < total);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ total, hosts: all }, null, 2)}\n`);
+          return;
+        }
+        if (all.length === 0) {
+          process.stdout.write('No hosts enrolled yet; make a token with `ferry token create` and start agents with it.\n');
+          return;
+        }
+        const rows = all.map((h) => [h.host, h.state, h.lastSeenAt ?? 'never', formatCounts(h.actions)]);
+        process.stdout.write(table([['HOST', 'ENROLLMENT', 'LAST SEEN', 'ACTIONS'], ...rows]));
+        return;
+      }
+      const d = await client.call<HostDetail>('GET', `/v1/hosts/${encodeURIComponent(host)}?history=20`);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+        return;
+      }
+      const out: string[] = [];
+      out.push(`Host ${d.host.host}: ${d.host.state}, enrolled ${d.host.enrolledAt}, last seen ${d.host.lastSeenAt ?? 'never'}`);
+      const labels = Object.entries(d.host.labels).map(([k, v]) => `${k}=${v}`);
+      if (labels.length > 0) out.push(`  labels: ${labels.join(', ')}`);
+      if (d.inventory) {
+        const f = d.inventory.inventory.facts as { os?: { platform?: string; release?: string }; arch?: string; cpus?: number };
+        out.push(`  inventory (${d.inventory.reportedAt}): ${f.os?.platform ?? '?'} ${f.os?.release ?? ''} ${f.arch ?? ''}, ${f.cpus ?? '?'} cpus, ${d.inventory.inventory.software.length} software items`.replace(/ +/g, ' '));
+      } else out.push('  no inventory yet');
+      if (d.plan) out.push(`  plan: serial ${d.plan.serial}, revision ${d.plan.revision}, ${d.plan.body.actions.length} actions, generated ${d.plan.generatedAt}`);
+      else out.push('  no plan yet');
+      out.push('');
+      if (d.states.length > 0) {
+        const rows = d.states.map((s) => [s.actionId, s.state, s.at, `${s.reason ?? ''}${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}`]);
+        out.push(table([['ACTION', 'STATE', 'AT', 'REASON'], ...rows]).trimEnd());
+      } else out.push('No action reported yet.');
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+}

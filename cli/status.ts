@@ -1,0 +1,108 @@
+/**
+ * `ferry status [DEPLOYMENT]`: per deployment, how many actions are pending, installed,
+ * failed or not applicable, which hosts fail and why, and what git revision is in force
+ * (with a rejected revision's errors). Exit 1 when a deployment has failures.
+ */
+import type { Command } from 'commander';
+import type { DeploymentSummary, FailureView, SuspensionView } from '../controller/api/routes-admin.js';
+import { addClientOptions, adminClient, formatCounts, table, type ClientOptions } from './client.js';
+import { ExitCode, setExitCode } from './errors.js';
+
+interface StatusReply {
+  readonly source: {
+    readonly lastAppliedRevision?: string;
+    readonly lastAppliedAt?: string;
+    readonly lastAttemptedRevision?: string;
+    readonly rejected?: { revision: string; at: string; message?: string; problems: { file: string; line: number; col: number; severity: string; message: string }[] };
+    readonly fetch?: { revision?: string; url?: string; branch?: string; error?: { message: string } } | null;
+  };
+  readonly hosts: { total: number; enrolled: number; reset: number };
+  readonly deployments: DeploymentSummary[];
+  readonly failures: FailureView[];
+  readonly failuresTotal: number;
+}
+
+interface HostRow {
+  readonly host: string;
+  readonly state: string;
+  readonly lastReportAt: string;
+  readonly actions: { actionId: string; state: string; version?: string; reason?: string; exitCode?: number; bytesDone?: number }[];
+}
+
+interface DeploymentReply extends DeploymentSummary {
+  readonly packages?: { name: string; version: string; state: string }[];
+  readonly hosts: { total: number; offset: number; limit: number; items: HostRow[] };
+  readonly failures: FailureView[];
+}
+
+/** `suspended (operator: alice, 2026-…) · spec.suspended: false`. */
+export function describeSuspension(s: SuspensionView): string {
+  const spec = s.spec === undefined ? 'spec.suspended: unknown' : `spec.suspended: ${s.spec}`;
+  const override = s.override ? `operator override: ${s.override.suspended ? 'suspended' : 'resumed'} by ${s.override.by} at ${s.override.at}` : 'no operator override';
+  return `${s.effective ? 'suspended' : 'active'} (${spec}; ${override})`;
+}
+
+function failureLines(failures: readonly FailureView[], total: number): string {
+  if (total === 0) return '';
+  const rows = failures.map((f) => [f.host, f.deployment ?? '-', `${f.package ?? f.actionId}${f.version ? `@${f.version}` : ''}`, `${f.reason ?? 'failed'}${f.exitCode !== undefined ? ` (exit ${f.exitCode})` : ''}`]);
+  const more = total > failures.length ? `… and ${total - failures.length} more\n` : '';
+  return `\nFailing (${total}):\n${table([['HOST', 'DEPLOYMENT', 'PACKAGE', 'REASON'], ...rows])}${more}`;
+}
+
+function printOverview(s: StatusReply): void {
+  const out: string[] = [];
+  const src = s.source;
+  out.push(`Source: ${src.fetch?.url ?? '?'}${src.fetch?.branch ? ` (${src.fetch.branch})` : ''}`);
+  out.push(`  applied revision:   ${src.lastAppliedRevision ?? 'none yet'}${src.lastAppliedAt ? ` at ${src.lastAppliedAt}` : ''}`);
+  out.push(`  last revision seen: ${src.fetch?.revision ?? src.lastAttemptedRevision ?? 'none yet'}`);
+  if (src.fetch?.error) out.push(`  fetch error: ${src.fetch.error.message}`);
+  if (src.rejected) {
+    out.push(`  REJECTED revision ${src.rejected.revision} at ${src.rejected.at} (the applied revision stays in force):`);
+    if (src.rejected.message) out.push(`    ${src.rejected.message}`);
+    for (const p of src.rejected.problems) out.push(`    ${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}`);
+  }
+  out.push(`Hosts: ${s.hosts.total} (${s.hosts.enrolled} enrolled, ${s.hosts.reset} reset)`);
+  out.push('');
+  if (s.deployments.length === 0) out.push('No deployments yet.');
+  else {
+    const rows = s.deployments.map((d) => [d.name, d.suspended.effective ? (d.suspended.override ? 'suspended (operator)' : 'suspended') : d.suspended.override ? 'active (operator)' : 'active', formatCounts(d.counts)]);
+    out.push(table([['DEPLOYMENT', 'STATUS', 'ACTIONS'], ...rows]).trimEnd());
+  }
+  process.stdout.write(`${out.join('\n')}\n${failureLines(s.failures, s.failuresTotal)}`);
+}
+
+function printDeployment(d: DeploymentReply): void {
+  const out: string[] = [];
+  out.push(`Deployment ${d.name}: ${describeSuspension(d.suspended)}`);
+  if (d.inGit === false) out.push('  not in the applied revision (deleted from git, or only known from reports)');
+  for (const p of d.packages ?? []) out.push(`  package ${p.name}@${p.version} ${p.state}`);
+  out.push(`  actions: ${formatCounts(d.counts)}`);
+  out.push('');
+  const rows = d.hosts.items.map((h) => {
+    const a = h.actions.find((x) => x.state === h.state) ?? h.actions[0];
+    const detail = a?.reason ?? (a?.bytesDone !== undefined ? `${a.bytesDone} bytes` : '');
+    return [h.host, h.state, a?.version ?? '', h.lastReportAt, detail];
+  });
+  out.push(table([['HOST', 'STATE', 'VERSION', 'LAST REPORT', 'REASON'], ...rows]).trimEnd());
+  if (d.hosts.total > d.hosts.items.length) out.push(`… ${d.hosts.total - d.hosts.items.length} more hosts (use --json with the API's ?offset=)`);
+  process.stdout.write(`${out.join('\n')}\n${failureLines(d.failures, d.counts.failed ?? 0)}`);
+}
+
+export function configure(cmd: Command): void {
+  addClientOptions(cmd.description('per-state counts per deployment, failing hosts with reasons, and the source status'), true)
+    .argument('[DEPLOYMENT]', 'show one deployment host by host')
+    .action(async (deployment: string | undefined, opts: ClientOptions) => {
+      const client = adminClient(opts);
+      if (deployment === undefined) {
+        const s = await client.call<StatusReply>('GET', '/v1/status');
+        if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        else printOverview(s);
+        setExitCode(cmd, s.failuresTotal > 0 ? ExitCode.notOk : ExitCode.ok);
+        return;
+      }
+      const d = await client.call<DeploymentReply>('GET', `/v1/deployments/${encodeURIComponent(deployment)}?limit=1000`);
+      if (opts.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+      else printDeployment(d);
+      setExitCode(cmd, (d.counts.failed ?? 0) > 0 ? ExitCode.notOk : ExitCode.ok);
+    });
+}

@@ -1,0 +1,73 @@
+/**
+ * `createApi(deps)`: the controller's HTTP API (DESIGN §4) as an express app.
+ * The controller listens with it; tests call `app.listen(0)`.
+ * Contract: every client error is a 4xx `{error: {code, message, details}}`;
+ * no request can crash the process or leave partial state behind a refusal.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import { ApiError, errorHandler } from './errors.js';
+import { mountRoutes, type RouteSpec } from './route.js';
+import { loadSchemas, type SchemaSet } from './validate.js';
+import { agentRoutes } from './routes-agent.js';
+import { adminRoutes } from './routes-admin.js';
+import { contentRoutes } from './routes-content.js';
+import { opsRoutes } from './routes-ops.js';
+import { PlanPoller } from './fast-plan.js';
+import type { ApiDeps } from './deps.js';
+
+export interface Api {
+  readonly app: Express;
+  /** The registry the API records into (the one in deps, or a new one). */
+  readonly metrics: Metrics;
+  /** Every route, for documentation and the fuzz test. */
+  readonly routes: readonly Pick<RouteSpec, 'method' | 'path' | 'auth'>[];
+}
+
+let cachedSchemas: SchemaSet | undefined;
+
+/** Builds the API. Schemas are read from `schemas/` once per process. */
+export function createApi(deps: ApiDeps): Api {
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.countHostsWith(async () => {
+    const [enrolled, reset] = await Promise.all([
+      deps.store.listHosts({ limit: 1, state: 'enrolled' }),
+      deps.store.listHosts({ limit: 1, state: 'reset' }),
+    ]);
+    return { enrolled: enrolled.total, reset: reset.total };
+  });
+  const schemas = (cachedSchemas ??= loadSchemas());
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  const poller = new PlanPoller(deps.store, metrics, { planTtlMs: deps.planCacheMs ?? 1000 });
+  app.use(poller.middleware);
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.once('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+    });
+    next();
+  });
+
+  const table: RouteSpec[] = [
+    ...opsRoutes(deps, metrics),
+    ...agentRoutes(deps, metrics),
+    ...contentRoutes(deps),
+    ...adminRoutes(deps, (host) => poller.forgetHost(host)),
+  ];
+  mountRoutes(app, table, { deps, schemas, metrics });
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new ApiError(404, 'not-found', `no endpoint ${req.method} ${req.path}; the API is under /v1 (DESIGN §4)`));
+  });
+  app.use(errorHandler(deps.logger));
+
+  return { app, metrics, routes: table.map(({ method, path, auth }) => ({ method, path, auth })) };
+}

@@ -1,0 +1,68 @@
+/**
+ * Who is calling (DESIGN §4, §5): the admin (the admin token) or one host (the
+ * credential it was issued at enrollment). Secrets are compared in constant time;
+ * host credentials are stored only as their sha256 and looked up by it.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ApiError } from './errors.js';
+
+export type Caller = { readonly kind: 'admin' } | { readonly kind: 'host'; readonly host: string };
+
+/** The hex sha256 of a string; how host credentials are stored. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Compares two secrets in time independent of where they differ (and of their lengths). */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a, 'utf8').digest();
+  const hb = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}
+
+/** A new host credential: 32 random bytes, base64url. Returned once, stored as its sha256. */
+export function newCredential(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The bearer token of a request, if it sent one. */
+export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers.authorization;
+  if (typeof value !== 'string') return undefined;
+  const m = /^Bearer[ \t]+([!-~]{1,512})[ \t]*$/i.exec(value);
+  return m?.[1];
+}
+
+export const unauthenticated = (): ApiError =>
+  new ApiError(401, 'unauthenticated', 'send `Authorization: Bearer <token>` with a valid admin token or host credential', undefined, {
+    'WWW-Authenticate': 'Bearer realm="ferry"',
+  });
+
+export const adminOnly = (): ApiError =>
+  new ApiError(401, 'admin-token-required', 'this endpoint needs the admin token (DATA/admin.token of the controller)', undefined, {
+    'WWW-Authenticate': 'Bearer realm="ferry"',
+  });
+
+/** Finds a host by the sha256 of its credential. */
+export type CredentialLookup = (credentialHash: string) => Promise<{ host: string; credentialHash: string } | undefined>;
+
+/** Identifies the caller, or undefined when the request carries no valid secret. */
+export async function identify(headers: IncomingHttpHeaders, adminToken: string, lookup: CredentialLookup): Promise<Caller | undefined> {
+  const token = bearerToken(headers);
+  if (token === undefined) return undefined;
+  if (safeEqual(token, adminToken)) return { kind: 'admin' };
+  const hash = sha256Hex(token);
+  const found = await lookup(hash);
+  if (!found || found.credentialHash.length !== hash.length) return undefined;
+  if (!timingSafeEqual(Buffer.from(found.credentialHash, 'utf8'), Buffer.from(hash, 'utf8'))) return undefined;
+  return { kind: 'host', host: found.host };
+}
+
+/**
+ * Whether `caller` may act for `host`. The admin may act for any host (e.g. importing
+ * an offline host's results); a host only for itself.
+ */
+export function mayActFor(caller: Caller, host: string): boolean {
+  return caller.kind === 'admin' || caller.host === host;
+}

@@ -1,0 +1,77 @@
+/**
+ * What the HTTP API needs from the rest of the controller. `controller/controller.ts`
+ * builds these and passes them to `createApi(deps)`; tests pass real stores and small fakes.
+ */
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ApiStore, ApiContentStore } from './store-port.js';
+
+/** The controller's identity as the API uses it. */
+export interface ApiKeys {
+  /** SPKI PEM of the plan-signing key, handed to agents at enrollment. */
+  readonly publicKeyPem: string;
+  /** Bearer token of the admin API. */
+  readonly adminToken: string;
+}
+
+/** The manifest source as the API uses it: its status for `/v1/status`, and a way to fetch now. */
+export interface ApiSource {
+  status(): unknown;
+  /** Fetches now; resolves once that fetch has finished (successful or not). */
+  refresh(): Promise<void>;
+}
+
+/** Events the reconcile loop wants to hear about; each call is cheap and never throws. */
+export interface ApiReconciler {
+  inventoryChanged(host: string): void;
+  reportsIngested(host: string): void;
+  overridesChanged(): void;
+}
+
+export interface ApiClock {
+  now(): Date;
+}
+
+/** Enrollment rate limit per remote address (token bucket). Default: 10 per minute, burst 10. */
+export interface EnrollRateLimit {
+  readonly perMinute: number;
+  readonly burst: number;
+}
+
+/** A deployment as the applied revision of git describes it. */
+export interface DesiredDeployment {
+  readonly name: string;
+  /** `spec.suspended` from git. */
+  readonly suspended: boolean;
+  readonly packages: readonly { readonly name: string; readonly version: string; readonly state: 'present' | 'absent' }[];
+}
+
+/** What git says now, for status pages that show git's `spec.suspended` next to an operator's override. */
+export interface ApiDesired {
+  /** Deployments of the applied revision; empty before one is applied. */
+  deployments(): readonly DesiredDeployment[];
+}
+
+export interface ApiDeps {
+  readonly store: ApiStore;
+  readonly content: ApiContentStore;
+  readonly keys: ApiKeys;
+  readonly source: ApiSource;
+  readonly reconciler: ApiReconciler;
+  readonly logger: Logger;
+  readonly clock: ApiClock;
+  /** Made by the controller when the reconciler observes into it too; created here otherwise. */
+  readonly metrics?: Metrics;
+  /** Secret of the push webhook (`X-Hub-Signature-256`); absent: the webhook answers 404. */
+  readonly webhookSecret?: string;
+  /** True when the source and the store are ready (`/readyz`). */
+  ready(): boolean;
+  /** The applied revision's deployments; absent: deployments are known only from reports and overrides. */
+  readonly desired?: ApiDesired;
+  /** Largest artifact `PUT /v1/content` accepts, in bytes; default 16 GiB. */
+  readonly maxContentBytes?: number;
+  /** How long a host's signed plan is cached for its polls, ms; default 1000 (0: read the store every poll). */
+  readonly planCacheMs?: number;
+  /** Overrides the enrollment rate limit (tests, large fleets enrolling behind one NAT). */
+  readonly enrollRateLimit?: EnrollRateLimit;
+}

@@ -1,0 +1,90 @@
+/**
+ * The API's one error shape (DESIGN §4): every refusal is a 4xx with
+ * `{error: {code, message, details}}`; anything unexpected is a 500 without internals.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+
+/** A refusal the client can act on; `code` is stable, `message` says what to do next. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The body of every error response. */
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
+}
+
+/** Writes an error response (no body for HEAD, as HTTP requires). */
+export function sendError(res: Response, err: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
+  const body: ErrorBody = { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } };
+  res.status(err.status).json(body);
+}
+
+export const notFound = (what = 'no such resource'): ApiError => new ApiError(404, 'not-found', what);
+
+/** body-parser's error types mapped to ours; the rest of its errors are client errors too. */
+function fromBodyParser(err: { type?: string; status?: number; message?: string; limit?: number }): ApiError | undefined {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new ApiError(400, 'bad-json', `the request body is not valid JSON: ${err.message ?? ''}`.trim());
+    case 'entity.too.large':
+      return new ApiError(413, 'body-too-large', `the request body is larger than the limit of ${err.limit ?? '?'} bytes`);
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new ApiError(415, 'unsupported-encoding', err.message ?? 'unsupported content encoding or charset');
+    case 'request.aborted':
+      return new ApiError(400, 'aborted', 'the request was aborted by the client');
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+    case 'stream.not.readable':
+    case 'parameters.too.many':
+      return new ApiError(400, 'bad-request', err.message ?? 'bad request');
+    default:
+      return undefined;
+  }
+}
+
+/** The final error handler: client errors as 4xx, everything else a logged 500 that reveals nothing. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (err instanceof ApiError) {
+      sendError(res, err);
+      return;
+    }
+    const e = (err ?? {}) as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
+    const parsed = fromBodyParser(e);
+    if (parsed) {
+      sendError(res, parsed);
+      return;
+    }
+    const status = e.status ?? e.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // Errors from express itself (e.g. a malformed URI component) are the client's.
+      const code = status === 404 ? 'not-found' : 'bad-request';
+      sendError(res, new ApiError(status, code, e.message ?? 'bad request'));
+      return;
+    }
+    if (req.destroyed || res.destroyed) {
+      // The client went away mid-request (e.g. an aborted upload): nobody to answer.
+      logger.debug({ err, method: req.method, url: req.originalUrl }, 'request aborted by the client');
+      return;
+    }
+    logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    sendError(res, new ApiError(500, 'internal', 'internal error; the controller log has the details'));
+  };
+}

@@ -1,0 +1,312 @@
+/** The admin side of the API (DESIGN §4): status, deployments, hosts, overrides, tokens, source. */
+import type { ActionState } from '../../core/plan/types.js';
+import type { ActionStateRecord, DeploymentOverride, StateCount } from '../store/store.js';
+import { ApiError, notFound } from './errors.js';
+import { parseDurationMs } from './http.js';
+import { verifyHubSignature } from './webhook.js';
+import type { ApiDeps, DesiredDeployment } from './deps.js';
+import type { RouteSpec } from './route.js';
+
+/** Which state describes a host with several actions in one deployment: the first listed it has. */
+const statePriority: readonly ActionState[] = [
+  'failed',
+  'installing',
+  'downloading',
+  'downloaded',
+  'waiting',
+  'pending',
+  'suspended',
+  'not-applicable',
+  'uninstalled',
+  'installed',
+];
+
+const defaultTokenTtlMs = 24 * 3_600_000;
+const maxFailuresListed = 200;
+
+export interface SuspensionView {
+  /** `spec.suspended` in git; absent when the deployment is not in the applied revision (or unknown). */
+  readonly spec?: boolean;
+  /** The operator's override stored in the database, if any. */
+  readonly override?: DeploymentOverride;
+  /** What applies: the override when there is one, else the spec. */
+  readonly effective: boolean;
+}
+
+export interface DeploymentSummary {
+  readonly name: string;
+  /** Action states by count, e.g. `{installed: 8, failed: 1}`. */
+  readonly counts: Readonly<Partial<Record<ActionState, number>>>;
+  /** Actions with a reported state. */
+  readonly actions: number;
+  readonly suspended: SuspensionView;
+  /** False when git's applied revision does not name it (any more), or unknown without a desired-state view. */
+  readonly inGit?: boolean;
+}
+
+export interface FailureView {
+  readonly host: string;
+  readonly deployment?: string;
+  readonly actionId: string;
+  readonly package?: string;
+  readonly version?: string;
+  readonly reason?: string;
+  readonly exitCode?: number;
+  readonly at: string;
+}
+
+function actionView(s: ActionStateRecord) {
+  const r = s.report;
+  return {
+    actionId: s.actionId,
+    ...(s.package !== undefined && { package: s.package }),
+    ...(s.version !== undefined && { version: s.version }),
+    ...(s.op !== undefined && { op: s.op }),
+    state: s.state,
+    at: s.at,
+    serial: r.serial,
+    ...(r.reason !== undefined && { reason: r.reason }),
+    ...(r.exitCode !== undefined && { exitCode: r.exitCode }),
+    ...(r.bytesDone !== undefined && { bytesDone: r.bytesDone }),
+    ...(r.output !== undefined && { output: r.output }),
+  };
+}
+
+function failureView(s: ActionStateRecord): FailureView {
+  return {
+    host: s.host,
+    ...(s.deployment !== undefined && { deployment: s.deployment }),
+    actionId: s.actionId,
+    ...(s.package !== undefined && { package: s.package }),
+    ...(s.version !== undefined && { version: s.version }),
+    ...(s.report.reason !== undefined && { reason: s.report.reason }),
+    ...(s.report.exitCode !== undefined && { exitCode: s.report.exitCode }),
+    at: s.at,
+  };
+}
+
+function summarize(
+  counts: readonly StateCount[],
+  overrides: readonly DeploymentOverride[],
+  desired: readonly DesiredDeployment[] | undefined,
+): DeploymentSummary[] {
+  const names = new Set<string>();
+  for (const c of counts) if (c.deployment !== '') names.add(c.deployment);
+  for (const o of overrides) names.add(o.deployment);
+  for (const d of desired ?? []) names.add(d.name);
+  const specs = new Map((desired ?? []).map((d) => [d.name, d]));
+  const byName = new Map(overrides.map((o) => [o.deployment, o]));
+  return [...names].sort().map((name) => {
+    const mine = counts.filter((c) => c.deployment === name);
+    const spec = specs.get(name);
+    const override = byName.get(name);
+    return {
+      name,
+      counts: Object.fromEntries(mine.map((c) => [c.state, c.count])),
+      actions: mine.reduce((n, c) => n + c.count, 0),
+      suspended: {
+        ...(spec && { spec: spec.suspended }),
+        ...(override && { override }),
+        effective: override ? override.suspended : (spec?.suspended ?? false),
+      },
+      ...(desired && { inGit: spec !== undefined }),
+    };
+  });
+}
+
+/** `forgetHost` drops what the API caches about a host (its credential) after a reset. */
+export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = () => undefined): RouteSpec[] {
+  const { store } = deps;
+  const deploymentSummaries = async (only?: string): Promise<DeploymentSummary[]> => {
+    const [counts, overrides] = await Promise.all([store.countStates(only === undefined ? {} : { deployment: only }), store.listOverrides()]);
+    const desired = deps.desired?.deployments();
+    const all = summarize(counts, overrides, desired);
+    return only === undefined ? all : all.filter((d) => d.name === only);
+  };
+  const setOverride = (suspended: boolean): RouteSpec => ({
+    method: 'POST',
+    path: `/v1/deployments/:name/${suspended ? 'suspend' : 'resume'}`,
+    auth: 'admin',
+    body: { kind: 'json', schema: 'api/override', limit: '64kb', optional: true },
+    async handle({ res, params, body, now }) {
+      const name = params['name']!;
+      // Without a view of git, a deployment may be suspended before anything reported on it.
+      const known = deps.desired === undefined || (await deploymentSummaries(name)).length > 0;
+      if (!known) throw notFound(`no deployment ${name} in the applied revision or in any report`);
+      const by = (body as { by?: string }).by ?? 'admin';
+      const override = await store.setSuspended(name, suspended, by, now);
+      deps.reconciler.overridesChanged();
+      deps.logger.info({ deployment: name, suspended, by }, suspended ? 'deployment suspended by operator' : 'deployment resumed by operator');
+      const [summary] = await deploymentSummaries(name);
+      res.status(200).json({ deployment: name, override, suspended: summary?.suspended ?? { override, effective: suspended } });
+    },
+  });
+
+  return [
+    {
+      method: 'GET',
+      path: '/v1/status',
+      auth: 'admin',
+      body: { kind: 'none' },
+      async handle({ res }) {
+        const [record, enrolled, reset, deployments, failed] = await Promise.all([
+          store.getSourceStatus(),
+          store.listHosts({ limit: 1, state: 'enrolled' }),
+          store.listHosts({ limit: 1, state: 'reset' }),
+          deploymentSummaries(),
+          store.currentStates({ state: 'failed' }),
+        ]);
+        res.json({
+          source: { ...record, fetch: deps.source.status() ?? null },
+          hosts: { total: enrolled.total + reset.total, enrolled: enrolled.total, reset: reset.total },
+          deployments,
+          failures: failed.slice(0, maxFailuresListed).map(failureView),
+          failuresTotal: failed.length,
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/deployments',
+      auth: 'admin',
+      body: { kind: 'none' },
+      async handle({ res }) {
+        res.json({ deployments: await deploymentSummaries() });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/deployments/:name',
+      auth: 'admin',
+      query: 'api/deployment-query',
+      body: { kind: 'none' },
+      async handle({ res, params, query }) {
+        const name = params['name']!;
+        const [summary] = await deploymentSummaries(name);
+        if (!summary) throw notFound(`no deployment ${name} in the applied revision or in any report`);
+        const { offset, limit, state } = query as { offset: number; limit: number; state?: ActionState };
+        const states = await store.currentStates({ deployment: name });
+        const byHost = new Map<string, ActionStateRecord[]>();
+        for (const s of states) byHost.set(s.host, [...(byHost.get(s.host) ?? []), s]);
+        const rows = [...byHost.entries()]
+          .filter(([, actions]) => state === undefined || actions.some((a) => a.state === state))
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const page = rows.slice(offset, offset + limit).map(([host, actions]) => {
+          const hostState = statePriority.find((p) => actions.some((a) => a.state === p)) ?? actions[0]!.state;
+          const last = actions.reduce((a, b) => (b.at > a.at ? b : a));
+          return { host, state: hostState, lastReportAt: last.at, actions: actions.map(actionView) };
+        });
+        const desired = deps.desired?.deployments().find((d) => d.name === name);
+        res.json({
+          ...summary,
+          ...(desired && { packages: desired.packages }),
+          hosts: { total: rows.length, offset, limit, items: page },
+          failures: states.filter((s) => s.state === 'failed').slice(0, maxFailuresListed).map(failureView),
+        });
+      },
+    },
+    setOverride(true),
+    setOverride(false),
+    {
+      method: 'GET',
+      path: '/v1/hosts',
+      auth: 'admin',
+      query: 'api/hosts-query',
+      body: { kind: 'none' },
+      async handle({ res, query }) {
+        const { offset, limit, state } = query as { offset: number; limit: number; state?: 'enrolled' | 'reset' };
+        const page = await store.listHosts({ offset, limit, ...(state && { state }) });
+        const items = await Promise.all(
+          page.hosts.map(async (h) => {
+            const states = await store.currentStates({ host: h.host });
+            const counts: Partial<Record<ActionState, number>> = {};
+            for (const s of states) counts[s.state] = (counts[s.state] ?? 0) + 1;
+            return { ...h, actions: counts };
+          }),
+        );
+        res.json({ total: page.total, offset, limit, hosts: items });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/hosts/:host',
+      auth: 'admin',
+      query: 'api/history-query',
+      body: { kind: 'none' },
+      async handle({ res, params, query }) {
+        const name = params['host']!;
+        const host = await store.getHost(name);
+        if (!host) throw notFound(`no host ${name}`);
+        const [inventory, plan, states, history] = await Promise.all([
+          store.getInventory(name),
+          store.getPlan(name),
+          store.currentStates({ host: name }),
+          store.history(name),
+        ]);
+        const keep = (query as { history: number }).history;
+        const { signed: _signed, ...planView } = plan ?? {};
+        res.json({
+          host,
+          inventory: inventory ?? null,
+          plan: plan ? planView : null,
+          states: states.map((s) => ({ deployment: s.deployment, ...actionView(s) })),
+          history: keep === 0 ? [] : history.slice(-keep),
+          historyTotal: history.length,
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/hosts/:host/reset',
+      auth: 'admin',
+      body: { kind: 'json', schema: 'api/empty', limit: '64kb', optional: true },
+      async handle({ res, params, now }) {
+        const result = await store.resetHost(params['host']!, now);
+        if ('error' in result) throw notFound(`no host ${params['host']}`);
+        forgetHost(result.host.host);
+        deps.logger.info({ host: result.host.host }, 'host credential reset by admin');
+        res.json({ host: result.host });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/tokens',
+      auth: 'admin',
+      body: { kind: 'json', schema: 'api/token-create', limit: '64kb', optional: true },
+      async handle({ res, body, now }) {
+        const ttl = (body as { ttl?: string | number }).ttl;
+        const ttlMs = ttl === undefined ? defaultTokenTtlMs : typeof ttl === 'number' ? ttl : parseDurationMs(ttl);
+        if (ttlMs === undefined || ttlMs < 1000 || ttlMs > 365 * 86_400_000) {
+          throw new ApiError(400, 'invalid-body', 'ttl must be between 1s and 365d', [{ path: '/ttl', message: 'out of range' }]);
+        }
+        const created = await store.createToken({ ttlMs, now });
+        res.status(201).json(created);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/source/refresh',
+      auth: 'admin',
+      body: { kind: 'json', schema: 'api/empty', limit: '64kb', optional: true },
+      async handle({ res }) {
+        await deps.source.refresh();
+        res.json({ source: { ...(await store.getSourceStatus()), fetch: deps.source.status() ?? null } });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/source/webhook',
+      auth: 'signed',
+      body: { kind: 'raw', limit: '1mb' },
+      handle({ req, res, body }) {
+        if (deps.webhookSecret === undefined) throw notFound('the webhook is not configured (start the controller with --webhook-secret-file)');
+        const header = req.headers['x-hub-signature-256'];
+        if (!verifyHubSignature(deps.webhookSecret, body as Buffer, typeof header === 'string' ? header : undefined)) {
+          throw new ApiError(401, 'bad-signature', 'X-Hub-Signature-256 does not match the body under the webhook secret');
+        }
+        deps.source.refresh().catch((err: unknown) => deps.logger.warn({ err }, 'refresh after webhook failed'));
+        res.status(202).json({ refreshing: true });
+      },
+    },
+  ];
+}

@@ -1,0 +1,154 @@
+/** The agent side of the API (DESIGN §4): enroll, inventory, plan, reports. */
+import { createHash } from 'node:crypto';
+import type { ActionReport, Facts, Inventory, SoftwareItem } from '../../core/plan/types.js';
+import { ApiError } from './errors.js';
+import { newCredential, sha256Hex } from './auth.js';
+import { noneMatch } from './http.js';
+import { RateLimiter } from './rate-limit.js';
+import type { ApiDeps } from './deps.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RouteSpec } from './route.js';
+
+interface EnrollBody {
+  readonly token: string;
+  readonly host: string;
+  readonly facts?: Facts;
+  readonly labels?: Record<string, string>;
+}
+
+interface InventoryBody {
+  readonly host?: string;
+  readonly facts: Facts;
+  readonly labels: Record<string, string>;
+  readonly software: SoftwareItem[];
+}
+
+interface ReportsBody {
+  readonly results: ActionReport[];
+}
+
+/** How often a host's "last seen" is written at most, from plan polls alone. */
+const seenEveryMs = 60_000;
+
+export function agentRoutes(deps: ApiDeps, metrics: Metrics): RouteSpec[] {
+  const { store, reconciler, clock } = deps;
+  const limiter = new RateLimiter(deps.enrollRateLimit?.perMinute ?? 10, deps.enrollRateLimit?.burst ?? 10);
+  const lastSeen = new Map<string, number>();
+  const markSeen = async (host: string, now: Date, force: boolean): Promise<void> => {
+    const before = lastSeen.get(host);
+    if (!force && before !== undefined && now.getTime() - before < seenEveryMs) return;
+    if (lastSeen.size > 200_000) lastSeen.clear();
+    lastSeen.set(host, now.getTime());
+    await store.markSeen(host, now);
+  };
+  /** The sha256 of a signed document by host, so a poll hashes only when the document changed. */
+  const etags = new Map<string, { signed: string; etag: string }>();
+  const etagOf = (host: string, signed: string): string => {
+    const cached = etags.get(host);
+    if (cached && cached.signed === signed) return cached.etag;
+    const etag = `"${createHash('sha256').update(signed, 'utf8').digest('hex')}"`;
+    if (etags.size > 200_000) etags.clear();
+    etags.set(host, { signed, etag });
+    return etag;
+  };
+
+  return [
+    {
+      method: 'POST',
+      path: '/v1/enroll',
+      auth: 'none',
+      body: { kind: 'json', schema: 'api/enroll', limit: '1mb' },
+      async handle({ req, res, body, now }) {
+        const wait = limiter.take(req.socket.remoteAddress ?? 'unknown', clock.now().getTime());
+        if (wait > 0) {
+          throw new ApiError(429, 'rate-limited', `too many enrollments from this address; try again in ${wait} s`, undefined, {
+            'Retry-After': String(wait),
+          });
+        }
+        const b = body as EnrollBody;
+        const token = await store.consumeToken(b.token, now);
+        if (!token.ok) {
+          const why = token.error === 'expired' ? 'has expired' : 'is not known';
+          throw new ApiError(401, 'bad-token', `the enrollment token ${why}; ask an admin for a new one (\`ferry token create\`)`);
+        }
+        const credential = newCredential();
+        const enrolled = await store.enrollHost({
+          host: b.host,
+          credentialHash: sha256Hex(credential),
+          facts: b.facts ?? {},
+          labels: b.labels ?? {},
+          now,
+        });
+        if ('error' in enrolled) {
+          throw new ApiError(
+            409,
+            'host-exists',
+            `host ${b.host} is already enrolled; ask an admin to reset it (POST /v1/hosts/${b.host}/reset) if this machine replaces it`,
+          );
+        }
+        deps.logger.info({ host: b.host }, 'host enrolled');
+        reconciler.inventoryChanged(b.host);
+        res.status(201).json({ host: b.host, credential, controllerKey: deps.keys.publicKeyPem });
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/hosts/:host/inventory',
+      auth: 'host',
+      body: { kind: 'json', schema: 'api/inventory-body', limit: '4mb' },
+      async handle({ res, params, body, now }) {
+        const host = params['host']!;
+        const b = body as InventoryBody;
+        if (b.host !== undefined && b.host !== host) {
+          throw new ApiError(400, 'host-mismatch', `the body is for host ${b.host} but the path names ${host}`);
+        }
+        const inventory: Inventory = { host, facts: b.facts, labels: b.labels, software: b.software };
+        const result = await store.putInventory(inventory, now);
+        await markSeen(host, now, true);
+        if (result.changed) reconciler.inventoryChanged(host);
+        res.status(200).json({ host, hash: result.hash, changed: result.changed });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/hosts/:host/plan',
+      auth: 'host',
+      body: { kind: 'none' },
+      async handle({ req, res, params, caller, now }) {
+        const host = params['host']!;
+        const plan = await store.getPlan(host);
+        if (!plan || plan.signed === undefined) {
+          throw new ApiError(404, 'no-plan-yet', `no plan for ${host} yet; the controller plans a host after its first inventory`);
+        }
+        if (caller?.kind === 'host') await markSeen(host, now, false);
+        const etag = etagOf(host, plan.signed);
+        res.setHeader('ETag', etag);
+        res.setHeader('Cache-Control', 'private, no-cache');
+        if (noneMatch(req.headers['if-none-match'], etag)) {
+          metrics.planServed('304');
+          res.status(304).end();
+          return;
+        }
+        metrics.planServed('200');
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.status(200).end(req.method === 'HEAD' ? undefined : plan.signed);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/hosts/:host/reports',
+      auth: 'host',
+      body: { kind: 'json', schema: 'api/reports-body', limit: '4mb' },
+      async handle({ res, params, body, now }) {
+        const host = params['host']!;
+        const { results } = body as ReportsBody;
+        const ingested = await store.ingestReports(host, results, now);
+        await markSeen(host, now, true);
+        if (ingested.accepted > 0) metrics.reportsIngested.inc({ result: 'accepted' }, ingested.accepted);
+        if (ingested.duplicates > 0) metrics.reportsIngested.inc({ result: 'duplicate' }, ingested.duplicates);
+        if (ingested.advanced.length > 0 || ingested.accepted > 0) reconciler.reportsIngested(host);
+        res.status(200).json({ accepted: ingested.accepted, duplicates: ingested.duplicates });
+      },
+    },
+  ];
+}

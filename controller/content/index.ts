@@ -1,0 +1,3 @@
+/** The controller's content store: artifacts by sha256. */
+export * from './content-store.js';
+export { DirectoryContentStore } from './directory-content-store.js';

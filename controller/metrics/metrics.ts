@@ -1,0 +1,121 @@
+/**
+ * The controller's Prometheus metrics (DESIGN §4 `/metrics`). One registry per
+ * controller (never prom-client's global one), so several apps in one process
+ * (tests, benchmarks) do not share counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Outcome label of a served plan request. */
+export type PlanOutcome = '200' | '304';
+
+/** Counts of hosts per state, computed when /metrics is scraped. */
+export type HostStateCounter = () => Promise<Readonly<Record<string, number>>>;
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Seconds one reconcile pass took; the reconciler observes it, labelled by outcome (`ok`, `error`, `skipped`). */
+  readonly reconcileDuration: Histogram<'outcome'>;
+  /** Plan requests answered, by outcome (`200` full document, `304` not modified). */
+  readonly plansServed: Counter<'outcome'>;
+  /** Share of plan requests answered 304 since start (0 when none). */
+  readonly planNotModifiedRatio: Gauge;
+  /** Agent report results ingested, by result (`accepted`, `duplicate`). */
+  readonly reportsIngested: Counter<'result'>;
+  /** Hosts per state, read from the store on scrape. */
+  readonly hostsPerState: Gauge<'state'>;
+  /** HTTP request duration in seconds by method, route template and status. */
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Records one served plan and keeps the 304 ratio current. */
+  planServed(outcome: PlanOutcome): void;
+  /** Sets where `hostsPerState` reads its counts from (the API sets it to the store). */
+  countHostsWith(counter: HostStateCounter): void;
+  /** The exposition text and its content type. */
+  expose(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsOptions {
+  /** Also export the process metrics (CPU, RSS, event loop lag); default true. */
+  readonly processMetrics?: boolean;
+  readonly prefix?: string;
+}
+
+/** Makes a fresh registry with every Ferry metric registered. */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const prefix = options.prefix ?? 'ferry_';
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+
+  const reconcileDuration = new Histogram({
+    name: `${prefix}reconcile_duration_seconds`,
+    help: 'Duration of one reconcile pass.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const plansServed = new Counter({
+    name: `${prefix}plans_served_total`,
+    help: 'Plan requests answered, by outcome (200 full plan, 304 not modified).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  let served = 0;
+  let notModified = 0;
+  const planNotModifiedRatio = new Gauge({
+    name: `${prefix}plan_not_modified_ratio`,
+    help: 'Share of plan requests answered 304 Not Modified since the controller started.',
+    registers: [registry],
+    collect() {
+      this.set(served === 0 ? 0 : notModified / served);
+    },
+  });
+  const reportsIngested = new Counter({
+    name: `${prefix}reports_ingested_total`,
+    help: 'Action results reported by agents, by result (accepted, duplicate).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  let countHosts: HostStateCounter | undefined;
+  const hostsPerState = new Gauge({
+    name: `${prefix}hosts`,
+    help: 'Hosts per state.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      if (!countHosts) return;
+      this.reset();
+      try {
+        for (const [state, n] of Object.entries(await countHosts())) this.set({ state }, n);
+      } catch {
+        // A store that cannot answer leaves the gauge empty; /readyz reports the store.
+      }
+    },
+  });
+  const httpDuration = new Histogram({
+    name: `${prefix}http_request_duration_seconds`,
+    help: 'HTTP request duration by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    reconcileDuration,
+    plansServed,
+    planNotModifiedRatio,
+    reportsIngested,
+    hostsPerState,
+    httpDuration,
+    planServed(outcome) {
+      served++;
+      if (outcome === '304') notModified++;
+      plansServed.inc({ outcome });
+    },
+    countHostsWith(counter) {
+      countHosts = counter;
+    },
+    async expose() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

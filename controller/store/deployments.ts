@@ -1,0 +1,83 @@
+/** Deployment facts the controller must remember beyond git: onLeave policies, operator overrides, installed records. */
+import type { Kysely } from 'kysely';
+import { chunks, iso } from './codec.js';
+import type { Database } from './schema.js';
+import type { DeploymentOverride, DeploymentPolicy, InstalledRecord, OnLeave } from './store.js';
+
+export async function recordDeploymentPolicies(db: Kysely<Database>, policies: readonly DeploymentPolicy[], now: Date): Promise<void> {
+  if (policies.length === 0) return;
+  const at = iso(now);
+  await db.transaction().execute(async (trx) => {
+    for (const slice of chunks(policies, 500)) {
+      await trx
+        .insertInto('deployment_policies')
+        .values(slice.map((p) => ({ deployment: p.deployment, on_leave: p.onLeave, updated_at: at })))
+        .onConflict((oc) =>
+          oc
+            .column('deployment')
+            .doUpdateSet((eb) => ({ on_leave: eb.ref('excluded.on_leave'), updated_at: eb.ref('excluded.updated_at') }))
+            .whereRef('deployment_policies.on_leave', '<>', 'excluded.on_leave'),
+        )
+        .execute();
+    }
+  });
+}
+
+export async function listInstalled(
+  db: Kysely<Database>,
+  filter: { readonly host?: string; readonly deployment?: string } = {},
+): Promise<readonly InstalledRecord[]> {
+  let query = db
+    .selectFrom('installed')
+    .leftJoin('deployment_policies', 'deployment_policies.deployment', 'installed.deployment')
+    .select([
+      'installed.host',
+      'installed.deployment',
+      'installed.package',
+      'installed.version',
+      'installed.installed_at',
+      'deployment_policies.on_leave',
+    ]);
+  if (filter.host !== undefined) query = query.where('installed.host', '=', filter.host);
+  if (filter.deployment !== undefined) query = query.where('installed.deployment', '=', filter.deployment);
+  const rows = await query.orderBy('installed.host').orderBy('installed.deployment').orderBy('installed.package').execute();
+  return rows.map((r) => ({
+    host: r.host,
+    deployment: r.deployment,
+    package: r.package,
+    version: r.version,
+    onLeave: (r.on_leave ?? 'keep') as OnLeave,
+    installedAt: r.installed_at,
+  }));
+}
+
+export async function setSuspended(
+  db: Kysely<Database>,
+  deployment: string,
+  suspended: boolean,
+  by: string,
+  now: Date,
+): Promise<DeploymentOverride> {
+  const at = iso(now);
+  await db
+    .insertInto('deployment_overrides')
+    .values({ deployment, suspended: suspended ? 1 : 0, by, at })
+    .onConflict((oc) =>
+      oc.column('deployment').doUpdateSet((eb) => ({
+        suspended: eb.ref('excluded.suspended'),
+        by: eb.ref('excluded.by'),
+        at: eb.ref('excluded.at'),
+      })),
+    )
+    .execute();
+  return { deployment, suspended, by, at };
+}
+
+export async function clearOverride(db: Kysely<Database>, deployment: string): Promise<void> {
+  await db.deleteFrom('deployment_overrides').where('deployment', '=', deployment).execute();
+}
+
+export async function listOverrides(db: Kysely<Database>): Promise<readonly DeploymentOverride[]> {
+  const rows = await db.selectFrom('deployment_overrides').selectAll().orderBy('deployment').execute();
+  return rows.map((r) => ({ deployment: r.deployment, suspended: r.suspended === 1, by: r.by, at: r.at }));
+}

@@ -1,0 +1,58 @@
+/** The latest inventory per host, with a content hash so unchanged re-sends are cheap to spot. */
+import canonicalize from 'canonicalize';
+import type { Kysely, Selectable } from 'kysely';
+import type { Inventory } from '../../core/plan/types.js';
+import { fromJson, iso, sha256Hex, toJson } from './codec.js';
+import type { Database, InventoryTable } from './schema.js';
+import type { InventoryRecord, PutInventoryResult } from './store.js';
+
+/** sha256 (hex) of the JCS form, so key order does not make a change. */
+export function inventoryHash(inventory: Inventory): string {
+  const text = canonicalize(inventory);
+  if (text === undefined) throw new TypeError('inventory cannot be canonicalized');
+  return sha256Hex(text);
+}
+
+function toRecord(row: Selectable<InventoryTable>): InventoryRecord {
+  return { inventory: fromJson(row.doc), hash: row.hash, updatedAt: row.updated_at, reportedAt: row.reported_at };
+}
+
+export async function putInventory(db: Kysely<Database>, inventory: Inventory, now: Date): Promise<PutInventoryResult> {
+  const hash = inventoryHash(inventory);
+  const at = iso(now);
+  return db.transaction().execute(async (trx) => {
+    const stored = await trx.selectFrom('inventories').select('hash').where('host', '=', inventory.host).executeTakeFirst();
+    if (stored?.hash === hash) {
+      await trx.updateTable('inventories').set({ reported_at: at }).where('host', '=', inventory.host).execute();
+      return { hash, changed: false };
+    }
+    await trx
+      .insertInto('inventories')
+      .values({ host: inventory.host, doc: toJson(inventory), hash, updated_at: at, reported_at: at })
+      .onConflict((oc) =>
+        oc.column('host').doUpdateSet((eb) => ({
+          doc: eb.ref('excluded.doc'),
+          hash: eb.ref('excluded.hash'),
+          updated_at: eb.ref('excluded.updated_at'),
+          reported_at: eb.ref('excluded.reported_at'),
+        })),
+      )
+      .execute();
+    return { hash, changed: true };
+  });
+}
+
+export async function getInventory(db: Kysely<Database>, host: string): Promise<InventoryRecord | undefined> {
+  const row = await db.selectFrom('inventories').selectAll().where('host', '=', host).executeTakeFirst();
+  return row && toRecord(row);
+}
+
+export async function listInventories(
+  db: Kysely<Database>,
+  options: { readonly changedSince?: Date } = {},
+): Promise<readonly InventoryRecord[]> {
+  let query = db.selectFrom('inventories').selectAll();
+  if (options.changedSince) query = query.where('updated_at', '>', iso(options.changedSince));
+  const rows = await query.orderBy('host').execute();
+  return rows.map(toRecord);
+}

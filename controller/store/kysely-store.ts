@@ -1,0 +1,141 @@
+/** The Store on kysely: one implementation for SQLite and PostgreSQL (see open-store.ts). */
+import type { Kysely } from 'kysely';
+import type { ActionReport, Inventory } from '../../core/plan/types.js';
+import * as deployments from './deployments.js';
+import * as hosts from './hosts.js';
+import * as inventories from './inventories.js';
+import type { Leadership } from './leadership.js';
+import * as meta from './meta.js';
+import * as plans from './plans.js';
+import * as reports from './reports.js';
+import type { Database } from './schema.js';
+import * as source from './source-status.js';
+import type { StoreDialect } from './dialect.js';
+import * as tokens from './tokens.js';
+import type {
+  DeploymentPolicy,
+  EnrollRequest,
+  HostEnrollment,
+  PlanEntry,
+  SavePlansOptions,
+  SignedPlanDocument,
+  SourceAttempt,
+  StateFilter,
+  Store,
+} from './store.js';
+
+export class KyselyStore implements Store {
+  #closed = false;
+
+  constructor(
+    readonly dialect: StoreDialect,
+    private readonly db: Kysely<Database>,
+    private readonly leadership: Leadership,
+    /** Extra cleanup after the pool closes (e.g. nothing for SQLite; kysely closes the database). */
+    private readonly onClose: () => Promise<void> = async () => undefined,
+  ) {}
+
+  createToken(o: { readonly ttlMs: number; readonly now: Date }) {
+    return tokens.createToken(this.db, o.ttlMs, o.now);
+  }
+  consumeToken(token: string, now: Date) {
+    return tokens.consumeToken(this.db, token, now);
+  }
+
+  enrollHost(request: EnrollRequest) {
+    return hosts.enrollHost(this.db, request);
+  }
+  resetHost(host: string, now: Date) {
+    return hosts.resetHost(this.db, host, now);
+  }
+  findHostByCredentialHash(credentialHash: string) {
+    return hosts.findHostByCredentialHash(this.db, credentialHash);
+  }
+  getHost(host: string) {
+    return hosts.getHost(this.db, host);
+  }
+  listHosts(o: { readonly offset?: number; readonly limit?: number; readonly state?: HostEnrollment }) {
+    return hosts.listHosts(this.db, o);
+  }
+  markSeen(host: string, now: Date) {
+    return hosts.markSeen(this.db, host, now);
+  }
+
+  putInventory(inventory: Inventory, now: Date) {
+    return inventories.putInventory(this.db, inventory, now);
+  }
+  getInventory(host: string) {
+    return inventories.getInventory(this.db, host);
+  }
+  listInventories(o?: { readonly changedSince?: Date }) {
+    return inventories.listInventories(this.db, o);
+  }
+
+  savePlans(entries: readonly PlanEntry[], now: Date, o?: SavePlansOptions) {
+    return plans.savePlans(this.db, entries, now, o);
+  }
+  putSignedPlans(documents: readonly SignedPlanDocument[]) {
+    return plans.putSignedPlans(this.db, documents);
+  }
+  getPlan(host: string) {
+    return plans.getPlan(this.db, host);
+  }
+
+  ingestReports(host: string, batch: readonly ActionReport[], now: Date) {
+    return reports.ingestReports(this.db, host, batch, now);
+  }
+  history(host: string, actionId?: string) {
+    return reports.history(this.db, host, actionId);
+  }
+  currentStates(filter?: StateFilter) {
+    return reports.currentStates(this.db, filter);
+  }
+  countStates(filter?: { readonly deployment?: string }) {
+    return reports.countStates(this.db, filter);
+  }
+
+  recordDeploymentPolicies(policies: readonly DeploymentPolicy[], now: Date) {
+    return deployments.recordDeploymentPolicies(this.db, policies, now);
+  }
+  listInstalled(filter?: { readonly host?: string; readonly deployment?: string }) {
+    return deployments.listInstalled(this.db, filter);
+  }
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date) {
+    return deployments.setSuspended(this.db, deployment, suspended, by, now);
+  }
+  clearOverride(deployment: string) {
+    return deployments.clearOverride(this.db, deployment);
+  }
+  listOverrides() {
+    return deployments.listOverrides(this.db);
+  }
+
+  recordSourceAttempt(attempt: SourceAttempt) {
+    return source.recordSourceAttempt(this.db, attempt);
+  }
+  getSourceStatus() {
+    return source.getSourceStatus(this.db);
+  }
+
+  getMeta(key: string) {
+    return meta.getMeta(this.db, key);
+  }
+  setMeta(key: string, value: string) {
+    return meta.setMeta(this.db, key, value);
+  }
+
+  tryAcquireLeadership() {
+    return this.leadership.tryAcquire();
+  }
+  releaseLeadership() {
+    return this.leadership.release();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.leadership.release();
+    await this.db.destroy();
+    await this.onClose();
+  }
+}

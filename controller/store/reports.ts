@@ -1,0 +1,219 @@
+/**
+ * Report ingestion: history (every report once), the current state per host and action, and the
+ * installed records that follow from it. One transaction per call; multi-row statements.
+ */
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { ActionReport, ActionState } from '../../core/plan/types.js';
+import { parseActionId } from './action-id.js';
+import { chunks, fromJson, iso, normalizeTime, toCount, toJson } from './codec.js';
+import type { ActionStateTable, Database, InstalledTable, ReportTable } from './schema.js';
+import type { ActionStateRecord, IngestResult, ReportRecord, StateCount, StateFilter } from './store.js';
+
+/** Rows per statement: 9–12 parameters each stays far below both dialects' limits. */
+const CHUNK = 500;
+
+/** True when report `a` is later than `b`: by time, ties by the greater id. */
+function later(a: { at: string; id: string }, b: { at: string; id: string }): boolean {
+  return a.at > b.at || (a.at === b.at && a.id > b.id);
+}
+
+export async function ingestReports(
+  db: Kysely<Database>,
+  host: string,
+  reports: readonly ActionReport[],
+  now: Date,
+): Promise<IngestResult> {
+  if (reports.length === 0) return { accepted: 0, duplicates: 0, advanced: [] };
+  const receivedAt = iso(now);
+  // Within one batch a repeated id is a duplicate too (the first one counts).
+  const unique = new Map<string, ActionReport>();
+  for (const r of reports) if (!unique.has(r.id)) unique.set(r.id, { ...r, at: normalizeTime(r.at) });
+  const batch = [...unique.values()];
+
+  return db.transaction().execute(async (trx) => {
+    const accepted = new Set<string>();
+    for (const slice of chunks(batch, CHUNK)) {
+      const rows: Insertable<ReportTable>[] = slice.map((r) => ({
+        host,
+        report_id: r.id,
+        action_id: r.actionId,
+        deployment: parseActionId(r.actionId)?.deployment ?? '',
+        serial: r.serial,
+        state: r.state,
+        at: r.at,
+        received_at: receivedAt,
+        body: toJson(r),
+      }));
+      const inserted = await trx
+        .insertInto('reports')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['host', 'report_id']).doNothing())
+        .returning('report_id')
+        .execute();
+      for (const row of inserted) accepted.add(row.report_id);
+    }
+
+    // The newest accepted report per action; older ones are history only.
+    const newest = new Map<string, ActionReport>();
+    for (const r of batch) {
+      if (!accepted.has(r.id)) continue;
+      const current = newest.get(r.actionId);
+      if (!current || later(r, current)) newest.set(r.actionId, r);
+    }
+
+    const advanced: { actionId: string; state: ActionState }[] = [];
+    for (const slice of chunks([...newest.values()], CHUNK)) {
+      const rows: Insertable<ActionStateTable>[] = slice.map((r) => {
+        const parts = parseActionId(r.actionId);
+        return {
+          host,
+          action_id: r.actionId,
+          deployment: parts?.deployment ?? '',
+          package: parts?.package ?? null,
+          version: parts?.version ?? null,
+          op: parts?.op ?? null,
+          state: r.state,
+          serial: r.serial,
+          report_id: r.id,
+          at: r.at,
+          body: toJson(r),
+          updated_at: receivedAt,
+        };
+      });
+      // The WHERE keeps a concurrent, later report in place (PostgreSQL replicas ingest in parallel).
+      const moved = await trx
+        .insertInto('action_states')
+        .values(rows)
+        .onConflict((oc) =>
+          oc
+            .columns(['host', 'action_id'])
+            .doUpdateSet((eb) => ({
+              state: eb.ref('excluded.state'),
+              serial: eb.ref('excluded.serial'),
+              report_id: eb.ref('excluded.report_id'),
+              at: eb.ref('excluded.at'),
+              body: eb.ref('excluded.body'),
+              updated_at: eb.ref('excluded.updated_at'),
+            }))
+            .where((eb) =>
+              eb.or([
+                eb('excluded.at', '>', eb.ref('action_states.at')),
+                eb.and([
+                  eb('excluded.at', '=', eb.ref('action_states.at')),
+                  eb('excluded.report_id', '>', eb.ref('action_states.report_id')),
+                ]),
+              ]),
+            ),
+        )
+        .returning(['action_id', 'state'])
+        .execute();
+      for (const m of moved) advanced.push({ actionId: m.action_id, state: m.state as ActionState });
+    }
+
+    await applyInstalled(trx, host, advanced.map((a) => newest.get(a.actionId)!));
+
+    advanced.sort((a, b) => (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0));
+    return { accepted: accepted.size, duplicates: reports.length - accepted.size, advanced };
+  });
+}
+
+/** Keeps "what Ferry installed where" in step with current states that just moved. */
+async function applyInstalled(trx: Kysely<Database>, host: string, moved: readonly ActionReport[]): Promise<void> {
+  const ordered = [...moved].sort((a, b) => (later(a, b) ? 1 : later(b, a) ? -1 : 0));
+  const installed = new Set<string>();
+  const removed = new Set<string>();
+  for (const r of ordered) {
+    const parts = parseActionId(r.actionId);
+    if (parts && r.state === 'installed' && parts.op === 'install') installed.add(`${parts.package}@${parts.version}`);
+    if (parts && r.state === 'uninstalled' && parts.op === 'uninstall') removed.add(`${parts.package}@${parts.version}`);
+  }
+  // Rare: one batch both installs and removes one package version; apply those in time order.
+  if ([...removed].some((k) => installed.has(k))) {
+    for (const r of ordered) await applyInstalledBatch(trx, host, [r]);
+    return;
+  }
+  await applyInstalledBatch(trx, host, ordered);
+}
+
+/** Applies reports that do not both install and remove one package version. */
+async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: readonly ActionReport[]): Promise<void> {
+  const installs: Insertable<InstalledTable>[] = [];
+  const removals: { package: string; version: string }[] = [];
+  for (const r of moved) {
+    const parts = parseActionId(r.actionId);
+    if (!parts) continue;
+    if (r.state === 'installed' && parts.op === 'install') {
+      installs.push({ host, deployment: parts.deployment, package: parts.package, version: parts.version, installed_at: r.at, report_id: r.id });
+    } else if (r.state === 'uninstalled' && parts.op === 'uninstall') {
+      removals.push({ package: parts.package, version: parts.version });
+    }
+  }
+  // One deployment installs one version of a package per host: keep the newest install per key.
+  const byKey = new Map<string, Insertable<InstalledTable>>();
+  for (const row of installs) {
+    const key = `${row.deployment}\u0000${row.package}`;
+    const seen = byKey.get(key);
+    if (!seen || row.installed_at > seen.installed_at) byKey.set(key, row);
+  }
+  for (const slice of chunks([...byKey.values()], CHUNK)) {
+    await trx
+      .insertInto('installed')
+      .values(slice)
+      .onConflict((oc) =>
+        oc.columns(['host', 'deployment', 'package']).doUpdateSet((eb) => ({
+          version: eb.ref('excluded.version'),
+          installed_at: eb.ref('excluded.installed_at'),
+          report_id: eb.ref('excluded.report_id'),
+        })),
+      )
+      .execute();
+  }
+  // Gone from the host, whichever deployment had installed it.
+  for (const slice of chunks(removals, CHUNK)) {
+    await trx
+      .deleteFrom('installed')
+      .where('host', '=', host)
+      .where((eb) => eb.or(slice.map((r) => eb.and([eb('package', '=', r.package), eb('version', '=', r.version)]))))
+      .execute();
+  }
+}
+
+export async function history(db: Kysely<Database>, host: string, actionId?: string): Promise<readonly ReportRecord[]> {
+  let query = db.selectFrom('reports').select(['body', 'received_at']).where('host', '=', host);
+  if (actionId !== undefined) query = query.where('action_id', '=', actionId);
+  const rows = await query.orderBy('at').orderBy('report_id').execute();
+  return rows.map((row) => ({ ...fromJson<ActionReport>(row.body), host, receivedAt: row.received_at }));
+}
+
+function toStateRecord(row: Selectable<ActionStateTable>): ActionStateRecord {
+  return {
+    host: row.host,
+    actionId: row.action_id,
+    ...(row.deployment !== '' && { deployment: row.deployment }),
+    ...(row.package !== null && { package: row.package }),
+    ...(row.version !== null && { version: row.version }),
+    ...(row.op !== null && { op: row.op as 'install' | 'uninstall' }),
+    state: row.state as ActionState,
+    at: row.at,
+    report: fromJson(row.body),
+  };
+}
+
+export async function currentStates(db: Kysely<Database>, filter: StateFilter = {}): Promise<readonly ActionStateRecord[]> {
+  let query = db.selectFrom('action_states').selectAll();
+  if (filter.deployment !== undefined) query = query.where('deployment', '=', filter.deployment);
+  if (filter.host !== undefined) query = query.where('host', '=', filter.host);
+  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+  const rows = await query.orderBy('host').orderBy('action_id').execute();
+  return rows.map(toStateRecord);
+}
+
+export async function countStates(db: Kysely<Database>, filter: { readonly deployment?: string } = {}): Promise<readonly StateCount[]> {
+  let query = db
+    .selectFrom('action_states')
+    .select((eb) => ['deployment', 'state', eb.fn.countAll<string | number>().as('n')])
+    .groupBy(['deployment', 'state']);
+  if (filter.deployment !== undefined) query = query.where('deployment', '=', filter.deployment);
+  const rows = await query.orderBy('deployment').orderBy('state').execute();
+  return rows.map((r) => ({ deployment: r.deployment, state: r.state as ActionState, count: toCount(r.n) }));
+}

@@ -1,0 +1,123 @@
+/**
+ * Table shapes as kysely sees them. Portable column types only: text (times are RFC 3339 UTC
+ * strings, which sort as they compare; JSON is text), integer (booleans are 0/1). One code path
+ * for SQLite and PostgreSQL; the store converts rows to the records of store.ts.
+ */
+
+export interface EnrollmentTokenTable {
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  uses: number;
+  last_used_at: string | null;
+}
+
+export interface HostTable {
+  name: string;
+  credential_hash: string | null;
+  facts: string;
+  labels: string;
+  enrolled_at: string;
+  reset_at: string | null;
+  last_seen_at: string | null;
+}
+
+export interface InventoryTable {
+  host: string;
+  doc: string;
+  hash: string;
+  updated_at: string;
+  reported_at: string;
+}
+
+export interface PlanTable {
+  host: string;
+  serial: number;
+  hash: string;
+  revision: string;
+  body: string;
+  generated_at: string;
+  signed: string | null;
+}
+
+export interface ReportTable {
+  host: string;
+  report_id: string;
+  action_id: string;
+  deployment: string;
+  serial: number;
+  state: string;
+  at: string;
+  received_at: string;
+  body: string;
+}
+
+export interface ActionStateTable {
+  host: string;
+  action_id: string;
+  /** `''` when the action id names no deployment. */
+  deployment: string;
+  package: string | null;
+  version: string | null;
+  op: string | null;
+  state: string;
+  serial: number;
+  report_id: string;
+  at: string;
+  body: string;
+  updated_at: string;
+}
+
+export interface InstalledTable {
+  host: string;
+  deployment: string;
+  package: string;
+  version: string;
+  installed_at: string;
+  report_id: string;
+}
+
+export interface DeploymentPolicyTable {
+  deployment: string;
+  on_leave: string;
+  updated_at: string;
+}
+
+export interface DeploymentOverrideTable {
+  deployment: string;
+  suspended: number;
+  by: string;
+  at: string;
+}
+
+export interface SourceStatusTable {
+  id: number;
+  last_applied_revision: string | null;
+  last_applied_at: string | null;
+  last_attempted_revision: string | null;
+  last_attempted_at: string | null;
+  last_attempt_ok: number | null;
+  rejected_revision: string | null;
+  rejected_at: string | null;
+  rejected_problems: string | null;
+  rejected_message: string | null;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  enrollment_tokens: EnrollmentTokenTable;
+  hosts: HostTable;
+  inventories: InventoryTable;
+  plans: PlanTable;
+  reports: ReportTable;
+  action_states: ActionStateTable;
+  installed: InstalledTable;
+  deployment_policies: DeploymentPolicyTable;
+  deployment_overrides: DeploymentOverrideTable;
+  source_status: SourceStatusTable;
+  meta: MetaTable;
+}

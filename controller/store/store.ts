@@ -1,0 +1,310 @@
+/**
+ * The controller's state (DESIGN §6): the one seam through which anything is read from or
+ * written to the database. `openStore()` (open-store.ts) returns the kysely implementation,
+ * which runs on SQLite and PostgreSQL with the same code.
+ *
+ * Conventions:
+ * - every returned object is a plain, frozen-by-contract readonly value; JSON columns come back parsed;
+ * - times are taken as `Date` and returned as RFC 3339 UTC strings (`toISOString()` form);
+ * - results the caller must decide about (a refused enrollment, an unknown token) are returned,
+ *   not thrown; a throw is a broken database or a bug.
+ */
+import type { Problem } from '../../core/manifest/types.js';
+import type { ActionReport, ActionState, HostPlan, Inventory } from '../../core/plan/types.js';
+
+// ---------------------------------------------------------------- enrollment tokens
+
+export interface CreatedToken {
+  /** The secret, shown once; only its sha256 is stored. */
+  readonly token: string;
+  readonly expiresAt: string;
+}
+
+export type TokenCheck =
+  | { readonly ok: true; readonly expiresAt: string; readonly uses: number }
+  | { readonly ok: false; readonly error: 'unknown-token' | 'expired' };
+
+// ---------------------------------------------------------------- hosts
+
+/** `enrolled`: holds a credential; `reset`: an admin revoked it, the name may enroll again. */
+export type HostEnrollment = 'enrolled' | 'reset';
+
+export interface HostRecord {
+  readonly host: string;
+  readonly state: HostEnrollment;
+  /** Facts and labels given at enrollment (the latest inventory is kept apart). */
+  readonly facts: Readonly<Record<string, unknown>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly enrolledAt: string;
+  readonly resetAt?: string;
+  readonly lastSeenAt?: string;
+}
+
+export interface EnrollRequest {
+  readonly host: string;
+  /** sha256 (hex) of the credential handed to the agent. */
+  readonly credentialHash: string;
+  readonly facts: Readonly<Record<string, unknown>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly now: Date;
+}
+
+export type EnrollResult = { readonly host: HostRecord } | { readonly error: 'host-exists' };
+
+export type ResetResult = { readonly host: HostRecord } | { readonly error: 'unknown-host' };
+
+export interface HostCredential {
+  readonly host: string;
+  readonly credentialHash: string;
+}
+
+export interface HostPage {
+  readonly hosts: readonly HostRecord[];
+  /** Hosts matching the filter, all pages together. */
+  readonly total: number;
+}
+
+// ---------------------------------------------------------------- inventories
+
+export interface InventoryRecord {
+  readonly inventory: Inventory;
+  /** sha256 (hex) of the JCS form of the inventory. */
+  readonly hash: string;
+  /** When the content last changed (a re-sent identical inventory does not move it). */
+  readonly updatedAt: string;
+  /** When it was last received. */
+  readonly reportedAt: string;
+}
+
+export interface PutInventoryResult {
+  readonly hash: string;
+  /** False when the stored inventory already had this hash. */
+  readonly changed: boolean;
+}
+
+// ---------------------------------------------------------------- plans
+
+export interface PlanEntry {
+  readonly host: string;
+  /** The caller's hash of `body` (e.g. sha256 of its JCS form); the serial rises only when it changes. */
+  readonly hash: string;
+  readonly body: HostPlan;
+  readonly revision: string;
+}
+
+export interface PlanRecord {
+  readonly host: string;
+  readonly serial: number;
+  readonly hash: string;
+  readonly revision: string;
+  readonly body: HostPlan;
+  readonly generatedAt: string;
+  /** The signed plan document as served to the agent, when one was stored. */
+  readonly signed?: string;
+}
+
+/** The plan as saved, before it has a signed document. */
+export type UnsignedPlanRecord = Omit<PlanRecord, 'signed'>;
+
+export interface SavePlansOptions {
+  /**
+   * Called for each plan whose serial rose, inside the write: returns the signed document
+   * stored with it, so a replica never serves a new serial without its signature.
+   */
+  readonly sign?: (plan: UnsignedPlanRecord) => string;
+}
+
+export interface RaisedSerial {
+  readonly host: string;
+  readonly serial: number;
+}
+
+export interface SignedPlanDocument {
+  readonly host: string;
+  /** Stored only while the plan still has this serial. */
+  readonly serial: number;
+  readonly signed: string;
+}
+
+// ---------------------------------------------------------------- reports
+
+export interface IngestResult {
+  /** Reports stored now. */
+  readonly accepted: number;
+  /** Reports whose id this host had already reported (or repeated within the batch): nothing changed. */
+  readonly duplicates: number;
+  /** Action ids whose current state moved forward, with the state they moved to, sorted by action id. */
+  readonly advanced: readonly { readonly actionId: string; readonly state: ActionState }[];
+}
+
+export interface ReportRecord extends ActionReport {
+  readonly host: string;
+  readonly receivedAt: string;
+}
+
+/** The current state of one action on one host: its newest report. */
+export interface ActionStateRecord {
+  readonly host: string;
+  readonly actionId: string;
+  /** Parsed from `DEPLOYMENT/PACKAGE@VERSION/OP`; absent when the id has another shape. */
+  readonly deployment?: string;
+  readonly package?: string;
+  readonly version?: string;
+  readonly op?: 'install' | 'uninstall';
+  readonly state: ActionState;
+  readonly at: string;
+  readonly report: ActionReport;
+}
+
+export interface StateCount {
+  /** `''` for action ids that name no deployment. */
+  readonly deployment: string;
+  readonly state: ActionState;
+  readonly count: number;
+}
+
+export interface StateFilter {
+  readonly deployment?: string;
+  readonly host?: string;
+  readonly state?: ActionState;
+}
+
+// ---------------------------------------------------------------- installed records, deployments
+
+export type OnLeave = 'keep' | 'uninstall';
+
+/** "What Ferry installed where", kept from `installed`/`uninstalled` reports (DESIGN §2, onLeave). */
+export interface InstalledRecord {
+  readonly host: string;
+  readonly deployment: string;
+  readonly package: string;
+  readonly version: string;
+  /** The deployment's last known `onLeave` (`keep` when never recorded). */
+  readonly onLeave: OnLeave;
+  readonly installedAt: string;
+}
+
+export interface DeploymentPolicy {
+  readonly deployment: string;
+  readonly onLeave: OnLeave;
+}
+
+/** An operator's suspend or resume, stored next to `spec.suspended` from git. */
+export interface DeploymentOverride {
+  readonly deployment: string;
+  readonly suspended: boolean;
+  readonly by: string;
+  readonly at: string;
+}
+
+// ---------------------------------------------------------------- source status
+
+export interface SourceAttempt {
+  readonly revision: string;
+  /** True when the revision validated and was applied. */
+  readonly ok: boolean;
+  /** Why it was rejected (every problem, with its position). */
+  readonly problems?: readonly Problem[];
+  /** A rejection that is not about one file (e.g. the fetch failed). */
+  readonly message?: string;
+  readonly at: Date;
+}
+
+/** Flux-style: what is in force, what was last tried, and why the last rejected revision was refused. */
+export interface SourceStatusRecord {
+  readonly lastAppliedRevision?: string;
+  readonly lastAppliedAt?: string;
+  readonly lastAttemptedRevision?: string;
+  readonly lastAttemptedAt?: string;
+  readonly lastAttemptOk?: boolean;
+  /** The newest rejected revision; kept until a later revision applies. */
+  readonly rejected?: {
+    readonly revision: string;
+    readonly at: string;
+    readonly problems: readonly Problem[];
+    readonly message?: string;
+  };
+}
+
+// ---------------------------------------------------------------- the store
+
+export interface Store {
+  /** `sqlite` or `postgres`. */
+  readonly dialect: 'sqlite' | 'postgres';
+
+  /** Makes a multi-use enrollment token valid until `now + ttlMs` (one token enrolls a fleet). */
+  createToken(options: { readonly ttlMs: number; readonly now: Date }): Promise<CreatedToken>;
+  /** Checks a token and counts its use; it stays valid until it expires. */
+  consumeToken(token: string, now: Date): Promise<TokenCheck>;
+
+  /** Enrolls a host; refused while that name holds a credential (until `resetHost`). */
+  enrollHost(request: EnrollRequest): Promise<EnrollResult>;
+  /** Revokes a host's credential so the name may enroll again; its records stay. */
+  resetHost(host: string, now: Date): Promise<ResetResult>;
+  /** The host holding a credential with this hash; the caller still compares in constant time. */
+  findHostByCredentialHash(credentialHash: string): Promise<HostCredential | undefined>;
+  getHost(host: string): Promise<HostRecord | undefined>;
+  /** Hosts by name. */
+  listHosts(options: { readonly offset?: number; readonly limit?: number; readonly state?: HostEnrollment }): Promise<HostPage>;
+  /** Records that a host was heard from. */
+  markSeen(host: string, now: Date): Promise<void>;
+
+  /** Stores a host's latest inventory; `changed` tells the reconciler whether to re-plan it. */
+  putInventory(inventory: Inventory, now: Date): Promise<PutInventoryResult>;
+  getInventory(host: string): Promise<InventoryRecord | undefined>;
+  /** Every latest inventory by host name; with `changedSince`, only those whose content changed after it. */
+  listInventories(options?: { readonly changedSince?: Date }): Promise<readonly InventoryRecord[]>;
+
+  /**
+   * Stores plans in one transaction. Per host the serial rises by one only when `hash` differs
+   * from the stored one (a new host starts at 1); an unchanged entry writes nothing, not even its
+   * revision. Returns the hosts whose serial rose, sorted by host.
+   */
+  savePlans(entries: readonly PlanEntry[], now: Date, options?: SavePlansOptions): Promise<readonly RaisedSerial[]>;
+  /** Replaces signed documents (e.g. re-signed with a later expiry); returns how many still had that serial. */
+  putSignedPlans(documents: readonly SignedPlanDocument[]): Promise<number>;
+  getPlan(host: string): Promise<PlanRecord | undefined>;
+
+  /**
+   * Stores an agent's reports in one transaction. Idempotent: a report id the host already
+   * sent changes nothing. Keeps every report (history) and, per (host, actionId), the current
+   * state, moved only by a report later by `at` (ties: the greater id). A current state that
+   * becomes `installed` (install op) or `uninstalled` (uninstall op) updates the installed records.
+   */
+  ingestReports(host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult>;
+  /** A host's reports, oldest first (by `at`, then id). */
+  history(host: string, actionId?: string): Promise<readonly ReportRecord[]>;
+  /** Current action states, by host then action id. */
+  currentStates(filter?: StateFilter): Promise<readonly ActionStateRecord[]>;
+  /** Number of current action states per deployment and state. */
+  countStates(filter?: { readonly deployment?: string }): Promise<readonly StateCount[]>;
+
+  /** Records the `onLeave` of deployments as applied from git; a deleted deployment keeps its last one. */
+  recordDeploymentPolicies(policies: readonly DeploymentPolicy[], now: Date): Promise<void>;
+  /** What Ferry installed where, by host, deployment, package. */
+  listInstalled(filter?: { readonly host?: string; readonly deployment?: string }): Promise<readonly InstalledRecord[]>;
+
+  /** Stores an operator's suspend (true) or resume (false) of a deployment; the latest one counts. */
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date): Promise<DeploymentOverride>;
+  /** Removes the operator's override: `spec.suspended` from git alone applies again. */
+  clearOverride(deployment: string): Promise<void>;
+  listOverrides(): Promise<readonly DeploymentOverride[]>;
+
+  recordSourceAttempt(attempt: SourceAttempt): Promise<SourceStatusRecord>;
+  getSourceStatus(): Promise<SourceStatusRecord>;
+
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  /**
+   * True when this process is the leader now (and stays so while its lock lives). Call it before
+   * each leader-only step: after a lost connection it returns false, then tries again on the next call.
+   * PostgreSQL: a session advisory lock on one dedicated connection; SQLite: a lock file beside the database.
+   */
+  tryAcquireLeadership(): Promise<boolean>;
+  /** Gives leadership up; another process's next `tryAcquireLeadership()` may take it. */
+  releaseLeadership(): Promise<void>;
+
+  /** Releases leadership and closes every connection; the store is unusable afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+/** Enrollment tokens: multi-use until they expire; only their sha256 is stored. */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { iso, sha256Hex } from './codec.js';
+import type { Database } from './schema.js';
+import type { CreatedToken, TokenCheck } from './store.js';
+
+export async function createToken(db: Kysely<Database>, ttlMs: number, now: Date): Promise<CreatedToken> {
+  if (!(ttlMs > 0)) throw new RangeError(`token ttl must be positive, got ${ttlMs}`);
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = iso(new Date(now.getTime() + ttlMs));
+  await db
+    .insertInto('enrollment_tokens')
+    .values({ token_hash: sha256Hex(token), created_at: iso(now), expires_at: expiresAt, uses: 0, last_used_at: null })
+    .execute();
+  return { token, expiresAt };
+}
+
+export async function consumeToken(db: Kysely<Database>, token: string, now: Date): Promise<TokenCheck> {
+  const hash = sha256Hex(token);
+  const at = iso(now);
+  const used = await db
+    .updateTable('enrollment_tokens')
+    .set((eb) => ({ uses: eb('uses', '+', 1), last_used_at: at }))
+    .where('token_hash', '=', hash)
+    .where('expires_at', '>', at)
+    .returning(['expires_at', 'uses'])
+    .executeTakeFirst();
+  if (used) return { ok: true, expiresAt: used.expires_at, uses: used.uses };
+  const known = await db.selectFrom('enrollment_tokens').select('token_hash').where('token_hash', '=', hash).executeTakeFirst();
+  return { ok: false, error: known ? 'expired' : 'unknown-token' };
+}

@@ -1,0 +1,4 @@
+export { resolveGroups, resolveGroupsIndexed, hostGroups } from './resolve-groups.js';
+export { fleetHosts, inventoryIndex } from './host-universe.js';
+export { selectorMatches, SelectorIndex } from './selector-index.js';
+export { readFact } from './fact-path.js';

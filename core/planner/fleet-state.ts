@@ -1,0 +1,138 @@
+/**
+ * The derived inputs of a planning run, kept (privately) with its FleetPlan so `replan` can reuse
+ * what did not change: group membership, targets, rollouts, templates.
+ */
+import { hostGroups, inventoryIndex, resolveGroupsIndexed } from '../groups/index.js';
+import { fleetHosts } from '../groups/host-universe.js';
+import type { Snapshot } from '../manifest/types.js';
+import type { ContentSource, Inventory } from '../plan/types.js';
+import { utcDayStart } from '../schedules/index.js';
+import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
+import { deploymentTemplates, makeTemplate, WindowCache, type ActionTemplate } from './templates.js';
+import type { FleetPlan, InstalledRecord, PlanningContext } from './types.js';
+import { planRollout, type Rollout } from './waves.js';
+
+export interface FleetState {
+  readonly snapshot: Snapshot;
+  readonly inventoryList: readonly Inventory[];
+  readonly ctx: PlanningContext;
+  readonly dayStart: string;
+  readonly controller: ContentSource;
+  readonly inventories: ReadonlyMap<string, Inventory>;
+  readonly installedByHost: ReadonlyMap<string, readonly InstalledRecord[]>;
+  readonly hosts: readonly string[];
+  readonly groups: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly groupsOfHost: ReadonlyMap<string, readonly string[]>;
+  readonly targets: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly deploymentsOfHost: ReadonlyMap<string, readonly string[]>;
+  readonly rollouts: ReadonlyMap<string, Rollout>;
+  readonly sources: SourceTable;
+  readonly windows: WindowCache;
+  readonly templates: Map<string, readonly ActionTemplate[]>;
+  readonly leaveTemplates: Map<string, ActionTemplate>;
+}
+
+const states = new WeakMap<FleetPlan, FleetState>();
+
+/** The state a FleetPlan was made from, when this process made it. */
+export function stateOf(plan: FleetPlan): FleetState | undefined {
+  return states.get(plan);
+}
+
+/** Remembers the state of a FleetPlan for replan. */
+export function remember(plan: FleetPlan, state: FleetState): void {
+  states.set(plan, state);
+}
+
+/** Installed records grouped by host, each host's records in input order. */
+export function installedIndex(records: readonly InstalledRecord[]): ReadonlyMap<string, readonly InstalledRecord[]> {
+  const byHost = new Map<string, InstalledRecord[]>();
+  for (const r of records) {
+    const list = byHost.get(r.host);
+    if (list === undefined) byHost.set(r.host, [r]);
+    else list.push(r);
+  }
+  return byHost;
+}
+
+/** Deployment → targeted hosts (its groups' members ∪ its hosts). */
+export function targetsOf(snapshot: Snapshot, groups: ReadonlyMap<string, ReadonlySet<string>>, name: string): ReadonlySet<string> {
+  const dep = snapshot.deployments.get(name)!;
+  const out = new Set<string>(dep.spec.targets.hosts);
+  for (const g of dep.spec.targets.groups) for (const h of groups.get(g) ?? []) out.add(h);
+  return out;
+}
+
+/** Host → deployments targeting it, sorted by name. */
+export function invertTargets(targets: ReadonlyMap<string, ReadonlySet<string>>): ReadonlyMap<string, readonly string[]> {
+  const byHost = new Map<string, string[]>();
+  for (const name of [...targets.keys()].sort()) {
+    for (const h of targets.get(name)!) {
+      const list = byHost.get(h);
+      if (list === undefined) byHost.set(h, [name]);
+      else list.push(name);
+    }
+  }
+  return byHost;
+}
+
+export function rolloutFor(snapshot: Snapshot, ctx: PlanningContext, name: string, targets: ReadonlySet<string>, previousOrder?: readonly string[]): Rollout {
+  return planRollout(snapshot.deployments.get(name)!, targets, ctx.rollout?.get(name), ctx.suspended?.has(name) ?? false, previousOrder);
+}
+
+/** Everything derived from the inputs, computed from scratch. */
+export function buildState(snapshot: Snapshot, inventoryList: readonly Inventory[], ctx: PlanningContext): FleetState {
+  const inventories = inventoryIndex(inventoryList);
+  const installedByHost = installedIndex(ctx.installed);
+  const hosts = fleetHosts(snapshot, inventoryList, installedByHost.keys());
+  const groups = resolveGroupsIndexed(snapshot, inventories);
+  const targets = new Map<string, ReadonlySet<string>>();
+  const rollouts = new Map<string, Rollout>();
+  for (const name of [...snapshot.deployments.keys()].sort()) {
+    const t = targetsOf(snapshot, groups, name);
+    targets.set(name, t);
+    rollouts.set(name, rolloutFor(snapshot, ctx, name, t));
+  }
+  const controller = ctx.controllerSource ?? DEFAULT_CONTROLLER;
+  const dayStart = utcDayStart(ctx.now);
+  return {
+    snapshot,
+    inventoryList,
+    ctx,
+    dayStart,
+    controller,
+    inventories,
+    installedByHost,
+    hosts,
+    groups,
+    groupsOfHost: hostGroups(groups),
+    targets,
+    deploymentsOfHost: invertTargets(targets),
+    rollouts,
+    sources: new SourceTable(snapshot, groups, controller),
+    windows: new WindowCache(dayStart),
+    templates: new Map(),
+    leaveTemplates: new Map(),
+  };
+}
+
+/** The templates of a deployment in this state, made on first use. */
+export function templatesOf(state: FleetState, name: string): readonly ActionTemplate[] {
+  let t = state.templates.get(name);
+  if (t === undefined) {
+    t = deploymentTemplates(state.snapshot, state.windows, state.snapshot.deployments.get(name)!);
+    state.templates.set(name, t);
+  }
+  return t;
+}
+
+/** The template of an onLeave uninstall in this state, made on first use. */
+export function leaveTemplateOf(state: FleetState, deployment: string, pkg: string, version: string): ActionTemplate {
+  const key = `${deployment}\0${pkg}\0${version}`;
+  let t = state.leaveTemplates.get(key);
+  if (t === undefined) {
+    t = makeTemplate(state.snapshot, state.windows, deployment, state.snapshot.deployments.get(deployment), pkg, version, 'uninstall');
+    state.leaveTemplates.set(key, t);
+  }
+  return t;
+}

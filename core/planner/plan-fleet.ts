@@ -1,0 +1,38 @@
+/** Planning the whole fleet: every host's plan, every deployment's outcome. */
+import type { Snapshot } from '../manifest/types.js';
+import type { HostPlan, Inventory } from '../plan/types.js';
+import { buildState, leaveTemplateOf, remember, templatesOf, type FleetState } from './fleet-state.js';
+import { planHost } from './plan-host.js';
+import { PlanHashes } from './plan-hashes.js';
+import type { DeploymentOutcome, FleetPlan, PlanningContext } from './types.js';
+
+/** Desired state × inventories × context → one plan per host; pure and deterministic. */
+export function planFleet(snapshot: Snapshot, inventories: readonly Inventory[], ctx: PlanningContext): FleetPlan {
+  const state = buildState(snapshot, inventories, ctx);
+  const plans = new Map<string, HostPlan>();
+  for (const host of state.hosts) plans.set(host, planOneHost(state, host));
+  return finish(state, plans);
+}
+
+/** One host's plan from a fleet state. */
+export function planOneHost(state: FleetState, host: string): HostPlan {
+  return planHost(host, {
+    snapshot: state.snapshot,
+    ...(state.inventories.has(host) ? { inventory: state.inventories.get(host)! } : {}),
+    deployments: state.deploymentsOfHost.get(host) ?? [],
+    rollouts: state.rollouts,
+    templates: (name) => templatesOf(state, name),
+    leaveTemplate: (dep, pkg, version) => leaveTemplateOf(state, dep, pkg, version),
+    installed: state.installedByHost.get(host) ?? [],
+    sources: state.sources.sourcesOf(host),
+  });
+}
+
+/** Wraps plans into a FleetPlan and remembers the state for replan. */
+export function finish(state: FleetState, plans: ReadonlyMap<string, HostPlan>): FleetPlan {
+  const deployments = new Map<string, DeploymentOutcome>();
+  for (const name of [...state.rollouts.keys()].sort()) deployments.set(name, state.rollouts.get(name)!.outcome);
+  const result: FleetPlan = { plans, deployments, hashes: new PlanHashes(plans) };
+  remember(result, state);
+  return result;
+}

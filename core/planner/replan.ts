@@ -1,0 +1,245 @@
+/**
+ * Incremental planning (issue 3 item 4): compares the previous inputs with the next ones at the
+ * level of resources, inventories, installed records and rollout state, marks the hosts whose
+ * plan inputs changed, and re-plans only those; everything else keeps its previous plan object
+ * (and so its remembered hash). The result equals planFleet on the next inputs.
+ */
+import { hostGroups, inventoryIndex, readFact, resolveGroupsIndexed } from '../groups/index.js';
+import { fleetHosts } from '../groups/host-universe.js';
+import type { Snapshot } from '../manifest/types.js';
+import type { HostPlan, Inventory } from '../plan/types.js';
+import { utcDayStart } from '../schedules/index.js';
+import { canonicalJson } from './canonical-json.js';
+import { installedIndex, invertTargets, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
+import { finish, planFleet, planOneHost } from './plan-fleet.js';
+import { affectedPackages, changedNames } from './snapshot-changes.js';
+import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
+import { WindowCache, type ActionTemplate } from './templates.js';
+import type { FleetPlan, InstalledRecord, PlanningContext } from './types.js';
+import type { Rollout } from './waves.js';
+
+interface Inputs {
+  readonly snapshot: Snapshot;
+  readonly inventories: readonly Inventory[];
+  readonly ctx: PlanningContext;
+}
+
+/** Re-plans only hosts whose inputs changed; `replanned` lists them (and hosts that left the fleet), sorted. */
+export function replan(previous: Inputs & { readonly result: FleetPlan }, next: Inputs): { result: FleetPlan; replanned: readonly string[] } {
+  const prev = stateOf(previous.result);
+  const controller = next.ctx.controllerSource ?? DEFAULT_CONTROLLER;
+  if (prev === undefined || utcDayStart(next.ctx.now) !== prev.dayStart || canonicalJson(controller) !== canonicalJson(prev.controller)) {
+    const result = planFleet(next.snapshot, next.inventories, next.ctx);
+    return { result, replanned: [...new Set([...result.plans.keys(), ...previous.result.plans.keys()])].sort() };
+  }
+  return incremental(prev, previous.result, next, controller);
+}
+
+function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, controller: FleetState['controller']): { result: FleetPlan; replanned: readonly string[] } {
+  const before = prev.snapshot;
+  const snap = next.snapshot;
+  const dirty = new Set<string>();
+  const markAll = (hosts: Iterable<string> | undefined) => {
+    for (const h of hosts ?? []) dirty.add(h);
+  };
+
+  const changedGroups = changedNames(before.groups, snap.groups);
+  const changedHostManifests = changedNames(before.hosts, snap.hosts);
+  const changedRelays = changedNames(before.relays, snap.relays);
+  const changedDeployments = changedNames(before.deployments, snap.deployments);
+  const changedConditions = changedNames(before.conditions, snap.conditions);
+  const changedSchedules = changedNames(before.schedules, snap.schedules);
+  const packages = affectedPackages(before, snap, changedConditions, changedSchedules);
+
+  // Inventories: by identity first, content second.
+  const inventories = next.inventories === prev.inventoryList ? prev.inventories : inventoryIndex(next.inventories);
+  const changedInventories = new Set<string>();
+  if (inventories !== prev.inventories) {
+    for (const [host, inv] of inventories) {
+      const old = prev.inventories.get(host);
+      if (old !== inv && (old === undefined || canonicalJson(old) !== canonicalJson(inv))) changedInventories.add(host);
+    }
+    for (const host of prev.inventories.keys()) if (!inventories.has(host)) changedInventories.add(host);
+  }
+  markAll(changedInventories);
+  const selectorKeysChanged = [...changedInventories].some((h) => selectorView(before, prev.inventories.get(h)) !== selectorView(snap, inventories.get(h)));
+  const regroup = changedGroups.size > 0 || changedHostManifests.size > 0 || selectorKeysChanged;
+
+  // Installed records.
+  let installedByHost = prev.installedByHost;
+  if (next.ctx.installed !== prev.ctx.installed) {
+    installedByHost = installedIndex(next.ctx.installed);
+    for (const [host, recs] of installedByHost) if (!sameRecords(prev.installedByHost.get(host), recs)) dirty.add(host);
+    for (const host of prev.installedByHost.keys()) if (!installedByHost.has(host)) dirty.add(host);
+  }
+
+  // The fleet's host names.
+  const hosts = sameUniverse(prev, snap, inventories, installedByHost) ? prev.hosts : fleetHosts(snap, next.inventories, installedByHost.keys());
+  if (hosts !== prev.hosts) {
+    const now = new Set(hosts);
+    for (const h of hosts) if (!prev.groupsOfHost.has(h) && !prev.deploymentsOfHost.has(h)) dirty.add(h);
+    for (const h of prev.hosts) if (!now.has(h)) dirty.add(h);
+    for (const h of now) if (!prevResult.plans.has(h)) dirty.add(h);
+  }
+
+  // Groups and their hosts.
+  let groups = prev.groups;
+  let groupsOfHost = prev.groupsOfHost;
+  if (regroup) {
+    groups = resolveGroupsIndexed(snap, inventories);
+    groupsOfHost = hostGroups(groups);
+    for (const [h, gs] of groupsOfHost) if (prev.groupsOfHost.get(h)?.join('\0') !== gs.join('\0')) dirty.add(h);
+    for (const h of prev.groupsOfHost.keys()) if (!groupsOfHost.has(h)) dirty.add(h);
+  }
+
+  // Targets, rollouts and dirty deployments.
+  const targets = new Map<string, ReadonlySet<string>>();
+  const rollouts = new Map<string, Rollout>();
+  const dirtyDeployments = new Set<string>();
+  const retargeted: string[] = [];
+  for (const name of [...snap.deployments.keys()].sort()) {
+    const dep = snap.deployments.get(name)!;
+    const oldTargets = prev.targets.get(name);
+    const t = regroup || changedDeployments.has(name) || oldTargets === undefined ? targetsOf(snap, groups, name) : oldTargets;
+    const sameTargets = oldTargets !== undefined && (t === oldTargets || sameSet(t, oldTargets));
+    const tt = sameTargets ? oldTargets : t;
+    targets.set(name, tt);
+    if (!sameTargets) retargeted.push(name);
+    const old = prev.rollouts.get(name);
+    const sameProgress = prev.ctx.rollout?.get(name) === next.ctx.rollout?.get(name) && (prev.ctx.suspended?.has(name) ?? false) === (next.ctx.suspended?.has(name) ?? false);
+    let r: Rollout;
+    if (old !== undefined && sameTargets && sameProgress && !changedDeployments.has(name)) r = old;
+    else r = rolloutFor(snap, next.ctx, name, tt, sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined ? old.outcome.hosts : undefined);
+    rollouts.set(name, r);
+    const usesChangedPackage = dep.spec.packages.some((p) => packages.has(p.name));
+    const usesChangedSchedule = [dep.spec.distribute.window, dep.spec.install.window].some((s) => s !== undefined && changedSchedules.has(s));
+    const rolloutMoved = old === undefined || (r !== old && !sameOutcome(old, r, dep.spec.rollout === undefined));
+    if (changedDeployments.has(name) || usesChangedPackage || usesChangedSchedule || rolloutMoved) dirtyDeployments.add(name);
+    else if (!sameTargets) for (const h of symmetricDifference(tt, oldTargets ?? new Set())) dirty.add(h);
+  }
+  for (const name of changedDeployments) if (!snap.deployments.has(name)) dirtyDeployments.add(name);
+  for (const name of dirtyDeployments) {
+    markAll(prev.targets.get(name));
+    markAll(targets.get(name));
+  }
+  if (dirtyDeployments.size > 0 || packages.size > 0) {
+    for (const r of next.ctx.installed) if (dirtyDeployments.has(r.deployment) || packages.has(r.package)) dirty.add(r.host);
+  }
+  const deploymentsOfHost = retargeted.length === 0 && !changedDeployments.size ? prev.deploymentsOfHost : patchInverse(prev, targets, retargeted, changedDeployments, regroup);
+
+  // Sources and templates.
+  const sources = regroup || changedRelays.size > 0 ? new SourceTable(snap, groups, controller) : prev.sources;
+  if (sources !== prev.sources) {
+    const key = (s: SourceTable, h: string) => s.sourcesOf(h).map((x) => `${x.name}\0${x.url ?? ''}`).join('\0');
+    for (const h of hosts) if (!dirty.has(h) && key(sources, h) !== key(prev.sources, h)) dirty.add(h);
+  }
+  const windows = changedSchedules.size > 0 ? new WindowCache(prev.dayStart) : prev.windows;
+  const templates = new Map<string, readonly ActionTemplate[]>();
+  for (const [name, t] of prev.templates) if (!dirtyDeployments.has(name) && snap.deployments.has(name)) templates.set(name, t);
+  const leaveTemplates = new Map<string, ActionTemplate>();
+  for (const [key, t] of prev.leaveTemplates) if (!dirtyDeployments.has(t.deployment) && !packages.has(t.package)) leaveTemplates.set(key, t);
+
+  const state: FleetState = {
+    snapshot: snap,
+    inventoryList: next.inventories,
+    ctx: next.ctx,
+    dayStart: prev.dayStart,
+    controller,
+    inventories,
+    installedByHost,
+    hosts,
+    groups,
+    groupsOfHost,
+    targets,
+    deploymentsOfHost,
+    rollouts,
+    sources,
+    windows,
+    templates,
+    leaveTemplates,
+  };
+  const plans = new Map<string, HostPlan>();
+  for (const h of hosts) plans.set(h, dirty.has(h) ? planOneHost(state, h) : (prevResult.plans.get(h) ?? planOneHost(state, h)));
+  return { result: finish(state, plans), replanned: [...dirty].sort() };
+}
+
+/** Labels and the fact paths selectors use: what decides a host's dynamic group membership. */
+function selectorView(snap: Snapshot, inv: Inventory | undefined): string {
+  if (inv === undefined) return '';
+  const facts: unknown[] = [];
+  for (const name of [...snap.groups.keys()].sort()) {
+    const sel = snap.groups.get(name)!.spec.selector;
+    if (sel !== undefined) for (const path of Object.keys(sel.facts).sort()) facts.push(path, readFact(inv.facts, path) ?? null);
+  }
+  return canonicalJson({ labels: inv.labels, facts });
+}
+
+function sameRecords(a: readonly InstalledRecord[] | undefined, b: readonly InstalledRecord[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  return a.every((r, i) => r === b[i]) || canonicalJson(a) === canonicalJson(b);
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+function* symmetricDifference(a: ReadonlySet<string>, b: ReadonlySet<string>): Generator<string> {
+  for (const x of a) if (!b.has(x)) yield x;
+  for (const x of b) if (!a.has(x)) yield x;
+}
+
+function sameOutcome(a: Rollout, b: Rollout, noRollout: boolean): boolean {
+  const x = a.outcome;
+  const y = b.outcome;
+  if (x.currentWave !== y.currentWave || x.waves !== y.waves || x.suspended !== y.suspended || x.selfSuspended !== y.selfSuspended) return false;
+  if (noRollout) return true;
+  return x.hosts === y.hosts || (x.hosts.length === y.hosts.length && x.hosts.every((h, i) => h === y.hosts[i]) && x.waveEnds.join() === y.waveEnds.join());
+}
+
+/** True when the fleet's host names cannot have changed. */
+function sameUniverse(prev: FleetState, snap: Snapshot, inventories: ReadonlyMap<string, Inventory>, installed: ReadonlyMap<string, readonly InstalledRecord[]>): boolean {
+  const staticNames = (s: Snapshot) => {
+    const names: string[] = [...s.hosts.keys()];
+    for (const g of s.groups.values()) names.push(...g.spec.hosts);
+    for (const d of s.deployments.values()) names.push(...d.spec.targets.hosts);
+    return [...new Set(names)].sort().join('\0');
+  };
+  const sameKeys = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) => {
+    if (a === b) return true;
+    if (a.size !== b.size) return false;
+    for (const k of a.keys()) if (!b.has(k)) return false;
+    return true;
+  };
+  return sameKeys(prev.inventories, inventories) && sameKeys(prev.installedByHost, installed) && staticNames(prev.snapshot) === staticNames(snap);
+}
+
+/** Host → deployments, updated for the deployments whose targets changed (or rebuilt after regrouping). */
+function patchInverse(
+  prev: FleetState,
+  targets: ReadonlyMap<string, ReadonlySet<string>>,
+  retargeted: readonly string[],
+  changed: ReadonlySet<string>,
+  regroup: boolean,
+): ReadonlyMap<string, readonly string[]> {
+  if (regroup) return invertTargets(targets);
+  const out = new Map(prev.deploymentsOfHost);
+  const touched = new Set<string>(retargeted);
+  for (const name of changed) if (!targets.has(name) || !prev.targets.has(name)) touched.add(name);
+  for (const name of touched) {
+    const before = prev.targets.get(name) ?? new Set<string>();
+    const after = targets.get(name) ?? new Set<string>();
+    for (const h of before) {
+      if (after.has(h)) continue;
+      const list = (out.get(h) ?? []).filter((d) => d !== name);
+      if (list.length === 0) out.delete(h);
+      else out.set(h, list);
+    }
+    for (const h of after) {
+      if (before.has(h)) continue;
+      out.set(h, [...(out.get(h) ?? []), name].sort());
+    }
+  }
+  return out;
+}

@@ -1,0 +1,135 @@
+/**
+ * What every host's action for one deployment package shares, computed once per planning run:
+ * the package definition, commands, transfer options and windows (per time zone, for
+ * `timezone: host` schedules). Hosts then only add status, reason, blockedBy and conditions.
+ */
+import type { ConditionResource, DeploymentResource, PackageResource, ScheduleResource, Snapshot } from '../manifest/types.js';
+import type { ConditionResult, PlanAction, TimeWindow } from '../plan/types.js';
+import { expandSchedule } from '../schedules/index.js';
+
+/** Days of windows a plan carries. */
+export const WINDOW_DAYS = 7;
+
+export type Distribute = PlanAction['distribute'];
+
+export interface ActionTemplate {
+  readonly id: string;
+  readonly deployment: string;
+  readonly package: string;
+  readonly version: string;
+  readonly op: 'install' | 'uninstall';
+  /** Undefined when the snapshot has no such package version. */
+  readonly definition?: PackageResource;
+  readonly conditions: readonly ConditionResource[];
+  /** Condition names the snapshot does not define. */
+  readonly missingConditions: readonly string[];
+  readonly requires: readonly string[];
+  /** The action fields every host shares, for the host's time zone. */
+  fixed(zone: string | undefined): FixedFields;
+}
+
+export type FixedFields = Pick<PlanAction, 'id' | 'deployment' | 'package' | 'version' | 'op' | 'artifact' | 'install' | 'uninstall' | 'detect' | 'distribute' | 'installWindows' | 'shutdownAfter'>;
+
+/** Window expansion shared by every template of one planning run (from the UTC day start). */
+export class WindowCache {
+  private readonly cache = new Map<string, readonly TimeWindow[]>();
+  constructor(readonly from: string) {}
+
+  /** The schedule's windows for a host zone; hosts share the array when the zone does not matter. */
+  windows(schedule: ScheduleResource, hostZone: string | undefined): readonly TimeWindow[] {
+    const zoneKey = schedule.spec.timezone === 'host' ? (hostZone ?? '') : '';
+    const key = `${schedule.metadata.name}\0${zoneKey}`;
+    let w = this.cache.get(key);
+    if (w === undefined) {
+      w = Object.freeze(expandSchedule(schedule, hostZone, this.from, WINDOW_DAYS).map((x) => Object.freeze(x)));
+      this.cache.set(key, w);
+    }
+    return w;
+  }
+}
+
+const EMPTY_ARTIFACT = Object.freeze({ sha256: '', size: 0 });
+
+/** A template for one deployment package (or an onLeave uninstall, whose deployment may be gone). */
+export function makeTemplate(
+  snapshot: Snapshot,
+  windows: WindowCache,
+  deploymentName: string,
+  dep: DeploymentResource | undefined,
+  pkgName: string,
+  version: string,
+  op: 'install' | 'uninstall',
+): ActionTemplate {
+  const definition = snapshot.packages.get(pkgName)?.get(version);
+  const conditionNames = op === 'install' ? (definition?.spec.conditions ?? []) : [];
+  const conditions: ConditionResource[] = [];
+  const missingConditions: string[] = [];
+  for (const c of conditionNames) {
+    const cond = snapshot.conditions.get(c);
+    if (cond === undefined) missingConditions.push(c);
+    else conditions.push(cond);
+  }
+  const scheduleOf = (name: string | undefined) => (name === undefined ? undefined : snapshot.schedules.get(name));
+  const distributeSchedule = scheduleOf(dep?.spec.distribute.window);
+  const installSchedule = op === 'install' ? scheduleOf(dep?.spec.install.window ?? definition?.spec.installWindow) : undefined;
+  const zoneMatters = distributeSchedule?.spec.timezone === 'host' || installSchedule?.spec.timezone === 'host';
+  const byZone = new Map<string, FixedFields>();
+  const id = `${deploymentName}/${pkgName}@${version}/${op}`;
+
+  const build = (zone: string | undefined): FixedFields => {
+    const d = dep?.spec.distribute;
+    const distribute: Distribute = Object.freeze({
+      ...(d?.notBefore === undefined ? {} : { notBefore: d.notBefore }),
+      ...(distributeSchedule === undefined ? {} : { windows: windows.windows(distributeSchedule, zone) }),
+      ...(d?.segmentSize === undefined ? {} : { segmentSize: d.segmentSize }),
+      ...(d?.segmentPauseMs === undefined ? {} : { segmentPauseMs: d.segmentPauseMs }),
+      multicast: d?.multicast ?? false,
+      wake: d?.wake ?? false,
+    });
+    const spec = definition?.spec;
+    return Object.freeze({
+      id,
+      deployment: deploymentName,
+      package: pkgName,
+      version,
+      op,
+      artifact: spec === undefined ? EMPTY_ARTIFACT : Object.freeze({ sha256: spec.artifact.sha256, size: spec.artifact.size }),
+      ...(op === 'install' && spec !== undefined ? { install: spec.install } : {}),
+      ...(op === 'uninstall' && spec?.uninstall !== undefined ? { uninstall: spec.uninstall } : {}),
+      ...(spec?.detect === undefined ? {} : { detect: spec.detect }),
+      distribute,
+      ...(installSchedule === undefined ? {} : { installWindows: windows.windows(installSchedule, zone) }),
+      shutdownAfter: dep?.spec.install.shutdownAfter ?? false,
+    });
+  };
+  return {
+    id,
+    deployment: deploymentName,
+    package: pkgName,
+    version,
+    op,
+    ...(definition === undefined ? {} : { definition }),
+    conditions,
+    missingConditions,
+    requires: op === 'install' ? (definition?.spec.requires ?? []) : [],
+    fixed(zone) {
+      const key = zoneMatters ? (zone ?? '') : '';
+      let f = byZone.get(key);
+      if (f === undefined) {
+        f = build(zone);
+        byZone.set(key, f);
+      }
+      return f;
+    },
+  };
+}
+
+/** Templates of a deployment's packages, in the order it lists them. */
+export function deploymentTemplates(snapshot: Snapshot, windows: WindowCache, dep: DeploymentResource): readonly ActionTemplate[] {
+  return dep.spec.packages.map((p) =>
+    makeTemplate(snapshot, windows, dep.metadata.name, dep, p.name, p.version, p.state === 'present' ? 'install' : 'uninstall'),
+  );
+}
+
+/** The condition results shared by hosts where all of a template's conditions hold. */
+export type ConditionResults = readonly ConditionResult[];

@@ -1,0 +1,84 @@
+/**
+ * Rollout (DESIGN §1 rollout, §2): hosts ordered by sha256(host + '\0' + deployment), waves as
+ * cumulative percentages or counts (ceil, at least one host), a wave starts once every host of
+ * the previous one finished or failed, and more failures than maxFailures suspend the deployment.
+ */
+import { createHash } from 'node:crypto';
+import type { DeploymentResource, Quantity } from '../manifest/types.js';
+import type { DeploymentOutcome, RolloutProgress } from './types.js';
+
+/** A deployment's outcome plus each host's wave, for planning its hosts. */
+export interface Rollout {
+  readonly outcome: DeploymentOutcome;
+  /** 1-based wave of each targeted host. */
+  readonly waveOf: ReadonlyMap<string, number>;
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Targeted hosts in rollout order for one deployment. */
+export function rolloutOrder(hosts: Iterable<string>, deployment: string): readonly string[] {
+  return [...hosts]
+    .map((h) => ({ h, k: sha(`${h}\0${deployment}`) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.h < b.h ? -1 : 1))
+    .map((x) => x.h);
+}
+
+/** Cumulative wave ends for n hosts; empty waves (same end as the previous) are dropped, the last reaches n. */
+export function waveEnds(n: number, waves: readonly Quantity[]): readonly number[] {
+  if (n === 0) return [];
+  const ends: number[] = [];
+  for (const q of waves) {
+    const raw = 'percent' in q ? Math.ceil((q.percent * n) / 100) : q.count;
+    const end = Math.min(n, Math.max(1, raw, ends[ends.length - 1] ?? 0));
+    if (end !== ends[ends.length - 1]) ends.push(end);
+  }
+  if (ends[ends.length - 1] !== n) ends.push(n);
+  return ends;
+}
+
+const describe = (q: Quantity) => ('percent' in q ? `${q.percent}%` : String(q.count));
+
+/** Rollout state of one deployment from its targets and progress. Suspension by spec or operator is passed in. */
+export function planRollout(
+  dep: DeploymentResource,
+  targets: ReadonlySet<string>,
+  progress: RolloutProgress | undefined,
+  operatorSuspended: boolean,
+  previousOrder?: readonly string[],
+): Rollout {
+  const name = dep.metadata.name;
+  const rollout = dep.spec.rollout;
+  const hosts = rollout === undefined ? [...targets].sort() : (previousOrder ?? rolloutOrder(targets, name));
+  const ends = rollout === undefined ? (hosts.length === 0 ? [] : [hosts.length]) : waveEnds(hosts.length, rollout.waves);
+  const waveOf = new Map<string, number>();
+  let wave = 1;
+  let current = 0;
+  for (let i = 0; i < hosts.length; i++) {
+    while (i >= ends[wave - 1]!) wave++;
+    const host = hosts[i]!;
+    waveOf.set(host, wave);
+    if (current === 0 && !(progress?.finished.has(host) || progress?.failed.has(host))) current = wave;
+  }
+  if (current === 0) current = ends.length;
+
+  let selfSuspended: string | undefined;
+  const budget = rollout?.maxFailures;
+  if (budget !== undefined && progress !== undefined) {
+    let failed = 0;
+    for (const h of progress.failed) if (targets.has(h)) failed++;
+    const limit = 'percent' in budget ? (budget.percent * hosts.length) / 100 : budget.count;
+    if (failed > limit) selfSuspended = `${failed} of ${hosts.length} hosts failed, more than maxFailures ${describe(budget)}`;
+  }
+  const suspended = dep.spec.suspended ? 'spec' : operatorSuspended ? 'operator' : selfSuspended !== undefined ? 'self' : false;
+  const outcome: DeploymentOutcome = {
+    name,
+    hosts,
+    waveEnds: ends,
+    currentWave: current,
+    waves: ends.length,
+    ...(selfSuspended === undefined ? {} : { selfSuspended }),
+    suspended,
+  };
+  return { outcome, waveOf };
+}

@@ -1,0 +1,1 @@
+export { expandSchedule, scheduleZone, utcDayStart } from './expand-schedule.js';

@@ -1,0 +1,9 @@
+#!/bin/sh
+# text-editor 2.4.1: removes what install.sh installed.
+set -eu
+: "${FERRY_INSTALL_ROOT:?is not set: run this through the ferry agent, or set it (to / for a real install)}"
+: "${FERRY_PACKAGE_DIR:?is not set: run this through the ferry agent, or set it to the unpacked artifact}"
+root="${FERRY_INSTALL_ROOT%/}"
+dest="$root/opt/text-editor"
+rm -rf "$dest" "$dest.new"
+echo "text-editor removed from $dest"

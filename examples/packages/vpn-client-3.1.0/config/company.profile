@@ -1,0 +1,4 @@
+gateway = vpn.example.com
+port = 443
+protocol = wireguard
+split-tunnel = intranet.example.com

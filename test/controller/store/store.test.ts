@@ -1,0 +1,444 @@
+/**
+ * The one store suite, run on SQLite (a temp file) and on PostgreSQL (FERRY_TEST_POSTGRES, a fresh
+ * schema per test). PostgreSQL titles carry `@postgres`: CI runs `mocha --grep @postgres`.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { openStore, parseStoreUrl, type OpenStoreOptions, type Store } from '../../../controller/store/index.js';
+import type { ActionReport, HostPlan, Inventory } from '../../../core/plan/types.js';
+
+interface Database {
+  readonly url: string;
+  readonly options: OpenStoreOptions;
+  /** Reads raw rows, to check what is (not) stored. */
+  rows(sql: string): Promise<Record<string, unknown>[]>;
+  drop(): Promise<void>;
+}
+
+interface Backend {
+  readonly name: string;
+  /** Null when this backend cannot run here; the reason is given. */
+  unavailable(): string | undefined;
+  create(): Promise<Database>;
+}
+
+const postgresUrl = process.env.FERRY_TEST_POSTGRES;
+
+const backends: readonly Backend[] = [
+  {
+    name: 'controller/store on SQLite',
+    unavailable: () => undefined,
+    async create() {
+      const dir = mkdtempSync(join(tmpdir(), 'ferry-store-'));
+      const file = join(dir, 'ferry.db');
+      return {
+        url: `sqlite:${file}`,
+        options: {},
+        async rows(sql) {
+          const db = new BetterSqlite3(file, { readonly: true });
+          try {
+            return db.prepare(sql).all() as Record<string, unknown>[];
+          } finally {
+            db.close();
+          }
+        },
+        async drop() {
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'controller/store on PostgreSQL @postgres',
+    unavailable: () => (postgresUrl ? undefined : 'FERRY_TEST_POSTGRES is not set'),
+    async create() {
+      const schema = `ferry_test_${createHash('sha256').update(`${process.pid}-${Math.random()}`).digest('hex').slice(0, 12)}`;
+      const url = postgresUrl!;
+      const query = async (sql: string) => {
+        const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+        await client.connect();
+        try {
+          return (await client.query(sql)).rows as Record<string, unknown>[];
+        } finally {
+          await client.end();
+        }
+      };
+      return { url, options: { schema }, rows: query, drop: async () => void (await query(`drop schema if exists ${schema} cascade`)) };
+    },
+  },
+];
+
+const t0 = new Date('2026-12-01T00:00:00.000Z');
+const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const report = (id: string, actionId: string, state: ActionReport['state'], seconds: number, extra: Partial<ActionReport> = {}): ActionReport => ({
+  id,
+  actionId,
+  serial: 1,
+  state,
+  at: at(seconds).toISOString(),
+  ...extra,
+});
+
+const plan = (host: string, _pkg: string): HostPlan => ({ host, sources: [{ kind: 'controller', name: 'controller' }], actions: [] });
+
+for (const backend of backends) {
+  describe(backend.name, function () {
+    let database: Database;
+    let store: Store;
+    const extra: Store[] = [];
+
+    before(function () {
+      const reason = backend.unavailable();
+      if (reason === undefined) return;
+      if (process.env.CI === 'true') throw new Error(`${backend.name} cannot run under CI=true: ${reason}`);
+      this.skip();
+    });
+
+    beforeEach(async () => {
+      database = await backend.create();
+      store = await openStore(database.url, database.options);
+    });
+
+    afterEach(async () => {
+      for (const s of extra.splice(0)) await s.close();
+      await store?.close();
+      await database?.drop();
+    });
+
+    const open = async () => {
+      const s = await openStore(database.url, database.options);
+      extra.push(s);
+      return s;
+    };
+
+    it('migrates an empty database and reopens it without migrating again', async () => {
+      expect(store.dialect).to.equal(parseStoreUrl(database.url).dialect);
+      expect(await store.listHosts({})).to.deep.equal({ hosts: [], total: 0 });
+      expect(await store.getSourceStatus()).to.deep.equal({});
+      expect(await store.listOverrides()).to.deep.equal([]);
+      expect(await store.listInstalled()).to.deep.equal([]);
+      expect(await store.countStates()).to.deep.equal([]);
+      expect(await store.listInventories()).to.deep.equal([]);
+      await store.setMeta('k', 'v1');
+      await store.setMeta('k', 'v2');
+      const again = await open();
+      expect(await again.getMeta('k')).to.equal('v2');
+      expect(await again.getMeta('missing')).to.equal(undefined);
+      const migrations = await database.rows('select name from kysely_migration order by name');
+      expect(migrations).to.deep.equal([{ name: '0001-initial' }]);
+    });
+
+    it('stores only the hash of an enrollment token, valid for many uses until it expires', async () => {
+      const created = await store.createToken({ ttlMs: 60_000, now: t0 });
+      expect(created.token).to.match(/^[A-Za-z0-9_-]{43}$/);
+      expect(created.expiresAt).to.equal('2026-12-01T00:01:00.000Z');
+      expect(await database.rows('select token_hash, uses from enrollment_tokens')).to.deep.equal([{ token_hash: sha(created.token), uses: 0 }]);
+      expect(await store.consumeToken(created.token, at(1))).to.deep.equal({ ok: true, expiresAt: created.expiresAt, uses: 1 });
+      expect(await store.consumeToken(created.token, at(59))).to.deep.equal({ ok: true, expiresAt: created.expiresAt, uses: 2 });
+      expect(await store.consumeToken(created.token, at(60))).to.deep.equal({ ok: false, error: 'expired' });
+      expect(await store.consumeToken('not-a-token', at(1))).to.deep.equal({ ok: false, error: 'unknown-token' });
+    });
+
+    it('enrolls a host once, refuses a second enrollment, and allows it again after a reset', async () => {
+      const request = { host: 'clt2', credentialHash: sha('c1'), facts: { arch: 'x64' }, labels: { dept: 'sales' }, now: t0 };
+      const enrolled = {
+        host: 'clt2',
+        state: 'enrolled',
+        facts: { arch: 'x64' },
+        labels: { dept: 'sales' },
+        enrolledAt: t0.toISOString(),
+        lastSeenAt: t0.toISOString(),
+      };
+      expect(await store.enrollHost(request)).to.deep.equal({ host: enrolled });
+      expect(await store.enrollHost({ ...request, credentialHash: sha('c2'), now: at(5) })).to.deep.equal({ error: 'host-exists' });
+      expect(await store.findHostByCredentialHash(sha('c1'))).to.deep.equal({ host: 'clt2', credentialHash: sha('c1') });
+      expect(await store.findHostByCredentialHash(sha('c2'))).to.equal(undefined);
+      expect(await store.getHost('clt2')).to.deep.equal(enrolled);
+
+      expect(await store.resetHost('clt2', at(10))).to.deep.equal({ host: { ...enrolled, state: 'reset', resetAt: at(10).toISOString() } });
+      expect(await store.resetHost('nobody', at(10))).to.deep.equal({ error: 'unknown-host' });
+      expect(await store.findHostByCredentialHash(sha('c1'))).to.equal(undefined);
+
+      expect(await store.enrollHost({ ...request, credentialHash: sha('c3'), facts: {}, now: at(20) })).to.deep.equal({
+        host: { ...enrolled, facts: {}, enrolledAt: at(20).toISOString(), lastSeenAt: at(20).toISOString(), resetAt: at(10).toISOString() },
+      });
+      expect(await store.findHostByCredentialHash(sha('c3'))).to.deep.equal({ host: 'clt2', credentialHash: sha('c3') });
+    });
+
+    it('lists hosts by name, paged and filtered by enrollment state', async () => {
+      for (const name of ['h3', 'h1', 'h2', 'h4']) {
+        await store.enrollHost({ host: name, credentialHash: sha(name), facts: {}, labels: {}, now: t0 });
+      }
+      await store.resetHost('h2', at(1));
+      await store.markSeen('h4', at(2));
+      const page = await store.listHosts({ offset: 1, limit: 2 });
+      expect(page.total).to.equal(4);
+      expect(page.hosts.map((h) => [h.host, h.state])).to.deep.equal([['h2', 'reset'], ['h3', 'enrolled']]);
+      const enrolled = await store.listHosts({ state: 'enrolled' });
+      expect([enrolled.total, enrolled.hosts.map((h) => h.host)]).to.deep.equal([3, ['h1', 'h3', 'h4']]);
+      expect((await store.listHosts({ state: 'reset' })).hosts.map((h) => h.host)).to.deep.equal(['h2']);
+      expect((await store.getHost('h4'))?.lastSeenAt).to.equal(at(2).toISOString());
+    });
+
+    it('keeps the latest inventory with a hash that ignores key order', async () => {
+      const inv: Inventory = { host: 'clt2', facts: { os: { platform: 'linux' }, cpus: 4 }, labels: {}, software: [] };
+      const first = await store.putInventory(inv, t0);
+      expect(first.changed).to.equal(true);
+      expect(first.hash).to.match(/^[0-9a-f]{64}$/);
+      const reordered: Inventory = { software: [], labels: {}, facts: { cpus: 4, os: { platform: 'linux' } }, host: 'clt2' };
+      expect(await store.putInventory(reordered, at(10))).to.deep.equal({ hash: first.hash, changed: false });
+      expect(await store.getInventory('clt2')).to.deep.equal({ inventory: inv, hash: first.hash, updatedAt: t0.toISOString(), reportedAt: at(10).toISOString() });
+
+      const changed: Inventory = { ...inv, facts: { ...inv.facts, cpus: 8 } };
+      const second = await store.putInventory(changed, at(20));
+      expect(second.changed).to.equal(true);
+      await store.putInventory({ ...inv, host: 'clt3' }, at(5));
+      expect(await store.listInventories({ changedSince: at(5) })).to.deep.equal([
+        { inventory: changed, hash: second.hash, updatedAt: at(20).toISOString(), reportedAt: at(20).toISOString() },
+      ]);
+      expect((await store.listInventories()).map((r) => r.inventory.host)).to.deep.equal(['clt2', 'clt3']);
+    });
+
+    it('raises a plan serial by one only when its hash changes', async () => {
+      const a = plan('a', ''), b = plan('b', '');
+      expect(await store.savePlans([{ host: 'b', hash: 'hb1', body: b, revision: 'r1' }, { host: 'a', hash: 'ha1', body: a, revision: 'r1' }], t0)).to.deep.equal([
+        { host: 'a', serial: 1 },
+        { host: 'b', serial: 1 },
+      ]);
+      expect(await store.savePlans([{ host: 'a', hash: 'ha1', body: a, revision: 'r2' }, { host: 'b', hash: 'hb1', body: b, revision: 'r2' }], at(1))).to.deep.equal([]);
+      const signed: string[] = [];
+      const sign = (p: { host: string; serial: number; revision: string; generatedAt: string }) => {
+        const doc = JSON.stringify({ host: p.host, serial: p.serial, revision: p.revision, generatedAt: p.generatedAt, signature: 'sig' });
+        signed.push(doc);
+        return doc;
+      };
+      const a2: HostPlan = { ...a, sources: [] };
+      expect(await store.savePlans([{ host: 'a', hash: 'ha2', body: a2, revision: 'r3' }, { host: 'b', hash: 'hb1', body: b, revision: 'r3' }], at(2), { sign })).to.deep.equal([
+        { host: 'a', serial: 2 },
+      ]);
+      expect(await store.getPlan('a')).to.deep.equal({ host: 'a', serial: 2, hash: 'ha2', revision: 'r3', body: a2, generatedAt: at(2).toISOString(), signed: signed[0] });
+      expect(await store.getPlan('b')).to.deep.equal({ host: 'b', serial: 1, hash: 'hb1', revision: 'r1', body: b, generatedAt: t0.toISOString() });
+      expect(await store.getPlan('c')).to.equal(undefined);
+
+      expect(await store.putSignedPlans([{ host: 'a', serial: 1, signed: 'stale' }, { host: 'b', serial: 1, signed: 'fresh' }])).to.equal(1);
+      expect((await store.getPlan('a'))?.signed).to.equal(signed[0]);
+      expect((await store.getPlan('b'))?.signed).to.equal('fresh');
+    });
+
+    it('saves plans for many hosts in one call', async () => {
+      const entries = Array.from({ length: 1201 }, (_, i) => ({ host: `h${String(i).padStart(4, '0')}`, hash: 'x', body: plan(`h${i}`, ''), revision: 'r1' }));
+      expect((await store.savePlans(entries, t0)).length).to.equal(1201);
+      const next = entries.map((e, i) => (i % 100 === 0 ? { ...e, hash: 'y' } : e));
+      expect(await store.savePlans(next, at(1))).to.deep.equal(
+        entries.filter((_, i) => i % 100 === 0).map((e) => ({ host: e.host, serial: 2 })),
+      );
+    });
+
+    it('ingests reports idempotently and keeps the newest as the current state', async () => {
+      const install = 'editor-2-4/text-editor@2.4.1/install';
+      const batch = [
+        report('r1', install, 'pending', 1),
+        report('r2', install, 'downloading', 2, { bytesDone: 512 }),
+        report('r3', install, 'installing', 3),
+        report('r4', 'odd-action', 'waiting', 1),
+      ];
+      expect(await store.ingestReports('clt2', batch, at(10))).to.deep.equal({
+        accepted: 4,
+        duplicates: 0,
+        advanced: [
+          { actionId: install, state: 'installing' },
+          { actionId: 'odd-action', state: 'waiting' },
+        ],
+      });
+      const states = await store.currentStates();
+      expect(states).to.deep.equal([
+        {
+          host: 'clt2',
+          actionId: install,
+          deployment: 'editor-2-4',
+          package: 'text-editor',
+          version: '2.4.1',
+          op: 'install',
+          state: 'installing',
+          at: at(3).toISOString(),
+          report: batch[2],
+        },
+        { host: 'clt2', actionId: 'odd-action', state: 'waiting', at: at(1).toISOString(), report: batch[3] },
+      ]);
+      expect(await store.ingestReports('clt2', batch, at(20))).to.deep.equal({ accepted: 0, duplicates: 4, advanced: [] });
+      expect(await store.currentStates()).to.deep.equal(states);
+      expect((await store.history('clt2')).length).to.equal(4);
+
+      // The same id from another host is that host's own report.
+      expect(await store.ingestReports('clt3', [batch[0]!], at(20))).to.deep.equal({ accepted: 1, duplicates: 0, advanced: [{ actionId: install, state: 'pending' }] });
+      // A repeat inside one batch is a duplicate too.
+      expect(await store.ingestReports('clt3', [batch[1]!, batch[1]!], at(20))).to.deep.equal({ accepted: 1, duplicates: 1, advanced: [{ actionId: install, state: 'downloading' }] });
+    });
+
+    it('moves the current state only forward: by time, ties by report id', async () => {
+      const id = 'd/p@1/install';
+      await store.ingestReports('h', [report('m', id, 'installing', 5)], t0);
+      // Older: history only.
+      expect(await store.ingestReports('h', [report('z', id, 'pending', 4)], t0)).to.deep.equal({ accepted: 1, duplicates: 0, advanced: [] });
+      // Same time, smaller id: stays.
+      expect((await store.ingestReports('h', [report('a', id, 'failed', 5)], t0)).advanced).to.deep.equal([]);
+      // Same time, greater id: moves.
+      expect((await store.ingestReports('h', [report('n', id, 'installed', 5)], t0)).advanced).to.deep.equal([{ actionId: id, state: 'installed' }]);
+      // An offset time is compared as the instant it is.
+      expect((await store.ingestReports('h', [{ ...report('b', id, 'failed', 0), at: '2026-12-01T09:00:06+09:00' }], t0)).advanced).to.deep.equal([
+        { actionId: id, state: 'failed' },
+      ]);
+      // Within one batch the newest wins, whatever the order.
+      const other = 'd/q@1/install';
+      expect((await store.ingestReports('h', [report('x2', other, 'installed', 9), report('x1', other, 'installing', 8)], t0)).advanced).to.deep.equal([
+        { actionId: other, state: 'installed' },
+      ]);
+
+      expect((await store.history('h', id)).map((r) => [r.id, r.state, r.at])).to.deep.equal([
+        ['z', 'pending', at(4).toISOString()],
+        ['a', 'failed', at(5).toISOString()],
+        ['m', 'installing', at(5).toISOString()],
+        ['n', 'installed', at(5).toISOString()],
+        ['b', 'failed', at(6).toISOString()],
+      ]);
+      expect((await store.history('h', id))[0]).to.deep.equal({ ...report('z', id, 'pending', 4), host: 'h', receivedAt: t0.toISOString() });
+      expect(await store.countStates()).to.deep.equal([{ deployment: 'd', state: 'failed', count: 1 }, { deployment: 'd', state: 'installed', count: 1 }]);
+      expect(await store.countStates({ deployment: 'nope' })).to.deep.equal([]);
+      expect((await store.currentStates({ deployment: 'd', state: 'failed' })).map((s) => s.actionId)).to.deep.equal([id]);
+      expect((await store.currentStates({ host: 'other' }))).to.deep.equal([]);
+    });
+
+    it('keeps installed records from reports, with the deployment’s last known onLeave', async () => {
+      await store.recordDeploymentPolicies([{ deployment: 'editor', onLeave: 'uninstall' }], t0);
+      await store.ingestReports('h1', [report('1', 'editor/text-editor@2.4.0/install', 'installed', 1)], t0);
+      await store.ingestReports('h2', [report('2', 'editor/text-editor@2.4.0/install', 'failed', 1)], t0);
+      await store.ingestReports('h2', [report('3', 'tools/jq@1.7/install', 'installed', 1)], t0);
+      expect(await store.listInstalled()).to.deep.equal([
+        { host: 'h1', deployment: 'editor', package: 'text-editor', version: '2.4.0', onLeave: 'uninstall', installedAt: at(1).toISOString() },
+        { host: 'h2', deployment: 'tools', package: 'jq', version: '1.7', onLeave: 'keep', installedAt: at(1).toISOString() },
+      ]);
+      // An upgrade replaces the version; an uninstall by any deployment removes the record.
+      await store.ingestReports('h1', [report('4', 'editor/text-editor@2.4.1/install', 'installed', 2)], t0);
+      await store.ingestReports('h2', [report('5', 'cleanup/jq@1.7/uninstall', 'uninstalled', 2)], t0);
+      await store.recordDeploymentPolicies([{ deployment: 'editor', onLeave: 'keep' }], at(3));
+      expect(await store.listInstalled()).to.deep.equal([
+        { host: 'h1', deployment: 'editor', package: 'text-editor', version: '2.4.1', onLeave: 'keep', installedAt: at(2).toISOString() },
+      ]);
+      expect(await store.listInstalled({ host: 'h2' })).to.deep.equal([]);
+      // One batch that removes and then reinstalls a version ends installed (time order, not batch order).
+      await store.ingestReports('h2', [report('7', 'tools/jq@1.7/install', 'installed', 9), report('6', 'cleanup/jq@1.7/uninstall', 'uninstalled', 8)], t0);
+      expect(await store.listInstalled({ host: 'h2' })).to.deep.equal([
+        { host: 'h2', deployment: 'tools', package: 'jq', version: '1.7', onLeave: 'keep', installedAt: at(9).toISOString() },
+      ]);
+      expect((await store.listInstalled({ deployment: 'editor' })).length).to.equal(1);
+    });
+
+    it('stores operator suspend and resume overrides', async () => {
+      expect(await store.setSuspended('editor', true, 'admin', t0)).to.deep.equal({ deployment: 'editor', suspended: true, by: 'admin', at: t0.toISOString() });
+      await store.setSuspended('tools', true, 'admin', t0);
+      await store.setSuspended('editor', false, 'ops', at(1));
+      expect(await store.listOverrides()).to.deep.equal([
+        { deployment: 'editor', suspended: false, by: 'ops', at: at(1).toISOString() },
+        { deployment: 'tools', suspended: true, by: 'admin', at: t0.toISOString() },
+      ]);
+      await store.clearOverride('tools');
+      expect((await store.listOverrides()).map((o) => o.deployment)).to.deep.equal(['editor']);
+    });
+
+    it('keeps the last applied revision in force when a later one is rejected', async () => {
+      expect(await store.recordSourceAttempt({ revision: 'main@sha1:aaa', ok: true, at: t0 })).to.deep.equal({
+        lastAppliedRevision: 'main@sha1:aaa',
+        lastAppliedAt: t0.toISOString(),
+        lastAttemptedRevision: 'main@sha1:aaa',
+        lastAttemptedAt: t0.toISOString(),
+        lastAttemptOk: true,
+      });
+      const problems = [{ file: 'deploy.yaml', line: 3, col: 5, severity: 'error' as const, message: 'unknown package text-editor@9' }];
+      await store.recordSourceAttempt({ revision: 'main@sha1:bbb', ok: false, problems, at: at(1) });
+      expect(await store.getSourceStatus()).to.deep.equal({
+        lastAppliedRevision: 'main@sha1:aaa',
+        lastAppliedAt: t0.toISOString(),
+        lastAttemptedRevision: 'main@sha1:bbb',
+        lastAttemptedAt: at(1).toISOString(),
+        lastAttemptOk: false,
+        rejected: { revision: 'main@sha1:bbb', at: at(1).toISOString(), problems },
+      });
+      await store.recordSourceAttempt({ revision: 'main@sha1:ccc', ok: true, at: at(2) });
+      expect(await store.getSourceStatus()).to.deep.equal({
+        lastAppliedRevision: 'main@sha1:ccc',
+        lastAppliedAt: at(2).toISOString(),
+        lastAttemptedRevision: 'main@sha1:ccc',
+        lastAttemptedAt: at(2).toISOString(),
+        lastAttemptOk: true,
+      });
+    });
+
+    it('elects exactly one leader among stores on one database; another takes over when it closes', async () => {
+      const other = await open();
+      const third = await open();
+      const first = [await store.tryAcquireLeadership(), await other.tryAcquireLeadership(), await third.tryAcquireLeadership()];
+      expect(first).to.deep.equal([true, false, false]);
+      expect(await store.tryAcquireLeadership()).to.equal(true);
+      await store.close();
+      expect([await other.tryAcquireLeadership(), await third.tryAcquireLeadership()]).to.deep.equal([true, false]);
+      await other.releaseLeadership();
+      expect([await third.tryAcquireLeadership(), await other.tryAcquireLeadership()]).to.deep.equal([true, false]);
+    });
+
+    it('hands leadership over when the leader process is killed', async function () {
+      const storeModule = new URL('../../../controller/store/index.ts', import.meta.url).href;
+      const script = `
+        const { openStore } = await import(${JSON.stringify(storeModule)});
+        const store = await openStore(process.env.URL, JSON.parse(process.env.OPTIONS));
+        console.log(await store.tryAcquireLeadership() ? 'leader' : 'follower');
+        setInterval(() => {}, 1000);`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, URL: database.url, OPTIONS: JSON.stringify(database.options) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        const [line] = (await once(child.stdout.setEncoding('utf8'), 'data')) as [string];
+        expect(line.trim()).to.equal('leader');
+        expect(await store.tryAcquireLeadership()).to.equal(false);
+      } finally {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+      let leader = false;
+      for (let i = 0; i < 50 && !leader; i++) {
+        leader = await store.tryAcquireLeadership();
+        if (!leader) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(leader).to.equal(true);
+    });
+  });
+}
+
+describe('controller/store URLs', () => {
+  const cases = [
+    { url: 'sqlite:/var/lib/ferry/ferry.db', want: { dialect: 'sqlite', file: '/var/lib/ferry/ferry.db' } },
+    { url: 'sqlite:///var/lib/ferry/ferry.db', want: { dialect: 'sqlite', file: '/var/lib/ferry/ferry.db' } },
+    { url: '/data/ferry.db', want: { dialect: 'sqlite', file: '/data/ferry.db' } },
+    { url: 'sqlite::memory:', want: { dialect: 'sqlite', file: undefined } },
+    { url: 'postgres://u@db:5432/ferry', want: { dialect: 'postgres', url: 'postgres://u@db:5432/ferry' } },
+    { url: 'postgresql://u@db/ferry', want: { dialect: 'postgres', url: 'postgresql://u@db/ferry' } },
+  ];
+  for (const c of cases) it(`reads ${c.url}`, () => expect(parseStoreUrl(c.url)).to.deep.equal(c.want));
+  it('refuses other databases with the forms that work', () => {
+    expect(() => parseStoreUrl('mysql://db/ferry')).to.throw(/unsupported database URL mysql:\/\/db\/ferry: use sqlite:/);
+  });
+  it('works in memory', async () => {
+    const store = await openStore('sqlite::memory:');
+    expect(await store.tryAcquireLeadership()).to.equal(true);
+    await store.close();
+  });
+});
