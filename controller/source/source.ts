@@ -1,0 +1,70 @@
+/**
+ * The seam between where manifests come from (git, a local directory) and the
+ * reconcile loop. A source fetches and yields immutable, content-named snapshots
+ * (Flux's `main@sha1:…`); it never validates them — the reconciler decides
+ * whether a revision is applied.
+ */
+import type { ManifestFile } from '../../core/manifest/types.js';
+
+/** Every manifest file at one revision; never changes after it is made. */
+export interface SourceSnapshot {
+  /** `BRANCH@sha1:<commit>` for git, `dir@sha256:<content hash>` for a directory. */
+  readonly revision: string;
+  readonly files: readonly ManifestFile[];
+  /** When this revision was first seen, RFC 3339. */
+  readonly fetchedAt: string;
+}
+
+/** How fetching is going; shown by `/v1/status` and `/readyz`. */
+export interface SourceStatus {
+  readonly kind: 'git' | 'dir';
+  /** The repository URL or directory followed. */
+  readonly url: string;
+  readonly branch?: string;
+  /** Manifest folder inside the repository. */
+  readonly path?: string;
+  /** True once a snapshot has been read. */
+  readonly ready: boolean;
+  /** The newest revision fetched (whether or not it validates). */
+  readonly revision?: string;
+  readonly lastFetchAt?: string;
+  /** The last fetch failed: why, since when, and when it is tried again. */
+  readonly error?: {
+    readonly message: string;
+    readonly at: string;
+    readonly failures: number;
+    readonly nextAttemptAt: string;
+  };
+}
+
+export type SnapshotListener = (snapshot: SourceSnapshot) => void;
+
+/**
+ * Fetches manifests in the background. After `start()` resolves the source has tried
+ * one fetch (its outcome is in `status()`); fetch failures are recorded and retried
+ * with backoff, never thrown. Listeners run once per new revision.
+ */
+export interface ManifestSource {
+  start(): Promise<void>;
+  /** Stops polling and watching; an in-flight fetch is awaited. */
+  stop(): Promise<void>;
+  /** The newest snapshot read, if any. */
+  current(): SourceSnapshot | undefined;
+  /** Registers a listener for new revisions; returns its unsubscribe function. */
+  onSnapshot(listener: SnapshotListener): () => void;
+  /** Fetches now. Resolves once a fetch that began after the call has finished (successful or not). */
+  refresh(): Promise<void>;
+  status(): SourceStatus;
+}
+
+/** True for the paths the manifest loader reads: `*.yaml`/`*.yml`, not under a dot-folder, not a dot-file. */
+export function isManifestPath(relPath: string): boolean {
+  if (!/\.ya?ml$/i.test(relPath)) return false;
+  return relPath.split('/').every((segment) => segment.length > 0 && !segment.startsWith('.'));
+}
+
+/** Retry delay after `failures` consecutive failures: 1 s doubling, capped at `maxMs`, ±20 % jitter. */
+export function backoffDelay(failures: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, 1000 * 2 ** Math.max(0, Math.min(failures - 1, 20)));
+  return Math.max(50, Math.round(base * (0.8 + 0.4 * random())));
+}

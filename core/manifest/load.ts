@@ -1,0 +1,140 @@
+/**
+ * loadManifests: manifest files → every problem, and a typed, frozen Snapshot when none is an error.
+ * Steps: decode (size, UTF-8) → parse YAML (positions kept) → schema per kind → normalise →
+ * semantic checks (duplicates, references, cycles, values, conflicts). Pure: no I/O, no clock.
+ */
+import { checkConflicts } from './check-conflicts.js';
+import type { CheckContext, Entry, KnownNames, Reporter } from './check-context.js';
+import { where } from './check-context.js';
+import { checkCycles } from './check-cycles.js';
+import { checkReferences } from './check-references.js';
+import { checkValues } from './check-values.js';
+import { decodeText } from './decode-text.js';
+import { isKind, kinds, validatorFor } from './kind-schemas.js';
+import { normalise } from './normalise.js';
+import { schemaProblems } from './schema-problems.js';
+import { buildSnapshot } from './snapshot.js';
+import { didYouMean } from './suggest.js';
+import type { Kind, LoadLimits, LoadResult, ManifestFile, Problem } from './types.js';
+import { parseYamlFile, type YamlDocument } from './yaml-documents.js';
+
+/** The limits used where the caller sets none. */
+export const defaultLimits: LoadLimits = Object.freeze({
+  maxFileBytes: 1024 * 1024,
+  maxDocumentsPerFile: 5000,
+  maxDocuments: 100_000,
+  maxAliasCount: 100,
+});
+
+type Raw = Record<string, unknown>;
+
+/** Loads and validates manifest files; never throws on bad input. Snapshot.revision is `revision` or `worktree`. */
+export function loadManifests(files: readonly ManifestFile[], options: { revision?: string; limits?: Partial<LoadLimits> } = {}): LoadResult {
+  const limits: LoadLimits = { ...defaultLimits, ...options.limits };
+  const problems: Problem[] = [];
+  const entries: Entry[] = [];
+  const names = new Map<Kind, Map<string, YamlDocument>>(kinds.map((k) => [k, new Map()]));
+  const versions = new Map<string, Set<string>>();
+  const packageVersions = new Map<string, YamlDocument>();
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  let documents = 0;
+  let resources = 0;
+
+  const problemAt = (doc: YamlDocument, path: readonly (string | number)[], severity: Problem['severity'], message: string, target: 'key' | 'value' = 'value') =>
+    problems.push({ ...doc.at(path, target), severity, message });
+
+  for (const file of sorted) {
+    const decoded = decodeText(file, limits.maxFileBytes);
+    if (!('text' in decoded)) {
+      problems.push({ file: file.path, line: decoded.line, col: decoded.col, severity: 'error', message: decoded.message });
+      continue;
+    }
+    const left = limits.maxDocuments - documents;
+    const perFile = limits.maxDocumentsPerFile <= left;
+    const parsed = parseYamlFile(file.path, decoded.text, {
+      maxDocuments: perFile ? limits.maxDocumentsPerFile : left,
+      maxAliasCount: limits.maxAliasCount,
+      tooManyMessage: perFile
+        ? `more than ${limits.maxDocumentsPerFile} documents in one file; split it into several files`
+        : `more than ${limits.maxDocuments} documents in all manifest files together; nothing after this point is read`,
+    });
+    documents += parsed.count;
+    resources += parsed.resources;
+    for (const p of parsed.problems) problems.push(p);
+
+    for (const doc of parsed.documents) {
+      const value = doc.value as Raw;
+      const kind = value['kind'];
+      if (kind === undefined) {
+        problemAt(doc, [], 'error', `missing required key "kind" (one of ${kinds.join(', ')})`, 'key');
+        continue;
+      }
+      if (!isKind(kind)) {
+        const text = typeof kind === 'string' ? `"${kind}"` : JSON.stringify(kind);
+        const hint = typeof kind === 'string' ? didYouMean(kind, kinds) : '';
+        problemAt(doc, ['kind'], 'error', `kind: ${text} is not a Ferry kind${hint || ` (use one of ${kinds.join(', ')})`}`);
+        continue;
+      }
+      const duplicate = register(doc, kind, value);
+      const validate = validatorFor(kind);
+      if (!validate(value)) {
+        for (const p of schemaProblems(validate.errors ?? [], value)) problemAt(doc, p.path, 'error', p.message, p.target);
+        continue;
+      }
+      if (duplicate) continue;
+      const resource = normalise(kind, value, doc.start(), (path, message) => problemAt(doc, path, 'error', message));
+      if (resource !== undefined) entries.push({ resource, doc });
+    }
+    if (documents > limits.maxDocuments) break;
+  }
+
+  /** Records the name a document defines; reports it and returns true when it is taken. */
+  function register(doc: YamlDocument, kind: Kind, value: Raw): boolean {
+    const metadata = value['metadata'] as Raw | undefined;
+    const name = metadata !== null && typeof metadata === 'object' ? metadata['name'] : undefined;
+    if (typeof name !== 'string') return false;
+    const byName = names.get(kind)!;
+    if (!byName.has(name)) byName.set(name, doc);
+    if (kind !== 'Package') {
+      const first = byName.get(name)!;
+      if (first === doc) return false;
+      problemAt(doc, ['metadata', 'name'], 'error', `${kind} "${name}" is already defined at ${where(first.at(['metadata', 'name']))}; names are unique per kind`);
+      return true;
+    }
+    const spec = value['spec'] as Raw | undefined;
+    const version = spec !== null && typeof spec === 'object' ? spec['version'] : undefined;
+    if (typeof version !== 'string') return false;
+    const set = versions.get(name) ?? new Set();
+    set.add(version);
+    versions.set(name, set);
+    const key = `${name}\0${version}`;
+    const first = packageVersions.get(key);
+    if (first === undefined) {
+      packageVersions.set(key, doc);
+      return false;
+    }
+    problemAt(doc, ['metadata', 'name'], 'error', `Package "${name}" version "${version}" is already defined at ${where(first.at(['metadata', 'name']))}; each name and version is defined once`);
+    return true;
+  }
+
+  const known: KnownNames = { names, versions };
+  const report: Reporter = (entry, path, severity, message, target) => problemAt(entry.doc, path, severity, message, target);
+  const ctx: CheckContext = { entries, known, report };
+  checkReferences(ctx);
+  checkCycles(ctx);
+  checkValues(ctx);
+  checkConflicts(ctx);
+
+  problems.sort(compareProblems);
+  const stats = { files: sorted.length, resources };
+  const valid = !problems.some((p) => p.severity === 'error');
+  const frozen = Object.freeze(problems.map((p) => Object.freeze(p)));
+  return valid
+    ? Object.freeze({ snapshot: buildSnapshot(entries, options.revision ?? 'worktree'), problems: frozen, stats })
+    : Object.freeze({ problems: frozen, stats });
+}
+
+function compareProblems(a: Problem, b: Problem): number {
+  const c = (x: string | number, y: string | number) => (x < y ? -1 : x > y ? 1 : 0);
+  return c(a.file, b.file) || c(a.line, b.line) || c(a.col, b.col) || c(a.severity, b.severity) || c(a.message, b.message);
+}
