@@ -1,0 +1,67 @@
+/** Plain-language forms of action properties, shared by the diff and its renderers. */
+import type { CommandSpec } from '../manifest/types.js';
+import type { ConditionResult, ContentSource, PlanAction, TimeWindow } from '../plan/types.js';
+
+const units = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** `512 B`, `1.0 MiB`, `2.3 GiB`: binary units, one decimal. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** `500ms`, `30s`, `10m`, `6h`, `1d`: the largest unit that divides the duration. */
+export function formatDuration(ms: number): string {
+  const steps: readonly [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  for (const [size, unit] of steps) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A window list in words: `any time`, `no window ahead`, or the first window and how many follow. */
+export function describeWindows(windows: readonly TimeWindow[] | undefined): string {
+  if (windows === undefined) return 'any time';
+  const first = windows[0];
+  if (first === undefined) return 'no window ahead';
+  const more = windows.length > 1 ? ` (+${windows.length - 1} more)` : '';
+  return `${first.start} – ${first.end}${more}`;
+}
+
+/** `relay osaka, controller`: content sources in order. */
+export function describeSources(sources: readonly ContentSource[]): string {
+  return sources.length === 0 ? 'none' : sources.map((s) => (s.kind === 'relay' ? `relay ${s.name}` : 'controller')).join(', ');
+}
+
+/** `enough-disk fails, has-python holds`. */
+export function describeConditions(conditions: readonly ConditionResult[]): string {
+  return conditions.length === 0 ? 'none' : conditions.map((c) => `${c.name} ${c.verdict}`).join(', ');
+}
+
+/** Segment size, pause, multicast and wake of a transfer. */
+export function describeTransfer(distribute: PlanAction['distribute']): string {
+  const parts = [
+    distribute.segmentSize === undefined ? 'whole file' : `segments of ${formatBytes(distribute.segmentSize)}`,
+    ...(distribute.segmentPauseMs === undefined ? [] : [`pause ${formatDuration(distribute.segmentPauseMs)}`]),
+    distribute.multicast ? 'multicast' : 'unicast',
+    ...(distribute.wake ? ['wake-on-LAN'] : []),
+  ];
+  return parts.join(', ');
+}
+
+/** `sh install.sh (timeout 10m)`, or `none`. */
+export function describeCommand(spec: CommandSpec | undefined): string {
+  if (spec === undefined) return 'none';
+  const env = Object.keys(spec.env).sort();
+  const envText = env.length === 0 ? '' : `, env ${env.join(' ')}`;
+  return `${spec.command.join(' ')} (timeout ${formatDuration(spec.timeoutMs)}${envText})`;
+}
+
+/** The artifact as `sha256:0123456789ab (1.0 MiB)`. */
+export function describeArtifact(artifact: PlanAction['artifact']): string {
+  return `sha256:${artifact.sha256.slice(0, 12)} (${formatBytes(artifact.size)})`;
+}

@@ -1,0 +1,41 @@
+/** Hand-built plans for the plan-diff tests. */
+import type { HostPlan, PlanAction } from '../../../core/plan/types.js';
+import type { FleetPlans } from '../../../core/plan-diff/index.js';
+
+export const sha = (c: string): string => c.repeat(64).slice(0, 64);
+
+/** An install action of `deployment`'s `pkg@version`, planned, 1 MiB, with any field overridden. */
+export function action(deployment: string, pkg: string, version: string, over: Partial<PlanAction> = {}): PlanAction {
+  const op = over.op ?? 'install';
+  return {
+    id: `${deployment}/${pkg}@${version}/${op}`,
+    deployment,
+    package: pkg,
+    version,
+    op,
+    status: 'planned',
+    blockedBy: [],
+    artifact: { sha256: sha(version.replace(/\D/g, '') || 'a'), size: 1_048_576 },
+    install: { command: ['sh', 'install.sh'], timeoutMs: 600_000, env: {} },
+    conditions: [],
+    distribute: { multicast: false, wake: false },
+    shutdownAfter: false,
+    suspended: false,
+    ...over,
+  };
+}
+
+/** A host's plan; with `relay`, its content comes from that relay first. */
+export function plan(host: string, actions: readonly PlanAction[], relay?: string): HostPlan {
+  const controller = { kind: 'controller' as const, name: 'controller' };
+  return {
+    host,
+    sources: relay ? [{ kind: 'relay', name: relay, url: `http://${relay}:8470` }, controller] : [controller],
+    actions,
+  };
+}
+
+/** A fleet from host plans (kept in the given order, to show the diff does not depend on it). */
+export function fleet(...plans: HostPlan[]): FleetPlans {
+  return { plans: new Map(plans.map((p) => [p.host, p])) };
+}
