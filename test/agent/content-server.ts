@@ -140,7 +140,8 @@ async function sendBody(
     if (dropAfter !== undefined && offset + piece.length > dropAfter) {
       piece = piece.subarray(0, Math.max(0, dropAfter - offset));
       count(piece.length);
-      res.write(piece, () => res.socket?.destroy());
+      // end(), not destroy(): an RST could discard bytes the client has not read yet.
+      res.write(piece, () => res.socket?.end());
       return;
     }
     count(piece.length);
