@@ -174,6 +174,7 @@ class Transfer {
       const range = !o.segmentSize && start === 0 ? undefined : `bytes=${start}-${o.segmentSize ? end : ''}`;
       const response = await getContent(source.url, {
         ...(range ? { range } : {}),
+        ...(source.headers ? { headers: source.headers } : {}),
         timeoutMs: o.timeoutMs ?? 30_000,
         ...(o.signal ? { signal: o.signal } : {}),
         agents: this.agents,

@@ -7,6 +7,7 @@ import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 export interface GetOptions {
   /** `bytes=N-` or `bytes=N-M`; absent: the whole content. */
   readonly range?: string;
+  readonly headers?: Readonly<Record<string, string>>;
   /** Socket inactivity limit, connecting included. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
@@ -27,7 +28,7 @@ export function getContent(url: string, options: GetOptions): Promise<IncomingMe
     if (!secure && target.protocol !== 'http:') {
       return reject(new TransferError(`unsupported protocol ${target.protocol}`, false));
     }
-    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { ...options.headers, 'accept-encoding': 'identity' };
     if (options.range) headers.range = options.range;
     const request = (secure ? https : http).get(target, {
       headers,

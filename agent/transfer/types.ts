@@ -4,6 +4,8 @@ import type { Clock } from './clock.js';
 export interface DownloadSource {
   readonly name: string;
   readonly url: string;
+  /** Extra request headers (e.g. the host's bearer credential: the controller serves content only to enrolled hosts). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface DownloadOptions {

@@ -15,6 +15,7 @@ import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
 import { PlanPoller } from './fast-plan.js';
 import type { ApiDeps } from './deps.js';
+import { createDashboardRouter } from '../dashboard/index.js';
 
 export interface Api {
   readonly app: Express;
@@ -63,6 +64,10 @@ export function createApi(deps: ApiDeps): Api {
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
   ];
   mountRoutes(app, table, { deps, schemas, metrics });
+
+  // Dashboard hook (controller/dashboard/): the web page at `/` and its `/assets/`, unauthenticated;
+  // its data calls go to the admin API above with the admin token.
+  app.use(createDashboardRouter());
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'not-found', `no endpoint ${req.method} ${req.path}; the API is under /v1 (DESIGN §4)`));

@@ -50,6 +50,12 @@ export interface DesiredDeployment {
 export interface ApiDesired {
   /** Deployments of the applied revision; empty before one is applied. */
   deployments(): readonly DesiredDeployment[];
+  /**
+   * Group name → member hosts, as the applied revision resolves them against the latest
+   * inventories (e.g. core/groups `resolveGroups`). Called on every status read: return a cached
+   * value. Absent: group filters and host groups are not offered.
+   */
+  groups?(): ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface ApiDeps {

@@ -184,12 +184,23 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const name = params['name']!;
         const [summary] = await deploymentSummaries(name);
         if (!summary) throw notFound(`no deployment ${name} in the applied revision or in any report`);
-        const { offset, limit, state } = query as { offset: number; limit: number; state?: ActionState };
+        const { offset, limit, state, group } = query as { offset: number; limit: number; state?: ActionState; group?: string };
+        const groups = deps.desired?.groups?.();
+        const members = group === undefined ? undefined : groups?.get(group);
+        if (group !== undefined && members === undefined) {
+          throw new ApiError(400, 'unknown-group', groups ? `no group ${group} in the applied revision` : 'group membership is not known to this controller yet', [
+            { path: '/group', message: 'not a group of the applied revision' },
+          ]);
+        }
         const states = await store.currentStates({ deployment: name });
         const byHost = new Map<string, ActionStateRecord[]>();
-        for (const s of states) byHost.set(s.host, [...(byHost.get(s.host) ?? []), s]);
+        for (const s of states) {
+          const list = byHost.get(s.host);
+          if (list) list.push(s);
+          else byHost.set(s.host, [s]);
+        }
         const rows = [...byHost.entries()]
-          .filter(([, actions]) => state === undefined || actions.some((a) => a.state === state))
+          .filter(([host, actions]) => (state === undefined || actions.some((a) => a.state === state)) && (members === undefined || members.has(host)))
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
         const page = rows.slice(offset, offset + limit).map(([host, actions]) => {
           const hostState = statePriority.find((p) => actions.some((a) => a.state === p)) ?? actions[0]!.state;
@@ -200,6 +211,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         res.json({
           ...summary,
           ...(desired && { packages: desired.packages }),
+          ...(groups && { groups: [...groups.keys()].sort() }),
           hosts: { total: rows.length, offset, limit, items: page },
           failures: states.filter((s) => s.state === 'failed').slice(0, maxFailuresListed).map(failureView),
         });
@@ -245,8 +257,10 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         ]);
         const keep = (query as { history: number }).history;
         const { signed: _signed, ...planView } = plan ?? {};
+        const groups = deps.desired?.groups?.();
         res.json({
           host,
+          ...(groups && { groups: [...groups.entries()].filter(([, m]) => m.has(name)).map(([g]) => g).sort() }),
           inventory: inventory ?? null,
           plan: plan ? planView : null,
           states: states.map((s) => ({ deployment: s.deployment, ...actionView(s) })),

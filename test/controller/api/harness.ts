@@ -62,6 +62,8 @@ export interface HarnessOptions {
   readonly enrollRateLimit?: EnrollRateLimit;
   readonly webhookSecret?: string;
   readonly desired?: DesiredDeployment[];
+  /** Group name → member hosts, offered as the applied revision's groups (needs `desired`). */
+  readonly groups?: Readonly<Record<string, readonly string[]>>;
   readonly now?: () => Date;
   /** Default 0 here, so a plan stored by a test is served at once. */
   readonly planCacheMs?: number;
@@ -100,7 +102,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     planCacheMs: options.planCacheMs ?? 0,
     ...(options.webhookSecret !== undefined && { webhookSecret: options.webhookSecret }),
     ...(options.enrollRateLimit && { enrollRateLimit: options.enrollRateLimit }),
-    ...(options.desired && { desired: { deployments: () => options.desired! } }),
+    ...(options.desired && {
+      desired: {
+        deployments: () => options.desired!,
+        ...(options.groups && { groups: () => new Map(Object.entries(options.groups!).map(([g, hosts]) => [g, new Set(hosts)])) }),
+      },
+    }),
   };
   const api = createApi(deps);
   const server: Server = await new Promise((resolve) => {

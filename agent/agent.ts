@@ -1,0 +1,387 @@
+/**
+ * The agent (DESIGN §2–§6): enroll once, report inventory when it changes, poll the plan,
+ * apply it, deliver every report. `runOnce()` is one full cycle (cron, tests); `run()` keeps
+ * going until its signal aborts, then stops at a safe point and flushes its reports.
+ */
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import { resolve } from 'node:path';
+import type { Plan } from '../core/plan/types.js';
+import { ApiFailure, ControllerClient } from './client/controller-client.js';
+import type { Credential } from './enroll/credential.js';
+import { EnrollError, ensureEnrolled } from './enroll/enroll.js';
+import { runCommand } from './executor/run-command.js';
+import { collectFacts } from './inventory/facts.js';
+import { buildInventory, inventoryHash } from './inventory/inventory.js';
+import { OsPackageCache } from './inventory/os-packages.js';
+import { applyFactOverrides, type FactOverride } from './inventory/overrides.js';
+import { Journal } from './journal/journal.js';
+import { recoverInterrupted } from './journal/recovery.js';
+import { lockDataDir } from './lock.js';
+import type { EventSink } from './log/events.js';
+import { checkPlan } from './poller/plan-check.js';
+import { Backoff, jitteredInterval } from './poller/timing.js';
+import { detectDrift } from './runner/drift.js';
+import { Reporter } from './runner/reporter.js';
+import { Runner, type PassResult } from './runner/runner.js';
+
+export interface AgentOptions {
+  readonly server: string;
+  readonly dataDir: string;
+  /** `FERRY_INSTALL_ROOT` of installs (default `/`). */
+  readonly installRoot: string;
+  /** `--name`; default: this machine's host name. */
+  readonly name?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly facts: readonly FactOverride[];
+  readonly enrollToken?: string;
+  readonly controllerKeyFile?: string;
+  readonly intervalMs: number;
+  /** argv run once nothing is pending after a `shutdownAfter` action completed. */
+  readonly shutdownCommand: readonly string[];
+  /** Report the OS package list (dpkg/rpm). */
+  readonly osPackages: boolean;
+  readonly events: EventSink;
+  readonly random?: () => number;
+}
+
+/** `0` all it could do succeeded, `1` an action failed or the plan was rejected, `3` the controller could not be reached. */
+export type CycleExit = 0 | 1 | 3;
+
+/** The pseudo action id under which plan rejections are reported. */
+export const planActionId = 'plan';
+
+export class Agent {
+  private credential!: Credential;
+  private client: ControllerClient;
+  private readonly reporter: Reporter;
+  private readonly osPackages: OsPackageCache | undefined;
+  private plan: Plan | undefined;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<boolean> | undefined;
+  private passRunning = false;
+  private rerun = false;
+  private planRejected = false;
+
+  private constructor(
+    private readonly o: AgentOptions,
+    readonly journal: Journal,
+    private readonly unlock: () => Promise<void>,
+  ) {
+    this.client = new ControllerClient({ server: o.server });
+    this.reporter = new Reporter(journal, () => this.flushSoon());
+    this.osPackages = o.osPackages ? new OsPackageCache() : undefined;
+    this.plan = journal.lastPlan()?.plan;
+  }
+
+  /** Opens DATA (locked to this process) and its journal. */
+  static async open(options: AgentOptions): Promise<Agent> {
+    const dataDir = resolve(options.dataDir);
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(resolve(options.installRoot), { recursive: true });
+    const unlock = await lockDataDir(dataDir);
+    try {
+      const journal = Journal.open(dataDir);
+      return new Agent({ ...options, dataDir, installRoot: resolve(options.installRoot) }, journal, unlock);
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+  }
+
+  get host(): string {
+    return this.credential.host;
+  }
+
+  /** Asks the agent to stop at the next safe point: no new action, transfers pause. */
+  stop(): void {
+    this.stopping = true;
+    this.abort.abort(new Error('agent stopping'));
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    await this.flushing;
+    this.journal.close();
+    await this.unlock();
+    this.o.events.close();
+  }
+
+  /** One full cycle: enroll if needed, recover, inventory, poll, apply what can run now, flush. */
+  async runOnce(): Promise<CycleExit> {
+    await this.enroll();
+    await this.recover();
+    const backoff = new Backoff(500, 4000, this.o.random);
+    let reached = false;
+    for (let attempt = 0; attempt < 3 && !reached; attempt++) {
+      try {
+        await this.observe();
+        reached = true;
+      } catch (e) {
+        if (!(e instanceof ApiFailure)) throw e;
+        this.o.events.emit({ event: 'controller-unreachable', level: 'error', message: e.message });
+        if (!e.retryable) break;
+        if (attempt < 2) await sleep(backoff.next(e.retryAfterMs));
+      }
+    }
+    if (!reached) return 3;
+    const result = this.plan ? await this.pass(this.plan) : undefined;
+    await this.sendInventory().catch(() => undefined);
+    const flushed = await this.flush();
+    if (result) await this.maybeShutdown(result);
+    if (!flushed) return 3;
+    const failed = result ? [...result.outcomes.values()].includes('failed') : false;
+    return failed || this.planRejected ? 1 : 0;
+  }
+
+  /** Runs until `signal` aborts; resolves once stopped at a safe point with the reports flushed. */
+  async run(signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.stop(), { once: true });
+    const backoff = new Backoff(1000, Math.max(5000, Math.min(300_000, this.o.intervalMs * 5)), this.o.random);
+    for (;;) {
+      try {
+        await this.enroll();
+        break;
+      } catch (e) {
+        if (!(e instanceof EnrollError) || e.problem !== 'unreachable' || this.stopping) throw e;
+        this.o.events.emit({ event: 'controller-unreachable', level: 'warn', message: e.message });
+        await sleep(backoff.next(), this.abort.signal).catch(() => undefined);
+      }
+    }
+    backoff.reset();
+    await this.recover();
+    let passing: Promise<void> | undefined;
+    while (!this.stopping) {
+      let delay = jitteredInterval(this.o.intervalMs, this.o.random);
+      try {
+        const changed = await this.observe();
+        backoff.reset();
+        if (changed) this.rerun = true;
+      } catch (e) {
+        if (!(e instanceof ApiFailure)) throw e;
+        this.o.events.emit({ event: 'controller-unreachable', level: 'warn', message: e.message });
+        if (e.retryable) delay = backoff.next(e.retryAfterMs);
+      }
+      if (!passing && this.plan) {
+        passing = this.passLoop().finally(() => (passing = undefined));
+      }
+      await this.flush();
+      await sleep(delay, this.abort.signal).catch(() => undefined);
+    }
+    await passing;
+    await this.flush();
+  }
+
+  private async passLoop(): Promise<void> {
+    do {
+      this.rerun = false;
+      const plan = this.plan;
+      if (!plan) return;
+      const result = await this.pass(plan);
+      await this.sendInventory().catch(() => undefined);
+      await this.flush();
+      await this.maybeShutdown(result);
+    } while (this.rerun && !this.stopping);
+  }
+
+  private async pass(plan: Plan): Promise<PassResult> {
+    this.passRunning = true;
+    try {
+      const runner = new Runner({
+        reporter: this.reporter,
+        dataDir: this.o.dataDir,
+        installRoot: this.o.installRoot,
+        server: this.client.server,
+        credential: this.credential.credential,
+        inventory: () => this.inventory(),
+        events: this.o.events,
+        latestPlan: () => this.plan,
+        stopping: () => this.stopping,
+        signal: this.abort.signal,
+        softwareChanged: () => this.osPackages?.invalidate(),
+      });
+      return await runner.pass(plan);
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  private async enroll(): Promise<void> {
+    if (this.credential) return;
+    const host = this.o.name ?? hostName();
+    const facts = applyFactOverrides(await collectFacts({ hostname: host, dataDir: this.o.dataDir, installRoot: this.o.installRoot }), this.o.facts);
+    const { credential, enrolledNow } = await ensureEnrolled({
+      dataDir: this.o.dataDir,
+      client: this.client,
+      host,
+      hostGiven: this.o.name !== undefined,
+      ...(this.o.enrollToken ? { token: this.o.enrollToken } : {}),
+      facts,
+      labels: this.o.labels,
+      ...(this.o.controllerKeyFile ? { controllerKeyFile: this.o.controllerKeyFile } : {}),
+    });
+    this.credential = credential;
+    this.client.authenticate(credential.credential);
+    if (enrolledNow) this.o.events.emit({ event: 'enrolled', host: credential.host, message: `enrolled as ${credential.host}` });
+  }
+
+  /** Resolves installs and uninstalls a crash interrupted (never rerun blindly). */
+  private async recover(): Promise<void> {
+    const decisions = await recoverInterrupted(this.journal, {
+      detectFor: (rec) => this.plan?.actions.find((a) => a.id === rec.actionId)?.detect,
+      detect: async (spec, rec) => {
+        const dir = rec.dir ?? this.o.dataDir;
+        const r = await runCommand(spec, { cwd: dir, env: { FERRY_PACKAGE_DIR: dir, FERRY_INSTALL_ROOT: this.o.installRoot } });
+        return r.exitCode === 0;
+      },
+    });
+    for (const [action, decision] of decisions) {
+      this.o.events.emit({ event: 'recovered', level: 'warn', action, decision, message: `after a crash: ${action} → ${decision}` });
+    }
+  }
+
+  /** Drift check, inventory if changed, plan poll; true when a new plan was accepted. Throws ApiFailure. */
+  private async observe(): Promise<boolean> {
+    if (!this.passRunning) await detectDrift(this.reporter, this.plan, this.o.installRoot, this.o.dataDir, this.o.events);
+    await this.sendInventory();
+    return this.poll();
+  }
+
+  private inventory() {
+    return buildInventory({
+      host: this.host,
+      dataDir: this.o.dataDir,
+      installRoot: this.o.installRoot,
+      labels: this.o.labels,
+      overrides: this.o.facts,
+      ...(this.osPackages ? { osPackages: this.osPackages } : {}),
+      journal: this.journal,
+    });
+  }
+
+  private async sendInventory(): Promise<void> {
+    const inv = await this.inventory();
+    const hash = inventoryHash(inv);
+    if (this.journal.get('inventory-hash') === hash) return;
+    await this.client.putInventory(inv);
+    this.journal.set('inventory-hash', hash);
+    this.o.events.emit({ event: 'inventory-sent', level: 'debug', hash, software: inv.software.length });
+  }
+
+  private async poll(): Promise<boolean> {
+    const lastSerial = this.journal.lastPlan()?.serial;
+    const etag = this.journal.get('plan-etag');
+    const check = await checkPlan(this.client, {
+      host: this.host,
+      publicKey: this.credential.controllerKey,
+      ...(lastSerial !== undefined ? { lastSerial } : {}),
+      now: new Date(),
+      ...(etag !== undefined ? { etag } : {}),
+    });
+    switch (check.kind) {
+      case 'unchanged':
+        return false;
+      case 'none':
+        this.o.events.emit({ event: 'no-plan-yet', level: 'debug', message: check.message });
+        return false;
+      case 'rejected': {
+        this.planRejected = true;
+        if (check.etag) this.journal.set('plan-etag', check.etag);
+        const reason = `plan${check.serial !== undefined ? ` serial ${check.serial}` : ''} rejected: ${check.reason}; the last good plan${lastSerial !== undefined ? ` (serial ${lastSerial})` : ''} stays in force`;
+        this.o.events.emit({ event: 'plan-rejected', level: 'error', serial: check.serial, message: reason });
+        if (this.journal.get('plan-rejection') !== reason) {
+          this.journal.set('plan-rejection', reason);
+          this.reporter.enqueue({ actionId: planActionId, serial: check.serial ?? lastSerial ?? 0, state: 'failed', reason });
+        }
+        return false;
+      }
+      case 'accepted': {
+        const saved = this.journal.savePlan(check.plan);
+        if (!saved.saved) return false;
+        if (check.etag) this.journal.set('plan-etag', check.etag);
+        if (this.journal.get('plan-rejection') !== undefined) {
+          this.journal.delete('plan-rejection');
+          this.reporter.enqueue({ actionId: planActionId, serial: check.plan.serial, state: 'installed', reason: `plan serial ${check.plan.serial} accepted` });
+        }
+        const changed = this.plan?.serial !== check.plan.serial || this.plan.expiresAt !== check.plan.expiresAt;
+        this.plan = check.plan;
+        if (changed) this.o.events.emit({ event: 'plan-accepted', serial: check.plan.serial, revision: check.plan.revision, actions: check.plan.actions.length });
+        return changed;
+      }
+    }
+  }
+
+  /** Delivers queued reports, oldest first; false when the controller could not take them. */
+  private flush(): Promise<boolean> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.credential) return Promise.resolve(false);
+    const run = async (): Promise<boolean> => {
+      for (;;) {
+        const batch = this.journal.pendingReports(500);
+        if (batch.length === 0) return true;
+        try {
+          await this.client.postReports(this.host, batch);
+        } catch (e) {
+          this.o.events.emit({ event: 'reports-not-delivered', level: 'warn', pending: batch.length, message: (e as Error).message });
+          return false;
+        }
+        this.journal.ackReports(batch.map((r) => r.id));
+      }
+    };
+    const previous = this.flushing ?? Promise.resolve(true);
+    const next = previous.then(run, run);
+    this.flushing = next.finally(() => {
+      if (this.flushing === tracked) this.flushing = undefined;
+    });
+    const tracked = this.flushing;
+    return next;
+  }
+
+  private flushSoon(): void {
+    if (this.flushTimer || !this.credential) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, 250);
+  }
+
+  /** `shutdownAfter`: once per plan serial, when nothing else is pending, run the shutdown command. */
+  private async maybeShutdown(result: PassResult): Promise<void> {
+    const plan = this.plan;
+    if (!plan) return;
+    if (result.shutdownDue) this.journal.set('shutdown-due', String(plan.serial));
+    const due = this.journal.get('shutdown-due');
+    if (due === undefined || this.journal.get('shutdown-done') === due) return;
+    if ([...result.outcomes.values()].includes('pending') || this.stopping) return;
+    this.journal.set('shutdown-done', due);
+    await this.flush();
+    const [program, ...args] = this.o.shutdownCommand;
+    this.o.events.emit({ event: 'shutdown', serial: due, command: this.o.shutdownCommand, message: 'nothing else pending after a shutdownAfter action: shutting down' });
+    const r = await runCommand({ command: [program ?? 'true', ...args], timeoutMs: 60_000, env: {} }, { cwd: this.o.dataDir, env: { FERRY_PACKAGE_DIR: this.o.dataDir, FERRY_INSTALL_ROOT: this.o.installRoot } });
+    if (r.exitCode !== 0) this.o.events.emit({ event: 'shutdown-failed', level: 'error', message: `${this.o.shutdownCommand.join(' ')}: ${r.reason ?? r.exitCode} ${r.output}` });
+  }
+}
+
+/** This machine's name as a Ferry host name (lower case, DNS label characters). */
+export function hostName(): string {
+  const n = os.hostname().toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '');
+  return (n || 'host').slice(0, 63).replace(/[-.]+$/, '');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * Drift (DESIGN §2): a package the journal says Ferry installed, whose `detect` no longer finds
+ * it, is forgotten (and reported `pending`), so the inventory stops listing it, the controller
+ * re-plans, and the next pass installs it again.
+ */
+import { stat } from 'node:fs/promises';
+import type { CommandSpec } from '../../core/manifest/types.js';
+import type { Plan } from '../../core/plan/types.js';
+import { runCommand } from '../executor/run-command.js';
+import type { EventSink } from '../log/events.js';
+import type { Reporter } from './reporter.js';
+
+/** Runs the detect command of every installed package the plan has one for; returns the packages found missing. */
+export async function detectDrift(reporter: Reporter, plan: Plan | undefined, installRoot: string, dataDir: string, events: EventSink): Promise<string[]> {
+  if (!plan) return [];
+  const missing: string[] = [];
+  for (const rec of reporter.journal.installed()) {
+    const action =
+      plan.actions.find((a) => a.id === rec.actionId && a.detect) ??
+      plan.actions.find((a) => a.package === rec.package && a.version === rec.version && a.detect);
+    const spec: CommandSpec | undefined = action?.detect;
+    if (!spec) continue;
+    const cwd = (await stat(rec.dir).then((s) => s.isDirectory(), () => false)) ? rec.dir : dataDir;
+    const r = await runCommand(spec, { cwd, env: { FERRY_PACKAGE_DIR: rec.dir, FERRY_INSTALL_ROOT: installRoot } });
+    if (r.exitCode === 0 || r.exitCode === 126 || r.exitCode === 127 || r.timedOut) continue; // found, or detect itself is broken
+    const reason = `drift: detect no longer finds ${rec.package} ${rec.version}; it will be installed again`;
+    const base = { actionId: rec.actionId, serial: plan.serial };
+    reporter.markUninstalled(base, rec.package);
+    reporter.transition({ ...base, phase: 'pending', reason }, { ...base, state: 'pending', reason });
+    events.emit({ event: 'drift', level: 'warn', action: rec.actionId, package: rec.package, version: rec.version, message: reason });
+    missing.push(rec.package);
+  }
+  return missing;
+}

@@ -1,0 +1,116 @@
+/** `ferry agent`: the program on every host (DESIGN §3): enroll, report inventory, apply the plan, report. */
+import type { Command } from 'commander';
+import { parseDuration } from '../core/manifest/units.js';
+import { Agent } from '../agent/agent.js';
+import { EnrollError } from '../agent/enroll/enroll.js';
+import { DataLockedError } from '../agent/lock.js';
+import { parseFactOverride, parseLabel, type FactOverride } from '../agent/inventory/overrides.js';
+import { LogSink, TerminalSink } from '../agent/log/events.js';
+import { ExitCode, UserError, setExitCode } from './errors.js';
+
+interface AgentFlags {
+  readonly server?: string;
+  readonly enrollToken?: string;
+  readonly name?: string;
+  readonly label: string[];
+  readonly fact: string[];
+  readonly data: string;
+  readonly installRoot: string;
+  readonly interval: string;
+  readonly once?: boolean;
+  readonly controllerKey?: string;
+  readonly shutdownCommand: string;
+  readonly osPackages: boolean;
+  readonly relay?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function configure(cmd: Command): void {
+  cmd
+    .description('run the agent: enroll, report inventory, poll the signed plan, download, install, report')
+    .option('--server <URL>', 'controller URL (env FERRY_SERVER)')
+    .option('--enroll-token <TOKEN>', 'enrollment token, needed once (env FERRY_ENROLL_TOKEN; `ferry token create`)')
+    .option('--name <HOST>', "this host's name (default: the machine's host name)")
+    .option('--label <k=v>', 'a host label (repeatable)', collect, [])
+    .option('--fact <path=value>', 'override a reported fact, e.g. disk.installRoot.free=1GiB (test/demo aid; repeatable)', collect, [])
+    .option('--data <DIR>', 'agent state: credential, journal, downloads, unpacked packages', './ferry-agent')
+    .option('--install-root <DIR>', 'FERRY_INSTALL_ROOT given to install programs', '/')
+    .option('--interval <DURATION>', 'how often to poll the plan (±20% jitter)', '60s')
+    .option('--once', 'one full cycle, then exit: 0 ok, 1 an action failed, 3 controller unreachable')
+    .option('--controller-key <FILE>', "pin this controller public key (PEM) instead of trusting the enrollment answer")
+    .option('--shutdown-command <CMD>', 'run (split on spaces, no shell) after a shutdownAfter deployment completes', 'systemctl poweroff')
+    .option('--no-os-packages', 'do not report dpkg/rpm packages (simulated hosts sharing one machine)')
+    .option('--relay', 'run as a relay (not built yet)')
+    .action(async (flags: AgentFlags) => {
+      setExitCode(cmd, await run(flags));
+    });
+}
+
+async function run(flags: AgentFlags): Promise<number> {
+  if (flags.relay) throw new UserError('`ferry agent --relay` is not built yet in this version of Ferry');
+  const server = flags.server ?? process.env['FERRY_SERVER'];
+  if (!server) throw new UserError('give the controller with --server URL (or FERRY_SERVER)');
+  try {
+    const u = new URL(server);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    throw new UserError(`--server ${server}: give an http:// or https:// URL, e.g. http://controller:8470`);
+  }
+  const intervalMs = parseDuration(flags.interval);
+  if (intervalMs === undefined || intervalMs < 1000) throw new UserError(`--interval ${flags.interval}: give a duration of at least 1s, e.g. 60s or 5m`);
+  let facts: FactOverride[];
+  let labels: Record<string, string>;
+  try {
+    facts = flags.fact.map(parseFactOverride);
+    labels = Object.fromEntries(flags.label.map(parseLabel));
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const shutdownCommand = flags.shutdownCommand.trim().split(/\s+/).filter(Boolean);
+  if (shutdownCommand.length === 0) throw new UserError('--shutdown-command is empty');
+  const token = flags.enrollToken ?? process.env['FERRY_ENROLL_TOKEN'];
+
+  let agent: Agent;
+  try {
+    agent = await Agent.open({
+      server,
+      dataDir: flags.data,
+      installRoot: flags.installRoot,
+      ...(flags.name !== undefined ? { name: flags.name } : {}),
+      labels,
+      facts,
+      ...(token ? { enrollToken: token } : {}),
+      ...(flags.controllerKey ? { controllerKeyFile: flags.controllerKey } : {}),
+      intervalMs,
+      shutdownCommand,
+      osPackages: flags.osPackages,
+      events: process.stderr.isTTY ? new TerminalSink() : new LogSink(),
+    });
+  } catch (e) {
+    if (e instanceof DataLockedError) throw new UserError(e.message, ExitCode.usage);
+    throw e;
+  }
+  const stop = new AbortController();
+  const onSignal = () => {
+    agent.stop();
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    if (flags.once) return await agent.runOnce();
+    await agent.run(stop.signal);
+    return ExitCode.ok;
+  } catch (e) {
+    if (e instanceof EnrollError) {
+      const code = e.problem === 'no-token' || e.problem === 'other-host' ? ExitCode.usage : ExitCode.unreachable;
+      throw new UserError(e.message, code);
+    }
+    throw e;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await agent.close();
+  }
+}

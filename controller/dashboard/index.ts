@@ -1,0 +1,1 @@
+export { createDashboardRouter, dashboardAssetsDir, type DashboardOptions } from './router.js';

@@ -1,0 +1,288 @@
+/** The agent in process against a real controller API: install, upgrade, uninstall, drift, conditions, failures, sources, plans. */
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, type AgentOptions } from '../../../agent/agent.js';
+import { MemorySink } from '../../../agent/log/events.js';
+import { startContentServer } from '../content-server.js';
+import { action, eventually, packageFiles, startController, type TestController } from './fixture.js';
+
+describe('agent runtime: applying plans (in process, real controller API)', function () {
+  this.timeout(60_000);
+  let ctl: TestController;
+  let work: string;
+  let root: string;
+  let data: string;
+  let token: string;
+  const host = 'clt1';
+
+  beforeEach(async () => {
+    ctl = await startController();
+    work = await mkdtemp(join(tmpdir(), 'ferry-agent-host-'));
+    root = join(work, 'root');
+    data = join(work, 'data');
+    token = await ctl.token();
+  });
+  afterEach(async () => {
+    await ctl.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  function options(over: Partial<AgentOptions> = {}): AgentOptions {
+    return {
+      server: ctl.url,
+      dataDir: data,
+      installRoot: root,
+      name: host,
+      labels: { dept: 'lab' },
+      facts: [],
+      enrollToken: token,
+      intervalMs: 1000,
+      shutdownCommand: ['sh', '-c', `echo down >> "${join(work, 'shutdowns')}"`],
+      osPackages: false,
+      events: new MemorySink(),
+      ...over,
+    };
+  }
+
+  /** One `--once` cycle in process; returns its exit code and the events. */
+  async function once(over: Partial<AgentOptions> = {}): Promise<{ code: number; events: MemorySink }> {
+    const events = new MemorySink();
+    const agent = await Agent.open(options({ ...over, events }));
+    try {
+      return { code: await agent.runOnce(), events };
+    } finally {
+      await agent.close();
+    }
+  }
+
+  const states = async () => Object.fromEntries((await ctl.store.currentStates({ host })).map((s) => [s.actionId, s.report]));
+  const runs = (name: string) => readFile(join(root, `${name}.runs`), 'utf8').then((t) => t.trim().split('\n'), () => [] as string[]);
+
+  it('enrolls once, reports inventory, installs, then upgrades to a new version without reinstalling the old', async () => {
+    expect((await once()).code).to.equal(0); // no plan yet: nothing to do
+    const cred = JSON.parse(await readFile(join(data, 'credential.json'), 'utf8'));
+    expect(cred.host).to.equal(host);
+    expect(cred.controllerKey).to.equal(ctl.publicKeyPem);
+    expect((await stat(join(data, 'credential.json'))).mode & 0o777).to.equal(0o600);
+    const inv = await ctl.store.getInventory(host);
+    expect(inv?.inventory.labels).to.deep.equal({ dept: 'lab' });
+    expect(inv?.inventory.facts.disk?.installRoot?.total).to.be.greaterThan(0);
+
+    const v1 = await ctl.pushPackage('editor', '1.0.0', packageFiles('editor', '1.0.0'));
+    await ctl.setPlan(host, [action(v1)]);
+    expect((await once({ enrollToken: undefined })).code).to.equal(0);
+    expect((await readFile(join(root, 'opt/editor/VERSION'), 'utf8')).trim()).to.equal('1.0.0');
+    const s1 = await states();
+    expect(s1['dep/editor@1.0.0/install']).to.include({ state: 'installed', exitCode: 0 });
+    const history = (await ctl.store.history(host, 'dep/editor@1.0.0/install')).map((r) => r.state);
+    expect(history).to.deep.equal(['downloading', 'downloaded', 'installing', 'installed']);
+    const sw = (await ctl.store.getInventory(host))?.inventory.software;
+    expect(sw).to.deep.include({ name: 'editor', version: '1.0.0', source: 'ferry' });
+
+    expect((await once()).code).to.equal(0); // again: nothing new
+    expect(await runs('editor')).to.deep.equal(['1.0.0']);
+
+    const v2 = await ctl.pushPackage('editor', '2.0.0', packageFiles('editor', '2.0.0'));
+    await ctl.setPlan(host, [action(v2)]);
+    expect((await once()).code).to.equal(0);
+    expect((await readFile(join(root, 'opt/editor/VERSION'), 'utf8')).trim()).to.equal('2.0.0');
+    expect(await runs('editor')).to.deep.equal(['1.0.0', '2.0.0']);
+    expect((await ctl.store.getInventory(host))?.inventory.software).to.deep.equal([{ name: 'editor', version: '2.0.0', source: 'ferry' }]);
+  });
+
+  it('uninstalls with state absent and forgets the package', async () => {
+    const p = await ctl.pushPackage('tool', '1.0.0', packageFiles('tool', '1.0.0'));
+    await ctl.setPlan(host, [action(p)]);
+    expect((await once()).code).to.equal(0);
+    await ctl.setPlan(host, [action(p, { op: 'uninstall' })]);
+    expect((await once()).code).to.equal(0);
+    expect(await stat(join(root, 'opt/tool')).catch(() => undefined)).to.equal(undefined);
+    expect((await states())['dep/tool@1.0.0/uninstall']).to.include({ state: 'uninstalled', exitCode: 0 });
+    expect((await ctl.store.getInventory(host))?.inventory.software).to.deep.equal([]);
+    expect(await ctl.store.listInstalled({ host })).to.deep.equal([]);
+  });
+
+  it('drift: installed files deleted → detect misses them → reported and installed again on the next cycle', async () => {
+    const p = await ctl.pushPackage('vpn', '3.1.0', packageFiles('vpn', '3.1.0'));
+    await ctl.setPlan(host, [action(p)]);
+    expect((await once()).code).to.equal(0);
+    await rm(join(root, 'opt/vpn'), { recursive: true });
+    expect((await once()).code).to.equal(0);
+    expect((await readFile(join(root, 'opt/vpn/VERSION'), 'utf8')).trim()).to.equal('3.1.0');
+    expect(await runs('vpn')).to.deep.equal(['3.1.0', '3.1.0']);
+    const history = (await ctl.store.history(host, 'dep/vpn@3.1.0/install')).map((r) => `${r.state}${r.reason?.startsWith('drift') ? ' (drift)' : ''}`);
+    expect(history.slice(-3)).to.deep.equal(['pending (drift)', 'installing', 'installed']);
+  });
+
+  it('not-applicable by hardware, software and check conditions, re-checked on the host', async () => {
+    const p = await ctl.pushPackage('cad', '1.0.0', packageFiles('cad', '1.0.0'));
+    const q = await ctl.pushPackage('fonts', '1.0.0', packageFiles('fonts', '1.0.0'));
+    const r = await ctl.pushPackage('lic', '1.0.0', packageFiles('lic', '1.0.0'));
+    const cond = (name: string, spec: object) => ({ name, verdict: 'holds' as const, spec });
+    await ctl.setPlan(host, [
+      action(p, { conditions: [cond('enough-disk', { minDiskFree: 2 * 1024 ** 3 })] }),
+      action(q, { conditions: [cond('no-legacy', { software: { present: [], absent: [{ name: 'legacy-editor' }] } })] }),
+      action(r, { conditions: [cond('licensed', { check: { command: ['sh', '-c', 'echo no license; exit 4'], timeoutMs: 10_000, env: {} } })] }),
+    ]);
+    // The software condition sees what Ferry installed: a legacy editor first.
+    const legacy = await ctl.pushPackage('legacy-editor', '1.0.3', packageFiles('legacy-editor', '1.0.3'));
+    await ctl.setPlan(host, [action(legacy)]);
+    expect((await once({ facts: [{ path: 'disk.installRoot.free', value: 1024 ** 3 }] })).code).to.equal(0);
+    await ctl.setPlan(host, [
+      action(p, { conditions: [cond('enough-disk', { minDiskFree: 2 * 1024 ** 3 })] }),
+      action(q, { conditions: [cond('no-legacy', { software: { present: [], absent: [{ name: 'legacy-editor' }] } })] }),
+      action(r, { conditions: [cond('licensed', { check: { command: ['sh', '-c', 'echo no license; exit 4'], timeoutMs: 10_000, env: {} } })] }),
+    ]);
+    expect((await once({ facts: [{ path: 'disk.installRoot.free', value: 1024 ** 3 }] })).code).to.equal(0);
+    const s = await states();
+    expect(s['dep/cad@1.0.0/install']).to.include({ state: 'not-applicable', reason: 'disk free 1 GiB < 2 GiB (condition enough-disk)' });
+    expect(s['dep/fonts@1.0.0/install']).to.include({ state: 'not-applicable', reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)' });
+    expect(s['dep/lic@1.0.0/install']).to.include({ state: 'not-applicable', reason: 'check sh -c echo no license; exit 4 exited with code 4 (condition licensed)' });
+    expect(await runs('cad')).to.deep.equal([]);
+    expect(await runs('fonts')).to.deep.equal([]);
+    expect(await runs('lic')).to.deep.equal([]);
+  });
+
+  it('a failing installer: exit code and output in the controller, exit 1, not retried until the plan changes', async () => {
+    const p = await ctl.pushPackage('broken', '0.1.0', packageFiles('broken', '0.1.0', 100, { exit: 7 }));
+    await ctl.setPlan(host, [action(p)]);
+    expect((await once()).code).to.equal(1);
+    const s = (await states())['dep/broken@0.1.0/install'];
+    expect(s, JSON.stringify(s)).to.include({ state: 'failed', exitCode: 7, reason: 'install exited with code 7' });
+    expect(s?.output).to.contain('installer of broken fails on purpose');
+    expect((await once()).code).to.equal(1);
+    expect(await runs('broken')).to.deep.equal(['0.1.0']);
+  });
+
+  it('a corrupted first source: sha256 mismatch is reported and the controller serves the content', async () => {
+    const p = await ctl.pushPackage('fonts', '1.0.0', packageFiles('fonts', '1.0.0', 50_000));
+    const bytes = await readFile(p.file);
+    const relay = await startContentServer({ [`/v1/content/${p.sha256}`]: bytes });
+    relay.faults.corrupt = true;
+    try {
+      await ctl.setPlan(host, [action(p)], { sources: [{ kind: 'relay', name: 'osaka', url: relay.url }, { kind: 'controller', name: 'controller' }] });
+      expect((await once()).code).to.equal(0);
+      expect(relay.requests.length).to.be.greaterThan(0);
+      const downloaded = (await ctl.store.history(host, 'dep/fonts@1.0.0/install')).find((r) => r.state === 'downloaded');
+      expect(downloaded?.reason).to.match(/^sha256 verified; from controller after: osaka: sha256 mismatch/);
+      expect(await runs('fonts')).to.deep.equal(['1.0.0']);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('split transfer: segment-sized Range requests with the pause between them', async () => {
+    const p = await ctl.pushPackage('big', '1.0.0', packageFiles('big', '1.0.0', 300_000));
+    const segment = 64 * 1024;
+    await ctl.setPlan(host, [action(p, { distribute: { multicast: false, wake: false, segmentSize: segment, segmentPauseMs: 150 } })]);
+    expect((await once()).code).to.equal(0);
+    const served = ctl.content.filter((c) => c.status === 206);
+    expect(served.length).to.equal(Math.ceil(p.size / segment));
+    expect(served.reduce((n, c) => n + c.bytes, 0)).to.equal(p.size);
+    served.forEach((c, i) => expect(c.range).to.equal(`bytes=${i * segment}-${Math.min((i + 1) * segment, p.size) - 1}`));
+    for (let i = 1; i < served.length; i++) expect(served[i]!.at - served[i - 1]!.at).to.be.at.least(140);
+  });
+
+  it('suspend mid-transfer stops at a segment boundary; resume continues from that byte', async () => {
+    const p = await ctl.pushPackage('suite', '1.0.0', packageFiles('suite', '1.0.0', 600_000));
+    const segment = 64 * 1024;
+    const distribute = { multicast: false, wake: false, segmentSize: segment, segmentPauseMs: 250 };
+    await ctl.setPlan(host, [action(p, { distribute })]);
+    const agent = await Agent.open(options());
+    const stop = new AbortController();
+    const running = agent.run(stop.signal);
+    try {
+      await eventually(() => ctl.content.filter((c) => c.status === 206).length >= 2, 'two segments');
+      await ctl.setPlan(host, [action(p, { distribute, suspended: true })]);
+      const suspended = await eventually(async () => {
+        const s = (await states())['dep/suite@1.0.0/install'];
+        return s?.state === 'suspended' && (s.bytesDone ?? 0) > 0 ? s : undefined;
+      }, 'a suspended report');
+      const servedAtPause = ctl.content.reduce((n, c) => n + c.bytes, 0);
+      expect(suspended.bytesDone).to.equal(servedAtPause);
+      expect(suspended.bytesDone! % segment).to.equal(0);
+      expect(suspended.bytesDone).to.be.lessThan(p.size);
+      await new Promise((r) => setTimeout(r, 1500)); // two poll intervals: nothing more moves while suspended
+      expect(ctl.content.reduce((n, c) => n + c.bytes, 0)).to.equal(servedAtPause);
+      const count = ctl.content.length;
+      await ctl.setPlan(host, [action(p, { distribute })]);
+      await eventually(async () => (await states())['dep/suite@1.0.0/install']?.state === 'installed', 'installed after resume');
+      expect(ctl.content[count]?.range).to.equal(`bytes=${suspended.bytesDone}-${suspended.bytesDone! + segment - 1}`);
+      expect(ctl.content.reduce((n, c) => n + c.bytes, 0)).to.equal(p.size);
+    } finally {
+      stop.abort();
+      await running;
+      await agent.close();
+    }
+  });
+
+  it('a rolled-back, an expired and a foreign-signed plan are rejected and reported; the last good plan stays', async () => {
+    const p = await ctl.pushPackage('app', '1.0.0', packageFiles('app', '1.0.0'));
+    const good = await ctl.setPlan(host, [action(p)]);
+    expect((await once()).code).to.equal(0);
+    const q = await ctl.pushPackage('evil', '6.6.6', packageFiles('evil', '6.6.6'));
+    const newer = await ctl.setPlan(host, [action(p), action(q, { status: 'not-applicable', reason: 'x' })]);
+    expect(newer.serial).to.equal(good.serial + 1);
+    // Rollback: an older serial.
+    await ctl.serveDocument(host, { ...newer, serial: good.serial - 1, actions: [action(q)] });
+    expect((await once()).code).to.equal(1);
+    let plan = (await states())['plan'];
+    expect(plan?.state).to.equal('failed');
+    expect(plan?.reason).to.match(/rollback: plan serial 0 is lower than the applied serial 1/);
+    // Expired (freeze).
+    await ctl.serveDocument(host, { ...newer, expiresAt: new Date(Date.now() - 1000).toISOString(), actions: [action(q)] });
+    expect((await once()).code).to.equal(1);
+    plan = (await states())['plan'];
+    expect(plan?.reason).to.match(/freeze: plan expired/);
+    // Signed by another key.
+    const { generateKeyPairSync } = await import('node:crypto');
+    const other = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await ctl.serveDocument(host, { ...newer, actions: [action(q)] }, other);
+    expect((await once()).code).to.equal(1);
+    expect((await states())['plan']?.reason).to.match(/signature does not match/);
+    expect(await runs('evil')).to.deep.equal([]);
+    // The good one again.
+    await ctl.serveDocument(host, newer);
+    expect((await once()).code).to.equal(0);
+    expect((await states())['plan']).to.include({ state: 'installed' });
+    expect(await runs('evil')).to.deep.equal([]);
+  });
+
+  it('windows: downloads in the distribution window, waits for the install window, then installs', async () => {
+    const p = await ctl.pushPackage('office', '1.0.0', packageFiles('office', '1.0.0'));
+    const at = (min: number) => new Date(Date.now() + min * 60_000).toISOString();
+    const night = [{ start: at(-5), end: at(55) }];
+    const later = [{ start: at(120), end: at(180) }];
+    await ctl.setPlan(host, [action(p, { distribute: { multicast: false, wake: false, windows: later } })]);
+    expect((await once()).code).to.equal(0);
+    expect((await states())['dep/office@1.0.0/install']).to.include({ state: 'waiting', reason: `distribution window opens at ${later[0]!.start}` });
+    expect(ctl.content).to.deep.equal([]);
+    await ctl.setPlan(host, [action(p, { distribute: { multicast: false, wake: false, windows: night }, installWindows: later })]);
+    expect((await once()).code).to.equal(0);
+    expect((await states())['dep/office@1.0.0/install']).to.include({ state: 'waiting', reason: `downloaded; install window opens at ${later[0]!.start}` });
+    expect(await runs('office')).to.deep.equal([]);
+    await ctl.setPlan(host, [action(p, { distribute: { multicast: false, wake: false, windows: night }, installWindows: night })]);
+    expect((await once()).code).to.equal(0);
+    expect((await states())['dep/office@1.0.0/install']?.state).to.equal('installed');
+    expect(ctl.content.filter((c) => c.status === 200)).to.have.length(1); // downloaded once
+  });
+
+  it('shutdownAfter runs the shutdown command once, when nothing else is pending', async () => {
+    const p = await ctl.pushPackage('os-patch', '1.0.0', packageFiles('os-patch', '1.0.0'));
+    await ctl.setPlan(host, [action(p, { shutdownAfter: true })]);
+    expect((await once()).code).to.equal(0);
+    expect((await once()).code).to.equal(0);
+    expect(await readFile(join(work, 'shutdowns'), 'utf8')).to.equal('down\n');
+  });
+
+  it('a rejected enrollment of an existing host name says to ask an admin', async () => {
+    expect((await once()).code).to.equal(0);
+    const err = await once({ dataDir: join(work, 'data2') }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.contain(`ask an admin to reset host ${host}`);
+  });
+});
