@@ -13,7 +13,7 @@ export interface CommandEntry {
 export const commands: readonly CommandEntry[] = [
   { words: ['validate'], usage: '[DIR]', summary: 'validate manifests: every problem as FILE:LINE:COL', load: () => import('./validate.js') },
   { words: ['plan'], usage: '[DIR] --inventory FILE', summary: 'plans per host; with --base, what a change does to which hosts', load: () => import('./plan.js') },
-  { words: ['controller'], usage: '[--repo URL|DIR]', summary: 'run the controller (follows git, plans, serves agents and admins)' },
+  { words: ['controller'], usage: '[--repo URL|DIR]', summary: 'run the controller (follows git, plans, serves agents and admins)', load: () => import('./controller.js') },
   { words: ['agent'], usage: '--server URL', summary: 'run an agent (or a relay) on a host', load: () => import('./agent.js') },
   { words: ['package', 'build'], usage: 'DIR --name N --version V', summary: 'make a reproducible artifact and print its Package manifest', load: () => import('./package-build.js') },
   { words: ['package', 'push'], usage: 'FILE', summary: "upload an artifact to the controller's content store", load: () => import('./package-push.js') },

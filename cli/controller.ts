@@ -1,0 +1,105 @@
+/** `ferry controller`: runs the controller until SIGTERM or SIGINT (DESIGN §3). */
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { ControllerConfigError, startController } from '../controller/controller.js';
+import { InsecureKeyFileError } from '../controller/keys/index.js';
+import { StoreUrlError } from '../controller/store/index.js';
+import { systemClock } from '../controller/reconcile/clock.js';
+import { sourceKind } from '../controller/source/open-source.js';
+import { ExitCode, UserError } from './errors.js';
+
+interface ControllerFlags {
+  readonly repo?: string;
+  readonly branch: string;
+  readonly path?: string;
+  readonly db?: string;
+  readonly data: string;
+  readonly listen: string;
+  readonly poll: string;
+  readonly webhookSecretFile?: string;
+  readonly logLevel: string;
+}
+
+export function configure(cmd: Command): void {
+  cmd
+    .description('run the controller: follow a git branch, plan per host, serve agents and admins')
+    .option('--repo <URL|DIR>', 'git repository to follow (URL or path; default: the current directory if it is one); a plain directory is watched instead')
+    .option('--branch <NAME>', 'branch to follow', 'main')
+    .option('--path <SUBDIR>', 'manifest folder inside the repository (default: its root)')
+    .option('--db <URL>', 'sqlite:FILE or postgres://user@host/db (default: sqlite:DATA/ferry.db)')
+    .option('--data <DIR>', 'state: keys, admin token, git copy, content, SQLite', './ferry-data')
+    .option('--listen <HOST:PORT>', 'address to serve the API on', '127.0.0.1:8470')
+    .option('--poll <DURATION>', 'how often to fetch the repository (e.g. 30s, 5m)', '30s')
+    .option('--webhook-secret-file <FILE>', 'HMAC secret of the push webhook (X-Hub-Signature-256)')
+    .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
+    .action(async (flags: ControllerFlags) => {
+      await run(flags);
+    });
+}
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function parsePoll(text: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * units[m[2]!]! : Number.NaN;
+  if (!(ms >= 1000)) throw new UserError(`--poll ${text}: give a duration of at least 1s, e.g. 30s or 5m`);
+  return ms;
+}
+
+function makeLogger(level: string): Logger {
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+    throw new UserError(`--log-level ${level}: use trace, debug, info, warn or error`);
+  }
+  // JSON lines for log collectors; readable when a person watches the terminal.
+  if (process.stdout.isTTY) return pino({ level }, pretty({ colorize: true, destination: 2 }));
+  return pino({ level }, pino.destination({ fd: 2, sync: false }));
+}
+
+async function run(flags: ControllerFlags): Promise<void> {
+  const pollMs = parsePoll(flags.poll);
+  if (flags.repo === undefined && (await sourceKind('.')) !== 'git') {
+    throw new UserError('the current directory is not a git repository; give --repo URL|DIR (a git repository, or a plain manifest directory to watch)');
+  }
+  const logger = makeLogger(flags.logLevel);
+  const data = resolve(flags.data);
+  let controller;
+  try {
+    controller = await startController({
+      repo: flags.repo ?? '.',
+      branch: flags.branch,
+      ...(flags.path !== undefined ? { path: flags.path } : {}),
+      db: flags.db ?? `sqlite:${join(data, 'ferry.db')}`,
+      data,
+      listen: flags.listen,
+      pollMs,
+      ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
+      logger,
+      clock: systemClock,
+    });
+  } catch (err) {
+    if (err instanceof ControllerConfigError || err instanceof InsecureKeyFileError || err instanceof StoreUrlError) {
+      throw new UserError(err.message, ExitCode.usage);
+    }
+    throw err;
+  }
+  process.stdout.write(
+    `ferry controller listening on ${controller.url}\n` +
+      `admin token: ${controller.adminTokenFile} (FERRY_TOKEN=$(cat ${controller.adminTokenFile}))\n`,
+  );
+  await new Promise<void>((done) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      logger.info({ signal }, 'controller: signal received');
+      controller.stop().then(done, (err: unknown) => {
+        logger.error({ err }, 'controller: shutdown failed');
+        done();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  logger.flush();
+}

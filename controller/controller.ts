@@ -1,0 +1,277 @@
+/**
+ * `startController()`: the process wiring of `ferry controller` (DESIGN §3–§6). Opens the store
+ * and content store, loads the keys, serves the HTTP API, and — only while this process holds
+ * the leadership lock — follows the source and runs the reconcile loop.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { createApi } from './api/app.js';
+import type { ApiDeps, DesiredDeployment } from './api/deps.js';
+import { DirectoryContentStore } from './content/index.js';
+import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
+import { LeaderElection } from './leader.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import type { Clock } from './reconcile/clock.js';
+import { corePlanning } from './reconcile/core-planning.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import type { ReconcileMetrics } from './reconcile/status.js';
+import { DirSource } from './source/dir-source.js';
+import { GitSource } from './source/git-source.js';
+import { sourceKind } from './source/open-source.js';
+import type { ManifestSource } from './source/source.js';
+import { openStore, type OpenStoreOptions } from './store/index.js';
+import type { Store } from './store/store.js';
+
+export interface ControllerOptions {
+  /** A git URL or path to follow; a plain directory (not a repository) is watched instead. */
+  readonly repo?: string;
+  /** A plain manifest directory to watch (local development). */
+  readonly dir?: string;
+  readonly branch: string;
+  /** Manifest folder inside the repository. */
+  readonly path?: string;
+  /** `sqlite:FILE` or `postgres://…`. */
+  readonly db: string;
+  /** DATA: keys, admin token, git copy, content, SQLite. */
+  readonly data: string;
+  /** `HOST:PORT`; port 0 picks a free one. */
+  readonly listen: string;
+  /** Source poll interval, ms. */
+  readonly pollMs: number;
+  readonly webhookSecretFile?: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** How often followers try to take leadership over, ms; default 2000. */
+  readonly leaderIntervalMs?: number;
+  /** Passed to `openStore` (tests: a PostgreSQL schema of their own). */
+  readonly storeOptions?: OpenStoreOptions;
+  /** How long shutdown waits for in-flight requests, ms; default 10 000. */
+  readonly drainMs?: number;
+}
+
+/** A flag or file the operator must fix; the message says how. */
+export class ControllerConfigError extends Error {
+  override readonly name = 'ControllerConfigError';
+}
+
+export interface RunningController {
+  /** `http://HOST:PORT`. */
+  readonly url: string;
+  readonly port: number;
+  readonly adminTokenFile: string;
+  readonly keys: ControllerKeys;
+  readonly store: Store;
+  /** True while this process follows the source and reconciles. */
+  isLeader(): boolean;
+  /** The reconcile loop while leading (tests). */
+  reconciler(): Reconciler | undefined;
+  /** Stops accepting, drains in-flight requests, stops the source, releases leadership, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Starts the controller; resolves once it listens. Throws (with a message saying what to fix) when it cannot. */
+export async function startController(options: ControllerOptions): Promise<RunningController> {
+  const { logger, clock } = options;
+  if (options.repo !== undefined && options.dir !== undefined) throw new ControllerConfigError('give --repo or a directory, not both');
+  const data = resolve(options.data);
+  const keys = await loadOrCreateKeys(data);
+  const webhookSecret = options.webhookSecretFile ? await readSecret(options.webhookSecretFile) : undefined;
+  const { host, port } = parseListen(options.listen);
+  const sourceSpec = await chooseSource(options);
+
+  const store = await openStore(options.db, options.storeOptions);
+  const content = new DirectoryContentStore(join(data, 'content'));
+  const metrics = createMetrics();
+  const reconcileMetrics = metricsAdapter(metrics);
+
+  let source: ManifestSource | undefined;
+  let reconciler: Reconciler | undefined;
+
+  const election = new LeaderElection(
+    store,
+    {
+      async elected() {
+        const s = makeSource(sourceSpec, options, data);
+        const r = new Reconciler({
+          store,
+          source: s,
+          planning: corePlanning,
+          signingKey: keys.privateKeyPem,
+          clock,
+          logger: logger.child({ component: 'reconcile' }),
+          metrics: reconcileMetrics,
+        });
+        source = s;
+        reconciler = r;
+        r.start();
+        await s.start();
+      },
+      async deposed() {
+        const [s, r] = [source, reconciler];
+        source = undefined;
+        reconciler = undefined;
+        await s?.stop();
+        await r?.stop();
+      },
+    },
+    logger.child({ component: 'leader' }),
+    options.leaderIntervalMs,
+  );
+
+  const deps: ApiDeps = {
+    store,
+    content,
+    keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken },
+    source: {
+      status: () => ({
+        leader: election.isLeader(),
+        ...(source ? { source: source.status() } : {}),
+        ...(reconciler ? { reconcile: reconciler.status() } : {}),
+      }),
+      // A follower does not fetch: the leader polls, and its own webhook or refresh reaches it.
+      // Resolves once the fetched revision has been reconciled, so the caller sees its outcome.
+      async refresh() {
+        const [s, r] = [source, reconciler];
+        await s?.refresh();
+        await r?.trigger('refresh');
+      },
+    },
+    reconciler: {
+      inventoryChanged: (h) => reconciler?.inventoryChanged(h),
+      reportsIngested: (h) => reconciler?.reportsIngested(h),
+      overridesChanged: () => reconciler?.overridesChanged(),
+    },
+    desired: { deployments: () => desiredDeployments(reconciler) },
+    logger: logger.child({ component: 'api' }),
+    clock,
+    metrics,
+    ...(webhookSecret !== undefined ? { webhookSecret } : {}),
+    ready: () => !election.isLeader() || (source?.status().ready ?? false),
+  };
+  const api = createApi(deps);
+  const server = createServer(api.app);
+  server.keepAliveTimeout = 65_000;
+
+  try {
+    await listen(server, host, port);
+    await election.start();
+  } catch (err) {
+    server.close();
+    await election.stop();
+    await store.close();
+    throw err;
+  }
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ url, leader: election.isLeader(), db: redact(options.db) }, 'controller: listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    adminTokenFile: join(data, 'admin.token'),
+    keys,
+    store,
+    isLeader: () => election.isLeader(),
+    reconciler: () => reconciler,
+    stop() {
+      stopping ??= (async () => {
+        logger.info('controller: shutting down');
+        await closeServer(server, options.drainMs ?? 10_000);
+        await election.stop();
+        await store.close();
+        logger.info('controller: stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+type SourceSpec = { readonly kind: 'git'; readonly repo: string } | { readonly kind: 'dir'; readonly dir: string };
+
+async function chooseSource(options: ControllerOptions): Promise<SourceSpec> {
+  if (options.dir !== undefined) return { kind: 'dir', dir: resolve(options.dir) };
+  const repo = options.repo ?? '.';
+  const kind = await sourceKind(repo).catch((err: Error) => {
+    throw new ControllerConfigError(err.message);
+  });
+  if (kind === 'dir') {
+    if (options.path !== undefined) return { kind: 'dir', dir: resolve(repo, options.path) };
+    return { kind: 'dir', dir: resolve(repo) };
+  }
+  return { kind: 'git', repo };
+}
+
+function makeSource(spec: SourceSpec, options: ControllerOptions, data: string): ManifestSource {
+  const common = { pollMs: options.pollMs, clock: options.clock, logger: options.logger.child({ component: 'source' }) };
+  if (spec.kind === 'dir') return new DirSource({ ...common, dir: spec.dir });
+  return new GitSource({
+    ...common,
+    repo: spec.repo,
+    branch: options.branch,
+    workDir: join(data, 'source'),
+    ...(options.path !== undefined ? { path: options.path } : {}),
+  });
+}
+
+function desiredDeployments(reconciler: Reconciler | undefined): readonly DesiredDeployment[] {
+  const snapshot = reconciler?.appliedSnapshot();
+  if (!snapshot) return [];
+  return [...snapshot.deployments.values()].map((d) => ({
+    name: d.metadata.name,
+    suspended: d.spec.suspended,
+    packages: d.spec.packages.map((p) => ({ name: p.name, version: p.version, state: p.state })),
+  }));
+}
+
+function metricsAdapter(metrics: Metrics): ReconcileMetrics {
+  const label = { applied: 'ok', skipped: 'skipped', failed: 'error', rejected: 'rejected', waiting: 'waiting' } as const;
+  return { observe: (outcome, seconds) => metrics.reconcileDuration.observe({ outcome: label[outcome] }, seconds) };
+}
+
+/** `HOST:PORT`, `[::1]:PORT` or `:PORT` (all interfaces). */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) throw new ControllerConfigError(`--listen ${text}: expected HOST:PORT, e.g. 127.0.0.1:8470`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+async function readSecret(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ControllerConfigError(`--webhook-secret-file ${file}: cannot read it (${err.code ?? err.message})`);
+  });
+  const secret = text.trim();
+  if (secret.length < 8) throw new ControllerConfigError(`--webhook-secret-file ${file}: the secret is empty or shorter than 8 characters`);
+  return secret;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((ok, fail) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      fail(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES' ? new ControllerConfigError(`cannot listen on ${host}:${port}: ${err.code} (try --listen with another address or port)`) : err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      ok();
+    });
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish (up to `drainMs`), then drops what is left. */
+async function closeServer(server: Server, drainMs: number): Promise<void> {
+  const closed = new Promise<void>((done) => server.close(() => done()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), drainMs);
+  timer.unref();
+  await closed;
+  clearTimeout(timer);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

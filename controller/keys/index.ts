@@ -1,0 +1,1 @@
+export { loadOrCreateKeys, InsecureKeyFileError, keyFileName, adminTokenFileName, type ControllerKeys } from './keys.js';

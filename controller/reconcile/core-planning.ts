@@ -1,0 +1,32 @@
+/** The real Planning: core/manifest's loader and core/planner's planFleet/replan. */
+import { loadManifests } from '../../core/manifest/index.js';
+import { planFleet, replan, type FleetPlan, type PlanningContext } from '../../core/planner/index.js';
+import type { Planning, PlanningInputs } from './planning.js';
+
+function context(inputs: PlanningInputs): PlanningContext {
+  return {
+    now: inputs.now.toISOString(),
+    installed: inputs.installed,
+    rollout: inputs.rollout,
+    suspended: inputs.suspended,
+    ...(inputs.controllerSource ? { controllerSource: inputs.controllerSource } : {}),
+  };
+}
+
+const planning: Planning<FleetPlan> = {
+  load: (files, revision) => loadManifests(files, { revision }),
+  plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: FleetPlan }) {
+    const ctx = context(inputs);
+    if (!previous) {
+      const result = planFleet(inputs.snapshot, inputs.inventories, ctx);
+      return { result, replanned: result.plans.size };
+    }
+    const { result, replanned } = replan(
+      { snapshot: previous.inputs.snapshot, inventories: previous.inputs.inventories, ctx: context(previous.inputs), result: previous.result },
+      { snapshot: inputs.snapshot, inventories: inputs.inventories, ctx },
+    );
+    return { result, replanned: replanned.length };
+  },
+};
+
+export const corePlanning: Planning<FleetPlan> = Object.freeze(planning);

@@ -1,0 +1,38 @@
+/**
+ * The pure steps the reconciler calls: load+validate a revision's files, and plan the fleet
+ * (the whole fleet the first time, only affected hosts afterwards). A seam so the loop stays thin.
+ */
+import type { LoadResult, ManifestFile, Snapshot } from '../../core/manifest/types.js';
+import type { ContentSource, HostPlan, Inventory } from '../../core/plan/types.js';
+import type { InstalledRecord } from '../store/store.js';
+import type { RolloutProgress } from './rollout.js';
+
+/** Everything one planning pass reads. */
+export interface PlanningInputs {
+  readonly snapshot: Snapshot;
+  readonly inventories: readonly Inventory[];
+  readonly now: Date;
+  readonly installed: readonly InstalledRecord[];
+  readonly rollout: ReadonlyMap<string, RolloutProgress>;
+  /** Deployments an operator suspended. */
+  readonly suspended: ReadonlySet<string>;
+  readonly controllerSource?: ContentSource;
+}
+
+export interface FleetPlanResult {
+  readonly plans: ReadonlyMap<string, HostPlan>;
+  /** Content hash of each host's plan: its serial rises only when this changes. */
+  readonly hashes: ReadonlyMap<string, string>;
+}
+
+export interface PlanningPass<R extends FleetPlanResult = FleetPlanResult> {
+  readonly result: R;
+  /** Hosts whose plan was computed again (all of them on a first pass). */
+  readonly replanned: number;
+}
+
+export interface Planning<R extends FleetPlanResult = FleetPlanResult> {
+  load(files: readonly ManifestFile[], revision: string): LoadResult;
+  /** Plans the fleet; with `previous`, re-plans only the hosts whose inputs changed. */
+  plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: R }): PlanningPass<R>;
+}

@@ -1,0 +1,130 @@
+/**
+ * A bare local copy of one branch of a remote repository, and reading manifest files
+ * straight from a commit's tree (never from a checkout that could be half-updated).
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { ManifestFile } from '../../core/manifest/types.js';
+import { isManifestPath } from './source.js';
+
+const fetchTimeoutMs = 120_000;
+
+/** True for `scheme://…` and scp-like `user@host:path`; anything else is a local path. */
+export function isRemoteUrl(repo: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\\]+@[^/\\]+:/.test(repo);
+}
+
+/** A branch name git accepts and that cannot be mistaken for an option. */
+export function checkBranchName(branch: string): void {
+  const ok =
+    /^[A-Za-z0-9._/-]+$/.test(branch) &&
+    !branch.startsWith('-') &&
+    !branch.startsWith('/') &&
+    !branch.endsWith('/') &&
+    !branch.endsWith('.lock') &&
+    !branch.includes('..') &&
+    !branch.includes('//');
+  if (!ok) throw new Error(`'${branch}' is not a valid branch name`);
+}
+
+/** Normalises a manifest folder inside the repository: `` for the root, else `a/b`. */
+export function normaliseRepoPath(path: string | undefined): string {
+  const parts = (path ?? '').split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+  if (parts.some((p) => p === '..')) throw new Error(`--path '${path}' must stay inside the repository`);
+  return parts.join('/');
+}
+
+export class GitMirror {
+  private gitClient: SimpleGit | undefined;
+  private readonly remote: string;
+  private readonly ref: string;
+
+  /** `dir` holds the bare copy; `repo` is a URL or a local path (made absolute). */
+  constructor(
+    readonly dir: string,
+    repo: string,
+    readonly branch: string,
+  ) {
+    checkBranchName(branch);
+    this.remote = isRemoteUrl(repo) ? repo : resolve(repo);
+    this.ref = `refs/ferry/${branch}`;
+  }
+
+  private get git(): SimpleGit {
+    this.gitClient ??= simpleGit({ baseDir: this.dir, timeout: { block: fetchTimeoutMs }, allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_SSH_COMMAND'] }).env(gitEnvironment());
+    return this.gitClient;
+  }
+
+  /** Creates the bare copy if needed and points it at the remote. */
+  async open(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const isRepo = await stat(join(this.dir, 'HEAD')).then(
+      () => true,
+      () => false,
+    );
+    if (!isRepo) await this.git.raw(['init', '--bare', '--quiet']);
+    const remotes = await this.git.getRemotes(true);
+    const origin = remotes.find((r) => r.name === 'origin');
+    if (!origin) await this.git.raw(['remote', 'add', 'origin', '--', this.remote]);
+    else if (origin.refs.fetch !== this.remote) await this.git.raw(['remote', 'set-url', 'origin', '--', this.remote]);
+  }
+
+  /** Fetches the branch and returns the commit it points at. */
+  async fetch(): Promise<string> {
+    try {
+      await this.git.raw(['fetch', '--quiet', '--no-tags', '--force', 'origin', `+refs/heads/${this.branch}:${this.ref}`]);
+    } catch (err) {
+      const message = err instanceof Error ? err.message.trim() : String(err);
+      if (/couldn't find remote ref/i.test(message)) {
+        throw new Error(`branch '${this.branch}' does not exist in ${this.remote}`);
+      }
+      throw new Error(`cannot fetch ${this.remote}: ${lastLines(message)}`);
+    }
+    return (await this.git.raw(['rev-parse', '--verify', '--quiet', `${this.ref}^{commit}`])).trim();
+  }
+
+  /** Every manifest file under `path` in the tree of `commit`, paths relative to `path`, sorted. */
+  async readManifests(commit: string, path: string): Promise<ManifestFile[]> {
+    const treeish = path === '' ? `${commit}^{tree}` : `${commit}:${path}`;
+    let listing: string;
+    try {
+      listing = await this.git.raw(['ls-tree', '-r', '-z', treeish]);
+    } catch {
+      throw new Error(`folder '${path}' does not exist at commit ${commit.slice(0, 12)}`);
+    }
+    const entries: { path: string; oid: string }[] = [];
+    for (const record of listing.split('\0')) {
+      const match = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(record);
+      if (!match) continue;
+      const [, mode, type, oid, file] = match as unknown as [string, string, string, string, string];
+      if (type !== 'blob' || mode === '120000' || !isManifestPath(file)) continue;
+      entries.push({ path: file, oid });
+    }
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const files: ManifestFile[] = [];
+    for (const entry of entries) {
+      const content = (await this.git.binaryCatFile(['blob', entry.oid])) as Buffer;
+      files.push(Object.freeze({ path: entry.path, content: new Uint8Array(content) }));
+    }
+    return files;
+  }
+}
+
+/** What git needs from the environment (simple-git refuses editors, pagers and the like); never prompts. */
+const passedVariables = [
+  'PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'XDG_CONFIG_HOME',
+  'SSH_AUTH_SOCK', 'GIT_SSH_COMMAND', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+];
+function gitEnvironment(): Record<string, string> {
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
+  for (const name of passedVariables) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function lastLines(message: string): string {
+  return message.split('\n').filter((l) => l.trim() !== '').slice(-2).join(' ');
+}

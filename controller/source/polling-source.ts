@@ -1,0 +1,156 @@
+/**
+ * What GitSource and DirSource share: one fetch at a time (callers that arrive during
+ * a fetch share the next one), a poll timer, backoff after failures, listeners.
+ */
+import type { Logger } from 'pino';
+import type { ManifestFile } from '../../core/manifest/types.js';
+import type { Clock } from '../reconcile/clock.js';
+import { backoffDelay, type ManifestSource, type SnapshotListener, type SourceSnapshot, type SourceStatus } from './source.js';
+
+export interface PollingSourceOptions {
+  /** Time between fetches when all is well. */
+  readonly pollMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** What one fetch found: a revision and, when it is new, its files. */
+export interface Fetched {
+  readonly revision: string;
+  /** Called only when `revision` differs from the current snapshot's. */
+  readonly files: () => Promise<readonly ManifestFile[]>;
+}
+
+interface FetchError {
+  readonly message: string;
+  readonly at: string;
+  readonly failures: number;
+  readonly nextAttemptAt: string;
+}
+
+export abstract class PollingSource implements ManifestSource {
+  private snapshot: SourceSnapshot | undefined;
+  private readonly listeners = new Set<SnapshotListener>();
+  private inFlight: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private failures = 0;
+  private error: FetchError | undefined;
+  private lastFetchAt: string | undefined;
+
+  protected constructor(protected readonly options: PollingSourceOptions) {}
+
+  /** Fetches once; throws with a message that says what is wrong. */
+  protected abstract fetch(): Promise<Fetched>;
+  protected abstract describe(): Pick<SourceStatus, 'kind' | 'url' | 'branch' | 'path'>;
+  /** Prepares the source (clone, watch); failures here are retried by the poll loop. */
+  protected async open(): Promise<void> {}
+  protected async close(): Promise<void> {}
+
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    await this.refresh();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.queued?.catch(() => undefined);
+    await this.inFlight?.catch(() => undefined);
+    await this.close();
+  }
+
+  current(): SourceSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  onSnapshot(listener: SnapshotListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (!this.inFlight) {
+      this.inFlight = this.runOnce().finally(() => {
+        this.inFlight = undefined;
+      });
+      return this.inFlight;
+    }
+    this.queued ??= this.inFlight.then(() => {
+      this.queued = undefined;
+      return this.refresh();
+    });
+    return this.queued;
+  }
+
+  status(): SourceStatus {
+    return {
+      ...this.describe(),
+      ready: this.snapshot !== undefined,
+      ...(this.snapshot ? { revision: this.snapshot.revision } : {}),
+      ...(this.lastFetchAt ? { lastFetchAt: this.lastFetchAt } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+
+  private opened = false;
+
+  private async runOnce(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    const { clock, logger, pollMs } = this.options;
+    let delay = pollMs;
+    try {
+      if (!this.opened) {
+        await this.open();
+        this.opened = true;
+      }
+      const fetched = await this.fetch();
+      this.lastFetchAt = clock.now().toISOString();
+      if (this.error) logger.info({ revision: fetched.revision }, 'source: fetching works again');
+      this.failures = 0;
+      this.error = undefined;
+      if (fetched.revision !== this.snapshot?.revision) {
+        const files = await fetched.files();
+        const snapshot: SourceSnapshot = Object.freeze({
+          revision: fetched.revision,
+          files: Object.freeze([...files]),
+          fetchedAt: this.lastFetchAt,
+        });
+        this.snapshot = snapshot;
+        logger.info({ revision: snapshot.revision, files: files.length }, 'source: new revision');
+        this.emit(snapshot);
+      }
+    } catch (err) {
+      this.failures += 1;
+      delay = backoffDelay(this.failures, Math.max(pollMs, 1000));
+      const now = clock.now();
+      const message = err instanceof Error ? err.message.trim() : String(err);
+      this.error = {
+        message,
+        at: now.toISOString(),
+        failures: this.failures,
+        nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
+      };
+      logger.warn({ err: message, failures: this.failures, retryInMs: delay, ...this.describe() }, 'source: fetch failed');
+    } finally {
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.refresh(), delay);
+        this.timer.unref();
+      }
+    }
+  }
+
+  private emit(snapshot: SourceSnapshot): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(snapshot);
+      } catch (err) {
+        this.options.logger.error({ err }, 'source: a snapshot listener threw');
+      }
+    }
+  }
+}

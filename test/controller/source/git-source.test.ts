@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { GitSource } from '../../../controller/source/git-source.js';
+import type { SourceSnapshot } from '../../../controller/source/source.js';
+import { eventually, fixturePath, gitIn, makeGitFixture, type GitFixture } from './git-fixture.js';
+
+const logger = pino({ level: 'silent' });
+const clock = { now: () => new Date() };
+
+function texts(snapshot: SourceSnapshot | undefined): Record<string, string> {
+  return Object.fromEntries((snapshot?.files ?? []).map((f) => [f.path, Buffer.from(f.content).toString('utf8')]));
+}
+
+describe('controller/source GitSource', function () {
+  this.timeout(60_000);
+  let repo: GitFixture;
+  let data: string;
+  const sources: GitSource[] = [];
+
+  function source(options: Partial<ConstructorParameters<typeof GitSource>[0]> = {}): GitSource {
+    const s = new GitSource({ repo: repo.origin, branch: 'main', workDir: join(data, 'source'), pollMs: 60_000, clock, logger, ...options });
+    sources.push(s);
+    return s;
+  }
+
+  beforeEach(async () => {
+    repo = await makeGitFixture();
+    data = await mkdtemp(join(tmpdir(), 'ferry-data-'));
+  });
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((s) => s.stop()));
+    await repo.cleanup();
+    await rm(data, { recursive: true, force: true });
+  });
+
+  it('reads the branch tip at start as BRANCH@sha1:<commit>, only manifest files, from the tree', async () => {
+    await repo.copy('valid');
+    const commit = await repo.commit({ 'README.md': 'not a manifest', '.hidden/x.yaml': 'skipped: dot-folder', 'sub/extra.yml': 'kind: x\n' });
+    const s = source();
+    const seen: string[] = [];
+    s.onSnapshot((snap) => seen.push(snap.revision));
+    await s.start();
+    const snap = s.current();
+    expect(snap?.revision).to.equal(`main@sha1:${commit}`);
+    expect(Object.keys(texts(snap))).to.deep.equal(['fleet.yaml', 'packages.yaml', 'sub/extra.yml']);
+    expect(texts(snap)['fleet.yaml']).to.equal(await readFile(join(fixturePath('valid'), 'fleet.yaml'), 'utf8'));
+    expect(seen).to.deep.equal([`main@sha1:${commit}`]);
+    expect(Object.isFrozen(snap)).to.equal(true);
+    expect(s.status()).to.include({ kind: 'git', ready: true, revision: `main@sha1:${commit}`, branch: 'main' });
+    expect(s.status().error).to.equal(undefined);
+  });
+
+  it('picks up a pushed commit on refresh(), and a refresh without a new commit yields nothing new', async () => {
+    await repo.copy('valid');
+    const first = await repo.commit({});
+    const s = source();
+    const seen: string[] = [];
+    s.onSnapshot((snap) => seen.push(snap.revision));
+    await s.start();
+    await s.refresh();
+    expect(seen).to.deep.equal([`main@sha1:${first}`]);
+    const second = await repo.commit({ 'more.yaml': 'apiVersion: ferry/v1\n' });
+    await s.refresh();
+    expect(s.current()?.revision).to.equal(`main@sha1:${second}`);
+    expect(texts(s.current())).to.have.property('more.yaml');
+    expect(seen).to.deep.equal([`main@sha1:${first}`, `main@sha1:${second}`]);
+  });
+
+  it('picks up a pushed commit by polling', async () => {
+    const first = await repo.commit({ 'a.yaml': 'a: 1\n' });
+    const s = source({ pollMs: 200 });
+    await s.start();
+    expect(s.current()?.revision).to.equal(`main@sha1:${first}`);
+    const second = await repo.commit({ 'a.yaml': 'a: 2\n' });
+    await eventually(() => s.current()?.revision === `main@sha1:${second}`, 'the polled commit');
+    expect(texts(s.current())).to.deep.equal({ 'a.yaml': 'a: 2\n' });
+  });
+
+  it('follows --branch and reads only --path; a merge into the branch is picked up', async () => {
+    await repo.commit({ 'fleet/a.yaml': 'on: main\n', 'other/b.yaml': 'elsewhere\n' });
+    await gitIn(repo, ['checkout', '--quiet', '-b', 'release']);
+    const onRelease = await repo.commit({ 'fleet/a.yaml': 'on: release\n', 'fleet/deep/c.yaml': 'c\n' });
+    const s = source({ branch: 'release', path: 'fleet' });
+    await s.start();
+    expect(s.current()?.revision).to.equal(`release@sha1:${onRelease}`);
+    expect(texts(s.current())).to.deep.equal({ 'a.yaml': 'on: release\n', 'deep/c.yaml': 'c\n' });
+
+    await gitIn(repo, ['checkout', '--quiet', '-b', 'feature', 'main']);
+    await repo.commit({ 'fleet/feature.yaml': 'f\n' });
+    await gitIn(repo, ['checkout', '--quiet', 'release']);
+    await gitIn(repo, ['merge', '--quiet', '--no-edit', '--no-ff', 'feature']);
+    const merged = await repo.commit({}, 'empty follow-up');
+    await s.refresh();
+    expect(s.current()?.revision).to.equal(`release@sha1:${merged}`);
+    expect(Object.keys(texts(s.current()))).to.deep.equal(['a.yaml', 'deep/c.yaml', 'feature.yaml']);
+  });
+
+  it('records a fetch failure, keeps the last snapshot, and recovers with backoff', async () => {
+    const first = await repo.commit({ 'a.yaml': 'a: 1\n' });
+    const s = source({ pollMs: 60_000 });
+    await s.start();
+    const moved = `${repo.origin}-moved`;
+    await rename(repo.origin, moved);
+    await s.refresh();
+    const status = s.status();
+    expect(status.error?.message).to.match(/cannot fetch/);
+    expect(status.error?.failures).to.equal(1);
+    expect(s.current()?.revision).to.equal(`main@sha1:${first}`);
+    await rename(moved, repo.origin);
+    // The backoff timer (about 1 s after the first failure) retries without a refresh().
+    await eventually(() => s.status().error === undefined, 'the retry to succeed');
+    expect(s.status().ready).to.equal(true);
+  });
+
+  it('never throws for a repository that does not exist or a missing branch; status says why', async () => {
+    const missing = source({ repo: join(data, 'nope.git') });
+    await missing.start();
+    expect(missing.current()).to.equal(undefined);
+    expect(missing.status()).to.include({ ready: false });
+    expect(missing.status().error?.message).to.match(/cannot fetch/);
+
+    await repo.commit({ 'a.yaml': 'a\n' });
+    const wrongBranch = source({ branch: 'nope', workDir: join(data, 'source2') });
+    await wrongBranch.start();
+    expect(wrongBranch.status().error?.message).to.equal(`branch 'nope' does not exist in ${repo.origin}`);
+  });
+
+  it('refuses a branch name that could be an option', () => {
+    expect(() => source({ branch: '--upload-pack=evil' })).to.throw(/not a valid branch name/);
+  });
+});
