@@ -93,11 +93,11 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
   let lockSchema = schema;
   try {
     if (schema !== undefined) await pool.query(`create schema if not exists "${schema}"`);
-    await migrate(db, 'postgres');
     if (lockSchema === undefined) {
       const res = await pool.query<{ s: string }>('select current_schema() as s');
       lockSchema = res.rows[0]?.s ?? 'public';
     }
+    await migrate(db, 'postgres', lockSchema);
   } catch (err) {
     await db.destroy();
     throw err;
@@ -105,8 +105,16 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
   return new KyselyStore('postgres', db, new PostgresLeadership(config, advisoryLockKeys(lockSchema)));
 }
 
-async function migrate(db: Kysely<Database>, dialect: StoreDialect): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+/**
+ * Migrates to the latest schema. On PostgreSQL the migration tables are looked up in `schema`
+ * only: unqualified, kysely would find another schema's tables and skip creating its own.
+ */
+async function migrate(db: Kysely<Database>, dialect: StoreDialect, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider(dialect),
+    ...(schema !== undefined && { migrationTableSchema: schema }),
+  });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(`store migration failed: ${String(error)}`);
 }
