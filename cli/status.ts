@@ -14,7 +14,11 @@ interface StatusReply {
     readonly lastAppliedAt?: string;
     readonly lastAttemptedRevision?: string;
     readonly rejected?: { revision: string; at: string; message?: string; problems: { file: string; line: number; col: number; severity: string; message: string }[] };
-    readonly fetch?: { revision?: string; url?: string; branch?: string; error?: { message: string } } | null;
+    /** The controller's own view: whether it leads, and its source (absent on a follower). */
+    readonly fetch?: {
+      leader?: boolean;
+      source?: { kind?: string; revision?: string; url?: string; branch?: string; error?: { message: string } };
+    } | null;
   };
   readonly hosts: { total: number; enrolled: number; reset: number };
   readonly deployments: DeploymentSummary[];
@@ -52,10 +56,16 @@ function failureLines(failures: readonly FailureView[], total: number): string {
 function printOverview(s: StatusReply): void {
   const out: string[] = [];
   const src = s.source;
-  out.push(`Source: ${src.fetch?.url ?? '?'}${src.fetch?.branch ? ` (${src.fetch.branch})` : ''}`);
+  const followed = src.fetch?.source;
+  const where = followed?.url
+    ? `${followed.kind === 'dir' ? 'directory ' : ''}${followed.url}${followed.branch ? ` (branch ${followed.branch})` : ''}`
+    : src.fetch?.leader === false
+      ? 'followed by the leader replica'
+      : 'not read yet';
+  out.push(`Source: ${where}`);
   out.push(`  applied revision:   ${src.lastAppliedRevision ?? 'none yet'}${src.lastAppliedAt ? ` at ${src.lastAppliedAt}` : ''}`);
-  out.push(`  last revision seen: ${src.fetch?.revision ?? src.lastAttemptedRevision ?? 'none yet'}`);
-  if (src.fetch?.error) out.push(`  fetch error: ${src.fetch.error.message}`);
+  out.push(`  last revision seen: ${followed?.revision ?? src.lastAttemptedRevision ?? 'none yet'}`);
+  if (followed?.error) out.push(`  fetch error: ${followed.error.message}`);
   if (src.rejected) {
     out.push(`  REJECTED revision ${src.rejected.revision} at ${src.rejected.at} (the applied revision stays in force):`);
     if (src.rejected.message) out.push(`    ${src.rejected.message}`);
