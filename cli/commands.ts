@@ -26,5 +26,5 @@ export const commands: readonly CommandEntry[] = [
   { words: ['bundle', 'export'], usage: '(--host H|--group G) --out FILE', summary: 'offline bundle: signed plan and artifacts' },
   { words: ['bundle', 'apply'], usage: 'FILE', summary: 'install from a bundle on an offline host' },
   { words: ['results', 'import'], usage: 'FILE', summary: "bring an offline host's results into the controller" },
-  { words: ['demo'], usage: '', summary: 'a controller and local agents on the example fleet, with the dashboard' },
+  { words: ['demo'], usage: '', summary: 'a controller and local agents on the example fleet, with the dashboard', load: () => import('./demo.js') },
 ];
