@@ -16,7 +16,8 @@ import { schemaProblems } from './schema-problems.js';
 import { buildSnapshot } from './snapshot.js';
 import { didYouMean } from './suggest.js';
 import type { Kind, LoadLimits, LoadResult, ManifestFile, Problem } from './types.js';
-import { parseYamlFile, type YamlDocument } from './yaml-documents.js';
+import { parseYamlFileFast } from './fast-yaml.js';
+import { parseYamlFile, type ParsedFile, type ParseLimits, type YamlDocument } from './yaml-documents.js';
 
 /** The limits used where the caller sets none. */
 export const defaultLimits: LoadLimits = Object.freeze({
@@ -28,15 +29,58 @@ export const defaultLimits: LoadLimits = Object.freeze({
 
 type Raw = Record<string, unknown>;
 
+/** How loadManifests reads; the defaults suit every caller. */
+export interface LoadOptions {
+  /** Snapshot.revision; default `worktree`. */
+  readonly revision?: string;
+  readonly limits?: Partial<LoadLimits>;
+  /**
+   * Read plain files with the fast parser (default true). Files it declines, and files with any
+   * problem, are always read by the exact parser, so results are the same either way; false
+   * forces the exact parser everywhere (tests compare the two).
+   */
+  readonly fastParse?: boolean;
+}
+
 /** Loads and validates manifest files; never throws on bad input. Snapshot.revision is `revision` or `worktree`. */
-export function loadManifests(files: readonly ManifestFile[], options: { revision?: string; limits?: Partial<LoadLimits> } = {}): LoadResult {
+export function loadManifests(files: readonly ManifestFile[], options: LoadOptions = {}): LoadResult {
   const limits: LoadLimits = { ...defaultLimits, ...options.limits };
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const revision = options.revision ?? 'worktree';
+  if (options.fastParse === false) return loadOnce(sorted, limits, revision, (file, text, parse) => ({ parsed: parseYamlFile(file, text, parse), fast: false })).result;
+  // Every file with a problem is read again by the exact parser, until no problem is in a file the
+  // fast parser read (one round more at most, unless the parsers disagreed on a value).
+  const exact = new Set<string>();
+  const cache = new Map<string, Read>();
+  for (;;) {
+    const { result, fastFiles } = loadOnce(sorted, limits, revision, (file, text, parse) => {
+      const useFast = !exact.has(file);
+      const key = `${file}\0${parse.maxDocuments}\0${useFast}`;
+      let read = cache.get(key);
+      if (read === undefined) {
+        const parsed = useFast ? parseYamlFileFast(file, text, parse.maxDocuments) : undefined;
+        read = parsed !== undefined ? { parsed, fast: true } : { parsed: parseYamlFile(file, text, parse), fast: false };
+        cache.set(key, read);
+      }
+      return read;
+    });
+    const redo = result.problems.filter((p) => fastFiles.has(p.file));
+    if (redo.length === 0) return result;
+    for (const p of redo) exact.add(p.file);
+  }
+}
+
+/** A file's documents, and whether the fast parser read them. */
+type Read = { readonly parsed: ParsedFile; readonly fast: boolean };
+type Reader = (file: string, text: string, limits: ParseLimits) => Read;
+
+function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision: string, read: Reader): { result: LoadResult; fastFiles: Set<string> } {
   const problems: Problem[] = [];
   const entries: Entry[] = [];
   const names = new Map<Kind, Map<string, YamlDocument>>(kinds.map((k) => [k, new Map()]));
   const versions = new Map<string, Set<string>>();
   const packageVersions = new Map<string, YamlDocument>();
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const fastFiles = new Set<string>();
   let documents = 0;
   let resources = 0;
 
@@ -51,13 +95,14 @@ export function loadManifests(files: readonly ManifestFile[], options: { revisio
     }
     const left = limits.maxDocuments - documents;
     const perFile = limits.maxDocumentsPerFile <= left;
-    const parsed = parseYamlFile(file.path, decoded.text, {
+    const { parsed, fast } = read(file.path, decoded.text, {
       maxDocuments: perFile ? limits.maxDocumentsPerFile : left,
       maxAliasCount: limits.maxAliasCount,
       tooManyMessage: perFile
         ? `more than ${limits.maxDocumentsPerFile} documents in one file; split it into several files`
         : `more than ${limits.maxDocuments} documents in all manifest files together; nothing after this point is read`,
     });
+    if (fast) fastFiles.add(file.path);
     documents += parsed.count;
     resources += parsed.resources;
     for (const p of parsed.problems) problems.push(p);
@@ -129,9 +174,10 @@ export function loadManifests(files: readonly ManifestFile[], options: { revisio
   const stats = { files: sorted.length, resources };
   const valid = !problems.some((p) => p.severity === 'error');
   const frozen = Object.freeze(problems.map((p) => Object.freeze(p)));
-  return valid
-    ? Object.freeze({ snapshot: buildSnapshot(entries, options.revision ?? 'worktree'), problems: frozen, stats })
+  const result = valid
+    ? Object.freeze({ snapshot: buildSnapshot(entries, revision), problems: frozen, stats })
     : Object.freeze({ problems: frozen, stats });
+  return { result, fastFiles };
 }
 
 function compareProblems(a: Problem, b: Problem): number {

@@ -15,29 +15,40 @@ export type Target = 'key' | 'value';
 /**
  * The node trees of one file, parsed again on demand: a valid load never needs them after the
  * first pass, and keeping thousands of trees alive costs more (in garbage collection) than
- * re-parsing the few files that have problems.
+ * re-parsing the few files that have problems. Also turns offsets into line and column.
  */
-class FileTrees {
+export class FileTrees {
   private docs: Document.Parsed[] | undefined;
 
+  /** `lines`: the line counter of a parse that already read the whole text, if any. */
   constructor(
+    readonly file: string,
     private readonly text: string,
     private readonly maxDocuments: number,
+    private lines?: LineCounter,
   ) {}
 
   /** The `index`-th document of the file (empty ones counted). */
   document(index: number): Document.Parsed | undefined {
     if (this.docs === undefined) {
       this.docs = [];
+      const lines = this.lines === undefined ? (this.lines = new LineCounter()) : undefined;
       const composer = new Composer(composeOptions);
       outer: {
-        for (const token of new Parser().parse(this.text)) {
+        for (const token of new Parser(lines?.addNewLine).parse(this.text)) {
           for (const doc of composer.next(token)) if (this.docs.push(doc) > this.maxDocuments) break outer;
         }
         for (const doc of composer.end()) this.docs.push(doc);
       }
     }
     return this.docs[index];
+  }
+
+  /** FILE:LINE:COL of an offset into the text (the trees are parsed first when no line counter is known). */
+  position(offset: number): SourcePosition {
+    if (this.lines === undefined) this.document(0);
+    const { line, col } = this.lines!.linePos(offset);
+    return { file: this.file, line, col };
   }
 }
 
@@ -46,18 +57,20 @@ const composeOptions = { prettyErrors: false, uniqueKeys: true, strict: true, ve
 /** One YAML document of a file, its plain value and a locator for any path inside it. */
 export class YamlDocument {
   constructor(
-    readonly file: string,
     private readonly trees: FileTrees,
     private readonly index: number,
-    private readonly lines: LineCounter,
-    private readonly startOffset: number,
+    private readonly startPosition: SourcePosition,
     /** The document's JSON value (aliases expanded). */
     readonly value: unknown,
   ) {}
 
+  get file(): string {
+    return this.trees.file;
+  }
+
   /** Position of the document's first content. */
   start(): SourcePosition {
-    return this.position(this.startOffset);
+    return this.startPosition;
   }
 
   /**
@@ -86,12 +99,8 @@ export class YamlDocument {
       } else break;
     }
     const chosen = target === 'key' && keyNode !== undefined ? keyNode : ((node as Node | null | undefined) ?? keyNode);
-    return this.position(chosen?.range?.[0] ?? this.startOffset);
-  }
-
-  private position(offset: number): SourcePosition {
-    const { line, col } = this.lines.linePos(offset);
-    return { file: this.file, line, col };
+    const offset = chosen?.range?.[0];
+    return offset === undefined ? this.start() : this.trees.position(offset);
   }
 }
 
@@ -123,7 +132,7 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
   const lines = new LineCounter();
   const parser = new Parser(lines.addNewLine);
   const composer = new Composer(composeOptions);
-  const trees = new FileTrees(text, limits.maxDocuments);
+  const trees = new FileTrees(file, text, limits.maxDocuments, lines);
   const documents: YamlDocument[] = [];
   const problems: ReadProblem[] = [];
   const position = (offset: number) => ({ file, ...lines.linePos(offset) });
@@ -163,7 +172,7 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
       problems.push({ ...start, severity: 'error', message });
       return true;
     }
-    documents.push(new YamlDocument(file, trees, count - 1, lines, doc.contents!.range[0], value));
+    documents.push(new YamlDocument(trees, count - 1, start, value));
     return true;
   };
 
