@@ -1,11 +1,15 @@
 /**
  * `npm run bench -- validate`: a 1,000-file, 20,000-resource manifest folder, read with
- * readManifestDir and checked with loadManifests, as `ferry validate` does.
+ * readManifestDir and checked with loadManifests, as `ferry validate` does (in-process rounds,
+ * wall and CPU time); then real `node bin/ferry.js validate DIR` processes, cold, end to end.
  * Reference (issue 2): well under a second.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readManifestDir } from '../controller/source/manifest-dir.js';
 import { loadManifests } from '../core/manifest/index.js';
 
@@ -58,31 +62,89 @@ function fleetFile(i: number): string {
   return docs.join('---\n');
 }
 
-/** Prints files, resources, milliseconds and resources per second. */
+/** Writes the benchmark fleet (FILES files in folders of 100) under `dir`, which must exist. */
+export async function writeFleet(dir: string): Promise<void> {
+  for (let i = 0; i < FILES; i++) {
+    const sub = join(dir, `site-${Math.floor(i / 100)}`);
+    if (i % 100 === 0) await mkdir(sub);
+    await writeFile(join(sub, `fleet-${i}.yaml`), fleetFile(i));
+  }
+}
+
+/** Prints, per in-process round and per `ferry validate` process, milliseconds, CPU time and resources per second. */
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-validate-'));
   try {
-    for (let i = 0; i < FILES; i++) {
-      const sub = join(dir, `site-${Math.floor(i / 100)}`);
-      if (i % 100 === 0) await mkdir(sub);
-      await writeFile(join(sub, `fleet-${i}.yaml`), fleetFile(i));
-    }
+    await writeFleet(dir);
     for (let round = 1; round <= 3; round++) {
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const files = await readManifestDir(dir);
       const t1 = performance.now();
       const result = loadManifests(files);
       const t2 = performance.now();
+      const cpu = process.cpuUsage(cpu0);
       const errors = result.problems.filter((p) => p.severity === 'error');
       if (errors.length > 0) throw new Error(`benchmark manifests do not validate: ${errors[0]!.message}`);
       const resources = result.stats?.resources ?? 0;
       const ms = t2 - t0;
       console.log(
-        `round ${round}: ${files.length} files, ${resources} resources: ${ms.toFixed(0)} ms (read ${(t1 - t0).toFixed(0)} ms, load ${(t2 - t1).toFixed(0)} ms), ` +
-          `${Math.round((resources / ms) * 1000)} resources/s — reference: well under 1000 ms`,
+        `in-process round ${round}: ${files.length} files, ${resources} resources: ${ms.toFixed(0)} ms (read ${(t1 - t0).toFixed(0)} ms, load ${(t2 - t1).toFixed(0)} ms), ` +
+          `CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${Math.round((resources / ms) * 1000)} resources/s — reference: well under 1000 ms`,
       );
     }
+    const runs: ProcessRun[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const r = await timeValidateProcess(dir);
+      runs.push(r);
+      console.log(`process run ${i}: \`ferry validate\` exit ${r.code}, ${r.ms.toFixed(0)} ms wall${cpuText(r.cpuMs)} (${r.summary})`);
+    }
+    const median = <T>(xs: readonly T[], by: (x: T) => number) => [...xs].map(by).sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const cpuKnown = runs.every((r) => r.cpuMs !== undefined);
+    console.log(
+      `process median of ${runs.length}: ${median(runs, (r) => r.ms).toFixed(0)} ms wall${cpuKnown ? cpuText(median(runs, (r) => r.cpuMs!)) : ''} — aim: well under 1000 ms`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+interface ProcessRun {
+  readonly code: number | null;
+  readonly ms: number;
+  /** User + system CPU of the process; undefined where /proc is not there to tell. */
+  readonly cpuMs: number | undefined;
+  readonly summary: string;
+}
+
+const ferryBin = fileURLToPath(new URL('../../bin/ferry.js', import.meta.url));
+
+/** Runs `node bin/ferry.js validate DIR` as a user does: a fresh process, timed from spawn to exit. */
+async function timeValidateProcess(dir: string): Promise<ProcessRun> {
+  const cpu0 = childrenCpuMs();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [ferryBin, 'validate', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  const ms = performance.now() - t0;
+  const cpu1 = childrenCpuMs();
+  if (code !== 0) throw new Error(`ferry validate exited ${code}: ${out.slice(0, 500)}`);
+  return { code, ms, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined, summary: out.trim().split('\n').pop() ?? '' };
+}
+
+/** CPU time of this process's finished children (Linux: cutime + cstime of /proc/self/stat, in 10 ms ticks). */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (state); cutime and cstime are fields 16 and 17.
+    return (Number(fields[16 - 3]) + Number(fields[17 - 3])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuText(ms: number | undefined): string {
+  return ms === undefined ? '' : `, CPU ${ms.toFixed(0)} ms`;
 }

@@ -4,7 +4,7 @@
  * (with a rejected revision's errors). Exit 1 when a deployment has failures.
  */
 import type { Command } from 'commander';
-import type { DeploymentSummary, FailureView, SuspensionView } from '../controller/api/routes-admin.js';
+import type { DeploymentSummary, FailureView, SuspensionView, UnavailableContentView } from '../controller/api/routes-admin.js';
 import { addClientOptions, adminClient, formatCounts, table, type ClientOptions } from './client.js';
 import { ExitCode, setExitCode } from './errors.js';
 
@@ -24,6 +24,8 @@ interface StatusReply {
   readonly deployments: DeploymentSummary[];
   readonly failures: FailureView[];
   readonly failuresTotal: number;
+  /** Absent from controllers older than content ingestion. */
+  readonly content?: { readonly revision?: string; readonly unavailable: UnavailableContentView[] };
 }
 
 interface HostRow {
@@ -42,7 +44,9 @@ interface DeploymentReply extends DeploymentSummary {
 /** `suspended (operator: alice, 2026-…) · spec.suspended: false`. */
 export function describeSuspension(s: SuspensionView): string {
   const spec = s.spec === undefined ? 'spec.suspended: unknown' : `spec.suspended: ${s.spec}`;
-  const override = s.override ? `operator override: ${s.override.suspended ? 'suspended' : 'resumed'} by ${s.override.by} at ${s.override.at}` : 'no operator override';
+  const override = s.override
+    ? `${s.override.by.startsWith('ferry') ? 'Ferry' : 'operator'} override: ${s.override.suspended ? 'suspended' : 'resumed'} by ${s.override.by} at ${s.override.at}${s.override.reason ? `: ${s.override.reason}` : ''}`
+    : 'no operator override';
   return `${s.effective ? 'suspended' : 'active'} (${spec}; ${override})`;
 }
 
@@ -75,8 +79,17 @@ function printOverview(s: StatusReply): void {
   out.push('');
   if (s.deployments.length === 0) out.push('No deployments yet.');
   else {
-    const rows = s.deployments.map((d) => [d.name, d.suspended.effective ? (d.suspended.override ? 'suspended (operator)' : 'suspended') : d.suspended.override ? 'active (operator)' : 'active', formatCounts(d.counts)]);
+    const by = (d: DeploymentSummary) => (d.suspended.override?.by.startsWith('ferry') ? 'by Ferry' : 'operator');
+    const rows = s.deployments.map((d) => [d.name, d.suspended.effective ? (d.suspended.override ? `suspended (${by(d)})` : 'suspended') : d.suspended.override ? 'active (operator)' : 'active', formatCounts(d.counts)]);
     out.push(table([['DEPLOYMENT', 'STATUS', 'ACTIONS'], ...rows]).trimEnd());
+    for (const d of s.deployments) {
+      if (d.suspended.effective && d.suspended.override?.reason) out.push(`  ${d.name}: ${d.suspended.override.reason} (ferry resume ${d.name} continues it)`);
+    }
+  }
+  const unavailable = s.content?.unavailable ?? [];
+  if (unavailable.length > 0) {
+    out.push('', `Content unavailable (${unavailable.length}; installs of it are blocked):`);
+    for (const u of unavailable) out.push(`  ${u.packages.join(', ') || u.sha256}: ${u.reason}`);
   }
   process.stdout.write(`${out.join('\n')}\n${failureLines(s.failures, s.failuresTotal)}`);
 }

@@ -10,9 +10,10 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
 import type { ApiDeps, DesiredDeployment } from './api/deps.js';
-import { DirectoryContentStore } from './content/index.js';
+import { ContentIngester, DirectoryContentStore } from './content/index.js';
 import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
 import { LeaderElection } from './leader.js';
+import { LeaderRequests } from './leader-requests.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import type { Clock } from './reconcile/clock.js';
 import { corePlanning } from './reconcile/core-planning.js';
@@ -50,6 +51,8 @@ export interface ControllerOptions {
   readonly storeOptions?: OpenStoreOptions;
   /** How long shutdown waits for in-flight requests, ms; default 10 000. */
   readonly drainMs?: number;
+  /** How often the leader looks for requests from other replicas (refresh, content pushed), ms; default 2000. */
+  readonly leaderRequestPollMs?: number;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -86,6 +89,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const content = new DirectoryContentStore(join(data, 'content'));
   const metrics = createMetrics();
   const reconcileMetrics = metricsAdapter(metrics);
+  const ingester = new ContentIngester({ content, tempDir: join(data, 'ingest') });
+  const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs);
 
   let source: ManifestSource | undefined;
   let reconciler: Reconciler | undefined;
@@ -103,16 +108,25 @@ export async function startController(options: ControllerOptions): Promise<Runni
           clock,
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
+          content: ingester,
         });
         source = s;
         reconciler = r;
         r.start();
         await s.start();
+        await requests.start({
+          refresh: async () => {
+            await s.refresh();
+            await r.trigger('refresh');
+          },
+          content: () => r.trigger('content'),
+        });
       },
       async deposed() {
         const [s, r] = [source, reconciler];
         source = undefined;
         reconciler = undefined;
+        await requests.stop();
         await s?.stop();
         await r?.stop();
       },
@@ -131,20 +145,25 @@ export async function startController(options: ControllerOptions): Promise<Runni
         ...(source ? { source: source.status() } : {}),
         ...(reconciler ? { reconcile: reconciler.status() } : {}),
       }),
-      // A follower does not fetch: the leader polls, and its own webhook or refresh reaches it.
       // Resolves once the fetched revision has been reconciled, so the caller sees its outcome.
+      // A follower does not fetch: it asks the leader through the database (leader-requests.ts).
       async refresh() {
         const [s, r] = [source, reconciler];
-        await s?.refresh();
-        await r?.trigger('refresh');
+        if (!s || !r) return requests.request('refresh');
+        await s.refresh();
+        await r.trigger('refresh');
       },
     },
     reconciler: {
       inventoryChanged: (h) => reconciler?.inventoryChanged(h),
       reportsIngested: (h) => reconciler?.reportsIngested(h),
       overridesChanged: () => reconciler?.overridesChanged(),
+      contentChanged(sha256) {
+        if (reconciler) void reconciler.contentChanged(sha256);
+        else requests.request('content').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about pushed content'));
+      },
     },
-    desired: { deployments: () => desiredDeployments(reconciler) },
+    desired: { deployments: () => desiredDeployments(reconciler), groups: () => reconciler?.groups() },
     logger: logger.child({ component: 'api' }),
     clock,
     metrics,

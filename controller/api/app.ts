@@ -4,6 +4,7 @@
  * Contract: every client error is a 4xx `{error: {code, message, details}}`;
  * no request can crash the process or leave partial state behind a refusal.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { ApiError, errorHandler } from './errors.js';
@@ -14,6 +15,7 @@ import { adminRoutes } from './routes-admin.js';
 import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
 import { PlanPoller } from './fast-plan.js';
+import { SeenRecorder } from './seen.js';
 import type { ApiDeps } from './deps.js';
 import { createDashboardRouter } from '../dashboard/index.js';
 
@@ -26,6 +28,11 @@ export interface Api {
 }
 
 let cachedSchemas: SchemaSet | undefined;
+
+/** Express's entry point behind `app(req, res)` (present in express 4 and 5, not in its types). */
+interface ExpressHandle {
+  handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
+}
 
 /** Builds the API. Schemas are read from `schemas/` once per process. */
 export function createApi(deps: ApiDeps): Api {
@@ -44,8 +51,12 @@ export function createApi(deps: ApiDeps): Api {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  const poller = new PlanPoller(deps.store, metrics, { planTtlMs: deps.planCacheMs ?? 1000 });
-  app.use(poller.middleware);
+  // Plan polls are answered before express sees them (fast-plan.ts): `app` stays the one
+  // request listener, whoever listens with it (app.listen, http.createServer(app)).
+  const seen = new SeenRecorder(deps.store);
+  const poller = new PlanPoller(deps.store, metrics, seen, { freshnessMs: deps.planCacheMs ?? 1000 });
+  const viaExpress = (app as unknown as ExpressHandle).handle.bind(app);
+  (app as unknown as ExpressHandle).handle = (req, res, next) => poller.handle(req, res, () => viaExpress(req, res, next));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
@@ -59,7 +70,7 @@ export function createApi(deps: ApiDeps): Api {
 
   const table: RouteSpec[] = [
     ...opsRoutes(deps, metrics),
-    ...agentRoutes(deps, metrics),
+    ...agentRoutes(deps, metrics, seen),
     ...contentRoutes(deps),
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
   ];

@@ -26,6 +26,8 @@ export interface ApiReconciler {
   inventoryChanged(host: string): void;
   reportsIngested(host: string): void;
   overridesChanged(): void;
+  /** Content was stored (`PUT /v1/content`): an artifact reported unavailable may be available now. */
+  contentChanged?(sha256: string): void;
 }
 
 export interface ApiClock {
@@ -53,9 +55,10 @@ export interface ApiDesired {
   /**
    * Group name → member hosts, as the applied revision resolves them against the latest
    * inventories (e.g. core/groups `resolveGroups`). Called on every status read: return a cached
-   * value. Absent: group filters and host groups are not offered.
+   * value. Absent, or undefined (not known yet, or on a follower replica): group filters and
+   * host groups are not offered.
    */
-  groups?(): ReadonlyMap<string, ReadonlySet<string>>;
+  groups?(): ReadonlyMap<string, ReadonlySet<string>> | undefined;
 }
 
 export interface ApiDeps {

@@ -1,49 +1,63 @@
 /**
  * The hot path of a fleet: agents polling `GET /v1/hosts/{host}/plan` with `If-None-Match`.
- * Answered before the router with two small caches; anything unusual (no or unknown
- * credential, another host, no plan, a query string) falls through to the full route,
- * which gives the proper error.
+ * A plain `node:http` handler that runs before express (see `createApi`): a poll whose credential
+ * and ETag are known is answered from memory with no promise, no router and no database read.
+ * Anything unusual (no or unknown credential, another host, no plan, a query string) goes to
+ * `fallback`, the express app, whose full route gives the proper answer or error.
  *
- * - Credentials: sha256 → host for `credentialTtlMs`. A reset through this process forgets
- *   the host at once; another replica (PostgreSQL) honours a reset within the TTL.
- * - Plans: the signed document and its ETag per host for `planTtlMs`, so an agent may see a
- *   new plan that much later (it polls every 30 s anyway).
+ * What is kept in memory, and how fresh it is:
+ * - Credentials: sha256 → host for `credentialTtlMs`. A reset through this process forgets the
+ *   host at once; another replica (PostgreSQL) honours a reset within the TTL.
+ * - Plans: host → ETag only (never the document: a 200 reads it from the store).
+ *   Entries do not expire one by one; instead the store's `plansVersion()` is read at most once
+ *   per `freshnessMs` and any change drops every entry. So a plan saved by this or any other
+ *   replica sharing the database is served at most `freshnessMs` (plus one read) later, for the
+ *   cost of one small query per interval whatever the fleet size; after a change each host's
+ *   next poll reads its own row once. `freshnessMs: 0` reads the store on every poll.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, sha256Hex } from './auth.js';
 import { noneMatch } from './http.js';
+import type { SeenRecorder } from './seen.js';
 import type { ApiStore } from './store-port.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { Metrics, PlanOutcome } from '../metrics/metrics.js';
 
 const planPath = /^\/v1\/hosts\/([a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?)\/plan$/;
+const route = '/v1/hosts/:host/plan';
 
-export interface PlanCacheOptions {
+export interface PlanPollerOptions {
+  /** How long a credential → host answer is reused; default 60 s. */
   readonly credentialTtlMs?: number;
-  readonly planTtlMs?: number;
+  /** How often the store's plans version is re-read (the staleness bound across replicas); default 1 s, 0: every poll reads the store. */
+  readonly freshnessMs?: number;
+  /** Bound of each in-memory map (credentials, ETags); a full map starts over. */
   readonly maxEntries?: number;
 }
 
-interface CachedPlan {
-  readonly signed: string;
-  readonly etag: string;
-  readonly until: number;
-}
-
 export class PlanPoller {
-  private readonly credentials = new Map<string, { host: string; until: number }>();
-  private readonly plans = new Map<string, CachedPlan>();
+  private readonly credentials = new Map<string, { readonly host: string; readonly until: number }>();
+  /** Host → the quoted strong ETag of its signed plan (the document's sha256). */
+  private readonly plans = new Map<string, string>();
   private readonly credentialTtlMs: number;
-  private readonly planTtlMs: number;
+  private readonly freshnessMs: number;
   private readonly maxEntries: number;
+  /** The store's plans version the map agrees with, when it was read, and a read under way. */
+  private version: string | undefined;
+  private versionReadAt = Number.NEGATIVE_INFINITY;
+  private versionRead: Promise<void> | undefined;
+  /** Bumped whenever the plan map is dropped: a read begun before that must not refill it. */
+  private epoch = 0;
+  private readonly observers = new Map<string, { observe(seconds: number): void }>();
 
   constructor(
     private readonly store: ApiStore,
     private readonly metrics: Metrics,
-    options: PlanCacheOptions = {},
+    private readonly seen: SeenRecorder,
+    options: PlanPollerOptions = {},
   ) {
     this.credentialTtlMs = options.credentialTtlMs ?? 60_000;
-    this.planTtlMs = options.planTtlMs ?? 1000;
+    this.freshnessMs = options.freshnessMs ?? 1000;
     this.maxEntries = options.maxEntries ?? 200_000;
   }
 
@@ -51,6 +65,75 @@ export class PlanPoller {
   forgetHost(host: string): void {
     this.plans.delete(host);
     for (const [hash, entry] of this.credentials) if (entry.host === host) this.credentials.delete(hash);
+  }
+
+  /** Answers a host's own plan poll, or hands the request to `fallback` untouched. */
+  handle(req: IncomingMessage, res: ServerResponse, fallback: () => void): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return fallback();
+    const m = planPath.exec(req.url ?? '');
+    const token = m ? bearerToken(req.headers) : undefined;
+    if (!m || token === undefined) return fallback();
+    const start = performance.now();
+    const host = m[1]!;
+    const hash = sha256Hex(token);
+    const now = Date.now();
+    const caller = this.credentials.get(hash);
+    if (caller !== undefined && caller.until > now) {
+      if (caller.host !== host) return fallback();
+      const etag = this.freshnessMs > 0 && now - this.versionReadAt < this.freshnessMs ? this.plans.get(host) : undefined;
+      if (etag !== undefined && noneMatch(req.headers['if-none-match'], etag) && !this.seen.due(host, now)) {
+        this.reply304(req, res, etag, start);
+        return;
+      }
+    }
+    this.slowPath(req, res, fallback, host, hash, now, start).catch(fallback);
+  }
+
+  /** Every miss: a credential, a version check, a plan row, a "last seen" write or a 200 to send. */
+  private async slowPath(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fallback: () => void,
+    host: string,
+    hash: string,
+    now: number,
+    start: number,
+  ): Promise<void> {
+    if ((await this.hostOf(hash, now)) !== host) return fallback();
+    const seen = this.seen.record(host, new Date(now));
+    if (seen) await seen;
+    if (this.freshnessMs > 0 && now - this.versionReadAt >= this.freshnessMs) await this.checkVersion();
+    const known = this.freshnessMs > 0 ? this.plans.get(host) : undefined;
+    if (known !== undefined && noneMatch(req.headers['if-none-match'], known)) return this.reply304(req, res, known, start);
+    const epoch = this.epoch;
+    const plan = await this.store.getSignedPlan(host);
+    if (!plan) return fallback();
+    const etag = `"${plan.sha256}"`;
+    if (this.freshnessMs > 0 && epoch === this.epoch) {
+      if (this.plans.size >= this.maxEntries) this.plans.clear();
+      this.plans.set(host, etag);
+    }
+    if (noneMatch(req.headers['if-none-match'], etag)) return this.reply304(req, res, etag, start);
+    res.writeHead(200, ['ETag', etag, 'Cache-Control', 'private, no-cache', 'Content-Type', 'application/json; charset=utf-8']);
+    res.end(req.method === 'HEAD' ? undefined : plan.signed);
+    this.record(req, '200', start);
+  }
+
+  private reply304(req: IncomingMessage, res: ServerResponse, etag: string, start: number): void {
+    res.writeHead(304, ['ETag', etag, 'Cache-Control', 'private, no-cache']);
+    res.end();
+    this.record(req, '304', start);
+  }
+
+  private record(req: IncomingMessage, outcome: PlanOutcome, start: number): void {
+    this.metrics.planServed(outcome);
+    const key = `${req.method} ${outcome}`;
+    let observer = this.observers.get(key);
+    if (!observer) {
+      observer = this.metrics.httpDuration.labels({ method: req.method!, route, status: outcome });
+      this.observers.set(key, observer);
+    }
+    observer.observe((performance.now() - start) / 1000);
   }
 
   private async hostOf(hash: string, now: number): Promise<string | undefined> {
@@ -64,47 +147,22 @@ export class PlanPoller {
     return found.host;
   }
 
-  private async planOf(host: string, now: number): Promise<CachedPlan | undefined> {
-    const cached = this.plans.get(host);
-    if (cached && cached.until > now) return cached;
-    const plan = await this.store.getPlan(host);
-    if (!plan || plan.signed === undefined) return undefined;
-    const etag = cached?.signed === plan.signed ? cached.etag : `"${createHash('sha256').update(plan.signed, 'utf8').digest('hex')}"`;
-    const entry = { signed: plan.signed, etag, until: now + this.planTtlMs };
-    if (this.plans.size >= this.maxEntries) this.plans.clear();
-    this.plans.set(host, entry);
-    return entry;
-  }
-
-  /** Express middleware: answers a host's own plan poll, or calls next(). */
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    const m = planPath.exec(req.url);
-    const token = m ? bearerToken(req.headers) : undefined;
-    if (!m || token === undefined) return next();
-    const start = process.hrtime.bigint();
-    const host = m[1]!;
-    const now = Date.now();
-    this.hostOf(sha256Hex(token), now)
-      .then(async (caller) => {
-        if (caller !== host) return next();
-        const plan = await this.planOf(host, now);
-        if (!plan) return next();
-        const notModified = noneMatch(req.headers['if-none-match'], plan.etag);
-        res.setHeader('ETag', plan.etag);
-        res.setHeader('Cache-Control', 'private, no-cache');
-        if (notModified) {
-          res.statusCode = 304;
-          res.end();
-        } else {
-          res.statusCode = 200;
-          res.setHeader('Content-Type', 'application/json; charset=utf-8');
-          res.end(req.method === 'HEAD' ? undefined : plan.signed);
+  /** Re-reads the store's plans version (one read at a time) and drops every ETag when it moved. */
+  private checkVersion(): Promise<void> {
+    this.versionRead ??= (async () => {
+      const readAt = Date.now();
+      try {
+        const version = await this.store.plansVersion();
+        if (version !== this.version) {
+          this.plans.clear();
+          this.epoch++;
+          this.version = version;
         }
-        this.metrics.planServed(notModified ? '304' : '200');
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        this.metrics.httpDuration.observe({ method: req.method, route: '/v1/hosts/:host/plan', status: String(res.statusCode) }, seconds);
-      })
-      .catch(next);
-  };
+        this.versionReadAt = readAt;
+      } finally {
+        this.versionRead = undefined;
+      }
+    })();
+    return this.versionRead;
+  }
 }

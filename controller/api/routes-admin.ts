@@ -22,6 +22,8 @@ const statePriority: readonly ActionState[] = [
 ];
 
 const defaultTokenTtlMs = 24 * 3_600_000;
+/** The meta key under which the leader's reconciler records unavailable content (controller/reconcile). */
+const unavailableContentKey = 'content.unavailable';
 const maxFailuresListed = 200;
 
 export interface SuspensionView {
@@ -42,6 +44,26 @@ export interface DeploymentSummary {
   readonly suspended: SuspensionView;
   /** False when git's applied revision does not name it (any more), or unknown without a desired-state view. */
   readonly inGit?: boolean;
+}
+
+/** An artifact of the applied revision that no plan points at: its installs are blocked. */
+export interface UnavailableContentView {
+  readonly sha256: string;
+  /** `name@version` of the packages whose artifact it is. */
+  readonly packages: readonly string[];
+  readonly reason: string;
+}
+
+/** What the leader last recorded about content: the revision it checked and what is unavailable. */
+async function contentStatus(deps: ApiDeps): Promise<{ revision?: string; unavailable: UnavailableContentView[] }> {
+  const text = await deps.store.getMeta(unavailableContentKey);
+  if (text === undefined) return { unavailable: [] };
+  try {
+    const parsed = JSON.parse(text) as { revision?: string; unavailable?: UnavailableContentView[] };
+    return { ...(parsed.revision !== undefined && { revision: parsed.revision }), unavailable: parsed.unavailable ?? [] };
+  } catch {
+    return { unavailable: [] };
+  }
 }
 
 export interface FailureView {
@@ -149,12 +171,13 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       auth: 'admin',
       body: { kind: 'none' },
       async handle({ res }) {
-        const [record, enrolled, reset, deployments, failed] = await Promise.all([
+        const [record, enrolled, reset, deployments, failed, content] = await Promise.all([
           store.getSourceStatus(),
           store.listHosts({ limit: 1, state: 'enrolled' }),
           store.listHosts({ limit: 1, state: 'reset' }),
           deploymentSummaries(),
           store.currentStates({ state: 'failed' }),
+          contentStatus(deps),
         ]);
         res.json({
           source: { ...record, fetch: deps.source.status() ?? null },
@@ -162,6 +185,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
           deployments,
           failures: failed.slice(0, maxFailuresListed).map(failureView),
           failuresTotal: failed.length,
+          content,
         });
       },
     },

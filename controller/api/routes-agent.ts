@@ -1,10 +1,10 @@
 /** The agent side of the API (DESIGN §4): enroll, inventory, plan, reports. */
-import { createHash } from 'node:crypto';
 import type { ActionReport, Facts, Inventory, SoftwareItem } from '../../core/plan/types.js';
 import { ApiError } from './errors.js';
 import { newCredential, sha256Hex } from './auth.js';
 import { noneMatch } from './http.js';
 import { RateLimiter } from './rate-limit.js';
+import { SeenRecorder } from './seen.js';
 import type { ApiDeps } from './deps.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RouteSpec } from './route.js';
@@ -27,29 +27,12 @@ interface ReportsBody {
   readonly results: ActionReport[];
 }
 
-/** How often a host's "last seen" is written at most, from plan polls alone. */
-const seenEveryMs = 60_000;
-
-export function agentRoutes(deps: ApiDeps, metrics: Metrics): RouteSpec[] {
+/** `seen` is shared with the plan fast path, so a host's polls write "last seen" once a minute either way. */
+export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder = new SeenRecorder(deps.store)): RouteSpec[] {
   const { store, reconciler, clock } = deps;
   const limiter = new RateLimiter(deps.enrollRateLimit?.perMinute ?? 10, deps.enrollRateLimit?.burst ?? 10);
-  const lastSeen = new Map<string, number>();
   const markSeen = async (host: string, now: Date, force: boolean): Promise<void> => {
-    const before = lastSeen.get(host);
-    if (!force && before !== undefined && now.getTime() - before < seenEveryMs) return;
-    if (lastSeen.size > 200_000) lastSeen.clear();
-    lastSeen.set(host, now.getTime());
-    await store.markSeen(host, now);
-  };
-  /** The sha256 of a signed document by host, so a poll hashes only when the document changed. */
-  const etags = new Map<string, { signed: string; etag: string }>();
-  const etagOf = (host: string, signed: string): string => {
-    const cached = etags.get(host);
-    if (cached && cached.signed === signed) return cached.etag;
-    const etag = `"${createHash('sha256').update(signed, 'utf8').digest('hex')}"`;
-    if (etags.size > 200_000) etags.clear();
-    etags.set(host, { signed, etag });
-    return etag;
+    await seen.record(host, now, force);
   };
 
   return [
@@ -116,12 +99,12 @@ export function agentRoutes(deps: ApiDeps, metrics: Metrics): RouteSpec[] {
       body: { kind: 'none' },
       async handle({ req, res, params, caller, now }) {
         const host = params['host']!;
-        const plan = await store.getPlan(host);
-        if (!plan || plan.signed === undefined) {
+        const plan = await store.getSignedPlan(host);
+        if (!plan) {
           throw new ApiError(404, 'no-plan-yet', `no plan for ${host} yet; the controller plans a host after its first inventory`);
         }
         if (caller?.kind === 'host') await markSeen(host, now, false);
-        const etag = etagOf(host, plan.signed);
+        const etag = `"${plan.sha256}"`;
         res.setHeader('ETag', etag);
         res.setHeader('Cache-Control', 'private, no-cache');
         if (noneMatch(req.headers['if-none-match'], etag)) {

@@ -109,6 +109,7 @@ export function contentRoutes(deps: ApiDeps): RouteSpec[] {
           throw new ApiError(422, result.error, message, result);
         }
         deps.logger.info({ sha256, size: result.size, existed: result.existed }, 'content stored');
+        if (!result.existed) deps.reconciler.contentChanged?.(sha256);
         res.status(result.existed ? 200 : 201).json({ sha256, size: result.size, existed: result.existed });
       },
     },

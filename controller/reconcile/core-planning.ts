@@ -9,6 +9,8 @@ function context(inputs: PlanningInputs): PlanningContext {
     installed: inputs.installed,
     rollout: inputs.rollout,
     suspended: inputs.suspended,
+    ...(inputs.resumed ? { resumed: inputs.resumed } : {}),
+    ...(inputs.unavailable ? { unavailable: inputs.unavailable } : {}),
     ...(inputs.controllerSource ? { controllerSource: inputs.controllerSource } : {}),
   };
 }

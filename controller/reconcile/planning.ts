@@ -14,8 +14,12 @@ export interface PlanningInputs {
   readonly now: Date;
   readonly installed: readonly InstalledRecord[];
   readonly rollout: ReadonlyMap<string, RolloutProgress>;
-  /** Deployments an operator suspended. */
+  /** Deployments an operator suspended (or Ferry did, after a rollout's maxFailures). */
   readonly suspended: ReadonlySet<string>;
+  /** Deployments an operator resumed: not suspended, whatever `spec.suspended` or a rollout says. */
+  readonly resumed?: ReadonlySet<string>;
+  /** Artifacts (by sha256) whose content is missing or wrong, with the reason; no install may use them. */
+  readonly unavailable?: ReadonlyMap<string, string>;
   readonly controllerSource?: ContentSource;
 }
 
@@ -23,6 +27,8 @@ export interface FleetPlanResult {
   readonly plans: ReadonlyMap<string, HostPlan>;
   /** Content hash of each host's plan: its serial rises only when this changes. */
   readonly hashes: ReadonlyMap<string, string>;
+  /** Per deployment, whether and why it is suspended (`self`: a rollout exceeded maxFailures). */
+  readonly deployments?: ReadonlyMap<string, { readonly suspended: 'spec' | 'operator' | 'self' | false; readonly selfSuspended?: string }>;
 }
 
 export interface PlanningPass<R extends FleetPlanResult = FleetPlanResult> {

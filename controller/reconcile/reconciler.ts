@@ -5,8 +5,10 @@
  * coalesced into the next one.
  */
 import type { Logger } from 'pino';
+import { resolveGroups } from '../../core/groups/index.js';
 import type { Snapshot } from '../../core/manifest/types.js';
-import type { ContentSource } from '../../core/plan/types.js';
+import type { ContentSource, Inventory } from '../../core/plan/types.js';
+import type { Availability, ContentIngester } from '../content/ingest.js';
 import { backoffDelay, type ManifestSource } from '../source/source.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
@@ -35,7 +37,27 @@ export interface ReconcilerOptions<R extends FleetPlanResult = FleetPlanResult> 
   readonly controllerSource?: ContentSource;
   /** Longest wait before retrying a failed pass; default 60 s. */
   readonly maxRetryMs?: number;
+  /**
+   * Ingests and verifies each applied revision's artifacts; an artifact it reports unavailable
+   * blocks every install of it. Absent: every artifact counts as available (tests, tools).
+   */
+  readonly content?: ContentIngester;
+  /** How soon artifacts that could not be fetched are tried again; default 5 minutes. */
+  readonly contentRetryMs?: number;
 }
+
+/** An artifact no plan may point at, with the packages that name it and why. */
+export interface UnavailableContent {
+  readonly sha256: string;
+  /** `name@version` of each package whose artifact it is, sorted. */
+  readonly packages: readonly string[];
+  readonly reason: string;
+}
+
+/** The meta key under which the leader records unavailable content for every replica's `/v1/status`. */
+export const unavailableContentKey = 'content.unavailable';
+/** `by` of the override Ferry records when a rollout exceeds its maxFailures. */
+export const rolloutSuspender = 'ferry:rollout';
 
 const hourMs = 60 * 60 * 1000;
 
@@ -59,6 +81,15 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private lastResignCheck = Number.NEGATIVE_INFINITY;
   /** Hosts that take part in a deployment with rollout waves: their reports can advance a wave. */
   private rolloutHosts = new Set<string>();
+  /** Availability of the artifacts of `contentRevision`, and whether it must be checked again. */
+  private availability: ReadonlyMap<string, Availability> = new Map();
+  private contentRevision: string | undefined;
+  private contentDirty = false;
+  private unavailableRecorded: string | undefined;
+  private contentRetry: NodeJS.Timeout | undefined;
+  /** Group membership of the last planned inputs, resolved on first read. */
+  private groupInputs: { readonly snapshot: Snapshot; readonly inventories: readonly Inventory[] } | undefined;
+  private groupCache: ReadonlyMap<string, ReadonlySet<string>> | undefined;
 
   private pending = new Set<string>();
   private waiters: (() => void)[] = [];
@@ -85,6 +116,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.unsubscribe?.();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.contentRetry = undefined;
     await this.loop;
     for (const w of this.waiters.splice(0)) w();
   }
@@ -102,6 +134,30 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   /** The API calls this after an operator suspended or resumed a deployment. */
   overridesChanged(): void {
     this.trigger('overrides');
+  }
+
+  /** The API calls this when content was stored; an artifact that was unavailable is checked again. */
+  contentChanged(sha256: string): Promise<void> {
+    const known = this.availability.get(sha256);
+    if (known === undefined || known.available) return Promise.resolve();
+    this.options.content?.forget(sha256);
+    return this.trigger(`content:${sha256}`);
+  }
+
+  /** Artifacts of the applied revision that no plan points at, and why. */
+  unavailableContent(): readonly UnavailableContent[] {
+    return describeUnavailable(this.applied ?? this.desired, this.availability);
+  }
+
+  /**
+   * Group name → member hosts, as the last planned revision resolves them against the
+   * inventories of that pass; resolved on first read after each pass, then cached.
+   */
+  groups(): ReadonlyMap<string, ReadonlySet<string>> | undefined {
+    if (this.groupCache === undefined && this.groupInputs !== undefined) {
+      this.groupCache = resolveGroups(this.groupInputs.snapshot, this.groupInputs.inventories);
+    }
+    return this.groupCache;
   }
 
   /** Requests a pass; resolves once a pass that started after this call has finished. */
@@ -162,6 +218,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     let replanned = 0;
     let raised: readonly string[] = [];
     this.mark({ type: 'Reconciling', status: 'True', reason: 'Progressing', message: `reconciling (${triggers.join(', ')})` }, now);
+    if (triggers.some((t) => t.startsWith('content'))) this.contentDirty = true;
     try {
       const desired = await this.observe(now);
       if (!desired) {
@@ -228,12 +285,16 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     const rollout = rolloutProgress(this.previous?.result.plans ?? new Map(), states);
     for (const name of rollout.keys()) if (!rolloutDeployments.has(name)) rollout.delete(name);
     const suspended = new Set(overrides.filter((o) => o.suspended).map((o) => o.deployment));
+    const resumed = new Set(overrides.filter((o) => !o.suspended).map((o) => o.deployment));
+    const unavailable = await this.checkContent(desired);
 
     const key = JSON.stringify({
       revision: desired.revision,
       inventories: inventoryRecords.map((r) => [r.inventory.host, r.hash]),
       installed: installed.map((i) => [i.host, i.deployment, i.package, i.version, i.onLeave]),
       suspended: [...suspended].sort(),
+      resumed: [...resumed].sort(),
+      unavailable: [...unavailable],
       rollout: rolloutKey(rollout),
       // Windows are expanded per day: a new day is a new input.
       day: now.toISOString().slice(0, 10),
@@ -249,6 +310,8 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       installed,
       rollout,
       suspended,
+      resumed,
+      unavailable,
       ...(this.options.controllerSource ? { controllerSource: this.options.controllerSource } : {}),
     };
     const pass = planning.plan(inputs, this.previous);
@@ -273,11 +336,79 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.appliedRevision = desired.revision;
     this.previous = { inputs, result: pass.result };
     this.inputsKey = key;
+    this.groupInputs = { snapshot: desired, inventories: inputs.inventories };
+    this.groupCache = undefined;
+    await this.recordUnavailable(desired);
+    await this.recordSelfSuspensions(pass.result, overrides, now);
     this.rolloutHosts = new Set(
       [...pass.result.plans].filter(([, p]) => p.actions.some((a) => rolloutDeployments.has(a.deployment))).map(([h]) => h),
     );
     if (raised.length > 0) logger.info({ hosts: raised.map((r) => `${r.host}#${r.serial}`).slice(0, 50), count: raised.length }, 'reconcile: plans changed');
     return { skipped: false, replanned: pass.replanned, raised: raised.map((r) => r.host) };
+  }
+
+  /**
+   * The artifacts of `desired` that are unavailable, sha256 → reason. Ingests a revision once,
+   * and again when content was pushed or a failed fetch is due for another try.
+   */
+  private async checkContent(desired: Snapshot): Promise<ReadonlyMap<string, string>> {
+    const { content, source, logger } = this.options;
+    if (content === undefined) return new Map();
+    if (desired.revision !== this.contentRevision || this.contentDirty) {
+      this.contentDirty = false;
+      const packages = [...desired.packages.values()].flatMap((versions) => [...versions.values()]);
+      const t0 = performance.now();
+      this.availability = await content.ingest(packages, (path) => source.readFile(desired.revision, path), desired.revision);
+      this.contentRevision = desired.revision;
+      const missing = describeUnavailable(desired, this.availability);
+      const log = { revision: desired.revision, artifacts: this.availability.size, unavailable: missing.length, ms: Math.round(performance.now() - t0) };
+      if (missing.length > 0) {
+        logger.warn({ ...log, reasons: missing.slice(0, 20).map((m) => `${m.packages.join(', ')}: ${m.reason}`) }, 'reconcile: content unavailable; installs of it are blocked');
+      } else logger.info(log, 'reconcile: content checked');
+      // A fetch may work later (a URL that was down, an artifact published late); a push says so itself.
+      const fetchable = new Set(packages.filter((p) => p.spec.artifact.source !== undefined).map((p) => p.spec.artifact.sha256));
+      if (missing.some((m) => fetchable.has(m.sha256))) this.armContentRetry();
+    }
+    const unavailable = new Map<string, string>();
+    for (const [sha, a] of this.availability) if (!a.available) unavailable.set(sha, a.reason);
+    return unavailable;
+  }
+
+  /** One pending re-check of unavailable content at a time. */
+  private armContentRetry(): void {
+    if (this.contentRetry !== undefined || this.stopped) return;
+    this.contentRetry = setTimeout(() => {
+      this.timers.delete(this.contentRetry!);
+      this.contentRetry = undefined;
+      void this.trigger('content-retry');
+    }, this.options.contentRetryMs ?? 5 * 60_000);
+    this.contentRetry.unref();
+    this.timers.add(this.contentRetry);
+  }
+
+  /** Records the unavailable content for `/v1/status` (on any replica) when it changed. */
+  private async recordUnavailable(desired: Snapshot): Promise<void> {
+    if (this.options.content === undefined) return;
+    const text = JSON.stringify({ revision: desired.revision, unavailable: describeUnavailable(desired, this.availability) });
+    if (text === this.unavailableRecorded) return;
+    await this.options.store.setMeta(unavailableContentKey, text);
+    this.unavailableRecorded = text;
+  }
+
+  /**
+   * A deployment that suspended itself (a rollout exceeded maxFailures) is recorded as an
+   * override by `ferry:rollout` with the reason, so the suspension outlives this process and the
+   * rollout progress it was computed from; an operator's resume replaces it.
+   */
+  private async recordSelfSuspensions(result: R, overrides: readonly { readonly deployment: string }[], now: Date): Promise<void> {
+    const { store, logger } = this.options;
+    const overridden = new Set(overrides.map((o) => o.deployment));
+    for (const [name, outcome] of result.deployments ?? []) {
+      if (outcome.suspended !== 'self' || overridden.has(name)) continue;
+      const reason = outcome.selfSuspended ?? 'rollout maxFailures exceeded';
+      await store.setSuspended(name, true, rolloutSuspender, now, reason);
+      logger.warn({ deployment: name, reason }, 'reconcile: deployment suspended by its rollout (maxFailures); `ferry resume` continues it');
+    }
   }
 
   /**
@@ -378,4 +509,22 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     timer.unref();
     this.timers.add(timer);
   }
+}
+
+/** The unavailable artifacts of a snapshot with the packages naming them, by sha256. */
+function describeUnavailable(snapshot: Snapshot | undefined, availability: ReadonlyMap<string, Availability>): UnavailableContent[] {
+  if (snapshot === undefined) return [];
+  const names = new Map<string, string[]>();
+  for (const versions of snapshot.packages.values()) {
+    for (const p of versions.values()) {
+      const list = names.get(p.spec.artifact.sha256) ?? [];
+      list.push(`${p.metadata.name}@${p.spec.version}`);
+      names.set(p.spec.artifact.sha256, list);
+    }
+  }
+  const out: UnavailableContent[] = [];
+  for (const [sha256, a] of availability) {
+    if (!a.available) out.push({ sha256, packages: (names.get(sha256) ?? []).sort(), reason: a.reason });
+  }
+  return out;
 }

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { resolve, relative, sep } from 'node:path';
+import { open, realpath } from 'node:fs/promises';
+import { isAbsolute, join, resolve, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { watch, type FSWatcher } from 'chokidar';
 import type { ManifestFile } from '../../core/manifest/types.js';
 import { readManifestDir } from './manifest-dir.js';
 import { PollingSource, type Fetched, type PollingSourceOptions } from './polling-source.js';
-import type { SourceStatus } from './source.js';
+import { repoFilePath, type SourceStatus } from './source.js';
 
 export interface DirSourceOptions extends PollingSourceOptions {
   /** A plain directory of manifests (not a git repository): local development. */
@@ -52,6 +54,29 @@ export class DirSource extends PollingSource {
       throw err.code === 'ENOENT' || err.code === 'ENOTDIR' ? new Error(`directory ${this.dir} does not exist`) : err;
     });
     return { revision: `dir@sha256:${contentHash(files)}`, files: async () => files };
+  }
+
+  /**
+   * The file as it is on disk now (a directory has no history: `revision` is not consulted),
+   * path relative to the directory; a link that leads out of the directory is refused.
+   */
+  override async readFile(_revision: string, path: string): Promise<Readable | undefined> {
+    const full = join(this.dir, repoFilePath(path));
+    let real: string;
+    try {
+      real = await realpath(full);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+    const inside = relative(await realpath(this.dir), real);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) throw new Error(`${path} leads out of the directory ${this.dir}`);
+    const handle = await open(real, 'r');
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw new Error(`${path} is not a file`);
+    }
+    return handle.createReadStream({ autoClose: true });
   }
 
   protected override describe(): Pick<SourceStatus, 'kind' | 'url'> {

@@ -2,8 +2,10 @@
  * A bare local copy of one branch of a remote repository, and reading manifest files
  * straight from a commit's tree (never from a checkout that could be half-updated).
  */
+import { spawn } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { ManifestFile } from '../../core/manifest/types.js';
 import { isManifestPath } from './source.js';
@@ -108,6 +110,35 @@ export class GitMirror {
       files.push(Object.freeze({ path: entry.path, content: new Uint8Array(content) }));
     }
     return files;
+  }
+
+  /**
+   * A stream of the blob at `path` (relative to the repository root, already checked) in the
+   * tree of `commit`; undefined when there is no such path. Streamed from `git cat-file`, so a
+   * large artifact is never held in memory. Links and folders are refused.
+   */
+  async readBlob(commit: string, path: string): Promise<Readable | undefined> {
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
+    const listing = await this.git.raw(['ls-tree', '-z', '--full-tree', commit, '--', path]);
+    const record = listing.split('\0').find((r) => r.endsWith(`\t${path}`));
+    const match = record === undefined ? null : /^(\d+) (\w+) ([0-9a-f]+)\t/.exec(record);
+    if (!match) return undefined;
+    const [, mode, type, oid] = match as unknown as [string, string, string, string];
+    if (type !== 'blob') throw new Error(`${path} is a ${type === 'tree' ? 'folder' : type}, not a file`);
+    if (mode === '120000') throw new Error(`${path} is a symbolic link; commit the file itself`);
+    const child = spawn('git', ['cat-file', 'blob', oid], { cwd: this.dir, env: gitEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = new PassThrough();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    child.on('error', (err) => out.destroy(err));
+    child.on('close', (code) => {
+      if (code !== 0) out.destroy(new Error(`git cat-file ${oid} failed: ${lastLines(stderr) || `exit ${code}`}`));
+    });
+    out.on('close', () => {
+      if (child.exitCode === null) child.kill();
+    });
+    child.stdout.pipe(out);
+    return out;
   }
 }
 

@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream';
 import { GitMirror, normaliseRepoPath } from './git-mirror.js';
 import { PollingSource, type Fetched, type PollingSourceOptions } from './polling-source.js';
-import type { SourceStatus } from './source.js';
+import { repoFilePath, type SourceStatus } from './source.js';
 
 export interface GitSourceOptions extends PollingSourceOptions {
   /** A git URL or a local repository path. */
@@ -33,6 +34,13 @@ export class GitSource extends PollingSource {
       revision: `${this.git.branch}@sha1:${commit}`,
       files: () => this.mirror.readManifests(commit, this.path),
     };
+  }
+
+  /** The file at the commit of `revision` (`BRANCH@sha1:<commit>`), path relative to the repository root. */
+  override async readFile(revision: string, path: string): Promise<Readable | undefined> {
+    const commit = /@sha1:([0-9a-f]{40,64})$/.exec(revision)?.[1];
+    if (commit === undefined) throw new Error(`'${revision}' is not a revision of this git source`);
+    return this.mirror.readBlob(commit, repoFilePath(path));
   }
 
   protected override describe(): Pick<SourceStatus, 'kind' | 'url' | 'branch' | 'path'> {

@@ -2,6 +2,7 @@
  * What GitSource and DirSource share: one fetch at a time (callers that arrive during
  * a fetch share the next one), a poll timer, backoff after failures, listeners.
  */
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ManifestFile } from '../../core/manifest/types.js';
 import type { Clock } from '../reconcile/clock.js';
@@ -44,6 +45,7 @@ export abstract class PollingSource implements ManifestSource {
   /** Fetches once; throws with a message that says what is wrong. */
   protected abstract fetch(): Promise<Fetched>;
   protected abstract describe(): Pick<SourceStatus, 'kind' | 'url' | 'branch' | 'path'>;
+  abstract readFile(revision: string, path: string): Promise<Readable | Uint8Array | undefined>;
   /** Prepares the source (clone, watch); failures here are retried by the poll loop. */
   protected async open(): Promise<void> {}
   protected async close(): Promise<void> {}

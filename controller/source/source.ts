@@ -4,6 +4,7 @@
  * (Flux's `main@sha1:…`); it never validates them — the reconciler decides
  * whether a revision is applied.
  */
+import type { Readable } from 'node:stream';
 import type { ManifestFile } from '../../core/manifest/types.js';
 
 /** Every manifest file at one revision; never changes after it is made. */
@@ -55,6 +56,21 @@ export interface ManifestSource {
   /** Fetches now. Resolves once a fetch that began after the call has finished (successful or not). */
   refresh(): Promise<void>;
   status(): SourceStatus;
+  /**
+   * A file of the repository as it is at `revision` (one this source produced): its bytes or a
+   * stream of them; undefined when there is no such file. `path` is relative to the repository
+   * root (a directory source: the directory) and must stay inside it — absolute paths and `..`
+   * are refused with an error, as are symbolic links and folders.
+   */
+  readFile(revision: string, path: string): Promise<Readable | Uint8Array | undefined>;
+}
+
+/** `a//b/./c` → `a/b/c`; throws for an empty, absolute or `..` path (one that could leave the repository). */
+export function repoFilePath(path: string): string {
+  if (path.includes('\0') || /^([\\/]|[A-Za-z]:)/.test(path)) throw new Error(`${path}: not a relative path inside the repository`);
+  const parts = path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.some((p) => p === '..')) throw new Error(`${path}: not a file path inside the repository`);
+  return parts.join('/');
 }
 
 /** True for the paths the manifest loader reads: `*.yaml`/`*.yml`, not under a dot-folder, not a dot-file. */

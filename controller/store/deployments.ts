@@ -57,20 +57,22 @@ export async function setSuspended(
   suspended: boolean,
   by: string,
   now: Date,
+  reason?: string,
 ): Promise<DeploymentOverride> {
   const at = iso(now);
   await db
     .insertInto('deployment_overrides')
-    .values({ deployment, suspended: suspended ? 1 : 0, by, at })
+    .values({ deployment, suspended: suspended ? 1 : 0, by, at, reason: reason ?? null })
     .onConflict((oc) =>
       oc.column('deployment').doUpdateSet((eb) => ({
         suspended: eb.ref('excluded.suspended'),
         by: eb.ref('excluded.by'),
         at: eb.ref('excluded.at'),
+        reason: eb.ref('excluded.reason'),
       })),
     )
     .execute();
-  return { deployment, suspended, by, at };
+  return { deployment, suspended, by, at, ...(reason !== undefined && { reason }) };
 }
 
 export async function clearOverride(db: Kysely<Database>, deployment: string): Promise<void> {
@@ -79,5 +81,5 @@ export async function clearOverride(db: Kysely<Database>, deployment: string): P
 
 export async function listOverrides(db: Kysely<Database>): Promise<readonly DeploymentOverride[]> {
   const rows = await db.selectFrom('deployment_overrides').selectAll().orderBy('deployment').execute();
-  return rows.map((r) => ({ deployment: r.deployment, suspended: r.suspended === 1, by: r.by, at: r.at }));
+  return rows.map((r) => ({ deployment: r.deployment, suspended: r.suspended === 1, by: r.by, at: r.at, ...(r.reason !== null && { reason: r.reason }) }));
 }

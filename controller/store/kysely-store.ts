@@ -80,6 +80,12 @@ export class KyselyStore implements Store {
   getPlan(host: string) {
     return plans.getPlan(this.db, host);
   }
+  getSignedPlan(host: string) {
+    return plans.getSignedPlan(this.db, host);
+  }
+  plansVersion() {
+    return plans.plansVersion(this.db);
+  }
 
   ingestReports(host: string, batch: readonly ActionReport[], now: Date) {
     return reports.ingestReports(this.db, host, batch, now);
@@ -100,8 +106,8 @@ export class KyselyStore implements Store {
   listInstalled(filter?: { readonly host?: string; readonly deployment?: string }) {
     return deployments.listInstalled(this.db, filter);
   }
-  setSuspended(deployment: string, suspended: boolean, by: string, now: Date) {
-    return deployments.setSuspended(this.db, deployment, suspended, by, now);
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string) {
+    return deployments.setSuspended(this.db, deployment, suspended, by, now, reason);
   }
   clearOverride(deployment: string) {
     return deployments.clearOverride(this.db, deployment);

@@ -147,6 +147,7 @@ async function initial(db: Kysely<unknown>, dialect: StoreDialect): Promise<void
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001-initial': { up: (db) => initial(db, dialect) },
+    '0002-override-reason': { up: (db) => db.schema.alterTable('deployment_overrides').addColumn('reason', textType(dialect)).execute() },
   };
 }
 

@@ -1,10 +1,22 @@
 /** Per-host plans: the serial rises by one exactly when the plan's hash changes. */
-import type { Kysely, Selectable } from 'kysely';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { chunks, fromJson, iso, toJson } from './codec.js';
 import type { Database, PlanTable } from './schema.js';
-import type { PlanEntry, PlanRecord, RaisedSerial, SavePlansOptions, SignedPlanDocument, UnsignedPlanRecord } from './store.js';
+import type {
+  PlanEntry,
+  PlanRecord,
+  RaisedSerial,
+  SavePlansOptions,
+  SignedPlan,
+  SignedPlanDocument,
+  UnsignedPlanRecord,
+} from './store.js';
 
 const CHUNK = 500;
+
+/** The meta key whose value changes with every write of a signed plan document (see `plansVersion`). */
+const VERSION_KEY = 'plans.version';
 
 function toRecord(row: Selectable<PlanTable>): PlanRecord {
   return {
@@ -82,6 +94,7 @@ export async function savePlans(
         )
         .execute();
     }
+    if (raised.length > 0) await bumpVersion(trx);
   });
   return raised.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
@@ -99,6 +112,7 @@ export async function putSignedPlans(db: Kysely<Database>, documents: readonly S
         .executeTakeFirst();
       updated += Number(r.numUpdatedRows);
     }
+    if (updated > 0) await bumpVersion(trx);
     return updated;
   });
 }
@@ -106,4 +120,25 @@ export async function putSignedPlans(db: Kysely<Database>, documents: readonly S
 export async function getPlan(db: Kysely<Database>, host: string): Promise<PlanRecord | undefined> {
   const row = await db.selectFrom('plans').selectAll().where('host', '=', host).executeTakeFirst();
   return row && toRecord(row);
+}
+
+/** Reads only what a poll serves; the sha256 is taken here, so no caller parses or re-hashes the body. */
+export async function getSignedPlan(db: Kysely<Database>, host: string): Promise<SignedPlan | undefined> {
+  const row = await db.selectFrom('plans').select(['host', 'serial', 'signed']).where('host', '=', host).executeTakeFirst();
+  if (!row || row.signed === null) return undefined;
+  return { host: row.host, serial: row.serial, signed: row.signed, sha256: createHash('sha256').update(row.signed, 'utf8').digest('hex') };
+}
+
+export async function plansVersion(db: Kysely<Database>): Promise<string> {
+  const row = await db.selectFrom('meta').select('value').where('key', '=', VERSION_KEY).executeTakeFirst();
+  return row?.value ?? '';
+}
+
+/** Inside the write's transaction, so a reader never sees the new documents with the old version. */
+async function bumpVersion(trx: Transaction<Database>): Promise<void> {
+  await trx
+    .insertInto('meta')
+    .values({ key: VERSION_KEY, value: randomUUID() })
+    .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+    .execute();
 }

@@ -88,6 +88,8 @@ export interface DeploymentOverrideTable {
   suspended: number;
   by: string;
   at: string;
+  /** Added by 0002: why the controller suspended it (NULL for an operator's override). */
+  reason: string | null;
 }
 
 export interface SourceStatusTable {

@@ -114,6 +114,15 @@ export interface SavePlansOptions {
   readonly sign?: (plan: UnsignedPlanRecord) => string;
 }
 
+/** What a plan poll needs: the signed document and its sha256 (the ETag), without the plan body. */
+export interface SignedPlan {
+  readonly host: string;
+  readonly serial: number;
+  readonly signed: string;
+  /** Hex sha256 of `signed` (UTF-8). */
+  readonly sha256: string;
+}
+
 export interface RaisedSerial {
   readonly host: string;
   readonly serial: number;
@@ -195,6 +204,8 @@ export interface DeploymentOverride {
   readonly suspended: boolean;
   readonly by: string;
   readonly at: string;
+  /** Why, when the controller itself suspended it (`by: 'ferry:rollout'`: maxFailures exceeded). */
+  readonly reason?: string;
 }
 
 // ---------------------------------------------------------------- source status
@@ -264,6 +275,14 @@ export interface Store {
   /** Replaces signed documents (e.g. re-signed with a later expiry); returns how many still had that serial. */
   putSignedPlans(documents: readonly SignedPlanDocument[]): Promise<number>;
   getPlan(host: string): Promise<PlanRecord | undefined>;
+  /** A host's signed plan document without parsing its body; undefined when none is signed yet. */
+  getSignedPlan(host: string): Promise<SignedPlan | undefined>;
+  /**
+   * A token that changes whenever any stored signed plan document changes (`savePlans` raising a
+   * serial, `putSignedPlans` replacing one), whichever process sharing the database wrote it.
+   * Compare for equality only; lets a replica keep plan ETags in memory and re-check with one read.
+   */
+  plansVersion(): Promise<string>;
 
   /**
    * Stores an agent's reports in one transaction. Idempotent: a report id the host already
@@ -285,7 +304,7 @@ export interface Store {
   listInstalled(filter?: { readonly host?: string; readonly deployment?: string }): Promise<readonly InstalledRecord[]>;
 
   /** Stores an operator's suspend (true) or resume (false) of a deployment; the latest one counts. */
-  setSuspended(deployment: string, suspended: boolean, by: string, now: Date): Promise<DeploymentOverride>;
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string): Promise<DeploymentOverride>;
   /** Removes the operator's override: `spec.suspended` from git alone applies again. */
   clearOverride(deployment: string): Promise<void>;
   listOverrides(): Promise<readonly DeploymentOverride[]>;

@@ -7,11 +7,13 @@ import semver from 'semver';
 import type { ConditionResource, SoftwareRequirement } from '../manifest/types.js';
 import type { ConditionResult, Inventory } from '../plan/types.js';
 import { formatBytes } from './binary-size.js';
-import { asSemver, softwareByName } from './software-index.js';
+import { asSemver, softwareNamed } from './software-index.js';
 
 interface Compiled {
   readonly holds: ConditionResult;
   readonly ranges: ReadonlyMap<string, semver.Range | null>;
+  /** Range text → reported version → whether it satisfies the range (hosts report few distinct versions). */
+  readonly tests: Map<string, Map<string, boolean>>;
 }
 const compiledConditions = new WeakMap<ConditionResource, Compiled>();
 
@@ -30,7 +32,7 @@ function compile(cond: ConditionResource): Compiled {
       }
       ranges.set(req.version, range);
     }
-    c = { holds: Object.freeze({ name: cond.metadata.name, verdict: 'holds', spec: cond.spec }), ranges };
+    c = { holds: Object.freeze({ name: cond.metadata.name, verdict: 'holds', spec: cond.spec }), ranges, tests: new Map() };
     compiledConditions.set(cond, c);
   }
   return c;
@@ -88,17 +90,25 @@ export function evaluateCondition(cond: ConditionResource, inv: Inventory | unde
 
 function satisfies(version: string, req: SoftwareRequirement, compiled: Compiled): boolean {
   if (req.version === undefined) return true;
-  const range = compiled.ranges.get(req.version);
-  const v = asSemver(version);
-  return range != null && v !== null && range.test(v);
+  let tested = compiled.tests.get(req.version);
+  if (tested === undefined) compiled.tests.set(req.version, (tested = new Map()));
+  let ok = tested.get(version);
+  if (ok === undefined) {
+    const range = compiled.ranges.get(req.version);
+    const v = asSemver(version);
+    ok = range != null && v !== null && range.test(v);
+    if (tested.size > 10_000) tested.clear();
+    tested.set(version, ok);
+  }
+  return ok;
 }
 
 function matching(req: SoftwareRequirement, inv: Inventory, compiled: Compiled): readonly string[] {
-  return (softwareByName(inv).get(req.name) ?? []).filter((s) => satisfies(s.version, req, compiled)).map((s) => s.version).sort();
+  return softwareNamed(inv, req.name).filter((s) => satisfies(s.version, req, compiled)).map((s) => s.version).sort();
 }
 
 function presentProblem(req: SoftwareRequirement, inv: Inventory, compiled: Compiled): string | undefined {
-  const items = softwareByName(inv).get(req.name) ?? [];
+  const items = softwareNamed(inv, req.name);
   if (items.length === 0) return `${req.name} is not installed`;
   if (matching(req, inv, compiled).length > 0) return undefined;
   if (req.version !== undefined && compiled.ranges.get(req.version) == null) return `${req.name} version range ${req.version} is not a valid range`;

@@ -20,9 +20,27 @@ export function softwareByName(inv: Inventory): ReadonlyMap<string, readonly Sof
   return index;
 }
 
+/** Lists this short are scanned rather than indexed (an index per host costs more than it saves). */
+const SCAN = 16;
+const NONE: readonly SoftwareItem[] = Object.freeze([]);
+
+/** The reported items named `name`, in reported order. */
+export function softwareNamed(inv: Inventory, name: string): readonly SoftwareItem[] {
+  const all = inv.software;
+  if (all.length > SCAN) return softwareByName(inv).get(name) ?? NONE;
+  let found: SoftwareItem[] | undefined;
+  for (const item of all) if (item.name === name) (found ??= []).push(item);
+  return found ?? NONE;
+}
+
+/** Does the host report anything named `name`? */
+export function reportsName(inv: Inventory, name: string): boolean {
+  return softwareNamed(inv, name).length > 0;
+}
+
 /** Does the host report `name` at exactly `version` (any source)? */
 export function reportsInstalled(inv: Inventory, name: string, version: string): boolean {
-  return softwareByName(inv).get(name)?.some((s) => s.version === version) ?? false;
+  return softwareNamed(inv, name).some((s) => s.version === version);
 }
 
 const coerced = new Map<string, semver.SemVer | null>();

@@ -1,10 +1,18 @@
 /** Reading dotted fact paths (`os.platform`) and comparing them with selector values. */
 import type { FactMatch } from '../manifest/types.js';
 
+const splitPaths = new Map<string, readonly string[]>();
+
 /** The value at a dotted path inside `facts`, or undefined when any step is missing. */
 export function readFact(facts: unknown, path: string): unknown {
+  let steps = splitPaths.get(path);
+  if (steps === undefined) {
+    steps = path.split('.');
+    if (splitPaths.size > 10_000) splitPaths.clear();
+    splitPaths.set(path, steps);
+  }
   let value: unknown = facts;
-  for (const step of path.split('.')) {
+  for (const step of steps) {
     if (value === null || typeof value !== 'object') return undefined;
     value = (value as Record<string, unknown>)[step];
   }

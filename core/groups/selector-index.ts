@@ -38,48 +38,81 @@ export function selectorMatches(selector: Selector, inv: Inventory | undefined, 
   return terms(selector).every((t) => hostKeysFor(t.key, inv, manifest).some((k) => t.values.has(k)));
 }
 
-/** Matches selectors against a fleet, indexing each key on first use. */
-export class SelectorIndex {
-  private readonly indexes = new Map<string, Map<string, string[]>>();
-  private readonly inventoried: readonly string[];
+interface Entry {
+  readonly host: string;
+  readonly inv: Inventory;
+  readonly manifest: HostResource | undefined;
+}
 
-  constructor(
-    private readonly inventories: ReadonlyMap<string, Inventory>,
-    private readonly manifests: ReadonlyMap<string, HostResource>,
-  ) {
+/** A compiled term: does the host have one of the accepted keys? */
+function tester(term: Term): (e: Entry) => boolean {
+  const name = term.key.slice(2);
+  if (term.key.startsWith('l:')) {
+    return (e) => {
+      const value = e.manifest?.spec.labels[name] ?? e.inv.labels[name];
+      return value !== undefined && term.values.has(value);
+    };
+  }
+  return (e) => factKeys(readFact(e.inv.facts, name)).some((k) => term.values.has(k));
+}
+
+/** Matches selectors against a fleet, indexing each key on first use (value → host positions). */
+export class SelectorIndex {
+  private readonly indexes = new Map<string, Map<string, number[]>>();
+  private readonly inventoried: readonly string[];
+  private readonly entries: readonly Entry[];
+
+  constructor(inventories: ReadonlyMap<string, Inventory>, manifests: ReadonlyMap<string, HostResource>) {
     this.inventoried = [...inventories.keys()].sort();
+    this.entries = this.inventoried.map((host) => ({ host, inv: inventories.get(host)!, manifest: manifests.get(host) }));
   }
 
   /** Hosts matching the selector, in name order. */
   match(selector: Selector): readonly string[] {
     const ts = terms(selector);
     if (ts.length === 0) return this.inventoried;
-    let best: { term: Term; hosts: string[] } | undefined;
+    let best: { term: Term; positions: readonly number[] } | undefined;
     for (const term of ts) {
       const index = this.index(term.key);
-      const hosts: string[] = [];
-      for (const v of term.values) hosts.push(...(index.get(v) ?? []));
-      if (best === undefined || hosts.length < best.hosts.length) best = { term, hosts };
+      const lists: (readonly number[])[] = [];
+      for (const v of term.values) {
+        const list = index.get(v);
+        if (list !== undefined) lists.push(list);
+      }
+      // One value's list is ascending and without duplicates; several are merged.
+      const positions = lists.length <= 1 ? (lists[0] ?? []) : [...new Set(([] as number[]).concat(...lists))].sort((a, b) => a - b);
+      if (best === undefined || positions.length < best.positions.length) best = { term, positions };
     }
-    const rest = ts.filter((t) => t !== best!.term);
-    const out = new Set<string>();
-    for (const host of best!.hosts) {
-      const inv = this.inventories.get(host)!;
-      const manifest = this.manifests.get(host);
-      if (rest.every((t) => hostKeysFor(t.key, inv, manifest).some((k) => t.values.has(k)))) out.add(host);
+    const rest = ts.filter((t) => t !== best!.term).map(tester);
+    const out: string[] = [];
+    for (const p of best!.positions) {
+      const e = this.entries[p]!;
+      if (rest.every((test) => test(e))) out.push(e.host);
     }
-    return [...out].sort();
+    return out;
   }
 
-  private index(key: string): ReadonlyMap<string, string[]> {
+  private index(key: string): ReadonlyMap<string, number[]> {
     let index = this.indexes.get(key);
     if (index === undefined) {
       index = new Map();
-      for (const host of this.inventoried) {
-        for (const k of new Set(hostKeysFor(key, this.inventories.get(host)!, this.manifests.get(host)))) {
+      const name = key.slice(2);
+      const label = key.startsWith('l:');
+      for (let p = 0; p < this.entries.length; p++) {
+        const e = this.entries[p]!;
+        let keys: readonly string[];
+        if (label) {
+          const value = e.manifest?.spec.labels[name] ?? e.inv.labels[name];
+          if (value === undefined) continue;
+          keys = [value];
+        } else {
+          const found = factKeys(readFact(e.inv.facts, name));
+          keys = found.length > 1 ? [...new Set(found)] : found;
+        }
+        for (const k of keys) {
           const list = index.get(k);
-          if (list === undefined) index.set(k, [host]);
-          else list.push(host);
+          if (list === undefined) index.set(k, [p]);
+          else list.push(p);
         }
       }
       this.indexes.set(key, index);

@@ -19,26 +19,34 @@ const outsideSubset = /[!&\t\uFEFF]|^%|\S#|\?(?:\s|$)|(?:^|[\s,[{]):(?:\s|$)|\r(
 /** `yaml` refuses implicit keys longer than this; lines at least this long are left to it. */
 const maxLineLength = 1024;
 
-/** One type per YAML 1.2 core-schema tag, with exactly the `yaml` library's patterns and values. */
-function coreType(tag: string, forms: readonly (readonly [RegExp, (s: string) => unknown])[]): jsYaml.Type {
+/**
+ * One type per YAML 1.2 core-schema tag, with exactly the `yaml` library's patterns and values.
+ * `first` holds every character such a scalar can start with ('' when it can be empty), tested
+ * before the patterns: most plain scalars are names, left as strings after one look-up.
+ */
+function coreType(tag: string, first: readonly string[], forms: readonly (readonly [RegExp, (s: string) => unknown])[]): jsYaml.Type {
+  const mayStart = new Set(first);
   return new jsYaml.Type(`tag:yaml.org,2002:${tag}`, {
     kind: 'scalar',
     // js-yaml passes the tag only for an explicit tag; those are left to `yaml`.
-    resolve: (...args: unknown[]) => args.length === 1 && typeof args[0] === 'string' && forms.some(([re]) => re.test(args[0] as string)),
+    resolve: (s: unknown, explicitTag?: unknown) =>
+      explicitTag === undefined && typeof s === 'string' && mayStart.has(s.charAt(0)) && forms.some(([re]) => re.test(s)),
     construct: (s: string) => forms.find(([re]) => re.test(s))![1](s),
   });
 }
 
+const digits = [...'0123456789'];
+
 const coreSchema = new jsYaml.Schema({
   implicit: [
-    coreType('null', [[/^(?:~|[Nn]ull|NULL)?$/, () => null]]),
-    coreType('bool', [[/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T']]),
-    coreType('int', [
+    coreType('null', ['', '~', 'n', 'N'], [[/^(?:~|[Nn]ull|NULL)?$/, () => null]]),
+    coreType('bool', [...'tTfF'], [[/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T']]),
+    coreType('int', [...digits, '+', '-'], [
       [/^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)],
       [/^[-+]?[0-9]+$/, (s) => parseInt(s, 10)],
       [/^0x[0-9a-fA-F]+$/, (s) => parseInt(s.substring(2), 16)],
     ]),
-    coreType('float', [
+    coreType('float', [...digits, '+', '-', '.'], [
       [/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, (s) => (s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? -Infinity : Infinity)],
       [/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, (s) => parseFloat(s)],
       [/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, (s) => parseFloat(s)],

@@ -1,4 +1,10 @@
-/** The JSON Schemas of `schemas/`, compiled once per process with ajv (all errors, verbose for messages). */
+/**
+ * The JSON Schemas of `schemas/`, compiled once per process with ajv (all errors, verbose for
+ * messages), each kind on first use. Compiling is most of what a cold `ferry validate` spends on
+ * ajv, so two of its steps are left out: checking the schemas against the meta-schema (the
+ * schema tests do that with a plain Ajv) and optimising the generated code (the same checks and
+ * errors, in a few more statements).
+ */
 import { Ajv, type ValidateFunction } from 'ajv';
 import commonSchema from '../../schemas/common.schema.json' with { type: 'json' };
 import conditionSchema from '../../schemas/condition.schema.json' with { type: 'json' };
@@ -35,7 +41,7 @@ const compiled = new Map<Kind, ValidateFunction>();
 export function validatorFor(kind: Kind): ValidateFunction {
   let fn = compiled.get(kind);
   if (fn === undefined) {
-    ajv ??= new Ajv({ allErrors: true, verbose: true }).addSchema(commonSchema);
+    ajv ??= new Ajv({ allErrors: true, verbose: true, validateSchema: false, code: { optimize: false } }).addSchema(commonSchema);
     fn = ajv.compile(schemas[kind]);
     compiled.set(kind, fn);
   }

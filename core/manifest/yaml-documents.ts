@@ -3,8 +3,21 @@
  * stream so a file with too many documents stops early). Each document keeps its node tree, so
  * any JSON path into it can be located as FILE:LINE:COL later.
  */
-import { Composer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { SourcePosition } from './types.js';
+
+let library: typeof Yaml | undefined;
+
+/**
+ * The `yaml` library, loaded on first use: a fleet of plain files read by the fast parser and
+ * free of problems never needs it, and loading it is a fair part of a cold `ferry validate`.
+ * (`yaml` is CommonJS for Node, so this is the same module instance an `import` gives.)
+ */
+function yaml(): typeof Yaml {
+  return (library ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
 
 /** A path into a document's value: mapping keys and list indexes. */
 export type JsonPath = readonly (string | number)[];
@@ -32,6 +45,7 @@ export class FileTrees {
   document(index: number): Document.Parsed | undefined {
     if (this.docs === undefined) {
       this.docs = [];
+      const { Composer, LineCounter, Parser } = yaml();
       const lines = this.lines === undefined ? (this.lines = new LineCounter()) : undefined;
       const composer = new Composer(composeOptions);
       outer: {
@@ -80,6 +94,7 @@ export class YamlDocument {
   at(path: JsonPath, target: Target = 'value'): SourcePosition {
     const doc = this.trees.document(this.index);
     if (doc === undefined) return this.start();
+    const { isAlias, isMap, isPair, isScalar, isSeq } = yaml();
     let node: unknown = doc.contents;
     let keyNode: Node | undefined;
     for (const segment of path) {
@@ -129,6 +144,7 @@ export interface ParseLimits {
 
 /** Parses every document of one file; syntax errors, duplicate keys and alias bombs become problems. */
 export function parseYamlFile(file: string, text: string, limits: ParseLimits): ParsedFile {
+  const { Composer, LineCounter, Parser, isAlias, isMap, isSeq } = yaml();
   const lines = new LineCounter();
   const parser = new Parser(lines.addNewLine);
   const composer = new Composer(composeOptions);
@@ -187,7 +203,7 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
 
 function isEmpty(doc: Document.Parsed): boolean {
   const c = doc.contents;
-  return c === null || (isScalar(c) && c.value === null && c.tag === undefined);
+  return c === null || (yaml().isScalar(c) && c.value === null && c.tag === undefined);
 }
 
 /** The yaml library's message, made plain and actionable for the common cases. */

@@ -1,7 +1,7 @@
 /** Canonical plan bytes and their content hash (DESIGN §5: RFC 8785 via `canonicalize`). */
-import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { HostPlan } from '../plan/types.js';
+import { planDigest, planText } from './plan-digest.js';
 
 /** RFC 8785 (JCS) text of a JSON value. */
 export function canonicalJson(value: unknown): string {
@@ -10,13 +10,18 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
+/** canonicalJson(plan), assembled from cached pieces for plans the planner made. */
+export function canonicalPlanJson(plan: HostPlan): string {
+  return planText(plan);
+}
+
 const remembered = new WeakMap<HostPlan, string>();
 
 /** sha256 hex of canonicalJson(plan); plans are immutable, so each plan object is hashed once. */
 export function hashPlan(plan: HostPlan): string {
   let hash = remembered.get(plan);
   if (hash === undefined) {
-    hash = createHash('sha256').update(canonicalJson(plan)).digest('hex');
+    hash = planDigest(plan);
     remembered.set(plan, hash);
   }
   return hash;

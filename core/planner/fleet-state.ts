@@ -7,6 +7,7 @@ import { fleetHosts } from '../groups/host-universe.js';
 import type { Snapshot } from '../manifest/types.js';
 import type { ContentSource, Inventory } from '../plan/types.js';
 import { utcDayStart } from '../schedules/index.js';
+import { PlanSharing } from './plan-sharing.js';
 import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { deploymentTemplates, makeTemplate, WindowCache, type ActionTemplate } from './templates.js';
 import type { FleetPlan, InstalledRecord, PlanningContext } from './types.js';
@@ -22,7 +23,8 @@ export interface FleetState {
   readonly installedByHost: ReadonlyMap<string, readonly InstalledRecord[]>;
   readonly hosts: readonly string[];
   readonly groups: ReadonlyMap<string, ReadonlySet<string>>;
-  readonly groupsOfHost: ReadonlyMap<string, readonly string[]>;
+  /** Host → its groups, computed on first use (only replan needs it). */
+  readonly groupsOfHost: () => ReadonlyMap<string, readonly string[]>;
   readonly targets: ReadonlyMap<string, ReadonlySet<string>>;
   readonly deploymentsOfHost: ReadonlyMap<string, readonly string[]>;
   readonly rollouts: ReadonlyMap<string, Rollout>;
@@ -30,6 +32,8 @@ export interface FleetState {
   readonly windows: WindowCache;
   readonly templates: Map<string, readonly ActionTemplate[]>;
   readonly leaveTemplates: Map<string, ActionTemplate>;
+  /** Shared actions and layouts of this run (never carried over to the next). */
+  readonly sharing: PlanSharing;
 }
 
 const states = new WeakMap<FleetPlan, FleetState>();
@@ -42,6 +46,12 @@ export function stateOf(plan: FleetPlan): FleetState | undefined {
 /** Remembers the state of a FleetPlan for replan. */
 export function remember(plan: FleetPlan, state: FleetState): void {
   states.set(plan, state);
+}
+
+/** `make()`, called once on first use. */
+export function lazy<T>(make: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: make() }).v;
 }
 
 /** Installed records grouped by host, each host's records in input order. */
@@ -58,6 +68,8 @@ export function installedIndex(records: readonly InstalledRecord[]): ReadonlyMap
 /** Deployment → targeted hosts (its groups' members ∪ its hosts). */
 export function targetsOf(snapshot: Snapshot, groups: ReadonlyMap<string, ReadonlySet<string>>, name: string): ReadonlySet<string> {
   const dep = snapshot.deployments.get(name)!;
+  const only = dep.spec.targets.hosts.length === 0 && dep.spec.targets.groups.length === 1 ? groups.get(dep.spec.targets.groups[0]!) : undefined;
+  if (only !== undefined) return only; // group sets are never changed once resolved
   const out = new Set<string>(dep.spec.targets.hosts);
   for (const g of dep.spec.targets.groups) for (const h of groups.get(g) ?? []) out.add(h);
   return out;
@@ -77,7 +89,7 @@ export function invertTargets(targets: ReadonlyMap<string, ReadonlySet<string>>)
 }
 
 export function rolloutFor(snapshot: Snapshot, ctx: PlanningContext, name: string, targets: ReadonlySet<string>, previousOrder?: readonly string[]): Rollout {
-  return planRollout(snapshot.deployments.get(name)!, targets, ctx.rollout?.get(name), ctx.suspended?.has(name) ?? false, previousOrder);
+  return planRollout(snapshot.deployments.get(name)!, targets, ctx.rollout?.get(name), ctx.suspended?.has(name) ?? false, previousOrder, ctx.resumed?.has(name) ?? false);
 }
 
 /** Everything derived from the inputs, computed from scratch. */
@@ -105,7 +117,7 @@ export function buildState(snapshot: Snapshot, inventoryList: readonly Inventory
     installedByHost,
     hosts,
     groups,
-    groupsOfHost: hostGroups(groups),
+    groupsOfHost: lazy(() => hostGroups(groups)),
     targets,
     deploymentsOfHost: invertTargets(targets),
     rollouts,
@@ -113,6 +125,7 @@ export function buildState(snapshot: Snapshot, inventoryList: readonly Inventory
     windows: new WindowCache(dayStart),
     templates: new Map(),
     leaveTemplates: new Map(),
+    sharing: new PlanSharing(),
   };
 }
 

@@ -2,7 +2,7 @@
 import type { Snapshot } from '../manifest/types.js';
 import type { HostPlan, Inventory } from '../plan/types.js';
 import { buildState, leaveTemplateOf, remember, templatesOf, type FleetState } from './fleet-state.js';
-import { planHost } from './plan-host.js';
+import { planHost, type HostInputs } from './plan-host.js';
 import { PlanHashes } from './plan-hashes.js';
 import type { DeploymentOutcome, FleetPlan, PlanningContext } from './types.js';
 
@@ -14,17 +14,28 @@ export function planFleet(snapshot: Snapshot, inventories: readonly Inventory[],
   return finish(state, plans);
 }
 
+type Lookups = Pick<HostInputs, 'templates' | 'leaveTemplate'>;
+const lookups = new WeakMap<FleetState, Lookups>();
+
 /** One host's plan from a fleet state. */
 export function planOneHost(state: FleetState, host: string): HostPlan {
+  let l = lookups.get(state);
+  if (l === undefined) {
+    l = { templates: (name) => templatesOf(state, name), leaveTemplate: (dep, pkg, version) => leaveTemplateOf(state, dep, pkg, version) };
+    lookups.set(state, l);
+  }
+  const inventory = state.inventories.get(host);
   return planHost(host, {
     snapshot: state.snapshot,
-    ...(state.inventories.has(host) ? { inventory: state.inventories.get(host)! } : {}),
+    ...(inventory === undefined ? {} : { inventory }),
     deployments: state.deploymentsOfHost.get(host) ?? [],
     rollouts: state.rollouts,
-    templates: (name) => templatesOf(state, name),
-    leaveTemplate: (dep, pkg, version) => leaveTemplateOf(state, dep, pkg, version),
+    templates: l.templates,
+    leaveTemplate: l.leaveTemplate,
     installed: state.installedByHost.get(host) ?? [],
     sources: state.sources.sourcesOf(host),
+    sharing: state.sharing,
+    ...(state.ctx.unavailable === undefined ? {} : { unavailable: state.ctx.unavailable }),
   });
 }
 

@@ -5,10 +5,12 @@
  * fails, nothing to uninstall) → blocked (a requirement is missing or cannot run) → waiting
  * (rollout wave) → unknown (only the agent can decide) → planned.
  */
-import { evaluateCondition, reportsInstalled } from '../conditions/index.js';
+import { evaluateCondition, reportsInstalled, reportsName } from '../conditions/index.js';
 import type { ConditionResource, Snapshot } from '../manifest/types.js';
 import type { ConditionResult, ContentSource, HostPlan, Inventory, PlanAction, PlannedStatus } from '../plan/types.js';
-import { orderActions, requirementClosure } from './requirements.js';
+import type { HostLayout } from './host-layout.js';
+import { hostKey, installedHere } from './host-key.js';
+import { PlanSharing } from './plan-sharing.js';
 import type { ActionTemplate } from './templates.js';
 import type { InstalledRecord } from './types.js';
 import type { Rollout } from './waves.js';
@@ -25,6 +27,13 @@ export interface HostInputs {
   /** This host's installed records. */
   readonly installed: readonly InstalledRecord[];
   readonly sources: readonly ContentSource[];
+  /**
+   * Caches shared by the hosts of one planning run (same snapshot, templates and rollouts); a
+   * fresh one when absent. Only changes which equal objects plans share, never their content.
+   */
+  readonly sharing?: PlanSharing;
+  /** Artifacts (sha256 → reason) whose content is missing or wrong: installs of them are blocked. */
+  readonly unavailable?: ReadonlyMap<string, string>;
 }
 
 /** An action being decided. */
@@ -33,57 +42,84 @@ export interface Draft {
   status: PlannedStatus;
   reason?: string;
   conditions: readonly ConditionResult[];
+  /** Determines `conditions` given the template: 'n' none, 'h' all hold, else result keys. */
+  condKey: string;
   blockedBy: readonly string[];
   readonly suspended: boolean;
 }
 
 const NO_CONDITIONS: readonly ConditionResult[] = Object.freeze([]);
 const NO_IDS: readonly string[] = Object.freeze([]);
+const NO_DRAFTS: readonly Draft[] = Object.freeze([]);
 const allHold = new WeakMap<ActionTemplate, readonly ConditionResult[]>();
+
+type Interned = { readonly value: ConditionResult; readonly key: number };
+type Evaluate = (c: ConditionResource) => Interned;
 
 /** The plan of one host; deterministic in its inputs. */
 export function planHost(host: string, inputs: HostInputs): HostPlan {
+  const sharing = inputs.sharing ?? new PlanSharing();
   const inv = inputs.inventory;
   const zone = inv?.facts.timezone;
+  const depKey = inputs.deployments.join('\0');
+  const base = sharing.layout(depKey, () => {
+    const templates: ActionTemplate[] = [];
+    for (const name of inputs.deployments) templates.push(...inputs.templates(name));
+    return { templates, deploymentCount: templates.length };
+  });
+  const leaves = inputs.installed.length === 0 ? NO_DRAFTS : leaveActions(host, inputs, base.packages);
+  const layout =
+    leaves.length === 0
+      ? base
+      : sharing.layout(`${depKey}\u0001${leaves.map((d) => `${d.t.deployment}\0${d.t.package}\0${d.t.version}`).join('\u0001')}`, () => ({
+          templates: [...base.templates, ...leaves.map((d) => d.t)],
+          deploymentCount: base.templates.length,
+        }));
+
+  const results = layout.conditions.map((c) => sharing.result(c, evaluateCondition(c, inv)));
+  const waits = inputs.deployments.map((name) => {
+    const rollout = inputs.rollouts.get(name)!;
+    if (rollout.outcome.waves <= 1) return 0;
+    const wave = rollout.waveOf.get(host) ?? 1;
+    return wave > rollout.outcome.currentWave ? wave : 0;
+  });
+  const key = hostKey(layout, inv, zone, inputs.installed, waits, results.map((r) => r.key));
+  let actions = sharing.knownActions(key);
+  if (actions === undefined) {
+    actions = decide(inputs, layout, leaves, waits, (c) => results[layout.conditions.indexOf(c)]!, sharing);
+    sharing.rememberActions(key, actions);
+  }
+  return { host, sources: inputs.sources, actions };
+}
+
+/** The actions of a host from its layout and what its key holds (see host-key.ts). */
+function decide(inputs: HostInputs, layout: HostLayout, leaves: readonly Draft[], waits: readonly number[], evaluate: Evaluate, sharing: PlanSharing): readonly PlanAction[] {
+  const inv = inputs.inventory;
   const drafts: Draft[] = [];
-  const wanted = new Map<string, Draft[]>(); // package name → drafts asking for it
-  const installedHere = (pkg: string, version: string) => inputs.installed.some((r) => r.package === pkg && r.version === version);
-
-  const conditionCache = new Map<ConditionResource, ConditionResult>();
-  const evaluate = (c: ConditionResource) => {
-    let r = conditionCache.get(c);
-    if (r === undefined) {
-      r = evaluateCondition(c, inv);
-      conditionCache.set(c, r);
-    }
-    return r;
-  };
-
-  for (const depName of inputs.deployments) {
+  for (let j = 0; j < inputs.deployments.length; j++) {
+    const depName = inputs.deployments[j]!;
     const rollout = inputs.rollouts.get(depName)!;
     const suspended = rollout.outcome.suspended !== false;
-    const wave = rollout.waveOf.get(host) ?? 1;
-    const current = rollout.outcome.currentWave;
-    for (const t of inputs.templates(depName)) {
-      const d: Draft = { t, status: 'planned', conditions: NO_CONDITIONS, blockedBy: NO_IDS, suspended };
+    const wait = waits[j]!;
+    const count = inputs.templates(depName).length;
+    for (let k = 0; k < count; k++) {
+      const t = layout.templates[drafts.length]!;
+      const d: Draft = { t, status: 'planned', conditions: NO_CONDITIONS, condKey: 'n', blockedBy: NO_IDS, suspended };
+      const byFerry = installedHere(inputs.installed, t.package, t.version);
       if (t.definition === undefined) block(d, `package ${t.package} ${t.version} is not defined in the manifests`);
-      else if (t.op === 'uninstall') decideUninstall(d, inv, installedHere(t.package, t.version));
-      else decideInstall(d, inv, evaluate, installedHere(t.package, t.version));
-      if (wave > current && d.status !== 'blocked' && d.status !== 'not-applicable') {
-        set(d, 'waiting', `rollout wave ${wave} of ${rollout.outcome.waves} waits for wave ${current}`);
-      }
+      else if (t.op === 'uninstall') decideUninstall(d, inv, byFerry);
+      else decideInstall(d, inv, evaluate, sharing, byFerry);
+      const missing = t.op === 'install' && d.status !== 'blocked' && d.status !== 'not-applicable' ? inputs.unavailable?.get(t.definition!.spec.artifact.sha256) : undefined;
+      if (missing !== undefined) block(d, `content unavailable: ${missing}`);
+      if (wait > 0 && d.status !== 'blocked' && d.status !== 'not-applicable') set(d, 'waiting', sharing.waiting(rollout, wait));
       drafts.push(d);
-      const list = wanted.get(t.package);
-      if (list === undefined) wanted.set(t.package, [d]);
-      else list.push(d);
     }
   }
-  markConflicts(wanted);
-  leaveActions(host, inputs, wanted, drafts);
+  for (const c of layout.conflicts) for (const i of c.indices) block(drafts[i]!, c.reason);
+  drafts.push(...leaves);
 
-  const ordered = applyRequirements(drafts, inv);
-  const actions = ordered.map(toAction(zone));
-  return { host, sources: inputs.sources, actions };
+  applyRequirements(drafts, layout, inv);
+  return toActions(drafts, layout, inv?.facts.timezone, sharing);
 }
 
 function set(d: Draft, status: PlannedStatus, reason: string | undefined): void {
@@ -104,51 +140,51 @@ function decideUninstall(d: Draft, inv: Inventory | undefined, byFerry: boolean)
   set(d, 'not-applicable', `${pkg} ${version} is not installed on this host`);
 }
 
-function decideInstall(d: Draft, inv: Inventory | undefined, evaluate: (c: ConditionResource) => ConditionResult, byFerry: boolean): void {
+function decideInstall(d: Draft, inv: Inventory | undefined, evaluate: Evaluate, sharing: PlanSharing, byFerry: boolean): void {
   const t = d.t;
-  let allHolding = true;
-  const results = t.conditions.map((c) => {
-    const r = evaluate(c);
-    if (r.verdict !== 'holds') allHolding = false;
-    return r;
-  });
-  if (allHolding) {
-    let shared = allHold.get(t);
-    if (shared === undefined) {
-      shared = Object.freeze(results);
-      allHold.set(t, shared);
-    }
-    d.conditions = shared;
+  const cs = t.conditions;
+  let keys = '';
+  let results: ConditionResult[] | undefined;
+  for (let i = 0; i < cs.length; i++) {
+    const r = evaluate(cs[i]!);
+    if (results === undefined && r.value.verdict !== 'holds') results = [];
+    keys += `${r.key},`;
+  }
+  if (results === undefined) {
+    d.conditions = allHoldOf(t, evaluate);
+    d.condKey = 'h';
   } else {
+    for (const c of cs) results.push(evaluate(c).value);
     d.conditions = results;
+    d.condKey = keys;
   }
   if (t.missingConditions.length > 0) {
     return block(d, `condition ${t.missingConditions.join(', ')} is not defined in the manifests`);
   }
-  const failing = results.filter((r) => r.verdict === 'fails');
-  if (failing.length > 0) return set(d, 'not-applicable', failing.map((r) => `${r.reason} (condition ${r.name})`).join('; '));
-  const unknown = results.filter((r) => r.verdict === 'unknown');
-  if (unknown.length > 0) return set(d, 'unknown', unknown.map((r) => `${r.reason} (condition ${r.name})`).join('; '));
+  if (results !== undefined) {
+    const v = sharing.verdict(keys, results);
+    if (v.status !== undefined) return set(d, v.status, v.reason);
+  }
   if (byFerry && inv !== undefined && !reportsInstalled(inv, t.package, t.version)) set(d, 'planned', 'drift: reported missing, reinstalling');
 }
 
-/** Two deployments asking one package at different versions or states: all of them blocked, none applied. */
-function markConflicts(wanted: ReadonlyMap<string, readonly Draft[]>): void {
-  for (const [pkg, list] of wanted) {
-    const asks = new Set(list.map((d) => `${d.t.version}\0${d.t.op}`));
-    if (asks.size < 2) continue;
-    const who = [...new Set(list.map((d) => `${d.t.deployment} (${d.t.version} ${d.t.op === 'install' ? 'present' : 'absent'})`))].sort();
-    const reason = `conflict: deployments ${who.join(' and ')} ask different versions or states of ${pkg} on this host; neither is applied`;
-    for (const d of list) block(d, reason);
+/** The shared results of a template whose conditions all hold (holding results are shared objects). */
+function allHoldOf(t: ActionTemplate, evaluate: Evaluate): readonly ConditionResult[] {
+  let shared = allHold.get(t);
+  if (shared === undefined) {
+    shared = Object.freeze(t.conditions.map((c) => evaluate(c).value));
+    allHold.set(t, shared);
   }
+  return shared;
 }
 
 /**
  * onLeave: uninstall for what Ferry installed here for a deployment that no longer asks for it on
  * this host (left its targets, dropped the package, or was deleted). A package another targeting
- * deployment asks for is left to that deployment.
+ * deployment asks for (`wanted`) is left to that deployment.
  */
-function leaveActions(host: string, inputs: HostInputs, wanted: ReadonlyMap<string, readonly Draft[]>, drafts: Draft[]): void {
+function leaveActions(host: string, inputs: HostInputs, wanted: ReadonlySet<string>): readonly Draft[] {
+  const drafts: Draft[] = [];
   const seen = new Set<string>();
   const records = [...inputs.installed].sort((a, b) => cmp(a.deployment, b.deployment) || cmp(a.package, b.package) || cmp(a.version, b.version));
   for (const rec of records) {
@@ -168,50 +204,48 @@ function leaveActions(host: string, inputs: HostInputs, wanted: ReadonlyMap<stri
           ? `deployment ${rec.deployment} no longer lists ${rec.package} and says onLeave: uninstall`
           : `host left the targets of deployment ${rec.deployment}, which says onLeave: uninstall`;
     const suspended = dep !== undefined && (inputs.rollouts.get(rec.deployment)?.outcome.suspended ?? (dep.spec.suspended ? 'spec' : false)) !== false;
-    const d: Draft = { t, status: 'planned', reason: why, conditions: NO_CONDITIONS, blockedBy: NO_IDS, suspended };
+    const d: Draft = { t, status: 'planned', reason: why, conditions: NO_CONDITIONS, condKey: 'n', blockedBy: NO_IDS, suspended };
     if (t.definition === undefined) block(d, `cannot uninstall ${rec.package} ${rec.version}: its Package definition is no longer in the manifests (${why})`);
     else if (t.definition.spec.uninstall === undefined) block(d, `cannot uninstall ${rec.package} ${rec.version}: it has no uninstall command (${why})`);
     drafts.push(d);
   }
+  return drafts;
 }
 
-/** Fills blockedBy, blocks actions whose requirements are missing or cannot run, and orders the plan. */
-function applyRequirements(drafts: Draft[], inv: Inventory | undefined): readonly Draft[] {
-  const installs = new Map<string, Draft[]>();
-  for (const d of drafts) {
-    if (d.t.op !== 'install') continue;
-    const list = installs.get(d.t.package);
-    if (list === undefined) installs.set(d.t.package, [d]);
-    else list.push(d);
-  }
-  for (const d of drafts) {
+/** Fills blockedBy and blocks actions whose requirements are missing or cannot run (in plan order, so blocks cascade). */
+function applyRequirements(drafts: readonly Draft[], layout: HostLayout, inv: Inventory | undefined): void {
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i]!;
     if (d.t.requires.length === 0) continue;
-    const closure = requirementClosure(d, installs, (name) => inv !== undefined && (inv.software.some((s) => s.name === name)));
-    d.blockedBy = closure.ids;
-    if (closure.missing.length > 0 && d.status !== 'blocked' && d.status !== 'not-applicable') {
-      const names = closure.missing.join(', ');
-      block(d, `requires ${names}, which no deployment installs on this host`);
-    }
+    d.blockedBy = layout.blockedBy[i]!;
+    const unprovided = layout.unprovided[i]!;
+    if (unprovided.length === 0 || d.status === 'blocked' || d.status === 'not-applicable') continue;
+    const missing = inv === undefined ? unprovided : unprovided.filter((name) => !reportsName(inv, name));
+    if (missing.length > 0) block(d, `requires ${missing.join(', ')}, which no deployment installs on this host`);
   }
-  const ordered = orderActions(drafts);
-  const byId = new Map(ordered.map((d) => [d.t.id, d] as const));
-  for (const d of ordered) {
+  for (const i of layout.order) {
+    const d = drafts[i]!;
     if (d.status === 'blocked' || d.status === 'not-applicable') continue;
-    for (const id of d.blockedBy) {
-      const pre = byId.get(id)!;
-      if (pre.status === 'blocked' || pre.status === 'not-applicable') {
-        block(d, `requires ${pre.t.package}, whose action ${id} is ${pre.status}`);
+    const pre = layout.pre[i]!;
+    for (let k = 0; k < pre.length; k++) {
+      const p = drafts[pre[k]!]!;
+      if (p.status === 'blocked' || p.status === 'not-applicable') {
+        block(d, `requires ${p.t.package}, whose action ${d.blockedBy[k]!} is ${p.status}`);
         break;
       }
     }
   }
-  return ordered;
 }
 
-function toAction(zone: string | undefined): (d: Draft) => PlanAction {
-  return (d) => {
+/** The plan's actions in layout order, each the run's shared object for its content. */
+function toActions(drafts: readonly Draft[], layout: HostLayout, zone: string | undefined, sharing: PlanSharing): readonly PlanAction[] {
+  const actions: PlanAction[] = [];
+  let listKey = '';
+  for (const i of layout.order) {
+    const d = drafts[i]!;
     const f = d.t.fixed(zone);
-    return {
+    const key = `${d.status}:${d.suspended ? 1 : 0}:${layout.blockedKey[i]!}:${sharing.reasonKey(d.reason)}:${d.condKey}`;
+    const a = sharing.action(f, key, () => ({
       id: f.id,
       deployment: f.deployment,
       package: f.package,
@@ -224,13 +258,16 @@ function toAction(zone: string | undefined): (d: Draft) => PlanAction {
       ...(f.install === undefined ? {} : { install: f.install }),
       ...(f.uninstall === undefined ? {} : { uninstall: f.uninstall }),
       ...(f.detect === undefined ? {} : { detect: f.detect }),
-      conditions: d.conditions,
+      conditions: d.condKey === 'n' || d.condKey === 'h' ? d.conditions : Object.freeze(d.conditions),
       distribute: f.distribute,
       ...(f.installWindows === undefined ? {} : { installWindows: f.installWindows }),
       shutdownAfter: f.shutdownAfter,
       suspended: d.suspended,
-    };
-  };
+    }));
+    actions.push(a.value);
+    listKey += `${a.key},`;
+  }
+  return sharing.list(listKey, actions);
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

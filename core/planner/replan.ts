@@ -13,6 +13,7 @@ import { canonicalJson } from './canonical-json.js';
 import { installedIndex, invertTargets, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
 import { finish, planFleet, planOneHost } from './plan-fleet.js';
 import { affectedPackages, changedNames } from './snapshot-changes.js';
+import { PlanSharing } from './plan-sharing.js';
 import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { WindowCache, type ActionTemplate } from './templates.js';
 import type { FleetPlan, InstalledRecord, PlanningContext } from './types.js';
@@ -28,7 +29,10 @@ interface Inputs {
 export function replan(previous: Inputs & { readonly result: FleetPlan }, next: Inputs): { result: FleetPlan; replanned: readonly string[] } {
   const prev = stateOf(previous.result);
   const controller = next.ctx.controllerSource ?? DEFAULT_CONTROLLER;
-  if (prev === undefined || utcDayStart(next.ctx.now) !== prev.dayStart || canonicalJson(controller) !== canonicalJson(prev.controller)) {
+  const unavailable = (ctx: PlanningContext) => canonicalJson([...(ctx.unavailable ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // Content availability changes rarely (a revision, a push): plan everything again then.
+  const contentChanged = prev !== undefined && unavailable(next.ctx) !== unavailable(prev.ctx);
+  if (prev === undefined || contentChanged || utcDayStart(next.ctx.now) !== prev.dayStart || canonicalJson(controller) !== canonicalJson(prev.controller)) {
     const result = planFleet(next.snapshot, next.inventories, next.ctx);
     return { result, replanned: [...new Set([...result.plans.keys(), ...previous.result.plans.keys()])].sort() };
   }
@@ -77,7 +81,7 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
   const hosts = sameUniverse(prev, snap, inventories, installedByHost) ? prev.hosts : fleetHosts(snap, next.inventories, installedByHost.keys());
   if (hosts !== prev.hosts) {
     const now = new Set(hosts);
-    for (const h of hosts) if (!prev.groupsOfHost.has(h) && !prev.deploymentsOfHost.has(h)) dirty.add(h);
+    for (const h of hosts) if (!prev.groupsOfHost().has(h) && !prev.deploymentsOfHost.has(h)) dirty.add(h);
     for (const h of prev.hosts) if (!now.has(h)) dirty.add(h);
     for (const h of now) if (!prevResult.plans.has(h)) dirty.add(h);
   }
@@ -87,9 +91,11 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
   let groupsOfHost = prev.groupsOfHost;
   if (regroup) {
     groups = resolveGroupsIndexed(snap, inventories);
-    groupsOfHost = hostGroups(groups);
-    for (const [h, gs] of groupsOfHost) if (prev.groupsOfHost.get(h)?.join('\0') !== gs.join('\0')) dirty.add(h);
-    for (const h of prev.groupsOfHost.keys()) if (!groupsOfHost.has(h)) dirty.add(h);
+    const before = prev.groupsOfHost();
+    const after = hostGroups(groups);
+    groupsOfHost = () => after;
+    for (const [h, gs] of after) if (before.get(h)?.join('\0') !== gs.join('\0')) dirty.add(h);
+    for (const h of before.keys()) if (!after.has(h)) dirty.add(h);
   }
 
   // Targets, rollouts and dirty deployments.
@@ -106,7 +112,10 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
     targets.set(name, tt);
     if (!sameTargets) retargeted.push(name);
     const old = prev.rollouts.get(name);
-    const sameProgress = prev.ctx.rollout?.get(name) === next.ctx.rollout?.get(name) && (prev.ctx.suspended?.has(name) ?? false) === (next.ctx.suspended?.has(name) ?? false);
+    const sameProgress =
+      prev.ctx.rollout?.get(name) === next.ctx.rollout?.get(name) &&
+      (prev.ctx.suspended?.has(name) ?? false) === (next.ctx.suspended?.has(name) ?? false) &&
+      (prev.ctx.resumed?.has(name) ?? false) === (next.ctx.resumed?.has(name) ?? false);
     let r: Rollout;
     if (old !== undefined && sameTargets && sameProgress && !changedDeployments.has(name)) r = old;
     else r = rolloutFor(snap, next.ctx, name, tt, sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined ? old.outcome.hosts : undefined);
@@ -157,9 +166,17 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
     windows,
     templates,
     leaveTemplates,
+    sharing: new PlanSharing(),
   };
-  const plans = new Map<string, HostPlan>();
-  for (const h of hosts) plans.set(h, dirty.has(h) ? planOneHost(state, h) : (prevResult.plans.get(h) ?? planOneHost(state, h)));
+  let plans: Map<string, HostPlan>;
+  if (hosts === prev.hosts && prevResult.plans.size === hosts.length) {
+    // Same hosts in the same order: copy the previous plans and replace the dirty ones.
+    plans = new Map(prevResult.plans);
+    for (const h of dirty) if (plans.has(h)) plans.set(h, planOneHost(state, h));
+  } else {
+    plans = new Map();
+    for (const h of hosts) plans.set(h, dirty.has(h) ? planOneHost(state, h) : (prevResult.plans.get(h) ?? planOneHost(state, h)));
+  }
   return { result: finish(state, plans), replanned: [...dirty].sort() };
 }
 
@@ -224,9 +241,10 @@ function patchInverse(
   regroup: boolean,
 ): ReadonlyMap<string, readonly string[]> {
   if (regroup) return invertTargets(targets);
-  const out = new Map(prev.deploymentsOfHost);
   const touched = new Set<string>(retargeted);
   for (const name of changed) if (!targets.has(name) || !prev.targets.has(name)) touched.add(name);
+  if (touched.size === 0) return prev.deploymentsOfHost;
+  const out = new Map(prev.deploymentsOfHost);
   for (const name of touched) {
     const before = prev.targets.get(name) ?? new Set<string>();
     const after = targets.get(name) ?? new Set<string>();

@@ -1,39 +1,47 @@
 /** `requires` across a host's actions (Munki's lesson: each dependency followed once, cycles cut). */
-import type { Draft } from './plan-host.js';
+import type { ActionTemplate } from './templates.js';
 
-/** Prerequisite action ids of `d`, deepest first, and the required names nothing provides. */
+/** An action as far as ordering is concerned. */
+export interface Ordered {
+  readonly t: ActionTemplate;
+  readonly blockedBy: readonly string[];
+}
+
+/**
+ * Prerequisite action ids of `t`, deepest first, and the names `t` itself requires that no action
+ * installs (`unprovided`, in order, each once; the host may still report them installed).
+ */
 export function requirementClosure(
-  d: Draft,
-  installs: ReadonlyMap<string, readonly Draft[]>,
-  reportedInstalled: (name: string) => boolean,
-): { ids: readonly string[]; missing: readonly string[] } {
+  t: ActionTemplate,
+  installs: ReadonlyMap<string, readonly ActionTemplate[]>,
+): { ids: readonly string[]; unprovided: readonly string[] } {
   const ids: string[] = [];
-  const missing: string[] = [];
-  const visited = new Set<string>([d.t.id]);
-  const visit = (x: Draft, top: boolean) => {
-    for (const name of x.t.requires) {
+  const unprovided: string[] = [];
+  const visited = new Set<string>([t.id]);
+  const visit = (x: ActionTemplate, top: boolean) => {
+    for (const name of x.requires) {
       const providers = installs.get(name);
       if (providers === undefined) {
-        if (top && !reportedInstalled(name) && !missing.includes(name)) missing.push(name);
+        if (top && !unprovided.includes(name)) unprovided.push(name);
         continue;
       }
-      for (const p of [...providers].sort((a, b) => (a.t.id < b.t.id ? -1 : 1))) {
-        if (visited.has(p.t.id)) continue;
-        visited.add(p.t.id);
+      for (const p of [...providers].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+        if (visited.has(p.id)) continue;
+        visited.add(p.id);
         visit(p, false);
-        ids.push(p.t.id);
+        ids.push(p.id);
       }
     }
   };
-  visit(d, true);
-  return { ids, missing };
+  visit(t, true);
+  return { ids, unprovided };
 }
 
 /** Topological order by blockedBy; among ready actions, the smallest id first. Cycles fall back to id order. */
-export function orderActions(drafts: readonly Draft[]): readonly Draft[] {
+export function orderActions<T extends Ordered>(drafts: readonly T[]): readonly T[] {
   const sorted = [...drafts].sort((a, b) => (a.t.id < b.t.id ? -1 : a.t.id > b.t.id ? 1 : 0));
   if (sorted.every((d) => d.blockedBy.length === 0)) return sorted;
-  const out: Draft[] = [];
+  const out: T[] = [];
   const done = new Set<string>();
   const present = new Set(sorted.map((d) => d.t.id));
   let rest = sorted;

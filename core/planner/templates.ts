@@ -24,6 +24,8 @@ export interface ActionTemplate {
   /** Condition names the snapshot does not define. */
   readonly missingConditions: readonly string[];
   readonly requires: readonly string[];
+  /** Whether fixed() depends on the zone (a `timezone: host` schedule). */
+  readonly zoneMatters: boolean;
   /** The action fields every host shares, for the host's time zone. */
   fixed(zone: string | undefined): FixedFields;
 }
@@ -112,6 +114,7 @@ export function makeTemplate(
     conditions,
     missingConditions,
     requires: op === 'install' ? (definition?.spec.requires ?? []) : [],
+    zoneMatters,
     fixed(zone) {
       const key = zoneMatters ? (zone ?? '') : '';
       let f = byZone.get(key);

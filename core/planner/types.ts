@@ -29,6 +29,10 @@ export interface PlanningContext {
   readonly rollout?: ReadonlyMap<string, RolloutProgress>;
   /** Deployments suspended by an operator (the controller's database), next to spec.suspended. */
   readonly suspended?: ReadonlySet<string>;
+  /** Deployments an operator resumed: not suspended, whatever spec.suspended or a rollout's maxFailures say. */
+  readonly resumed?: ReadonlySet<string>;
+  /** Artifacts (sha256 → reason) whose content is missing or wrong: installs of them are blocked. */
+  readonly unavailable?: ReadonlyMap<string, string>;
   /** Default `{kind: 'controller', name: 'controller'}`. */
   readonly controllerSource?: ContentSource;
 }

@@ -3,18 +3,18 @@
  * cumulative percentages or counts (ceil, at least one host), a wave starts once every host of
  * the previous one finished or failed, and more failures than maxFailures suspend the deployment.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DeploymentResource, Quantity } from '../manifest/types.js';
 import type { DeploymentOutcome, RolloutProgress } from './types.js';
 
 /** A deployment's outcome plus each host's wave, for planning its hosts. */
 export interface Rollout {
   readonly outcome: DeploymentOutcome;
-  /** 1-based wave of each targeted host. */
+  /** 1-based wave of each targeted host; empty when there is one wave (every host is in wave 1). */
   readonly waveOf: ReadonlyMap<string, number>;
 }
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha = (text: string) => hash('sha256', text, 'hex');
 
 /** Targeted hosts in rollout order for one deployment. */
 export function rolloutOrder(hosts: Iterable<string>, deployment: string): readonly string[] {
@@ -46,6 +46,7 @@ export function planRollout(
   progress: RolloutProgress | undefined,
   operatorSuspended: boolean,
   previousOrder?: readonly string[],
+  operatorResumed = false,
 ): Rollout {
   const name = dep.metadata.name;
   const rollout = dep.spec.rollout;
@@ -57,7 +58,7 @@ export function planRollout(
   for (let i = 0; i < hosts.length; i++) {
     while (i >= ends[wave - 1]!) wave++;
     const host = hosts[i]!;
-    waveOf.set(host, wave);
+    if (ends.length > 1) waveOf.set(host, wave);
     if (current === 0 && !(progress?.finished.has(host) || progress?.failed.has(host))) current = wave;
   }
   if (current === 0) current = ends.length;
@@ -70,7 +71,7 @@ export function planRollout(
     const limit = 'percent' in budget ? (budget.percent * hosts.length) / 100 : budget.count;
     if (failed > limit) selfSuspended = `${failed} of ${hosts.length} hosts failed, more than maxFailures ${describe(budget)}`;
   }
-  const suspended = dep.spec.suspended ? 'spec' : operatorSuspended ? 'operator' : selfSuspended !== undefined ? 'self' : false;
+  const suspended = operatorResumed ? false : dep.spec.suspended ? 'spec' : operatorSuspended ? 'operator' : selfSuspended !== undefined ? 'self' : false;
   const outcome: DeploymentOutcome = {
     name,
     hosts,

@@ -7,6 +7,8 @@ import type { ManifestSource, SnapshotListener, SourceSnapshot, SourceStatus } f
 export class FakeSource implements ManifestSource {
   private snapshot: SourceSnapshot | undefined;
   private readonly listeners = new Set<SnapshotListener>();
+  /** Repository files by revision, then path (for content ingestion). */
+  readonly repoFiles = new Map<string, Map<string, Uint8Array>>();
 
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
@@ -18,12 +20,16 @@ export class FakeSource implements ManifestSource {
     return () => this.listeners.delete(listener);
   }
   async refresh(): Promise<void> {}
+  async readFile(revision: string, path: string): Promise<Uint8Array | undefined> {
+    return this.repoFiles.get(revision)?.get(path);
+  }
   status(): SourceStatus {
     return { kind: 'dir', url: 'memory', ready: this.snapshot !== undefined, ...(this.snapshot ? { revision: this.snapshot.revision } : {}) };
   }
 
   /** Makes `files` the current revision and tells the listeners. */
-  push(revision: string, files: readonly ManifestFile[]): void {
+  push(revision: string, files: readonly ManifestFile[], repoFiles: Readonly<Record<string, string | Uint8Array>> = {}): void {
+    this.repoFiles.set(revision, new Map(Object.entries(repoFiles).map(([p, c]) => [p, typeof c === 'string' ? Buffer.from(c) : c])));
     this.snapshot = Object.freeze({ revision, files: Object.freeze([...files]), fetchedAt: new Date(0).toISOString() });
     for (const l of this.listeners) l(this.snapshot);
   }

@@ -134,7 +134,7 @@ for (const backend of backends) {
       expect(await again.getMeta('k')).to.equal('v2');
       expect(await again.getMeta('missing')).to.equal(undefined);
       const migrations = await database.rows('select name from kysely_migration order by name');
-      expect(migrations).to.deep.equal([{ name: '0001-initial' }]);
+      expect(migrations).to.deep.equal([{ name: '0001-initial' }, { name: '0002-override-reason' }]);
     });
 
     it('stores only the hash of an enrollment token, valid for many uses until it expires', async () => {
@@ -232,6 +232,27 @@ for (const backend of backends) {
       expect(await store.putSignedPlans([{ host: 'a', serial: 1, signed: 'stale' }, { host: 'b', serial: 1, signed: 'fresh' }])).to.equal(1);
       expect((await store.getPlan('a'))?.signed).to.equal(signed[0]);
       expect((await store.getPlan('b'))?.signed).to.equal('fresh');
+    });
+
+    it('serves a signed plan with its sha256, and changes the plans version on every document write', async () => {
+      const versions = [await store.plansVersion()];
+      await store.savePlans([{ host: 'a', hash: 'h1', body: plan('a', ''), revision: 'r1' }], t0, { sign: () => 'doc-1' });
+      versions.push(await store.plansVersion());
+      await store.savePlans([{ host: 'a', hash: 'h1', body: plan('a', ''), revision: 'r2' }], at(1), { sign: () => 'unused' });
+      versions.push(await store.plansVersion());
+      expect(await store.getSignedPlan('a')).to.deep.equal({ host: 'a', serial: 1, signed: 'doc-1', sha256: createHash('sha256').update('doc-1').digest('hex') });
+      expect(await store.putSignedPlans([{ host: 'a', serial: 1, signed: 'doc-1b' }])).to.equal(1);
+      versions.push(await store.plansVersion());
+      expect(await store.putSignedPlans([{ host: 'a', serial: 9, signed: 'stale' }])).to.equal(0);
+      versions.push(await store.plansVersion());
+      await store.savePlans([{ host: 'b', hash: 'h1', body: plan('b', ''), revision: 'r1' }], at(2));
+      versions.push(await store.plansVersion());
+      expect((await store.getSignedPlan('a'))?.signed).to.equal('doc-1b');
+      expect(await store.getSignedPlan('b')).to.equal(undefined);
+      expect(await store.getSignedPlan('c')).to.equal(undefined);
+      // New documents, no change, re-signed, stale re-sign refused, a new (unsigned) plan.
+      const [v0, v1, v2, v3, v4, v5] = versions;
+      expect([v1 !== v0, v2 === v1, v3 !== v2, v4 === v3, v5 !== v4]).to.deep.equal([true, true, true, true, true]);
     });
 
     it('saves plans for many hosts in one call', async () => {
@@ -352,6 +373,13 @@ for (const backend of backends) {
       ]);
       await store.clearOverride('tools');
       expect((await store.listOverrides()).map((o) => o.deployment)).to.deep.equal(['editor']);
+      // The controller's own suspension carries its reason; an operator's resume replaces it.
+      expect(await store.setSuspended('rollout', true, 'ferry:rollout', at(2), '3 of 10 hosts failed')).to.deep.equal({
+        deployment: 'rollout', suspended: true, by: 'ferry:rollout', at: at(2).toISOString(), reason: '3 of 10 hosts failed',
+      });
+      expect((await store.listOverrides())[1]).to.deep.equal({ deployment: 'rollout', suspended: true, by: 'ferry:rollout', at: at(2).toISOString(), reason: '3 of 10 hosts failed' });
+      await store.setSuspended('rollout', false, 'ops', at(3));
+      expect((await store.listOverrides())[1]).to.deep.equal({ deployment: 'rollout', suspended: false, by: 'ops', at: at(3).toISOString() });
     });
 
     it('keeps the last applied revision in force when a later one is rejected', async () => {

@@ -184,6 +184,23 @@ const cases: Case[] = [
     expected: plan('h', [act('a/runtime-lib@1.0.0/install', { suspended: true }), act('b/core-lib@2.0.0/install', { blockedBy: ['a/runtime-lib@1.0.0/install'], suspended: true })]),
   },
   {
+    name: 'resumed by an operator: not suspended, whatever spec.suspended says',
+    resources: [lib, deployment('a', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] }, suspended: true })],
+    inventories: [inventory('h')], host: 'h', ctx: { resumed: new Set(['a']) },
+    expected: plan('h', [act('a/runtime-lib@1.0.0/install')]),
+  },
+  {
+    name: 'content unavailable: installs of it are blocked with the reason; uninstalls need no content',
+    resources: [lib, pkg('editor', '2.4.1'), deployment('a', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } }),
+      deployment('z', { packages: [{ name: 'editor', version: '2.4.1', state: 'absent' }], targets: { hosts: ['h'] } })],
+    inventories: [inventory('h', { software: [{ name: 'editor', version: '2.4.1', source: 'dpkg' }] })], host: 'h',
+    ctx: { unavailable: new Map([[sha('r'), 'not in the content store; push it with `ferry package push FILE`'], [sha('e'), 'gone']]) },
+    expected: plan('h', [
+      act('a/runtime-lib@1.0.0/install', { status: 'blocked', reason: 'content unavailable: not in the content store; push it with `ferry package push FILE`' }),
+      act('z/editor@2.4.1/uninstall'),
+    ]),
+  },
+  {
     name: 'windows, transfer options and notBefore; installWindow of the package unless the deployment overrides it',
     resources: [
       pkg('runtime-lib', '1.0.0', { installWindow: 'lunch' }), pkg('core-lib', '2.0.0', { installWindow: 'lunch' }),

@@ -1,0 +1,102 @@
+/**
+ * Work a follower replica asks of the leader through the database they share: a source refresh
+ * (`POST /v1/source/refresh`, the push webhook) or a re-check of content pushed to it.
+ *
+ * Chosen over PostgreSQL `LISTEN/NOTIFY` because it needs nothing from the store but its meta
+ * table, so it works the same on SQLite (several processes on one file) and PostgreSQL, and it
+ * cannot be lost to a dropped listening connection: the follower writes a request row, the
+ * leader reads the rows every `pollMs` (2 s) and, for a refresh, writes back the id it served,
+ * which the follower waits for. A request costs at most one poll interval of latency.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Store } from './store/store.js';
+
+export type LeaderRequestKind = 'refresh' | 'content';
+
+const requestKey = (kind: LeaderRequestKind) => `leader.request.${kind}`;
+const doneKey = 'leader.done.refresh';
+
+/** What the leader does for each kind of request. */
+export interface LeaderRequestHandlers {
+  /** Fetch the source now and reconcile what it found; resolves when done. */
+  refresh(): Promise<void>;
+  /** Content was pushed to a replica: check unavailable content again. */
+  content(): Promise<void>;
+}
+
+export class LeaderRequests {
+  private timer: NodeJS.Timeout | undefined;
+  private seen = new Map<LeaderRequestKind, string | undefined>();
+  private handlers: LeaderRequestHandlers | undefined;
+  private tick: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Pick<Store, 'getMeta' | 'setMeta'>,
+    private readonly logger: Logger,
+    /** How often the leader looks for requests; default 2000 ms. */
+    private readonly pollMs = 2000,
+  ) {}
+
+  /**
+   * Follower side: records a request for the leader. For a refresh, resolves once the leader
+   * has served it (or a later one), or after `waitMs` (default 15 s) without an answer.
+   */
+  async request(kind: LeaderRequestKind, waitMs = 15_000): Promise<void> {
+    // Sortable by time, unique by the random tail: a later request has a greater id.
+    const id = `${Date.now().toString().padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
+    await this.store.setMeta(requestKey(kind), id);
+    if (kind !== 'refresh' || waitMs <= 0) return;
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      await new Promise((ok) => setTimeout(ok, Math.min(200, this.pollMs)));
+      const done = await this.store.getMeta(doneKey).catch(() => undefined);
+      if (done !== undefined && done >= id) return;
+    }
+    this.logger.warn({ waitMs }, 'leader requests: the leader did not answer a refresh in time');
+  }
+
+  /** Leader side: serves requests made from now on until `stop()`; earlier ones are taken as served (a new leader fetches anyway). */
+  async start(handlers: LeaderRequestHandlers): Promise<void> {
+    await this.stop();
+    for (const kind of ['refresh', 'content'] as const) this.seen.set(kind, await this.store.getMeta(requestKey(kind)).catch(() => undefined));
+    this.handlers = handlers;
+    this.arm();
+  }
+
+  /** Stops serving; an answer under way is awaited. */
+  async stop(): Promise<void> {
+    this.handlers = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.tick;
+  }
+
+  private arm(): void {
+    if (!this.handlers) return;
+    this.timer = setTimeout(() => {
+      this.tick = this.serve().finally(() => {
+        this.tick = undefined;
+        this.arm();
+      });
+    }, this.pollMs);
+    this.timer.unref();
+  }
+
+  private async serve(): Promise<void> {
+    const handlers = this.handlers;
+    if (!handlers) return;
+    try {
+      for (const kind of ['refresh', 'content'] as const) {
+        const id = await this.store.getMeta(requestKey(kind));
+        if (id === undefined || id === this.seen.get(kind)) continue;
+        this.seen.set(kind, id);
+        this.logger.info({ kind }, 'leader requests: serving a request from another replica');
+        await handlers[kind]();
+        if (kind === 'refresh') await this.store.setMeta(doneKey, id);
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'leader requests: serving a request failed; the next one is tried');
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import canonicalize from 'canonicalize';
+import { benchFleet } from '../../../bench/plan.js';
+import { canonicalJson, canonicalPlanJson, hashPlan, planFleet, replan, type FleetPlan } from '../../../core/planner/index.js';
+import type { HostPlan } from '../../../core/plan/types.js';
+import { buildState } from '../../../core/planner/fleet-state.js';
+import { planOneHost } from '../../../core/planner/plan-fleet.js';
+import { PlanSharing } from '../../../core/planner/plan-sharing.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const dump = (fp: FleetPlan) => canonicalJson({ plans: [...fp.plans.values()], deployments: [...fp.deployments.values()], hashes: [...fp.hashes] });
+
+/** The benchmark's fleet at a small scale: every rule the benchmark exercises, on few hosts. */
+const small = benchFleet(1_500);
+const planned = planFleet(small.snapshot, small.inventories, small.ctx);
+
+/** The benchmark's incremental change: deploy-00 asks another version and shuts down after installing. */
+function changedSnapshot() {
+  const dep = small.snapshot.deployments.get('deploy-00')!;
+  const deployments = new Map(small.snapshot.deployments);
+  deployments.set('deploy-00', { ...dep, spec: { ...dep.spec, packages: dep.spec.packages.map((p, i) => (i === 0 ? { ...p, version: '1.1.0' } : p)), install: { shutdownAfter: true } } });
+  return { ...small.snapshot, revision: 'bench-2', deployments };
+}
+
+describe('core/planner shared plans: canonical text and hashes from cached pieces', () => {
+  it('canonicalPlanJson equals canonicalize of the whole plan, and hashPlan its sha256, for every plan of the bench fleet', () => {
+    let checked = 0;
+    for (const plan of planned.plans.values()) {
+      const text = canonicalize(plan)!;
+      expect(canonicalPlanJson(plan)).to.equal(text);
+      expect(hashPlan(plan)).to.equal(sha256(text));
+      checked++;
+    }
+    expect(checked).to.equal(planned.plans.size);
+  });
+
+  const host = [...planned.plans.keys()][1]!;
+  const plan = planned.plans.get(host)!;
+  const cases: { name: string; value: HostPlan }[] = [
+    { name: 'a copy not made by the planner', value: { host: plan.host, sources: [...plan.sources], actions: plan.actions.map((a) => ({ ...a })) } },
+    { name: 'a plan with envelope fields (other keys)', value: { ...plan, serial: 7, revision: 'r', generatedAt: '2026-12-01T10:30:00Z', expiresAt: '2026-12-02T10:30:00Z' } as HostPlan },
+    { name: 'shared actions under another host name', value: { ...plan, host: 'zz-other' } },
+    { name: 'shared actions with an unfrozen sources list', value: { ...plan, sources: [{ kind: 'controller', name: 'controller', url: 'https://c' }] } },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: the same text and hash as canonicalize`, () => {
+      const text = canonicalize(c.value)!;
+      expect(canonicalPlanJson(c.value)).to.equal(text);
+      expect(hashPlan(c.value)).to.equal(sha256(text));
+    });
+  }
+
+  it('hosts with the same actions share one frozen list and frozen actions', () => {
+    const lists = new Set([...planned.plans.values()].map((p) => p.actions));
+    expect(lists.size).to.be.lessThan(planned.plans.size / 2);
+    for (const list of lists) {
+      expect(Object.isFrozen(list)).to.equal(true);
+      for (const a of list) expect(Object.isFrozen(a)).to.equal(true);
+    }
+  });
+});
+
+describe('core/planner host memo: hosts with equal keys share one decision', () => {
+  const withoutSome = small.inventories.filter((_, i) => i % 7 !== 3);
+  const cases = [
+    { name: 'the bench fleet', inventories: small.inventories },
+    { name: 'the bench fleet with every 7th inventory missing', inventories: withoutSome },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: every plan equals the plan decided from scratch`, () => {
+      const memo = planFleet(small.snapshot, c.inventories, small.ctx);
+      const state = { ...buildState(small.snapshot, c.inventories, small.ctx), sharing: new PlanSharing({ memoPlans: false }) };
+      for (const [host, plan] of memo.plans) expect(canonicalJson(planOneHost(state, host)), host).to.equal(canonicalJson(plan));
+    });
+  }
+});
+
+describe('core/planner replan on the bench fleet', () => {
+  const target = planned.deployments.get('deploy-00')!.hosts;
+  const cases: { name: string; next: () => { snapshot: typeof small.snapshot; inventories: typeof small.inventories; ctx: typeof small.ctx }; replanned: (r: readonly string[]) => void }[] = [
+    { name: 'one deployment changed', replanned: (r) => expect(r).to.include.members([...target]).and.have.length.below(target.length * 2), next: () => ({ snapshot: changedSnapshot(), inventories: small.inventories, ctx: small.ctx }) },
+    { name: 'nothing changed', replanned: (r) => expect(r).to.deep.equal([]), next: () => ({ snapshot: { ...small.snapshot }, inventories: small.inventories, ctx: small.ctx }) },
+    {
+      name: 'one inventory lost its disk space',
+      replanned: (r) => expect(r).to.deep.equal([small.inventories[42]!.host]),
+      next: () => ({
+        snapshot: small.snapshot,
+        inventories: small.inventories.map((inv, i) => (i === 42 ? { ...inv, facts: { ...inv.facts, disk: { installRoot: { free: 1, total: 2 } } } } : inv)),
+        ctx: small.ctx,
+      }),
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: the result equals a full planFleet, hashes included`, () => {
+      const next = c.next();
+      const { result, replanned } = replan({ ...small, result: planned }, next);
+      expect(dump(result)).to.equal(dump(planFleet(next.snapshot, next.inventories, next.ctx)));
+      c.replanned(replanned);
+      for (const [h, p] of result.plans) if (!replanned.includes(h)) expect(p).to.equal(planned.plans.get(h));
+    });
+  }
+});
