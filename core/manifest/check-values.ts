@@ -139,8 +139,18 @@ function parseCron(expression: string, zone: string): string | undefined {
   }
 }
 
-/** Why an RFC 3339 time (already the right shape) is not a real instant, e.g. February 30th. */
+const timeErrors = new Map<string, string | undefined>();
+
+/** Why an RFC 3339 time (already the right shape) is not a real instant, e.g. February 30th; remembered per time and zone. */
 function timeError(time: string, zone: string): string | undefined {
+  const key = `${zone}\0${time}`;
+  if (timeErrors.has(key)) return timeErrors.get(key);
+  const why = parseTime(time, zone);
+  if (timeErrors.size < 10_000) timeErrors.set(key, why);
+  return why;
+}
+
+function parseTime(time: string, zone: string): string | undefined {
   const dt = DateTime.fromISO(time.replace(' ', 'T'), { zone, setZone: true });
   return dt.isValid ? undefined : (dt.invalidExplanation ?? dt.invalidReason ?? 'not a real date and time');
 }

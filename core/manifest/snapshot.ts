@@ -64,7 +64,12 @@ function compareVersions(a: string, b: string): number {
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+    } else {
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) deepFreeze(record[key]);
+    }
   }
   return value;
 }
