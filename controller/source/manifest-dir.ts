@@ -22,7 +22,12 @@ export async function readManifestDir(dir: string): Promise<ManifestFile[]> {
   found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files: ManifestFile[] = [];
   for (const { path, link } of found) {
-    const file = readOne(join(dir, path), path, link);
+    let file: ManifestFile | undefined;
+    try {
+      file = readOne(join(dir, path), path, link);
+    } catch (err) {
+      file = { path, content: new Uint8Array(0), unreadable: describeReadError(err, link) };
+    }
     if (file !== undefined) files.push(file);
   }
   return files;
@@ -56,4 +61,13 @@ function readOne(full: string, path: string, link: boolean): ManifestFile | unde
   } finally {
     closeSync(fd);
   }
+}
+
+/** A read failure in words, for a problem at the file's 1:1 (never a stack trace). */
+function describeReadError(err: unknown, link: boolean): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' && link) return 'it is a symbolic link to something that does not exist';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ELOOP') return 'too many levels of symbolic links';
+  return (err as Error).message ?? String(err);
 }

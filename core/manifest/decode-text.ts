@@ -8,6 +8,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes a manifest file; sizes over `maxBytes` and invalid UTF-8 are reported, not thrown. */
 export function decodeText(file: ManifestFile, maxBytes: number): Decoded {
+  if (file.unreadable !== undefined) return { line: 1, col: 1, message: `cannot read this file: ${file.unreadable}` };
   const length = byteLength(file);
   if (length > maxBytes) {
     return { line: 1, col: 1, message: `file is ${formatBytes(length)}, over the ${formatBytes(maxBytes)} limit for one manifest file; split it into several files` };

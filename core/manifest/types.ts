@@ -187,6 +187,8 @@ export interface ManifestFile {
    * only a prefix, or nothing): the loader reports the file as too large without parsing it.
    */
   readonly size?: number;
+  /** Why the reader could not read the file (a broken link, no permission): reported at 1:1. */
+  readonly unreadable?: string;
 }
 
 /** Bounds on hostile or runaway input; every one exceeded is reported as an error, never a crash. */

@@ -1,5 +1,5 @@
 /** `ferry validate` as a user runs it: real processes on temporary manifest folders (needs `npm run build`). */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -64,6 +64,17 @@ describe('ferry validate', () => {
       ].join('\n'),
     );
     expect(r.code).to.equal(1);
+  });
+
+  it('reports an unreadable file (a broken symbolic link) as a problem, not a crash', async () => {
+    const dir = await fleet('broken-link', { 'h.yaml': host('clt1') });
+    await symlink(join(dir, 'gone.yaml'), join(dir, 'link.yaml'));
+    const r = await runFerry(['validate', dir]);
+    expect(r).to.deep.equal({
+      code: 1,
+      stdout: 'link.yaml:1:1: error: cannot read this file: it is a symbolic link to something that does not exist\n1 error in 2 files (1 resource)\n',
+      stderr: '',
+    });
   });
 
   it('prints JSON with --format json', async () => {
