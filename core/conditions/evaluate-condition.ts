@@ -110,7 +110,7 @@ function matching(req: SoftwareRequirement, inv: Inventory, compiled: Compiled):
 function presentProblem(req: SoftwareRequirement, inv: Inventory, compiled: Compiled): string | undefined {
   const items = softwareNamed(inv, req.name);
   if (items.length === 0) return `${req.name} is not installed`;
-  if (matching(req, inv, compiled).length > 0) return undefined;
+  if (items.some((s) => satisfies(s.version, req, compiled))) return undefined;
   if (req.version !== undefined && compiled.ranges.get(req.version) == null) return `${req.name} version range ${req.version} is not a valid range`;
   const versions = items.map((s) => s.version).sort();
   return `${req.name} ${list(versions)} does not satisfy ${req.version}`;

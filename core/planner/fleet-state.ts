@@ -75,18 +75,24 @@ export function targetsOf(snapshot: Snapshot, groups: ReadonlyMap<string, Readon
   return out;
 }
 
-/** Host → deployments targeting it, sorted by name. */
+/** Host → deployments targeting it, sorted by name; hosts with the same deployments share one frozen list. */
 export function invertTargets(targets: ReadonlyMap<string, ReadonlySet<string>>): ReadonlyMap<string, readonly string[]> {
-  const byHost = new Map<string, string[]>();
+  const byHost = new Map<string, readonly string[]>();
+  const extended = new Map<readonly string[], Map<string, readonly string[]>>(); // list → name → list + name
   for (const name of [...targets.keys()].sort()) {
     for (const h of targets.get(name)!) {
-      const list = byHost.get(h);
-      if (list === undefined) byHost.set(h, [name]);
-      else list.push(name);
+      const list = byHost.get(h) ?? NO_DEPLOYMENTS;
+      let next = extended.get(list);
+      if (next === undefined) extended.set(list, (next = new Map()));
+      let longer = next.get(name);
+      if (longer === undefined) next.set(name, (longer = Object.freeze([...list, name])));
+      byHost.set(h, longer);
     }
   }
   return byHost;
 }
+
+const NO_DEPLOYMENTS: readonly string[] = Object.freeze([]);
 
 export function rolloutFor(snapshot: Snapshot, ctx: PlanningContext, name: string, targets: ReadonlySet<string>, previousOrder?: readonly string[]): Rollout {
   return planRollout(snapshot.deployments.get(name)!, targets, ctx.rollout?.get(name), ctx.suspended?.has(name) ?? false, previousOrder, ctx.resumed?.has(name) ?? false);

@@ -24,10 +24,9 @@ export function planOneHost(state: FleetState, host: string): HostPlan {
     l = { templates: (name) => templatesOf(state, name), leaveTemplate: (dep, pkg, version) => leaveTemplateOf(state, dep, pkg, version) };
     lookups.set(state, l);
   }
-  const inventory = state.inventories.get(host);
   return planHost(host, {
     snapshot: state.snapshot,
-    ...(inventory === undefined ? {} : { inventory }),
+    inventory: state.inventories.get(host),
     deployments: state.deploymentsOfHost.get(host) ?? [],
     rollouts: state.rollouts,
     templates: l.templates,
@@ -35,7 +34,7 @@ export function planOneHost(state: FleetState, host: string): HostPlan {
     installed: state.installedByHost.get(host) ?? [],
     sources: state.sources.sourcesOf(host),
     sharing: state.sharing,
-    ...(state.ctx.unavailable === undefined ? {} : { unavailable: state.ctx.unavailable }),
+    unavailable: state.ctx.unavailable,
   });
 }
 

@@ -11,7 +11,7 @@ import type { ConditionResult, ContentSource, HostPlan, Inventory, PlanAction, P
 import type { HostLayout } from './host-layout.js';
 import { hostKey, installedHere } from './host-key.js';
 import { PlanSharing } from './plan-sharing.js';
-import type { ActionTemplate } from './templates.js';
+import type { ActionTemplate, FixedFields } from './templates.js';
 import type { InstalledRecord } from './types.js';
 import type { Rollout } from './waves.js';
 
@@ -28,8 +28,9 @@ export interface HostInputs {
   readonly installed: readonly InstalledRecord[];
   readonly sources: readonly ContentSource[];
   /**
-   * Caches shared by the hosts of one planning run (same snapshot, templates and rollouts); a
-   * fresh one when absent. Only changes which equal objects plans share, never their content.
+   * Caches shared by the hosts of one planning run (same snapshot, templates, rollouts and
+   * unavailable content); a fresh one when absent. Hosts whose host-key.ts key is equal get the
+   * same frozen action list; content never depends on it.
    */
   readonly sharing?: PlanSharing;
   /** Artifacts (sha256 → reason) whose content is missing or wrong: installs of them are blocked. */
@@ -61,8 +62,7 @@ export function planHost(host: string, inputs: HostInputs): HostPlan {
   const sharing = inputs.sharing ?? new PlanSharing();
   const inv = inputs.inventory;
   const zone = inv?.facts.timezone;
-  const depKey = inputs.deployments.join('\0');
-  const base = sharing.layout(depKey, () => {
+  const base = sharing.layoutOf(inputs.deployments, () => {
     const templates: ActionTemplate[] = [];
     for (const name of inputs.deployments) templates.push(...inputs.templates(name));
     return { templates, deploymentCount: templates.length };
@@ -71,7 +71,7 @@ export function planHost(host: string, inputs: HostInputs): HostPlan {
   const layout =
     leaves.length === 0
       ? base
-      : sharing.layout(`${depKey}\u0001${leaves.map((d) => `${d.t.deployment}\0${d.t.package}\0${d.t.version}`).join('\u0001')}`, () => ({
+      : sharing.layout(`${inputs.deployments.join('\0')}\u0001${leaves.map((d) => `${d.t.deployment}\0${d.t.package}\0${d.t.version}`).join('\u0001')}`, () => ({
           templates: [...base.templates, ...leaves.map((d) => d.t)],
           deploymentCount: base.templates.length,
         }));
@@ -240,34 +240,37 @@ function applyRequirements(drafts: readonly Draft[], layout: HostLayout, inv: In
 /** The plan's actions in layout order, each the run's shared object for its content. */
 function toActions(drafts: readonly Draft[], layout: HostLayout, zone: string | undefined, sharing: PlanSharing): readonly PlanAction[] {
   const actions: PlanAction[] = [];
-  let listKey = '';
+  const keys: number[] = [];
   for (const i of layout.order) {
     const d = drafts[i]!;
-    const f = d.t.fixed(zone);
     const key = `${d.status}:${d.suspended ? 1 : 0}:${layout.blockedKey[i]!}:${sharing.reasonKey(d.reason)}:${d.condKey}`;
-    const a = sharing.action(f, key, () => ({
-      id: f.id,
-      deployment: f.deployment,
-      package: f.package,
-      version: f.version,
-      op: f.op,
-      status: d.status,
-      ...(d.reason === undefined ? {} : { reason: d.reason }),
-      blockedBy: d.blockedBy,
-      artifact: f.artifact,
-      ...(f.install === undefined ? {} : { install: f.install }),
-      ...(f.uninstall === undefined ? {} : { uninstall: f.uninstall }),
-      ...(f.detect === undefined ? {} : { detect: f.detect }),
-      conditions: d.condKey === 'n' || d.condKey === 'h' ? d.conditions : Object.freeze(d.conditions),
-      distribute: f.distribute,
-      ...(f.installWindows === undefined ? {} : { installWindows: f.installWindows }),
-      shutdownAfter: f.shutdownAfter,
-      suspended: d.suspended,
-    }));
+    const a = sharing.action(d.t.fixed(zone), key, d, toAction);
     actions.push(a.value);
-    listKey += `${a.key},`;
+    keys.push(a.key);
   }
-  return sharing.list(listKey, actions);
+  return sharing.list(keys.join(','), actions);
+}
+
+function toAction(f: FixedFields, d: Draft): PlanAction {
+  return {
+    id: f.id,
+    deployment: f.deployment,
+    package: f.package,
+    version: f.version,
+    op: f.op,
+    status: d.status,
+    ...(d.reason === undefined ? {} : { reason: d.reason }),
+    blockedBy: d.blockedBy,
+    artifact: f.artifact,
+    ...(f.install === undefined ? {} : { install: f.install }),
+    ...(f.uninstall === undefined ? {} : { uninstall: f.uninstall }),
+    ...(f.detect === undefined ? {} : { detect: f.detect }),
+    conditions: d.condKey === 'n' || d.condKey === 'h' ? d.conditions : Object.freeze(d.conditions),
+    distribute: f.distribute,
+    ...(f.installWindows === undefined ? {} : { installWindows: f.installWindows }),
+    shutdownAfter: f.shutdownAfter,
+    suspended: d.suspended,
+  };
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

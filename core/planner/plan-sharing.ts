@@ -35,6 +35,7 @@ export class PlanSharing {
 
   readonly idLists = new IdLists();
   private readonly layouts = new Map<string, HostLayout>();
+  private readonly byList = new Map<readonly string[], HostLayout>();
   private readonly results = new Map<ConditionResource, Map<string, Interned<ConditionResult>>>();
   private readonly resultKeys = new Map<ConditionResult, number>();
   private readonly actions = new Map<FixedFields, Map<string, Interned<PlanAction>>>();
@@ -76,6 +77,16 @@ export class PlanSharing {
     return (byWave[wave] ??= `rollout wave ${wave} of ${rollout.outcome.waves} waits for wave ${rollout.outcome.currentWave}`);
   }
 
+  /** layout(key, make) for a shared list of deployment names, looked up by identity first. */
+  layoutOf(deployments: readonly string[], make: () => { templates: readonly ActionTemplate[]; deploymentCount: number }): HostLayout {
+    let l = this.byList.get(deployments);
+    if (l === undefined) {
+      l = this.layout(deployments.join('\0'), make);
+      if (Object.isFrozen(deployments)) this.byList.set(deployments, l);
+    }
+    return l;
+  }
+
   /** The layout of a template list, computed once per distinct `key` (which must determine the list). */
   layout(key: string, make: () => { templates: readonly ActionTemplate[]; deploymentCount: number }): HostLayout {
     let l = this.layouts.get(key);
@@ -97,23 +108,23 @@ export class PlanSharing {
     let e = byText.get(text);
     if (e === undefined) {
       const key = this.nextResultKey++;
-      e = { value: r, key };
+      e = { value: Object.isFrozen(r) ? r : Object.freeze({ ...r }), key };
       byText.set(text, e);
-      this.resultKeys.set(r, key);
+      this.resultKeys.set(e.value, key);
     }
     return e;
   }
 
   /**
-   * The shared action for `fixed` and a host-specific part described by `key`; `make` builds it
-   * the first time. `key` must determine every field `make` adds to `fixed`.
+   * The shared action for `fixed` and a host-specific part described by `key`; `make(fixed, from)`
+   * builds it the first time. `key` must determine every field `make` adds to `fixed`.
    */
-  action(fixed: FixedFields, key: string, make: () => PlanAction): Interned<PlanAction> {
+  action<T>(fixed: FixedFields, key: string, from: T, make: (fixed: FixedFields, from: T) => PlanAction): Interned<PlanAction> {
     let byKey = this.actions.get(fixed);
     if (byKey === undefined) this.actions.set(fixed, (byKey = new Map()));
     let e = byKey.get(key);
     if (e === undefined) {
-      e = { value: Object.freeze(make()), key: this.nextActionKey++ };
+      e = { value: Object.freeze(make(fixed, from)), key: this.nextActionKey++ };
       byKey.set(key, e);
     }
     return e;

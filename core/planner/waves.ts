@@ -14,7 +14,8 @@ export interface Rollout {
   readonly waveOf: ReadonlyMap<string, number>;
 }
 
-const sha = (text: string) => hash('sha256', text, 'hex');
+/** The digest as a binary string: it sorts like its hex form (byte order) at half the size. */
+const sha = (text: string) => hash('sha256', text, 'binary');
 
 /** Targeted hosts in rollout order for one deployment. */
 export function rolloutOrder(hosts: Iterable<string>, deployment: string): readonly string[] {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import canonicalize from 'canonicalize';
-import { benchFleet } from '../../../bench/plan.js';
+import { benchFleet, changeOneDeployment } from '../../../bench/plan.js';
 import { canonicalJson, canonicalPlanJson, hashPlan, planFleet, replan, type FleetPlan } from '../../../core/planner/index.js';
 import type { HostPlan } from '../../../core/plan/types.js';
 import { buildState } from '../../../core/planner/fleet-state.js';
@@ -14,14 +14,6 @@ const dump = (fp: FleetPlan) => canonicalJson({ plans: [...fp.plans.values()], d
 /** The benchmark's fleet at a small scale: every rule the benchmark exercises, on few hosts. */
 const small = benchFleet(1_500);
 const planned = planFleet(small.snapshot, small.inventories, small.ctx);
-
-/** The benchmark's incremental change: deploy-00 asks another version and shuts down after installing. */
-function changedSnapshot() {
-  const dep = small.snapshot.deployments.get('deploy-00')!;
-  const deployments = new Map(small.snapshot.deployments);
-  deployments.set('deploy-00', { ...dep, spec: { ...dep.spec, packages: dep.spec.packages.map((p, i) => (i === 0 ? { ...p, version: '1.1.0' } : p)), install: { shutdownAfter: true } } });
-  return { ...small.snapshot, revision: 'bench-2', deployments };
-}
 
 describe('core/planner shared plans: canonical text and hashes from cached pieces', () => {
   it('canonicalPlanJson equals canonicalize of the whole plan, and hashPlan its sha256, for every plan of the bench fleet', () => {
@@ -79,7 +71,7 @@ describe('core/planner host memo: hosts with equal keys share one decision', () 
 describe('core/planner replan on the bench fleet', () => {
   const target = planned.deployments.get('deploy-00')!.hosts;
   const cases: { name: string; next: () => { snapshot: typeof small.snapshot; inventories: typeof small.inventories; ctx: typeof small.ctx }; replanned: (r: readonly string[]) => void }[] = [
-    { name: 'one deployment changed', replanned: (r) => expect(r).to.include.members([...target]).and.have.length.below(target.length * 2), next: () => ({ snapshot: changedSnapshot(), inventories: small.inventories, ctx: small.ctx }) },
+    { name: 'one deployment changed', replanned: (r) => expect(r).to.include.members([...target]).and.have.length.below(target.length * 2), next: () => ({ snapshot: changeOneDeployment(small.snapshot), inventories: small.inventories, ctx: small.ctx }) },
     { name: 'nothing changed', replanned: (r) => expect(r).to.deep.equal([]), next: () => ({ snapshot: { ...small.snapshot }, inventories: small.inventories, ctx: small.ctx }) },
     {
       name: 'one inventory lost its disk space',
