@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from './clock.js';
 import { parseContentRange } from './content-range.js';
 import { LocalWriteError, TransferError } from './errors.js';
@@ -201,7 +201,7 @@ class Transfer {
         stopAt = o.size;
       }
       let written = part.length;
-      await pipeline(
+      await drainInto(
         response,
         part.appender((length) => {
           this.countFetched(length - written);
@@ -217,6 +217,34 @@ class Transfer {
     }
     return 'complete';
   }
+}
+
+/**
+ * Pipes a response into the partial file. Unlike `pipeline`, a response that fails midway does
+ * not destroy the file's writer: the bytes already received are still written, so the next
+ * attempt resumes from the last byte that arrived, not from the last one the disk had caught up
+ * with. Rejects with the response's error (or the writer's) once the writer has finished.
+ */
+function drainInto(response: http.IncomingMessage, sink: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: Error | undefined;
+    const stop = (error: Error) => {
+      if (failure !== undefined) return;
+      failure = error;
+      response.unpipe(sink);
+      if (!sink.writableEnded) sink.end();
+    };
+    response.on('error', stop);
+    response.on('close', () => {
+      if (!response.complete) stop(new TransferError('connection closed before the response was complete', true));
+    });
+    sink.on('error', (e) => {
+      response.destroy();
+      reject(e);
+    });
+    sink.on('finish', () => (failure ? reject(failure) : resolve()));
+    response.pipe(sink);
+  });
 }
 
 async function syncDirectory(path: string): Promise<void> {
