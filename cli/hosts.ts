@@ -20,7 +20,8 @@ interface HostDetail {
   readonly host: HostItem & { facts: Record<string, unknown>; resetAt?: string };
   readonly inventory: { inventory: { facts: Record<string, unknown>; software: { name: string; version: string; source: string }[] }; reportedAt: string } | null;
   readonly plan: { serial: number; revision: string; generatedAt: string; body: { actions: { id: string; status: string; reason?: string }[] } } | null;
-  readonly states: { actionId: string; state: string; at: string; reason?: string; exitCode?: number }[];
+  /** The actions of the host's current plan; `at` is absent until the host reported on one. */
+  readonly states: { actionId: string; state: string; at?: string; reason?: string; exitCode?: number }[];
   readonly history: { id: string; actionId: string; state: string; at: string }[];
 }
 
@@ -69,7 +70,7 @@ export function configure(cmd: Command): void {
       else out.push('  no plan yet');
       out.push('');
       if (d.states.length > 0) {
-        const rows = d.states.map((s) => [s.actionId, s.state, s.at, `${s.reason ?? ''}${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}`]);
+        const rows = d.states.map((s) => [s.actionId, s.state, s.at ?? 'not reported', `${s.reason ?? ''}${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}`]);
         out.push(table([['ACTION', 'STATE', 'AT', 'REASON'], ...rows]).trimEnd());
       } else out.push('No action reported yet.');
       process.stdout.write(`${out.join('\n')}\n`);

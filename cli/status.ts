@@ -28,10 +28,12 @@ interface StatusReply {
   readonly content?: { readonly revision?: string; readonly unavailable: UnavailableContentView[] };
 }
 
+/** A targeted host: every action of its current plan, in its reported state or, before a report, its planned one. */
 interface HostRow {
   readonly host: string;
   readonly state: string;
-  readonly lastReportAt: string;
+  /** Absent while the host has not reported on any of these actions. */
+  readonly lastReportAt?: string;
   readonly actions: { actionId: string; state: string; version?: string; reason?: string; exitCode?: number; bytesDone?: number }[];
 }
 
@@ -104,7 +106,7 @@ function printDeployment(d: DeploymentReply): void {
   const rows = d.hosts.items.map((h) => {
     const a = h.actions.find((x) => x.state === h.state) ?? h.actions[0];
     const detail = a?.reason ?? (a?.bytesDone !== undefined ? `${a.bytesDone} bytes` : '');
-    return [h.host, h.state, a?.version ?? '', h.lastReportAt, detail];
+    return [h.host, h.state, a?.version ?? '', h.lastReportAt ?? 'never', detail];
   });
   out.push(table([['HOST', 'STATE', 'VERSION', 'LAST REPORT', 'REASON'], ...rows]).trimEnd());
   if (d.hosts.total > d.hosts.items.length) out.push(`… ${d.hosts.total - d.hosts.items.length} more hosts (use --json with the API's ?offset=)`);

@@ -1,6 +1,5 @@
 /** The admin side of the API (DESIGN §4): status, deployments, hosts, overrides, tokens, source. */
-import type { ActionState } from '../../core/plan/types.js';
-import type { ActionStateRecord, DeploymentOverride, StateCount } from '../store/store.js';
+import type { ActionStateRecord, ActionStatusRecord, DeploymentOverride, StateCount, StatusState } from '../store/store.js';
 import { ApiError, notFound } from './errors.js';
 import { parseDurationMs } from './http.js';
 import { verifyHubSignature } from './webhook.js';
@@ -8,7 +7,7 @@ import type { ApiDeps, DesiredDeployment } from './deps.js';
 import type { RouteSpec } from './route.js';
 
 /** Which state describes a host with several actions in one deployment: the first listed it has. */
-const statePriority: readonly ActionState[] = [
+const statePriority: readonly StatusState[] = [
   'failed',
   'installing',
   'downloading',
@@ -16,6 +15,7 @@ const statePriority: readonly ActionState[] = [
   'waiting',
   'pending',
   'suspended',
+  'blocked',
   'not-applicable',
   'uninstalled',
   'installed',
@@ -37,9 +37,12 @@ export interface SuspensionView {
 
 export interface DeploymentSummary {
   readonly name: string;
-  /** Action states by count, e.g. `{installed: 8, failed: 1}`. */
-  readonly counts: Readonly<Partial<Record<ActionState, number>>>;
-  /** Actions with a reported state. */
+  /**
+   * The actions of current plans by state, e.g. `{installed: 8, pending: 2, failed: 1}`: each
+   * action once, in its reported state, or its planned status before the host reported on it.
+   */
+  readonly counts: Readonly<Partial<Record<StatusState, number>>>;
+  /** Actions in current plans. */
   readonly actions: number;
   readonly suspended: SuspensionView;
   /** False when git's applied revision does not name it (any more), or unknown without a desired-state view. */
@@ -77,33 +80,37 @@ export interface FailureView {
   readonly at: string;
 }
 
-function actionView(s: ActionStateRecord) {
+/** An action of a current plan as the API shows it; `reason` is the report's, or the planner's before a report. */
+function actionView(s: ActionStatusRecord) {
   const r = s.report;
+  const reason = r ? r.reason : s.plannedReason;
   return {
     actionId: s.actionId,
-    ...(s.package !== undefined && { package: s.package }),
-    ...(s.version !== undefined && { version: s.version }),
-    ...(s.op !== undefined && { op: s.op }),
+    package: s.package,
+    version: s.version,
+    op: s.op,
     state: s.state,
-    at: s.at,
-    serial: r.serial,
-    ...(r.reason !== undefined && { reason: r.reason }),
-    ...(r.exitCode !== undefined && { exitCode: r.exitCode }),
-    ...(r.bytesDone !== undefined && { bytesDone: r.bytesDone }),
-    ...(r.output !== undefined && { output: r.output }),
+    planned: s.plannedStatus,
+    ...(r && { at: r.at, serial: r.serial }),
+    ...(reason !== undefined && { reason }),
+    ...(r?.exitCode !== undefined && { exitCode: r.exitCode }),
+    ...(r?.bytesDone !== undefined && { bytesDone: r.bytesDone }),
+    ...(r?.output !== undefined && { output: r.output }),
   };
 }
 
-function failureView(s: ActionStateRecord): FailureView {
+/** A failed action of a current plan, or a failure about the host itself (e.g. it rejected its plan). */
+function failureView(s: ActionStatusRecord | ActionStateRecord): FailureView {
+  const r = s.report!;
   return {
     host: s.host,
     ...(s.deployment !== undefined && { deployment: s.deployment }),
     actionId: s.actionId,
     ...(s.package !== undefined && { package: s.package }),
     ...(s.version !== undefined && { version: s.version }),
-    ...(s.report.reason !== undefined && { reason: s.report.reason }),
-    ...(s.report.exitCode !== undefined && { exitCode: s.report.exitCode }),
-    at: s.at,
+    ...(r.reason !== undefined && { reason: r.reason }),
+    ...(r.exitCode !== undefined && { exitCode: r.exitCode }),
+    at: r.at,
   };
 }
 
@@ -171,20 +178,23 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       auth: 'admin',
       body: { kind: 'none' },
       async handle({ res }) {
-        const [record, enrolled, reset, deployments, failed, content] = await Promise.all([
+        const [record, enrolled, reset, deployments, failed, hostFailed, content] = await Promise.all([
           store.getSourceStatus(),
           store.listHosts({ limit: 1, state: 'enrolled' }),
           store.listHosts({ limit: 1, state: 'reset' }),
           deploymentSummaries(),
-          store.currentStates({ state: 'failed' }),
+          store.actionStatuses({ state: 'failed', limit: maxFailuresListed }),
+          // Reports about a host rather than an action of a plan (`plan`: the agent rejected its plan).
+          store.currentStates({ deployment: '', state: 'failed' }),
           contentStatus(deps),
         ]);
+        const planFailures = deployments.reduce((n, d) => n + (d.counts.failed ?? 0), 0);
         res.json({
           source: { ...record, fetch: deps.source.status() ?? null },
           hosts: { total: enrolled.total + reset.total, enrolled: enrolled.total, reset: reset.total },
           deployments,
-          failures: failed.slice(0, maxFailuresListed).map(failureView),
-          failuresTotal: failed.length,
+          failures: [...hostFailed, ...failed].slice(0, maxFailuresListed).map(failureView),
+          failuresTotal: hostFailed.length + planFailures,
           content,
         });
       },
@@ -208,7 +218,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const name = params['name']!;
         const [summary] = await deploymentSummaries(name);
         if (!summary) throw notFound(`no deployment ${name} in the applied revision or in any report`);
-        const { offset, limit, state, group } = query as { offset: number; limit: number; state?: ActionState; group?: string };
+        const { offset, limit, state, group } = query as { offset: number; limit: number; state?: StatusState; group?: string };
         const groups = deps.desired?.groups?.();
         const members = group === undefined ? undefined : groups?.get(group);
         if (group !== undefined && members === undefined) {
@@ -216,20 +226,20 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
             { path: '/group', message: 'not a group of the applied revision' },
           ]);
         }
-        const states = await store.currentStates({ deployment: name });
-        const byHost = new Map<string, ActionStateRecord[]>();
-        for (const s of states) {
-          const list = byHost.get(s.host);
-          if (list) list.push(s);
-          else byHost.set(s.host, [s]);
-        }
-        const rows = [...byHost.entries()]
-          .filter(([host, actions]) => (state === undefined || actions.some((a) => a.state === state)) && (members === undefined || members.has(host)))
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        const page = rows.slice(offset, offset + limit).map(([host, actions]) => {
-          const hostState = statePriority.find((p) => actions.some((a) => a.state === p)) ?? actions[0]!.state;
-          const last = actions.reduce((a, b) => (b.at > a.at ? b : a));
-          return { host, state: hostState, lastReportAt: last.at, actions: actions.map(actionView) };
+        // Every host whose current plan has an action of this deployment, reported on or not.
+        const [targeted, failures] = await Promise.all([
+          store.deploymentHosts(name, state === undefined ? {} : { state }),
+          store.actionStatuses({ deployment: name, state: 'failed', limit: maxFailuresListed }),
+        ]);
+        const rows = members === undefined ? targeted : targeted.filter((host) => members.has(host));
+        const pageHosts = rows.slice(offset, offset + limit);
+        const byHost = new Map<string, ActionStatusRecord[]>(pageHosts.map((host) => [host, []]));
+        for (const s of await store.actionStatuses({ deployment: name, hosts: pageHosts })) byHost.get(s.host)?.push(s);
+        const page = [...byHost.entries()].map(([host, actions]) => {
+          const hostState = statePriority.find((p) => actions.some((a) => a.state === p)) ?? actions[0]?.state ?? 'pending';
+          const reported = actions.flatMap((a) => (a.report ? [a.report.at] : []));
+          const lastReportAt = reported.length > 0 ? reported.reduce((a, b) => (b > a ? b : a)) : undefined;
+          return { host, state: hostState, ...(lastReportAt !== undefined && { lastReportAt }), actions: actions.map(actionView) };
         });
         const desired = deps.desired?.deployments().find((d) => d.name === name);
         res.json({
@@ -237,7 +247,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
           ...(desired && { packages: desired.packages }),
           ...(groups && { groups: [...groups.keys()].sort() }),
           hosts: { total: rows.length, offset, limit, items: page },
-          failures: states.filter((s) => s.state === 'failed').slice(0, maxFailuresListed).map(failureView),
+          failures: failures.map(failureView),
         });
       },
     },
@@ -254,9 +264,8 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const page = await store.listHosts({ offset, limit, ...(state && { state }) });
         const items = await Promise.all(
           page.hosts.map(async (h) => {
-            const states = await store.currentStates({ host: h.host });
-            const counts: Partial<Record<ActionState, number>> = {};
-            for (const s of states) counts[s.state] = (counts[s.state] ?? 0) + 1;
+            const counts: Partial<Record<StatusState, number>> = {};
+            for (const c of await store.countStates({ host: h.host })) counts[c.state] = (counts[c.state] ?? 0) + c.count;
             return { ...h, actions: counts };
           }),
         );
@@ -276,7 +285,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const [inventory, plan, states, history] = await Promise.all([
           store.getInventory(name),
           store.getPlan(name),
-          store.currentStates({ host: name }),
+          store.actionStatuses({ host: name }),
           store.history(name),
         ]);
         const keep = (query as { history: number }).history;

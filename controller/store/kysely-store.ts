@@ -6,6 +6,7 @@ import * as hosts from './hosts.js';
 import * as inventories from './inventories.js';
 import type { Leadership } from './leadership.js';
 import * as meta from './meta.js';
+import * as planActions from './plan-actions.js';
 import * as plans from './plans.js';
 import * as reports from './reports.js';
 import type { Database } from './schema.js';
@@ -21,6 +22,8 @@ import type {
   SignedPlanDocument,
   SourceAttempt,
   StateFilter,
+  StatusFilter,
+  StatusState,
   Store,
 } from './store.js';
 
@@ -96,8 +99,14 @@ export class KyselyStore implements Store {
   currentStates(filter?: StateFilter) {
     return reports.currentStates(this.db, filter);
   }
-  countStates(filter?: { readonly deployment?: string }) {
-    return reports.countStates(this.db, filter);
+  actionStatuses(filter?: StatusFilter) {
+    return planActions.actionStatuses(this.db, filter);
+  }
+  countStates(filter?: { readonly deployment?: string; readonly host?: string }) {
+    return planActions.countStates(this.db, filter);
+  }
+  deploymentHosts(deployment: string, filter?: { readonly state?: StatusState }) {
+    return planActions.deploymentHosts(this.db, deployment, filter);
   }
 
   recordDeploymentPolicies(policies: readonly DeploymentPolicy[], now: Date) {

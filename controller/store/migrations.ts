@@ -143,11 +143,71 @@ async function initial(db: Kysely<unknown>, dialect: StoreDialect): Promise<void
     .execute();
 }
 
+/** What 0003 reads of a stored plan body (the shape it had then). */
+interface StoredPlanBody {
+  readonly actions?: readonly { id: string; deployment: string; package: string; version: string; op: string; status: string; reason?: string }[];
+}
+
+function uniqueById<T extends { id: string }>(items: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((a) => !seen.has(a.id) && seen.add(a.id) !== undefined);
+}
+
+/** Plans read and rows written per step of the 0003 backfill. */
+const BACKFILL_HOSTS = 200;
+
+async function planActions(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const text = textType(dialect);
+  await db.schema
+    .createTable('plan_actions')
+    .addColumn('host', text, (c) => c.notNull())
+    .addColumn('action_id', text, (c) => c.notNull())
+    .addColumn('deployment', text, (c) => c.notNull())
+    .addColumn('package', text, (c) => c.notNull())
+    .addColumn('version', text, (c) => c.notNull())
+    .addColumn('op', text, (c) => c.notNull())
+    .addColumn('planned_status', text, (c) => c.notNull())
+    .addColumn('reason', text)
+    .addColumn('since_serial', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('plan_actions_pk', ['host', 'action_id'])
+    .execute();
+  // A deployment's hosts in name order (the deployment page), and its counts.
+  await db.schema.createIndex('plan_actions_deployment_host').on('plan_actions').columns(['deployment', 'host']).execute();
+
+  // Backfill from the stored plans, a page of hosts at a time. Since serial 0: the reports already
+  // stored count as they did before (the history of each action's place in the plan is not known).
+  const plans = db as unknown as Kysely<{ plans: { host: string; body: string } }>;
+  const rows = db as unknown as Kysely<{ plan_actions: Record<string, string | number | null> }>;
+  let after: string | undefined;
+  for (;;) {
+    let page = plans.selectFrom('plans').select(['host', 'body']).orderBy('host').limit(BACKFILL_HOSTS);
+    if (after !== undefined) page = page.where('host', '>', after);
+    const stored = await page.execute();
+    if (stored.length === 0) break;
+    after = stored[stored.length - 1]!.host;
+    const values = stored.flatMap(({ host, body }) =>
+      uniqueById((JSON.parse(body) as StoredPlanBody).actions ?? []).map((a) => ({
+        host,
+        action_id: a.id,
+        deployment: a.deployment,
+        package: a.package,
+        version: a.version,
+        op: a.op,
+        planned_status: a.status,
+        reason: a.reason ?? null,
+        since_serial: 0,
+      })),
+    );
+    for (let i = 0; i < values.length; i += 500) await rows.insertInto('plan_actions').values(values.slice(i, i + 500)).execute();
+  }
+}
+
 /** Migrations by name for one dialect; names sort in the order they apply. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001-initial': { up: (db) => initial(db, dialect) },
     '0002-override-reason': { up: (db) => db.schema.alterTable('deployment_overrides').addColumn('reason', textType(dialect)).execute() },
+    '0003-plan-actions': { up: (db) => planActions(db, dialect) },
   };
 }
 

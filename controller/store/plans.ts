@@ -2,6 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { chunks, fromJson, iso, toJson } from './codec.js';
+import { replacePlanActions, type RaisedPlan } from './plan-actions.js';
 import type { Database, PlanTable } from './schema.js';
 import type {
   PlanEntry,
@@ -56,6 +57,7 @@ export async function savePlans(
         .execute();
       const byHost = new Map(stored.map((s) => [s.host, s]));
       const rows: Selectable<PlanTable>[] = [];
+      const changed: RaisedPlan[] = [];
       for (const e of slice) {
         const old = byHost.get(e.host);
         if (old?.hash === e.hash) continue;
@@ -77,6 +79,7 @@ export async function savePlans(
           signed: options.sign ? options.sign(plan) : null,
         });
         raised.push({ host: plan.host, serial: plan.serial });
+        changed.push({ host: plan.host, serial: plan.serial, body: plan.body });
       }
       if (rows.length === 0) continue;
       await trx
@@ -93,6 +96,7 @@ export async function savePlans(
           })),
         )
         .execute();
+      await replacePlanActions(trx, changed);
     }
     if (raised.length > 0) await bumpVersion(trx);
   });

@@ -5,9 +5,9 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import { parseActionId } from './action-id.js';
-import { chunks, fromJson, iso, normalizeTime, toCount, toJson } from './codec.js';
+import { chunks, fromJson, iso, normalizeTime, toJson } from './codec.js';
 import type { ActionStateTable, Database, InstalledTable, ReportTable } from './schema.js';
-import type { ActionStateRecord, IngestResult, ReportRecord, StateCount, StateFilter } from './store.js';
+import type { ActionStateRecord, IngestResult, ReportRecord, StateFilter } from './store.js';
 
 /** Rows per statement: 9–12 parameters each stays far below both dialects' limits. */
 const CHUNK = 500;
@@ -206,14 +206,4 @@ export async function currentStates(db: Kysely<Database>, filter: StateFilter = 
   if (filter.state !== undefined) query = query.where('state', '=', filter.state);
   const rows = await query.orderBy('host').orderBy('action_id').execute();
   return rows.map(toStateRecord);
-}
-
-export async function countStates(db: Kysely<Database>, filter: { readonly deployment?: string } = {}): Promise<readonly StateCount[]> {
-  let query = db
-    .selectFrom('action_states')
-    .select((eb) => ['deployment', 'state', eb.fn.countAll<string | number>().as('n')])
-    .groupBy(['deployment', 'state']);
-  if (filter.deployment !== undefined) query = query.where('deployment', '=', filter.deployment);
-  const rows = await query.orderBy('deployment').orderBy('state').execute();
-  return rows.map((r) => ({ deployment: r.deployment, state: r.state as ActionState, count: toCount(r.n) }));
 }

@@ -68,6 +68,27 @@ export interface ActionStateTable {
   updated_at: string;
 }
 
+/**
+ * Added by 0003: the actions of each host's current plan, one row each, so status reads plans
+ * without parsing plan bodies. Rewritten with the plan whenever its content changes.
+ */
+export interface PlanActionTable {
+  host: string;
+  action_id: string;
+  deployment: string;
+  package: string;
+  version: string;
+  op: string;
+  /** The planner's status: planned | not-applicable | blocked | waiting | unknown. */
+  planned_status: string;
+  reason: string | null;
+  /**
+   * The plan serial from which this action id has been in the host's plan without a break;
+   * a report counts for it only from that serial on (0: any report, for rows backfilled by 0003).
+   */
+  since_serial: number;
+}
+
 export interface InstalledTable {
   host: string;
   deployment: string;
@@ -117,6 +138,7 @@ export interface Database {
   plans: PlanTable;
   reports: ReportTable;
   action_states: ActionStateTable;
+  plan_actions: PlanActionTable;
   installed: InstalledTable;
   deployment_policies: DeploymentPolicyTable;
   deployment_overrides: DeploymentOverrideTable;

@@ -10,7 +10,7 @@
  *   not thrown; a throw is a broken database or a bug.
  */
 import type { Problem } from '../../core/manifest/types.js';
-import type { ActionReport, ActionState, HostPlan, Inventory } from '../../core/plan/types.js';
+import type { ActionReport, ActionState, HostPlan, Inventory, PlannedStatus } from '../../core/plan/types.js';
 
 // ---------------------------------------------------------------- enrollment tokens
 
@@ -165,10 +165,46 @@ export interface ActionStateRecord {
   readonly report: ActionReport;
 }
 
-export interface StateCount {
-  /** `''` for action ids that name no deployment. */
+/**
+ * A state as status shows it: the agent's reported state, or, before it reported on the action,
+ * the planner's status (`planned` and `unknown` read as `pending`; `blocked` is only ever planned).
+ */
+export type StatusState = ActionState | 'blocked';
+
+/**
+ * One action of a host's current plan with the state status shows for it. The agent's report
+ * counts when it was made for a plan serial at or after the one from which the action has been in
+ * the host's plan without a break (the agent does not re-report a finished action on every new
+ * serial; a report from before the action left and came back is history only).
+ */
+export interface ActionStatusRecord {
+  readonly host: string;
+  readonly actionId: string;
   readonly deployment: string;
-  readonly state: ActionState;
+  readonly package: string;
+  readonly version: string;
+  readonly op: 'install' | 'uninstall';
+  readonly plannedStatus: PlannedStatus;
+  /** The planner's reason (why not applicable, why blocked). */
+  readonly plannedReason?: string;
+  readonly state: StatusState;
+  /** The report that gives `state`; absent while the agent has not reported on this action. */
+  readonly report?: ActionReport;
+}
+
+export interface StatusFilter {
+  readonly deployment?: string;
+  readonly host?: string;
+  /** Only these hosts (e.g. one page of a deployment's hosts). */
+  readonly hosts?: readonly string[];
+  readonly state?: StatusState;
+  /** At most this many records (the first by host, then action id). */
+  readonly limit?: number;
+}
+
+export interface StateCount {
+  readonly deployment: string;
+  readonly state: StatusState;
   readonly count: number;
 }
 
@@ -269,7 +305,8 @@ export interface Store {
   /**
    * Stores plans in one transaction. Per host the serial rises by one only when `hash` differs
    * from the stored one (a new host starts at 1); an unchanged entry writes nothing, not even its
-   * revision. Returns the hosts whose serial rose, sorted by host.
+   * revision. A raised plan's actions replace the host's rows read by `actionStatuses`. Returns the
+   * hosts whose serial rose, sorted by host.
    */
   savePlans(entries: readonly PlanEntry[], now: Date, options?: SavePlansOptions): Promise<readonly RaisedSerial[]>;
   /** Replaces signed documents (e.g. re-signed with a later expiry); returns how many still had that serial. */
@@ -293,10 +330,17 @@ export interface Store {
   ingestReports(host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult>;
   /** A host's reports, oldest first (by `at`, then id). */
   history(host: string, actionId?: string): Promise<readonly ReportRecord[]>;
-  /** Current action states, by host then action id. */
+  /** Reported current states, whether or not their action is still in a plan, by host then action id. */
   currentStates(filter?: StateFilter): Promise<readonly ActionStateRecord[]>;
-  /** Number of current action states per deployment and state. */
-  countStates(filter?: { readonly deployment?: string }): Promise<readonly StateCount[]>;
+  /**
+   * The actions of current plans, each once, with the state status shows (see ActionStatusRecord),
+   * by host then action id. States of actions in no current plan are history only.
+   */
+  actionStatuses(filter?: StatusFilter): Promise<readonly ActionStatusRecord[]>;
+  /** Number of actions of current plans per deployment and status state, by deployment then state. */
+  countStates(filter?: { readonly deployment?: string; readonly host?: string }): Promise<readonly StateCount[]>;
+  /** The hosts whose current plan has an action of `deployment` (with `state`: one in that state), by name. */
+  deploymentHosts(deployment: string, filter?: { readonly state?: StatusState }): Promise<readonly string[]>;
 
   /** Records the `onLeave` of deployments as applied from git; a deleted deployment keeps its last one. */
   recordDeploymentPolicies(policies: readonly DeploymentPolicy[], now: Date): Promise<void>;

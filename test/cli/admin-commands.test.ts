@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFerry } from '../support/ferry.js';
 import { startHarness, type Harness } from '../controller/api/harness.js';
+import { planAction } from '../dashboard/fleet.js';
 
 /** A port nothing listens on: bound by the OS, then released. */
 async function closedPort(): Promise<number> {
@@ -34,6 +35,12 @@ describe('ferry admin commands', function () {
     env = { FERRY_SERVER: h.url, FERRY_TOKEN: h.adminToken };
     const web1 = await h.enroll('web1');
     const web2 = await h.enroll('web2');
+    await h.enroll('web3');
+    const editor = planAction('editor-2-4', 'text-editor', '2.4.1');
+    await h.seedPlan('web1', undefined, [editor]);
+    await h.seedPlan('web2', undefined, [editor, planAction('browser', 'browser', '1.0.0')]);
+    // Targeted, with a plan, no report yet: pending.
+    await h.seedPlan('web3', undefined, [editor]);
     const at = '2026-03-01T10:00:00.000Z';
     await h.request('POST', '/v1/hosts/web1/reports', {
       token: web1,
@@ -71,8 +78,8 @@ describe('ferry admin commands', function () {
   it('status lists deployments with per-state counts and failing hosts, and exits 1 on failures', async () => {
     const r = await runFerry(['status'], { env });
     expect(r.code, r.stderr).to.equal(1);
-    expect(r.stdout).to.match(/editor-2-4\s+active\s+failed 1, installed 1/);
-    expect(r.stdout).to.match(/browser\s+active\s+installed 1/);
+    expect(r.stdout).to.match(/editor-2-4\s+active\s+failed 1, installed 1, pending 1\n/);
+    expect(r.stdout).to.match(/browser\s+active\s+installed 1\n/);
     expect(r.stdout).to.match(/web1\s+editor-2-4\s+text-editor@2\.4\.1\s+install\.sh exited 3 \(exit 3\)/);
     const json = await runFerry(['status', '--json'], { env });
     const parsed = JSON.parse(json.stdout);
@@ -88,7 +95,11 @@ describe('ferry admin commands', function () {
     expect(JSON.parse(failing.stdout).hosts.items.map((x: { host: string; state: string }) => [x.host, x.state])).to.deep.equal([
       ['web1', 'failed'],
       ['web2', 'installed'],
+      ['web3', 'pending'],
     ]);
+    const text = await runFerry(['status', 'editor-2-4'], { env });
+    expect(text.stdout).to.match(/actions: failed 1, installed 1, pending 1\n/);
+    expect(text.stdout).to.match(/web3\s+pending\s+2\.4\.1\s+never/);
     const missing = await runFerry(['status', 'nope'], { env });
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('no deployment nope');
@@ -99,6 +110,7 @@ describe('ferry admin commands', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/web1\s+enrolled\s+\S+\s+failed 1/);
     expect(r.stdout).to.match(/web2\s+enrolled\s+\S+\s+installed 2/);
+    expect(r.stdout).to.match(/web3\s+enrolled\s+\S+\s+pending 1/);
     const one = await runFerry(['hosts', 'web1'], { env });
     expect(one.code, one.stderr).to.equal(0);
     expect(one.stdout).to.contain('Host web1: enrolled');

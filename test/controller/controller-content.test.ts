@@ -108,7 +108,12 @@ describe('controller content, groups and follower refresh (in process)', functio
     const byGroup = await call(`${c.url}/v1/deployments/apps?group=lab`, admin);
     expect(byGroup.status, JSON.stringify(byGroup.body)).to.equal(200);
     expect(byGroup.body.groups).to.deep.equal(['lab']);
-    expect(byGroup.body.hosts.items.map((h: { host: string }) => h.host)).to.deep.equal(['h1']);
+    // Every targeted host with a plan is listed: h2 has not reported, so its actions are pending.
+    expect(byGroup.body.hosts.items.map((h: { host: string; state: string }) => [h.host, h.state])).to.deep.equal([
+      ['h1', 'pending'],
+      ['h2', 'pending'],
+    ]);
+    expect(byGroup.body.counts).to.deep.equal({ installed: 1, pending: 3 });
     expect((await call(`${c.url}/v1/deployments/apps?group=nope`, admin)).body.error.code).to.equal('unknown-group');
     expect((await call(`${c.url}/v1/hosts/h1`, admin)).body.groups).to.deep.equal(['lab']);
 

@@ -30,14 +30,20 @@ describe('dashboard in a browser', function () {
       ],
       groups: { sales: ['sales-01', 'sales-02', 'sales-03', 'sales-04'], lab: ['lab-01', 'lab-02', 'lab-03'] },
     });
-    const hosts: HostSpec[] = ['sales-01', 'sales-02', 'sales-03', 'sales-04', 'lab-01', 'lab-02', 'lab-03'].map((name, i) => ({
+    const hosts: HostSpec[] = ['sales-01', 'sales-02', 'sales-03', 'sales-04', 'lab-01', 'lab-02', 'lab-03', 'lab-04'].map((name, i) => ({
       name,
       facts: workstationFacts(name, i),
       labels: { dept: name.split('-')[0]! },
       software: [{ name: 'python3', version: '3.11.2', source: 'dpkg' }],
     }));
     creds = await enrollAll(h, hosts);
-    await h.seedPlan('sales-03', 'main@sha1:5d1e0c3a9b7f2e4d6c8a0b1e3f5a7c9d1e2f3a4b', [planAction('editor-2-4', 'text-editor', '2.4.1'), planAction('vpn-client-5', 'vpn-client', '5.0.2')]);
+    // Status counts the actions of current plans: every host gets its plan first.
+    const revision = 'main@sha1:5d1e0c3a9b7f2e4d6c8a0b1e3f5a7c9d1e2f3a4b';
+    const both = [planAction('editor-2-4', 'text-editor', '2.4.1'), planAction('vpn-client-5', 'vpn-client', '5.0.2')];
+    for (const host of ['sales-01', 'sales-03', 'lab-01', 'lab-02']) await h.seedPlan(host, revision, both);
+    for (const host of ['sales-02', 'sales-04', 'lab-03']) await h.seedPlan(host, revision, both.slice(0, 1));
+    // lab-04 has its plan and has not reported yet: pending.
+    await h.seedPlan('lab-04', revision, both.slice(1));
     const r = (host: string, results: Parameters<typeof report>[3]) => report(h, host, creds.get(host)!, results);
     await r('sales-01', [{ actionId: editor, state: 'installed', at: minutesAgo(9) }, { actionId: vpn, state: 'installed', at: minutesAgo(8) }]);
     await r('sales-02', [{ actionId: editor, state: 'downloading', bytesDone: 12 * 1024 * 1024, at: minutesAgo(2) }]);
@@ -156,6 +162,10 @@ describe('dashboard in a browser', function () {
     await page.getByRole('button', { name: 'Suspend' }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
     await page.getByRole('heading', { level: 1, name: /Suspended by operator/ }).waitFor();
+    // A targeted host that has not reported yet is listed, pending, never reported.
+    const silent = page.locator('tbody tr[data-host="lab-04"]');
+    expect(await silent.locator('[data-state]').first().getAttribute('data-state')).to.equal('pending');
+    expect(await silent.textContent()).to.contain('never');
     expect((await h.store.listOverrides()).map((o) => [o.deployment, o.suspended, o.by])).to.deep.equal([['vpn-client-5', true, 'dashboard']]);
     expect(await page.locator('#connection').textContent()).to.contain('vpn-client-5 suspended');
     await screenshot(page, 'test-output/dashboard-suspended.png');
@@ -242,11 +252,16 @@ describe('dashboard with 10,000 hosts', function () {
     browser = await launchOrSkip(this);
     h = await startHarness({ desired: [{ name: 'office-suite', suspended: false, packages: [{ name: 'office', version: '7.6.4', state: 'present' }] }] });
     const now = new Date();
-    const states = ['installed', 'installed', 'installed', 'installed', 'downloading', 'pending', 'failed', 'not-applicable'] as const;
+    // `undefined`: the host has its plan and has not reported (pending).
+    const states = ['installed', 'installed', 'installed', 'installed', 'downloading', undefined, 'failed', 'not-applicable'] as const;
+    const office = planAction('office-suite', 'office', '7.6.4');
+    const names = Array.from({ length: 10_000 }, (_, i) => `ws-${String(i).padStart(5, '0')}`);
+    await h.store.savePlans(names.map((host) => ({ host, hash: 'office', body: { host, sources: [], actions: [office] }, revision: 'main@sha1:1' })), now);
     for (let i = 0; i < 10_000; i++) {
-      const host = `ws-${String(i).padStart(5, '0')}`;
+      const host = names[i]!;
       await h.store.enrollHost({ host, credentialHash: i.toString(16).padStart(64, '0'), facts: {}, labels: {}, now });
-      const state = states[i % states.length]!;
+      const state = states[i % states.length];
+      if (state === undefined) continue;
       await h.store.ingestReports(
         host,
         [{ id: `r${i}`, actionId: actionId('office-suite', 'office', '7.6.4'), serial: 1, state, at: now.toISOString(), ...(state === 'failed' && { reason: 'installer exited 1', exitCode: 1 }) }],
@@ -263,6 +278,7 @@ describe('dashboard with 10,000 hosts', function () {
     const { page, errors } = await newPage(browser);
     await signIn(page, h.url, h.adminToken);
     expect(await page.locator('[data-deployment="office-suite"] [data-count="installed"]').textContent()).to.equal('5,000');
+    expect(await page.locator('[data-deployment="office-suite"] [data-count="pending"]').textContent()).to.equal('1,250');
     const started = Date.now();
     await page.locator('.deployments-table').getByRole('link', { name: 'office-suite' }).click();
     await page.locator('tbody tr[data-host]').first().waitFor();

@@ -104,6 +104,13 @@ describe('dashboard screenshots for the README', function () {
       results.push({ actionId: id(vpn), ...(v < 3 ? { state: 'installed' as const, at: minute(5) } : v < 5 ? { state: 'downloading' as const, bytesDone: v * 3_100_000, at: minute(0) } : { state: 'waiting' as const, reason: 'transfer window nightly opens at 22:00', at: minute(2) }) });
       if (dept === 'support') results.push({ actionId: id(legacy), ...(i % 3 === 0 ? { state: 'suspended' as const, at: minute(4) } : { state: 'uninstalled' as const, at: minute(12) }) });
       if (dept === 'eng') results.push({ actionId: id(browserEsr), state: 'suspended', reason: 'deployment suspended in git', at: minute(25) });
+      // Status counts the actions of current plans: the host's plan holds what it reports on.
+      const planned = [...new Set(results.map((r) => r.actionId))].map((actionId) => {
+        const [deployment, rest, op] = actionId.split('/') as [string, string, 'install' | 'uninstall'];
+        const [pkg, version] = rest.split('@') as [string, string];
+        return planAction(deployment, pkg, version, { op });
+      });
+      await h.seedPlan(host.name, 'main@sha1:8c41f0e2b7d94a6c3e15f7a9d0b2c4e6f8a1b3d5', planned);
       await report(h, host.name, creds.get(host.name)!, results);
     }
 

@@ -320,15 +320,16 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
       45_000,
     );
     expect(view.hosts.items.map((h) => `${h.host}:${h.state}`)).to.deep.equal(['web-1:uninstalled', 'web-2:uninstalled']);
+    // Only the actions of the current plans count: the retired install actions' `installed` is history.
+    expect(view.counts).to.deep.equal({ uninstalled: 2 });
     for (const h of hosts) expect(await exists(join(root, 'hosts', h.name, 'root', 'opt', 'toolbox')), h.name).to.equal(false);
     // greeter is untouched.
     for (const h of hosts) expect(await exists(join(root, 'hosts', h.name, 'root', 'opt', 'greeter', 'VERSION')), h.name).to.equal(true);
 
     const status = await runFerry(['status'], { env: env() });
     expect(status.code, status.stdout + status.stderr).to.equal(0);
-    // The counts also keep the earlier install actions' `installed` (reported states are history
-    // per action id), so only the uninstalls are asserted here.
-    expect(status.stdout, status.stdout).to.match(/^toolbox\s+active\s+.*\buninstalled 2\b/m);
+    // Exactly the uninstalls: no stale `installed` from the retired install actions.
+    expect(status.stdout, status.stdout).to.match(/^toolbox\s+active\s+uninstalled 2$/m);
     const one = await runFerry(['status', 'toolbox'], { env: env() });
     expect(one.code, one.stdout + one.stderr).to.equal(0);
     expect(one.stdout).to.match(/^web-1\s+uninstalled\s+2\.0\.0\s/m);

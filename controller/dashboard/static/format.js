@@ -11,6 +11,7 @@ export const states = /** @type {const} */ ([
   'waiting',
   'pending',
   'suspended',
+  'blocked',
   'not-applicable',
   'installed',
   'uninstalled',
@@ -18,7 +19,7 @@ export const states = /** @type {const} */ ([
 
 /** @type {Record<string, {label: string, glyph: string, tone: string, help: string}>} */
 export const stateInfo = {
-  pending: { label: 'pending', glyph: '○', tone: 'idle', help: 'in the plan, not started' },
+  pending: { label: 'pending', glyph: '○', tone: 'idle', help: 'in the plan, not started (or not reported yet)' },
   waiting: { label: 'waiting', glyph: '◷', tone: 'idle', help: 'for a time window or a dependency' },
   downloading: { label: 'downloading', glyph: '↓', tone: 'busy', help: 'transferring the package' },
   downloaded: { label: 'downloaded', glyph: '⇣', tone: 'busy', help: 'ready to install' },
@@ -28,6 +29,7 @@ export const stateInfo = {
   failed: { label: 'failed', glyph: '✕', tone: 'bad', help: 'see the reason and the installer output' },
   'not-applicable': { label: 'not applicable', glyph: '–', tone: 'na', help: 'a condition does not hold on this host' },
   suspended: { label: 'suspended', glyph: '‖', tone: 'warn', help: 'the deployment is suspended' },
+  blocked: { label: 'blocked', glyph: '⊘', tone: 'warn', help: 'the controller holds it back (see the reason)' },
 };
 
 /** A state as a badge: glyph + words. @param {string} state */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { hubSignature } from '../../../controller/api/webhook.js';
+import { planAction } from '../../dashboard/fleet.js';
 import { startHarness, type Harness } from './harness.js';
 
 describe('admin API', () => {
@@ -76,9 +77,14 @@ describe('admin API', () => {
     ]);
   });
 
-  it('status shows source status, host counts, per-state counts and failures with reasons', async () => {
+  it('status shows source status, host counts, per-state counts of planned actions and failures with reasons', async () => {
     const cred = await h.enroll('web1');
     await h.enroll('web2');
+    await h.enroll('web3');
+    const editorAction = planAction('editor-2-4', 'text-editor', '2.4.1');
+    await h.seedPlan('web1', undefined, [editorAction]);
+    // web3 has the deployment in its plan and has not reported yet: it counts as pending.
+    await h.seedPlan('web3', undefined, [editorAction]);
     await h.request('POST', '/v1/hosts/web2/reset');
     await h.store.recordSourceAttempt({ revision: 'main@sha1:good', ok: true, at: new Date() });
     await h.store.recordSourceAttempt({
@@ -93,6 +99,8 @@ describe('admin API', () => {
       json: {
         results: [
           { id: 'a', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 1, state: 'failed', at, exitCode: 2, reason: 'install.sh exited 2' },
+          // An action in no current plan: history only, neither counted nor listed as failing.
+          { id: 'b', actionId: 'editor-2-4/text-editor@2.4.0/install', serial: 1, state: 'failed', at, reason: 'old' },
         ],
       },
     });
@@ -102,9 +110,11 @@ describe('admin API', () => {
     expect(r.json.source.rejected.revision).to.equal('main@sha1:bad');
     expect(r.json.source.rejected.problems[0]).to.include({ file: 'deploy.yaml', line: 3 });
     expect(r.json.source.fetch).to.include({ kind: 'dir', ready: true });
-    expect(r.json.hosts).to.deep.equal({ total: 2, enrolled: 1, reset: 1 });
+    expect(r.json.hosts).to.deep.equal({ total: 3, enrolled: 2, reset: 1 });
     const editor = r.json.deployments.find((d: { name: string }) => d.name === 'editor-2-4');
-    expect(editor.counts).to.deep.equal({ failed: 1 });
+    expect(editor.counts).to.deep.equal({ failed: 1, pending: 1 });
+    expect(editor.actions).to.equal(2);
+    expect(r.json.failuresTotal).to.equal(1);
     expect(r.json.failures).to.deep.equal([
       {
         host: 'web1',
@@ -123,6 +133,26 @@ describe('admin API', () => {
     expect(d.json.packages).to.deep.equal([{ name: 'text-editor', version: '2.4.1', state: 'present' }]);
     expect(d.json.hosts.total).to.equal(1);
     expect(d.json.hosts.items[0]).to.include({ host: 'web1', state: 'failed' });
+    const every = await h.request('GET', '/v1/deployments/editor-2-4');
+    expect(every.json.counts).to.deep.equal({ failed: 1, pending: 1 });
+    expect(every.json.hosts).to.deep.equal({
+      total: 2,
+      offset: 0,
+      limit: 100,
+      items: [
+        {
+          host: 'web1',
+          state: 'failed',
+          lastReportAt: at,
+          actions: [
+            { actionId: editorAction.id, package: 'text-editor', version: '2.4.1', op: 'install', state: 'failed', planned: 'planned', at, serial: 1, reason: 'install.sh exited 2', exitCode: 2 },
+          ],
+        },
+        { host: 'web3', state: 'pending', actions: [{ actionId: editorAction.id, package: 'text-editor', version: '2.4.1', op: 'install', state: 'pending', planned: 'planned' }] },
+      ],
+    });
+    const pending = await h.request('GET', '/v1/deployments/editor-2-4?state=pending&offset=0&limit=1');
+    expect(pending.json.hosts.items.map((i: { host: string }) => i.host)).to.deep.equal(['web3']);
     const none = await h.request('GET', '/v1/deployments/editor-2-4?state=installed');
     expect(none.json.hosts).to.deep.equal({ total: 0, offset: 0, limit: 100, items: [] });
     const badQuery = await h.request('GET', '/v1/deployments/editor-2-4?limit=0&colour=red');

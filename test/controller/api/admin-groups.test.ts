@@ -1,5 +1,6 @@
 /** The group filter of a deployment's hosts and a host's groups (added for the dashboard). */
 import { expect } from 'chai';
+import { planAction } from '../../dashboard/fleet.js';
 import { startHarness, type Harness } from './harness.js';
 
 describe('admin API: groups', () => {
@@ -10,6 +11,7 @@ describe('admin API: groups', () => {
 
   async function report(host: string, state: string): Promise<void> {
     const token = await h.enroll(host);
+    await h.seedPlan(host, undefined, [planAction('editor-2-4', 'text-editor', '2.4.1')]);
     const at = new Date().toISOString();
     const r = await h.request('POST', `/v1/hosts/${host}/reports`, { token, json: { results: [{ id: `${host}-1`, actionId, serial: 1, state, at }] } });
     expect(r.status, r.text).to.equal(200);

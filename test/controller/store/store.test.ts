@@ -12,13 +12,15 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, parseStoreUrl, type OpenStoreOptions, type Store } from '../../../controller/store/index.js';
-import type { ActionReport, HostPlan, Inventory } from '../../../core/plan/types.js';
+import type { ActionReport, HostPlan, Inventory, PlanAction, PlannedStatus } from '../../../core/plan/types.js';
 
 interface Database {
   readonly url: string;
   readonly options: OpenStoreOptions;
   /** Reads raw rows, to check what is (not) stored. */
   rows(sql: string): Promise<Record<string, unknown>[]>;
+  /** Runs a statement that writes (e.g. to put the schema back to an older migration). */
+  run(sql: string): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -49,6 +51,14 @@ const backends: readonly Backend[] = [
             db.close();
           }
         },
+        async run(sql) {
+          const db = new BetterSqlite3(file);
+          try {
+            db.exec(sql);
+          } finally {
+            db.close();
+          }
+        },
         async drop() {
           rmSync(dir, { recursive: true, force: true });
         },
@@ -70,7 +80,7 @@ const backends: readonly Backend[] = [
           await client.end();
         }
       };
-      return { url, options: { schema }, rows: query, drop: async () => void (await query(`drop schema if exists ${schema} cascade`)) };
+      return { url, options: { schema }, rows: query, run: async (sql) => void (await query(sql)), drop: async () => void (await query(`drop schema if exists ${schema} cascade`)) };
     },
   },
 ];
@@ -89,6 +99,28 @@ const report = (id: string, actionId: string, state: ActionReport['state'], seco
 });
 
 const plan = (host: string, _pkg: string): HostPlan => ({ host, sources: [{ kind: 'controller', name: 'controller' }], actions: [] });
+
+/** A plan action of `DEPLOYMENT/PACKAGE@VERSION/OP`, with the planner's status and reason. */
+const action = (id: string, status: PlannedStatus = 'planned', reason?: string): PlanAction => {
+  const [deployment, rest] = id.split('/') as [string, string];
+  const [pkg, version] = rest.split('@') as [string, string];
+  return {
+    id,
+    deployment,
+    package: pkg,
+    version,
+    op: id.endsWith('/uninstall') ? 'uninstall' : 'install',
+    status,
+    ...(reason !== undefined && { reason }),
+    blockedBy: [],
+    artifact: { sha256: 'a'.repeat(64), size: 1 },
+    conditions: [],
+    distribute: { multicast: false, wake: false },
+    shutdownAfter: false,
+    suspended: false,
+  };
+};
+const planWith = (host: string, ...actions: PlanAction[]): HostPlan => ({ host, sources: [], actions });
 
 for (const backend of backends) {
   describe(backend.name, function () {
@@ -134,7 +166,7 @@ for (const backend of backends) {
       expect(await again.getMeta('k')).to.equal('v2');
       expect(await again.getMeta('missing')).to.equal(undefined);
       const migrations = await database.rows('select name from kysely_migration order by name');
-      expect(migrations).to.deep.equal([{ name: '0001-initial' }, { name: '0002-override-reason' }]);
+      expect(migrations).to.deep.equal([{ name: '0001-initial' }, { name: '0002-override-reason' }, { name: '0003-plan-actions' }]);
     });
 
     it('stores only the hash of an enrollment token, valid for many uses until it expires', async () => {
@@ -332,10 +364,132 @@ for (const backend of backends) {
         ['b', 'failed', at(6).toISOString()],
       ]);
       expect((await store.history('h', id))[0]).to.deep.equal({ ...report('z', id, 'pending', 4), host: 'h', receivedAt: t0.toISOString() });
-      expect(await store.countStates()).to.deep.equal([{ deployment: 'd', state: 'failed', count: 1 }, { deployment: 'd', state: 'installed', count: 1 }]);
-      expect(await store.countStates({ deployment: 'nope' })).to.deep.equal([]);
+      // Reports alone count nothing: status comes from plans (see the plan-action tests).
+      expect(await store.countStates()).to.deep.equal([]);
       expect((await store.currentStates({ deployment: 'd', state: 'failed' })).map((s) => s.actionId)).to.deep.equal([id]);
       expect((await store.currentStates({ host: 'other' }))).to.deep.equal([]);
+    });
+
+    it('counts every action of current plans once: reported state, else planned status; stale states are history only', async () => {
+      const install = 'toolbox/jq@1.7/install', uninstall = 'toolbox/jq@1.7/uninstall', editor = 'editor/ed@2/install';
+      await store.savePlans(
+        [
+          { host: 'h1', hash: '1a', body: planWith('h1', action(install), action(editor, 'not-applicable', 'disk free 1 GiB < 2 GiB')), revision: 'r1' },
+          { host: 'h2', hash: '2a', body: planWith('h2', action(install)), revision: 'r1' },
+          { host: 'h3', hash: '3a', body: planWith('h3', action(install, 'blocked', 'conflicts with tools')), revision: 'r1' },
+          { host: 'h4', hash: '4a', body: planWith('h4', action(install, 'unknown'), action(editor, 'waiting', 'window nightly')), revision: 'r1' },
+        ],
+        t0,
+      );
+      expect(await database.rows("select host, action_id, planned_status, reason, since_serial from plan_actions where host = 'h1' order by action_id")).to.deep.equal([
+        { host: 'h1', action_id: editor, planned_status: 'not-applicable', reason: 'disk free 1 GiB < 2 GiB', since_serial: 1 },
+        { host: 'h1', action_id: install, planned_status: 'planned', reason: null, since_serial: 1 },
+      ]);
+      // Nobody reported yet: planned and unknown read pending; the others as themselves.
+      expect(await store.countStates()).to.deep.equal([
+        { deployment: 'editor', state: 'not-applicable', count: 1 },
+        { deployment: 'editor', state: 'waiting', count: 1 },
+        { deployment: 'toolbox', state: 'blocked', count: 1 },
+        { deployment: 'toolbox', state: 'pending', count: 3 },
+      ]);
+      const installed = report('i1', install, 'installed', 1);
+      await store.ingestReports('h1', [installed], at(1));
+      await store.ingestReports('h2', [report('i2', install, 'failed', 1, { reason: 'exit 3', exitCode: 3 })], at(1));
+      // A report on an action in no plan of that host is history only.
+      await store.ingestReports('h3', [report('x3', 'gone/old@1/install', 'failed', 1)], at(1));
+      expect(await store.countStates({ deployment: 'toolbox' })).to.deep.equal([
+        { deployment: 'toolbox', state: 'blocked', count: 1 },
+        { deployment: 'toolbox', state: 'failed', count: 1 },
+        { deployment: 'toolbox', state: 'installed', count: 1 },
+        { deployment: 'toolbox', state: 'pending', count: 1 },
+      ]);
+      expect(await store.countStates({ host: 'h1' })).to.deep.equal([
+        { deployment: 'editor', state: 'not-applicable', count: 1 },
+        { deployment: 'toolbox', state: 'installed', count: 1 },
+      ]);
+      expect(await store.actionStatuses({ host: 'h1' })).to.deep.equal([
+        { host: 'h1', actionId: editor, deployment: 'editor', package: 'ed', version: '2', op: 'install', plannedStatus: 'not-applicable', plannedReason: 'disk free 1 GiB < 2 GiB', state: 'not-applicable' },
+        { host: 'h1', actionId: install, deployment: 'toolbox', package: 'jq', version: '1.7', op: 'install', plannedStatus: 'planned', state: 'installed', report: installed },
+      ]);
+
+      // state: absent: the install action leaves h1's and h2's plans, an uninstall takes its place.
+      await store.savePlans(
+        [
+          { host: 'h1', hash: '1b', body: planWith('h1', action(uninstall), action(editor, 'not-applicable', 'disk free 1 GiB < 2 GiB')), revision: 'r2' },
+          { host: 'h2', hash: '2b', body: planWith('h2', action(uninstall)), revision: 'r2' },
+        ],
+        at(2),
+      );
+      expect(await store.countStates({ deployment: 'toolbox' })).to.deep.equal([
+        { deployment: 'toolbox', state: 'blocked', count: 1 },
+        { deployment: 'toolbox', state: 'pending', count: 3 },
+      ]);
+      await store.ingestReports('h1', [{ ...report('u1', uninstall, 'uninstalled', 3), serial: 2 }], at(3));
+      expect(await store.countStates({ deployment: 'toolbox' })).to.deep.equal([
+        { deployment: 'toolbox', state: 'blocked', count: 1 },
+        { deployment: 'toolbox', state: 'pending', count: 2 },
+        { deployment: 'toolbox', state: 'uninstalled', count: 1 },
+      ]);
+      expect(await store.actionStatuses({ state: 'failed' })).to.deep.equal([]);
+      // The old install's states stay in the history and in the reported states.
+      expect((await store.history('h1', install)).map((r) => r.state)).to.deep.equal(['installed']);
+      expect((await store.currentStates({ host: 'h2' })).map((s) => s.state)).to.deep.equal(['failed']);
+
+      // Back to present: the install returns at serial 3; its report of serial 1 no longer counts.
+      await store.savePlans([{ host: 'h1', hash: '1c', body: planWith('h1', action(install), action(editor, 'not-applicable', 'disk free 1 GiB < 2 GiB')), revision: 'r3' }], at(4));
+      expect((await store.actionStatuses({ host: 'h1', deployment: 'toolbox' })).map((s) => [s.actionId, s.state])).to.deep.equal([[install, 'pending']]);
+      expect(await database.rows("select action_id, since_serial from plan_actions where host = 'h1' order by action_id")).to.deep.equal([
+        { action_id: editor, since_serial: 1 },
+        { action_id: install, since_serial: 3 },
+      ]);
+      // A report made for a later serial counts; an action that stays in the plan keeps its report across serials.
+      await store.ingestReports('h1', [{ ...report('i3', install, 'installed', 5), serial: 3 }], at(5));
+      await store.savePlans([{ host: 'h1', hash: '1d', body: planWith('h1', action(install), action(editor)), revision: 'r4' }], at(6));
+      expect((await store.actionStatuses({ host: 'h1' })).map((s) => [s.actionId, s.plannedStatus, s.state])).to.deep.equal([
+        [editor, 'planned', 'pending'],
+        [install, 'planned', 'installed'],
+      ]);
+    });
+
+    it('lists a deployment’s targeted hosts, reported or not, filtered by state, and pages statuses by host', async () => {
+      const id = 'd/p@1/install';
+      const entries = ['h3', 'h1', 'h2', 'h4'].map((host) => ({ host, hash: host, body: planWith(host, action(id)), revision: 'r1' }));
+      entries.push({ host: 'h5', hash: 'h5', body: planWith('h5', action('other/p@1/install')), revision: 'r1' });
+      await store.savePlans(entries, t0);
+      await store.ingestReports('h2', [report('a', id, 'failed', 1)], t0);
+      await store.ingestReports('h3', [report('b', id, 'installed', 1)], t0);
+      expect(await store.deploymentHosts('d')).to.deep.equal(['h1', 'h2', 'h3', 'h4']);
+      expect(await store.deploymentHosts('d', { state: 'pending' })).to.deep.equal(['h1', 'h4']);
+      expect(await store.deploymentHosts('d', { state: 'failed' })).to.deep.equal(['h2']);
+      expect(await store.deploymentHosts('nope')).to.deep.equal([]);
+      expect((await store.actionStatuses({ deployment: 'd', hosts: ['h4', 'h3', 'h5'] })).map((s) => [s.host, s.state])).to.deep.equal([
+        ['h3', 'installed'],
+        ['h4', 'pending'],
+      ]);
+      expect(await store.actionStatuses({ hosts: [] })).to.deep.equal([]);
+      expect((await store.actionStatuses({ state: 'pending', limit: 1 })).map((s) => s.host)).to.deep.equal(['h1']);
+      expect((await store.actionStatuses({ limit: 3 })).map((s) => s.host)).to.deep.equal(['h1', 'h2', 'h3']);
+      // A plan without the deployment's action takes the host out of it.
+      await store.savePlans([{ host: 'h4', hash: 'h4b', body: planWith('h4'), revision: 'r2' }], at(1));
+      expect(await store.deploymentHosts('d')).to.deep.equal(['h1', 'h2', 'h3']);
+    });
+
+    it('backfills plan actions from stored plans when migrating to 0003', async () => {
+      const id = 'd/p@1/install';
+      await store.savePlans([{ host: 'h1', hash: 'x', body: planWith('h1', action(id, 'not-applicable', 'too small')), revision: 'r1' }], t0);
+      await store.savePlans([{ host: 'h1', hash: 'y', body: planWith('h1', action(id, 'not-applicable', 'too small'), action('d/q@1/install')), revision: 'r2' }], at(1));
+      await store.ingestReports('h1', [report('a', 'd/q@1/install', 'installed', 1)], t0);
+      await store.close();
+      await database.run(`drop table plan_actions; delete from kysely_migration where name = '0003-plan-actions'`);
+      store = await openStore(database.url, database.options);
+      expect(await database.rows('select host, action_id, deployment, package, version, op, planned_status, reason, since_serial from plan_actions order by action_id')).to.deep.equal([
+        { host: 'h1', action_id: id, deployment: 'd', package: 'p', version: '1', op: 'install', planned_status: 'not-applicable', reason: 'too small', since_serial: 0 },
+        { host: 'h1', action_id: 'd/q@1/install', deployment: 'd', package: 'q', version: '1', op: 'install', planned_status: 'planned', reason: null, since_serial: 0 },
+      ]);
+      expect(await store.countStates()).to.deep.equal([
+        { deployment: 'd', state: 'installed', count: 1 },
+        { deployment: 'd', state: 'not-applicable', count: 1 },
+      ]);
     });
 
     it('keeps installed records from reports, with the deployment’s last known onLeave', async () => {

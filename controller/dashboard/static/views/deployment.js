@@ -156,7 +156,7 @@ function filters(d, route, base, size) {
 function hostsTable(d) {
   const items = /** @type {any[]} */ (d.hosts?.items ?? []);
   if (items.length === 0) {
-    return h('p', { class: 'empty-rows' }, d.hosts?.total === 0 && !Object.keys(d.counts ?? {}).length ? 'No host has reported on this deployment yet.' : 'No host matches these filters.');
+    return h('p', { class: 'empty-rows' }, d.hosts?.total === 0 && !Object.keys(d.counts ?? {}).length ? 'No host has this deployment in its plan yet.' : 'No host matches these filters.');
   }
   return h(
     'div',

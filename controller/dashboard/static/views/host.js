@@ -149,7 +149,7 @@ function statesSection(states) {
             ),
           ),
         )
-      : h('p', { class: 'muted' }, 'This host has not reported on any action yet.'),
+      : h('p', { class: 'muted' }, 'This host’s current plan has no actions.'),
   );
 }
 

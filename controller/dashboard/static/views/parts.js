@@ -125,7 +125,7 @@ export function progressBar(counts, name) {
  */
 export function stateCounts(counts, linkTo, current) {
   const present = states.filter((s) => (counts[s] ?? 0) > 0);
-  if (present.length === 0) return h('p', { class: 'muted counts-empty' }, 'No reports yet');
+  if (present.length === 0) return h('p', { class: 'muted counts-empty' }, 'No actions planned yet');
   return h(
     'ul',
     { class: 'counts', 'aria-label': 'Actions by state' },
