@@ -8,6 +8,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
+import { alignColumns } from '../core/plan-diff/columns.js';
 import { ExitCode, UserError } from './errors.js';
 
 export const defaultServer = 'http://127.0.0.1:8470';
@@ -152,11 +153,9 @@ export function adminClient(opts: ClientOptions): AdminClient {
   };
 }
 
-/** Prints rows as aligned columns. */
+/** Rows (a header and rows of as many cells) as aligned columns, one line each. */
 export function table(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return `${alignColumns(rows).join('\n')}\n`;
 }
 
 /** `{installed: 3, failed: 1}` → `installed 3, failed 1`. */

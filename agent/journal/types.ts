@@ -3,14 +3,18 @@ import type { ActionReport, ActionState } from '../../core/plan/types.js';
 /** Where an action stands on this host; `uninstalling` is the journal's own in-between state. */
 export type JournalPhase = ActionState | 'uninstalling';
 
-/** What the journal knows about one plan action. */
-export interface ActionRecord {
+/** Which plan action (of which plan serial, deployment and package) is in which phase. */
+export interface ActionPhase {
   readonly actionId: string;
   readonly serial: number;
   readonly phase: JournalPhase;
   readonly deployment?: string;
   readonly package?: string;
   readonly version?: string;
+}
+
+/** What the journal knows about one plan action. */
+export interface ActionRecord extends ActionPhase {
   readonly bytesDone: number;
   /** The extracted package folder, once there is one. */
   readonly dir?: string;
@@ -22,13 +26,7 @@ export interface ActionRecord {
 }
 
 /** A change of phase; absent fields keep their stored value. */
-export interface PhaseChange {
-  readonly actionId: string;
-  readonly serial: number;
-  readonly phase: JournalPhase;
-  readonly deployment?: string;
-  readonly package?: string;
-  readonly version?: string;
+export interface PhaseChange extends ActionPhase {
   readonly bytesDone?: number;
   readonly dir?: string;
   /** Replaces the stored reason (none: cleared). */

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { ManifestFile } from '../../core/manifest/types.js';
-import { isManifestPath } from './source.js';
+import { linkMode, listManifestBlobs, parseTreeEntry, readManifestBlobs, treeAt, type TreeEntry } from './git-tree.js';
 
 const fetchTimeoutMs = 120_000;
 
@@ -88,28 +88,14 @@ export class GitMirror {
 
   /** Every manifest file under `path` in the tree of `commit`, paths relative to `path`, sorted. */
   async readManifests(commit: string, path: string): Promise<ManifestFile[]> {
-    const treeish = path === '' ? `${commit}^{tree}` : `${commit}:${path}`;
-    let listing: string;
+    const treeish = treeAt(commit, path);
+    let blobs: TreeEntry[];
     try {
-      listing = await this.git.raw(['ls-tree', '-r', '-z', treeish]);
+      blobs = await listManifestBlobs(this.git, treeish);
     } catch {
       throw new Error(`folder '${path}' does not exist at commit ${commit.slice(0, 12)}`);
     }
-    const entries: { path: string; oid: string }[] = [];
-    for (const record of listing.split('\0')) {
-      const match = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(record);
-      if (!match) continue;
-      const [, mode, type, oid, file] = match as unknown as [string, string, string, string, string];
-      if (type !== 'blob' || mode === '120000' || !isManifestPath(file)) continue;
-      entries.push({ path: file, oid });
-    }
-    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const files: ManifestFile[] = [];
-    for (const entry of entries) {
-      const content = (await this.git.binaryCatFile(['blob', entry.oid])) as Buffer;
-      files.push(Object.freeze({ path: entry.path, content: new Uint8Array(content) }));
-    }
-    return files;
+    return readManifestBlobs(this.git, blobs);
   }
 
   /**
@@ -121,11 +107,11 @@ export class GitMirror {
     if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
     const listing = await this.git.raw(['ls-tree', '-z', '--full-tree', commit, '--', path]);
     const record = listing.split('\0').find((r) => r.endsWith(`\t${path}`));
-    const match = record === undefined ? null : /^(\d+) (\w+) ([0-9a-f]+)\t/.exec(record);
-    if (!match) return undefined;
-    const [, mode, type, oid] = match as unknown as [string, string, string, string];
+    const entry = record === undefined ? undefined : parseTreeEntry(record);
+    if (!entry) return undefined;
+    const { mode, type, oid } = entry;
     if (type !== 'blob') throw new Error(`${path} is a ${type === 'tree' ? 'folder' : type}, not a file`);
-    if (mode === '120000') throw new Error(`${path} is a symbolic link; commit the file itself`);
+    if (mode === linkMode) throw new Error(`${path} is a symbolic link; commit the file itself`);
     const child = spawn('git', ['cat-file', 'blob', oid], { cwd: this.dir, env: gitEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
     const out = new PassThrough();
     let stderr = '';

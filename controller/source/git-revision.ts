@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { ManifestFile } from '../../core/manifest/types.js';
-import { isManifestPath } from './source.js';
+import { listManifestBlobs, readManifestBlobs, treeAt } from './git-tree.js';
 
 /** Why a revision could not be read; `message` says what to do next. */
 export type GitRevisionProblem = 'no-directory' | 'not-a-repository' | 'bad-revision' | 'git-failed';
@@ -74,26 +74,11 @@ async function resolveCommit(git: SimpleGit, top: string, rev: string): Promise<
 
 /** Every manifest file under `prefix` in `commit`'s tree, paths relative to `prefix`, sorted. */
 async function readTree(git: SimpleGit, commit: string, prefix: string): Promise<ManifestFile[]> {
-  const treeish = prefix === '' ? `${commit}^{tree}` : `${commit}:${prefix}`;
+  const treeish = treeAt(commit, prefix);
   const type = await git.raw(['cat-file', '-t', treeish]).then((t) => t.trim(), () => 'missing');
   // The folder did not exist at that revision: it held no manifests then.
   if (type !== 'tree') return [];
-  const listing = await git.raw(['ls-tree', '-r', '-z', treeish]);
-  const entries: { path: string; oid: string }[] = [];
-  for (const record of listing.split('\0')) {
-    const match = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(record);
-    if (!match) continue;
-    const [, mode, kind, oid, path] = match as unknown as [string, string, string, string, string];
-    if (kind !== 'blob' || mode === '120000' || !isManifestPath(path)) continue;
-    entries.push({ path, oid });
-  }
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return Promise.all(
-    entries.map(async (e) => {
-      const content = (await git.binaryCatFile(['blob', e.oid])) as Buffer;
-      return Object.freeze({ path: e.path, content: new Uint8Array(content) });
-    }),
-  );
+  return readManifestBlobs(git, await listManifestBlobs(git, treeish));
 }
 
 /**

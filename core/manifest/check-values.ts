@@ -110,7 +110,6 @@ function checkDeployments(ctx: CheckContext): void {
   }
 }
 
-const cronErrors = new Map<string, string | undefined>();
 const validZones = new Map<string, boolean>();
 
 function isZone(zone: string): boolean {
@@ -119,14 +118,23 @@ function isZone(zone: string): boolean {
   return ok;
 }
 
-/** Why a cron expression is invalid, remembered per expression and zone (fleets repeat a few of them). */
-function cronError(expression: string, zone: string): string | undefined {
-  const key = `${zone}\0${expression}`;
-  if (cronErrors.has(key)) return cronErrors.get(key);
-  const why = parseCron(expression, zone);
-  if (cronErrors.size < 10_000) cronErrors.set(key, why);
-  return why;
+/** What is wrong with `value` read in `zone`; undefined when nothing is. */
+type ZonedCheck = (value: string, zone: string) => string | undefined;
+
+/** `check` with its answers remembered per value and zone (fleets repeat a few of them), up to 10,000 of them. */
+function rememberedPerZone(check: ZonedCheck): ZonedCheck {
+  const answers = new Map<string, string | undefined>();
+  return (value, zone) => {
+    const key = `${zone}\0${value}`;
+    if (answers.has(key)) return answers.get(key);
+    const why = check(value, zone);
+    if (answers.size < 10_000) answers.set(key, why);
+    return why;
+  };
 }
+
+/** Why a cron expression is invalid, remembered per expression and zone. */
+const cronError = rememberedPerZone(parseCron);
 
 function parseCron(expression: string, zone: string): string | undefined {
   const fields = expression.trim().split(/\s+/).length;
@@ -139,16 +147,8 @@ function parseCron(expression: string, zone: string): string | undefined {
   }
 }
 
-const timeErrors = new Map<string, string | undefined>();
-
 /** Why an RFC 3339 time (already the right shape) is not a real instant, e.g. February 30th; remembered per time and zone. */
-function timeError(time: string, zone: string): string | undefined {
-  const key = `${zone}\0${time}`;
-  if (timeErrors.has(key)) return timeErrors.get(key);
-  const why = parseTime(time, zone);
-  if (timeErrors.size < 10_000) timeErrors.set(key, why);
-  return why;
-}
+const timeError = rememberedPerZone(parseTime);
 
 function parseTime(time: string, zone: string): string | undefined {
   const dt = DateTime.fromISO(time.replace(' ', 'T'), { zone, setZone: true });
