@@ -194,8 +194,12 @@ export class Runner {
       this.note(plan, a, 'uninstalled', { reason: `${a.package} ${a.version} is not installed by Ferry on this host` });
       return 'done';
     }
+    const notFound = `detect does not find ${a.package} ${a.version} on this host; nothing to uninstall`;
     const win = windowState(a.installWindows, this.now());
     if (!win.open) {
+      // What detect last found stands until the window opens again and detect runs once more.
+      const last = this.journal.action(a.id);
+      if (!record && last?.phase === 'not-applicable' && last.reason === notFound) return 'skipped';
       this.note(plan, a, 'waiting', { reason: closedReason('install', win) });
       return 'pending';
     }
@@ -205,11 +209,17 @@ export class Runner {
       dir = await this.ensureExtracted(plan, a, tarball);
       if (dir === undefined) return 'failed';
     }
+    // Not installed by Ferry (the controller planned it because the host reports it, or left it
+    // `unknown` for detect to decide): uninstall only what detect finds.
     if (!record && a.detect) {
       const r = await runCommand(a.detect, { cwd: dir, env: this.env(dir) });
+      if (r.exitCode === null || r.exitCode === 126 || r.exitCode === 127 || r.timedOut) {
+        this.fail(plan, a, 'detect', r); // detect itself is broken: it cannot tell
+        return 'failed';
+      }
       if (r.exitCode !== 0) {
-        this.note(plan, a, 'uninstalled', { reason: `detect does not find ${a.package} ${a.version}` });
-        return 'done';
+        this.note(plan, a, 'not-applicable', { reason: notFound });
+        return 'skipped';
       }
     }
     if (!a.uninstall) {

@@ -281,9 +281,10 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       store.listOverrides(),
     ]);
     const rolloutDeployments = new Set([...desired.deployments].filter(([, d]) => d.spec.rollout).map(([name]) => name));
-    const states = rolloutDeployments.size > 0 && this.previous ? await store.currentStates() : [];
-    const rollout = rolloutProgress(this.previous?.result.plans ?? new Map(), states);
-    for (const name of rollout.keys()) if (!rolloutDeployments.has(name)) rollout.delete(name);
+    // Progress counts the actions of the current (stored) plans only: a report on an action that
+    // has since left a host's plan, or came back to it, is history, not a failure of this rollout.
+    const statuses = await Promise.all([...rolloutDeployments].map((deployment) => store.actionStatuses({ deployment })));
+    const rollout = rolloutProgress(statuses.flat());
     const suspended = new Set(overrides.filter((o) => o.suspended).map((o) => o.deployment));
     const resumed = new Set(overrides.filter((o) => !o.suspended).map((o) => o.deployment));
     const unavailable = await this.checkContent(desired);

@@ -1,6 +1,8 @@
-/** Rollout progress per deployment, derived from the current report states (never from a stream of events). */
-import type { ActionState, HostPlan } from '../../core/plan/types.js';
-import type { ActionStateRecord } from '../store/store.js';
+/**
+ * Rollout progress per deployment, derived from the actions of the current plans and the states
+ * reported for them (never from a stream of events, nor from reports on actions no longer planned).
+ */
+import type { ActionStatusRecord, StatusState } from '../store/store.js';
 
 export interface RolloutProgress {
   /** Hosts whose every action of the deployment reached a final good state. */
@@ -9,36 +11,30 @@ export interface RolloutProgress {
   readonly failed: Set<string>;
 }
 
-const done: ReadonlySet<ActionState> = new Set(['installed', 'uninstalled', 'not-applicable']);
+const done: ReadonlySet<StatusState> = new Set(['installed', 'uninstalled', 'not-applicable']);
 
 /**
- * Per deployment: which hosts finished and which failed, judged against the host's current plan
- * (a host with no action of a deployment in its plan is neither).
+ * Per deployment: which hosts finished and which failed, from `store.actionStatuses` records (each
+ * action of a current plan once, in the state reported since it has been in the plan, else its
+ * planned one). A host with no action of a deployment in its current plan is neither.
  */
-export function rolloutProgress(
-  plans: ReadonlyMap<string, HostPlan>,
-  states: readonly ActionStateRecord[],
-): Map<string, RolloutProgress> {
-  const stateOf = new Map<string, ActionState>();
-  for (const s of states) stateOf.set(`${s.host}\0${s.actionId}`, s.state);
+export function rolloutProgress(statuses: readonly ActionStatusRecord[]): Map<string, RolloutProgress> {
+  const byDeployment = new Map<string, Map<string, StatusState[]>>();
+  for (const s of statuses) {
+    let hosts = byDeployment.get(s.deployment);
+    if (!hosts) byDeployment.set(s.deployment, (hosts = new Map()));
+    const list = hosts.get(s.host);
+    if (list) list.push(s.state);
+    else hosts.set(s.host, [s.state]);
+  }
   const progress = new Map<string, RolloutProgress>();
-  const entry = (deployment: string): RolloutProgress => {
-    let p = progress.get(deployment);
-    if (!p) progress.set(deployment, (p = { finished: new Set(), failed: new Set() }));
-    return p;
-  };
-  for (const [host, plan] of plans) {
-    const byDeployment = new Map<string, ActionState[]>();
-    for (const action of plan.actions) {
-      const list = byDeployment.get(action.deployment) ?? [];
-      const state = stateOf.get(`${host}\0${action.id}`);
-      list.push(state ?? 'pending');
-      byDeployment.set(action.deployment, list);
+  for (const [deployment, hosts] of byDeployment) {
+    const p: RolloutProgress = { finished: new Set(), failed: new Set() };
+    for (const [host, list] of hosts) {
+      if (list.includes('failed')) p.failed.add(host);
+      else if (list.every((s) => done.has(s))) p.finished.add(host);
     }
-    for (const [deployment, list] of byDeployment) {
-      if (list.includes('failed')) entry(deployment).failed.add(host);
-      else if (list.every((s) => done.has(s))) entry(deployment).finished.add(host);
-    }
+    progress.set(deployment, p);
   }
   return progress;
 }

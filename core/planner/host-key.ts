@@ -6,7 +6,8 @@
  * - per targeting deployment, the wave it waits in (0: not waiting);
  * - the interned result of each condition the layout evaluates;
  * - per deployment template, whether Ferry installed that package version here and, when that
- *   or an uninstall makes it matter, whether the host reports it;
+ *   or an uninstall makes it matter, whether the host reports it (an uninstall's `detect`, which
+ *   decides between not-applicable and unknown, is the template's, so the layout holds it);
  * - per unprovided requirement, whether the host reports that name.
  */
 import { reportsInstalled, reportsName } from '../conditions/index.js';

@@ -132,11 +132,14 @@ function block(d: Draft, reason: string): void {
   set(d, 'blocked', reason);
 }
 
+/** Planned when Ferry or the inventory says it is installed; otherwise the agent decides if it can (no inventory yet, or `detect`). */
 function decideUninstall(d: Draft, inv: Inventory | undefined, byFerry: boolean): void {
   const { package: pkg, version } = d.t;
   if (d.t.definition?.spec.uninstall === undefined) return block(d, `${pkg} ${version} has no uninstall command`);
   if (byFerry || (inv !== undefined && reportsInstalled(inv, pkg, version))) return;
   if (inv === undefined) return set(d, 'unknown', `no inventory reported yet; the agent checks whether ${pkg} ${version} is installed`);
+  // detect finds installs made outside Ferry, which the inventory's software list may not show.
+  if (d.t.definition.spec.detect !== undefined) return set(d, 'unknown', 'not reported installed; the agent runs detect to decide');
   set(d, 'not-applicable', `${pkg} ${version} is not installed on this host`);
 }
 

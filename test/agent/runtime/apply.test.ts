@@ -1,6 +1,6 @@
 /** The agent in process against a real controller API: install, upgrade, uninstall, drift, conditions, failures, sources, plans. */
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../../agent/agent.js';
@@ -102,6 +102,41 @@ describe('agent runtime: applying plans (in process, real controller API)', func
     expect((await states())['dep/tool@1.0.0/uninstall']).to.include({ state: 'uninstalled', exitCode: 0 });
     expect((await ctl.store.getInventory(host))?.inventory.software).to.deep.equal([]);
     expect(await ctl.store.listInstalled({ host })).to.deep.equal([]);
+  });
+
+  it('uninstall left unknown for detect: what detect finds is uninstalled, the rest is not-applicable and stays so outside the window', async () => {
+    const byHand = await ctl.pushPackage('old-editor', '1.0.3', packageFiles('old-editor', '1.0.3'));
+    const never = await ctl.pushPackage('old-viewer', '2.0.0', packageFiles('old-viewer', '2.0.0'));
+    await mkdir(join(root, 'opt/old-editor'), { recursive: true });
+    await writeFile(join(root, 'opt/old-editor/VERSION'), '1.0.3\n'); // installed outside Ferry
+    const unknown = { op: 'uninstall', status: 'unknown', reason: 'not reported installed; the agent runs detect to decide' } as const;
+    await ctl.setPlan(host, [action(byHand, unknown), action(never, unknown)]);
+    expect((await once()).code).to.equal(0);
+    expect(await stat(join(root, 'opt/old-editor')).catch(() => undefined)).to.equal(undefined);
+    const notFound = 'detect does not find old-viewer 2.0.0 on this host; nothing to uninstall';
+    const s1 = await states();
+    expect(s1['dep/old-editor@1.0.3/uninstall']).to.include({ state: 'uninstalled', exitCode: 0 });
+    expect(s1['dep/old-viewer@2.0.0/uninstall']).to.include({ state: 'not-applicable', reason: notFound });
+    expect(await readFile(join(root, 'old-editor.uninstalls'), 'utf8')).to.equal('removed\n');
+    expect(await stat(join(root, 'old-viewer.uninstalls')).catch(() => undefined)).to.equal(undefined);
+
+    const at = (min: number) => new Date(Date.now() + min * 60_000).toISOString();
+    await ctl.setPlan(host, [action(never, { ...unknown, installWindows: [{ start: at(120), end: at(180) }] })]);
+    expect((await once()).code).to.equal(0);
+    expect((await states())['dep/old-viewer@2.0.0/uninstall']).to.include({ state: 'not-applicable', reason: notFound });
+    expect((await ctl.store.history(host, 'dep/old-viewer@2.0.0/uninstall')).map((r) => r.state)).to.deep.equal(['downloading', 'downloaded', 'not-applicable']);
+    expect(await ctl.store.listInstalled({ host })).to.deep.equal([]);
+  });
+
+  it('uninstall left unknown for detect, with a detect that cannot run: failed with the reason, nothing uninstalled', async () => {
+    const p = await ctl.pushPackage('old-tool', '1.0.0', packageFiles('old-tool', '1.0.0'));
+    const detect = { command: ['ferry-test-no-such-detect'], timeoutMs: 10_000, env: {} };
+    await ctl.setPlan(host, [action(p, { op: 'uninstall', status: 'unknown', reason: 'not reported installed; the agent runs detect to decide', detect })]);
+    expect((await once()).code).to.equal(1);
+    const s = (await states())['dep/old-tool@1.0.0/uninstall'];
+    expect(s).to.include({ state: 'failed', exitCode: 127 });
+    expect(s?.reason).to.match(/^detect .*ferry-test-no-such-detect/);
+    expect(await stat(join(root, 'old-tool.uninstalls')).catch(() => undefined)).to.equal(undefined);
   });
 
   it('drift: installed files deleted → detect misses them → reported and installed again on the next cycle', async () => {

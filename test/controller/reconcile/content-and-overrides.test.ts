@@ -190,6 +190,43 @@ describe('controller/reconcile content and overrides', function () {
     for (const h of hosts) expect((await actions(h))[id]!.suspended, h).to.equal(false);
   });
 
+  it('maxFailures counts failures of current plan actions only: a host that failed, left the targets and came back starts afresh', async () => {
+    await content.put([Buffer.from('hello')], sha('hello'));
+    const hosts = ['h1', 'h2', 'h3', 'h4'];
+    const revision = (n: number, members: string[]) =>
+      source.push(`main@sha1:r${n}`, files(pkg('hello', 'hello'), lab(members), deployment('apps', '{name: hello, version: "1.0.0"}', 'rollout: {waves: ["50%", "100%"], maxFailures: 1}')));
+    const id = 'apps/hello@1.0.0/install';
+    const fail = async (host: string) => {
+      const serial = (await store.getPlan(host))!.serial;
+      await store.ingestReports(host, [{ id: `f-${host}-${serial}`, actionId: id, serial, state: 'failed', at: clock.now().toISOString(), reason: 'exit 1' }], clock.now());
+      await reconciler.reconcileNow('reports');
+    };
+    // Hosts with an inventory are planned (an empty plan) when they leave the targets.
+    for (const host of hosts) await store.putInventory({ host, facts: { os: { platform: 'linux' } }, labels: {}, software: [] }, clock.now());
+    revision(1, hosts);
+    await reconciler.reconcileNow();
+    const firstWave: string[] = [];
+    for (const h of hosts) if ((await actions(h))[id]!.status === 'planned') firstWave.push(h);
+    expect(firstWave).to.have.length(2);
+    const [left, stayed] = firstWave as [string, string];
+
+    await fail(left); // 1 of 4: within maxFailures 1
+    expect(await store.listOverrides()).to.deep.equal([]);
+    revision(2, hosts.filter((h) => h !== left));
+    await reconciler.reconcileNow();
+    expect(await actions(left)).to.deep.equal({});
+    revision(3, hosts);
+    await reconciler.reconcileNow();
+    expect((await actions(left))[id]).to.deep.equal({ status: 'planned', suspended: false });
+
+    await fail(stayed); // 1 of 4 again: the failure before `left` left is not this plan's
+    expect(await store.listOverrides()).to.deep.equal([]);
+    for (const h of hosts) expect((await actions(h))[id]!.suspended, h).to.equal(false);
+
+    await fail(left); // now 2 of 4
+    expect(await store.listOverrides()).to.deep.equal([{ deployment: 'apps', suspended: true, by: 'ferry:rollout', at: clock.now().toISOString(), reason: '2 of 4 hosts failed, more than maxFailures 1' }]);
+  });
+
   it('resolves group membership of the planned revision once per pass, on first read', async () => {
     expect(reconciler.groups()).to.equal(undefined);
     await content.put([Buffer.from('hello')], sha('hello'));

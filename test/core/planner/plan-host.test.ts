@@ -28,6 +28,8 @@ const core = pkg('core-lib', '2.0.0', { requires: ['runtime-lib'] });
 const editor = pkg('editor', '2.4.1', { requires: ['core-lib'] });
 const diskCond = condition('enough-disk', { minDiskFree: 2 * GiB });
 const checkCond = condition('licensed', { check: { command: ['/usr/local/bin/license-check'], timeoutMs: 30_000, env: {} } });
+const detectCmd = { command: ['sh', '-c', 'test -f "$FERRY_INSTALL_ROOT/opt/legacy-editor/VERSION"'], timeoutMs: 30_000, env: {} };
+const legacy = pkg('legacy-editor', '1.0.3', { detect: detectCmd });
 const lowDisk = { disk: { installRoot: { free: 1.2 * GiB, total: 100 * GiB } } };
 
 interface Case {
@@ -63,6 +65,24 @@ const cases: Case[] = [
     resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'absent' }], targets: { hosts: ['h'] } })],
     inventories: [], host: 'h',
     expected: plan('h', [act('d/runtime-lib@1.0.0/uninstall', { status: 'unknown', reason: 'no inventory reported yet; the agent checks whether runtime-lib 1.0.0 is installed' })]),
+  },
+  ...(['reports', 'silent', 'none', 'ferry'] as const).map((h): Case => ({
+    name: `uninstall of a package with detect, host ${h === 'reports' ? 'reporting it: planned' : h === 'silent' ? 'not reporting it: unknown, the agent runs detect' : h === 'none' ? 'without inventory: unknown' : 'where Ferry installed it: planned'}`,
+    resources: [legacy, deployment('d', { packages: [{ name: 'legacy-editor', version: '1.0.3', state: 'absent' }], targets: { hosts: ['reports', 'silent', 'none', 'ferry'] } })],
+    inventories: [inventory('reports', { software: [{ name: 'legacy-editor', version: '1.0.3', source: 'dpkg' }] }), inventory('silent'), inventory('ferry')],
+    ctx: { installed: [{ host: 'ferry', deployment: 'old', package: 'legacy-editor', version: '1.0.3' }] },
+    host: h,
+    expected: plan(h, [act('d/legacy-editor@1.0.3/uninstall', {
+      detect: detectCmd,
+      ...(h === 'silent' ? { status: 'unknown', reason: 'not reported installed; the agent runs detect to decide' } : {}),
+      ...(h === 'none' ? { status: 'unknown', reason: 'no inventory reported yet; the agent checks whether legacy-editor 1.0.3 is installed' } : {}),
+    })]),
+  })),
+  {
+    name: 'uninstall of a package with detect, reported at another version: unknown',
+    resources: [legacy, deployment('d', { packages: [{ name: 'legacy-editor', version: '1.0.3', state: 'absent' }], targets: { hosts: ['h'] } })],
+    inventories: [inventory('h', { software: [{ name: 'legacy-editor', version: '0.9.0', source: 'dpkg' }] })], host: 'h',
+    expected: plan('h', [act('d/legacy-editor@1.0.3/uninstall', { detect: detectCmd, status: 'unknown', reason: 'not reported installed; the agent runs detect to decide' })]),
   },
   {
     name: 'requires: transitive, in order, across deployments',

@@ -7,6 +7,7 @@ import type { HostPlan } from '../../../core/plan/types.js';
 import { buildState } from '../../../core/planner/fleet-state.js';
 import { planOneHost } from '../../../core/planner/plan-fleet.js';
 import { PlanSharing } from '../../../core/planner/plan-sharing.js';
+import { deployment, pkg } from './fixtures.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const dump = (fp: FleetPlan) => canonicalJson({ plans: [...fp.plans.values()], deployments: [...fp.deployments.values()], hashes: [...fp.hashes] });
@@ -55,18 +56,50 @@ describe('core/planner shared plans: canonical text and hashes from cached piece
 
 describe('core/planner host memo: hosts with equal keys share one decision', () => {
   const withoutSome = small.inventories.filter((_, i) => i % 7 !== 3);
+  const retiring = withRetirement();
   const cases = [
     { name: 'the bench fleet', inventories: small.inventories },
     { name: 'the bench fleet with every 7th inventory missing', inventories: withoutSome },
+    { name: 'the bench fleet uninstalling a package with detect, reported on some hosts, from Ferry on others', ...retiring },
+    { name: 'the same with every 7th inventory missing', ...retiring, inventories: retiring.inventories.filter((_, i) => i % 7 !== 3) },
   ];
   for (const c of cases) {
     it(`${c.name}: every plan equals the plan decided from scratch`, () => {
-      const memo = planFleet(small.snapshot, c.inventories, small.ctx);
-      const state = { ...buildState(small.snapshot, c.inventories, small.ctx), sharing: new PlanSharing({ memoPlans: false }) };
+      const { snapshot, ctx } = { snapshot: small.snapshot, ctx: small.ctx, ...c };
+      const memo = planFleet(snapshot, c.inventories, ctx);
+      const state = { ...buildState(snapshot, c.inventories, ctx), sharing: new PlanSharing({ memoPlans: false }) };
       for (const [host, plan] of memo.plans) expect(canonicalJson(planOneHost(state, host)), host).to.equal(canonicalJson(plan));
     });
   }
+  it('the retirement plans every status an uninstall with detect can have', () => {
+    const statuses = new Set<string>();
+    for (const plan of planFleet(retiring.snapshot, retiring.inventories.filter((_, i) => i % 7 !== 3), retiring.ctx).plans.values()) {
+      for (const a of plan.actions) if (a.deployment === 'retire') statuses.add(`${a.status}: ${a.reason ?? ''}`);
+    }
+    expect([...statuses].sort()).to.deep.equal([
+      'planned: ',
+      'unknown: no inventory reported yet; the agent checks whether legacy 1.0.0 is installed',
+      'unknown: not reported installed; the agent runs detect to decide',
+    ]);
+  });
 });
+
+/**
+ * The small bench fleet plus `retire`, removing `legacy` (which has detect) from two tiers and two hosts (one never reports): every
+ * 3rd host reports it, every 5th reports another version, every 11th had it installed by Ferry.
+ */
+function withRetirement() {
+  const packages = new Map(small.snapshot.packages);
+  packages.set('legacy', new Map([['1.0.0', pkg('legacy', '1.0.0', { detect: { command: ['sh', '-c', 'test -f /opt/legacy/VERSION'], timeoutMs: 30_000, env: {} } })]]));
+  const deployments = new Map(small.snapshot.deployments);
+  deployments.set('retire', deployment('retire', { packages: [{ name: 'legacy', version: '1.0.0', state: 'absent' }], targets: { groups: ['tier-1', 'tier-2'], hosts: ['host-000003', 'host-006993'] } }));
+  const inventories = small.inventories.map((inv, i) =>
+    i % 3 === 0 ? { ...inv, software: [...inv.software, { name: 'legacy', version: '1.0.0', source: 'dpkg' }] }
+      : i % 5 === 0 ? { ...inv, software: [...inv.software, { name: 'legacy', version: '0.9.0', source: 'dpkg' }] }
+        : inv);
+  const installed = [...small.ctx.installed, ...small.inventories.filter((_, i) => i % 11 === 0).map((inv) => ({ host: inv.host, deployment: 'retire', package: 'legacy', version: '1.0.0' }))];
+  return { snapshot: { ...small.snapshot, packages, deployments }, inventories, ctx: { ...small.ctx, installed } };
+}
 
 describe('core/planner replan on the bench fleet', () => {
   const target = planned.deployments.get('deploy-00')!.hosts;
