@@ -73,7 +73,8 @@ export function makeTemplate(
   }
   const scheduleOf = (name: string | undefined) => (name === undefined ? undefined : snapshot.schedules.get(name));
   const distributeSchedule = scheduleOf(dep?.spec.distribute.window);
-  const installSchedule = op === 'install' ? scheduleOf(dep?.spec.install.window ?? definition?.spec.installWindow) : undefined;
+  // The install window is when a host may change: it gates uninstalls (state: absent, onLeave) as well.
+  const installSchedule = scheduleOf(dep?.spec.install.window ?? definition?.spec.installWindow);
   const zoneMatters = distributeSchedule?.spec.timezone === 'host' || installSchedule?.spec.timezone === 'host';
   const byZone = new Map<string, FixedFields>();
   const id = `${deploymentName}/${pkgName}@${version}/${op}`;

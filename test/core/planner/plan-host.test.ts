@@ -246,6 +246,15 @@ const cases: Case[] = [
     ]),
   },
   {
+    name: "an uninstall waits for the deployment's install window too (state: absent)",
+    resources: [
+      lib, schedule('weekend', { timezone: 'UTC', windows: [{ cron: '0 0 * * 6', durationMs: 48 * H }] }),
+      deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'absent' }], targets: { hosts: ['h'] }, install: { window: 'weekend', shutdownAfter: false } }),
+    ],
+    inventories: [inventory('h', { software: [{ name: 'runtime-lib', version: '1.0.0', source: 'dpkg' }] })], host: 'h',
+    expected: plan('h', [act('d/runtime-lib@1.0.0/uninstall', { installWindows: [{ start: '2026-12-05T00:00:00Z', end: '2026-12-07T00:00:00Z' }] })]),
+  },
+  {
     name: 'sources: the Host manifest relay first, then relays serving its groups, then the controller; never itself',
     resources: [
       hostRes('h', { relay: 'osaka' }), group('site', { hosts: ['h', 'relay-kyoto-01'] }),
