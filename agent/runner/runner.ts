@@ -14,6 +14,7 @@ import { runCommand, type CommandResult } from '../executor/run-command.js';
 import type { Journal, ReportDraft } from '../journal/journal.js';
 import type { EventSink } from '../log/events.js';
 import { download, type DownloadSource } from '../transfer/download.js';
+import { checkContent, markVerified } from '../transfer/verified.js';
 import { recheckConditions } from './conditions.js';
 import type { Reporter } from './reporter.js';
 import { closedReason, windowState } from './windows.js';
@@ -249,7 +250,11 @@ export class Runner {
   private async ensureContent(plan: Plan, a: PlanAction, honourWindow = true): Promise<string | { outcome: Outcome }> {
     const sha = a.artifact.sha256.toLowerCase();
     const dest = join(this.d.dataDir, 'content', `${sha}.tar.gz`);
-    if (await isFile(dest)) return dest;
+    const cached = await checkContent(dest, sha, a.artifact.size);
+    if (cached === 'trusted' || cached === 'reverified') return dest;
+    if (cached === 'corrupt') {
+      this.d.events.emit({ event: 'content-corrupt', level: 'warn', action: a.id, message: `${dest} failed its sha256 check after a restart; downloading it again` });
+    }
     const open = () => (honourWindow ? windowState(a.distribute.windows, this.now(), a.distribute.notBefore) : ({ open: true } as const));
     const win = open();
     if (!win.open) {
@@ -299,6 +304,7 @@ export class Runner {
     const problems = result.attempts.filter((x) => !x.retryable || /sha256/.test(x.error));
     for (const p of problems) this.d.events.emit({ event: 'source-failed', level: 'warn', action: a.id, source: p.source, message: p.error });
     if (result.ok) {
+      await markVerified(dest);
       const note = problems.length > 0 ? `from ${result.source} after: ${problems.map((p) => `${p.source}: ${p.error}`).join('; ')}` : `from ${result.source}`;
       this.d.reporter.transition(
         { ...base, phase: 'downloaded', bytesDone: a.artifact.size },
@@ -389,9 +395,6 @@ export class Runner {
   }
 }
 
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
-}
 
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);

@@ -1,149 +1,157 @@
 /**
  * The partial file `dest + '.part'`: the truth about how far a download got, across crashes.
- * It keeps an incremental sha256 of exactly the bytes written to it, so a resumed download
- * hashes the existing bytes once and then only what it appends.
+ * It keeps an incremental sha256 of exactly the bytes appended to it, so a resumed download
+ * hashes the existing bytes once and then only what it appends. Each append is hashed (on the
+ * hash worker) and written (by libuv's pool) at the same time, while this thread reads on.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { LocalWriteError, TransferError } from './errors.js';
+import { Sha256Stream } from './hasher.js';
 
-/** Written bytes after which a background flush starts (see `appender`). */
-const WRITEBACK_BYTES = 64 << 20;
+/** One step of the file's write queue: bytes at a position, or truncation to nothing. */
+type Op =
+  | { readonly kind: 'write'; readonly at: number; readonly chunks: Buffer[]; readonly done: Settle }
+  | { readonly kind: 'truncate'; readonly done: Settle };
+type Settle = { readonly resolve: () => void; readonly reject: (e: unknown) => void };
 
 export class PartialFile {
-  private hash: Hash = createHash('sha256');
-  private inflight: Promise<unknown> = Promise.resolve();
-  /** A background `fdatasync` under way, the length it was started at, and the first one that failed. */
-  private flushing: Promise<void> | undefined;
-  private flushedAt = 0;
-  private flushError: unknown;
+  /** Bytes appended (hashed), written or not: where the next append goes. */
+  private accepted: number;
+  private readonly queue: Op[] = [];
+  private writing = false;
+  private broken: LocalWriteError | undefined;
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
+    private readonly hash: Sha256Stream,
+    /** Bytes on the file. */
     private bytes: number,
-  ) {}
+  ) {
+    this.accepted = bytes;
+  }
 
   /** Opens (creating, mode 0600) the partial file and hashes what it holds; content longer than `maxSize` is dropped. */
   static async open(path: string, maxSize: number): Promise<PartialFile> {
     const handle = await open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
-    const { size } = await handle.stat();
-    const file = new PartialFile(path, handle, 0);
-    if (size > maxSize) {
-      await file.reset();
+    try {
+      const { size } = await handle.stat();
+      const keep = size > maxSize ? 0 : size;
+      const file = new PartialFile(path, handle, await Sha256Stream.open(path, keep), keep);
+      if (keep < size) await file.reset();
       return file;
-    }
-    if (size === 0) return file;
-    await new Promise<void>((resolve, reject) => {
-      createReadStream(path, { start: 0, end: size - 1, highWaterMark: 1 << 20 })
-        .on('data', (chunk) => {
-          file.hash.update(chunk as Buffer);
-          file.bytes += (chunk as Buffer).length;
-        })
-        .on('error', reject)
-        .on('end', resolve);
-    }).catch(async (e) => {
+    } catch (e) {
       await handle.close();
       throw e;
-    });
-    return file;
+    }
   }
 
-  /** Bytes on disk, all of them hashed. */
+  /** Bytes on the file (once every append has settled, all of them hashed). */
   get length(): number {
     return this.bytes;
   }
 
-  /** Hex sha256 of the bytes so far (the running hash stays usable). */
-  digest(): string {
-    return this.hash.copy().digest('hex');
+  /** Hex sha256 of the bytes appended so far (the running hash stays usable). */
+  digest(): Promise<string> {
+    return this.hash.digest();
   }
 
-  /** Empties the file and the hash: the next byte written is byte 0. */
+  /**
+   * Hashes and writes `chunks` after everything appended before; resolves once both are done
+   * (the bytes are in the page cache: only `sync()` makes them durable). Rejects, non-retryable
+   * and discarding the partial file, if the file would grow past `limit`. The chunks must stay
+   * unchanged until the promise settles. A failed write or hash ends this PartialFile: every
+   * later call fails too (reopen to resume).
+   */
+  async append(chunks: Buffer[], limit = Number.POSITIVE_INFINITY): Promise<void> {
+    let n = 0;
+    for (const c of chunks) n += c.length;
+    if (this.accepted + n > limit) {
+      throw new TransferError(`source sent more bytes than expected (${limit})`, false, { discardPartial: true });
+    }
+    const at = this.accepted;
+    this.accepted += n;
+    const hashed = this.hash.update(chunks).catch((e: unknown) => {
+      this.broken ??= new LocalWriteError(e);
+      throw this.broken;
+    });
+    await Promise.all([hashed, this.enqueue((done) => ({ kind: 'write', at, chunks, done }))]);
+  }
+
+  /** Empties the file and the hash: the next byte appended is byte 0 (ordered after earlier appends). */
   async reset(): Promise<void> {
-    await this.handle.truncate(0);
-    this.hash = createHash('sha256');
-    this.bytes = 0;
-    this.flushedAt = 0;
+    this.accepted = 0;
+    await Promise.all([this.hash.reset(), this.enqueue((done) => ({ kind: 'truncate', done }))]);
   }
 
-  /** Resolves once no write is under way (after an appender failed or was destroyed). */
-  async settle(): Promise<void> {
-    await this.inflight;
-  }
-
-  /** Flushes written bytes to stable storage; fails if any background flush failed. */
+  /** Flushes written bytes to stable storage (after every queued write). */
   async sync(): Promise<void> {
-    await this.flushing;
-    // Linux reports a failed writeback once: a background flush's error must not be lost.
-    if (this.flushError !== undefined) throw this.flushError;
+    await this.enqueue((done) => ({ kind: 'write', at: this.accepted, chunks: [], done }));
     await this.handle.sync();
   }
 
   async close(): Promise<void> {
-    await this.flushing;
+    await this.enqueue((done) => ({ kind: 'write', at: this.accepted, chunks: [], done })).catch(() => undefined);
+    await this.hash.close();
     await this.handle.close();
   }
 
-  /**
-   * A stream that appends to the file, failing (non-retryable) if the file would grow past `limit`;
-   * `onWritten(length)` runs after each write reaches the file.
-   * Bytes are hashed as they are handed to the file system, so a write error leaves the hash
-   * ahead of the file: treat any write error as the end of this PartialFile (reopen to resume).
-   *
-   * Throughput: each batch is written by libuv's pool while this thread hashes the same
-   * (read-only) buffers, and every `WRITEBACK_BYTES` a background `fdatasync` starts, so the
-   * disk writes back during the transfer and the final `sync()` has only the tail left. That is
-   * a head start, not a durability point: only `sync()` promises anything.
-   */
-  appender(onWritten: (length: number) => void, limit = Number.POSITIVE_INFINITY): Writable {
-    let accepted = this.bytes;
-    const writeAll = async (buffers: Buffer[]) => {
-      for (const b of buffers) accepted += b.length;
-      if (accepted > limit) throw new TransferError(`source sent more bytes than expected (${limit})`, false, { discardPartial: true });
-      let pending = buffers;
-      let written = this.handle.writev(pending, this.bytes);
-      for (const b of buffers) this.hash.update(b);
-      for (;;) {
-        const { bytesWritten } = await written;
-        this.bytes += bytesWritten;
-        pending = dropBytes(pending, bytesWritten);
-        if (pending.length === 0) break;
-        written = this.handle.writev(pending, this.bytes);
-      }
-      this.startWriteback();
-      onWritten(this.bytes);
-    };
-    return new Writable({
-      highWaterMark: 4 << 20,
-      writev: (chunks, callback) => {
-        const write = writeAll(chunks.map((c) => c.chunk as Buffer));
-        this.inflight = write.catch(() => undefined);
-        write.then(
-          () => callback(),
-          (e: unknown) => callback(e instanceof TransferError ? e : new LocalWriteError(e)),
-        );
-      },
-      destroy: (error, callback) => {
-        void this.inflight.then(() => callback(error));
-      },
+  private enqueue(make: (done: Settle) => Op): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.broken) return reject(this.broken);
+      this.queue.push(make({ resolve, reject }));
+      void this.drain();
     });
   }
 
-  /** Starts a background flush once `WRITEBACK_BYTES` were written since the last one (one at a time). */
-  private startWriteback(): void {
-    if (this.flushing !== undefined || this.bytes - this.flushedAt < WRITEBACK_BYTES) return;
-    this.flushedAt = this.bytes;
-    this.flushing = this.handle.datasync().then(
-      () => {
-        this.flushing = undefined;
-      },
-      (e: unknown) => {
-        this.flushError ??= e;
-        this.flushing = undefined;
-      },
-    );
+  /** Runs queued operations in order, each batch of consecutive writes as one `pwritev`. */
+  private async drain(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const first = this.queue[0]!;
+        if (first.kind === 'truncate') {
+          this.queue.shift();
+          await this.run([first], async () => {
+            await this.handle.truncate(0);
+            this.bytes = 0;
+          });
+          continue;
+        }
+        let end = 1;
+        while (end < this.queue.length && this.queue[end]!.kind === 'write') end++;
+        const batch = this.queue.splice(0, end) as Extract<Op, { kind: 'write' }>[];
+        await this.run(batch, () => this.writeAll(first.at, batch.flatMap((op) => op.chunks)));
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async run(ops: readonly Op[], work: () => Promise<void>): Promise<void> {
+    if (this.broken) {
+      for (const op of ops) op.done.reject(this.broken);
+      return;
+    }
+    try {
+      await work();
+      for (const op of ops) op.done.resolve();
+    } catch (e) {
+      this.broken = new LocalWriteError(e);
+      for (const op of [...ops, ...this.queue.splice(0)]) op.done.reject(this.broken);
+    }
+  }
+
+  private async writeAll(at: number, chunks: Buffer[]): Promise<void> {
+    let pending = chunks;
+    let position = at;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending, position);
+      position += bytesWritten;
+      this.bytes = position;
+      pending = dropBytes(pending, bytesWritten);
+    }
   }
 }
 

@@ -95,7 +95,9 @@ export class DirectoryContentStore implements ContentStore {
         await handle.close();
         return Readable.from([]);
       }
-      return handle.createReadStream({ start, end, autoClose: true });
+      // 256 KiB reads: a quarter of the syscalls and event-loop turns of the 64 KiB default on a
+      // large artifact, at 256 KiB of memory per download under way.
+      return handle.createReadStream({ start, end, autoClose: true, highWaterMark: 256 * 1024 });
     } catch (err) {
       await handle.close();
       throw err;

@@ -1,0 +1,74 @@
+/**
+ * Which content files may be used without hashing them again. The downloader verifies sha256 on
+ * the bytes as they go to the file and does not fsync (download.ts): until the machine restarts,
+ * the page cache serves exactly the verified bytes, but after a power cut a renamed file can be
+ * short or hold zeros. So a finished download records beside it the boot it was verified in, and
+ * a file from another boot (or with no record, or changed since) is hashed again before use.
+ * The record itself is not synced either: losing it only costs one more hash.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+
+interface Record {
+  readonly boot: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export type ContentCheck =
+  /** Verified in this boot and unchanged since. */
+  | 'trusted'
+  /** Hashed again now, and right. */
+  | 'reverified'
+  | 'missing'
+  /** Hashed again now and wrong: the file is gone. */
+  | 'corrupt';
+
+let bootId: Promise<string | undefined> | undefined;
+
+/** Linux's id of this boot; undefined elsewhere (then every file from an earlier run is hashed again). */
+function currentBoot(): Promise<string | undefined> {
+  bootId ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+    (s) => s.trim() || undefined,
+    () => undefined,
+  );
+  return bootId;
+}
+
+const recordPath = (path: string) => `${path}.verified`;
+
+/** Records that `path` was verified in this boot (call after it was renamed into place). */
+export async function markVerified(path: string): Promise<void> {
+  const boot = await currentBoot();
+  if (boot === undefined) return;
+  const s = await stat(path);
+  const record: Record = { boot, size: s.size, mtimeMs: s.mtimeMs };
+  await writeFile(recordPath(path), JSON.stringify(record), { mode: 0o600 });
+}
+
+/** Whether `path` holds the content with this sha256 and size, hashing it again unless it was verified in this boot. */
+export async function checkContent(path: string, sha256: string, size: number): Promise<ContentCheck> {
+  const s = await stat(path).catch(() => undefined);
+  if (!s?.isFile()) return 'missing';
+  const boot = await currentBoot();
+  const record = await readFile(recordPath(path), 'utf8')
+    .then((text) => JSON.parse(text) as Partial<Record>)
+    .catch(() => undefined);
+  if (boot !== undefined && record?.boot === boot && record.size === s.size && record.mtimeMs === s.mtimeMs && s.size === size) {
+    return 'trusted';
+  }
+  if (s.size === size && (await hashFile(path)) === sha256.toLowerCase()) {
+    await markVerified(path);
+    return 'reverified';
+  }
+  await rm(path, { force: true });
+  await rm(recordPath(path), { force: true });
+  return 'corrupt';
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
