@@ -69,6 +69,8 @@ export async function run(): Promise<void> {
       child!.once('exit', (code) => reject(new Error(`the benchmark controller exited with ${code}`)));
     });
     await rm(file);
+    // Write the controller's copy back now, so the kernel's writeback does not run during a round.
+    await exec('sync', []);
     const url = `http://127.0.0.1:${port}/v1/content/${sha256}`;
     const authorization = `Bearer ${ADMIN_TOKEN}`;
     const mb = size / 1e6;

@@ -14,6 +14,10 @@ import { TransferError } from './errors.js';
 import { ReadBuffers } from './read-buffers.js';
 import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 
+/** Body bytes gathered before they are handed on, and the longest they wait. */
+const FLUSH_BYTES = 1 << 20;
+const FLUSH_MS = 20;
+
 export interface GetOptions {
   /** `bytes=N-` or `bytes=N-M`; absent: the whole content. */
   readonly range?: string;
@@ -68,6 +72,9 @@ export function fetchContent(url: string, options: GetOptions, accept: (head: Re
     let pending = 0;
     let paused = false;
     let settled = false;
+    /** Body bytes read but not yet handed to the sink, and the slabs they hold. */
+    let unsent: { chunks: Buffer[]; slabs: Buffer[]; bytes: number } = { chunks: [], slabs: [], bytes: 0 };
+    let flushTimer: NodeJS.Timeout | undefined;
 
     const finish = () => {
       if (settled || pending > 0 || (!complete && failure === undefined)) return;
@@ -78,10 +85,39 @@ export function fetchContent(url: string, options: GetOptions, accept: (head: Re
     };
     const fail = (error: unknown) => {
       failure ??= error;
+      flush(); // what arrived before the failure is kept
       socket.destroy();
       finish();
     };
     const onAbort = () => fail(abortError(options.signal!));
+    /** Hands the unsent bytes to the sink as one append: per append there is a hash message and a write. */
+    const flush = () => {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (unsent.bytes === 0) return;
+      const { chunks, slabs } = unsent;
+      unsent = { chunks: [], slabs: [], bytes: 0 };
+      pending++;
+      const done = () => {
+        pending--;
+        for (const slab of slabs) buffers.release(slab);
+      };
+      sink!.append(coalesce(chunks)).then(
+        () => {
+          done();
+          if (paused && !buffers.full && failure === undefined) {
+            paused = false;
+            socket.setTimeout(options.timeoutMs);
+            socket.resume();
+          }
+          finish();
+        },
+        (e: unknown) => {
+          done();
+          fail(e);
+        },
+      );
+    };
 
     parser[HTTPParser.kOnHeadersComplete] = (info) => {
       const headers = new Map<string, string>();
@@ -115,35 +151,26 @@ export function fetchContent(url: string, options: GetOptions, accept: (head: Re
         return false;
       }
       if (body.length > 0) {
-        const chunks = body;
-        body = [];
         buffers.hold(slab);
-        pending++;
-        sink!.append(chunks).then(
-          () => {
-            pending--;
-            buffers.release(slab);
-            if (paused && !buffers.full && failure === undefined) {
-              paused = false;
-              socket.setTimeout(options.timeoutMs);
-              socket.resume();
-            }
-            finish();
-          },
-          (e: unknown) => {
-            pending--;
-            buffers.release(slab);
-            fail(e);
-          },
-        );
+        unsent.slabs.push(slab);
+        for (const c of body) {
+          unsent.chunks.push(c);
+          unsent.bytes += c.length;
+        }
+        body = [];
+        // Large appends on a fast link; on a slow one, bytes wait at most FLUSH_MS.
+        if (unsent.bytes >= FLUSH_BYTES) flush();
+        else flushTimer ??= setTimeout(flush, FLUSH_MS);
       }
       if (complete) {
+        flush();
         socket.destroy();
         finish();
         return false;
       }
       if (buffers.full) {
         // The disk is behind: stop reading (the kernel's window holds the sender) until a write lands.
+        flush();
         paused = true;
         socket.setTimeout(0);
         return false;
@@ -164,12 +191,27 @@ export function fetchContent(url: string, options: GetOptions, accept: (head: Re
     socket.on('close', () => {
       if (!complete && failure === undefined) {
         // A body that runs to the end of the connection (no Content-Length) ends here.
-        if (sink !== undefined && parser.finish() === undefined && complete) return finish();
+        if (sink !== undefined && parser.finish() === undefined && complete) {
+          flush();
+          return finish();
+        }
         fail(new TransferError('connection closed before the response was complete', true));
       }
     });
     options.signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Adjacent views of one buffer (consecutive reads into a slab) as one view. */
+function coalesce(chunks: Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    const last = out.at(-1);
+    if (last !== undefined && last.buffer === c.buffer && last.byteOffset + last.length === c.byteOffset) {
+      out[out.length - 1] = Buffer.from(c.buffer, last.byteOffset, last.length + c.length);
+    } else out.push(c);
+  }
+  return out;
 }
 
 /** The request, refusing header names and values that would break out of their line. */
