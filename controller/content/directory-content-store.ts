@@ -95,9 +95,10 @@ export class DirectoryContentStore implements ContentStore {
         await handle.close();
         return Readable.from([]);
       }
-      // 256 KiB reads: a quarter of the syscalls and event-loop turns of the 64 KiB default on a
-      // large artifact, at 256 KiB of memory per download under way.
-      return handle.createReadStream({ start, end, autoClose: true, highWaterMark: 256 * 1024 });
+      // 1 MiB reads: on a large artifact, a sixteenth of the syscalls and event-loop turns of the
+      // 64 KiB default (measured: curl from the controller 1.1-1.2 GB/s instead of 0.75-0.85 with
+      // 256 KiB), at about 1 MiB of memory per download under way; relays take the fan-out.
+      return handle.createReadStream({ start, end, autoClose: true, highWaterMark: 1024 * 1024 });
     } catch (err) {
       await handle.close();
       throw err;

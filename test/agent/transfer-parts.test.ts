@@ -5,13 +5,14 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Sha256Stream } from '../../agent/transfer/hasher.js';
+import { LocalWriteError, TransferError } from '../../agent/transfer/errors.js';
+import { PartialFile } from '../../agent/transfer/partial-file.js';
 import { download } from '../../agent/transfer/download.js';
 import { fetchContent } from '../../agent/transfer/http-get.js';
 import { ReadBuffers } from '../../agent/transfer/read-buffers.js';
@@ -27,41 +28,59 @@ describe('agent/transfer building blocks', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  describe('Sha256Stream (hash worker)', () => {
-    it('matches node:crypto over shared and ordinary chunks, across digests, resets and concurrent streams', async () => {
+  describe('PartialFile (hashed and written on the file worker)', () => {
+    it('hashes and writes shared and ordinary chunks in order, across digests, resets and two files at once', async () => {
       const data = makeContent(3 * 1024 * 1024 + 7, 3);
       const shared = Buffer.from(new SharedArrayBuffer(data.length));
       data.copy(shared);
-      const a = await Sha256Stream.open('', 0);
-      const b = await Sha256Stream.open('', 0);
-      const updates: Promise<void>[] = [];
+      const a = await PartialFile.open(join(dir, 'a.part'), data.length);
+      const b = await PartialFile.open(join(dir, 'b.part'), data.length);
+      const appends: Promise<void>[] = [];
       let at = 0;
       for (let i = 1; at < data.length; i++) {
         const n = Math.min((i * 7919) % 300_000, data.length - at);
-        updates.push(a.update([shared.subarray(at, at + n)]));
-        updates.push(b.update([data.subarray(at, at + n / 2), data.subarray(at + n / 2, at + n)]));
+        appends.push(a.append([shared.subarray(at, at + n)]));
+        appends.push(b.append([data.subarray(at, at + n / 2), data.subarray(at + n / 2, at + n)]));
         at += n;
         if (i === 5) expect(await a.digest()).to.equal(sha256(data.subarray(0, at)));
       }
-      await Promise.all(updates);
-      expect(await a.digest()).to.equal(sha256(data));
-      expect(await b.digest()).to.equal(sha256(data));
-      await a.reset();
-      await a.update([Buffer.from('abc')]);
+      await Promise.all(appends);
+      expect([await a.digest(), await b.digest()]).to.deep.equal([sha256(data), sha256(data)]);
+      expect([a.length, b.length]).to.deep.equal([data.length, data.length]);
+      expect(readFileSync(join(dir, 'b.part')).equals(data)).to.equal(true);
+      void a.reset();
+      await a.append([Buffer.from('abc')]);
       expect(await a.digest()).to.equal(createHash('sha256').update('abc').digest('hex'));
+      expect(readFileSync(join(dir, 'a.part'), 'utf8')).to.equal('abc');
       await Promise.all([a.close(), b.close()]);
     });
 
-    it('starts from the first bytes of a file, and says so when the file is shorter', async () => {
+    it('reopens a partial file hashed as it was, drops one longer than the content, and refuses to grow past a limit', async () => {
       const data = makeContent(2_500_000, 4);
-      const file = join(dir, 'part');
-      writeFileSync(file, data);
-      const s = await Sha256Stream.open(file, 2_000_000);
-      await s.update([data.subarray(2_000_000)]);
-      expect(await s.digest()).to.equal(sha256(data));
-      await s.close();
-      const err = await Sha256Stream.open(file, 3_000_000).then(() => undefined, (e: Error) => e);
-      expect(err?.message).to.match(/shorter than 3000000 bytes/);
+      const file = join(dir, 'c.part');
+      writeFileSync(file, data.subarray(0, 2_000_000));
+      const part = await PartialFile.open(file, data.length);
+      expect(part.length).to.equal(2_000_000);
+      await part.append([data.subarray(2_000_000)], data.length);
+      expect(await part.digest()).to.equal(sha256(data));
+      const over = await part.append([Buffer.from('x')], data.length).then(() => undefined, (e: TransferError) => e);
+      expect(over).to.be.instanceOf(TransferError);
+      expect(over?.details.discardPartial).to.equal(true);
+      await part.close();
+      const shorter = await PartialFile.open(file, 1000);
+      expect(shorter.length).to.equal(0);
+      expect(statSync(file).size).to.equal(0);
+      await shorter.close();
+    });
+
+    it('ends with a LocalWriteError when the disk refuses a write, and stays ended', async () => {
+      const part = await PartialFile.open('/dev/full', 1 << 20);
+      const err = await part.append([Buffer.alloc(4096, 1)]).then(() => undefined, (e: Error) => e);
+      expect(err).to.be.instanceOf(LocalWriteError);
+      expect(err?.message).to.match(/ENOSPC/);
+      const again = await part.digest().then(() => undefined, (e: Error) => e);
+      expect(again?.message).to.match(/ENOSPC/);
+      await part.close(); // closing an ended file still works
     });
   });
 
