@@ -14,7 +14,7 @@ import { runCommand, type CommandResult } from '../executor/run-command.js';
 import type { Journal, ReportDraft } from '../journal/journal.js';
 import type { EventSink } from '../log/events.js';
 import { download, type DownloadSource } from '../transfer/download.js';
-import { checkContent, markVerified } from '../transfer/verified.js';
+import { checkContent, markVerified, verifiedThisBoot } from '../transfer/verified.js';
 import { recheckConditions } from './conditions.js';
 import type { Reporter } from './reporter.js';
 import { closedReason, windowState } from './windows.js';
@@ -327,12 +327,18 @@ export class Runner {
     return { outcome: 'failed' };
   }
 
-  /** The artifact unpacked into `DATA/packages/NAME/VERSION-SHA8` (once). */
+  /**
+   * The artifact unpacked into `DATA/packages/NAME/VERSION-SHA8`: once per boot, since a folder
+   * unpacked before a power cut may have lost its files' contents (verified.ts).
+   */
   private async ensureExtracted(plan: Plan, a: PlanAction, tarball: string): Promise<string | undefined> {
     const dir = join(this.d.dataDir, 'packages', a.package, `${a.version}-${a.artifact.sha256.slice(0, 8)}`);
-    if (await isDirectory(dir)) return dir;
+    if ((await isDirectory(dir)) && (await verifiedThisBoot(dir))) return dir;
     const r = await extractArchive(tarball, dir);
-    if (r.ok) return dir;
+    if (r.ok) {
+      await markVerified(dir);
+      return dir;
+    }
     this.d.events.emit({ event: 'extract-failed', level: 'error', action: a.id, message: r.reason });
     this.note(plan, a, 'failed', { reason: r.reason });
     return undefined;

@@ -1,10 +1,12 @@
 /**
- * Which content files may be used without hashing them again. The downloader verifies sha256 on
- * the bytes as they go to the file and does not fsync (download.ts): until the machine restarts,
- * the page cache serves exactly the verified bytes, but after a power cut a renamed file can be
- * short or hold zeros. So a finished download records beside it the boot it was verified in, and
- * a file from another boot (or with no record, or changed since) is hashed again before use.
- * The record itself is not synced either: losing it only costs one more hash.
+ * What the agent wrote may be used without checking it again only within the boot it was written
+ * in. The downloader verifies sha256 on the bytes as they go to the file and does not fsync
+ * (download.ts), nor does extraction: until the machine restarts, the page cache serves exactly
+ * what was written, but after a power cut a renamed file can be short or hold zeros. So a
+ * finished download, or an unpacked package folder, gets a record beside it (`PATH.verified`)
+ * of the boot it was made in; a file from another boot (or with no record, or changed since) is
+ * hashed again before use, and such a folder is unpacked again. The record itself is not synced
+ * either: losing it only costs one more check.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -38,7 +40,7 @@ function currentBoot(): Promise<string | undefined> {
 
 const recordPath = (path: string) => `${path}.verified`;
 
-/** Records that `path` was verified in this boot (call after it was renamed into place). */
+/** Records that `path` (a file or a folder) was verified in this boot (call after it was renamed into place). */
 export async function markVerified(path: string): Promise<void> {
   const boot = await currentBoot();
   if (boot === undefined) return;
@@ -47,17 +49,22 @@ export async function markVerified(path: string): Promise<void> {
   await writeFile(recordPath(path), JSON.stringify(record), { mode: 0o600 });
 }
 
+/** True when `path` was recorded verified in this boot and has not changed since. */
+export async function verifiedThisBoot(path: string): Promise<boolean> {
+  const s = await stat(path).catch(() => undefined);
+  const boot = await currentBoot();
+  if (s === undefined || boot === undefined) return false;
+  const record = await readFile(recordPath(path), 'utf8')
+    .then((text) => JSON.parse(text) as Partial<Record>)
+    .catch(() => undefined);
+  return record?.boot === boot && record.size === s.size && record.mtimeMs === s.mtimeMs;
+}
+
 /** Whether `path` holds the content with this sha256 and size, hashing it again unless it was verified in this boot. */
 export async function checkContent(path: string, sha256: string, size: number): Promise<ContentCheck> {
   const s = await stat(path).catch(() => undefined);
   if (!s?.isFile()) return 'missing';
-  const boot = await currentBoot();
-  const record = await readFile(recordPath(path), 'utf8')
-    .then((text) => JSON.parse(text) as Partial<Record>)
-    .catch(() => undefined);
-  if (boot !== undefined && record?.boot === boot && record.size === s.size && record.mtimeMs === s.mtimeMs && s.size === size) {
-    return 'trusted';
-  }
+  if (s.size === size && (await verifiedThisBoot(path))) return 'trusted';
   if (s.size === size && (await hashFile(path)) === sha256.toLowerCase()) {
     await markVerified(path);
     return 'reverified';

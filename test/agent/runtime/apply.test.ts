@@ -304,16 +304,17 @@ describe('agent runtime: applying plans (in process, real controller API)', func
     expect(ctl.content.filter((c) => c.status === 200)).to.have.length(1); // downloaded once
   });
 
-  it('content downloaded before a restart of the machine is hashed again before use; damaged content is fetched again', async () => {
+  it('after a restart of the machine, content is hashed again and unpacked again before use; damaged content is fetched again', async () => {
     const p = await ctl.pushPackage('office', '1.0.0', packageFiles('office', '1.0.0'));
     const at = (min: number) => new Date(Date.now() + min * 60_000).toISOString();
     const now = [{ start: at(-5), end: at(55) }];
     const later = [{ start: at(120), end: at(180) }];
     const file = join(data, 'content', `${p.sha256}.tar.gz`);
     const record = `${file}.verified`;
-    const fromEarlierBoot = async () => {
-      const r = JSON.parse(await readFile(record, 'utf8')) as { boot: string };
-      await writeFile(record, JSON.stringify({ ...r, boot: 'an-earlier-boot' }));
+    const unpacked = join(data, 'packages', 'office', `1.0.0-${p.sha256.slice(0, 8)}`);
+    const fromEarlierBoot = async (path = file) => {
+      const r = JSON.parse(await readFile(`${path}.verified`, 'utf8')) as { boot: string };
+      await writeFile(`${path}.verified`, JSON.stringify({ ...r, boot: 'an-earlier-boot' }));
     };
     await ctl.setPlan(host, [action(p, { distribute: { multicast: false, wake: false, windows: now }, installWindows: later })]);
     expect((await once()).code).to.equal(0);
@@ -326,17 +327,21 @@ describe('agent runtime: applying plans (in process, real controller API)', func
     expect((JSON.parse(await readFile(record, 'utf8')) as { boot: string }).boot).to.equal(bootNow);
     expect(ctl.content.filter((c) => c.status === 200)).to.have.length(1);
 
-    // Content a power cut damaged (same size, other bytes): removed, fetched again, then installed.
+    // Content and an unpacked installer a power cut damaged: removed, fetched and unpacked again, installed.
     const bytes = await readFile(file);
     bytes[bytes.length >> 1]! ^= 0xff;
     await writeFile(file, bytes);
     await fromEarlierBoot();
+    await writeFile(join(unpacked, 'install.sh'), ''); // `sh` would run an empty installer and succeed
+    await fromEarlierBoot(unpacked);
     await ctl.setPlan(host, [action(p, { distribute: { multicast: false, wake: false, windows: now }, installWindows: now })]);
     const run = await once();
     expect(run.code).to.equal(0);
     expect(run.events.events.map((e) => e.event)).to.include('content-corrupt');
     expect((await states())['dep/office@1.0.0/install']?.state).to.equal('installed');
     expect(ctl.content.filter((c) => c.status === 200)).to.have.length(2);
+    expect(await runs('office')).to.have.length(1); // the real installer ran
+    expect((await readFile(join(unpacked, 'install.sh'), 'utf8')).length).to.be.greaterThan(0);
   });
 
   it('shutdownAfter runs the shutdown command once, when nothing else is pending', async () => {
