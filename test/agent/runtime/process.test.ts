@@ -105,4 +105,21 @@ describe('agent runtime: `ferry agent` processes', function () {
     expect(history.at(-1)).to.equal('installed');
     expect(history.filter((s) => s === 'installed')).to.have.length(1);
   });
+  it('on a terminal: a progress bar for the download, then readable lines (under a pseudo-terminal)', async () => {
+    const p = await ctl.pushPackage('cad', '2026.1.0', packageFiles('cad', '2026.1.0', 1_200_000));
+    expect(await runFerry(args()).then((r) => r.code)).to.equal(0);
+    await ctl.setPlan(host, [action(p, { distribute: { multicast: false, wake: false, segmentSize: 128 * 1024, segmentPauseMs: 150 } })]);
+    // util-linux `script` runs the agent with a pty as its terminal and copies what it shows.
+    const command = [process.execPath, ferryBin, ...args()].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout!.on('data', (d) => (screen += d));
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c))); // after the output
+    expect(code, screen).to.equal(0);
+    const text = screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(text).to.match(/ cad 2026\.1\.0 \[[\u2588\u2591]+\] \d+% [\d.]+ (B|KiB|MiB)\/1\.\d MiB/);
+    expect(text).to.contain('installed cad 2026.1.0');
+    expect(text).not.to.match(/^\{"level"/m); // no JSON lines on a terminal
+    expect((await states())['dep/cad@2026.1.0/install']?.state).to.equal('installed');
+  });
 });
