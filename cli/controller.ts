@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { parseDuration } from '../core/manifest/units.js';
 import { ControllerConfigError, startController } from '../controller/controller.js';
 import { InsecureKeyFileError } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
@@ -20,6 +21,7 @@ interface ControllerFlags {
   readonly poll: string;
   readonly webhookSecretFile?: string;
   readonly logLevel: string;
+  readonly reportRetention: string;
 }
 
 export function configure(cmd: Command): void {
@@ -34,17 +36,22 @@ export function configure(cmd: Command): void {
     .option('--poll <DURATION>', 'how often to fetch the repository (e.g. 30s, 5m)', '30s')
     .option('--webhook-secret-file <FILE>', 'HMAC secret of the push webhook (X-Hub-Signature-256)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
+    .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
     .action(async (flags: ControllerFlags) => {
       await run(flags);
     });
 }
 
-const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 function parsePoll(text: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
-  const ms = m ? Number(m[1]) * units[m[2]!]! : Number.NaN;
-  if (!(ms >= 1000)) throw new UserError(`--poll ${text}: give a duration of at least 1s, e.g. 30s or 5m`);
+  const ms = parseDuration(text.trim());
+  if (ms === undefined || ms < 1000) throw new UserError(`--poll ${text}: give a duration of at least 1s, e.g. 30s or 5m`);
+  return ms;
+}
+
+function parseRetention(text: string): number | undefined {
+  if (text.trim() === 'forever') return undefined;
+  const ms = parseDuration(text.trim());
+  if (ms === undefined || ms < 3_600_000) throw new UserError(`--report-retention ${text}: give a duration of at least 1h, e.g. 90d, or "forever"`);
   return ms;
 }
 
@@ -59,6 +66,7 @@ function makeLogger(level: string): Logger {
 
 async function run(flags: ControllerFlags): Promise<void> {
   const pollMs = parsePoll(flags.poll);
+  const reportRetentionMs = parseRetention(flags.reportRetention);
   if (flags.repo === undefined && (await sourceKind('.')) !== 'git') {
     throw new UserError('the current directory is not a git repository; give --repo URL|DIR (a git repository, or a plain manifest directory to watch)');
   }
@@ -74,6 +82,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       data,
       listen: flags.listen,
       pollMs,
+      ...(reportRetentionMs !== undefined ? { reportRetentionMs } : {}),
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
       logger,
       clock: systemClock,

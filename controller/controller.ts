@@ -53,6 +53,8 @@ export interface ControllerOptions {
   readonly drainMs?: number;
   /** How often the leader looks for requests from other replicas (refresh, content pushed), ms; default 2000. */
   readonly leaderRequestPollMs?: number;
+  /** Report history older than this is deleted by the leader, ms; absent: kept for ever. */
+  readonly reportRetentionMs?: number;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -109,6 +111,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
           content: ingester,
+          ...(options.reportRetentionMs !== undefined ? { reportRetentionMs: options.reportRetentionMs } : {}),
         });
         source = s;
         reconciler = r;

@@ -44,6 +44,8 @@ export interface ReconcilerOptions<R extends FleetPlanResult = FleetPlanResult> 
   readonly content?: ContentIngester;
   /** How soon artifacts that could not be fetched are tried again; default 5 minutes. */
   readonly contentRetryMs?: number;
+  /** Report history older than this is deleted, checked once an hour; absent: kept for ever. */
+  readonly reportRetentionMs?: number;
 }
 
 /** An artifact no plan may point at, with the packages that name it and why. */
@@ -79,6 +81,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   /** When each host's current plan document was signed (for re-signing before expiry). */
   private signedAt = new Map<string, number>();
   private lastResignCheck = Number.NEGATIVE_INFINITY;
+  private lastPrune = Number.NEGATIVE_INFINITY;
   /** Hosts that take part in a deployment with rollout waves: their reports can advance a wave. */
   private rolloutHosts = new Set<string>();
   /** Availability of the artifacts of `contentRevision`, and whether it must be checked again. */
@@ -220,6 +223,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.mark({ type: 'Reconciling', status: 'True', reason: 'Progressing', message: `reconciling (${triggers.join(', ')})` }, now);
     if (triggers.some((t) => t.startsWith('content'))) this.contentDirty = true;
     try {
+      await this.pruneIfDue(now);
       const desired = await this.observe(now);
       if (!desired) {
         outcome = this.rejectedRevision ? 'rejected' : 'waiting';
@@ -409,6 +413,20 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       const reason = outcome.selfSuspended ?? 'rollout maxFailures exceeded';
       await store.setSuspended(name, true, rolloutSuspender, now, reason);
       logger.warn({ deployment: name, reason }, 'reconcile: deployment suspended by its rollout (maxFailures); `ferry resume` continues it');
+    }
+  }
+
+  /** Deletes report history older than the retention, at most once an hour; a failure is logged, not fatal. */
+  private async pruneIfDue(now: Date): Promise<void> {
+    const keep = this.options.reportRetentionMs;
+    if (keep === undefined || now.getTime() - this.lastPrune < hourMs) return;
+    this.lastPrune = now.getTime();
+    const before = new Date(now.getTime() - keep);
+    try {
+      const pruned = await this.options.store.pruneReports(before);
+      if (pruned > 0) this.options.logger.info({ pruned, before: before.toISOString() }, 'reconcile: report history pruned');
+    } catch (err) {
+      this.options.logger.warn({ err }, 'reconcile: pruning report history failed; trying again in an hour');
     }
   }
 

@@ -93,6 +93,10 @@ export class KyselyStore implements Store {
   ingestReports(host: string, batch: readonly ActionReport[], now: Date) {
     return reports.ingestReports(this.db, host, batch, now);
   }
+  pruneReports(before: Date) {
+    return reports.pruneReports(this.db, before);
+  }
+
   history(host: string, actionId?: string) {
     return reports.history(this.db, host, actionId);
   }

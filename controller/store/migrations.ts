@@ -208,6 +208,7 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0001-initial': { up: (db) => initial(db, dialect) },
     '0002-override-reason': { up: (db) => db.schema.alterTable('deployment_overrides').addColumn('reason', textType(dialect)).execute() },
     '0003-plan-actions': { up: (db) => planActions(db, dialect) },
+    '0004-reports-received-at': { up: (db) => db.schema.createIndex('reports_received_at').on('reports').column('received_at').execute() },
   };
 }
 

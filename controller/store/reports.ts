@@ -178,6 +178,29 @@ async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: r
   }
 }
 
+/** Reports deleted per statement by pruneReports. */
+const PRUNE_SLICE = 5_000;
+
+export async function pruneReports(db: Kysely<Database>, before: Date): Promise<number> {
+  const cutoff = iso(before);
+  let total = 0;
+  for (;;) {
+    const doomed = db
+      .selectFrom('reports')
+      .select(['host', 'report_id'])
+      .where('received_at', '<', cutoff)
+      .limit(PRUNE_SLICE)
+      .$asTuple('host', 'report_id');
+    const result = await db
+      .deleteFrom('reports')
+      .where((eb) => eb(eb.refTuple('host', 'report_id'), 'in', doomed))
+      .executeTakeFirst();
+    const deleted = Number(result.numDeletedRows);
+    total += deleted;
+    if (deleted < PRUNE_SLICE) return total;
+  }
+}
+
 export async function history(db: Kysely<Database>, host: string, actionId?: string): Promise<readonly ReportRecord[]> {
   let query = db.selectFrom('reports').select(['body', 'received_at']).where('host', '=', host);
   if (actionId !== undefined) query = query.where('action_id', '=', actionId);

@@ -330,6 +330,12 @@ export interface Store {
   ingestReports(host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult>;
   /** A host's reports, oldest first (by `at`, then id). */
   history(host: string, actionId?: string): Promise<readonly ReportRecord[]>;
+  /**
+   * Deletes reports received before `before` (history only: current states stay), a slice at a
+   * time so ingestion is never held up for long; returns how many went. A report sent again
+   * after its copy was pruned is history again, and cannot move a current state backwards.
+   */
+  pruneReports(before: Date): Promise<number>;
   /** Reported current states, whether or not their action is still in a plan, by host then action id. */
   currentStates(filter?: StateFilter): Promise<readonly ActionStateRecord[]>;
   /**

@@ -18,6 +18,8 @@ describe('ferry --help', () => {
     { name: 'no command', args: [], stderr: '' },
     { name: 'an unknown command', args: ['frobnicate'], stderr: "unknown command 'frobnicate'" },
     { name: 'a group without its verb', args: ['package'], stderr: '`ferry package build` or `ferry package push`' },
+    { name: 'a controller poll shorter than 1s', args: ['controller', '--poll', '500ms'], stderr: '--poll 500ms: give a duration of at least 1s' },
+    { name: 'a report retention that is not a duration', args: ['controller', '--report-retention', '3 months'], stderr: '--report-retention 3 months: give a duration of at least 1h, e.g. 90d, or "forever"' },
   ];
   for (const c of usageCases) {
     it(`exits 2 on ${c.name}`, async () => {

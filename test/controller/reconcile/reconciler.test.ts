@@ -231,6 +231,33 @@ describe('controller/reconcile Reconciler', function () {
     expect(acceptPlan(plan, { publicKey: publicKeyPem, host: 'h1', now: clock.now().toISOString(), lastSerial: 1 })).to.deep.equal({ ok: true });
   });
 
+  it('prunes report history past the retention, at most once an hour', async () => {
+    await reconciler.stop();
+    const day = 24 * 3600_000;
+    reconciler = new Reconciler({ store, source, planning: corePlanning, signingKey: privateKeyPem, clock, logger, reportRetentionMs: 30 * day });
+    reconciler.start();
+    source.push('main@sha1:aaaa', valid);
+    const report = (id: string, state: 'installing' | 'installed') => ({ id, actionId: 'd/p@1/install', serial: 1, state, at: clock.now().toISOString() });
+    await store.ingestReports('h1', [report('r1', 'installing')], clock.now());
+    clock.advance(20 * day);
+    await store.ingestReports('h1', [report('r2', 'installed')], clock.now());
+    await reconciler.reconcileNow();
+    expect((await store.history('h1')).map((r) => r.id)).to.deep.equal(['r1', 'r2']);
+    clock.advance(11 * day); // r1 is 31 days old now
+    await reconciler.reconcileNow('later');
+    expect((await store.history('h1')).map((r) => r.id)).to.deep.equal(['r2']);
+    expect((await store.currentStates({ host: 'h1' })).map((s) => s.state)).to.deep.equal(['installed']);
+    clock.advance(19 * day - 5 * 60_000); // r2 is 5 minutes short of the retention
+    await reconciler.reconcileNow('later');
+    expect((await store.history('h1')).map((r) => r.id)).to.deep.equal(['r2']);
+    clock.advance(10 * 60_000); // r2 is past the retention, but the last pruning was 10 minutes ago
+    await reconciler.reconcileNow('soon after');
+    expect((await store.history('h1')).map((r) => r.id)).to.deep.equal(['r2']);
+    clock.advance(3600_000);
+    await reconciler.reconcileNow('an hour later');
+    expect(await store.history('h1')).to.deep.equal([]);
+  });
+
   it('never runs two passes at once and coalesces triggers', async () => {
     let running = 0;
     let most = 0;

@@ -166,7 +166,7 @@ for (const backend of backends) {
       expect(await again.getMeta('k')).to.equal('v2');
       expect(await again.getMeta('missing')).to.equal(undefined);
       const migrations = await database.rows('select name from kysely_migration order by name');
-      expect(migrations).to.deep.equal([{ name: '0001-initial' }, { name: '0002-override-reason' }, { name: '0003-plan-actions' }]);
+      expect(migrations).to.deep.equal([{ name: '0001-initial' }, { name: '0002-override-reason' }, { name: '0003-plan-actions' }, { name: '0004-reports-received-at' }]);
     });
 
     it('stores only the hash of an enrollment token, valid for many uses until it expires', async () => {
@@ -337,6 +337,22 @@ for (const backend of backends) {
       expect(await store.ingestReports('clt3', [batch[1]!, batch[1]!], at(20))).to.deep.equal({ accepted: 1, duplicates: 1, advanced: [{ actionId: install, state: 'downloading' }] });
     });
 
+    it('prunes reports received before a time, in slices, keeping current states; a pruned report sent again is history only', async () => {
+      const id = 'd/p@1/install';
+      const old = Array.from({ length: 12_000 }, (_, i) => report(`old-${String(i).padStart(5, '0')}`, `d/p@1/a${i % 7}`, 'downloading', 1));
+      for (let i = 0; i < old.length; i += 2_000) await store.ingestReports('h', old.slice(i, i + 2_000), at(10));
+      await store.ingestReports('h', [report('k1', id, 'installing', 2)], at(10));
+      await store.ingestReports('h', [report('k2', id, 'installed', 3)], at(30));
+      const states = await store.currentStates({ host: 'h' });
+      expect(await store.pruneReports(at(20))).to.equal(12_001);
+      expect((await store.history('h')).map((r) => r.id)).to.deep.equal(['k2']);
+      expect(await store.currentStates({ host: 'h' })).to.deep.equal(states);
+      expect(await store.pruneReports(at(20))).to.equal(0);
+      // The agent sends a pruned report again: back in the history, the state does not move back.
+      expect(await store.ingestReports('h', [report('k1', id, 'installing', 2)], at(40))).to.deep.include({ accepted: 1, advanced: [] });
+      expect((await store.currentStates({ host: 'h' })).find((s) => s.actionId === id)?.state).to.equal('installed');
+    });
+
     it('moves the current state only forward: by time, ties by report id', async () => {
       const id = 'd/p@1/install';
       await store.ingestReports('h', [report('m', id, 'installing', 5)], t0);
@@ -480,7 +496,8 @@ for (const backend of backends) {
       await store.savePlans([{ host: 'h1', hash: 'y', body: planWith('h1', action(id, 'not-applicable', 'too small'), action('d/q@1/install')), revision: 'r2' }], at(1));
       await store.ingestReports('h1', [report('a', 'd/q@1/install', 'installed', 1)], t0);
       await store.close();
-      await database.run(`drop table plan_actions; delete from kysely_migration where name = '0003-plan-actions'`);
+      // Back to a database at 0002: the later migrations undone.
+      await database.run(`drop table plan_actions; drop index reports_received_at; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at')`);
       store = await openStore(database.url, database.options);
       expect(await database.rows('select host, action_id, deployment, package, version, op, planned_status, reason, since_serial from plan_actions order by action_id')).to.deep.equal([
         { host: 'h1', action_id: id, deployment: 'd', package: 'p', version: '1', op: 'install', planned_status: 'not-applicable', reason: 'too small', since_serial: 0 },
