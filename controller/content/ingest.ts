@@ -36,6 +36,12 @@ export interface ContentIngesterOptions {
   readonly download?: Pick<DownloadOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'maxRetryAfterMs'>;
   /** Milliseconds since the epoch; default Date.now. */
   readonly now?: () => number;
+  /**
+   * How long one ingest waits for a URL fetch; default 2 s. A longer fetch goes on in the
+   * background and the artifact counts as unavailable ("being fetched") until it is stored, so a
+   * slow download does not hold up the revision's other plans.
+   */
+  readonly fetchWaitMs?: number;
 }
 
 /** One artifact as the packages of a revision name it. */
@@ -60,6 +66,8 @@ const notPushed = 'not in the content store; push it with `ferry package push FI
  */
 export class ContentIngester {
   private readonly remembered = new Map<string, Remembered>();
+  /** URL fetches under way, by sha256; `later` is told when one that outlived its ingest ends. */
+  private readonly fetching = new Map<string, { key: string; result: Promise<Availability>; since: number; later?: (sha256: string) => void }>();
   private readonly now: () => number;
 
   constructor(private readonly options: ContentIngesterOptions) {
@@ -68,15 +76,22 @@ export class ContentIngester {
 
   /**
    * The availability of every artifact the packages name, by sha256. Never throws for a bad or
-   * missing artifact (that is a result); rejects only when the content store itself fails.
+   * missing artifact (that is a result); rejects only when the content store itself fails. A URL
+   * fetch that takes longer than `fetchWaitMs` is reported unavailable and goes on; `later(sha256)`
+   * is called when it ends, so the caller can ingest again.
    */
-  async ingest(packages: Iterable<PackageResource>, readRepoFile: ReadRepoFile, revision: string): Promise<Map<string, Availability>> {
+  async ingest(
+    packages: Iterable<PackageResource>,
+    readRepoFile: ReadRepoFile,
+    revision: string,
+    later?: (sha256: string) => void,
+  ): Promise<Map<string, Availability>> {
     const wanted = collect(packages);
     const results = new Map<string, Availability>();
     const queue = [...wanted.values()];
     const worker = async () => {
       for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-        results.set(item.sha256, await this.one(item, readRepoFile, revision));
+        results.set(item.sha256, await this.one(item, readRepoFile, revision, later));
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency ?? 4, queue.length)) }, worker));
@@ -89,7 +104,7 @@ export class ContentIngester {
     this.remembered.delete(sha256);
   }
 
-  private async one(item: Wanted, readRepoFile: ReadRepoFile, revision: string): Promise<Availability> {
+  private async one(item: Wanted, readRepoFile: ReadRepoFile, revision: string, later?: (sha256: string) => void): Promise<Availability> {
     if (!isSha256(item.sha256)) return unavailable(`${JSON.stringify(item.sha256)} is not a sha256 digest`);
     const stored = await this.options.content.stat(item.sha256);
     if (stored) {
@@ -102,9 +117,40 @@ export class ContentIngester {
     const before = this.remembered.get(item.sha256);
     const retryAfter = this.options.retryUrlAfterMs ?? 5 * 60_000;
     if (before && before.key === key && !before.result.available && this.now() - before.at < retryAfter) return before.result;
-    const result = url ? await this.fromUrl(item) : await this.fromRepo(item, readRepoFile);
+    if (url) return this.fetch(item, key, later);
+    const result = await this.fromRepo(item, readRepoFile);
     this.remembered.set(item.sha256, { key, result, at: this.now() });
     return result;
+  }
+
+  /** The URL fetch of `item` (joining one under way), or "being fetched" once `fetchWaitMs` has passed. */
+  private async fetch(item: Wanted, key: string, later?: (sha256: string) => void): Promise<Availability> {
+    let f = this.fetching.get(item.sha256);
+    if (f === undefined || f.key !== key) {
+      const started = { key, since: this.now() } as { key: string; since: number; result: Promise<Availability>; later?: (sha256: string) => void };
+      started.result = this.fromUrl(item).then(
+        (result) => {
+          this.remembered.set(item.sha256, { key, result, at: this.now() });
+          return result;
+        },
+        (err: unknown) => unavailable(`${item.source}: cannot store it (${message(err)})`),
+      );
+      void started.result.then(() => {
+        if (this.fetching.get(item.sha256) === started) this.fetching.delete(item.sha256);
+        started.later?.(item.sha256);
+      });
+      this.fetching.set(item.sha256, started);
+      f = started;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      f.result,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.options.fetchWaitMs ?? 2_000))),
+    ]);
+    clearTimeout(timer);
+    if (waited !== undefined) return waited;
+    if (later !== undefined) f.later = later;
+    return unavailable(`${item.source}: being fetched (since ${new Date(f.since).toISOString()}); installs of it wait until it is stored`);
   }
 
   private async fromRepo(item: Wanted, readRepoFile: ReadRepoFile): Promise<Availability> {

@@ -363,7 +363,13 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       this.contentDirty = false;
       const packages = [...desired.packages.values()].flatMap((versions) => [...versions.values()]);
       const t0 = performance.now();
-      this.availability = await content.ingest(packages, (path) => source.readFile(desired.revision, path), desired.revision);
+      this.availability = await content.ingest(
+        packages,
+        (path) => source.readFile(desired.revision, path),
+        desired.revision,
+        // A download that outlived this pass: check again (and plan its installs) once it ends.
+        (sha256) => void this.trigger(`content-fetched:${sha256}`),
+      );
       this.contentRevision = desired.revision;
       const missing = describeUnavailable(desired, this.availability);
       const log = { revision: desired.revision, artifacts: this.availability.size, unavailable: missing.length, ms: Math.round(performance.now() - t0) };

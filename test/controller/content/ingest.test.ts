@@ -54,6 +54,11 @@ describe('controller/content ContentIngester', () => {
   before(async () => {
     server = createServer((req, res) => {
       hits[req.url!] = (hits[req.url!] ?? 0) + 1;
+      if (req.url === '/slow.tar.gz') {
+        // Headers at once, the body half a second later: a download that outlives one ingest.
+        res.writeHead(200, { 'content-length': Buffer.byteLength('a large vendor installer\n') });
+        return void setTimeout(() => res.end('a large vendor installer\n'), 500);
+      }
       const s = served[req.url!];
       if (!s) return void res.writeHead(500).end();
       res.writeHead(s.status, { 'content-length': Buffer.byteLength(s.body) }).end(s.body);
@@ -133,6 +138,26 @@ describe('controller/content ContentIngester', () => {
     expect(await content.has(claimed)).to.equal(false);
     // Nothing half-written is left behind.
     expect(await readdir(join(dir, 'ingest'))).to.deep.equal([]);
+  });
+
+  it('does not wait for a slow URL: it is "being fetched" until stored, and the caller hears when it ends', async () => {
+    const slow = new ContentIngester({ content, tempDir: join(dir, 'ingest'), fetchWaitMs: 50, now: () => clock });
+    const p = pkg('vendor', 'a large vendor installer\n', `${base}/slow.tar.gz`);
+    const later: string[] = [];
+    const t0 = Date.now();
+    const first = await slow.ingest([p], readRepoFile, 'r1', (s) => later.push(s));
+    expect(Date.now() - t0).to.be.lessThan(400);
+    expect(first.get(p.spec.artifact.sha256)).to.deep.equal({
+      available: false,
+      reason: `${base}/slow.tar.gz: being fetched (since ${new Date(clock).toISOString()}); installs of it wait until it is stored`,
+    });
+    // Another ingest meanwhile joins the same download.
+    expect((await slow.ingest([p], readRepoFile, 'r2', (s) => later.push(s))).get(p.spec.artifact.sha256)?.available).to.equal(false);
+    for (let i = 0; i < 100 && later.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(later).to.deep.equal([p.spec.artifact.sha256]);
+    expect(hits['/slow.tar.gz']).to.equal(1);
+    expect((await slow.ingest([p], readRepoFile, 'r2')).get(p.spec.artifact.sha256)).to.deep.equal({ available: true });
+    expect(await content.has(p.spec.artifact.sha256)).to.equal(true);
   });
 
   it('a stored size that disagrees with the manifest is unavailable', async () => {
