@@ -8,7 +8,12 @@
  * again from the downloaded folder (phase back to `downloaded`) or, for an uninstall, uninstalled.
  * Without `detect` the action is marked `failed` with the reason
  * `interrupted during install; not rerun automatically`, for an admin to look at.
+ *
+ * The pid is recorded just after the program starts, so a crash in between leaves no pid while
+ * the program may already run. Then (on Linux) the processes whose environment names the
+ * action's folder as `FERRY_PACKAGE_DIR` are the program and its children: we wait for those.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import type { CommandSpec } from '../../core/manifest/types.js';
 import type { Journal } from './journal.js';
 import type { ActionRecord } from './types.js';
@@ -20,6 +25,8 @@ export interface RecoveryDeps {
   readonly detect: (spec: CommandSpec, action: ActionRecord) => Promise<boolean>;
   /** True while a process group still runs (default: `kill(-pid, 0)`). */
   readonly groupAlive?: (pid: number) => boolean;
+  /** Processes running a command in `dir` (default: the /proc scan of `commandsIn`). */
+  readonly commandsIn?: (dir: string) => Promise<readonly number[]>;
   /** How long to wait for a leftover program to finish (default 10 min) and how often to look (default 1 s). */
   readonly waitMs?: number;
   readonly pollMs?: number;
@@ -38,9 +45,20 @@ export async function recoverInterrupted(journal: Journal, deps: RecoveryDeps): 
   const decisions = new Map<string, RecoveryDecision>();
   const alive = deps.groupAlive ?? groupAlive;
   for (const a of journal.actions('installing', 'uninstalling')) {
-    if (a.pid !== undefined && !(await waitGone(a.pid, alive, deps.waitMs ?? 600_000, deps.pollMs ?? 1000))) {
+    const waitMs = deps.waitMs ?? 600_000;
+    const pollMs = deps.pollMs ?? 1000;
+    if (a.pid !== undefined && !(await waitGone(a.pid, alive, waitMs, pollMs))) {
       decisions.set(a.actionId, 'still-running');
       continue;
+    }
+    if (a.pid === undefined && a.dir !== undefined) {
+      const left = await (deps.commandsIn ?? commandsIn)(a.dir);
+      let gone = true;
+      for (const pid of left) gone = gone && (await waitGone(pid, processAlive, waitMs, pollMs));
+      if (!gone) {
+        decisions.set(a.actionId, 'still-running');
+        continue;
+      }
     }
     const installing = a.phase === 'installing';
     const base = { actionId: a.actionId, serial: a.serial };
@@ -78,14 +96,31 @@ export async function recoverInterrupted(journal: Journal, deps: RecoveryDeps): 
   return decisions;
 }
 
-function groupAlive(pid: number): boolean {
+/** Linux: the processes whose environment has `FERRY_PACKAGE_DIR=dir`; none where there is no /proc. */
+export async function commandsIn(dir: string): Promise<readonly number[]> {
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  const needle = Buffer.from(`\0FERRY_PACKAGE_DIR=${dir}\0`);
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await readFile(`/proc/${entry}/environ`).catch(() => undefined);
+    if (environ && Buffer.concat([Buffer.from([0]), environ]).includes(needle)) found.push(Number(entry));
+  }
+  return found;
+}
+
+/** True while a process (`target` > 0) or a process group (`target` < 0) exists. */
+function exists(target: number): boolean {
   try {
-    process.kill(-pid, 0);
+    process.kill(target, 0);
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+const processAlive = (pid: number) => exists(pid);
+const groupAlive = (pid: number) => exists(-pid);
 
 async function waitGone(pid: number, alive: (pid: number) => boolean, waitMs: number, pollMs: number): Promise<boolean> {
   const deadline = Date.now() + waitMs;

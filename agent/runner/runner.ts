@@ -191,6 +191,13 @@ export class Runner {
     const record = this.journal.installed().find((r) => r.package === a.package && r.version === a.version);
     let dir = record?.dir;
     if (dir !== undefined && !(await isDirectory(dir))) dir = undefined;
+    if (dir !== undefined && !(await verifiedThisBoot(dir))) {
+      // Unpacked before a restart of the machine: unpack again when the artifact is still here and
+      // intact (a power cut may have emptied uninstall.sh); otherwise the folder is all there is.
+      const tarball = join(this.d.dataDir, 'content', `${a.artifact.sha256.toLowerCase()}.tar.gz`);
+      const cached = await checkContent(tarball, a.artifact.sha256.toLowerCase(), a.artifact.size);
+      if (cached === 'trusted' || cached === 'reverified') dir = (await this.ensureExtracted(plan, a, tarball)) ?? dir;
+    }
     if (!record && !a.detect) {
       this.note(plan, a, 'uninstalled', { reason: `${a.package} ${a.version} is not installed by Ferry on this host` });
       return 'done';

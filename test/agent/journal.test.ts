@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Plan } from '../../core/plan/types.js';
 import { Journal } from '../../agent/journal/journal.js';
-import { recoverInterrupted } from '../../agent/journal/recovery.js';
+import { commandsIn, recoverInterrupted } from '../../agent/journal/recovery.js';
 
 const fixture = new URL('./fixtures/journal-child.ts', import.meta.url).pathname;
 const fixedNow = () => new Date('2026-12-01T13:00:00.000Z');
@@ -172,6 +172,21 @@ describe('agent/journal', () => {
       const stuck = await recoverInterrupted(journal, { detectFor: () => undefined, detect: async () => true, groupAlive: () => true, waitMs: 20, pollMs: 5 });
       expect([...stuck]).to.deep.equal([['stuck', 'still-running']]);
       expect(journal.action('stuck')?.phase).to.equal('installing');
+    });
+
+    it('without a recorded pid, finds the installer by its FERRY_PACKAGE_DIR and waits for it before deciding', async () => {
+      const dir = `/p/unrecorded-${process.pid}`;
+      // An installer and its child that started before the agent could record the pid.
+      const installer = spawn('sh', ['-c', 'sleep 0.8 & wait'], { env: { ...process.env, FERRY_PACKAGE_DIR: dir }, stdio: 'ignore' });
+      const exited = new Promise<number>((resolve) => installer.once('exit', () => resolve(Date.now())));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await commandsIn(dir)).to.include(installer.pid);
+      journal.transition({ actionId: 'unrecorded', serial: 7, phase: 'installing', deployment: 'd', package: 'unrecorded', version: '1.0.0', dir });
+      let detectedAt = 0;
+      const decisions = await recoverInterrupted(journal, { detectFor: () => detect, detect: async () => ((detectedAt = Date.now()), true), pollMs: 20 });
+      expect([...decisions]).to.deep.equal([['unrecorded', 'installed']]);
+      expect(detectedAt).to.be.at.least(await exited);
+      expect(await commandsIn(dir)).to.deep.equal([]);
     });
   });
 

@@ -104,6 +104,21 @@ describe('agent runtime: applying plans (in process, real controller API)', func
     expect(await ctl.store.listInstalled({ host })).to.deep.equal([]);
   });
 
+  it('an uninstall after a restart of the machine unpacks the package again from the artifact kept here', async () => {
+    const p = await ctl.pushPackage('tool', '1.0.0', packageFiles('tool', '1.0.0'));
+    await ctl.setPlan(host, [action(p)]);
+    expect((await once()).code).to.equal(0);
+    const unpacked = join(data, 'packages', 'tool', `1.0.0-${p.sha256.slice(0, 8)}`);
+    await writeFile(join(unpacked, 'uninstall.sh'), ''); // a power cut emptied it; `sh` would exit 0
+    const record = JSON.parse(await readFile(`${unpacked}.verified`, 'utf8')) as { boot: string };
+    await writeFile(`${unpacked}.verified`, JSON.stringify({ ...record, boot: 'an-earlier-boot' }));
+    await ctl.setPlan(host, [action(p, { op: 'uninstall' })]);
+    expect((await once()).code).to.equal(0);
+    expect(await readFile(join(root, 'tool.uninstalls'), 'utf8')).to.equal('removed\n'); // the real uninstaller ran
+    expect(await stat(join(root, 'opt/tool')).catch(() => undefined)).to.equal(undefined);
+    expect(ctl.content.filter((c) => c.status === 200)).to.have.length(1); // from the artifact kept here
+  });
+
   it('uninstall left unknown for detect: what detect finds is uninstalled, the rest is not-applicable and stays so outside the window', async () => {
     const byHand = await ctl.pushPackage('old-editor', '1.0.3', packageFiles('old-editor', '1.0.3'));
     const never = await ctl.pushPackage('old-viewer', '2.0.0', packageFiles('old-viewer', '2.0.0'));
