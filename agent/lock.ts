@@ -1,6 +1,7 @@
 /** One agent per DATA directory: `DATA/agent.pid`, taken over when its process is gone (after kill -9). */
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processExists } from './executor/run-command.js';
 
 export class DataLockedError extends Error {
   override readonly name = 'DataLockedError';
@@ -22,19 +23,10 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processExists(pid)) {
       throw new DataLockedError(`another ferry agent (pid ${pid}) is using ${dataDir}; stop it first or use another --data`);
     }
     await rm(file, { force: true });
   }
   throw new DataLockedError(`cannot take the lock ${file}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -42,18 +42,16 @@ export function configure(cmd: Command): void {
     });
 }
 
-function parsePoll(text: string): number {
+/** A duration flag of at least `minMs`; the error says `give a duration of at least <hint>`. */
+function durationFlag(flag: string, text: string, minMs: number, hint: string): number {
   const ms = parseDuration(text.trim());
-  if (ms === undefined || ms < 1000) throw new UserError(`--poll ${text}: give a duration of at least 1s, e.g. 30s or 5m`);
+  if (ms === undefined || ms < minMs) throw new UserError(`${flag} ${text}: give a duration of at least ${hint}`);
   return ms;
 }
 
-function parseRetention(text: string): number | undefined {
-  if (text.trim() === 'forever') return undefined;
-  const ms = parseDuration(text.trim());
-  if (ms === undefined || ms < 3_600_000) throw new UserError(`--report-retention ${text}: give a duration of at least 1h, e.g. 90d, or "forever"`);
-  return ms;
-}
+const parsePoll = (text: string): number => durationFlag('--poll', text, 1000, '1s, e.g. 30s or 5m');
+const parseRetention = (text: string): number | undefined =>
+  text.trim() === 'forever' ? undefined : durationFlag('--report-retention', text, 3_600_000, '1h, e.g. 90d, or "forever"');
 
 function makeLogger(level: string): Logger {
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {

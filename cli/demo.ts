@@ -7,14 +7,13 @@
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { sha256File } from '../agent/transfer/verified.js';
 import { parseDuration } from '../core/manifest/units.js';
 import { adminClient, type AdminClient } from './client.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
@@ -268,10 +267,8 @@ async function pushArtifacts(client: AdminClient, dir: string): Promise<number> 
   const files = (await readdir(dir)).filter((f) => f.endsWith('.tar.gz')).sort();
   for (const f of files) {
     const file = join(dir, f);
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(file), hash);
     const { size } = await stat(file);
-    await client.upload('PUT', `/v1/content/${hash.digest('hex')}`, createReadStream(file), size);
+    await client.upload('PUT', `/v1/content/${await sha256File(file)}`, createReadStream(file), size);
   }
   return files.length;
 }

@@ -1,17 +1,10 @@
 /** `ferry package push FILE`: uploads an artifact to the controller's content store, verified by sha256. */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { sha256File } from '../agent/transfer/verified.js';
 import { addClientOptions, adminClient, type ClientOptions } from './client.js';
 import { UserError } from './errors.js';
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-}
 
 export function configure(cmd: Command): void {
   addClientOptions(cmd.description("upload an artifact to the controller's content store (the controller verifies its sha256)"), true)

@@ -154,6 +154,16 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   };
 }
 
+/** True while a process (`target` > 0) or a process group (`target` < 0) exists, ours or not. */
+export function processExists(target: number): boolean {
+  try {
+    process.kill(target, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {

@@ -15,6 +15,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import type { CommandSpec } from '../../core/manifest/types.js';
+import { processExists } from '../executor/run-command.js';
 import type { Journal } from './journal.js';
 import type { ActionRecord } from './types.js';
 
@@ -54,7 +55,7 @@ export async function recoverInterrupted(journal: Journal, deps: RecoveryDeps): 
     if (a.pid === undefined && a.dir !== undefined) {
       const left = await (deps.commandsIn ?? commandsIn)(a.dir);
       let gone = true;
-      for (const pid of left) gone = gone && (await waitGone(pid, processAlive, waitMs, pollMs));
+      for (const pid of left) gone = gone && (await waitGone(pid, processExists, waitMs, pollMs));
       if (!gone) {
         decisions.set(a.actionId, 'still-running');
         continue;
@@ -109,18 +110,7 @@ export async function commandsIn(dir: string): Promise<readonly number[]> {
   return found;
 }
 
-/** True while a process (`target` > 0) or a process group (`target` < 0) exists. */
-function exists(target: number): boolean {
-  try {
-    process.kill(target, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const processAlive = (pid: number) => exists(pid);
-const groupAlive = (pid: number) => exists(-pid);
+const groupAlive = (pid: number) => processExists(-pid);
 
 async function waitGone(pid: number, alive: (pid: number) => boolean, waitMs: number, pollMs: number): Promise<boolean> {
   const deadline = Date.now() + waitMs;

@@ -194,8 +194,8 @@ export class Runner {
     if (dir !== undefined && !(await verifiedThisBoot(dir))) {
       // Unpacked before a restart of the machine: unpack again when the artifact is still here and
       // intact (a power cut may have emptied uninstall.sh); otherwise the folder is all there is.
-      const tarball = join(this.d.dataDir, 'content', `${a.artifact.sha256.toLowerCase()}.tar.gz`);
-      const cached = await checkContent(tarball, a.artifact.sha256.toLowerCase(), a.artifact.size);
+      const tarball = this.contentPath(a);
+      const cached = await checkContent(tarball, a.artifact.sha256, a.artifact.size);
       if (cached === 'trusted' || cached === 'reverified') dir = (await this.ensureExtracted(plan, a, tarball)) ?? dir;
     }
     if (!record && !a.detect) {
@@ -256,7 +256,7 @@ export class Runner {
   /** The verified artifact's path, or how the action stands when it is not there (yet). */
   private async ensureContent(plan: Plan, a: PlanAction, honourWindow = true): Promise<string | { outcome: Outcome }> {
     const sha = a.artifact.sha256.toLowerCase();
-    const dest = join(this.d.dataDir, 'content', `${sha}.tar.gz`);
+    const dest = this.contentPath(a);
     const cached = await checkContent(dest, sha, a.artifact.size);
     if (cached === 'trusted' || cached === 'reverified') return dest;
     if (cached === 'corrupt') {
@@ -334,6 +334,11 @@ export class Runner {
     return { outcome: 'failed' };
   }
 
+  /** Where the action's artifact is kept: `DATA/content/SHA256.tar.gz`. */
+  private contentPath(a: PlanAction): string {
+    return join(this.d.dataDir, 'content', `${a.artifact.sha256.toLowerCase()}.tar.gz`);
+  }
+
   /**
    * The artifact unpacked into `DATA/packages/NAME/VERSION-SHA8`: once per boot, since a folder
    * unpacked before a power cut may have lost its files' contents (verified.ts).
@@ -377,7 +382,7 @@ export class Runner {
   }
 
   private async partialBytes(a: PlanAction): Promise<number> {
-    const s = await stat(join(this.d.dataDir, 'content', `${a.artifact.sha256.toLowerCase()}.tar.gz.part`)).catch(() => undefined);
+    const s = await stat(`${this.contentPath(a)}.part`).catch(() => undefined);
     return s?.size ?? 0;
   }
 
@@ -407,7 +412,6 @@ export class Runner {
     this.d.events.emit({ event: 'action-state', action: a.id, state, ...(extra.reason ? { reason: extra.reason } : {}), level: state === 'failed' ? 'error' : 'info' });
   }
 }
-
 
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);

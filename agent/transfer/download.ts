@@ -192,9 +192,7 @@ class Transfer {
           }
           return {
             append: async (chunks) => {
-              await part.append(chunks, stopAt);
-              let n = 0;
-              for (const c of chunks) n += c.length;
+              const n = await part.append(chunks, stopAt);
               this.countFetched(n);
               countHere(n);
               o.onProgress?.(part.length, o.size, source.name);

@@ -47,9 +47,9 @@ export class PartialFile {
    * (the bytes are in the page cache: only `sync()` makes them durable). Rejects, non-retryable
    * and discarding the partial file, if the file would grow past `limit`. The chunks must stay
    * unchanged until the promise settles. A failed write ends this PartialFile: every later call
-   * fails too (reopen to resume).
+   * fails too (reopen to resume). Resolves with the number of bytes appended.
    */
-  async append(chunks: Buffer[], limit = Number.POSITIVE_INFINITY): Promise<void> {
+  async append(chunks: Buffer[], limit = Number.POSITIVE_INFINITY): Promise<number> {
     let n = 0;
     for (const c of chunks) n += c.length;
     if (this.accepted + n > limit) {
@@ -57,6 +57,7 @@ export class PartialFile {
     }
     this.accepted += n;
     await this.run({ op: 'append', chunks });
+    return n;
   }
 
   /** Empties the file and the hash: the next byte appended is byte 0 (ordered after earlier appends). */

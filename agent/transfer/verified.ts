@@ -11,8 +11,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 
-interface Record {
+interface VerifiedRecord {
   readonly boot: string;
   readonly size: number;
   readonly mtimeMs: number;
@@ -45,17 +47,21 @@ export async function markVerified(path: string): Promise<void> {
   const boot = await currentBoot();
   if (boot === undefined) return;
   const s = await stat(path);
-  const record: Record = { boot, size: s.size, mtimeMs: s.mtimeMs };
+  const record: VerifiedRecord = { boot, size: s.size, mtimeMs: s.mtimeMs };
   await writeFile(recordPath(path), JSON.stringify(record), { mode: 0o600 });
 }
 
 /** True when `path` was recorded verified in this boot and has not changed since. */
 export async function verifiedThisBoot(path: string): Promise<boolean> {
   const s = await stat(path).catch(() => undefined);
+  return s !== undefined && recordedThisBoot(path, s);
+}
+
+async function recordedThisBoot(path: string, s: Stats): Promise<boolean> {
   const boot = await currentBoot();
-  if (s === undefined || boot === undefined) return false;
+  if (boot === undefined) return false;
   const record = await readFile(recordPath(path), 'utf8')
-    .then((text) => JSON.parse(text) as Partial<Record>)
+    .then((text) => JSON.parse(text) as Partial<VerifiedRecord>)
     .catch(() => undefined);
   return record?.boot === boot && record.size === s.size && record.mtimeMs === s.mtimeMs;
 }
@@ -64,8 +70,8 @@ export async function verifiedThisBoot(path: string): Promise<boolean> {
 export async function checkContent(path: string, sha256: string, size: number): Promise<ContentCheck> {
   const s = await stat(path).catch(() => undefined);
   if (!s?.isFile()) return 'missing';
-  if (s.size === size && (await verifiedThisBoot(path))) return 'trusted';
-  if (s.size === size && (await hashFile(path)) === sha256.toLowerCase()) {
+  if (s.size === size && (await recordedThisBoot(path, s))) return 'trusted';
+  if (s.size === size && (await sha256File(path)) === sha256.toLowerCase()) {
     await markVerified(path);
     return 'reverified';
   }
@@ -74,8 +80,9 @@ export async function checkContent(path: string, sha256: string, size: number): 
   return 'corrupt';
 }
 
-async function hashFile(path: string): Promise<string> {
+/** Hex sha256 of a file's bytes. */
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
   return hash.digest('hex');
 }

@@ -44,6 +44,14 @@ export interface ContentIngesterOptions {
   readonly fetchWaitMs?: number;
 }
 
+/** A URL fetch under way; `later` is told when one that outlived its ingest ends. */
+interface Fetch {
+  readonly key: string;
+  readonly since: number;
+  readonly result: Promise<Availability>;
+  later?: (sha256: string) => void;
+}
+
 /** One artifact as the packages of a revision name it. */
 interface Wanted {
   readonly sha256: string;
@@ -66,8 +74,8 @@ const notPushed = 'not in the content store; push it with `ferry package push FI
  */
 export class ContentIngester {
   private readonly remembered = new Map<string, Remembered>();
-  /** URL fetches under way, by sha256; `later` is told when one that outlived its ingest ends. */
-  private readonly fetching = new Map<string, { key: string; result: Promise<Availability>; since: number; later?: (sha256: string) => void }>();
+  /** URL fetches under way, by sha256. */
+  private readonly fetching = new Map<string, Fetch>();
   private readonly now: () => number;
 
   constructor(private readonly options: ContentIngesterOptions) {
@@ -127,15 +135,15 @@ export class ContentIngester {
   private async fetch(item: Wanted, key: string, later?: (sha256: string) => void): Promise<Availability> {
     let f = this.fetching.get(item.sha256);
     if (f === undefined || f.key !== key) {
-      const started = { key, since: this.now() } as { key: string; since: number; result: Promise<Availability>; later?: (sha256: string) => void };
-      started.result = this.fromUrl(item).then(
-        (result) => {
-          this.remembered.set(item.sha256, { key, result, at: this.now() });
-          return result;
+      const result = this.fromUrl(item).then(
+        (done) => {
+          this.remembered.set(item.sha256, { key, result: done, at: this.now() });
+          return done;
         },
         (err: unknown) => unavailable(`${item.source}: cannot store it (${message(err)})`),
       );
-      void started.result.then(() => {
+      const started: Fetch = { key, since: this.now(), result };
+      void result.then(() => {
         if (this.fetching.get(item.sha256) === started) this.fetching.delete(item.sha256);
         started.later?.(item.sha256);
       });

@@ -35,7 +35,7 @@ describe('agent/transfer building blocks', () => {
       data.copy(shared);
       const a = await PartialFile.open(join(dir, 'a.part'), data.length);
       const b = await PartialFile.open(join(dir, 'b.part'), data.length);
-      const appends: Promise<void>[] = [];
+      const appends: Promise<unknown>[] = [];
       let at = 0;
       for (let i = 1; at < data.length; i++) {
         const n = Math.min((i * 7919) % 300_000, data.length - at);
