@@ -31,7 +31,10 @@ function anchors(text: string): Set<string> {
   for (const line of prose(text)) {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
-    const slug = m[1]!.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const slug = m[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     out.add(n === 0 ? slug : `${slug}-${n}`);
@@ -39,7 +42,12 @@ function anchors(text: string): Set<string> {
   return out;
 }
 
-const pages = ['README.md', ...readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(repoRoot, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** Every link that does not leave the repository, as `PAGE: TARGET` with what is wrong with it. */
 function brokenLinks(): string[] {
@@ -79,14 +87,17 @@ describe('documentation links', () => {
       const docs = [...readFileSync(join(dir, unit), 'utf8').matchAll(/^Documentation=(.*)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/));
       return {
         unit,
-        problems: docs.length === 0 ? ['no Documentation='] : docs.flatMap((uri) => {
-          if (!/^(file|https?|man|info):/.test(uri)) return [`${uri}: not a URI systemd accepts`];
-          if (!uri.startsWith('file:')) return [];
-          if (!uri.startsWith(`file://${installed}`)) return [`${uri}: a file: page must be under ${installed} (where npm install -g puts the package)`];
-          const path = uri.slice(`file://${installed}`.length);
-          const inPackage = shipped.some((f) => f.endsWith('/') ? path.startsWith(f) : path === f);
-          return [...(existsSync(join(repoRoot, path)) ? [] : [`${uri}: ${path} does not exist`]), ...(inPackage ? [] : [`${uri}: ${path} is not in package.json "files"`])];
-        }),
+        problems:
+          docs.length === 0
+            ? ['no Documentation=']
+            : docs.flatMap((uri) => {
+                if (!/^(file|https?|man|info):/.test(uri)) return [`${uri}: not a URI systemd accepts`];
+                if (!uri.startsWith('file:')) return [];
+                if (!uri.startsWith(`file://${installed}`)) return [`${uri}: a file: page must be under ${installed} (where npm install -g puts the package)`];
+                const path = uri.slice(`file://${installed}`.length);
+                const inPackage = shipped.some((f) => (f.endsWith('/') ? path.startsWith(f) : path === f));
+                return [...(existsSync(join(repoRoot, path)) ? [] : [`${uri}: ${path} does not exist`]), ...(inPackage ? [] : [`${uri}: ${path} is not in package.json "files"`])];
+              }),
       };
     });
     expect(found).to.deep.equal(units.map((unit) => ({ unit, problems: [] })));

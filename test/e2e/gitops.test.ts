@@ -28,7 +28,7 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return (await execGit('git', [...identity, ...args], { cwd })).stdout.trim();
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> => stat(path).then(Boolean, () => false);
 
 const hosts = [
   { name: 'web-1', role: 'web' },
@@ -139,7 +139,10 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     await cp(join(fixtures, 'manifests'), admin, { recursive: true });
     await mkdir(join(admin, 'artifacts'));
     let packages = '# Packages (e2e fixture), written from ferry package build.\n';
-    for (const [name, version] of [['greeter', '1.0.0'], ['toolbox', '2.0.0']] as const) {
+    for (const [name, version] of [
+      ['greeter', '1.0.0'],
+      ['toolbox', '2.0.0'],
+    ] as const) {
       const built = await buildArtifact(join(fixtures, 'packages', `${name}-${version}`), join(admin, 'artifacts', `${name}-${version}.tar.gz`));
       packages += packageManifest(name, version, built);
     }
@@ -152,7 +155,15 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     await mkdir(join(root, 'logs'));
     controller = children.start({
       name: 'controller',
-      argv: [process.execPath, ferryBin, 'controller', '--repo', origin, '--data', join(root, 'controller'), '--listen', '127.0.0.1:0', '--poll', '1h', '--webhook-secret-file', join(root, 'webhook.secret')],
+      // biome-ignore format: one flag and its value a line
+      argv: [
+        process.execPath, ferryBin, 'controller',
+        '--repo', origin,
+        '--data', join(root, 'controller'),
+        '--listen', '127.0.0.1:0',
+        '--poll', '1h',
+        '--webhook-secret-file', join(root, 'webhook.secret'),
+      ],
       logFile: join(root, 'logs', 'controller.log'),
       pipeStdout: true,
     });
@@ -179,6 +190,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     agents = hosts.map((h) =>
       children.start({
         name: h.name,
+        // biome-ignore format: one flag and its value a line
         argv: [
           process.execPath, ferryBin, 'agent',
           '--server', url,
@@ -195,7 +207,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     );
   });
 
-  after(async function () {
+  after(async () => {
     await children.stopAll([agents, controller ? [controller] : []]);
     if (failed || process.env['FERRY_E2E_KEEP']) {
       process.stderr.write(`e2e: kept ${root} (logs in ${join(root, 'logs')})\n`);
@@ -287,10 +299,13 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     // two more polls per host after the rejection, every poll since the push was a 304 and no plan
     // has a new serial.
     const polled = (await plansServed()).notModified;
-    const after = await eventually(async () => {
-      const now = await plansServed();
-      return now.notModified >= polled + 2 * hosts.length ? now : undefined;
-    }, `${2 * hosts.length} plan polls answered after the rejection`);
+    const after = await eventually(
+      async () => {
+        const now = await plansServed();
+        return now.notModified >= polled + 2 * hosts.length ? now : undefined;
+      },
+      `${2 * hosts.length} plan polls answered after the rejection`,
+    );
     expect(after.full, 'full plans served since the push').to.equal(served.full);
     expect(await planSerials()).to.deep.equal(serials);
     expect((await deployment('toolbox')).counts).to.deep.equal({ installed: 2 });

@@ -52,10 +52,59 @@ function expectSameLoad(files: readonly ManifestFile[], label: string): void {
 
 /** Values that YAML 1.2 core, YAML 1.1 and js-yaml's defaults read differently, and other scalar forms. */
 const scalars = [
-  '0b101', '1_000', '0o17', '0x1F', '017', '+12', '-0', '.5', '1.', '1e3', '1.5E-2', '.inf', '-.Inf', '.nan', '~', 'null', 'Null', 'NULL', '',
-  'TRUE', 'True', 'yes', 'off', '2026-12-24T20:00:00', '2026-12-24', '12:30:00', '"\\x41\\u00e9\\t\\N"', "'it''s'", '"a\\\n  b"', '|\n  line one\n  line two',
-  '>-\n  folded\n  text', '|+\n  kept\n', 'plain\n  continued', '[a, b]', '{a: 1}', '"quoted" # comment', 'value#not-comment', '"a"#c', 'a: b', '- x',
-  '!!str 123', '!!int "12"', '! 12', '&anchor value', '*alias', '<<', '"null"', '@reserved', '`tick', '"unterminated', '[a,\n  b]', '[a,\n]', "'multi\nline'",
+  '0b101',
+  '1_000',
+  '0o17',
+  '0x1F',
+  '017',
+  '+12',
+  '-0',
+  '.5',
+  '1.',
+  '1e3',
+  '1.5E-2',
+  '.inf',
+  '-.Inf',
+  '.nan',
+  '~',
+  'null',
+  'Null',
+  'NULL',
+  '',
+  'TRUE',
+  'True',
+  'yes',
+  'off',
+  '2026-12-24T20:00:00',
+  '2026-12-24',
+  '12:30:00',
+  '"\\x41\\u00e9\\t\\N"',
+  "'it''s'",
+  '"a\\\n  b"',
+  '|\n  line one\n  line two',
+  '>-\n  folded\n  text',
+  '|+\n  kept\n',
+  'plain\n  continued',
+  '[a, b]',
+  '{a: 1}',
+  '"quoted" # comment',
+  'value#not-comment',
+  '"a"#c',
+  'a: b',
+  '- x',
+  '!!str 123',
+  '!!int "12"',
+  '! 12',
+  '&anchor value',
+  '*alias',
+  '<<',
+  '"null"',
+  '@reserved',
+  '`tick',
+  '"unterminated',
+  '[a,\n  b]',
+  '[a,\n]',
+  "'multi\nline'",
 ];
 
 /** Whole-line mutations: comments, key spacing, explicit keys, null and collection keys, indentation, documents. */
@@ -115,7 +164,9 @@ interface ScalarLine {
 function lineContexts(text: string): Map<number, ScalarLine> {
   const lines = text.split('\n');
   const shape = (line: string | undefined) =>
-    line === undefined ? 'none' : `${line.length - line.trimStart().length}:${line.trim() === '' ? 'blank' : line.startsWith('---') ? 'doc' : /^\s*- /.test(line) ? 'item' : /^\s*#/.test(line) ? 'comment' : 'line'}`;
+    line === undefined
+      ? 'none'
+      : `${line.length - line.trimStart().length}:${line.trim() === '' ? 'blank' : line.startsWith('---') ? 'doc' : /^\s*- /.test(line) ? 'item' : /^\s*#/.test(line) ? 'comment' : 'line'}`;
   const seen = new Map<string, ScalarLine>();
   const out = new Map<number, ScalarLine>();
   lines.forEach((line, at) => {
@@ -171,8 +222,14 @@ describe('loadManifests: the fast parser gives the same result as the exact one'
     });
 
     it(`${name}: with CRLF line ends, and without a final newline`, () => {
-      expectSameLoad(fleet.map((f) => ({ path: f.path, content: (f.content as string).replace(/\n/g, '\r\n') })), 'CRLF');
-      expectSameLoad(fleet.map((f) => ({ path: f.path, content: (f.content as string).replace(/\n+$/, '') })), 'no final newline');
+      expectSameLoad(
+        fleet.map((f) => ({ path: f.path, content: (f.content as string).replace(/\n/g, '\r\n') })),
+        'CRLF',
+      );
+      expectSameLoad(
+        fleet.map((f) => ({ path: f.path, content: (f.content as string).replace(/\n+$/, '') })),
+        'no final newline',
+      );
     });
 
     // One test per file, so that none runs long on a loaded machine; each tries every scalar form
@@ -212,7 +269,10 @@ describe('loadManifests: the fast parser gives the same result as the exact one'
       const samples = [...scalars.slice(0, 20).map((s) => (l: string) => l.replace(/^(\s*(?:- )?[\w.-]+: ).*$/, `$1${s}`)), ...lineMutations.slice(0, 8)];
       for (const [k, change] of samples.entries()) {
         for (const v of variants(text, change).filter((_, i) => i % 7 === k % 7)) {
-          expectSameLoad(fleet.map((f, i) => (i === file ? { path: f.path, content: v.text } : f)), `${fleet[file]!.path}:${v.at + 1} change ${k}`);
+          expectSameLoad(
+            fleet.map((f, i) => (i === file ? { path: f.path, content: v.text } : f)),
+            `${fleet[file]!.path}:${v.at + 1} change ${k}`,
+          );
         }
       }
     });
