@@ -15,7 +15,7 @@ import type { Journal, ReportDraft } from '../journal/journal.js';
 import type { EventSink } from '../log/events.js';
 import { download, type DownloadSource } from '../transfer/download.js';
 import { checkContent, markVerified, verifiedThisBoot } from '../transfer/verified.js';
-import { recheckConditions } from './conditions.js';
+import { checkFailedReason, conditionsVerdict, type ConditionsVerdict } from './conditions.js';
 import type { Reporter } from './reporter.js';
 import { closedReason, windowState } from './windows.js';
 
@@ -149,7 +149,7 @@ export class Runner {
     if (typeof tarball !== 'string') return tarball.outcome;
     const dir = await this.ensureExtracted(plan, a, tarball);
     if (dir === undefined) return 'failed';
-    const win = windowState(a.installWindows, this.now());
+    const win = windowState(a.installWindows, this.now().getTime());
     if (!win.open) {
       this.note(plan, a, 'waiting', { reason: `downloaded; ${closedReason('install', win)}` });
       return 'pending';
@@ -203,7 +203,7 @@ export class Runner {
       return 'done';
     }
     const notFound = `detect does not find ${a.package} ${a.version} on this host; nothing to uninstall`;
-    const win = windowState(a.installWindows, this.now());
+    const win = windowState(a.installWindows, this.now().getTime());
     if (!win.open) {
       // What detect last found stands until the window opens again and detect runs once more.
       const last = this.journal.action(a.id);
@@ -262,7 +262,7 @@ export class Runner {
     if (cached === 'corrupt') {
       this.d.events.emit({ event: 'content-corrupt', level: 'warn', action: a.id, message: `${dest} failed its sha256 check after a restart; downloading it again` });
     }
-    const open = () => (honourWindow ? windowState(a.distribute.windows, this.now(), a.distribute.notBefore) : ({ open: true } as const));
+    const open = () => (honourWindow ? windowState(a.distribute.windows, this.now().getTime(), a.distribute.notBefore) : ({ open: true } as const));
     const win = open();
     if (!win.open) {
       this.note(plan, a, 'waiting', { reason: closedReason('distribution', win), bytesDone: await this.partialBytes(a) });
@@ -410,6 +410,21 @@ export class Runner {
       { ...base, state, ...extra },
     );
     this.d.events.emit({ event: 'action-state', action: a.id, state, ...(extra.reason ? { reason: extra.reason } : {}), level: state === 'failed' ? 'error' : 'info' });
+  }
+}
+
+async function recheckConditions(
+  conditions: PlanAction['conditions'],
+  inventory: Inventory,
+  runCheck?: (spec: CommandSpec) => Promise<string | undefined>,
+): Promise<{ holds: true } | { holds: false; reason: string }> {
+  const held: string[] = [];
+  for (;;) {
+    const v: ConditionsVerdict = conditionsVerdict(conditions, inventory, runCheck ? held : undefined);
+    if (v.holds !== 'check') return v;
+    const why = await runCheck!(v.spec);
+    if (why !== undefined) return { holds: false, reason: checkFailedReason(v.condition, v.spec, why) };
+    held.push(v.condition);
   }
 }
 

@@ -9,8 +9,8 @@ export type WindowState =
  * `windows` absent means any time; present, only inside one of them (end exclusive).
  * `notBefore` holds everything back until it passes.
  */
-export function windowState(windows: readonly TimeWindow[] | undefined, now: Date, notBefore?: string): WindowState {
-  const t = now.getTime();
+export function windowState(windows: readonly TimeWindow[] | undefined, now: number, notBefore?: string): WindowState {
+  const t = now;
   const from = notBefore !== undefined ? Date.parse(notBefore) : Number.NaN;
   if (!Number.isNaN(from) && t < from) {
     const next = windows === undefined ? from : firstStartAfter(windows, from);
