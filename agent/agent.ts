@@ -229,7 +229,7 @@ export class Agent {
 
   /** Resolves installs and uninstalls a crash interrupted (never rerun blindly). */
   private async recover(): Promise<void> {
-    const decisions = await recoverInterrupted(this.journal, {
+    const decisions = await recoverInterrupted(this.reporter, {
       detectFor: (rec) => this.plan?.actions.find((a) => a.id === rec.actionId)?.detect,
       detect: async (spec, rec) => {
         const dir = rec.dir ?? this.o.dataDir;

@@ -8,6 +8,7 @@ import type { Plan } from '../../core/plan/types.js';
 import { Journal } from '../../agent/journal/journal.js';
 import { manualClock } from '../../lib/clock.js';
 import { commandsIn, recoverInterrupted } from '../../agent/journal/recovery.js';
+import { Reporter } from '../../agent/runner/reporter.js';
 
 const fixture = new URL('./fixtures/journal-child.ts', import.meta.url).pathname;
 const fixedNow = manualClock('2026-12-01T13:00:00.000Z');
@@ -158,7 +159,7 @@ describe('agent/journal', () => {
       interrupted('nodetect', 'installing');
       interrupted('nodetect-un', 'uninstalling');
       const ran: string[] = [];
-      const decisions = await recoverInterrupted(journal, { detectFor: () => undefined, detect: async (_s, a) => (ran.push(a.actionId), true) });
+      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => undefined, detect: async (_s, a) => (ran.push(a.actionId), true) });
       expect([...decisions]).to.deep.equal([
         ['nodetect', 'failed'],
         ['nodetect-un', 'failed'],
@@ -175,7 +176,7 @@ describe('agent/journal', () => {
       interrupted('present', 'installing');
       interrupted('absent', 'installing');
       interrupted('gone', 'uninstalling');
-      const decisions = await recoverInterrupted(journal, { detectFor: () => detect, detect: async (_s, a) => a.actionId === 'present' });
+      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => detect, detect: async (_s, a) => a.actionId === 'present' });
       expect([...decisions]).to.deep.equal([
         ['absent', 'reinstall'],
         ['gone', 'uninstalled'],
@@ -192,7 +193,7 @@ describe('agent/journal', () => {
     it('waits for an installer that outlived the agent, and leaves it be while it still runs', async () => {
       interrupted('running', 'installing', 999_999);
       let polls = 0;
-      const finishing = await recoverInterrupted(journal, {
+      const finishing = await recoverInterrupted(new Reporter(journal), {
         detectFor: () => undefined,
         detect: async () => true,
         groupAlive: () => ++polls < 3,
@@ -200,7 +201,7 @@ describe('agent/journal', () => {
       });
       expect([...finishing]).to.deep.equal([['running', 'failed']]);
       interrupted('stuck', 'installing', 999_999);
-      const stuck = await recoverInterrupted(journal, { detectFor: () => undefined, detect: async () => true, groupAlive: () => true, waitMs: 20, pollMs: 5 });
+      const stuck = await recoverInterrupted(new Reporter(journal), { detectFor: () => undefined, detect: async () => true, groupAlive: () => true, waitMs: 20, pollMs: 5 });
       expect([...stuck]).to.deep.equal([['stuck', 'still-running']]);
       expect(journal.action('stuck')?.phase).to.equal('installing');
     });
@@ -214,7 +215,7 @@ describe('agent/journal', () => {
       expect(await commandsIn(dir)).to.include(installer.pid);
       journal.transition({ actionId: 'unrecorded', serial: 7, phase: 'installing', deployment: 'd', package: 'unrecorded', version: '1.0.0', dir });
       let detectedAt = 0;
-      const decisions = await recoverInterrupted(journal, { detectFor: () => detect, detect: async () => ((detectedAt = Date.now()), true), pollMs: 20 });
+      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => detect, detect: async () => ((detectedAt = Date.now()), true), pollMs: 20 });
       expect([...decisions]).to.deep.equal([['unrecorded', 'installed']]);
       expect(detectedAt).to.be.at.least(await exited);
       expect(await commandsIn(dir)).to.deep.equal([]);
