@@ -13,7 +13,7 @@ import type { Note, Step } from './step.js';
 import { closedReason, windowState } from './windows.js';
 
 /** The reason a download failure is recorded with (the controller shows it). */
-export const downloadFailedPrefix = 'download failed: ';
+const downloadFailedPrefix = 'download failed: ';
 
 export function decide(s: Situation): Step {
   if (s.last) {
