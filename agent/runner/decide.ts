@@ -8,7 +8,7 @@
 import type { PlanAction } from '../../core/plan/types.js';
 import type { CommandOutcome } from './installer.js';
 import { checkFailedReason, conditionsVerdict } from './conditions.js';
-import type { LastStep, Situation } from './situation.js';
+import type { LastStep, Local, Situation } from './situation.js';
 import type { Note, Step } from './step.js';
 import { closedReason, windowState } from './windows.js';
 
@@ -46,32 +46,36 @@ export function decide(s: Situation): Step {
     default:
       break;
   }
-  if (a.suspended) return wait(s, 'suspended', { state: 'suspended', reason: `deployment ${a.deployment} is suspended`, bytesDone: s.partialBytes });
+  if (a.suspended) {
+    if (!s.local) return { kind: 'observe' };
+    return wait(s, 'suspended', { state: 'suspended', reason: `deployment ${a.deployment} is suspended`, bytesDone: s.local.partialBytes });
+  }
   const blocker = s.blockers.find((b) => !b.done);
   if (blocker) return wait(s, 'blocked-by', { state: 'waiting', reason: `waiting for ${blocker.id}` });
   if (s.record?.phase === 'failed' && s.record.serial === s.serial && s.record.retry !== 'next-pass') {
     return { kind: 'failed', reason: `failed under plan serial ${s.serial}: ${s.record.reason ?? 'no reason recorded'}; tried again under a new serial` };
   }
-  return a.op === 'install' ? install(s) : uninstall(s);
+  if (!s.local) return { kind: 'observe' };
+  return a.op === 'install' ? install(s, s.local) : uninstall(s, s.local);
 }
 
-function install(s: Situation): Step {
+function install(s: Situation, local: Local): Step {
   const a = s.action;
-  const early = conditionsVerdict(a.conditions, s.inventory);
+  const early = conditionsVerdict(a.conditions, local.inventory);
   if (early.holds === false) return skip(s, 'not-applicable', { state: 'not-applicable', reason: early.reason });
-  const content = ensureContent(s, true);
+  const content = ensureContent(s, local, true);
   if (content) return content;
-  if (!s.unpacked) return { kind: 'unpack' };
+  if (!local.unpacked) return { kind: 'unpack' };
   const win = windowState(a.installWindows, s.now);
   if (!win.open) return wait(s, 'install-window', { state: 'waiting', reason: `downloaded; ${closedReason('install', win)}` }, win.opensAt);
-  const late = conditionsVerdict(a.conditions, s.inventory, s.checksHeld);
+  const late = conditionsVerdict(a.conditions, local.inventory, s.checksHeld);
   if (late.holds === false) return skip(s, 'not-applicable', { state: 'not-applicable', reason: late.reason });
-  if (late.holds === 'check') return { kind: 'check', condition: late.condition, spec: late.spec, dir: s.unpacked };
+  if (late.holds === 'check') return { kind: 'check', condition: late.condition, spec: late.spec, dir: local.unpacked };
   if (!a.install) return failed(s, { state: 'failed', reason: `${a.package} ${a.version} has no install command`, retry: 'new-serial' });
-  return { kind: 'install', spec: a.install, dir: s.unpacked, note: { state: 'installing', dir: s.unpacked } };
+  return { kind: 'install', spec: a.install, dir: local.unpacked, note: { state: 'installing', dir: local.unpacked } };
 }
 
-function uninstall(s: Situation): Step {
+function uninstall(s: Situation, local: Local): Step {
   const a = s.action;
   if (!s.installed && !a.detect) {
     return done(s, `${a.package} ${a.version} is not installed by Ferry on this host`, { state: 'uninstalled', reason: `${a.package} ${a.version} is not installed by Ferry on this host` });
@@ -85,15 +89,15 @@ function uninstall(s: Situation): Step {
     return wait(s, 'install-window', { state: 'waiting', reason: closedReason('install', win) }, win.opensAt);
   }
   let dir: string;
-  if (s.installed?.folder === 'fresh') dir = s.installed.dir;
-  else if (s.installed?.folder === 'stale' && s.content === 'missing') dir = s.installed.dir; // all there is
+  if (s.installed && local.installedFolder === 'fresh') dir = s.installed.dir;
+  else if (s.installed && local.installedFolder === 'stale' && local.content === 'missing') dir = s.installed.dir; // all there is
   else {
     // Unpacked before a restart of the machine (a power cut may have emptied uninstall.sh), or
     // not unpacked at all: from the kept artifact, fetched first if need be (any time: the window is open).
-    const content = ensureContent(s, false);
+    const content = ensureContent(s, local, false);
     if (content) return content;
-    if (!s.unpacked) return { kind: 'unpack' };
-    dir = s.unpacked;
+    if (!local.unpacked) return { kind: 'unpack' };
+    dir = local.unpacked;
   }
   // Not installed by Ferry (planned because the host reports it, or left `unknown` for detect to decide): uninstall only what detect finds.
   if (!s.installed && a.detect && !s.detected) return { kind: 'detect', spec: a.detect, dir };
@@ -102,15 +106,15 @@ function uninstall(s: Situation): Step {
 }
 
 /** The step that gets the artifact verified here, or undefined when it is. */
-function ensureContent(s: Situation, honourWindow: boolean): Step | undefined {
-  if (s.content === 'verified') return undefined;
-  if (s.content === 'unverified') return { kind: 'verify' };
+function ensureContent(s: Situation, local: Local, honourWindow: boolean): Step | undefined {
+  if (local.content === 'verified') return undefined;
+  if (local.content === 'unverified') return { kind: 'verify' };
   const a = s.action;
   if (honourWindow) {
     const win = windowState(a.distribute.windows, s.now, a.distribute.notBefore);
-    if (!win.open) return wait(s, 'distribution-window', { state: 'waiting', reason: closedReason('distribution', win), bytesDone: s.partialBytes }, win.opensAt);
+    if (!win.open) return wait(s, 'distribution-window', { state: 'waiting', reason: closedReason('distribution', win), bytesDone: local.partialBytes }, win.opensAt);
   }
-  const before = s.partialBytes;
+  const before = local.partialBytes;
   return {
     kind: 'download',
     honourWindow,

@@ -15,7 +15,7 @@ import type { Downloader } from './downloader.js';
 import type { CommandOutcome, Installer } from './installer.js';
 import { pauseWhy } from './pause.js';
 import type { Reporter } from './reporter.js';
-import type { LastStep, Situation } from './situation.js';
+import type { LastStep, Local, Situation } from './situation.js';
 import { outcomeOf, type Note, type Outcome, type Step } from './step.js';
 import type { Unpacker } from './unpacker.js';
 
@@ -58,6 +58,8 @@ interface PassMemory {
 
 /** What one action's steps learnt in this pass. */
 interface ActionMemory {
+  /** An `observe` step asked to look at the disk and inventory: from then on every situation includes them. */
+  observed: boolean;
   contentVerified: boolean;
   unpacked?: string;
   readonly checksHeld: string[];
@@ -93,7 +95,7 @@ export class Executor {
 
   /** Decides and carries out steps for one action until one ends it for this pass. */
   private async act(plan: Plan, a: PlanAction, byId: ReadonlyMap<string, PlanAction>, pass: PassMemory): Promise<Outcome> {
-    const memory: ActionMemory = { contentVerified: false, checksHeld: [], detected: false };
+    const memory: ActionMemory = { observed: false, contentVerified: false, checksHeld: [], detected: false };
     let last: LastStep | undefined;
     for (let n = 0; n < maxSteps; n++) {
       const step = decide(await this.observe(plan, a, byId, pass, memory, last));
@@ -108,14 +110,10 @@ export class Executor {
     throw new Error(`no decision for ${a.id} after ${maxSteps} steps`);
   }
 
-  /** The situation of one action now: journal, disk, inventory, time. */
+  /** The situation of one action now: journal and time; once an `observe` step asked, disk and inventory too. */
   private async observe(plan: Plan, a: PlanAction, byId: ReadonlyMap<string, PlanAction>, pass: PassMemory, memory: ActionMemory, last: LastStep | undefined): Promise<Situation> {
-    const journal = this.d.reporter.journal;
-    const record = journal.action(a.id);
+    const record = this.d.reporter.journal.action(a.id);
     const ours = this.installedRecord(a);
-    const kept = await this.d.downloader.kept(a.artifact);
-    const unpacked = memory.unpacked ?? (await this.d.unpacker.unpacked(a));
-    pass.inventory ??= await this.d.inventory();
     return {
       action: a,
       serial: plan.serial,
@@ -123,18 +121,28 @@ export class Executor {
       now: this.d.clock.now(),
       stopping: this.d.stopping(),
       ...(record ? { record } : {}),
-      ...(ours ? { installed: { dir: ours.dir, folder: await this.d.unpacker.folder(ours.dir) } } : {}),
+      ...(ours ? { installed: { dir: ours.dir } } : {}),
       blockers: a.blockedBy.flatMap((id) => {
         const blocker = byId.get(id);
         return blocker ? [{ id, done: this.isDone(blocker) }] : [];
       }),
-      content: memory.contentVerified && kept.content !== 'missing' ? 'verified' : kept.content,
-      partialBytes: kept.partialBytes,
-      ...(unpacked !== undefined ? { unpacked } : {}),
-      inventory: pass.inventory,
+      ...(memory.observed ? { local: await this.local(a, ours?.dir, pass, memory) } : {}),
       checksHeld: memory.checksHeld,
       detected: memory.detected,
       ...(last ? { last } : {}),
+    };
+  }
+
+  /** What this host has for the action: kept content, unpacked folders, the pass's inventory (what a step of this pass established is not looked up again). */
+  private async local(a: PlanAction, installedDir: string | undefined, pass: PassMemory, memory: ActionMemory): Promise<Local> {
+    const kept = memory.contentVerified ? { content: 'verified' as const, partialBytes: 0 } : await this.d.downloader.kept(a.artifact);
+    const unpacked = memory.unpacked ?? (await this.d.unpacker.unpacked(a));
+    pass.inventory ??= await this.d.inventory();
+    return {
+      ...kept,
+      ...(unpacked !== undefined ? { unpacked } : {}),
+      ...(installedDir !== undefined && a.op === 'uninstall' ? { installedFolder: await this.d.unpacker.folder(installedDir) } : {}),
+      inventory: pass.inventory,
     };
   }
 
@@ -142,6 +150,9 @@ export class Executor {
   private async carry(plan: Plan, a: PlanAction, step: Step, pass: PassMemory, memory: ActionMemory): Promise<LastStep | undefined> {
     const events = this.d.events;
     switch (step.kind) {
+      case 'observe':
+        memory.observed = true;
+        return undefined;
       case 'report':
         this.record(plan, a, step.note, true);
         return undefined;

@@ -27,20 +27,28 @@ export interface Situation {
   readonly stopping: boolean;
   /** The journal's record of this action. */
   readonly record?: Pick<ActionRecord, 'phase' | 'serial' | 'reason' | 'retry'>;
-  /** Ferry's own install of this package version, and how its folder stands. */
-  readonly installed?: { readonly dir: string; readonly folder: FolderState };
+  /** Ferry's own install of this package version (the journal's installed record). */
+  readonly installed?: { readonly dir: string };
   /** The plan's actions this one waits for (`blockedBy`), in order, and whether each is done. */
   readonly blockers: readonly { readonly id: string; readonly done: boolean }[];
-  /** The kept artifact, and the bytes of an unfinished download of it. */
-  readonly content: ContentState;
-  readonly partialBytes: number;
-  /** The package folder, when unpacked in this boot. */
-  readonly unpacked?: string;
-  /** A fresh inventory, for the condition re-checks. */
-  readonly inventory: Inventory;
+  /** What is on this host; absent until an `observe` step looked (most actions are settled from the journal alone). */
+  readonly local?: Local;
   /** Conditions whose check program held in this pass. */
   readonly checksHeld: readonly string[];
   /** detect found the package in this pass. */
   readonly detected: boolean;
   readonly last?: LastStep;
+}
+
+/** What an `observe` step finds on this host. */
+export interface Local {
+  /** The kept artifact, and the bytes of an unfinished download of it. */
+  readonly content: ContentState;
+  readonly partialBytes: number;
+  /** The package folder, when unpacked in this boot. */
+  readonly unpacked?: string;
+  /** How the folder of Ferry's own install stands (with `installed`). */
+  readonly installedFolder?: FolderState;
+  /** A fresh inventory, for the condition re-checks. */
+  readonly inventory: Inventory;
 }

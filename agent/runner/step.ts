@@ -41,6 +41,8 @@ export type Step =
   /** Nothing more now; `until`: when a window opens (RFC 3339), if known. */
   | { readonly kind: 'wait'; readonly why: WaitWhy; readonly reason: string; readonly until?: string; readonly note?: Note }
   | { readonly kind: 'skip'; readonly why: SkipWhy; readonly reason: string; readonly note?: Note }
+  /** Look at what this host has for the action: kept content, unpacked folders, a fresh inventory. */
+  | { readonly kind: 'observe' }
   /** Hash the kept artifact again (it was verified in an earlier boot, or never). */
   | { readonly kind: 'verify' }
   /** Fetch the artifact; `note` (downloading) is recorded first. `honourWindow`: pause when the distribution window closes. */

@@ -3,7 +3,7 @@ import type { Inventory, PlanAction } from '../../../core/plan/types.js';
 import { decide } from '../../../agent/runner/decide.js';
 import type { CommandOutcome } from '../../../agent/runner/installer.js';
 import { pauseWhy } from '../../../agent/runner/pause.js';
-import type { Situation } from '../../../agent/runner/situation.js';
+import type { Local, Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
 
 const GiB = 1024 ** 3;
@@ -36,16 +36,23 @@ const inventory: Inventory = {
   software: [{ name: 'legacy-editor', version: '1.0.3', source: 'dpkg' }],
 };
 
-/** An install with nothing done yet, the plan fresh, every window open. */
-function sit(over: Partial<Situation> = {}): Situation {
+/** What a case may set: the situation, and what an observe step found on the host (flat). */
+type Flat = Partial<Omit<Situation, 'local'>> & Partial<Local>;
+
+/** An install with nothing done yet, the plan fresh, every window open; `looked`: an observe step looked at the host. */
+function sit(over: Flat = {}, looked = true): Situation {
+  const { content = 'missing', partialBytes = 0, unpacked, installedFolder, inventory: inv = inventory, ...rest } = over;
+  const local: Local = { content, partialBytes, inventory: inv, ...(unpacked ? { unpacked } : {}), ...(installedFolder ? { installedFolder } : {}) };
   return {
-    action: action(), serial: 5, expiresAt: at(60 * 24), now, stopping: false, blockers: [],
-    content: 'missing', partialBytes: 0, inventory, checksHeld: [], detected: false,
-    ...over,
+    action: action(), serial: 5, expiresAt: at(60 * 24), now, stopping: false, blockers: [], checksHeld: [], detected: false,
+    ...(looked ? { local } : {}),
+    ...rest,
   };
 }
+/** Settled from the journal alone, without looking at the host. */
+const journalOnly = (over: Flat = {}) => sit(over, false);
 /** Downloaded and unpacked in this boot: ready to install. */
-const ready = (over: Partial<Situation> = {}) => sit({ content: 'verified', unpacked: dir, ...over });
+const ready = (over: Flat = {}) => sit({ content: 'verified', unpacked: dir, ...over });
 const ran = (kind: CommandOutcome['kind'], exitCode?: number, reason?: string): CommandOutcome => ({
   kind, ...(exitCode !== undefined ? { exitCode } : {}), output: 'the output', durationMs: 5, ...(reason ? { reason } : {}),
 });
@@ -66,54 +73,64 @@ const cases: Case[] = [
   // Before anything else.
   {
     name: 'an expired plan starts nothing (freeze)',
-    situation: sit({ expiresAt: at(-1) }),
+    situation: journalOnly({ expiresAt: at(-1) }),
     expected: { kind: 'wait', why: 'plan-expired', reason: `plan 5 expired at ${at(-1)}; nothing new starts until a fresh plan arrives` },
   },
   {
     name: 'a stopping agent starts nothing',
-    situation: sit({ stopping: true }),
+    situation: journalOnly({ stopping: true }),
     expected: { kind: 'wait', why: 'stopping', reason: 'the agent is stopping' },
   },
   {
     name: 'an install interrupted by a crash and not resolved by recovery is not started again',
-    situation: sit({ record: { phase: 'installing', serial: 5 } }),
+    situation: journalOnly({ record: { phase: 'installing', serial: 5 } }),
     expected: { kind: 'wait', why: 'interrupted', reason: 'an interrupted install is not resolved yet' },
   },
   {
     name: 'already installed by Ferry: done, recorded once',
-    situation: sit({ installed: { dir, folder: 'fresh' }, record: { phase: 'pending', serial: 4 } }),
+    situation: journalOnly({ installed: { dir }, installedFolder: 'fresh', record: { phase: 'pending', serial: 4 } }),
     expected: { kind: 'done', reason: 'editor 2.4.1 is already installed by Ferry', note: { state: 'installed', reason: 'editor 2.4.1 is already installed by Ferry' } },
   },
   {
     name: 'already installed and recorded so: done, nothing to record',
-    situation: sit({ installed: { dir, folder: 'stale' }, record: { phase: 'installed', serial: 5 } }),
+    situation: journalOnly({ installed: { dir }, installedFolder: 'stale', record: { phase: 'installed', serial: 5 } }),
     expected: { kind: 'done', reason: 'editor 2.4.1 is already installed by Ferry' },
   },
   {
     name: 'an uninstall recorded done and not installed: done',
-    situation: sit({ action: uninstallAction(), record: { phase: 'uninstalled', serial: 3 } }),
+    situation: journalOnly({ action: uninstallAction(), record: { phase: 'uninstalled', serial: 3 } }),
     expected: { kind: 'done', reason: 'editor 2.4.1 is uninstalled' },
   },
   // The controller's word.
   {
     name: 'not-applicable by the controller',
-    situation: sit({ action: action({ status: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' }) }),
+    situation: journalOnly({ action: action({ status: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' }) }),
     expected: { kind: 'skip', why: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)', note: { state: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' } },
   },
   {
     name: 'not-applicable and already recorded so: nothing to record',
-    situation: sit({ action: action({ status: 'not-applicable' }), record: { phase: 'not-applicable', serial: 5, reason: 'not applicable' } }),
+    situation: journalOnly({ action: action({ status: 'not-applicable' }), record: { phase: 'not-applicable', serial: 5, reason: 'not applicable' } }),
     expected: { kind: 'skip', why: 'not-applicable', reason: 'not applicable' },
   },
   {
     name: 'blocked by the controller (conflicting deployments)',
-    situation: sit({ action: action({ status: 'blocked', reason: 'deployments a and b ask for two versions' }) }),
+    situation: journalOnly({ action: action({ status: 'blocked', reason: 'deployments a and b ask for two versions' }) }),
     expected: { kind: 'skip', why: 'blocked', reason: 'blocked: deployments a and b ask for two versions', note: { state: 'waiting', reason: 'blocked: deployments a and b ask for two versions' } },
   },
   {
     name: 'waiting by the controller (a rollout wave)',
-    situation: sit({ action: action({ status: 'waiting', reason: 'rollout wave 2' }) }),
+    situation: journalOnly({ action: action({ status: 'waiting', reason: 'rollout wave 2' }) }),
     expected: { kind: 'wait', why: 'controller-waiting', reason: 'rollout wave 2', note: { state: 'waiting', reason: 'rollout wave 2' } },
+  },
+  {
+    name: 'a planned install, the host not looked at yet: observe it',
+    situation: journalOnly(),
+    expected: { kind: 'observe' },
+  },
+  {
+    name: 'suspended, the host not looked at yet: observe it (for the bytes kept)',
+    situation: journalOnly({ action: action({ suspended: true }) }),
+    expected: { kind: 'observe' },
   },
   {
     name: 'suspended: recorded with the bytes kept so far',
@@ -122,17 +139,17 @@ const cases: Case[] = [
   },
   {
     name: 'blocked by a required action that is not done yet',
-    situation: sit({ blockers: [{ id: 'd/runtime-lib@1.0.0/install', done: true }, { id: 'd/core-lib@2.0.0/install', done: false }] }),
+    situation: journalOnly({ blockers: [{ id: 'd/runtime-lib@1.0.0/install', done: true }, { id: 'd/core-lib@2.0.0/install', done: false }] }),
     expected: { kind: 'wait', why: 'blocked-by', reason: 'waiting for d/core-lib@2.0.0/install', note: { state: 'waiting', reason: 'waiting for d/core-lib@2.0.0/install' } },
   },
   {
     name: 'failed under this serial: not tried again until a new serial',
-    situation: sit({ record: { phase: 'failed', serial: 5, reason: 'install exited with code 7', retry: 'new-serial' } }),
+    situation: journalOnly({ record: { phase: 'failed', serial: 5, reason: 'install exited with code 7', retry: 'new-serial' } }),
     expected: { kind: 'failed', reason: 'failed under plan serial 5: install exited with code 7; tried again under a new serial' },
   },
   {
     name: 'failed under this serial, by a journal from before retry was recorded: not tried again',
-    situation: sit({ record: { phase: 'failed', serial: 5, reason: 'interrupted during install; not rerun automatically' } }),
+    situation: journalOnly({ record: { phase: 'failed', serial: 5, reason: 'interrupted during install; not rerun automatically' } }),
     expected: { kind: 'failed', reason: 'failed under plan serial 5: interrupted during install; not rerun automatically; tried again under a new serial' },
   },
   {
@@ -280,7 +297,7 @@ const cases: Case[] = [
   },
   {
     name: 'uninstall, install window closed: waits',
-    situation: sit({ action: uninstallAction({ installWindows: later }), installed: { dir, folder: 'fresh' } }),
+    situation: sit({ action: uninstallAction({ installWindows: later }), installed: { dir }, installedFolder: 'fresh' }),
     expected: { kind: 'wait', why: 'install-window', reason: `install window opens at ${later[0]!.start}`, until: later[0]!.start, note: { state: 'waiting', reason: `install window opens at ${later[0]!.start}` } },
   },
   {
@@ -290,32 +307,32 @@ const cases: Case[] = [
   },
   {
     name: 'uninstall of what Ferry installed, unpacked in this boot: run the uninstaller there',
-    situation: sit({ action: uninstallAction(), installed: { dir: oldDir, folder: 'fresh' } }),
+    situation: sit({ action: uninstallAction(), installed: { dir: oldDir }, installedFolder: 'fresh' }),
     expected: { kind: 'uninstall', spec: uninstallCmd, dir: oldDir, note: { state: 'uninstalling', dir: oldDir } },
   },
   {
     name: 'uninstall after a restart, artifact kept: unpack again',
-    situation: sit({ action: uninstallAction(), installed: { dir: oldDir, folder: 'stale' }, content: 'verified' }),
+    situation: sit({ action: uninstallAction(), installed: { dir: oldDir }, installedFolder: 'stale', content: 'verified' }),
     expected: { kind: 'unpack' },
   },
   {
     name: 'uninstall after a restart, artifact kept from an earlier boot: verify it first',
-    situation: sit({ action: uninstallAction(), installed: { dir: oldDir, folder: 'stale' }, content: 'unverified' }),
+    situation: sit({ action: uninstallAction(), installed: { dir: oldDir }, installedFolder: 'stale', content: 'unverified' }),
     expected: { kind: 'verify' },
   },
   {
     name: 'uninstall after a restart, unpacked again: run the fresh uninstaller',
-    situation: sit({ action: uninstallAction(), installed: { dir: oldDir, folder: 'stale' }, content: 'verified', unpacked: dir }),
+    situation: sit({ action: uninstallAction(), installed: { dir: oldDir }, installedFolder: 'stale', content: 'verified', unpacked: dir }),
     expected: { kind: 'uninstall', spec: uninstallCmd, dir, note: { state: 'uninstalling', dir } },
   },
   {
     name: 'uninstall after a restart, no artifact kept: the old folder is all there is',
-    situation: sit({ action: uninstallAction(), installed: { dir: oldDir, folder: 'stale' } }),
+    situation: sit({ action: uninstallAction(), installed: { dir: oldDir }, installedFolder: 'stale' }),
     expected: { kind: 'uninstall', spec: uninstallCmd, dir: oldDir, note: { state: 'uninstalling', dir: oldDir } },
   },
   {
     name: 'uninstall whose folder is gone: download (outside the distribution window too)',
-    situation: sit({ action: uninstallAction({ distribute: { multicast: false, wake: false, windows: later } }), installed: { dir: oldDir, folder: 'missing' } }),
+    situation: sit({ action: uninstallAction({ distribute: { multicast: false, wake: false, windows: later } }), installed: { dir: oldDir }, installedFolder: 'missing' }),
     expected: { kind: 'download', honourWindow: false, note: { state: 'downloading', bytesDone: 0 } },
   },
   {
@@ -340,17 +357,17 @@ const cases: Case[] = [
   },
   {
     name: 'no uninstall command: failed',
-    situation: sit({ action: uninstallAction({ uninstall: undefined }), installed: { dir, folder: 'fresh' } }),
+    situation: sit({ action: uninstallAction({ uninstall: undefined }), installed: { dir }, installedFolder: 'fresh' }),
     expected: { kind: 'failed', reason: 'editor 2.4.1 has no uninstall command', note: { state: 'failed', reason: 'editor 2.4.1 has no uninstall command', retry: 'new-serial' } },
   },
   {
     name: 'the uninstaller succeeded: uninstalled, Ferry forgets the package',
-    situation: sit({ action: uninstallAction(), installed: { dir, folder: 'fresh' }, last: { step: 'uninstall', outcome: ran('succeeded', 0) } }),
+    situation: sit({ action: uninstallAction(), installed: { dir }, installedFolder: 'fresh', last: { step: 'uninstall', outcome: ran('succeeded', 0) } }),
     expected: { kind: 'done', reason: 'uninstalled editor 2.4.1', note: { state: 'uninstalled', exitCode: 0, output: 'the output', effect: { kind: 'uninstalled' } } },
   },
   {
     name: 'the uninstaller failed',
-    situation: sit({ action: uninstallAction(), installed: { dir, folder: 'fresh' }, last: { step: 'uninstall', outcome: ran('failed', 2, 'exited with code 2') } }),
+    situation: sit({ action: uninstallAction(), installed: { dir }, installedFolder: 'fresh', last: { step: 'uninstall', outcome: ran('failed', 2, 'exited with code 2') } }),
     expected: { kind: 'failed', reason: 'uninstall exited with code 2', note: { state: 'failed', reason: 'uninstall exited with code 2', output: 'the output', exitCode: 2, retry: 'new-serial' } },
   },
 ];
