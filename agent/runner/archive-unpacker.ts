@@ -18,7 +18,10 @@ export class ArchiveUnpacker implements Unpacker {
   }
 
   async folder(dir: string): Promise<FolderState> {
-    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     if (!isDir) return 'missing';
     return (await verifiedThisBoot(dir)) ? 'fresh' : 'stale';
   }

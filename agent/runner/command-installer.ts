@@ -20,13 +20,7 @@ export class CommandInstaller implements Installer {
 /** run-command's result as a typed outcome. */
 export function commandOutcome(r: CommandResult): CommandOutcome {
   const kind: CommandOutcome['kind'] =
-    r.timedOut || r.aborted || r.exitCode === null
-      ? 'killed'
-      : r.exitCode === 0
-        ? 'succeeded'
-        : r.exitCode === 126 || r.exitCode === 127
-          ? 'not-run'
-          : 'failed';
+    r.timedOut || r.aborted || r.exitCode === null ? 'killed' : r.exitCode === 0 ? 'succeeded' : r.exitCode === 126 || r.exitCode === 127 ? 'not-run' : 'failed';
   return {
     kind,
     ...(r.exitCode !== null ? { exitCode: r.exitCode } : {}),

@@ -78,7 +78,10 @@ function install(s: Situation, local: Local): Step {
 function uninstall(s: Situation, local: Local): Step {
   const a = s.action;
   if (!s.installed && !a.detect) {
-    return done(s, `${a.package} ${a.version} is not installed by Ferry on this host`, { state: 'uninstalled', reason: `${a.package} ${a.version} is not installed by Ferry on this host` });
+    return done(s, `${a.package} ${a.version} is not installed by Ferry on this host`, {
+      state: 'uninstalled',
+      reason: `${a.package} ${a.version} is not installed by Ferry on this host`,
+    });
   }
   const win = windowState(a.installWindows, s.now);
   if (!win.open) {
@@ -90,7 +93,8 @@ function uninstall(s: Situation, local: Local): Step {
   }
   let dir: string;
   if (s.installed && local.installedFolder === 'fresh') dir = s.installed.dir;
-  else if (s.installed && local.installedFolder === 'stale' && local.content === 'missing') dir = s.installed.dir; // all there is
+  else if (s.installed && local.installedFolder === 'stale' && local.content === 'missing')
+    dir = s.installed.dir; // all there is
   else {
     // Unpacked before a restart of the machine (a power cut may have emptied uninstall.sh), or
     // not unpacked at all: from the kept artifact, fetched first if need be (any time: the window is open).
@@ -137,7 +141,11 @@ function afterStep(s: Situation, last: LastStep): Step | undefined {
         const at = `paused at byte ${o.bytesDone} of ${a.artifact.size}`;
         if (last.why === 'suspended') return wait(s, 'suspended', { state: 'suspended', reason: `deployment ${a.deployment} is suspended; ${at}`, bytesDone: o.bytesDone });
         if (last.why === 'window') return wait(s, 'distribution-window', { state: 'waiting', reason: `distribution window closed; ${at}`, bytesDone: o.bytesDone });
-        return { kind: 'wait', why: 'download-paused', reason: `${last.why === 'left-plan' ? 'the action left the plan' : last.why === 'stopping' ? 'the agent is stopping' : 'aborted'}; ${at}` };
+        return {
+          kind: 'wait',
+          why: 'download-paused',
+          reason: `${last.why === 'left-plan' ? 'the action left the plan' : last.why === 'stopping' ? 'the agent is stopping' : 'aborted'}; ${at}`,
+        };
       }
       return failed(s, { state: 'failed', reason: `${downloadFailedPrefix}${o.message}`.slice(0, 4000), bytesDone: o.bytesDone, retry: 'next-pass' });
     }
@@ -158,7 +166,11 @@ function afterStep(s: Situation, last: LastStep): Step | undefined {
     case 'install': {
       const o = last.outcome;
       if (o.kind === 'succeeded') {
-        return { kind: 'done', reason: `installed ${a.package} ${a.version}`, note: { state: 'installed', exitCode: 0, output: o.output, effect: { kind: 'installed', dir: last.dir } } };
+        return {
+          kind: 'done',
+          reason: `installed ${a.package} ${a.version}`,
+          note: { state: 'installed', exitCode: 0, output: o.output, effect: { kind: 'installed', dir: last.dir } },
+        };
       }
       return failed(s, commandFailed('install', o), true);
     }

@@ -15,12 +15,14 @@ export async function detectDrift(reporter: Reporter, installer: Installer, plan
   if (!plan) return [];
   const missing: string[] = [];
   for (const rec of reporter.journal.installed()) {
-    const action =
-      plan.actions.find((a) => a.id === rec.actionId && a.detect) ??
-      plan.actions.find((a) => a.package === rec.package && a.version === rec.version && a.detect);
+    const action = plan.actions.find((a) => a.id === rec.actionId && a.detect) ?? plan.actions.find((a) => a.package === rec.package && a.version === rec.version && a.detect);
     const spec: CommandSpec | undefined = action?.detect;
     if (!spec) continue;
-    const dir = (await stat(rec.dir).then((s) => s.isDirectory(), () => false)) ? rec.dir : dataDir;
+    const folderKept = await stat(rec.dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    const dir = folderKept ? rec.dir : dataDir;
     const r = await installer.run(spec, { dir });
     if (r.kind !== 'failed') continue; // found, or detect itself is broken
     const reason = `drift: detect no longer finds ${rec.package} ${rec.version}; it will be installed again`;

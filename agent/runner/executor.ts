@@ -159,7 +159,13 @@ export class Executor {
       case 'verify': {
         const r = await this.d.downloader.verify(a.artifact);
         if (r === 'verified') memory.contentVerified = true;
-        if (r === 'corrupt') events.emit({ event: 'content-corrupt', level: 'warn', action: a.id, message: `the kept artifact of ${a.package} ${a.version} failed its sha256 check after a restart; downloading it again` });
+        if (r === 'corrupt')
+          events.emit({
+            event: 'content-corrupt',
+            level: 'warn',
+            action: a.id,
+            message: `the kept artifact of ${a.package} ${a.version} failed its sha256 check after a restart; downloading it again`,
+          });
         return undefined;
       }
       case 'download': {
@@ -217,7 +223,13 @@ export class Executor {
     const { events, clock, reporter } = this.d;
     this.record(plan, a, note, true);
     events.emit({ event: 'download-started', action: a.id, bytesDone: note.bytesDone ?? 0, size: a.artifact.size, message: `downloading ${a.package} ${a.version}` });
-    const why = () => pauseWhy(this.d.latestPlan()?.actions.find((x) => x.id === a.id), this.d.stopping(), clock.now(), honourWindow);
+    const why = () =>
+      pauseWhy(
+        this.d.latestPlan()?.actions.find((x) => x.id === a.id),
+        this.d.stopping(),
+        clock.now(),
+        honourWindow,
+      );
     let lastSaved = clock.now();
     let lastReported = lastSaved;
     const outcome = await this.d.downloader.download({
@@ -249,7 +261,13 @@ export class Executor {
     reporter.progress(a.id, outcome.bytesDone);
     if (outcome.kind === 'paused') {
       const stoppedBy = why();
-      events.emit({ event: 'download-paused', action: a.id, bytesDone: outcome.bytesDone, why: stoppedBy ?? 'aborted', message: `download of ${a.package} ${a.version} paused at byte ${outcome.bytesDone}` });
+      events.emit({
+        event: 'download-paused',
+        action: a.id,
+        bytesDone: outcome.bytesDone,
+        why: stoppedBy ?? 'aborted',
+        message: `download of ${a.package} ${a.version} paused at byte ${outcome.bytesDone}`,
+      });
       return { step: 'download', outcome, ...(stoppedBy ? { why: stoppedBy } : {}) };
     }
     events.emit({ event: 'download-failed', level: 'error', action: a.id, message: `download failed: ${outcome.message}` });
@@ -271,12 +289,24 @@ export class Executor {
   private record(plan: Plan, a: PlanAction, note: Note, quiet = false): void {
     this.d.reporter.note(plan.serial, a, note);
     if (!quiet) {
-      this.d.events.emit({ event: 'action-state', action: a.id, state: note.state, ...(note.reason ? { reason: note.reason } : {}), level: note.state === 'failed' ? 'error' : 'info' });
+      this.d.events.emit({
+        event: 'action-state',
+        action: a.id,
+        state: note.state,
+        ...(note.reason ? { reason: note.reason } : {}),
+        level: note.state === 'failed' ? 'error' : 'info',
+      });
     }
   }
 
   private commandFailed(what: 'install' | 'uninstall' | 'detect', a: PlanAction, o: CommandOutcome): void {
-    this.d.events.emit({ event: `${what}-failed`, level: 'error', action: a.id, exitCode: o.exitCode ?? null, message: `${a.package} ${a.version}: ${what} ${o.reason ?? 'failed'}` });
+    this.d.events.emit({
+      event: `${what}-failed`,
+      level: 'error',
+      action: a.id,
+      exitCode: o.exitCode ?? null,
+      message: `${a.package} ${a.version}: ${what} ${o.reason ?? 'failed'}`,
+    });
   }
 
   private softwareChanged(pass: PassMemory): void {

@@ -9,7 +9,7 @@ import type { FolderState, UnpackOutcome } from './unpacker.js';
 
 /** The step just carried out and how it ended (steps whose result needs deciding about). */
 export type LastStep =
-  | { readonly step: 'download'; readonly outcome: DownloadOutcome; /** Paused: what asked for it (none: aborted). */ readonly why?: PauseWhy }
+  | { readonly step: 'download'; readonly outcome: DownloadOutcome /** Paused: what asked for it (none: aborted). */; readonly why?: PauseWhy }
   | { readonly step: 'unpack'; readonly outcome: UnpackOutcome }
   | { readonly step: 'check'; readonly condition: string; readonly spec: CommandSpec; readonly outcome: CommandOutcome }
   | { readonly step: 'detect'; readonly outcome: CommandOutcome }

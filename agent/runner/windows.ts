@@ -1,9 +1,8 @@
 /** Whether a concrete time window list is open now (DESIGN §2: the controller expanded cron and zones already). */
 import type { TimeWindow } from '../../core/plan/types.js';
 
-export type WindowState =
-  | { readonly open: true; /** When the current window closes; absent: never. */ readonly closesAt?: number }
-  | { readonly open: false; /** When the next window opens; absent: no window ahead in the plan. */ readonly opensAt?: string };
+/** Open: `closesAt` when the current window closes (absent: never). Closed: `opensAt` when the next one opens (absent: none ahead in the plan). */
+export type WindowState = { readonly open: true; readonly closesAt?: number } | { readonly open: false; readonly opensAt?: string };
 
 /**
  * `windows` absent means any time; present, only inside one of them (end exclusive).

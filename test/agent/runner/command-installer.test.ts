@@ -14,10 +14,26 @@ describe('agent/runner/command-installer: how a program ended', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const cases: { name: string; command: string[]; timeoutMs?: number; expected: (dir: string) => Omit<CommandOutcome, 'durationMs'> }[] = [
-    { name: 'exit 0: succeeded, with its output and Ferry variables', command: ['sh', '-c', 'echo "$FERRY_PACKAGE_DIR $FERRY_INSTALL_ROOT"'], expected: (d) => ({ kind: 'succeeded', exitCode: 0, output: `${d} /install-root\n` }) },
-    { name: 'exit 7: failed, with the reason', command: ['sh', '-c', 'echo nope >&2; exit 7'], expected: () => ({ kind: 'failed', exitCode: 7, output: 'nope\n', reason: 'exited with code 7' }) },
-    { name: 'no such program: not run', command: ['ferry-test-no-such-program'], expected: () => ({ kind: 'not-run', exitCode: 127, output: '', reason: 'command not found: ferry-test-no-such-program' }) },
-    { name: 'a shell that cannot find its command (127): not run', command: ['sh', '-c', 'exit 127'], expected: () => ({ kind: 'not-run', exitCode: 127, output: '', reason: 'exited with code 127' }) },
+    {
+      name: 'exit 0: succeeded, with its output and Ferry variables',
+      command: ['sh', '-c', 'echo "$FERRY_PACKAGE_DIR $FERRY_INSTALL_ROOT"'],
+      expected: (d) => ({ kind: 'succeeded', exitCode: 0, output: `${d} /install-root\n` }),
+    },
+    {
+      name: 'exit 7: failed, with the reason',
+      command: ['sh', '-c', 'echo nope >&2; exit 7'],
+      expected: () => ({ kind: 'failed', exitCode: 7, output: 'nope\n', reason: 'exited with code 7' }),
+    },
+    {
+      name: 'no such program: not run',
+      command: ['ferry-test-no-such-program'],
+      expected: () => ({ kind: 'not-run', exitCode: 127, output: '', reason: 'command not found: ferry-test-no-such-program' }),
+    },
+    {
+      name: 'a shell that cannot find its command (127): not run',
+      command: ['sh', '-c', 'exit 127'],
+      expected: () => ({ kind: 'not-run', exitCode: 127, output: '', reason: 'exited with code 127' }),
+    },
     { name: 'past its timeout: killed, no exit code', command: ['sleep', '5'], timeoutMs: 100, expected: () => ({ kind: 'killed', output: '', reason: 'timed out after 100 ms' }) },
   ];
   for (const c of cases) {

@@ -20,10 +20,20 @@ const oldDir = '/old/packages/editor/2.4.1-9f86d081';
 function action(over: Partial<PlanAction> = {}): PlanAction {
   const op = over.op ?? 'install';
   return {
-    id: `d/editor@2.4.1/${op}`, deployment: 'd', package: 'editor', version: '2.4.1', op, status: 'planned', blockedBy: [],
+    id: `d/editor@2.4.1/${op}`,
+    deployment: 'd',
+    package: 'editor',
+    version: '2.4.1',
+    op,
+    status: 'planned',
+    blockedBy: [],
     artifact: { sha256: '9f86d081'.padEnd(64, '0'), size: 1000 },
-    install: installCmd, uninstall: uninstallCmd,
-    conditions: [], distribute: { multicast: false, wake: false }, shutdownAfter: false, suspended: false,
+    install: installCmd,
+    uninstall: uninstallCmd,
+    conditions: [],
+    distribute: { multicast: false, wake: false },
+    shutdownAfter: false,
+    suspended: false,
     ...over,
   };
 }
@@ -44,7 +54,14 @@ function sit(over: Flat = {}, looked = true): Situation {
   const { content = 'missing', partialBytes = 0, unpacked, installedFolder, inventory: inv = inventory, ...rest } = over;
   const local: Local = { content, partialBytes, inventory: inv, ...(unpacked ? { unpacked } : {}), ...(installedFolder ? { installedFolder } : {}) };
   return {
-    action: action(), serial: 5, expiresAt: at(60 * 24), now, stopping: false, blockers: [], checksHeld: [], detected: false,
+    action: action(),
+    serial: 5,
+    expiresAt: at(60 * 24),
+    now,
+    stopping: false,
+    blockers: [],
+    checksHeld: [],
+    detected: false,
     ...(looked ? { local } : {}),
     ...rest,
   };
@@ -54,7 +71,11 @@ const journalOnly = (over: Flat = {}) => sit(over, false);
 /** Downloaded and unpacked in this boot: ready to install. */
 const ready = (over: Flat = {}) => sit({ content: 'verified', unpacked: dir, ...over });
 const ran = (kind: CommandOutcome['kind'], exitCode?: number, reason?: string): CommandOutcome => ({
-  kind, ...(exitCode !== undefined ? { exitCode } : {}), output: 'the output', durationMs: 5, ...(reason ? { reason } : {}),
+  kind,
+  ...(exitCode !== undefined ? { exitCode } : {}),
+  output: 'the output',
+  durationMs: 5,
+  ...(reason ? { reason } : {}),
 });
 const diskCond = { name: 'enough-disk', verdict: 'holds' as const, spec: { minDiskFree: 20 * GiB } };
 const noLegacy = { name: 'no-legacy', verdict: 'holds' as const, spec: { software: { present: [], absent: [{ name: 'legacy-editor' }] } } };
@@ -105,7 +126,12 @@ const cases: Case[] = [
   {
     name: 'not-applicable by the controller',
     situation: journalOnly({ action: action({ status: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' }) }),
-    expected: { kind: 'skip', why: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)', note: { state: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' } },
+    expected: {
+      kind: 'skip',
+      why: 'not-applicable',
+      reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)',
+      note: { state: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' },
+    },
   },
   {
     name: 'not-applicable and already recorded so: nothing to record',
@@ -115,7 +141,12 @@ const cases: Case[] = [
   {
     name: 'blocked by the controller (conflicting deployments)',
     situation: journalOnly({ action: action({ status: 'blocked', reason: 'deployments a and b ask for two versions' }) }),
-    expected: { kind: 'skip', why: 'blocked', reason: 'blocked: deployments a and b ask for two versions', note: { state: 'waiting', reason: 'blocked: deployments a and b ask for two versions' } },
+    expected: {
+      kind: 'skip',
+      why: 'blocked',
+      reason: 'blocked: deployments a and b ask for two versions',
+      note: { state: 'waiting', reason: 'blocked: deployments a and b ask for two versions' },
+    },
   },
   {
     name: 'waiting by the controller (a rollout wave)',
@@ -139,7 +170,12 @@ const cases: Case[] = [
   },
   {
     name: 'blocked by a required action that is not done yet',
-    situation: journalOnly({ blockers: [{ id: 'd/runtime-lib@1.0.0/install', done: true }, { id: 'd/core-lib@2.0.0/install', done: false }] }),
+    situation: journalOnly({
+      blockers: [
+        { id: 'd/runtime-lib@1.0.0/install', done: true },
+        { id: 'd/core-lib@2.0.0/install', done: false },
+      ],
+    }),
     expected: { kind: 'wait', why: 'blocked-by', reason: 'waiting for d/core-lib@2.0.0/install', note: { state: 'waiting', reason: 'waiting for d/core-lib@2.0.0/install' } },
   },
   {
@@ -166,27 +202,54 @@ const cases: Case[] = [
   {
     name: 'a hardware condition that fails here before downloading: not-applicable',
     situation: sit({ action: action({ conditions: [diskCond] }) }),
-    expected: { kind: 'skip', why: 'not-applicable', reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)', note: { state: 'not-applicable', reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)' } },
+    expected: {
+      kind: 'skip',
+      why: 'not-applicable',
+      reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)',
+      note: { state: 'not-applicable', reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)' },
+    },
   },
   {
     name: 'a software condition that fails here: not-applicable',
     situation: ready({ action: action({ conditions: [noLegacy] }) }),
-    expected: { kind: 'skip', why: 'not-applicable', reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)', note: { state: 'not-applicable', reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)' } },
+    expected: {
+      kind: 'skip',
+      why: 'not-applicable',
+      reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)',
+      note: { state: 'not-applicable', reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)' },
+    },
   },
   {
     name: 'distribution window closed: waits until it opens, with the bytes kept',
     situation: sit({ action: action({ distribute: { multicast: false, wake: false, windows: later } }), partialBytes: 200 }),
-    expected: { kind: 'wait', why: 'distribution-window', reason: `distribution window opens at ${later[0]!.start}`, until: later[0]!.start, note: { state: 'waiting', reason: `distribution window opens at ${later[0]!.start}`, bytesDone: 200 } },
+    expected: {
+      kind: 'wait',
+      why: 'distribution-window',
+      reason: `distribution window opens at ${later[0]!.start}`,
+      until: later[0]!.start,
+      note: { state: 'waiting', reason: `distribution window opens at ${later[0]!.start}`, bytesDone: 200 },
+    },
   },
   {
     name: 'distribution notBefore ahead: waits for it',
     situation: sit({ action: action({ distribute: { multicast: false, wake: false, notBefore: at(30) } }) }),
-    expected: { kind: 'wait', why: 'distribution-window', reason: `distribution window opens at ${at(30)}`, until: at(30), note: { state: 'waiting', reason: `distribution window opens at ${at(30)}`, bytesDone: 0 } },
+    expected: {
+      kind: 'wait',
+      why: 'distribution-window',
+      reason: `distribution window opens at ${at(30)}`,
+      until: at(30),
+      note: { state: 'waiting', reason: `distribution window opens at ${at(30)}`, bytesDone: 0 },
+    },
   },
   {
     name: 'no distribution window ahead in the plan',
     situation: sit({ action: action({ distribute: { multicast: false, wake: false, windows: [] } }) }),
-    expected: { kind: 'wait', why: 'distribution-window', reason: 'no distribution window ahead in the plan', note: { state: 'waiting', reason: 'no distribution window ahead in the plan', bytesDone: 0 } },
+    expected: {
+      kind: 'wait',
+      why: 'distribution-window',
+      reason: 'no distribution window ahead in the plan',
+      note: { state: 'waiting', reason: 'no distribution window ahead in the plan', bytesDone: 0 },
+    },
   },
   {
     name: 'content missing, window open: download',
@@ -206,7 +269,13 @@ const cases: Case[] = [
   {
     name: 'downloaded, install window closed: waits for it',
     situation: ready({ action: action({ installWindows: later }) }),
-    expected: { kind: 'wait', why: 'install-window', reason: `downloaded; install window opens at ${later[0]!.start}`, until: later[0]!.start, note: { state: 'waiting', reason: `downloaded; install window opens at ${later[0]!.start}` } },
+    expected: {
+      kind: 'wait',
+      why: 'install-window',
+      reason: `downloaded; install window opens at ${later[0]!.start}`,
+      until: later[0]!.start,
+      note: { state: 'waiting', reason: `downloaded; install window opens at ${later[0]!.start}` },
+    },
   },
   {
     name: 'downloaded, no install window ahead, already recorded so',
@@ -236,18 +305,34 @@ const cases: Case[] = [
   },
   {
     name: 'download verified after a bad source: the problem is in the reason',
-    situation: sit({ content: 'verified', last: { step: 'download', outcome: { kind: 'verified', source: 'controller', bytesFetched: 1000, problems: [{ source: 'osaka', kind: 'refused', message: 'sha256 mismatch: expected a got b' }] } } }),
+    situation: sit({
+      content: 'verified',
+      last: {
+        step: 'download',
+        outcome: { kind: 'verified', source: 'controller', bytesFetched: 1000, problems: [{ source: 'osaka', kind: 'refused', message: 'sha256 mismatch: expected a got b' }] },
+      },
+    }),
     expected: { kind: 'report', note: { state: 'downloaded', bytesDone: 1000, reason: 'sha256 verified; from controller after: osaka: sha256 mismatch: expected a got b' } },
   },
   {
     name: 'download paused by a suspension: suspended at the boundary',
     situation: sit({ last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'suspended' } }),
-    expected: { kind: 'wait', why: 'suspended', reason: 'deployment d is suspended; paused at byte 512 of 1000', note: { state: 'suspended', reason: 'deployment d is suspended; paused at byte 512 of 1000', bytesDone: 512 } },
+    expected: {
+      kind: 'wait',
+      why: 'suspended',
+      reason: 'deployment d is suspended; paused at byte 512 of 1000',
+      note: { state: 'suspended', reason: 'deployment d is suspended; paused at byte 512 of 1000', bytesDone: 512 },
+    },
   },
   {
     name: 'download paused by the window closing',
     situation: sit({ last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'window' } }),
-    expected: { kind: 'wait', why: 'distribution-window', reason: 'distribution window closed; paused at byte 512 of 1000', note: { state: 'waiting', reason: 'distribution window closed; paused at byte 512 of 1000', bytesDone: 512 } },
+    expected: {
+      kind: 'wait',
+      why: 'distribution-window',
+      reason: 'distribution window closed; paused at byte 512 of 1000',
+      note: { state: 'waiting', reason: 'distribution window closed; paused at byte 512 of 1000', bytesDone: 512 },
+    },
   },
   {
     name: 'download paused because the agent stops: nothing to record',
@@ -256,8 +341,14 @@ const cases: Case[] = [
   },
   {
     name: 'download failed: failed, tried again on the next pass',
-    situation: sit({ last: { step: 'download', outcome: { kind: 'failed', local: false, message: 'all 1 source(s) failed; last: controller: HTTP 404', bytesDone: 0, problems: [] } } }),
-    expected: { kind: 'failed', reason: 'download failed: all 1 source(s) failed; last: controller: HTTP 404', note: { state: 'failed', reason: 'download failed: all 1 source(s) failed; last: controller: HTTP 404', bytesDone: 0, retry: 'next-pass' } },
+    situation: sit({
+      last: { step: 'download', outcome: { kind: 'failed', local: false, message: 'all 1 source(s) failed; last: controller: HTTP 404', bytesDone: 0, problems: [] } },
+    }),
+    expected: {
+      kind: 'failed',
+      reason: 'download failed: all 1 source(s) failed; last: controller: HTTP 404',
+      note: { state: 'failed', reason: 'download failed: all 1 source(s) failed; last: controller: HTTP 404', bytesDone: 0, retry: 'next-pass' },
+    },
   },
   {
     name: 'unpack failed (an unsafe archive): failed until a new serial',
@@ -271,8 +362,16 @@ const cases: Case[] = [
   },
   {
     name: 'a check program that does not hold: not-applicable with its reason',
-    situation: ready({ action: action({ conditions: [licensed] }), last: { step: 'check', condition: 'licensed', spec: licenseCheck, outcome: ran('failed', 4, 'exited with code 4') } }),
-    expected: { kind: 'skip', why: 'not-applicable', reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)', note: { state: 'not-applicable', reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)' } },
+    situation: ready({
+      action: action({ conditions: [licensed] }),
+      last: { step: 'check', condition: 'licensed', spec: licenseCheck, outcome: ran('failed', 4, 'exited with code 4') },
+    }),
+    expected: {
+      kind: 'skip',
+      why: 'not-applicable',
+      reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)',
+      note: { state: 'not-applicable', reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)' },
+    },
   },
   {
     name: 'the installer succeeded: installed, with its output, even while the agent stops',
@@ -281,24 +380,45 @@ const cases: Case[] = [
   },
   {
     name: 'the installer failed: recorded every time, with exit code and output, until a new serial',
-    situation: ready({ record: { phase: 'failed', serial: 4, reason: 'install exited with code 7' }, last: { step: 'install', dir, outcome: ran('failed', 7, 'exited with code 7') } }),
-    expected: { kind: 'failed', reason: 'install exited with code 7', note: { state: 'failed', reason: 'install exited with code 7', output: 'the output', exitCode: 7, retry: 'new-serial' } },
+    situation: ready({
+      record: { phase: 'failed', serial: 4, reason: 'install exited with code 7' },
+      last: { step: 'install', dir, outcome: ran('failed', 7, 'exited with code 7') },
+    }),
+    expected: {
+      kind: 'failed',
+      reason: 'install exited with code 7',
+      note: { state: 'failed', reason: 'install exited with code 7', output: 'the output', exitCode: 7, retry: 'new-serial' },
+    },
   },
   {
     name: 'the installer was killed by its timeout: no exit code',
     situation: ready({ last: { step: 'install', dir, outcome: ran('killed', undefined, 'timed out after 60000 ms') } }),
-    expected: { kind: 'failed', reason: 'install timed out after 60000 ms', note: { state: 'failed', reason: 'install timed out after 60000 ms', output: 'the output', retry: 'new-serial' } },
+    expected: {
+      kind: 'failed',
+      reason: 'install timed out after 60000 ms',
+      note: { state: 'failed', reason: 'install timed out after 60000 ms', output: 'the output', retry: 'new-serial' },
+    },
   },
   // Uninstall.
   {
     name: 'uninstall of what Ferry did not install and detect cannot find: uninstalled, nothing run',
     situation: sit({ action: uninstallAction() }),
-    expected: { kind: 'done', reason: 'editor 2.4.1 is not installed by Ferry on this host', note: { state: 'uninstalled', reason: 'editor 2.4.1 is not installed by Ferry on this host' } },
+    expected: {
+      kind: 'done',
+      reason: 'editor 2.4.1 is not installed by Ferry on this host',
+      note: { state: 'uninstalled', reason: 'editor 2.4.1 is not installed by Ferry on this host' },
+    },
   },
   {
     name: 'uninstall, install window closed: waits',
     situation: sit({ action: uninstallAction({ installWindows: later }), installed: { dir }, installedFolder: 'fresh' }),
-    expected: { kind: 'wait', why: 'install-window', reason: `install window opens at ${later[0]!.start}`, until: later[0]!.start, note: { state: 'waiting', reason: `install window opens at ${later[0]!.start}` } },
+    expected: {
+      kind: 'wait',
+      why: 'install-window',
+      reason: `install window opens at ${later[0]!.start}`,
+      until: later[0]!.start,
+      note: { state: 'waiting', reason: `install window opens at ${later[0]!.start}` },
+    },
   },
   {
     name: 'uninstall left to detect, which found nothing before: stays not-applicable outside the window',
@@ -347,13 +467,27 @@ const cases: Case[] = [
   },
   {
     name: 'detect did not find it: not-applicable, nothing uninstalled',
-    situation: sit({ action: uninstallAction({ detect: detectCmd }), content: 'verified', unpacked: dir, last: { step: 'detect', outcome: ran('failed', 1, 'exited with code 1') } }),
+    situation: sit({
+      action: uninstallAction({ detect: detectCmd }),
+      content: 'verified',
+      unpacked: dir,
+      last: { step: 'detect', outcome: ran('failed', 1, 'exited with code 1') },
+    }),
     expected: { kind: 'skip', why: 'not-applicable', reason: notFound, note: { state: 'not-applicable', reason: notFound } },
   },
   {
     name: 'detect cannot run: failed with its reason (it cannot tell)',
-    situation: sit({ action: uninstallAction({ detect: detectCmd }), content: 'verified', unpacked: dir, last: { step: 'detect', outcome: ran('not-run', 127, 'command not found: sh') } }),
-    expected: { kind: 'failed', reason: 'detect command not found: sh', note: { state: 'failed', reason: 'detect command not found: sh', output: 'the output', exitCode: 127, retry: 'new-serial' } },
+    situation: sit({
+      action: uninstallAction({ detect: detectCmd }),
+      content: 'verified',
+      unpacked: dir,
+      last: { step: 'detect', outcome: ran('not-run', 127, 'command not found: sh') },
+    }),
+    expected: {
+      kind: 'failed',
+      reason: 'detect command not found: sh',
+      note: { state: 'failed', reason: 'detect command not found: sh', output: 'the output', exitCode: 127, retry: 'new-serial' },
+    },
   },
   {
     name: 'no uninstall command: failed',
@@ -368,7 +502,11 @@ const cases: Case[] = [
   {
     name: 'the uninstaller failed',
     situation: sit({ action: uninstallAction(), installed: { dir }, installedFolder: 'fresh', last: { step: 'uninstall', outcome: ran('failed', 2, 'exited with code 2') } }),
-    expected: { kind: 'failed', reason: 'uninstall exited with code 2', note: { state: 'failed', reason: 'uninstall exited with code 2', output: 'the output', exitCode: 2, retry: 'new-serial' } },
+    expected: {
+      kind: 'failed',
+      reason: 'uninstall exited with code 2',
+      note: { state: 'failed', reason: 'uninstall exited with code 2', output: 'the output', exitCode: 2, retry: 'new-serial' },
+    },
   },
 ];
 
@@ -387,7 +525,11 @@ describe('agent/runner/pause: why a transfer stops at the next segment boundary'
     { name: 'the action left the plan', args: [undefined, false, now, true], expected: 'left-plan' },
     { name: 'the deployment is suspended', args: [action({ suspended: true }), false, now, true], expected: 'suspended' },
     { name: 'the distribution window closed', args: [action({ distribute: { multicast: false, wake: false, windows: later } }), false, now, true], expected: 'window' },
-    { name: 'the window does not count for an uninstall fetch', args: [action({ distribute: { multicast: false, wake: false, windows: later } }), false, now, false], expected: undefined },
+    {
+      name: 'the window does not count for an uninstall fetch',
+      args: [action({ distribute: { multicast: false, wake: false, windows: later } }), false, now, false],
+      expected: undefined,
+    },
   ];
   for (const c of pauseCases) {
     it(c.name, () => {

@@ -21,15 +21,31 @@ const inventory: Inventory = { host: 'h', facts: { os: { platform: 'linux' } }, 
 function act(name: string, over: Partial<PlanAction> = {}): PlanAction {
   const op = over.op ?? 'install';
   return {
-    id: `dep/${name}@1.0.0/${op}`, deployment: 'dep', package: name, version: '1.0.0', op, status: 'planned', blockedBy: [],
+    id: `dep/${name}@1.0.0/${op}`,
+    deployment: 'dep',
+    package: name,
+    version: '1.0.0',
+    op,
+    status: 'planned',
+    blockedBy: [],
     artifact: { sha256: name.padEnd(64, '0'), size: 1000 },
-    install: cmd('sh', 'install.sh'), uninstall: cmd('sh', 'uninstall.sh'),
-    conditions: [], distribute: { multicast: false, wake: false }, shutdownAfter: false, suspended: false,
+    install: cmd('sh', 'install.sh'),
+    uninstall: cmd('sh', 'uninstall.sh'),
+    conditions: [],
+    distribute: { multicast: false, wake: false },
+    shutdownAfter: false,
+    suspended: false,
     ...over,
   };
 }
 const plan = (serial: number, actions: PlanAction[], expiresAt = at(24 * 60)): Plan => ({
-  host: 'h', serial, revision: 'main@sha1:abc', generatedAt: at(0), expiresAt, sources: [], actions,
+  host: 'h',
+  serial,
+  revision: 'main@sha1:abc',
+  generatedAt: at(0),
+  expiresAt,
+  sources: [],
+  actions,
 });
 
 describe('agent/runner/executor: carrying plans out through the seams', () => {
@@ -196,7 +212,11 @@ describe('agent/runner/executor: carrying plans out through the seams', () => {
     const a = act('big', { artifact: { sha256: 'b'.repeat(64), size: 2000 } });
     downloader.onSegment = () => clock.advance(600);
     await pass(plan(1, [a]));
-    expect(reports().filter((r) => r.state === 'downloading').map((r) => r.bytesDone)).to.deep.equal([0, 1800]); // progress at 600 ms steps: the 18th segment is 10.2 s in
+    expect(
+      reports()
+        .filter((r) => r.state === 'downloading')
+        .map((r) => r.bytesDone),
+    ).to.deep.equal([0, 1800]); // progress at 600 ms steps: the 18th segment is 10.2 s in
   });
 
   it('an expired plan starts nothing and says so once', async () => {
@@ -216,7 +236,11 @@ describe('agent/runner/executor: carrying plans out through the seams', () => {
     installer.answer = (spec) => (spec === check ? exited(4) : exited(0));
     expect(await pass(plan(1, [lic, app]))).to.deep.equal({ outcomes: { [lic.id]: 'skipped', [app.id]: 'pending' }, shutdownDue: false });
     expect(installer.runs).to.deep.equal([{ command: '/usr/local/bin/license-check', dir: dirOf(lic) }]);
-    expect(reports().filter((r) => r.state !== 'downloading' && r.state !== 'downloaded').map((r) => [r.actionId, r.state, r.reason])).to.deep.equal([
+    expect(
+      reports()
+        .filter((r) => r.state !== 'downloading' && r.state !== 'downloaded')
+        .map((r) => [r.actionId, r.state, r.reason]),
+    ).to.deep.equal([
       [lic.id, 'not-applicable', 'check /usr/local/bin/license-check exited with code 4 (condition licensed)'],
       [app.id, 'waiting', `waiting for ${lic.id}`],
     ]);

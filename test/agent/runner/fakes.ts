@@ -77,7 +77,5 @@ export class FakeInstaller implements Installer {
 }
 
 export function exited(code: number, output = ''): CommandOutcome {
-  return code === 0
-    ? { kind: 'succeeded', exitCode: 0, output, durationMs: 1 }
-    : { kind: 'failed', exitCode: code, output, durationMs: 1, reason: `exited with code ${code}` };
+  return code === 0 ? { kind: 'succeeded', exitCode: 0, output, durationMs: 1 } : { kind: 'failed', exitCode: code, output, durationMs: 1, reason: `exited with code ${code}` };
 }
