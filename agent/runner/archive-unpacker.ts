@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { extractArchive } from '../archive/extract.js';
-import { markVerified, verifiedThisBoot } from '../transfer/verified.js';
+import { markVerified, verifiedThisBoot } from './transfer.js';
 import { contentPath, packageDir } from './layout.js';
 import type { FolderState, PackageRef, UnpackOutcome, Unpacker } from './unpacker.js';
 

@@ -5,8 +5,7 @@
 import { stat } from 'node:fs/promises';
 import type { Clock } from '../../lib/clock.js';
 import type { ContentSource } from '../../core/plan/types.js';
-import { download, type DownloadAttempt, type DownloadSource } from '../transfer/download.js';
-import { checkContent, markVerified, verifiedThisBoot } from '../transfer/verified.js';
+import { checkContent, type DownloadAttempt, type DownloadSource, download, markVerified, verifiedThisBoot } from './transfer.js';
 import type { Artifact, ContentState, DownloadOutcome, DownloadRequest, Downloader, SourceProblem } from './downloader.js';
 import { contentPath } from './layout.js';
 
