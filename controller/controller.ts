@@ -15,6 +15,7 @@ import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
 import { LeaderElection } from './leader.js';
 import { LeaderRequests } from './leader-requests.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { systemClock } from '../lib/clock.js';
 import type { Clock } from './reconcile/clock.js';
 import { corePlanning } from './reconcile/core-planning.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -107,7 +108,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           source: s,
           planning: corePlanning,
           signingKey: keys.privateKeyPem,
-          clock,
+          clock: { now: () => clock.now().getTime(), sleep: systemClock.sleep },
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
           content: ingester,
