@@ -15,6 +15,9 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as v8 from 'node:v8';
+
+const require_v8 = () => v8;
 
 const GROUPS = 18;
 const HOSTS_PER_ADDRESS = 10;
@@ -29,6 +32,8 @@ interface ChildReady {
 interface ReconcileCounters {
   readonly passes: number;
   readonly hostsPlanned: number;
+  readonly heapUsed: number;
+  readonly external: number;
 }
 
 function flag(name: string): string | undefined {
@@ -74,10 +79,16 @@ async function controllerChild(dir: string): Promise<void> {
   });
   const adminToken = readFileSync(controller.adminTokenFile, 'utf8').trim();
   process.send?.({ ready: { port: controller.port, adminToken, pid: process.pid } });
-  process.on('message', (m: { counters?: boolean; stop?: boolean }) => {
+  process.on('message', (m: { counters?: boolean; stop?: boolean; snapshot?: boolean }) => {
     if (m.counters) {
       const c = controller.reconciler()?.status().counters;
-      process.send?.({ counters: c ?? { passes: 0, hostsPlanned: 0 } });
+      const m = process.memoryUsage();
+      process.send?.({ counters: { ...(c ?? { passes: 0, hostsPlanned: 0, inventoriesRead: 0 }), heapUsed: m.heapUsed, external: m.external } });
+    }
+    if (m.snapshot) {
+      global.gc?.();
+      const file = require_v8().writeHeapSnapshot(join(dir, '..', 'onboard.heapsnapshot'));
+      process.send?.({ snapshot: file });
     }
     if (m.stop) void controller.stop().then(() => process.exit(0));
   });
@@ -226,6 +237,10 @@ async function onboard(hosts: number, connections: number): Promise<void> {
     const elapsed = (performance.now() - started) / 1000;
     const end = usage(ready.pid);
     const c = await counters();
+    if (process.env['FERRY_BENCH_HEAP_SNAPSHOT']) {
+      child.send({ snapshot: true });
+      console.log(`  heap snapshot: ${await once(child, (m) => m['snapshot'] as string | undefined, 300_000)}`);
+    }
 
     console.log(`${hosts.toLocaleString('en')} hosts, ${connections} at a time: ${elapsed.toFixed(1)} s, ${(hosts / elapsed).toFixed(0)} hosts/s overall, ${failures} failed`);
     const rates = decileEnds.map((t, k) => {
@@ -237,6 +252,7 @@ async function onboard(hosts: number, connections: number): Promise<void> {
     const rssLine = samples.filter((_, k) => k % every === 0 || k === samples.length - 1).map((s) => `${s.t.toFixed(0)}s:${(s.done / 1000).toFixed(1)}k/${mib(s.rss)}`);
     console.log(`  controller RSS over time (t:hosts/RSS): ${rssLine.join(' ')}`);
     console.log(`  controller peak RSS ${mib(Math.max(...samples.map((s) => s.rss), end.rss))}, CPU ${(end.cpuS - start.cpuS).toFixed(1)} s (${(((end.cpuS - start.cpuS) / elapsed) * 100).toFixed(0)}% of one core), ${(((end.cpuS - start.cpuS) / hosts) * 1e6).toFixed(0)} µs CPU per host`);
+    console.log(`  controller heap used at the end ${mib(c.heapUsed)}, external ${mib(c.external)}`);
     console.log(`  reconcile: ${c.passes} passes, ${c.hostsPlanned.toLocaleString('en')} hosts planned (${(c.hostsPlanned / hosts).toFixed(2)} per host enrolled)`);
     planWaits.sort((a, b) => a - b);
     const q = (p: number) => planWaits[Math.min(planWaits.length - 1, Math.floor(p * planWaits.length))] ?? Number.NaN;
