@@ -48,7 +48,8 @@ function send(port: number, method: string, path: string, token: string, body: u
 const addressOf = (i: number): string => `127.0.${(Math.floor(i / 5) >> 8) + 1}.${Math.floor(i / 5) & 255}`;
 
 describe('onboarding a fleet through the API (issue 17)', function () {
-  this.timeout(120_000);
+  // Counts are asserted, not time: generous so a loaded machine does not fail it.
+  this.timeout(300_000);
   let data: string;
   let controller: RunningController;
   let token: string;
@@ -94,7 +95,7 @@ describe('onboarding a fleet through the API (issue 17)', function () {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     // Every host of this batch read and planned (the fleet started empty).
-    await eventually(() => counters().inventoriesRead >= to && counters().hostsPlanned >= to, `${to} hosts planned`);
+    await eventually(() => counters().inventoriesRead >= to && counters().hostsPlanned >= to, `${to} hosts planned`, 120_000);
   }
 
   it('plans each new host once, reading only its inventory, in coalesced passes — as cheaply at 2,000 hosts as at 1', async () => {
