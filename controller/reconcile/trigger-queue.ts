@@ -7,9 +7,15 @@
 export interface TriggerQueueOptions {
   /** Runs one pass with the sorted, de-duplicated triggers; must not throw. */
   readonly pass: (triggers: readonly string[]) => Promise<void>;
-  /** How long agent triggers wait for company, ms. */
+  /**
+   * How long agent triggers wait for company, ms; at least twice the last pass's duration (up to
+   * 1 s), so a pass whose fixed cost grew with the fleet is shared by proportionally more hosts.
+   */
   readonly coalesceMs: number;
 }
+
+/** The longest agent triggers wait: a host's first plan is due within 2 s of its first inventory. */
+const maxCoalesceMs = 1000;
 
 /** Agent-driven triggers: these may wait `coalesceMs` to be batched. */
 export function isAgentTrigger(reason: string): boolean {
@@ -23,6 +29,7 @@ export class TriggerQueue {
   private wake: (() => void) | undefined;
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  private lastPassMs = 0;
 
   constructor(private readonly options: TriggerQueueOptions) {}
 
@@ -65,9 +72,11 @@ export class TriggerQueue {
         const triggers = [...this.pending].sort();
         const waiters = this.waiters.splice(0);
         this.pending.clear();
+        const t0 = performance.now();
         try {
           await this.options.pass(triggers);
         } finally {
+          this.lastPassMs = performance.now() - t0;
           for (const w of waiters) w();
         }
       }
@@ -86,7 +95,8 @@ export class TriggerQueue {
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, onlyAgents ? this.options.coalesceMs : 0);
+      const wait = Math.max(this.options.coalesceMs, Math.min(maxCoalesceMs, 2 * this.lastPassMs));
+      const timer = setTimeout(done, onlyAgents ? wait : 0);
       this.wake = done;
     });
   }
