@@ -7,7 +7,10 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+// Names come first; flags after them (`onboard --hosts 100000`) are the benchmark's own.
+const firstFlag = args.findIndex((a) => a.startsWith('-'));
+const wanted = firstFlag < 0 ? args : args.slice(0, firstFlag);
 const names = readdirSync(dir)
   .filter((f) => f.endsWith('.js') && f !== 'run.js')
   .map((f) => f.slice(0, -3))

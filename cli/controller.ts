@@ -7,7 +7,7 @@ import { parseDuration } from '../core/manifest/units.js';
 import { ControllerConfigError, startController } from '../controller/controller.js';
 import { InsecureKeyFileError } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
-import { systemClock } from '../controller/reconcile/clock.js';
+import { systemClock } from '../lib/clock.js';
 import { sourceKind } from '../controller/source/open-source.js';
 import { ExitCode, UserError } from './errors.js';
 
@@ -83,7 +83,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       ...(reportRetentionMs !== undefined ? { reportRetentionMs } : {}),
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
       logger,
-      clock: systemClock,
+      clock: { now: () => new Date(systemClock.now()) },
     });
   } catch (err) {
     if (err instanceof ControllerConfigError || err instanceof InsecureKeyFileError || err instanceof StoreUrlError) {

@@ -15,7 +15,7 @@ import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
 import { LeaderElection } from './leader.js';
 import { LeaderRequests } from './leader-requests.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import type { Clock } from './reconcile/clock.js';
+import { systemClock } from '../lib/clock.js';
 import { corePlanning } from './reconcile/core-planning.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import type { ReconcileMetrics } from './reconcile/status.js';
@@ -44,7 +44,11 @@ export interface ControllerOptions {
   readonly pollMs: number;
   readonly webhookSecretFile?: string;
   readonly logger: Logger;
-  readonly clock: Clock;
+  /**
+   * Dates for the API and the sources, which still read a Date (until they move onto lib/clock's
+   * ms Clock); the reconciler reads the same time through lib/clock.
+   */
+  readonly clock: { now(): Date };
   /** How often followers try to take leadership over, ms; default 2000. */
   readonly leaderIntervalMs?: number;
   /** Passed to `openStore` (tests: a PostgreSQL schema of their own). */
@@ -107,7 +111,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           source: s,
           planning: corePlanning,
           signingKey: keys.privateKeyPem,
-          clock,
+          clock: { now: () => clock.now().getTime(), sleep: systemClock.sleep },
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
           content: ingester,

@@ -31,6 +31,9 @@ export class LeaderElection {
     await this.check();
   }
 
+  /** True once a check found another process leading (logged once per stand-by). */
+  private standingBy = false;
+
   isLeader(): boolean {
     return this.leading;
   }
@@ -64,8 +67,13 @@ export class LeaderElection {
       return false;
     });
     if (this.stopped) return;
+    if (!held && !this.leading && !this.standingBy) {
+      this.standingBy = true;
+      this.logger.info('leader: another controller leads; standing by (serving the API only)');
+    }
     if (held && !this.leading) {
       this.leading = true;
+      this.standingBy = false;
       this.logger.info('leader: elected; following the source and reconciling');
       try {
         await this.callbacks.elected();

@@ -27,7 +27,7 @@ const planning: Planning<FleetPlan> = {
       { snapshot: previous.inputs.snapshot, inventories: previous.inputs.inventories, ctx: context(previous.inputs), result: previous.result },
       { snapshot: inputs.snapshot, inventories: inputs.inventories, ctx },
     );
-    return { result, replanned: replanned.length };
+    return { result, replanned: replanned.length, replannedHosts: replanned };
   },
 };
 

@@ -35,6 +35,8 @@ export interface PlanningPass<R extends FleetPlanResult = FleetPlanResult> {
   readonly result: R;
   /** Hosts whose plan was computed again (all of them on a first pass). */
   readonly replanned: number;
+  /** Which hosts those are (and hosts that left the fleet); absent: possibly any host. */
+  readonly replannedHosts?: readonly string[];
 }
 
 export interface Planning<R extends FleetPlanResult = FleetPlanResult> {

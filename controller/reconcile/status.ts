@@ -51,6 +51,18 @@ export interface ReconcileStatus {
   /** The newest revision the reconciler has looked at (applied or rejected). */
   readonly observedRevision?: string;
   readonly lastRun?: ReconcileRun;
+  /** Work done since start: what onboarding and inventory churn cost. */
+  readonly counters: ReconcileCounters;
+}
+
+/** Cumulative work of the reconciler since it started. */
+export interface ReconcileCounters {
+  /** Passes run (skipped ones included). */
+  readonly passes: number;
+  /** Host plans computed, summed over passes. */
+  readonly hostsPlanned: number;
+  /** Inventories read from the store because they changed (or, on start, all of them). */
+  readonly inventoriesRead: number;
 }
 
 /** Observes reconcile passes (the controller wires it to the Prometheus histogram). */
@@ -70,4 +82,38 @@ export function setCondition(
   return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort(
     (a, b) => order.indexOf(a.type) - order.indexOf(b.type),
   );
+}
+
+/** What a pass's outcome says about the source, for `conditionsAfter`. */
+export interface PassSummary {
+  readonly outcome: ReconcileOutcome;
+  readonly error?: string;
+  readonly observedRevision?: string;
+  readonly appliedRevision?: string;
+  readonly rejectedRevision?: string;
+}
+
+/** The conditions after a pass (Reconciling back to False unless it failed; Ready and Stalled from its outcome). */
+export function conditionsAfter(conditions: readonly Condition[], pass: PassSummary, now: Date): Condition[] {
+  const rev = pass.observedRevision ? { observedRevision: pass.observedRevision } : {};
+  const failed = pass.outcome === 'failed';
+  const marks: Omit<Condition, 'lastTransitionTime'>[] = [
+    { type: 'Reconciling', status: failed ? 'True' : 'False', reason: failed ? 'ProgressingWithRetry' : 'Succeeded', message: failed ? `retrying after: ${pass.error}` : 'idle', ...rev },
+  ];
+  if (failed) {
+    marks.push({ type: 'Ready', status: 'False', reason: 'ReconcileFailed', message: pass.error ?? 'reconcile failed', ...rev });
+    marks.push({ type: 'Stalled', status: 'False', reason: 'ReconcileFailed', message: 'retrying', ...rev });
+  } else if (pass.outcome === 'rejected') {
+    const inForce = pass.appliedRevision ? `${pass.appliedRevision} stays in force` : 'no revision is in force yet';
+    const message = `revision ${pass.rejectedRevision} does not validate; ${inForce}`;
+    marks.push({ type: 'Ready', status: 'False', reason: 'ValidationFailed', message, ...rev });
+    marks.push({ type: 'Stalled', status: 'True', reason: 'ValidationFailed', message: 'waiting for a commit that fixes the manifests', ...rev });
+  } else if (pass.outcome === 'waiting') {
+    marks.push({ type: 'Ready', status: 'Unknown', reason: 'WaitingForSource', message: 'no revision fetched yet', ...rev });
+    marks.push({ type: 'Stalled', status: 'False', reason: 'WaitingForSource', message: 'waiting for the source', ...rev });
+  } else {
+    marks.push({ type: 'Ready', status: 'True', reason: 'Succeeded', message: `plans are up to date with ${pass.appliedRevision}`, ...rev });
+    marks.push({ type: 'Stalled', status: 'False', reason: 'Succeeded', message: 'not stalled', ...rev });
+  }
+  return marks.reduce<Condition[]>((list, c) => setCondition(list, c, now), [...conditions]);
 }

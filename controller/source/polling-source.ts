@@ -5,8 +5,12 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ManifestFile } from '../../core/manifest/types.js';
-import type { Clock } from '../reconcile/clock.js';
 import { backoffDelay, type ManifestSource, type SnapshotListener, type SourceSnapshot, type SourceStatus } from './source.js';
+
+/** The controller's clock as the sources read it (a Date); see ControllerOptions.clock. */
+interface Clock {
+  now(): Date;
+}
 
 export interface PollingSourceOptions {
   /** Time between fetches when all is well. */

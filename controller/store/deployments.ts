@@ -25,8 +25,22 @@ export async function recordDeploymentPolicies(db: Kysely<Database>, policies: r
 
 export async function listInstalled(
   db: Kysely<Database>,
-  filter: { readonly host?: string; readonly deployment?: string } = {},
+  filter: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] } = {},
 ): Promise<readonly InstalledRecord[]> {
+  if (filter.hosts !== undefined) {
+    const { hosts, ...rest } = filter;
+    const out: InstalledRecord[] = [];
+    for (const slice of chunks([...new Set(hosts)].sort(), 500)) out.push(...(await listInstalledWhere(db, rest, slice)));
+    return out;
+  }
+  return listInstalledWhere(db, filter);
+}
+
+async function listInstalledWhere(
+  db: Kysely<Database>,
+  filter: { readonly host?: string; readonly deployment?: string },
+  hosts?: readonly string[],
+): Promise<InstalledRecord[]> {
   let query = db
     .selectFrom('installed')
     .leftJoin('deployment_policies', 'deployment_policies.deployment', 'installed.deployment')
@@ -40,6 +54,7 @@ export async function listInstalled(
     ]);
   if (filter.host !== undefined) query = query.where('installed.host', '=', filter.host);
   if (filter.deployment !== undefined) query = query.where('installed.deployment', '=', filter.deployment);
+  if (hosts !== undefined) query = query.where('installed.host', 'in', hosts);
   const rows = await query.orderBy('installed.host').orderBy('installed.deployment').orderBy('installed.package').execute();
   return rows.map((r) => ({
     host: r.host,

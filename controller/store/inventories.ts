@@ -2,7 +2,7 @@
 import canonicalize from 'canonicalize';
 import type { Kysely, Selectable } from 'kysely';
 import type { Inventory } from '../../core/plan/types.js';
-import { fromJson, iso, sha256Hex, toJson } from './codec.js';
+import { chunks, fromJson, iso, sha256Hex, toJson } from './codec.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
 
@@ -49,10 +49,26 @@ export async function getInventory(db: Kysely<Database>, host: string): Promise<
 
 export async function listInventories(
   db: Kysely<Database>,
-  options: { readonly changedSince?: Date } = {},
+  options: { readonly changedSince?: Date; readonly hosts?: readonly string[] } = {},
 ): Promise<readonly InventoryRecord[]> {
+  if (options.hosts !== undefined) {
+    // A slice at a time, each under the parameter limits of both dialects.
+    const out: InventoryRecord[] = [];
+    for (const slice of chunks([...new Set(options.hosts)], 500)) {
+      let query = db.selectFrom('inventories').selectAll().where('host', 'in', slice);
+      if (options.changedSince) query = query.where('updated_at', '>', iso(options.changedSince));
+      for (const row of await query.execute()) out.push(toRecord(row));
+    }
+    return out.sort((a, b) => (a.inventory.host < b.inventory.host ? -1 : a.inventory.host > b.inventory.host ? 1 : 0));
+  }
   let query = db.selectFrom('inventories').selectAll();
   if (options.changedSince) query = query.where('updated_at', '>', iso(options.changedSince));
   const rows = await query.orderBy('host').execute();
   return rows.map(toRecord);
+}
+
+/** Host → content hash of its latest inventory, without reading the documents. */
+export async function inventoryHashes(db: Kysely<Database>): Promise<ReadonlyMap<string, string>> {
+  const rows = await db.selectFrom('inventories').select(['host', 'hash']).execute();
+  return new Map(rows.map((r) => [r.host, r.hash]));
 }

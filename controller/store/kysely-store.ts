@@ -70,8 +70,11 @@ export class KyselyStore implements Store {
   getInventory(host: string) {
     return inventories.getInventory(this.db, host);
   }
-  listInventories(o?: { readonly changedSince?: Date }) {
+  listInventories(o?: { readonly changedSince?: Date; readonly hosts?: readonly string[] }) {
     return inventories.listInventories(this.db, o);
+  }
+  inventoryHashes() {
+    return inventories.inventoryHashes(this.db);
   }
 
   savePlans(entries: readonly PlanEntry[], now: Date, o?: SavePlansOptions) {
@@ -116,7 +119,7 @@ export class KyselyStore implements Store {
   recordDeploymentPolicies(policies: readonly DeploymentPolicy[], now: Date) {
     return deployments.recordDeploymentPolicies(this.db, policies, now);
   }
-  listInstalled(filter?: { readonly host?: string; readonly deployment?: string }) {
+  listInstalled(filter?: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] }) {
     return deployments.listInstalled(this.db, filter);
   }
   setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string) {

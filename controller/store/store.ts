@@ -299,8 +299,13 @@ export interface Store {
   /** Stores a host's latest inventory; `changed` tells the reconciler whether to re-plan it. */
   putInventory(inventory: Inventory, now: Date): Promise<PutInventoryResult>;
   getInventory(host: string): Promise<InventoryRecord | undefined>;
-  /** Every latest inventory by host name; with `changedSince`, only those whose content changed after it. */
-  listInventories(options?: { readonly changedSince?: Date }): Promise<readonly InventoryRecord[]>;
+  /**
+   * Every latest inventory by host name; with `changedSince`, only those whose content changed
+   * after it; with `hosts`, only those hosts' (the reconciler reads only what changed).
+   */
+  listInventories(options?: { readonly changedSince?: Date; readonly hosts?: readonly string[] }): Promise<readonly InventoryRecord[]>;
+  /** Host → the content hash of its latest inventory, without the documents: a cheap "what changed". */
+  inventoryHashes(): Promise<ReadonlyMap<string, string>>;
 
   /**
    * Stores plans in one transaction. Per host the serial rises by one only when `hash` differs
@@ -350,8 +355,8 @@ export interface Store {
 
   /** Records the `onLeave` of deployments as applied from git; a deleted deployment keeps its last one. */
   recordDeploymentPolicies(policies: readonly DeploymentPolicy[], now: Date): Promise<void>;
-  /** What Ferry installed where, by host, deployment, package. */
-  listInstalled(filter?: { readonly host?: string; readonly deployment?: string }): Promise<readonly InstalledRecord[]>;
+  /** What Ferry installed where, by host, deployment, package; `hosts`: on those hosts only. */
+  listInstalled(filter?: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] }): Promise<readonly InstalledRecord[]>;
 
   /** Stores an operator's suspend (true) or resume (false) of a deployment; the latest one counts. */
   setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string): Promise<DeploymentOverride>;

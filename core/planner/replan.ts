@@ -4,13 +4,13 @@
  * plan inputs changed, and re-plans only those; everything else keeps its previous plan object
  * (and so its remembered hash). The result equals planFleet on the next inputs.
  */
-import { hostGroups, inventoryIndex, readFact, resolveGroupsIndexed } from '../groups/index.js';
+import { hostGroups, inventoryIndex, readFact, resolveGroupsIndexed, selectorMatches } from '../groups/index.js';
 import { fleetHosts } from '../groups/host-universe.js';
 import type { Snapshot } from '../manifest/types.js';
 import type { HostPlan, Inventory } from '../plan/types.js';
 import { utcDayStart } from '../schedules/index.js';
 import { canonicalJson } from './canonical-json.js';
-import { installedIndex, invertTargets, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
+import { installedIndex, invertTargets, lazy, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
 import { finish, planFleet, planOneHost } from './plan-fleet.js';
 import { affectedPackages, changedNames } from './snapshot-changes.js';
 import { PlanSharing } from './plan-sharing.js';
@@ -66,8 +66,11 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
     for (const host of prev.inventories.keys()) if (!inventories.has(host)) changedInventories.add(host);
   }
   markAll(changedInventories);
-  const selectorKeysChanged = [...changedInventories].some((h) => selectorView(before, prev.inventories.get(h)) !== selectorView(snap, inventories.get(h)));
-  const regroup = changedGroups.size > 0 || changedHostManifests.size > 0 || selectorKeysChanged;
+  // Hosts whose labels or selector facts changed: the only ones whose group membership can move.
+  const movers = [...changedInventories].filter((h) => selectorView(before, prev.inventories.get(h)) !== selectorView(snap, inventories.get(h)));
+  const regroup = changedGroups.size > 0 || changedHostManifests.size > 0 || movers.length > 0;
+  // Same groups and Host manifests: membership is patched for the movers alone (work ∝ hosts that changed).
+  const patchGroups = regroup && changedGroups.size === 0 && changedHostManifests.size === 0 && acyclic(snap);
 
   // Installed records.
   let installedByHost = prev.installedByHost;
@@ -78,8 +81,13 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
   }
 
   // The fleet's host names.
-  const hosts = sameUniverse(prev, snap, inventories, installedByHost) ? prev.hosts : fleetHosts(snap, next.inventories, installedByHost.keys());
-  if (hosts !== prev.hosts) {
+  const same = sameUniverse(prev, snap, inventories, installedByHost);
+  const joined = same ? undefined : onlyInventoriesAdded(prev, snap, inventories, installedByHost, changedInventories);
+  const hosts = joined?.hosts ?? (same ? prev.hosts : fleetHosts(snap, next.inventories, installedByHost.keys()));
+  if (joined !== undefined) {
+    // Only hosts that sent a first inventory joined: they alone are new (and dirty already).
+    markAll(joined.added);
+  } else if (hosts !== prev.hosts) {
     const now = new Set(hosts);
     for (const h of hosts) if (!prev.groupsOfHost().has(h) && !prev.deploymentsOfHost.has(h)) dirty.add(h);
     for (const h of prev.hosts) if (!now.has(h)) dirty.add(h);
@@ -89,11 +97,15 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
   // Groups and their hosts.
   let groups = prev.groups;
   let groupsOfHost = prev.groupsOfHost;
-  if (regroup) {
+  if (patchGroups) {
+    groups = patchMembership(prev.groups, snap, inventories, movers);
+    groupsOfHost = hostGroupsOf(groups);
+    // Only the movers' groups changed, and they are dirty already.
+  } else if (regroup) {
     groups = resolveGroupsIndexed(snap, inventories);
     const before = prev.groupsOfHost();
     const after = hostGroups(groups);
-    groupsOfHost = () => after;
+    groupsOfHost = constant(after);
     for (const [h, gs] of after) if (before.get(h)?.join('\0') !== gs.join('\0')) dirty.add(h);
     for (const h of before.keys()) if (!after.has(h)) dirty.add(h);
   }
@@ -134,11 +146,13 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
   if (dirtyDeployments.size > 0 || packages.size > 0) {
     for (const r of next.ctx.installed) if (dirtyDeployments.has(r.deployment) || packages.has(r.package)) dirty.add(r.host);
   }
-  const deploymentsOfHost = retargeted.length === 0 && !changedDeployments.size ? prev.deploymentsOfHost : patchInverse(prev, targets, retargeted, changedDeployments, regroup);
+  const deploymentsOfHost = retargeted.length === 0 && !changedDeployments.size ? prev.deploymentsOfHost : patchInverse(prev, targets, retargeted, changedDeployments, regroup && !patchGroups);
 
   // Sources and templates.
-  const sources = regroup || changedRelays.size > 0 ? new SourceTable(snap, groups, controller) : prev.sources;
-  if (sources !== prev.sources) {
+  const sourcesMoved = changedRelays.size > 0 || (regroup && (!patchGroups || snap.relays.size > 0));
+  const sources = sourcesMoved ? new SourceTable(snap, groups, controller) : prev.sources;
+  // After a patch, only the movers can be served by other relays, and they are dirty already.
+  if (sources !== prev.sources && !(patchGroups && changedRelays.size === 0)) {
     const key = (s: SourceTable, h: string) => s.sourcesOf(h).map((x) => `${x.name}\0${x.url ?? ''}`).join('\0');
     for (const h of hosts) if (!dirty.has(h) && key(sources, h) !== key(prev.sources, h)) dirty.add(h);
   }
@@ -260,4 +274,121 @@ function patchInverse(
     }
   }
   return out;
+}
+
+/** True when no group includes or excludes itself through others (validation rejects such cycles). */
+function acyclic(snap: Snapshot): boolean {
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (name: string): boolean => {
+    const s = state.get(name);
+    if (s === 'done') return true;
+    if (s === 'open') return false;
+    state.set(name, 'open');
+    const g = snap.groups.get(name);
+    for (const next of g ? [...g.spec.include, ...g.spec.exclude] : []) if (!visit(next)) return false;
+    state.set(name, 'done');
+    return true;
+  };
+  return [...snap.groups.keys()].every(visit);
+}
+
+/**
+ * Group membership after the movers' inventories changed, the groups and Host manifests being
+ * the same: each mover's membership is evaluated alone (what resolveGroups decides for it), and
+ * only the groups it joined or left get a new set (resolved sets are never changed).
+ */
+function patchMembership(
+  groups: ReadonlyMap<string, ReadonlySet<string>>,
+  snap: Snapshot,
+  inventories: ReadonlyMap<string, Inventory>,
+  movers: readonly string[],
+): ReadonlyMap<string, ReadonlySet<string>> {
+  const copies = new Map<string, Set<string>>();
+  const writable = (name: string): Set<string> => {
+    let set = copies.get(name);
+    if (set === undefined) copies.set(name, (set = new Set(groups.get(name))));
+    return set;
+  };
+  for (const host of movers) {
+    const memo = new Map<string, boolean>();
+    const inGroup = (name: string): boolean => {
+      const known = memo.get(name);
+      if (known !== undefined) return known;
+      const g = snap.groups.get(name);
+      let member = false;
+      if (g !== undefined) {
+        member =
+          g.spec.hosts.includes(host) ||
+          (g.spec.selector !== undefined && selectorMatches(g.spec.selector, inventories.get(host), snap.hosts.get(host))) ||
+          g.spec.include.some(inGroup);
+        if (member && g.spec.exclude.some(inGroup)) member = false;
+      }
+      memo.set(name, member);
+      return member;
+    };
+    for (const name of groups.keys()) {
+      const member = inGroup(name);
+      if (member !== (groups.get(name)?.has(host) ?? false)) {
+        if (member) writable(name).add(host);
+        else writable(name).delete(host);
+      }
+    }
+  }
+  if (copies.size === 0) return groups;
+  const out = new Map<string, ReadonlySet<string>>();
+  for (const [name, set] of groups) out.set(name, copies.get(name) ?? set);
+  return out;
+}
+
+/**
+ * The fleet's host names when the only change is hosts that sent a first inventory (same static
+ * names, same installed hosts, no inventory gone): the previous sorted list with them merged in.
+ * Undefined when anything else changed.
+ */
+function onlyInventoriesAdded(
+  prev: FleetState,
+  snap: Snapshot,
+  inventories: ReadonlyMap<string, Inventory>,
+  installed: ReadonlyMap<string, readonly InstalledRecord[]>,
+  changed: ReadonlySet<string>,
+): { readonly hosts: readonly string[]; readonly added: readonly string[] } | undefined {
+  if (installed !== prev.installedByHost || snap.hosts !== prev.snapshot.hosts || snap.groups !== prev.snapshot.groups || snap.deployments !== prev.snapshot.deployments) return undefined;
+  const added: string[] = [];
+  for (const h of changed) {
+    if (!inventories.has(h)) return undefined;
+    if (!prev.inventories.has(h) && !has(prev.hosts, h)) added.push(h);
+  }
+  added.sort();
+  const out: string[] = [];
+  let i = 0;
+  for (const h of added) {
+    while (i < prev.hosts.length && prev.hosts[i]! < h) out.push(prev.hosts[i++]!);
+    out.push(h);
+  }
+  while (i < prev.hosts.length) out.push(prev.hosts[i++]!);
+  return { hosts: out, added };
+}
+
+/** Binary search in a sorted list. */
+function has(sorted: readonly string[], x: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo] === x;
+}
+
+// Closures made inside `incremental` would share its scope, and so keep `prev` — and through it
+// every earlier FleetState — alive for as long as the new state lives. These are made out here.
+
+/** Host → groups of `groups`, computed on first use. */
+function hostGroupsOf(groups: ReadonlyMap<string, ReadonlySet<string>>): () => ReadonlyMap<string, readonly string[]> {
+  return lazy(() => hostGroups(groups));
+}
+
+function constant<T>(value: T): () => T {
+  return () => value;
 }

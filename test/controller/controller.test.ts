@@ -283,8 +283,8 @@ describe('controller leader election (two processes on one PostgreSQL)', functio
     const store = await openStore(db);
     try {
       await eventually(async () => (await store.getPlan('h1'))?.serial === 1, 'plans from the leader', 30_000);
-      // The follower serves but neither follows git nor reconciles.
-      await new Promise((r) => setTimeout(r, 2500));
+      // The follower serves but neither follows git nor reconciles: its election check found the lock held.
+      await eventually(() => said(b, 'leader: another controller leads; standing by'), 'the second controller to stand by', 30_000);
       expect(said(b, 'leader: elected')).to.equal(false);
       expect(b.lines.some((l) => l.component === 'reconcile' || l.component === 'source')).to.equal(false);
 

@@ -64,7 +64,7 @@ describe('controller/reconcile content and overrides', function () {
       source,
       planning: corePlanning,
       signingKey,
-      clock,
+      clock: { now: () => clock.now().getTime(), sleep: async () => {} },
       logger,
       content: new ContentIngester({ content, tempDir: join(dir, 'ingest') }),
     });

@@ -8,6 +8,7 @@ import { corePlanning } from '../../../controller/reconcile/core-planning.js';
 import type { Planning } from '../../../controller/reconcile/planning.js';
 import { Reconciler } from '../../../controller/reconcile/reconciler.js';
 import type { ReconcileOutcome } from '../../../controller/reconcile/status.js';
+import type { Clock } from '../../../lib/clock.js';
 import { openStore } from '../../../controller/store/index.js';
 import type { Store } from '../../../controller/store/store.js';
 import { FakeSource, fixtureFiles } from './fake-source.js';
@@ -24,6 +25,11 @@ class StepClock {
   advance(ms: number): void {
     this.time = new Date(this.time.getTime() + ms);
   }
+}
+
+/** The reconciler's clock (ms) reading the test's Date clock. */
+function msClock(clock: { now(): Date }): Clock {
+  return { now: () => clock.now().getTime(), sleep: async () => {} };
 }
 
 async function serials(store: Store): Promise<Record<string, [number, string]>> {
@@ -56,7 +62,7 @@ describe('controller/reconcile Reconciler', function () {
       source,
       planning,
       signingKey: privateKeyPem,
-      clock,
+      clock: msClock(clock),
       logger,
       metrics: { observe: (outcome) => observed.push(outcome) },
       maxRetryMs: 200,
@@ -234,7 +240,7 @@ describe('controller/reconcile Reconciler', function () {
   it('prunes report history past the retention, at most once an hour', async () => {
     await reconciler.stop();
     const day = 24 * 3600_000;
-    reconciler = new Reconciler({ store, source, planning: corePlanning, signingKey: privateKeyPem, clock, logger, reportRetentionMs: 30 * day });
+    reconciler = new Reconciler({ store, source, planning: corePlanning, signingKey: privateKeyPem, clock: msClock(clock), logger, reportRetentionMs: 30 * day });
     reconciler.start();
     source.push('main@sha1:aaaa', valid);
     const report = (id: string, state: 'installing' | 'installed') => ({ id, actionId: 'd/p@1/install', serial: 1, state, at: clock.now().toISOString() });

@@ -233,11 +233,17 @@ for (const backend of backends) {
       const changed: Inventory = { ...inv, facts: { ...inv.facts, cpus: 8 } };
       const second = await store.putInventory(changed, at(20));
       expect(second.changed).to.equal(true);
-      await store.putInventory({ ...inv, host: 'clt3' }, at(5));
+      const third = await store.putInventory({ ...inv, host: 'clt3' }, at(5));
       expect(await store.listInventories({ changedSince: at(5) })).to.deep.equal([
         { inventory: changed, hash: second.hash, updatedAt: at(20).toISOString(), reportedAt: at(20).toISOString() },
       ]);
       expect((await store.listInventories()).map((r) => r.inventory.host)).to.deep.equal(['clt2', 'clt3']);
+      // What the reconciler reads: hashes alone, and the documents of named hosts only.
+      expect(await store.inventoryHashes()).to.deep.equal(new Map([['clt2', second.hash], ['clt3', third.hash]]));
+      expect(await store.listInventories({ hosts: ['clt3', 'nobody', 'clt3'] })).to.deep.equal([
+        { inventory: { ...inv, host: 'clt3' }, hash: third.hash, updatedAt: at(5).toISOString(), reportedAt: at(5).toISOString() },
+      ]);
+      expect(await store.listInventories({ hosts: [] })).to.deep.equal([]);
     });
 
     it('raises a plan serial by one only when its hash changes', async () => {
@@ -532,6 +538,11 @@ for (const backend of backends) {
         { host: 'h2', deployment: 'tools', package: 'jq', version: '1.7', onLeave: 'keep', installedAt: at(9).toISOString() },
       ]);
       expect((await store.listInstalled({ deployment: 'editor' })).length).to.equal(1);
+      expect(await store.listInstalled({ hosts: ['h2', 'h9', 'h1'] })).to.deep.equal([
+        { host: 'h1', deployment: 'editor', package: 'text-editor', version: '2.4.1', onLeave: 'keep', installedAt: at(2).toISOString() },
+        { host: 'h2', deployment: 'tools', package: 'jq', version: '1.7', onLeave: 'keep', installedAt: at(9).toISOString() },
+      ]);
+      expect(await store.listInstalled({ hosts: ['h2'], deployment: 'editor' })).to.deep.equal([]);
     });
 
     it('stores operator suspend and resume overrides', async () => {

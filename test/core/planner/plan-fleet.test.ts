@@ -113,6 +113,11 @@ describe('core/planner replan', () => {
     { name: 'an installed record added: only that host', next: { ...prevInputs, ctx: { ...base.ctx, installed: [...base.ctx.installed, { host: 'h09', deployment: 'x', package: 'tool', version: '1.0.0', onLeave: 'uninstall' }] } }, replanned: ['h09'] },
     { name: 'a label change moves a host between groups', next: { ...prevInputs, inventories: base.inventories.map((inv) => (inv.host === 'h02' ? { ...inv, labels: { dept: 'sales' } } : inv)) }, replanned: [] },
     { name: 'operator suspension of one deployment', next: { ...prevInputs, ctx: { ...base.ctx, suspended: new Set(['tools']) } }, replanned: [] },
+    // Issue 17: hosts joining are planned alone, their group membership patched, not resolved again.
+    { name: 'new hosts send a first inventory: only they are planned', next: { ...prevInputs, inventories: [...base.inventories, inventory('h00a', {}), inventory('zz-new', {})] }, replanned: ['h00a', 'zz-new'] },
+    { name: 'a new host joins a group with a rollout: that rollout\'s hosts too', next: { ...prevInputs, inventories: [...base.inventories, inventory('h00a', { labels: { dept: 'sales' } })] }, replanned: [] },
+    { name: 'a quarantined host re-reports with a sales label', next: { ...prevInputs, inventories: base.inventories.map((inv) => (inv.host === 'h03' ? { ...inv, labels: { dept: 'sales' } } : inv)) }, replanned: [] },
+    { name: 'a host\'s inventory goes away', next: { ...prevInputs, inventories: base.inventories.filter((inv) => inv.host !== 'h06') }, replanned: [] },
   ];
   for (const c of cases) {
     it(`${c.name}; the result equals a full planFleet`, () => {

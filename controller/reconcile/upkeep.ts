@@ -1,0 +1,69 @@
+/**
+ * The reconciler's periodic chores, each at most once an hour: pruning report history past its
+ * retention, and signing again (same serial, later expiry) the plans that come within a day of
+ * expiry so an agent whose plan never changes does not freeze.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import { needsResigning, planLifetimeMs, resignBeforeMs, signPlan } from './plan-document.js';
+
+const hourMs = 60 * 60 * 1000;
+
+export class Upkeep {
+  private lastPrune = Number.NEGATIVE_INFINITY;
+  private lastResignCheck = Number.NEGATIVE_INFINITY;
+  /** When each host's current plan document was signed. */
+  private readonly signedAt = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly signingKey: KeyObject,
+    private readonly logger: Logger,
+    /** Report history older than this is deleted; absent: kept for ever. */
+    private readonly reportRetentionMs: number | undefined,
+  ) {}
+
+  /** A plan document for `host` was signed at `at` (ms). */
+  signed(host: string, at: number): void {
+    this.signedAt.set(host, at);
+  }
+
+  /** Deletes report history older than the retention, at most once an hour; a failure is logged, not fatal. */
+  async pruneIfDue(now: Date): Promise<void> {
+    const keep = this.reportRetentionMs;
+    if (keep === undefined || now.getTime() - this.lastPrune < hourMs) return;
+    this.lastPrune = now.getTime();
+    const before = new Date(now.getTime() - keep);
+    try {
+      const pruned = await this.store.pruneReports(before);
+      if (pruned > 0) this.logger.info({ pruned, before: before.toISOString() }, 'reconcile: report history pruned');
+    } catch (err) {
+      this.logger.warn({ err }, 'reconcile: pruning report history failed; trying again in an hour');
+    }
+  }
+
+  /** Re-signs the plans of `hosts` due for it, at most once an hour; the first check after start reads every plan. */
+  async resignIfDue(hosts: Iterable<string>, now: Date): Promise<void> {
+    if (now.getTime() - this.lastResignCheck < hourMs) return;
+    const firstCheck = this.lastResignCheck === Number.NEGATIVE_INFINITY;
+    this.lastResignCheck = now.getTime();
+    const documents = [];
+    for (const host of hosts) {
+      const signedAt = this.signedAt.get(host);
+      if (!firstCheck && signedAt !== undefined && now.getTime() - signedAt < planLifetimeMs - resignBeforeMs) continue;
+      const record = await this.store.getPlan(host);
+      if (!record) continue;
+      if (!needsResigning(record.signed, now)) {
+        if (record.signed) this.signedAt.set(host, Date.parse((JSON.parse(record.signed) as { generatedAt: string }).generatedAt));
+        continue;
+      }
+      documents.push({ host, serial: record.serial, signed: JSON.stringify(signPlan(record, now, this.signingKey)) });
+      this.signedAt.set(host, now.getTime());
+    }
+    if (documents.length > 0) {
+      const stored = await this.store.putSignedPlans(documents);
+      this.logger.info({ resigned: stored }, 'reconcile: plans signed again before they expire');
+    }
+  }
+}
