@@ -1,7 +1,7 @@
 /** The admin side of the API (DESIGN §4): status, deployments, hosts, overrides, tokens, source. */
 import type { ActionStateRecord, ActionStatusRecord, DeploymentOverride, StateCount, StatusState } from '../store/store.js';
 import { ApiError, notFound } from './errors.js';
-import { parseDurationMs } from './http.js';
+import { parseDuration } from '../../core/units/duration.js';
 import { verifyHubSignature } from './webhook.js';
 import type { ApiDeps, DesiredDeployment } from './deps.js';
 import type { RouteSpec } from './route.js';
@@ -322,7 +322,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       body: { kind: 'json', schema: 'api/token-create', limit: '64kb', optional: true },
       async handle({ res, body, now }) {
         const ttl = (body as { ttl?: string | number }).ttl;
-        const ttlMs = ttl === undefined ? defaultTokenTtlMs : typeof ttl === 'number' ? ttl : parseDurationMs(ttl);
+        const ttlMs = ttl === undefined ? defaultTokenTtlMs : typeof ttl === 'number' ? ttl : parseDuration(ttl);
         if (ttlMs === undefined || ttlMs < 1000 || ttlMs > 365 * 86_400_000) {
           throw new ApiError(400, 'invalid-body', 'ttl must be between 1s and 365d', [{ path: '/ttl', message: 'out of range' }]);
         }

@@ -1,5 +1,6 @@
 /** Plain-language forms of action properties, shared by the diff and its renderers. */
 import type { CommandSpec } from '../manifest/types.js';
+import { formatDuration } from '../units/duration.js';
 import type { ConditionResult, ContentSource, PlanAction, TimeWindow } from '../plan/types.js';
 
 const units = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
@@ -14,13 +15,6 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** `500ms`, `30s`, `10m`, `6h`, `1d`: the largest unit that divides the duration. */
-export function formatDuration(ms: number): string {
-  const steps: readonly [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
-  for (const [size, unit] of steps) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
 }
 
 /** A window list in words: `any time`, `no window ahead`, or the first window and how many follow. */

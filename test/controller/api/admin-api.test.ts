@@ -49,6 +49,9 @@ describe('admin API', () => {
     expect(ms).to.be.within(2 * 3_600_000 - 60_000, 2 * 3_600_000 + 1000);
     const check = await h.store.consumeToken(r.json.token, new Date());
     expect(check.ok).to.equal(true);
+    const compound = await h.request('POST', '/v1/tokens', { json: { ttl: '1h30m' } });
+    expect(compound.status).to.equal(201);
+    expect(Date.parse(compound.json.expiresAt) - Date.now()).to.be.within(5_400_000 - 60_000, 5_400_000 + 1000);
     const bad = await h.request('POST', '/v1/tokens', { json: { ttl: '2 hours' } });
     expect(bad.status).to.equal(400);
     const defaulted = await h.request('POST', '/v1/tokens');
