@@ -1,21 +1,8 @@
 /** Plain-language forms of action properties, shared by the diff and its renderers. */
 import type { CommandSpec } from '../manifest/types.js';
+import { formatBytes } from '../units/bytes.js';
 import { formatDuration } from '../units/duration.js';
 import type { ConditionResult, ContentSource, PlanAction, TimeWindow } from '../plan/types.js';
-
-const units = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
-
-/** `512 B`, `1.0 MiB`, `2.3 GiB`: binary units, one decimal. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
 
 /** A window list in words: `any time`, `no window ahead`, or the first window and how many follow. */
 export function describeWindows(windows: readonly TimeWindow[] | undefined): string {
