@@ -24,6 +24,7 @@ async function controllerChild(dir: string, file: string, sha256: string, size: 
   const { DirectoryContentStore } = await import('../controller/content/index.js');
   const { createApi } = await import('../controller/api/app.js');
   const { pino } = await import('pino');
+  const { systemClock } = await import('../lib/clock.js');
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const content = new DirectoryContentStore(join(dir, 'content'));
   const put = await content.put(createReadStream(file), sha256, { expectedSize: size });
@@ -36,7 +37,7 @@ async function controllerChild(dir: string, file: string, sha256: string, size: 
     source: { status: () => ({}), refresh: async () => undefined },
     reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
     logger: pino({ level: 'silent' }),
-    clock: { now: () => new Date() },
+    clock: systemClock,
     ready: () => true,
   });
   const server = await new Promise<Server>((resolve) => {

@@ -45,6 +45,7 @@ async function serveChild(dir: string): Promise<void> {
   const { createApi } = await import('../controller/api/app.js');
   const { signDocument } = await import('../core/signing/index.js');
   const { pino } = await import('pino');
+  const { systemClock } = await import('../lib/clock.js');
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const now = new Date();
@@ -98,7 +99,7 @@ async function serveChild(dir: string): Promise<void> {
       source: { status: () => ({}), refresh: async () => undefined },
       reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
       logger: pino({ level: 'silent' }),
-      clock: { now: () => new Date() },
+      clock: systemClock,
       ready: () => true,
     }).app;
   // The controller as configured by default, and one whose every poll reads the store (no ETag map).

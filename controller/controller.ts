@@ -15,6 +15,7 @@ import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
 import { LeaderElection } from './leader.js';
 import { LeaderRequests } from './leader-requests.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { systemClock } from '../lib/clock.js';
 import type { Clock } from './reconcile/clock.js';
 import { corePlanning } from './reconcile/core-planning.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -80,6 +81,8 @@ export interface RunningController {
 /** Starts the controller; resolves once it listens. Throws (with a message saying what to fix) when it cannot. */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { logger, clock } = options;
+  // lib/clock's Clock (ms) for the source, the API and leader requests, from the options' clock.
+  const msClock = { now: () => clock.now().getTime(), sleep: systemClock.sleep };
   if (options.repo !== undefined && options.dir !== undefined) throw new ControllerConfigError('give --repo or a directory, not both');
   const data = resolve(options.data);
   const keys = await loadOrCreateKeys(data);
@@ -92,7 +95,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const metrics = createMetrics();
   const reconcileMetrics = metricsAdapter(metrics);
   const ingester = new ContentIngester({ content, tempDir: join(data, 'ingest') });
-  const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs);
+  const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, msClock);
 
   let source: ManifestSource | undefined;
   let reconciler: Reconciler | undefined;
@@ -101,7 +104,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     store,
     {
       async elected() {
-        const s = makeSource(sourceSpec, options, data);
+        const s = makeSource(sourceSpec, options, data, msClock);
         const r = new Reconciler({
           store,
           source: s,
@@ -168,7 +171,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
     desired: { deployments: () => desiredDeployments(reconciler), groups: () => reconciler?.groups() },
     logger: logger.child({ component: 'api' }),
-    clock,
+    clock: msClock,
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
@@ -227,8 +230,8 @@ async function chooseSource(options: ControllerOptions): Promise<SourceSpec> {
   return { kind: 'git', repo };
 }
 
-function makeSource(spec: SourceSpec, options: ControllerOptions, data: string): ManifestSource {
-  const common = { pollMs: options.pollMs, clock: options.clock, logger: options.logger.child({ component: 'source' }) };
+function makeSource(spec: SourceSpec, options: ControllerOptions, data: string, clock: typeof systemClock): ManifestSource {
+  const common = { pollMs: options.pollMs, clock, logger: options.logger.child({ component: 'source' }) };
   if (spec.kind === 'dir') return new DirSource({ ...common, dir: spec.dir });
   return new GitSource({
     ...common,

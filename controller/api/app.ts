@@ -54,7 +54,7 @@ export function createApi(deps: ApiDeps): Api {
   // Plan polls are answered before express sees them (fast-plan.ts): `app` stays the one
   // request listener, whoever listens with it (app.listen, http.createServer(app)).
   const seen = new SeenRecorder(deps.store);
-  const poller = new PlanPoller(deps.store, metrics, seen, { freshnessMs: deps.planCacheMs ?? 1000 });
+  const poller = new PlanPoller(deps.store, metrics, seen, deps.clock, { freshnessMs: deps.planCacheMs ?? 1000 });
   const viaExpress = (app as unknown as ExpressHandle).handle.bind(app);
   (app as unknown as ExpressHandle).handle = (req, res, next) => poller.handle(req, res, () => viaExpress(req, res, next));
 

@@ -5,12 +5,13 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ManifestFile } from '../../core/manifest/types.js';
-import type { Clock } from '../reconcile/clock.js';
+import type { Clock } from '../../lib/clock.js';
 import { backoffDelay, type ManifestSource, type SnapshotListener, type SourceSnapshot, type SourceStatus } from './source.js';
 
 export interface PollingSourceOptions {
   /** Time between fetches when all is well. */
   readonly pollMs: number;
+  /** Times of fetches and errors (`status()`); the poll timer itself is a plain timer. */
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -111,7 +112,7 @@ export abstract class PollingSource implements ManifestSource {
         this.opened = true;
       }
       const fetched = await this.fetch();
-      this.lastFetchAt = clock.now().toISOString();
+      this.lastFetchAt = new Date(clock.now()).toISOString();
       if (this.error) logger.info({ revision: fetched.revision }, 'source: fetching works again');
       this.failures = 0;
       this.error = undefined;
@@ -133,9 +134,9 @@ export abstract class PollingSource implements ManifestSource {
       const message = err instanceof Error ? err.message.trim() : String(err);
       this.error = {
         message,
-        at: now.toISOString(),
+        at: new Date(now).toISOString(),
         failures: this.failures,
-        nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
+        nextAttemptAt: new Date(now + delay).toISOString(),
       };
       logger.warn({ err: message, failures: this.failures, retryInMs: delay, ...this.describe() }, 'source: fetch failed');
     } finally {

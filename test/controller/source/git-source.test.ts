@@ -3,12 +3,12 @@ import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { systemClock as clock } from '../../../lib/clock.js';
 import { GitSource } from '../../../controller/source/git-source.js';
 import type { SourceSnapshot } from '../../../controller/source/source.js';
 import { eventually, fixturePath, gitIn, makeGitFixture, type GitFixture } from './git-fixture.js';
 
 const logger = pino({ level: 'silent' });
-const clock = { now: () => new Date() };
 
 function texts(snapshot: SourceSnapshot | undefined): Record<string, string> {
   return Object.fromEntries((snapshot?.files ?? []).map((f) => [f.path, Buffer.from(f.content).toString('utf8')]));
