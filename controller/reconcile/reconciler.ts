@@ -9,7 +9,8 @@ import { resolveGroups } from '../../core/groups/index.js';
 import type { Snapshot } from '../../core/manifest/types.js';
 import type { ContentSource, Inventory } from '../../core/plan/types.js';
 import type { Availability, ContentIngester } from '../content/ingest.js';
-import { backoffDelay, type ManifestSource } from '../source/source.js';
+import { backoffDelay } from '../../lib/backoff.js';
+import type { ManifestSource } from '../source/source.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { needsResigning, planLifetimeMs, resignBeforeMs, signPlan } from './plan-document.js';
@@ -238,7 +239,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       this.failures += 1;
-      const delay = backoffDelay(this.failures, this.options.maxRetryMs ?? 60_000);
+      const delay = backoffDelay(this.failures - 1, { baseMs: 1000, maxMs: this.options.maxRetryMs ?? 60_000, minMs: 50 });
       logger.error({ err, failures: this.failures, retryInMs: delay }, 'reconcile: pass failed');
       this.after(delay, 'retry');
     } finally {

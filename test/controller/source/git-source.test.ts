@@ -108,9 +108,11 @@ describe('controller/source GitSource', function () {
     const status = s.status();
     expect(status.error?.message).to.match(/cannot fetch/);
     expect(status.error?.failures).to.equal(1);
+    // lib/backoff: the first retry comes after 250 ms to 1 s (full jitter, floored).
+    expect(Date.parse(status.error!.nextAttemptAt) - Date.parse(status.error!.at)).to.be.within(250, 1000);
     expect(s.current()?.revision).to.equal(`main@sha1:${first}`);
     await rename(moved, repo.origin);
-    // The backoff timer (about 1 s after the first failure) retries without a refresh().
+    // The backoff timer (at most 1 s after the first failure) retries without a refresh().
     await eventually(() => s.status().error === undefined, 'the retry to succeed');
     expect(s.status().ready).to.equal(true);
   });
