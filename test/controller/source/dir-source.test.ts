@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { systemClock as clock } from '../../../lib/clock.js';
 import { contentHash, DirSource } from '../../../controller/source/dir-source.js';
 import type { SourceSnapshot } from '../../../controller/source/source.js';
-import { eventually } from './git-fixture.js';
+import { eventually } from '../../support/eventually.js';
 
 const logger = pino({ level: 'silent' });
 

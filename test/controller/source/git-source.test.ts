@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { systemClock as clock } from '../../../lib/clock.js';
 import { GitSource } from '../../../controller/source/git-source.js';
 import type { SourceSnapshot } from '../../../controller/source/source.js';
-import { eventually, fixturePath, gitIn, makeGitFixture, type GitFixture } from './git-fixture.js';
+import { eventually } from '../../support/eventually.js';
+import { fixturePath, gitIn, makeGitFixture, type GitFixture } from './git-fixture.js';
 
 const logger = pino({ level: 'silent' });
 
