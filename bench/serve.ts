@@ -13,7 +13,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,11 +101,11 @@ async function serveChild(dir: string): Promise<void> {
       logger: pino({ level: 'silent' }),
       clock: systemClock,
       ready: () => true,
-    }).app;
+    }).listener;
   // The controller as configured by default, and one whose every poll reads the store (no ETag map).
   const listen = (planCacheMs: number) =>
     new Promise<Server>((resolve) => {
-      const server: Server = api(planCacheMs).listen(0, '127.0.0.1', () => resolve(server));
+      const server: Server = createHttpServer(api(planCacheMs)).listen(0, '127.0.0.1', () => resolve(server));
       server.keepAliveTimeout = 60_000;
     });
   const servers = [await listen(1000), await listen(0)];

@@ -177,7 +177,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
   };
   const api = createApi(deps);
-  const server = createServer(api.app);
+  const server = createServer(api.listener);
   server.keepAliveTimeout = 65_000;
 
   try {

@@ -90,7 +90,7 @@ export async function startController(): Promise<TestController> {
         return r;
       }) as typeof res.writeHead;
     }
-    api.app(req, res);
+    api.listener(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
