@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { download } from '../agent/transfer/download.js';
+import { systemClock } from '../lib/clock.js';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
@@ -24,7 +25,6 @@ async function controllerChild(dir: string, file: string, sha256: string, size: 
   const { DirectoryContentStore } = await import('../controller/content/index.js');
   const { createApi } = await import('../controller/api/app.js');
   const { pino } = await import('pino');
-  const { systemClock } = await import('../lib/clock.js');
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const content = new DirectoryContentStore(join(dir, 'content'));
   const put = await content.put(createReadStream(file), sha256, { expectedSize: size });

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../core/plan/types.js';
+import { systemClock } from '../lib/clock.js';
 
 const HOSTS = Number(process.env['FERRY_BENCH_HOSTS'] ?? 10_000);
 const CONNECTIONS = 50;
@@ -45,7 +46,6 @@ async function serveChild(dir: string): Promise<void> {
   const { createApi } = await import('../controller/api/app.js');
   const { signDocument } = await import('../core/signing/index.js');
   const { pino } = await import('pino');
-  const { systemClock } = await import('../lib/clock.js');
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const now = new Date();
