@@ -1,2 +1,2 @@
 /** The agent's version, reported in inventory (`agent.version`). */
-export const agentVersion = '0.1.0';
+export { ferryVersion as agentVersion } from '../lib/version.js';

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { download } from '../agent/transfer/download.js';
+import { systemClock } from '../lib/clock.js';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
@@ -36,7 +37,7 @@ async function controllerChild(dir: string, file: string, sha256: string, size: 
     source: { status: () => ({}), refresh: async () => undefined },
     reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
     logger: pino({ level: 'silent' }),
-    clock: { now: () => new Date() },
+    clock: systemClock,
     ready: () => true,
   });
   const server = await new Promise<Server>((resolve) => {

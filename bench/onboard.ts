@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as v8 from 'node:v8';
+import { systemClock } from '../lib/clock.js';
 
 const require_v8 = () => v8;
 
@@ -76,7 +77,7 @@ async function controllerChild(dir: string): Promise<void> {
     listen: '127.0.0.1:0',
     pollMs: 3_600_000,
     logger: pino({ level: process.env['FERRY_BENCH_LOG'] ?? 'warn' }),
-    clock: { now: () => new Date() },
+    clock: systemClock,
   });
   const adminToken = readFileSync(controller.adminTokenFile, 'utf8').trim();
   process.send?.({ ready: { port: controller.port, adminToken, pid: process.pid } });

@@ -13,12 +13,13 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../core/plan/types.js';
+import { systemClock } from '../lib/clock.js';
 
 const HOSTS = Number(process.env['FERRY_BENCH_HOSTS'] ?? 10_000);
 const CONNECTIONS = 50;
@@ -98,13 +99,13 @@ async function serveChild(dir: string): Promise<void> {
       source: { status: () => ({}), refresh: async () => undefined },
       reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
       logger: pino({ level: 'silent' }),
-      clock: { now: () => new Date() },
+      clock: systemClock,
       ready: () => true,
-    }).app;
+    }).listener;
   // The controller as configured by default, and one whose every poll reads the store (no ETag map).
   const listen = (planCacheMs: number) =>
     new Promise<Server>((resolve) => {
-      const server: Server = api(planCacheMs).listen(0, '127.0.0.1', () => resolve(server));
+      const server: Server = createHttpServer(api(planCacheMs)).listen(0, '127.0.0.1', () => resolve(server));
       server.keepAliveTimeout = 60_000;
     });
   const servers = [await listen(1000), await listen(0)];

@@ -1,6 +1,6 @@
 /** `ferry agent`: the program on every host (DESIGN §3): enroll, report inventory, apply the plan, report. */
 import type { Command } from 'commander';
-import { parseDuration } from '../core/manifest/units.js';
+import { parseDuration } from '../core/units/duration.js';
 import { Agent } from '../agent/agent.js';
 import { EnrollError } from '../agent/enroll/enroll.js';
 import { DataLockedError } from '../agent/lock.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { parseDuration } from '../core/manifest/units.js';
+import { parseDuration } from '../core/units/duration.js';
 import { ControllerConfigError, startController } from '../controller/controller.js';
 import { InsecureKeyFileError } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
@@ -83,7 +83,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       ...(reportRetentionMs !== undefined ? { reportRetentionMs } : {}),
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
       logger,
-      clock: { now: () => new Date(systemClock.now()) },
+      clock: systemClock,
     });
   } catch (err) {
     if (err instanceof ControllerConfigError || err instanceof InsecureKeyFileError || err instanceof StoreUrlError) {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { sha256File } from '../agent/transfer/verified.js';
-import { parseDuration } from '../core/manifest/units.js';
+import { parseDuration } from '../core/units/duration.js';
 import { adminClient, type AdminClient } from './client.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 import { ChildGroup, type Child } from './demo/children.js';

@@ -1,8 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { commands, type CommandEntry } from './commands.js';
+import { ferryVersion as version } from '../lib/version.js';
 import { ExitCode, UserError, exitCodeOf, reportError } from './errors.js';
-
-const version = '0.1.0';
 
 function helpText(): string {
   const rows = commands.map((c) => {

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Document, Scalar, YAMLSeq } from 'yaml';
+import { formatBytes } from '../core/units/bytes.js';
 import { buildArtifact, type ArtifactInfo } from './artifact.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 
@@ -214,16 +215,4 @@ function progressReporter(file: string): { update: (done: number, total: number)
       if (shown) process.stderr.write('\n');
     },
   };
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }

@@ -20,6 +20,7 @@ import {
 import { planFleet, type InstalledRecord } from '../core/planner/index.js';
 import { readManifestDir } from '../controller/source/manifest-dir.js';
 import { GitRevisionError, readManifestsAtRevision } from '../controller/source/git-revision.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 import { readInventoryFile } from './plan-inventory.js';
 
@@ -51,8 +52,8 @@ interface Side {
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** `--now` as RFC 3339 UTC (whole seconds stay whole); a usage error when it is not RFC 3339. */
-export function parseNow(value: string | undefined, clock: () => Date = () => new Date()): string {
-  const date = value === undefined ? new Date(Math.floor(clock().getTime() / 1000) * 1000) : new Date(value);
+export function parseNow(value: string | undefined, clock: Clock = systemClock): string {
+  const date = value === undefined ? new Date(Math.floor(clock.now() / 1000) * 1000) : new Date(value);
   if (value !== undefined && (!rfc3339.test(value) || Number.isNaN(date.getTime()))) {
     throw new UserError(`--now '${value}' is not an RFC 3339 time; write it like 2026-12-01T09:00:00Z`);
   }

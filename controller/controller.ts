@@ -15,7 +15,7 @@ import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
 import { LeaderElection } from './leader.js';
 import { LeaderRequests } from './leader-requests.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { systemClock } from '../lib/clock.js';
+import type { Clock } from '../lib/clock.js';
 import { corePlanning } from './reconcile/core-planning.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import type { ReconcileMetrics } from './reconcile/status.js';
@@ -44,11 +44,8 @@ export interface ControllerOptions {
   readonly pollMs: number;
   readonly webhookSecretFile?: string;
   readonly logger: Logger;
-  /**
-   * Dates for the API and the sources, which still read a Date (until they move onto lib/clock's
-   * ms Clock); the reconciler reads the same time through lib/clock.
-   */
-  readonly clock: { now(): Date };
+  /** The one clock of the controller (lib/clock): the source, the API, leader requests and the reconciler read it. */
+  readonly clock: Clock;
   /** How often followers try to take leadership over, ms; default 2000. */
   readonly leaderIntervalMs?: number;
   /** Passed to `openStore` (tests: a PostgreSQL schema of their own). */
@@ -96,7 +93,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const metrics = createMetrics();
   const reconcileMetrics = metricsAdapter(metrics);
   const ingester = new ContentIngester({ content, tempDir: join(data, 'ingest') });
-  const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs);
+  const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, clock);
 
   let source: ManifestSource | undefined;
   let reconciler: Reconciler | undefined;
@@ -105,13 +102,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
     store,
     {
       async elected() {
-        const s = makeSource(sourceSpec, options, data);
+        const s = makeSource(sourceSpec, options, data, clock);
         const r = new Reconciler({
           store,
           source: s,
           planning: corePlanning,
           signingKey: keys.privateKeyPem,
-          clock: { now: () => clock.now().getTime(), sleep: systemClock.sleep },
+          clock,
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
           content: ingester,
@@ -172,13 +169,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
     desired: { deployments: () => desiredDeployments(reconciler), groups: () => reconciler?.groups() },
     logger: logger.child({ component: 'api' }),
-    clock,
+    clock: clock,
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
   };
   const api = createApi(deps);
-  const server = createServer(api.app);
+  const server = createServer(api.listener);
   server.keepAliveTimeout = 65_000;
 
   try {
@@ -231,8 +228,8 @@ async function chooseSource(options: ControllerOptions): Promise<SourceSpec> {
   return { kind: 'git', repo };
 }
 
-function makeSource(spec: SourceSpec, options: ControllerOptions, data: string): ManifestSource {
-  const common = { pollMs: options.pollMs, clock: options.clock, logger: options.logger.child({ component: 'source' }) };
+function makeSource(spec: SourceSpec, options: ControllerOptions, data: string, clock: Clock): ManifestSource {
+  const common = { pollMs: options.pollMs, clock, logger: options.logger.child({ component: 'source' }) };
   if (spec.kind === 'dir') return new DirSource({ ...common, dir: spec.dir });
   return new GitSource({
     ...common,

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../lib/clock.js';
 import type { Store } from './store/store.js';
 
 export type LeaderRequestKind = 'refresh' | 'content';
@@ -36,6 +37,8 @@ export class LeaderRequests {
     private readonly logger: Logger,
     /** How often the leader looks for requests; default 2000 ms. */
     private readonly pollMs = 2000,
+    /** Request ids and a follower's wait for the leader's answer. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -44,12 +47,12 @@ export class LeaderRequests {
    */
   async request(kind: LeaderRequestKind, waitMs = 15_000): Promise<void> {
     // Sortable by time, unique by the random tail: a later request has a greater id.
-    const id = `${Date.now().toString().padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
+    const id = `${this.clock.now().toString().padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
     await this.store.setMeta(requestKey(kind), id);
     if (kind !== 'refresh' || waitMs <= 0) return;
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
-      await new Promise((ok) => setTimeout(ok, Math.min(200, this.pollMs)));
+    const deadline = this.clock.now() + waitMs;
+    while (this.clock.now() < deadline) {
+      await this.clock.sleep(Math.min(200, this.pollMs));
       const done = await this.store.getMeta(doneKey).catch(() => undefined);
       if (done !== undefined && done >= id) return;
     }

@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import { pino, type Logger } from 'pino';
+import { formatBytes } from '../../core/units/bytes.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -48,7 +49,7 @@ export class TerminalSink implements EventSink {
       format: ' {label} [{bar}] {percentage}% {value}/{total}',
       hideCursor: true,
       clearOnComplete: true,
-      formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? bytes(v) : String(v)),
+      formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? formatBytes(v) : String(v)),
     },
     cliProgress.Presets.shades_classic,
   );
@@ -85,18 +86,6 @@ export class TerminalSink implements EventSink {
   close(): void {
     this.bars.stop();
   }
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = -1;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
 }
 
 /** A sink that keeps events in memory (tests), and tells waiters when enough of a kind arrived. */

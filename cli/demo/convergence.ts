@@ -2,6 +2,7 @@
  * Convergence of the demo fleet, judged from what the admin API shows: each host's current plan and
  * the state its agent last reported for each action. Pure: the caller passes the time.
  */
+import { statusStateOrder, type StatusState } from '../../core/plan/action-states.js';
 import type { ActionState, PlanAction, TimeWindow } from '../../core/plan/types.js';
 
 /** What `GET /v1/hosts/{host}` returns that this module reads. */
@@ -79,10 +80,11 @@ export function judge(view: FleetView, now: Date, horizonMs = 10 * 60_000): Conv
   return { deployments, unsettled, failures };
 }
 
-const order: readonly ActionState[] = ['installed', 'uninstalled', 'not-applicable', 'failed', 'suspended', 'installing', 'downloaded', 'downloading', 'waiting', 'pending'];
+/** The one order of states read backwards: what has settled first, as a fleet converging reads best. */
+const settledFirst: readonly StatusState[] = [...statusStateOrder].reverse();
 
-/** `installed 5 · waiting 2 · pending 1`, in a fixed order (done first). */
-export function formatStates(counts: Readonly<Partial<Record<ActionState, number>>>): string {
-  const parts = order.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${s} ${counts[s]}`);
+/** `installed 5 · waiting 2 · failed 1`, settled first. */
+export function formatStates(counts: Readonly<Partial<Record<StatusState, number>>>): string {
+  const parts = settledFirst.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${s} ${counts[s]}`);
   return parts.length === 0 ? '-' : parts.join(' · ');
 }

@@ -1,10 +1,10 @@
 /**
- * `createApi(deps)`: the controller's HTTP API (DESIGN §4) as an express app.
- * The controller listens with it; tests call `app.listen(0)`.
+ * `createApi(deps)`: the controller's HTTP API (DESIGN §4): an express app behind one request
+ * listener. Serve `api.listener` (`http.createServer(api.listener)`); tests do the same on port 0.
  * Contract: every client error is a 4xx `{error: {code, message, details}}`;
  * no request can crash the process or leave partial state behind a refusal.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { ApiError, errorHandler } from './errors.js';
@@ -20,7 +20,15 @@ import type { ApiDeps } from './deps.js';
 import { createDashboardRouter } from '../dashboard/index.js';
 
 export interface Api {
+  /** The express app: every route. Serving it alone is correct, but skips the plan-poll fast path. */
   readonly app: Express;
+  /**
+   * The request listener to serve the API with. Contract: a plan poll (`GET`/`HEAD
+   * /v1/hosts/{host}/plan` with a bearer credential) goes first to the fast path (fast-plan.ts),
+   * which answers it from memory when it can; every other request, and every poll the fast path
+   * does not answer, is handed to `app` untouched (nothing read from its body, no header written).
+   */
+  readonly listener: RequestListener;
   /** The registry the API records into (the one in deps, or a new one). */
   readonly metrics: Metrics;
   /** Every route, for documentation and the fuzz test. */
@@ -28,11 +36,6 @@ export interface Api {
 }
 
 let cachedSchemas: SchemaSet | undefined;
-
-/** Express's entry point behind `app(req, res)` (present in express 4 and 5, not in its types). */
-interface ExpressHandle {
-  handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
-}
 
 /** Builds the API. Schemas are read from `schemas/` once per process. */
 export function createApi(deps: ApiDeps): Api {
@@ -51,12 +54,9 @@ export function createApi(deps: ApiDeps): Api {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  // Plan polls are answered before express sees them (fast-plan.ts): `app` stays the one
-  // request listener, whoever listens with it (app.listen, http.createServer(app)).
   const seen = new SeenRecorder(deps.store);
-  const poller = new PlanPoller(deps.store, metrics, seen, { freshnessMs: deps.planCacheMs ?? 1000 });
-  const viaExpress = (app as unknown as ExpressHandle).handle.bind(app);
-  (app as unknown as ExpressHandle).handle = (req, res, next) => poller.handle(req, res, () => viaExpress(req, res, next));
+  const poller = new PlanPoller(deps.store, metrics, seen, deps.clock, { freshnessMs: deps.planCacheMs ?? 1000 });
+  const listener: RequestListener = (req, res) => poller.handle(req, res, () => app(req, res));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
@@ -85,5 +85,5 @@ export function createApi(deps: ApiDeps): Api {
   });
   app.use(errorHandler(deps.logger));
 
-  return { app, metrics, routes: table.map(({ method, path, auth }) => ({ method, path, auth })) };
+  return { app, listener, metrics, routes: table.map(({ method, path, auth }) => ({ method, path, auth })) };
 }

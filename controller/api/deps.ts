@@ -3,6 +3,7 @@
  * builds these and passes them to `createApi(deps)`; tests pass real stores and small fakes.
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../../lib/clock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ApiStore, ApiContentStore } from './store-port.js';
 
@@ -28,10 +29,6 @@ export interface ApiReconciler {
   overridesChanged(): void;
   /** Content was stored (`PUT /v1/content`): an artifact reported unavailable may be available now. */
   contentChanged?(sha256: string): void;
-}
-
-export interface ApiClock {
-  now(): Date;
 }
 
 /** Enrollment rate limit per remote address (token bucket). Default: 10 per minute, burst 10. */
@@ -68,7 +65,8 @@ export interface ApiDeps {
   readonly source: ApiSource;
   readonly reconciler: ApiReconciler;
   readonly logger: Logger;
-  readonly clock: ApiClock;
+  /** Time of every request (`now` of a route), rate limits and the plan-poll caches. */
+  readonly clock: Clock;
   /** Made by the controller when the reconciler observes into it too; created here otherwise. */
   readonly metrics?: Metrics;
   /** Secret of the push webhook (`X-Hub-Signature-256`); absent: the webhook answers 404. */

@@ -22,6 +22,7 @@ import { noneMatch } from './http.js';
 import type { SeenRecorder } from './seen.js';
 import type { ApiStore } from './store-port.js';
 import type { Metrics, PlanOutcome } from '../metrics/metrics.js';
+import type { Clock } from '../../lib/clock.js';
 
 const planPath = /^\/v1\/hosts\/([a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?)\/plan$/;
 const route = '/v1/hosts/:host/plan';
@@ -54,6 +55,7 @@ export class PlanPoller {
     private readonly store: ApiStore,
     private readonly metrics: Metrics,
     private readonly seen: SeenRecorder,
+    private readonly clock: Clock,
     options: PlanPollerOptions = {},
   ) {
     this.credentialTtlMs = options.credentialTtlMs ?? 60_000;
@@ -76,7 +78,7 @@ export class PlanPoller {
     const start = performance.now();
     const host = m[1]!;
     const hash = sha256Hex(token);
-    const now = Date.now();
+    const now = this.clock.now();
     const caller = this.credentials.get(hash);
     if (caller !== undefined && caller.until > now) {
       if (caller.host !== host) return fallback();
@@ -150,7 +152,7 @@ export class PlanPoller {
   /** Re-reads the store's plans version (one read at a time) and drops every ETag when it moved. */
   private checkVersion(): Promise<void> {
     this.versionRead ??= (async () => {
-      const readAt = Date.now();
+      const readAt = this.clock.now();
       try {
         const version = await this.store.plansVersion();
         if (version !== this.version) {

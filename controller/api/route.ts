@@ -132,7 +132,7 @@ export function mountRoutes(app: Express, table: readonly RouteSpec[], options: 
       } else if (route.body.kind === 'raw') {
         body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       }
-      return { req, res, caller: res.locals['caller'] as Caller | undefined, params, query, body, now: deps.clock.now() };
+      return { req, res, caller: res.locals['caller'] as Caller | undefined, params, query, body, now: new Date(deps.clock.now()) };
     };
     const handler = async (req: Request, res: Response): Promise<void> => {
       await route.handle(validate(req, res));

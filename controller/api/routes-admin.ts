@@ -1,25 +1,12 @@
 /** The admin side of the API (DESIGN §4): status, deployments, hosts, overrides, tokens, source. */
 import type { ActionStateRecord, ActionStatusRecord, DeploymentOverride, StateCount, StatusState } from '../store/store.js';
 import { ApiError, notFound } from './errors.js';
-import { parseDurationMs } from './http.js';
+import { statusStateOrder } from '../../core/plan/action-states.js';
+import { parseDuration } from '../../core/units/duration.js';
 import { verifyHubSignature } from './webhook.js';
 import type { ApiDeps, DesiredDeployment } from './deps.js';
 import type { RouteSpec } from './route.js';
 
-/** Which state describes a host with several actions in one deployment: the first listed it has. */
-const statePriority: readonly StatusState[] = [
-  'failed',
-  'installing',
-  'downloading',
-  'downloaded',
-  'waiting',
-  'pending',
-  'suspended',
-  'blocked',
-  'not-applicable',
-  'uninstalled',
-  'installed',
-];
 
 const defaultTokenTtlMs = 24 * 3_600_000;
 /** The meta key under which the leader's reconciler records unavailable content (controller/reconcile). */
@@ -236,7 +223,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const byHost = new Map<string, ActionStatusRecord[]>(pageHosts.map((host) => [host, []]));
         for (const s of await store.actionStatuses({ deployment: name, hosts: pageHosts })) byHost.get(s.host)?.push(s);
         const page = [...byHost.entries()].map(([host, actions]) => {
-          const hostState = statePriority.find((p) => actions.some((a) => a.state === p)) ?? actions[0]?.state ?? 'pending';
+          const hostState = statusStateOrder.find((p) => actions.some((a) => a.state === p)) ?? actions[0]?.state ?? 'pending';
           const reported = actions.flatMap((a) => (a.report ? [a.report.at] : []));
           const lastReportAt = reported.length > 0 ? reported.reduce((a, b) => (b > a ? b : a)) : undefined;
           return { host, state: hostState, ...(lastReportAt !== undefined && { lastReportAt }), actions: actions.map(actionView) };
@@ -322,7 +309,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       body: { kind: 'json', schema: 'api/token-create', limit: '64kb', optional: true },
       async handle({ res, body, now }) {
         const ttl = (body as { ttl?: string | number }).ttl;
-        const ttlMs = ttl === undefined ? defaultTokenTtlMs : typeof ttl === 'number' ? ttl : parseDurationMs(ttl);
+        const ttlMs = ttl === undefined ? defaultTokenTtlMs : typeof ttl === 'number' ? ttl : parseDuration(ttl);
         if (ttlMs === undefined || ttlMs < 1000 || ttlMs > 365 * 86_400_000) {
           throw new ApiError(400, 'invalid-body', 'ttl must be between 1s and 365d', [{ path: '/ttl', message: 'out of range' }]);
         }

@@ -42,7 +42,7 @@ export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder 
       auth: 'none',
       body: { kind: 'json', schema: 'api/enroll', limit: '1mb' },
       async handle({ req, res, body, now }) {
-        const wait = limiter.take(req.socket.remoteAddress ?? 'unknown', clock.now().getTime());
+        const wait = limiter.take(req.socket.remoteAddress ?? 'unknown', clock.now());
         if (wait > 0) {
           throw new ApiError(429, 'rate-limited', `too many enrollments from this address; try again in ${wait} s`, undefined, {
             'Retry-After': String(wait),

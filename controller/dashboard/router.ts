@@ -7,7 +7,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { statusStateOrder } from '../../core/plan/action-states.js';
 
 /** Where the page may load from: itself only; no inline script, no framing. */
 const securityHeaders: Readonly<Record<string, string>> = {
@@ -17,6 +19,13 @@ const securityHeaders: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
 };
+
+/**
+ * `/assets/states.js`: the one order of states (core/plan/action-states.ts) as an ES module, so
+ * the page never keeps a second copy of it.
+ */
+const statesModule = `// Served by the controller from core/plan/action-states.ts.\nexport const states = Object.freeze(${JSON.stringify(statusStateOrder)});\n`;
+const statesEtag = `"${createHash('sha256').update(statesModule).digest('base64url').slice(0, 27)}"`;
 
 /** The checkout's `controller/dashboard/static/` folder. */
 export function dashboardAssetsDir(): string {
@@ -61,6 +70,15 @@ export function createDashboardRouter(options: DashboardOptions = {}): Router {
       }
       headers(res);
       next();
+    },
+    (req: Request, res: Response, next: NextFunction) => {
+      if (req.path !== '/states.js' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+        next();
+        return;
+      }
+      res.setHeader('Cache-Control', 'public, max-age=0');
+      res.setHeader('ETag', statesEtag);
+      res.type('text/javascript').send(statesModule);
     },
     // Revalidated on every load (ETag): a new controller version never runs an old script.
     express.static(assets, { index: false, redirect: false, dotfiles: 'ignore', etag: true, lastModified: true, cacheControl: true, maxAge: 0 }),

@@ -13,7 +13,8 @@ import type { Snapshot } from '../../core/manifest/types.js';
 import type { ContentSource } from '../../core/plan/types.js';
 import type { Clock } from '../../lib/clock.js';
 import type { ContentIngester } from '../content/ingest.js';
-import { backoffDelay, type ManifestSource } from '../source/source.js';
+import { backoffDelay } from '../../lib/backoff.js';
+import type { ManifestSource } from '../source/source.js';
 import type { DeploymentOverride, PlanEntry, Store } from '../store/store.js';
 import { ContentCheck, type UnavailableContent } from './content-check.js';
 import { fleetChanges, refreshFleet, type FleetView } from './fleet-view.js';
@@ -237,7 +238,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       this.failures += 1;
-      const delay = backoffDelay(this.failures, this.options.maxRetryMs ?? 60_000);
+      const delay = backoffDelay(this.failures - 1, { baseMs: 1000, maxMs: this.options.maxRetryMs ?? 60_000, minMs: 50 });
       logger.error({ err, failures: this.failures, retryInMs: delay }, 'reconcile: pass failed');
       if (!this.stopped) this.queue.after(delay, 'retry');
     } finally {

@@ -5,16 +5,14 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ManifestFile } from '../../core/manifest/types.js';
-import { backoffDelay, type ManifestSource, type SnapshotListener, type SourceSnapshot, type SourceStatus } from './source.js';
-
-/** The controller's clock as the sources read it (a Date); see ControllerOptions.clock. */
-interface Clock {
-  now(): Date;
-}
+import { Backoff } from '../../lib/backoff.js';
+import type { Clock } from '../../lib/clock.js';
+import type { ManifestSource, SnapshotListener, SourceSnapshot, SourceStatus } from './source.js';
 
 export interface PollingSourceOptions {
   /** Time between fetches when all is well. */
   readonly pollMs: number;
+  /** Times of fetches and errors (`status()`); the poll timer itself is a plain timer. */
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -40,11 +38,14 @@ export abstract class PollingSource implements ManifestSource {
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
-  private failures = 0;
+  /** Failed fetches in a row and the wait before the next: 1 s doubling up to the poll interval, full jitter, at least 250 ms. */
+  private readonly backoff: Backoff;
   private error: FetchError | undefined;
   private lastFetchAt: string | undefined;
 
-  protected constructor(protected readonly options: PollingSourceOptions) {}
+  protected constructor(protected readonly options: PollingSourceOptions) {
+    this.backoff = new Backoff({ baseMs: 1000, maxMs: Math.max(options.pollMs, 1000), minMs: 250 });
+  }
 
   /** Fetches once; throws with a message that says what is wrong. */
   protected abstract fetch(): Promise<Fetched>;
@@ -115,9 +116,9 @@ export abstract class PollingSource implements ManifestSource {
         this.opened = true;
       }
       const fetched = await this.fetch();
-      this.lastFetchAt = clock.now().toISOString();
+      this.lastFetchAt = new Date(clock.now()).toISOString();
       if (this.error) logger.info({ revision: fetched.revision }, 'source: fetching works again');
-      this.failures = 0;
+      this.backoff.reset();
       this.error = undefined;
       if (fetched.revision !== this.snapshot?.revision) {
         const files = await fetched.files();
@@ -131,17 +132,16 @@ export abstract class PollingSource implements ManifestSource {
         this.emit(snapshot);
       }
     } catch (err) {
-      this.failures += 1;
-      delay = backoffDelay(this.failures, Math.max(pollMs, 1000));
+      delay = this.backoff.next();
       const now = clock.now();
       const message = err instanceof Error ? err.message.trim() : String(err);
       this.error = {
         message,
-        at: now.toISOString(),
-        failures: this.failures,
-        nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
+        at: new Date(now).toISOString(),
+        failures: this.backoff.count,
+        nextAttemptAt: new Date(now + delay).toISOString(),
       };
-      logger.warn({ err: message, failures: this.failures, retryInMs: delay, ...this.describe() }, 'source: fetch failed');
+      logger.warn({ err: message, failures: this.backoff.count, retryInMs: delay, ...this.describe() }, 'source: fetch failed');
     } finally {
       if (!this.stopped) {
         this.timer = setTimeout(() => void this.refresh(), delay);

@@ -78,9 +78,3 @@ export function isManifestPath(relPath: string): boolean {
   if (!/\.ya?ml$/i.test(relPath)) return false;
   return relPath.split('/').every((segment) => segment.length > 0 && !segment.startsWith('.'));
 }
-
-/** Retry delay after `failures` consecutive failures: 1 s doubling, capped at `maxMs`, ±20 % jitter. */
-export function backoffDelay(failures: number, maxMs: number, random: () => number = Math.random): number {
-  const base = Math.min(maxMs, 1000 * 2 ** Math.max(0, Math.min(failures - 1, 20)));
-  return Math.max(50, Math.round(base * (0.8 + 0.4 * random())));
-}

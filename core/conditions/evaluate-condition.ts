@@ -6,7 +6,7 @@
 import semver from 'semver';
 import type { ConditionResource, SoftwareRequirement } from '../manifest/types.js';
 import type { ConditionResult, Inventory } from '../plan/types.js';
-import { formatBytes } from './binary-size.js';
+import { formatBytes } from '../units/bytes.js';
 import { asSemver, softwareNamed } from './software-index.js';
 
 interface Compiled {

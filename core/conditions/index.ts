@@ -1,3 +1,3 @@
 export { evaluateCondition } from './evaluate-condition.js';
-export { formatBytes } from './binary-size.js';
+export { formatBytes } from '../units/bytes.js';
 export { softwareByName, softwareNamed, reportsName, reportsInstalled, asSemver } from './software-index.js';

@@ -1,4 +1,5 @@
 /** Bytes → text, refusing files over the size limit and bytes that are not UTF-8. */
+import { formatBytes } from '../units/bytes.js';
 import type { ManifestFile } from './types.js';
 
 /** Text of a file, or why it cannot be read, with the 1-based line and column of the first bad byte. */
@@ -86,17 +87,4 @@ function firstInvalidUtf8(b: Uint8Array): number {
     i += need + 1;
   }
   return b.length;
-}
-
-/** `1 MiB`, `1.5 KiB`, `12 bytes`. */
-export function formatBytes(n: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  if (n < 1024) return `${n} bytes`;
-  let v = n;
-  let u = -1;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
 }

@@ -21,7 +21,8 @@ import type {
   SourcePosition,
 } from './types.js';
 import { formatPath } from './json-path.js';
-import { parseDuration, parseQuantity, parseSize } from './units.js';
+import { parseDuration } from '../units/duration.js';
+import { parseQuantity, parseSize } from './units.js';
 import type { JsonPath } from './yaml-documents.js';
 
 /** Receives a problem at a path of the document being normalised. */

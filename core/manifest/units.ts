@@ -1,5 +1,5 @@
 /**
- * The YAML value forms of sizes, durations and quantities (DESIGN §1), turned into numbers.
+ * The YAML value forms of sizes and quantities (DESIGN §1), turned into numbers.
  * Inputs have passed the schema's patterns; these functions only compute, and refuse what overflows.
  */
 import type { Quantity } from './types.js';
@@ -17,8 +17,6 @@ const sizeUnits: Readonly<Record<string, number>> = {
   TiB: 2 ** 40,
 };
 
-const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** Bytes of a size (`4MiB`, `1048576`, 1048576); undefined when not a size or beyond 2^53. */
 export function parseSize(value: number | string): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
@@ -26,14 +24,6 @@ export function parseSize(value: number | string): number | undefined {
   if (m === null) return undefined;
   const bytes = Number(m[1]) * sizeUnits[m[2] ?? '']!;
   return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-
-/** Milliseconds of a duration (`500ms`, `10m`, `1h30m`); undefined when not a duration or beyond 2^53. */
-export function parseDuration(value: string): number | undefined {
-  if (!/^([0-9]+(ms|s|m|h|d))+$/.test(value)) return undefined;
-  let ms = 0;
-  for (const m of value.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * durationUnits[m[2]!]!;
-  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 /** A percentage (`"10%"`) or host count (3, `"3"`); undefined when neither or beyond 2^53. */

@@ -1,27 +1,8 @@
 /** Plain-language forms of action properties, shared by the diff and its renderers. */
 import type { CommandSpec } from '../manifest/types.js';
+import { formatBytes } from '../units/bytes.js';
+import { formatDuration } from '../units/duration.js';
 import type { ConditionResult, ContentSource, PlanAction, TimeWindow } from '../plan/types.js';
-
-const units = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
-
-/** `512 B`, `1.0 MiB`, `2.3 GiB`: binary units, one decimal. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** `500ms`, `30s`, `10m`, `6h`, `1d`: the largest unit that divides the duration. */
-export function formatDuration(ms: number): string {
-  const steps: readonly [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
-  for (const [size, unit] of steps) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
-}
 
 /** A window list in words: `any time`, `no window ahead`, or the first window and how many follow. */
 export function describeWindows(windows: readonly TimeWindow[] | undefined): string {

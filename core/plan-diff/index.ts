@@ -2,7 +2,8 @@
 export type * from './types.js';
 export { diffFleetPlans, diffHost, siteOf, directSite, byText } from './diff-fleet.js';
 export { diffAction, summarise, transferBytes } from './diff-action.js';
-export { formatBytes, formatDuration, describeWindows } from './describe.js';
+export { describeWindows } from './describe.js';
+export { formatBytes, formatDuration } from '../units/index.js';
 export { renderPlansText, renderDiffText, countStatuses } from './render-text.js';
 export { renderDiffMarkdown } from './render-markdown.js';
 export { renderPlansJson, renderDiffJson, actionJson } from './render-json.js';

@@ -3,7 +3,7 @@
  * not-applicable called out, then per-host details folded in `<details>`. Hosts whose changes
  * are identical share one fold, and the comment stays under GitHub's size limit.
  */
-import { formatBytes } from './describe.js';
+import { formatBytes } from '../units/bytes.js';
 import { actionLabel, countsLabel, describeChanges, diffHeadline } from './render-text.js';
 import type { ChangedAction, FleetDiff, HostDiff } from './types.js';
 

@@ -1,7 +1,7 @@
 /** Terminal forms of plans and diffs: aligned columns, one block per host, a summary line. */
 import type { HostPlan, PlannedStatus } from '../plan/types.js';
 import { alignColumns } from './columns.js';
-import { formatBytes } from './describe.js';
+import { formatBytes } from '../units/bytes.js';
 import { byText } from './diff-fleet.js';
 import type { ActionSummary, ChangedAction, FieldChange, FleetDiff } from './types.js';
 

@@ -114,18 +114,9 @@ export interface Plan extends HostPlan {
   readonly signature?: string;
 }
 
-/** Action states reported by agents (DESIGN §2). */
-export type ActionState =
-  | 'pending'
-  | 'waiting'
-  | 'downloading'
-  | 'downloaded'
-  | 'installing'
-  | 'installed'
-  | 'uninstalled'
-  | 'failed'
-  | 'not-applicable'
-  | 'suspended';
+/** Action states reported by agents (DESIGN §2); their order: `./action-states.ts`. */
+export type { ActionState } from './action-states.js';
+import type { ActionState } from './action-states.js';
 
 /** One result an agent reports; `id` makes reports idempotent. */
 export interface ActionReport {

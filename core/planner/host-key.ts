@@ -21,6 +21,7 @@ export function installedHere(installed: readonly InstalledRecord[], pkg: string
   return false;
 }
 
+/** The key of a host's actions; see above for what it covers. test/core/planner/memo-property.test.ts checks it against plans decided without it. */
 export function hostKey(
   layout: HostLayout,
   inv: Inventory | undefined,
@@ -31,8 +32,8 @@ export function hostKey(
 ): string {
   let key = `${layout.id}${inv === undefined ? '-' : '+'}${waits.join(',')}/${conditionKeys.join(',')}/`;
   if (layout.zoneMatters) {
-    const z = zone ?? '';
-    key += `Z${z.length}:${z}`;
+    const zoneName = zone ?? '';
+    key += `Z${zoneName.length}:${zoneName}`;
   }
   if (inv !== undefined && layout.unprovidedNames.length > 0) {
     key += 'S';
@@ -41,17 +42,17 @@ export function hostKey(
   if (installed.length > 0) {
     key += 'I';
     for (let i = 0; i < layout.deploymentCount; i++) {
-      const t = layout.templates[i]!;
-      const byFerry = installedHere(installed, t.package, t.version);
+      const template = layout.templates[i]!;
+      const byFerry = installedHere(installed, template.package, template.version);
       key += byFerry ? '1' : '0';
-      if (inv !== undefined && (byFerry || t.op === 'uninstall')) key += reportsInstalled(inv, t.package, t.version) ? '1' : '0';
+      if (inv !== undefined && (byFerry || template.op === 'uninstall')) key += reportsInstalled(inv, template.package, template.version) ? '1' : '0';
       else key += '-';
     }
   } else if (inv !== undefined && layout.uninstalls.length > 0) {
     key += 'U';
     for (const i of layout.uninstalls) {
-      const t = layout.templates[i]!;
-      key += reportsInstalled(inv, t.package, t.version) ? '1' : '0';
+      const template = layout.templates[i]!;
+      key += reportsInstalled(inv, template.package, template.version) ? '1' : '0';
     }
   }
   return key;

@@ -71,46 +71,46 @@ export function hostLayout(id: number, templates: readonly ActionTemplate[], dep
   }
   const conflicts: Conflict[] = [];
   for (const [pkg, list] of wanted) {
-    const ts = list.map((i) => templates[i]!);
-    const asks = new Set(ts.map((t) => `${t.version}\0${t.op}`));
+    const templatesOfPackage = list.map((i) => templates[i]!);
+    const asks = new Set(templatesOfPackage.map((template) => `${template.version}\0${template.op}`));
     if (asks.size < 2) continue;
-    const who = [...new Set(ts.map((t) => `${t.deployment} (${t.version} ${t.op === 'install' ? 'present' : 'absent'})`))].sort();
+    const who = [...new Set(templatesOfPackage.map((template) => `${template.deployment} (${template.version} ${template.op === 'install' ? 'present' : 'absent'})`))].sort();
     conflicts.push({ indices: list, reason: `conflict: deployments ${who.join(' and ')} ask different versions or states of ${pkg} on this host; neither is applied` });
   }
 
   const installs = new Map<string, ActionTemplate[]>();
-  for (const t of templates) {
-    if (t.op !== 'install') continue;
-    const list = installs.get(t.package);
-    if (list === undefined) installs.set(t.package, [t]);
-    else list.push(t);
+  for (const template of templates) {
+    if (template.op !== 'install') continue;
+    const list = installs.get(template.package);
+    if (list === undefined) installs.set(template.package, [template]);
+    else list.push(template);
   }
   const blockedBy: (readonly string[])[] = [];
   const blockedKey: number[] = [];
   const unprovided: (readonly string[])[] = [];
-  for (const t of templates) {
-    if (t.requires.length === 0) {
+  for (const template of templates) {
+    if (template.requires.length === 0) {
       blockedBy.push(NO_IDS);
       blockedKey.push(0);
       unprovided.push(NO_IDS);
       continue;
     }
-    const closure = requirementClosure(t, installs);
+    const closure = requirementClosure(template, installs);
     const interned = idLists.intern(closure.ids);
     blockedBy.push(interned.ids);
     blockedKey.push(interned.key);
     unprovided.push(closure.unprovided);
   }
 
-  const ordered = orderActions(templates.map((t, index) => ({ t, blockedBy: blockedBy[index]!, index })));
-  const byId = new Map(ordered.map((d) => [d.t.id, d.index] as const));
+  const ordered = orderActions(templates.map((template, index) => ({ template, blockedBy: blockedBy[index]!, index })));
+  const byId = new Map(ordered.map((entry) => [entry.template.id, entry.index] as const));
   const conditions = new Set<ConditionResource>();
   const uninstalls: number[] = [];
   for (let i = 0; i < deploymentCount; i++) {
-    const t = templates[i]!;
-    if (t.definition === undefined) continue;
-    if (t.op === 'uninstall') uninstalls.push(i);
-    else for (const c of t.conditions) conditions.add(c);
+    const template = templates[i]!;
+    if (template.definition === undefined) continue;
+    if (template.op === 'uninstall') uninstalls.push(i);
+    else for (const c of template.conditions) conditions.add(c);
   }
   return {
     id,
@@ -123,7 +123,7 @@ export function hostLayout(id: number, templates: readonly ActionTemplate[], dep
     unprovided,
     order: ordered.map((d) => d.index),
     pre: blockedBy.map((ids) => ids.map((x) => byId.get(x)!)),
-    zoneMatters: templates.some((t) => t.zoneMatters),
+    zoneMatters: templates.some((template) => template.zoneMatters),
     conditions: [...conditions],
     uninstalls,
     unprovidedNames: [...new Set(unprovided.flat())],

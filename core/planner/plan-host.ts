@@ -37,14 +37,20 @@ export interface HostInputs {
   readonly unavailable?: ReadonlyMap<string, string>;
 }
 
+/**
+ * What an action's `conditions` follow from: `none` evaluated (uninstalls, onLeave), `all-hold`
+ * (the template's shared holding results), or `results:` the interned result keys when one fails.
+ */
+export type ConditionsKey = 'none' | 'all-hold' | `results:${string}`;
+
 /** An action being decided. */
 export interface Draft {
-  readonly t: ActionTemplate;
+  readonly template: ActionTemplate;
   status: PlannedStatus;
   reason?: string;
   conditions: readonly ConditionResult[];
-  /** Determines `conditions` given the template: 'n' none, 'h' all hold, else result keys. */
-  condKey: string;
+  /** Determines `conditions` given the template (part of the action's sharing key). */
+  conditionsKey: ConditionsKey;
   blockedBy: readonly string[];
   readonly suspended: boolean;
 }
@@ -71,8 +77,8 @@ export function planHost(host: string, inputs: HostInputs): HostPlan {
   const layout =
     leaves.length === 0
       ? base
-      : sharing.layout(`${inputs.deployments.join('\0')}\u0001${leaves.map((d) => `${d.t.deployment}\0${d.t.package}\0${d.t.version}`).join('\u0001')}`, () => ({
-          templates: [...base.templates, ...leaves.map((d) => d.t)],
+      : sharing.layout(`${inputs.deployments.join('\0')}\u0001${leaves.map((draft) => `${draft.template.deployment}\0${draft.template.package}\0${draft.template.version}`).join('\u0001')}`, () => ({
+          templates: [...base.templates, ...leaves.map((draft) => draft.template)],
           deploymentCount: base.templates.length,
         }));
 
@@ -103,16 +109,16 @@ function decide(inputs: HostInputs, layout: HostLayout, leaves: readonly Draft[]
     const wait = waits[j]!;
     const count = inputs.templates(depName).length;
     for (let k = 0; k < count; k++) {
-      const t = layout.templates[drafts.length]!;
-      const d: Draft = { t, status: 'planned', conditions: NO_CONDITIONS, condKey: 'n', blockedBy: NO_IDS, suspended };
-      const byFerry = installedHere(inputs.installed, t.package, t.version);
-      if (t.definition === undefined) block(d, `package ${t.package} ${t.version} is not defined in the manifests`);
-      else if (t.op === 'uninstall') decideUninstall(d, inv, byFerry);
-      else decideInstall(d, inv, evaluate, sharing, byFerry);
-      const missing = t.op === 'install' && d.status !== 'blocked' && d.status !== 'not-applicable' ? inputs.unavailable?.get(t.definition!.spec.artifact.sha256) : undefined;
-      if (missing !== undefined) block(d, `content unavailable: ${missing}`);
-      if (wait > 0 && d.status !== 'blocked' && d.status !== 'not-applicable') set(d, 'waiting', sharing.waiting(rollout, wait));
-      drafts.push(d);
+      const template = layout.templates[drafts.length]!;
+      const draft: Draft = { template, status: 'planned', conditions: NO_CONDITIONS, conditionsKey: 'none', blockedBy: NO_IDS, suspended };
+      const byFerry = installedHere(inputs.installed, template.package, template.version);
+      if (template.definition === undefined) block(draft, `package ${template.package} ${template.version} is not defined in the manifests`);
+      else if (template.op === 'uninstall') decideUninstall(draft, inv, byFerry);
+      else decideInstall(draft, inv, evaluate, sharing, byFerry);
+      const missing = template.op === 'install' && draft.status !== 'blocked' && draft.status !== 'not-applicable' ? inputs.unavailable?.get(template.definition!.spec.artifact.sha256) : undefined;
+      if (missing !== undefined) block(draft, `content unavailable: ${missing}`);
+      if (wait > 0 && draft.status !== 'blocked' && draft.status !== 'not-applicable') set(draft, 'waiting', sharing.waiting(rollout, wait));
+      drafts.push(draft);
     }
   }
   for (const c of layout.conflicts) for (const i of c.indices) block(drafts[i]!, c.reason);
@@ -122,61 +128,61 @@ function decide(inputs: HostInputs, layout: HostLayout, leaves: readonly Draft[]
   return toActions(drafts, layout, inv?.facts.timezone, sharing);
 }
 
-function set(d: Draft, status: PlannedStatus, reason: string | undefined): void {
-  d.status = status;
-  if (reason === undefined) delete d.reason;
-  else d.reason = reason;
+function set(draft: Draft, status: PlannedStatus, reason: string | undefined): void {
+  draft.status = status;
+  if (reason === undefined) delete draft.reason;
+  else draft.reason = reason;
 }
 
-function block(d: Draft, reason: string): void {
-  set(d, 'blocked', reason);
+function block(draft: Draft, reason: string): void {
+  set(draft, 'blocked', reason);
 }
 
 /** Planned when Ferry or the inventory says it is installed; otherwise the agent decides if it can (no inventory yet, or `detect`). */
-function decideUninstall(d: Draft, inv: Inventory | undefined, byFerry: boolean): void {
-  const { package: pkg, version } = d.t;
-  if (d.t.definition?.spec.uninstall === undefined) return block(d, `${pkg} ${version} has no uninstall command`);
+function decideUninstall(draft: Draft, inv: Inventory | undefined, byFerry: boolean): void {
+  const { package: pkg, version } = draft.template;
+  if (draft.template.definition?.spec.uninstall === undefined) return block(draft, `${pkg} ${version} has no uninstall command`);
   if (byFerry || (inv !== undefined && reportsInstalled(inv, pkg, version))) return;
-  if (inv === undefined) return set(d, 'unknown', `no inventory reported yet; the agent checks whether ${pkg} ${version} is installed`);
+  if (inv === undefined) return set(draft, 'unknown', `no inventory reported yet; the agent checks whether ${pkg} ${version} is installed`);
   // detect finds installs made outside Ferry, which the inventory's software list may not show.
-  if (d.t.definition.spec.detect !== undefined) return set(d, 'unknown', 'not reported installed; the agent runs detect to decide');
-  set(d, 'not-applicable', `${pkg} ${version} is not installed on this host`);
+  if (draft.template.definition.spec.detect !== undefined) return set(draft, 'unknown', 'not reported installed; the agent runs detect to decide');
+  set(draft, 'not-applicable', `${pkg} ${version} is not installed on this host`);
 }
 
-function decideInstall(d: Draft, inv: Inventory | undefined, evaluate: Evaluate, sharing: PlanSharing, byFerry: boolean): void {
-  const t = d.t;
-  const cs = t.conditions;
+function decideInstall(draft: Draft, inv: Inventory | undefined, evaluate: Evaluate, sharing: PlanSharing, byFerry: boolean): void {
+  const template = draft.template;
+  const conditions = template.conditions;
   let keys = '';
   let results: ConditionResult[] | undefined;
-  for (let i = 0; i < cs.length; i++) {
-    const r = evaluate(cs[i]!);
+  for (let i = 0; i < conditions.length; i++) {
+    const r = evaluate(conditions[i]!);
     if (results === undefined && r.value.verdict !== 'holds') results = [];
     keys += `${r.key},`;
   }
   if (results === undefined) {
-    d.conditions = allHoldOf(t, evaluate);
-    d.condKey = 'h';
+    draft.conditions = allHoldOf(template, evaluate);
+    draft.conditionsKey = 'all-hold';
   } else {
-    for (const c of cs) results.push(evaluate(c).value);
-    d.conditions = results;
-    d.condKey = keys;
+    for (const c of conditions) results.push(evaluate(c).value);
+    draft.conditions = results;
+    draft.conditionsKey = `results:${keys}`;
   }
-  if (t.missingConditions.length > 0) {
-    return block(d, `condition ${t.missingConditions.join(', ')} is not defined in the manifests`);
+  if (template.missingConditions.length > 0) {
+    return block(draft, `condition ${template.missingConditions.join(', ')} is not defined in the manifests`);
   }
   if (results !== undefined) {
-    const v = sharing.verdict(keys, results);
-    if (v.status !== undefined) return set(d, v.status, v.reason);
+    const verdict = sharing.verdict(keys, results);
+    if (verdict.status !== undefined) return set(draft, verdict.status, verdict.reason);
   }
-  if (byFerry && inv !== undefined && !reportsInstalled(inv, t.package, t.version)) set(d, 'planned', 'drift: reported missing, reinstalling');
+  if (byFerry && inv !== undefined && !reportsInstalled(inv, template.package, template.version)) set(draft, 'planned', 'drift: reported missing, reinstalling');
 }
 
 /** The shared results of a template whose conditions all hold (holding results are shared objects). */
-function allHoldOf(t: ActionTemplate, evaluate: Evaluate): readonly ConditionResult[] {
-  let shared = allHold.get(t);
+function allHoldOf(template: ActionTemplate, evaluate: Evaluate): readonly ConditionResult[] {
+  let shared = allHold.get(template);
   if (shared === undefined) {
-    shared = Object.freeze(t.conditions.map((c) => evaluate(c).value));
-    allHold.set(t, shared);
+    shared = Object.freeze(template.conditions.map((c) => evaluate(c).value));
+    allHold.set(template, shared);
   }
   return shared;
 }
@@ -194,12 +200,12 @@ function leaveActions(host: string, inputs: HostInputs, wanted: ReadonlySet<stri
     if (rec.host !== host || wanted.has(rec.package)) continue;
     const dep = inputs.snapshot.deployments.get(rec.deployment);
     const targeting = dep !== undefined && inputs.deployments.includes(rec.deployment);
-    if (targeting && dep.spec.packages.some((p) => p.name === rec.package)) continue;
+    if (targeting && dep.spec.packages.some((listed) => listed.name === rec.package)) continue;
     const onLeave = dep === undefined ? (rec.onLeave ?? 'keep') : dep.spec.onLeave;
     if (onLeave !== 'uninstall') continue;
-    const t = inputs.leaveTemplate(rec.deployment, rec.package, rec.version);
-    if (seen.has(t.id)) continue;
-    seen.add(t.id);
+    const template = inputs.leaveTemplate(rec.deployment, rec.package, rec.version);
+    if (seen.has(template.id)) continue;
+    seen.add(template.id);
     const why =
       dep === undefined
         ? `deployment ${rec.deployment} was deleted and said onLeave: uninstall`
@@ -207,10 +213,10 @@ function leaveActions(host: string, inputs: HostInputs, wanted: ReadonlySet<stri
           ? `deployment ${rec.deployment} no longer lists ${rec.package} and says onLeave: uninstall`
           : `host left the targets of deployment ${rec.deployment}, which says onLeave: uninstall`;
     const suspended = dep !== undefined && (inputs.rollouts.get(rec.deployment)?.outcome.suspended ?? (dep.spec.suspended ? 'spec' : false)) !== false;
-    const d: Draft = { t, status: 'planned', reason: why, conditions: NO_CONDITIONS, condKey: 'n', blockedBy: NO_IDS, suspended };
-    if (t.definition === undefined) block(d, `cannot uninstall ${rec.package} ${rec.version}: its Package definition is no longer in the manifests (${why})`);
-    else if (t.definition.spec.uninstall === undefined) block(d, `cannot uninstall ${rec.package} ${rec.version}: it has no uninstall command (${why})`);
-    drafts.push(d);
+    const draft: Draft = { template, status: 'planned', reason: why, conditions: NO_CONDITIONS, conditionsKey: 'none', blockedBy: NO_IDS, suspended };
+    if (template.definition === undefined) block(draft, `cannot uninstall ${rec.package} ${rec.version}: its Package definition is no longer in the manifests (${why})`);
+    else if (template.definition.spec.uninstall === undefined) block(draft, `cannot uninstall ${rec.package} ${rec.version}: it has no uninstall command (${why})`);
+    drafts.push(draft);
   }
   return drafts;
 }
@@ -218,22 +224,22 @@ function leaveActions(host: string, inputs: HostInputs, wanted: ReadonlySet<stri
 /** Fills blockedBy and blocks actions whose requirements are missing or cannot run (in plan order, so blocks cascade). */
 function applyRequirements(drafts: readonly Draft[], layout: HostLayout, inv: Inventory | undefined): void {
   for (let i = 0; i < drafts.length; i++) {
-    const d = drafts[i]!;
-    if (d.t.requires.length === 0) continue;
-    d.blockedBy = layout.blockedBy[i]!;
+    const draft = drafts[i]!;
+    if (draft.template.requires.length === 0) continue;
+    draft.blockedBy = layout.blockedBy[i]!;
     const unprovided = layout.unprovided[i]!;
-    if (unprovided.length === 0 || d.status === 'blocked' || d.status === 'not-applicable') continue;
+    if (unprovided.length === 0 || draft.status === 'blocked' || draft.status === 'not-applicable') continue;
     const missing = inv === undefined ? unprovided : unprovided.filter((name) => !reportsName(inv, name));
-    if (missing.length > 0) block(d, `requires ${missing.join(', ')}, which no deployment installs on this host`);
+    if (missing.length > 0) block(draft, `requires ${missing.join(', ')}, which no deployment installs on this host`);
   }
   for (const i of layout.order) {
-    const d = drafts[i]!;
-    if (d.status === 'blocked' || d.status === 'not-applicable') continue;
+    const draft = drafts[i]!;
+    if (draft.status === 'blocked' || draft.status === 'not-applicable') continue;
     const pre = layout.pre[i]!;
     for (let k = 0; k < pre.length; k++) {
-      const p = drafts[pre[k]!]!;
-      if (p.status === 'blocked' || p.status === 'not-applicable') {
-        block(d, `requires ${p.t.package}, whose action ${d.blockedBy[k]!} is ${p.status}`);
+      const prerequisite = drafts[pre[k]!]!;
+      if (prerequisite.status === 'blocked' || prerequisite.status === 'not-applicable') {
+        block(draft, `requires ${prerequisite.template.package}, whose action ${draft.blockedBy[k]!} is ${prerequisite.status}`);
         break;
       }
     }
@@ -245,34 +251,34 @@ function toActions(drafts: readonly Draft[], layout: HostLayout, zone: string | 
   const actions: PlanAction[] = [];
   const keys: number[] = [];
   for (const i of layout.order) {
-    const d = drafts[i]!;
-    const key = `${d.status}:${d.suspended ? 1 : 0}:${layout.blockedKey[i]!}:${sharing.reasonKey(d.reason)}:${d.condKey}`;
-    const a = sharing.action(d.t.fixed(zone), key, d, toAction);
+    const draft = drafts[i]!;
+    const key = `${draft.status}:${draft.suspended ? 1 : 0}:${layout.blockedKey[i]!}:${sharing.reasonKey(draft.reason)}:${draft.conditionsKey}`;
+    const a = sharing.action(draft.template.fixed(zone), key, draft, toAction);
     actions.push(a.value);
     keys.push(a.key);
   }
   return sharing.list(keys.join(','), actions);
 }
 
-function toAction(f: FixedFields, d: Draft): PlanAction {
+function toAction(fixed: FixedFields, draft: Draft): PlanAction {
   return {
-    id: f.id,
-    deployment: f.deployment,
-    package: f.package,
-    version: f.version,
-    op: f.op,
-    status: d.status,
-    ...(d.reason === undefined ? {} : { reason: d.reason }),
-    blockedBy: d.blockedBy,
-    artifact: f.artifact,
-    ...(f.install === undefined ? {} : { install: f.install }),
-    ...(f.uninstall === undefined ? {} : { uninstall: f.uninstall }),
-    ...(f.detect === undefined ? {} : { detect: f.detect }),
-    conditions: d.condKey === 'n' || d.condKey === 'h' ? d.conditions : Object.freeze(d.conditions),
-    distribute: f.distribute,
-    ...(f.installWindows === undefined ? {} : { installWindows: f.installWindows }),
-    shutdownAfter: f.shutdownAfter,
-    suspended: d.suspended,
+    id: fixed.id,
+    deployment: fixed.deployment,
+    package: fixed.package,
+    version: fixed.version,
+    op: fixed.op,
+    status: draft.status,
+    ...(draft.reason === undefined ? {} : { reason: draft.reason }),
+    blockedBy: draft.blockedBy,
+    artifact: fixed.artifact,
+    ...(fixed.install === undefined ? {} : { install: fixed.install }),
+    ...(fixed.uninstall === undefined ? {} : { uninstall: fixed.uninstall }),
+    ...(fixed.detect === undefined ? {} : { detect: fixed.detect }),
+    conditions: draft.conditionsKey === 'none' || draft.conditionsKey === 'all-hold' ? draft.conditions : Object.freeze(draft.conditions),
+    distribute: fixed.distribute,
+    ...(fixed.installWindows === undefined ? {} : { installWindows: fixed.installWindows }),
+    shutdownAfter: fixed.shutdownAfter,
+    suspended: draft.suspended,
   };
 }
 

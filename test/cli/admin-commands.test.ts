@@ -73,6 +73,9 @@ describe('ferry admin commands', function () {
     expect(JSON.parse(json.stdout)).to.have.keys('token', 'expiresAt');
     const bad = await runFerry(['token', 'create', '--ttl', 'forever'], { env });
     expect(bad.code).to.equal(2);
+    const compound = await runFerry(['token', 'create', '--ttl', '1h30m', '--json'], { env });
+    expect(compound.code, compound.stderr).to.equal(0);
+    expect(Date.parse(JSON.parse(compound.stdout).expiresAt) - Date.now()).to.be.within(5_400_000 - 60_000, 5_400_000 + 1000);
   });
 
   it('status lists deployments with per-state counts and failing hosts, and exits 1 on failures', async () => {

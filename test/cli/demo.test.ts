@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { judge } from '../../cli/demo/convergence.js';
+import { eventually } from '../support/eventually.js';
 import { ferryBin, repoRoot, runFerry } from '../support/ferry.js';
 
 /** Command lines of running processes that mention `text`. */
@@ -17,14 +18,6 @@ function processesMentioning(text: string): string[] {
     .map((line) => line.trim());
 }
 
-async function eventually(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return check();
-}
 
 describe('ferry demo (real processes)', function () {
   this.timeout(240_000);
@@ -68,7 +61,9 @@ describe('ferry demo (real processes)', function () {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-    expect(await eventually(() => /enrolled/.test(stdout) && /\d+ of 8 enrolled/.test(stdout), 90_000), stdout + stderr).to.equal(true);
+    await eventually(() => /\d+ of 8 enrolled/.test(stdout), 'the demo to report enrolled hosts', 90_000, 200).catch((err: Error) => {
+      throw new Error(`${err.message}\n${stdout}${stderr}`);
+    });
     const dir = /work folder (\S+)/.exec(stdout)![1]!;
     expect(processesMentioning(dir).length, 'controller and 8 agents running').to.equal(9);
 

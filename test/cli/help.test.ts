@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { commands } from '../../cli/commands.js';
+import { agentVersion } from '../../agent/version.js';
 import { runFerry } from '../support/ferry.js';
 
 describe('ferry --help', () => {
@@ -12,6 +14,12 @@ describe('ferry --help', () => {
       'validate', 'plan', 'controller', 'agent', 'package build', 'package push', 'token create',
       'status', 'hosts', 'suspend', 'resume', 'wake', 'bundle export', 'bundle apply', 'results import', 'demo',
     ]);
+  });
+
+  it('--version prints package.json\'s version, the one the agent reports', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await runFerry(['--version']);
+    expect({ code: r.code, stdout: r.stdout, agent: agentVersion }).to.deep.equal({ code: 0, stdout: `${version}\n`, agent: version });
   });
 
   const usageCases = [

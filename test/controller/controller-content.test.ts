@@ -13,9 +13,10 @@ import type { Plan } from '../../core/plan/types.js';
 import { startController, type ControllerOptions, type RunningController } from '../../controller/controller.js';
 import { runFerry } from '../support/ferry.js';
 import { eventually, makeGitFixture, type GitFixture } from './source/git-fixture.js';
+import { systemClock } from '../../lib/clock.js';
 
 const logger = pino({ level: 'silent' });
-const clock = { now: () => new Date() };
+const clock = systemClock;
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const postgres = process.env.FERRY_TEST_POSTGRES;
 

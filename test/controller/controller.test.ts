@@ -12,9 +12,10 @@ import { signWebhookBody } from '../../controller/source/webhook.js';
 import { openStore } from '../../controller/store/index.js';
 import { ferryBin } from '../support/ferry.js';
 import { eventually, makeGitFixture, type GitFixture } from './source/git-fixture.js';
+import { systemClock } from '../../lib/clock.js';
 
 const logger = pino({ level: 'silent' });
-const clock = { now: () => new Date() };
+const clock = systemClock;
 
 interface Json {
   status: number;

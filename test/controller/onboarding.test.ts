@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { startController, type RunningController } from '../../controller/controller.js';
 import type { ReconcileCounters } from '../../controller/reconcile/status.js';
 import { eventually } from '../support/eventually.js';
+import { systemClock } from '../../lib/clock.js';
 
 const HOSTS = 2000;
 const CONCURRENCY = 48;
@@ -67,7 +68,7 @@ describe('onboarding a fleet through the API (issue 17)', function () {
       listen: '127.0.0.1:0',
       pollMs: 3_600_000,
       logger: pino({ level: 'silent' }),
-      clock: { now: () => new Date() },
+      clock: systemClock,
     });
     const admin = (await readFile(controller.adminTokenFile, 'utf8')).trim();
     const created = await send(controller.port, 'POST', '/v1/tokens', admin, { ttl: '1h' }, '127.0.0.1');

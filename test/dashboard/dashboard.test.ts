@@ -238,7 +238,7 @@ describe('dashboard in a browser', function () {
     // The state filter is a labelled select, operable by keys.
     await tabTo((a) => a.id === 'filter-state', 'the State filter');
     await page.keyboard.press('End');
-    await until(page, `location.hash.includes('state=uninstalled')`);
+    await until(page, `location.hash.includes('state=installed')`);
     await h.store.clearOverride('vpn-client-5');
   });
 });

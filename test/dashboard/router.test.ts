@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { statusStateOrder } from '../../core/plan/action-states.js';
 import { dashboardAssetsDir } from '../../controller/dashboard/index.js';
 import { startHarness, type Harness } from '../controller/api/harness.js';
 
@@ -40,6 +41,17 @@ describe('dashboard router', () => {
     expect(missing.json.error.code).to.equal('not-found');
     const traversal = await h.request('GET', '/assets/..%2f..%2fpackage.json', { token: null });
     expect(traversal.status).to.be.oneOf([403, 404]);
+  });
+
+  it('serves the order of states from core as /assets/states.js, revalidated by ETag', async () => {
+    const r = await h.request('GET', '/assets/states.js', { token: null });
+    expect(r.status).to.equal(200);
+    expect(r.headers.get('content-type')).to.match(/^text\/javascript/);
+    expect(r.headers.get('content-security-policy')).to.contain("script-src 'self'");
+    const served = (await import(`data:text/javascript,${encodeURIComponent(r.text)}`)) as { states: readonly string[] };
+    expect(served.states).to.deep.equal(statusStateOrder);
+    const again = await h.request('GET', '/assets/states.js', { token: null, headers: { 'if-none-match': r.headers.get('etag')!, 'cache-control': 'max-age=0' } });
+    expect(again.status).to.equal(304);
   });
 
   it('leaves the API alone: its data still needs the admin token', async () => {

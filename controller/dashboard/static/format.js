@@ -2,20 +2,8 @@
 /** Presentation of states, numbers, sizes and times. Every state is shown as text with a glyph, never by colour alone. */
 import { h } from './dom.js';
 
-/** Action states in the order a reader scans them: problems first, then progress, then settled. */
-export const states = /** @type {const} */ ([
-  'failed',
-  'installing',
-  'downloading',
-  'downloaded',
-  'waiting',
-  'pending',
-  'suspended',
-  'blocked',
-  'not-applicable',
-  'installed',
-  'uninstalled',
-]);
+/** Action states in the order a reader scans them (problems first, then progress, then settled), served by the controller from core. */
+export { states } from './states.js';
 
 /** @type {Record<string, {label: string, glyph: string, tone: string, help: string}>} */
 export const stateInfo = {

@@ -11,6 +11,7 @@ import { buildArtifact } from '../../../cli/artifact.js';
 import { startController, type RunningController } from '../../../controller/controller.js';
 import { eventually } from '../../support/eventually.js';
 import { installScript, uninstallScript } from './fixture.js';
+import { systemClock } from '../../../lib/clock.js';
 
 describe('agent runtime: against startController (manifests directory)', function () {
   this.timeout(60_000);
@@ -67,7 +68,7 @@ describe('agent runtime: against startController (manifests directory)', functio
       listen: '127.0.0.1:0',
       pollMs: 1000,
       logger: pino({ level: 'silent' }),
-      clock: { now: () => new Date() },
+      clock: systemClock,
     });
     const c = controller;
     // Make sure the content is there even if the source does not import artifacts itself.

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { systemClock } from '../../../lib/clock.js';
 import { createApi } from '../../../controller/api/app.js';
 import { DirectoryContentStore } from '../../../controller/content/index.js';
 import { openStore } from '../../../controller/store/index.js';
@@ -72,7 +73,7 @@ export async function startController(): Promise<TestController> {
     source: { status: () => ({}), refresh: async () => undefined },
     reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
     logger: pino({ level: 'silent' }),
-    clock: { now: () => new Date() },
+    clock: systemClock,
     ready: () => true,
     planCacheMs: 0,
     enrollRateLimit: { perMinute: 1000, burst: 1000 },
@@ -89,7 +90,7 @@ export async function startController(): Promise<TestController> {
         return r;
       }) as typeof res.writeHead;
     }
-    api.app(req, res);
+    api.listener(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { hubSignature } from '../../../controller/api/webhook.js';
 import { planAction } from '../../dashboard/fleet.js';
+import { manualClock } from '../../../lib/clock.js';
 import { startHarness, type Harness } from './harness.js';
 
 describe('admin API', () => {
@@ -49,6 +50,9 @@ describe('admin API', () => {
     expect(ms).to.be.within(2 * 3_600_000 - 60_000, 2 * 3_600_000 + 1000);
     const check = await h.store.consumeToken(r.json.token, new Date());
     expect(check.ok).to.equal(true);
+    const compound = await h.request('POST', '/v1/tokens', { json: { ttl: '1h30m' } });
+    expect(compound.status).to.equal(201);
+    expect(Date.parse(compound.json.expiresAt) - Date.now()).to.be.within(5_400_000 - 60_000, 5_400_000 + 1000);
     const bad = await h.request('POST', '/v1/tokens', { json: { ttl: '2 hours' } });
     expect(bad.status).to.equal(400);
     const defaulted = await h.request('POST', '/v1/tokens');
@@ -240,5 +244,25 @@ describe('admin API', () => {
     }
     const m = await h.request('DELETE', '/v1/status');
     expect(m.headers.get('allow')).to.equal('GET, HEAD');
+  });
+});
+
+describe('admin API: times come from the injected clock', () => {
+  it('expires a token exactly its TTL (compound durations too) after the clock\'s now', async () => {
+    const clock = manualClock('2026-12-01T09:00:00Z');
+    const h = await startHarness({ clock });
+    try {
+      const made = await Promise.all(['1h30m', '24h', '500ms1s'].map((ttl) => h.request('POST', '/v1/tokens', { json: { ttl } })));
+      expect(made.map((r) => [r.status, r.json.expiresAt])).to.deep.equal([
+        [201, '2026-12-01T10:30:00.000Z'],
+        [201, '2026-12-02T09:00:00.000Z'],
+        [201, '2026-12-01T09:00:01.500Z'],
+      ]);
+      clock.advance(2 * 3_600_000);
+      const enrolled = await h.request('POST', '/v1/enroll', { token: null, json: { token: made[0]!.json.token, host: 'late' } });
+      expect(enrolled.status).to.equal(401);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { verifyDocument } from '../../../core/signing/index.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -149,6 +152,28 @@ describe('agent API', () => {
       expect(metrics).to.contain('ferry_plans_served_total{outcome="200"} 2');
       expect(metrics).to.contain('ferry_plans_served_total{outcome="304"} 2');
       expect(metrics).to.contain('ferry_plan_not_modified_ratio 0.5');
+    });
+
+    it('answers a poll the same through the fast-path listener and through the express app alone', async () => {
+      const cred = await h.enroll('web3');
+      const signed = await h.seedPlan('web3');
+      const appOnly: Server = await new Promise((resolve) => {
+        const s = h.api.app.listen(0, '127.0.0.1', () => resolve(s));
+      });
+      try {
+        const poll = async (base: string, etag?: string) => {
+          const r = await fetch(`${base}/v1/hosts/web3/plan`, { headers: { authorization: `Bearer ${cred}`, ...(etag && { 'if-none-match': etag, 'cache-control': 'max-age=0' }) } });
+          return { status: r.status, etag: r.headers.get('etag'), body: await r.text() };
+        };
+        const appUrl = `http://127.0.0.1:${(appOnly.address() as AddressInfo).port}`;
+        const etag = `"${createHash('sha256').update(signed).digest('hex')}"`;
+        const answers = [await poll(h.url), await poll(h.url, etag), await poll(appUrl), await poll(appUrl, etag)];
+        const ok = { status: 200, etag, body: signed };
+        const notModified = { status: 304, etag, body: '' };
+        expect(answers).to.deep.equal([ok, notModified, ok, notModified]);
+      } finally {
+        await new Promise((resolve) => appOnly.close(resolve));
+      }
     });
 
     it('lets the admin read any plan', async () => {

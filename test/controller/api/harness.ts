@@ -5,10 +5,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { systemClock, type Clock } from '../../../lib/clock.js';
 import { createApi, type Api } from '../../../controller/api/app.js';
 import type { ApiDeps, DesiredDeployment, EnrollRateLimit } from '../../../controller/api/deps.js';
 import { DirectoryContentStore } from '../../../controller/content/index.js';
@@ -64,12 +65,14 @@ export interface HarnessOptions {
   readonly desired?: DesiredDeployment[];
   /** Group name → member hosts, offered as the applied revision's groups (needs `desired`). */
   readonly groups?: Readonly<Record<string, readonly string[]>>;
-  readonly now?: () => Date;
+  /** The API's clock; default `systemClock` (tests that pin times pass `manualClock`). */
+  readonly clock?: Clock;
   /** Default 0 here, so a plan stored by a test is served at once. */
   readonly planCacheMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const clock = options.clock ?? systemClock;
   const dir = await mkdtemp(join(tmpdir(), 'ferry-api-'));
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const content = new DirectoryContentStore(join(dir, 'content'));
@@ -97,7 +100,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       },
     },
     logger: pino({ level: 'silent' }),
-    clock: { now: options.now ?? (() => new Date()) },
+    clock,
     ready: () => ready,
     planCacheMs: options.planCacheMs ?? 0,
     ...(options.webhookSecret !== undefined && { webhookSecret: options.webhookSecret }),
@@ -111,7 +114,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const api = createApi(deps);
   const server: Server = await new Promise((resolve) => {
-    const s = api.app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer(api.listener).listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -150,14 +153,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     request,
     async enroll(host) {
-      const { token } = await store.createToken({ ttlMs: 3_600_000, now: new Date() });
+      const { token } = await store.createToken({ ttlMs: 3_600_000, now: new Date(clock.now()) });
       const r = await request('POST', '/v1/enroll', { token: null, json: { token, host, facts: { os: { platform: 'linux' } }, labels: {} } });
       if (r.status !== 201) throw new Error(`enroll ${host}: ${r.status} ${r.text}`);
       return r.json.credential as string;
     },
     async seedPlan(host, revision = 'main@sha1:1111', actions = []) {
       const body: HostPlan = { host, sources: [{ kind: 'controller', name: 'controller' }], actions };
-      const now = new Date();
+      const now = new Date(clock.now());
       let signed = '';
       await store.savePlans([{ host, hash: `${revision}:${JSON.stringify(actions)}`, body, revision }], now, {
         sign: (p) => {

@@ -3,12 +3,13 @@ import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { systemClock as clock } from '../../../lib/clock.js';
 import { GitSource } from '../../../controller/source/git-source.js';
 import type { SourceSnapshot } from '../../../controller/source/source.js';
-import { eventually, fixturePath, gitIn, makeGitFixture, type GitFixture } from './git-fixture.js';
+import { eventually } from '../../support/eventually.js';
+import { fixturePath, gitIn, makeGitFixture, type GitFixture } from './git-fixture.js';
 
 const logger = pino({ level: 'silent' });
-const clock = { now: () => new Date() };
 
 function texts(snapshot: SourceSnapshot | undefined): Record<string, string> {
   return Object.fromEntries((snapshot?.files ?? []).map((f) => [f.path, Buffer.from(f.content).toString('utf8')]));
@@ -108,9 +109,11 @@ describe('controller/source GitSource', function () {
     const status = s.status();
     expect(status.error?.message).to.match(/cannot fetch/);
     expect(status.error?.failures).to.equal(1);
+    // lib/backoff: the first retry comes after 250 ms to 1 s (full jitter, floored).
+    expect(Date.parse(status.error!.nextAttemptAt) - Date.parse(status.error!.at)).to.be.within(250, 1000);
     expect(s.current()?.revision).to.equal(`main@sha1:${first}`);
     await rename(moved, repo.origin);
-    // The backoff timer (about 1 s after the first failure) retries without a refresh().
+    // The backoff timer (at most 1 s after the first failure) retries without a refresh().
     await eventually(() => s.status().error === undefined, 'the retry to succeed');
     expect(s.status().ready).to.equal(true);
   });

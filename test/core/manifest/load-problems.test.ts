@@ -70,7 +70,7 @@ const cases: Case[] = [
   {
     name: 'oversized file',
     files: { 'big.yaml': `# ${'x'.repeat(2 * 1024 * 1024)}\n` },
-    problems: ['big.yaml:1:1: error: file is 2.0 MiB, over the 1 MiB limit for one manifest file; split it into several files'],
+    problems: ['big.yaml:1:1: error: file is 2 MiB, over the 1 MiB limit for one manifest file; split it into several files'],
   },
   {
     name: 'non-UTF-8 bytes',

@@ -180,7 +180,7 @@ const cases: Case[] = [
               after: s(editorWindows),
               changes: [
                 { field: 'distributeWindows', before: '2026-12-01T13:00:00Z – 2026-12-01T19:00:00Z', after: '2026-12-02T13:00:00Z – 2026-12-02T19:00:00Z (+1 more)' },
-                { field: 'transfer', before: 'whole file, unicast', after: 'segments of 4.0 MiB, unicast' },
+                { field: 'transfer', before: 'whole file, unicast', after: 'segments of 4 MiB, unicast' },
               ],
             },
           ],
