@@ -1,5 +1,5 @@
 /** When to poll next: the interval ±20% jitter; after failures, exponential backoff with full jitter. */
-import { backoffDelay } from '../transfer/retry-policy.js';
+import { backoffDelay } from '../../lib/backoff.js';
 
 /** `intervalMs` spread uniformly over ±20%, so a fleet does not poll in step. */
 export function jitteredInterval(intervalMs: number, random: () => number = Math.random): number {
@@ -19,7 +19,7 @@ export class Backoff {
   next(retryAfterMs?: number): number {
     const retry = this.failures++;
     if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.maxMs);
-    return Math.max(100, backoffDelay(retry, { baseDelayMs: this.baseMs, maxDelayMs: this.maxMs, random: this.random }));
+    return Math.max(100, backoffDelay(retry, { baseMs: this.baseMs, maxMs: this.maxMs, random: this.random }));
   }
 
   reset(): void {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../../agent/agent.js';
 import { MemorySink } from '../../../agent/log/events.js';
-import { startContentServer } from '../content-server.js';
+import { startContentServer } from '../../lib/transfer/content-server.js';
 import { action, eventually, packageFiles, startController, type TestController } from './fixture.js';
 
 describe('agent runtime: applying plans (in process, real controller API)', function () {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ContentIngester, DirectoryContentStore, type Availability, type RepoFile } from '../../../controller/content/index.js';
 import type { PackageResource } from '../../../core/manifest/types.js';
+import { manualClock, type ManualClock } from '../../../lib/clock.js';
 
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const short = (s: string) => `${s.slice(0, 12)}…`;
@@ -37,7 +38,7 @@ describe('controller/content ContentIngester', () => {
   let hits: Record<string, number>;
   let repo: Record<string, string>;
   let reads: string[];
-  let clock: number;
+  let clock: ManualClock;
   const served: Record<string, { status: number; body: string }> = {
     '/good.tar.gz': { status: 200, body: 'from the web\n' },
     '/wrong.tar.gz': { status: 200, body: 'not what the manifest says' },
@@ -73,14 +74,14 @@ describe('controller/content ContentIngester', () => {
     content = new DirectoryContentStore(join(dir, 'content'));
     hits = {};
     reads = [];
-    clock = 1_000_000;
+    clock = manualClock(1_000_000);
     repo = { 'artifacts/a.tar.gz': 'artifact a\n', 'artifacts/b.stream': 'artifact b, streamed\n', 'artifacts/bad.tar.gz': 'tampered\n' };
     ingester = new ContentIngester({
       content,
       tempDir: join(dir, 'ingest'),
       concurrency: 2,
       download: { maxRetries: 0, baseDelayMs: 1, timeoutMs: 2000 },
-      now: () => clock,
+      clock,
     });
   });
   afterEach(async () => rm(dir, { recursive: true, force: true }));
@@ -141,7 +142,7 @@ describe('controller/content ContentIngester', () => {
   });
 
   it('does not wait for a slow URL: it is "being fetched" until stored, and the caller hears when it ends', async () => {
-    const slow = new ContentIngester({ content, tempDir: join(dir, 'ingest'), fetchWaitMs: 50, now: () => clock });
+    const slow = new ContentIngester({ content, tempDir: join(dir, 'ingest'), fetchWaitMs: 50, clock });
     const p = pkg('vendor', 'a large vendor installer\n', `${base}/slow.tar.gz`);
     const later: string[] = [];
     const t0 = Date.now();
@@ -149,7 +150,7 @@ describe('controller/content ContentIngester', () => {
     expect(Date.now() - t0).to.be.lessThan(400);
     expect(first.get(p.spec.artifact.sha256)).to.deep.equal({
       available: false,
-      reason: `${base}/slow.tar.gz: being fetched (since ${new Date(clock).toISOString()}); installs of it wait until it is stored`,
+      reason: `${base}/slow.tar.gz: being fetched (since ${new Date(clock.now()).toISOString()}); installs of it wait until it is stored`,
     });
     // Another ingest meanwhile joins the same download.
     expect((await slow.ingest([p], readRepoFile, 'r2', (s) => later.push(s))).get(p.spec.artifact.sha256)?.available).to.equal(false);
@@ -182,7 +183,7 @@ describe('controller/content ContentIngester', () => {
     expect(third.get(sha('tampered?'))).to.deep.equal({ available: true });
     expect(hits).to.deep.equal({ '/good.tar.gz': 1, '/gone.tar.gz': 1 });
 
-    clock += 5 * 60_000;
+    clock.advance(5 * 60_000);
     await ingester.ingest(packages, readRepoFile, 'r2');
     expect(hits).to.deep.equal({ '/good.tar.gz': 1, '/gone.tar.gz': 2 });
     ingester.forget(sha('gone\n'));

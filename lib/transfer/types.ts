@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 /** One place content can be fetched from: a full content URL (`…/v1/content/{sha256}`). */
 export interface DownloadSource {

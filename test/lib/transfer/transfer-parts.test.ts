@@ -11,17 +11,17 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalWriteError, TransferError } from '../../agent/transfer/errors.js';
-import { PartialFile } from '../../agent/transfer/partial-file.js';
-import { download } from '../../agent/transfer/download.js';
-import { fetchContent } from '../../agent/transfer/http-get.js';
-import { ReadBuffers } from '../../agent/transfer/read-buffers.js';
-import { checkContent, markVerified } from '../../agent/transfer/verified.js';
+import { LocalWriteError, TransferError } from '../../../lib/transfer/errors.js';
+import { PartialFile } from '../../../lib/transfer/partial-file.js';
+import { download } from '../../../lib/transfer/download.js';
+import { fetchContent } from '../../../lib/transfer/http-get.js';
+import { ReadBuffers } from '../../../lib/transfer/read-buffers.js';
+import { checkContent, markVerified } from '../../../lib/transfer/verified.js';
 import { makeContent, sha256 } from './content-server.js';
 
 const fixture = new URL('./fixtures/download-child.ts', import.meta.url).pathname;
 
-describe('agent/transfer building blocks', () => {
+describe('lib/transfer building blocks', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ferry-transfer-'));

@@ -12,12 +12,12 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { systemClock, type Clock } from './clock.js';
+import { backoffDelay } from '../backoff.js';
+import { systemClock, type Clock } from '../clock.js';
 import { parseContentRange } from './content-range.js';
 import { LocalWriteError, TransferError } from './errors.js';
 import { asTransferError, fetchContent } from './http-get.js';
 import { PartialFile } from './partial-file.js';
-import { backoffDelay } from './retry-policy.js';
 import type { DownloadAttempt, DownloadOptions, DownloadResult, DownloadSource } from './types.js';
 
 export type { DownloadAttempt, DownloadOptions, DownloadResult, DownloadSource } from './types.js';
@@ -121,11 +121,7 @@ class Transfer {
         const delay =
           error.details.retryAfterMs !== undefined
             ? Math.min(error.details.retryAfterMs, o.maxRetryAfterMs ?? 60_000)
-            : backoffDelay(retries, {
-                baseDelayMs: o.baseDelayMs ?? 500,
-                maxDelayMs: o.maxDelayMs ?? 30_000,
-                random: o.random ?? Math.random,
-              });
+            : backoffDelay(retries, { baseMs: o.baseDelayMs ?? 500, maxMs: o.maxDelayMs ?? 30_000, random: o.random ?? Math.random });
         try {
           await this.clock.sleep(delay, o.signal);
         } catch {

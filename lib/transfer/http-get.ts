@@ -10,9 +10,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { HTTPParser } from 'http-parser-js';
+import { parseRetryAfter } from '../backoff.js';
 import { TransferError } from './errors.js';
 import { ReadBuffers } from './read-buffers.js';
-import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
+import { isRetryableStatus } from './retry-policy.js';
 
 /** Body bytes gathered before they are handed on, and the longest they wait. */
 const FLUSH_BYTES = 1 << 20;
