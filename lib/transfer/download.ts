@@ -1,7 +1,8 @@
 /**
- * The agent's downloader (DESIGN §2, §5): fetches content from its sources in order into
- * `dest + '.part'`, resuming with `Range` from the partial file's exact length after any
- * interruption, optionally in paced segments, verifies sha256, and only then renames to `dest`.
+ * The downloader (DESIGN §2, §5) of agents, and of the controller for URL artifacts: fetches
+ * content from its sources in order into `dest + '.part'`, resuming with `Range` from the partial
+ * file's exact length after any interruption, optionally in paced segments, verifies sha256, and
+ * only then renames to `dest`. Each request follows redirects (http-get.ts).
  *
  * A finished download is not fsynced: on a fast link that cost more than the transfer (0.5–0.9 s
  * per GiB here). The sha256 was verified on the bytes as they went to the file, and until the

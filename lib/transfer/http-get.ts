@@ -5,19 +5,26 @@
  * (`npm run bench -- download`). Here the socket reads into 1 MiB slabs (`onread`),
  * http-parser-js frames the response, and the body reaches the sink as views of those slabs:
  * no copy and no allocation per piece. One request per connection (`Connection: close`):
- * segments are paced by seconds and retries reconnect anyway.
+ * segments are paced by seconds and retries reconnect anyway. Redirects are followed (at most
+ * five; Range kept, credentials dropped when the origin changes).
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { HTTPParser } from 'http-parser-js';
 import { parseRetryAfter } from '../backoff.js';
-import { TransferError } from './errors.js';
+import { abortError, TransferError } from './errors.js';
 import { ReadBuffers } from './read-buffers.js';
 import { isRetryableStatus } from './retry-policy.js';
 
 /** Body bytes gathered before they are handed on, and the longest they wait. */
 const FLUSH_BYTES = 1 << 20;
 const FLUSH_MS = 20;
+
+/** Redirects followed for one request; one more is a failure (curl and browsers allow more, a content URL needs few). */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Request headers that carry credentials: not sent on to another origin after a redirect. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 export interface GetOptions {
   /** `bytes=N-` or `bytes=N-M`; absent: the whole content. */
@@ -43,24 +50,74 @@ export interface BodySink {
 }
 
 /**
- * GETs `url`; for a 200 or 206, `accept` sees the head and returns the body's sink, or throws to
- * refuse it. Resolves once the whole body is in the sink. Anything else rejects with a
- * TransferError — another status (retryable per retry-policy, with Retry-After), a network error,
- * a connection that ends early — or with what `accept` or the sink threw; always only after every
- * append already made has settled, so the bytes that arrived before a failure are kept.
+ * GETs `url`, following redirects; for a 200 or 206, `accept` sees the head and returns the body's
+ * sink, or throws to refuse it. Resolves once the whole body is in the sink. Anything else rejects
+ * with a TransferError — another status (retryable per retry-policy, with Retry-After), a network
+ * error, a connection that ends early, a redirect loop or more than MAX_REDIRECTS redirects (not
+ * retryable) — or with what `accept` or the sink threw; always only after every append already
+ * made has settled, so the bytes that arrived before a failure are kept.
  */
-export function fetchContent(url: string, options: GetOptions, accept: (head: ResponseHead) => BodySink): Promise<void> {
+export async function fetchContent(url: string, options: GetOptions, accept: (head: ResponseHead) => BodySink): Promise<void> {
+  let target = httpUrl(url, '');
+  let headers = options.headers ?? {};
+  const visited = [target.href];
+  for (;;) {
+    try {
+      return await getOnce(target, headers, options, accept);
+    } catch (e) {
+      if (!(e instanceof Redirect)) throw e;
+      const next = httpUrl(e.location, `HTTP ${e.status} from ${target.href} to ${e.location}: `, target);
+      if (visited.includes(next.href)) {
+        throw new TransferError(`redirect loop: ${[...visited, next.href].join(' -> ')}`, false, { status: e.status });
+      }
+      if (visited.length > MAX_REDIRECTS) {
+        throw new TransferError(`more than ${MAX_REDIRECTS} redirects, from ${visited[0]} to ${next.href}`, false, { status: e.status });
+      }
+      if (next.origin !== target.origin) headers = withoutCredentials(headers);
+      visited.push(next.href);
+      target = next;
+    }
+  }
+}
+
+/** A 3xx answer with a Location to follow: how getOnce hands a redirect back to fetchContent. */
+class Redirect {
+  constructor(
+    readonly status: number,
+    readonly location: string,
+  ) {}
+}
+
+/** `text` (relative to `base` when given) as an http(s) URL; else a non-retryable TransferError, its message after `context`. */
+function httpUrl(text: string, context: string, base?: URL): URL {
+  let url: URL;
+  try {
+    url = new URL(text, base);
+  } catch {
+    throw new TransferError(`${context}invalid URL ${text}`, false);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TransferError(`${context}unsupported protocol ${url.protocol}`, false);
+  url.hash = '';
+  return url;
+}
+
+function withoutCredentials(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
+}
+
+/** One request to `target`. Rejects with a Redirect for a 3xx to follow. */
+function getOnce(
+  target: URL,
+  sendHeaders: Readonly<Record<string, string>>,
+  options: GetOptions,
+  accept: (head: ResponseHead) => BodySink,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    let target: URL;
     let request: string;
     try {
-      target = new URL(url);
-      if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-        throw new TransferError(`unsupported protocol ${target.protocol}`, false);
-      }
-      request = requestText(target, options);
+      request = requestText(target, sendHeaders, options.range);
     } catch (e) {
-      return reject(e instanceof TransferError ? e : new TransferError(`invalid URL ${url}`, false));
+      return reject(e);
     }
     if (options.signal?.aborted) return reject(abortError(options.signal));
 
@@ -127,6 +184,11 @@ export function fetchContent(url: string, options: GetOptions, accept: (head: Re
         if (!headers.has(name)) headers.set(name, info.headers[i + 1]!);
       }
       const status = info.statusCode;
+      if (REDIRECT_STATUSES.has(status)) {
+        const location = headers.get('location');
+        if (location === undefined) throw new TransferError(`HTTP ${status} from ${target.href} without a Location`, false, { status });
+        throw new Redirect(status, location);
+      }
       if (status !== 200 && status !== 206) {
         const retryAfterMs = parseRetryAfter(headers.get('retry-after'), options.now());
         throw new TransferError(`HTTP ${status} ${info.statusMessage ?? ''}`.trim(), isRetryableStatus(status), {
@@ -216,13 +278,13 @@ function coalesce(chunks: Buffer[]): Buffer[] {
 }
 
 /** The request, refusing header names and values that would break out of their line. */
-function requestText(target: URL, options: GetOptions): string {
+function requestText(target: URL, extra: Readonly<Record<string, string>>, range: string | undefined): string {
   const headers: [string, string][] = [
     ['Host', target.host],
     ['Accept-Encoding', 'identity'],
     ['Connection', 'close'],
-    ...(options.range ? [['Range', options.range] as [string, string]] : []),
-    ...Object.entries(options.headers ?? {}),
+    ...(range ? [['Range', range] as [string, string]] : []),
+    ...Object.entries(extra),
   ];
   let text = `GET ${target.pathname}${target.search} HTTP/1.1\r\n`;
   for (const [name, value] of headers) {
@@ -232,10 +294,6 @@ function requestText(target: URL, options: GetOptions): string {
     text += `${name}: ${value}\r\n`;
   }
   return `${text}\r\n`;
-}
-
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
 /**

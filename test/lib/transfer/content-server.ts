@@ -9,8 +9,16 @@ import type { AddressInfo } from 'node:net';
 export interface ServedRequest {
   readonly path: string;
   readonly range?: string;
+  /** The Authorization header, when one was sent. */
+  readonly authorization?: string;
   readonly status: number;
   readonly at: number;
+}
+
+/** A redirect the server answers for a path (no Location header when `location` is absent). */
+export interface Redirect {
+  readonly status: number;
+  readonly location?: string;
 }
 
 export interface Faults {
@@ -53,15 +61,23 @@ export function makeContent(size: number, seed = 1): Buffer {
   return out;
 }
 
-/** Starts a server on 127.0.0.1, an OS-chosen port; `files` maps URL paths to content. */
-export async function startContentServer(files: Record<string, Buffer>): Promise<ContentServer> {
+/** Starts a server on 127.0.0.1, an OS-chosen port; `files` maps URL paths to content, `redirects` paths to redirects. */
+export async function startContentServer(files: Record<string, Buffer>, redirects: Record<string, Redirect> = {}): Promise<ContentServer> {
   const faults: Faults = { statuses: [], corrupt: false, ignoreRange: false, chunkDelayMs: 0 };
   const requests: ServedRequest[] = [];
   const state = { bytesServed: 0 };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const range = req.headers.range;
-    const record = (status: number) => requests.push({ path, ...(range ? { range } : {}), status, at: Date.now() });
+    const authorization = req.headers.authorization;
+    const record = (status: number) =>
+      requests.push({ path, ...(range ? { range } : {}), ...(authorization ? { authorization } : {}), status, at: Date.now() });
+    const redirect = redirects[path];
+    if (redirect) {
+      record(redirect.status);
+      res.writeHead(redirect.status, redirect.location === undefined ? {} : { location: redirect.location });
+      return res.end('moved');
+    }
     const injected = faults.statuses.shift();
     if (injected) {
       record(injected.status);
