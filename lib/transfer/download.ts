@@ -2,7 +2,8 @@
  * The downloader (DESIGN §2, §5) of agents, and of the controller for URL artifacts: fetches
  * content from its sources in order into `dest + '.part'`, resuming with `Range` from the partial
  * file's exact length after any interruption, optionally in paced segments, verifies sha256, and
- * only then renames to `dest`. Each request follows redirects (http-get.ts).
+ * only then renames to `dest`. Each request follows redirects and goes through the proxy the
+ * environment names for it (http-get.ts, proxy.ts).
  *
  * A finished download is not fsynced: on a fast link that cost more than the transfer (0.5–0.9 s
  * per GiB here). The sha256 was verified on the bytes as they went to the file, and until the
@@ -19,6 +20,7 @@ import { parseContentRange } from './content-range.js';
 import { LocalWriteError, TransferError } from './errors.js';
 import { asTransferError, fetchContent } from './http-get.js';
 import { PartialFile } from './partial-file.js';
+import { proxySettings, type ProxySettings } from './proxy.js';
 import type { DownloadAttempt, DownloadOptions, DownloadResult, DownloadSource } from './types.js';
 
 export type { DownloadAttempt, DownloadOptions, DownloadResult, DownloadSource } from './types.js';
@@ -84,12 +86,14 @@ type SourceOutcome = 'verified' | 'next-source' | 'suspended' | 'aborted' | { re
 
 class Transfer {
   private readonly clock: Clock;
+  private readonly proxy: ProxySettings | undefined;
   constructor(
     private readonly options: DownloadOptions,
     private readonly part: PartialFile,
     private readonly countFetched: (bytes: number) => void,
   ) {
     this.clock = options.clock ?? systemClock;
+    this.proxy = proxySettings(options.env ?? process.env);
   }
 
   /** Tries one source, with retries, until the content is verified or this source is given up. */
@@ -168,6 +172,7 @@ class Transfer {
           timeoutMs: o.timeoutMs ?? 30_000,
           ...(o.signal ? { signal: o.signal } : {}),
           now: () => this.clock.now(),
+          ...(this.proxy ? { proxy: this.proxy } : {}),
         },
         (head) => {
           if (head.statusCode === 206) {

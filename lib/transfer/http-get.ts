@@ -6,13 +6,15 @@
  * http-parser-js frames the response, and the body reaches the sink as views of those slabs:
  * no copy and no allocation per piece. One request per connection (`Connection: close`):
  * segments are paced by seconds and retries reconnect anyway. Redirects are followed (at most
- * five; Range kept, credentials dropped when the origin changes).
+ * five; Range kept, credentials dropped when the origin changes), and proxies from the
+ * environment are used (proxy.ts); a direct connection pays nothing for either.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { HTTPParser } from 'http-parser-js';
 import { parseRetryAfter } from '../backoff.js';
 import { abortError, TransferError } from './errors.js';
+import { openTunnel, proxyFor, viaProxy, type Proxy, type ProxySettings } from './proxy.js';
 import { ReadBuffers } from './read-buffers.js';
 import { isRetryableStatus } from './retry-policy.js';
 
@@ -34,6 +36,8 @@ export interface GetOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly now: () => number;
+  /** Proxies from the environment (proxy.ts); absent: every request goes direct. */
+  readonly proxy?: ProxySettings;
 }
 
 /** The status and headers of a 200 or 206 response. */
@@ -62,8 +66,10 @@ export async function fetchContent(url: string, options: GetOptions, accept: (he
   let headers = options.headers ?? {};
   const visited = [target.href];
   for (;;) {
+    const proxy = options.proxy && proxyFor(target, options.proxy);
+    const tunnel = proxy && target.protocol === 'https:' ? await openTunnel(proxy, target, options.timeoutMs, options.signal) : undefined;
     try {
-      return await getOnce(target, headers, options, accept);
+      return await getOnce(target, headers, proxy, tunnel, options, accept);
     } catch (e) {
       if (!(e instanceof Redirect)) throw e;
       const next = httpUrl(e.location, `HTTP ${e.status} from ${target.href} to ${e.location}: `, target);
@@ -105,21 +111,30 @@ function withoutCredentials(headers: Readonly<Record<string, string>>): Readonly
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
 }
 
-/** One request to `target`. Rejects with a Redirect for a 3xx to follow. */
+/**
+ * One request: to `target` directly, through `proxy` in absolute form (http://), or over
+ * `tunnel`, a CONNECT tunnel through it (https://). Rejects with a Redirect for a 3xx to follow.
+ */
 function getOnce(
   target: URL,
   sendHeaders: Readonly<Record<string, string>>,
+  proxy: Proxy | undefined,
+  tunnel: net.Socket | undefined,
   options: GetOptions,
   accept: (head: ResponseHead) => BodySink,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let request: string;
     try {
-      request = requestText(target, sendHeaders, options.range);
+      request = requestText(target, sendHeaders, options.range, tunnel ? undefined : proxy);
     } catch (e) {
+      tunnel?.destroy();
       return reject(e);
     }
-    if (options.signal?.aborted) return reject(abortError(options.signal));
+    if (options.signal?.aborted) {
+      tunnel?.destroy();
+      return reject(abortError(options.signal));
+    }
 
     const buffers = new ReadBuffers();
     const parser = new HTTPParser(HTTPParser.RESPONSE);
@@ -244,13 +259,24 @@ function getOnce(
     const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
     const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
     const onread = { buffer: () => buffers.next(), callback: onRead };
-    const socket =
-      target.protocol === 'https:'
-        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), onread } as tls.ConnectionOptions)
-        : net.connect({ host, port, onread });
+    let socket: net.Socket;
+    if (tunnel) {
+      // TLS over a tunnel ignores `onread`: its bytes are copied into the read slabs.
+      socket = tls.connect({ socket: tunnel, host, ...(net.isIP(host) ? {} : { servername: host }) });
+      socket.on('data', (chunk: Buffer) => {
+        for (let at = 0; at < chunk.length; ) {
+          const n = chunk.copy(buffers.next(), 0, at);
+          at += n;
+          if (!onRead(n) && (complete || failure !== undefined)) return;
+        }
+        if (paused) socket.pause();
+      });
+    } else if (proxy) socket = net.connect({ host: proxy.host, port: proxy.port, onread });
+    else if (target.protocol === 'https:') socket = tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), onread } as tls.ConnectionOptions);
+    else socket = net.connect({ host, port, onread });
     socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => socket.write(request));
     socket.setTimeout(options.timeoutMs, () => fail(new TransferError(`no data for ${options.timeoutMs} ms`, true)));
-    socket.on('error', (e) => fail(asTransferError(e)));
+    socket.on('error', (e) => fail(proxy && !(e instanceof TransferError) && !tlsFailure(e) ? viaProxy(e, proxy) : asTransferError(e)));
     socket.on('close', () => {
       if (!complete && failure === undefined) {
         // A body that runs to the end of the connection (no Content-Length) ends here.
@@ -277,16 +303,21 @@ function coalesce(chunks: Buffer[]): Buffer[] {
   return out;
 }
 
-/** The request, refusing header names and values that would break out of their line. */
-function requestText(target: URL, extra: Readonly<Record<string, string>>, range: string | undefined): string {
+/**
+ * The request, refusing header names and values that would break out of their line; in absolute
+ * form, with the proxy's credentials, when it goes to an http:// proxy.
+ */
+function requestText(target: URL, extra: Readonly<Record<string, string>>, range: string | undefined, proxy: Proxy | undefined): string {
   const headers: [string, string][] = [
     ['Host', target.host],
     ['Accept-Encoding', 'identity'],
     ['Connection', 'close'],
     ...(range ? [['Range', range] as [string, string]] : []),
+    ...(proxy?.authorization ? [['Proxy-Authorization', proxy.authorization] as [string, string]] : []),
     ...Object.entries(extra),
   ];
-  let text = `GET ${target.pathname}${target.search} HTTP/1.1\r\n`;
+  const path = `${target.pathname}${target.search}`;
+  let text = `GET ${proxy ? `${target.protocol}//${target.host}${path}` : path} HTTP/1.1\r\n`;
   for (const [name, value] of headers) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) {
       throw new TransferError(`invalid request header ${JSON.stringify(name)}`, false);
@@ -304,6 +335,10 @@ export function asTransferError(error: unknown): TransferError {
   if (error instanceof TransferError) return error;
   const e = error as NodeJS.ErrnoException;
   const code = e?.code ? `${e.code}: ` : '';
-  const certificate = /CERT|SIGNATURE|SELF_SIGNED/.test(e?.code ?? '');
+  const certificate = tlsFailure(e);
   return new TransferError(`${certificate ? 'TLS' : 'network'} error: ${code}${e?.message ?? String(error)}`, !certificate);
+}
+
+function tlsFailure(e: NodeJS.ErrnoException | undefined): boolean {
+  return /CERT|SIGNATURE|SELF_SIGNED/.test(e?.code ?? '');
 }

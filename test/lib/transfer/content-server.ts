@@ -2,6 +2,7 @@
  * A real HTTP content server for agent tests: serves buffers by path with `Range`/206 support,
  * counts the body bytes it sends, and has switches to inject faults.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,6 +47,17 @@ export interface ContentServer {
 /** sha256 of a buffer, lower-case hex. */
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** Writes a self-signed certificate for 127.0.0.1 and its key into `dir`; returns their paths. */
+export function selfSignedCertificate(dir: string): { readonly key: string; readonly cert: string } {
+  const key = `${dir}/key.pem`;
+  const cert = `${dir}/cert.pem`;
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-keyout', key, '-out', cert, '-subj', '/CN=ferry-test', '-addext', 'subjectAltName=IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  return { key, cert };
 }
 
 /** Deterministic pseudo-random content of `size` bytes. */

@@ -31,6 +31,7 @@ describe('lib/transfer redirects', () => {
     size: SIZE,
     dest,
     clock: manualClock(0),
+    env: {},
     ...over,
   });
 

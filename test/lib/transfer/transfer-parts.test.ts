@@ -3,7 +3,7 @@
  * HTTP/1.1 reader (chunked bodies, HTTPS, refused headers) and the boot-scoped trust in content.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -17,7 +17,7 @@ import { download } from '../../../lib/transfer/download.js';
 import { fetchContent } from '../../../lib/transfer/http-get.js';
 import { ReadBuffers } from '../../../lib/transfer/read-buffers.js';
 import { checkContent, markVerified } from '../../../lib/transfer/verified.js';
-import { makeContent, sha256 } from './content-server.js';
+import { makeContent, selfSignedCertificate, sha256 } from './content-server.js';
 
 const fixture = new URL('./fixtures/download-child.ts', import.meta.url).pathname;
 
@@ -200,12 +200,7 @@ describe('lib/transfer building blocks', () => {
 
     it('downloads over HTTPS, trusting the CA the system (here NODE_EXTRA_CA_CERTS) trusts', async function () {
       this.timeout(30_000);
-      const key = join(dir, 'key.pem');
-      const cert = join(dir, 'cert.pem');
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-        '-keyout', key, '-out', cert, '-subj', '/CN=ferry-test', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ], { stdio: 'ignore' });
+      const { key, cert } = selfSignedCertificate(dir);
       const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
         const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
         const start = m ? Number(m[1]) : 0;
