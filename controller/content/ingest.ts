@@ -33,8 +33,8 @@ export interface ContentIngesterOptions {
   readonly concurrency?: number;
   /** How long a failed URL fetch is remembered before it is tried again; default 5 minutes. */
   readonly retryUrlAfterMs?: number;
-  /** Passed to the downloader (tests shorten retries and timeouts). */
-  readonly download?: Pick<DownloadOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'maxRetryAfterMs'>;
+  /** Passed to the downloader (tests shorten retries and timeouts; `env`: where proxy variables are read, default process.env). */
+  readonly download?: Pick<DownloadOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'maxRetryAfterMs' | 'env'>;
   /** When a failed URL fetch was remembered, and the downloader's retry waits; default the system clock. */
   readonly clock?: Clock;
   /**

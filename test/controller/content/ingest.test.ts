@@ -39,8 +39,11 @@ describe('controller/content ContentIngester', () => {
   let repo: Record<string, string>;
   let reads: string[];
   let clock: ManualClock;
-  const served: Record<string, { status: number; body: string }> = {
+  const served: Record<string, { status: number; body: string; location?: string }> = {
     '/good.tar.gz': { status: 200, body: 'from the web\n' },
+    '/moved.tar.gz': { status: 302, body: 'moved', location: '/mirror/moved.tar.gz' },
+    '/mirror/moved.tar.gz': { status: 200, body: 'moved to a mirror\n' },
+    '/loop.tar.gz': { status: 301, body: 'moved', location: 'loop.tar.gz' },
     '/wrong.tar.gz': { status: 200, body: 'not what the manifest says' },
     '/gone.tar.gz': { status: 404, body: 'no such file' },
   };
@@ -62,7 +65,7 @@ describe('controller/content ContentIngester', () => {
       }
       const s = served[req.url!];
       if (!s) return void res.writeHead(500).end();
-      res.writeHead(s.status, { 'content-length': Buffer.byteLength(s.body) }).end(s.body);
+      res.writeHead(s.status, { 'content-length': Buffer.byteLength(s.body), ...(s.location ? { location: s.location } : {}) }).end(s.body);
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -80,7 +83,7 @@ describe('controller/content ContentIngester', () => {
       content,
       tempDir: join(dir, 'ingest'),
       concurrency: 2,
-      download: { maxRetries: 0, baseDelayMs: 1, timeoutMs: 2000 },
+      download: { maxRetries: 0, baseDelayMs: 1, timeoutMs: 2000, env: {} },
       clock,
     });
   });
@@ -108,6 +111,8 @@ describe('controller/content ContentIngester', () => {
       pkg('web', 'from the web\n', `${base}/good.tar.gz`),
       pkg('web-wrong', 'what the web should serve', `${base}/wrong.tar.gz`, { size: Buffer.byteLength('not what the manifest says') }),
       pkg('web-gone', 'gone\n', `${base}/gone.tar.gz`),
+      pkg('web-redirected', 'moved to a mirror\n', `${base}/moved.tar.gz`),
+      pkg('web-loop', 'loop\n', `${base}/loop.tar.gz`),
       pkg('web-down', 'down\n', `http://127.0.0.1:${closedPort}/x.tar.gz`),
     ];
     const result = await ingester.ingest(packages, readRepoFile, 'main@sha1:1');
@@ -129,10 +134,12 @@ describe('controller/content ContentIngester', () => {
       web: { available: true },
       'web-wrong': { available: false, reason: `${base}/wrong.tar.gz: has sha256 ${short(sha('not what the manifest says'))} but the manifest says ${short(sha('what the web should serve'))}` },
       'web-gone': { available: false, reason: `${base}/gone.tar.gz: HTTP 404 Not Found` },
+      'web-redirected': { available: true },
+      'web-loop': { available: false, reason: `${base}/loop.tar.gz: redirect loop: ${base}/loop.tar.gz -> ${base}/loop.tar.gz` },
       'web-down': { available: false, reason: downReason },
     });
     expect(reads.sort()).to.deep.equal(['artifacts/a.tar.gz', 'artifacts/a.tar.gz', 'artifacts/b.stream', 'artifacts/bad.tar.gz', 'artifacts/missing.tar.gz']);
-    for (const name of ['from-repo', 'from-repo-stream', 'web']) {
+    for (const name of ['from-repo', 'from-repo-stream', 'web', 'web-redirected']) {
       const p = packages.find((x) => x.metadata.name === name)!;
       expect(await content.stat(p.spec.artifact.sha256), name).to.deep.equal({ sha256: p.spec.artifact.sha256, size: p.spec.artifact.size });
     }
