@@ -67,9 +67,11 @@ export async function fetchContent(url: string, options: GetOptions, accept: (he
   const visited = [target.href];
   for (;;) {
     const proxy = options.proxy && proxyFor(target, options.proxy);
-    const tunnel = proxy && target.protocol === 'https:' ? await openTunnel(proxy, target, options.timeoutMs, options.signal) : undefined;
+    const tunnelled = proxy !== undefined && target.protocol === 'https:';
+    const request = requestText(target, headers, options.range, tunnelled ? undefined : proxy);
+    const tunnel = tunnelled ? await openTunnel(proxy, target, options.timeoutMs, options.signal) : undefined;
     try {
-      return await getOnce(target, headers, proxy, tunnel, options, accept);
+      return await getOnce(target, request, proxy, tunnel, options, accept);
     } catch (e) {
       if (!(e instanceof Redirect)) throw e;
       const next = httpUrl(e.location, `HTTP ${e.status} from ${target.href} to ${e.location}: `, target);
@@ -112,25 +114,18 @@ function withoutCredentials(headers: Readonly<Record<string, string>>): Readonly
 }
 
 /**
- * One request: to `target` directly, through `proxy` in absolute form (http://), or over
- * `tunnel`, a CONNECT tunnel through it (https://). Rejects with a Redirect for a 3xx to follow.
+ * Sends `request` for `target`: directly, to `proxy` (http://, the request in absolute form), or
+ * over `tunnel`, a CONNECT tunnel through it (https://). Rejects with a Redirect for a 3xx to follow.
  */
 function getOnce(
   target: URL,
-  sendHeaders: Readonly<Record<string, string>>,
+  request: string,
   proxy: Proxy | undefined,
   tunnel: net.Socket | undefined,
   options: GetOptions,
   accept: (head: ResponseHead) => BodySink,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    let request: string;
-    try {
-      request = requestText(target, sendHeaders, options.range, tunnel ? undefined : proxy);
-    } catch (e) {
-      tunnel?.destroy();
-      return reject(e);
-    }
     if (options.signal?.aborted) {
       tunnel?.destroy();
       return reject(abortError(options.signal));

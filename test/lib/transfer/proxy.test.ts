@@ -213,6 +213,14 @@ describe('lib/transfer proxies', () => {
       expect(server.requests).to.deep.equal([]);
     });
 
+    it('refuses a header that would break out of its line before it opens a tunnel', async () => {
+      proxy = await startProxy();
+      const url = `https://127.0.0.1:${new URL(server.url).port}/good`;
+      const result = await download(options(join(dir, 'h'), { HTTPS_PROXY: proxy.url }, { sources: [{ name: 's', url, headers: { authorization: 'x\r\nX-Evil: 1' } }] }));
+      expect(result.attempts).to.deep.equal([{ source: 's', error: 'invalid request header "authorization"', retryable: false }]);
+      expect(proxy.requests).to.deep.equal([]);
+    });
+
     describe('https:// through a CONNECT tunnel (in a child process that trusts the test certificate)', () => {
       let tlsServer: https.Server;
       let port: number;
