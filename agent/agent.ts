@@ -6,11 +6,12 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { resolve } from 'node:path';
+import { Backoff } from '../lib/backoff.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import type { Plan } from '../core/plan/types.js';
 import { ApiFailure, ControllerClient } from './client/controller-client.js';
 import type { Credential } from './enroll/credential.js';
 import { EnrollError, ensureEnrolled } from './enroll/enroll.js';
-import { runCommand } from './executor/run-command.js';
 import { collectFacts } from './inventory/facts.js';
 import { buildInventory, inventoryHash } from './inventory/inventory.js';
 import { OsPackageCache } from './inventory/os-packages.js';
@@ -20,10 +21,13 @@ import { recoverInterrupted } from './journal/recovery.js';
 import { lockDataDir } from './lock.js';
 import type { EventSink } from './log/events.js';
 import { checkPlan } from './poller/plan-check.js';
-import { Backoff, jitteredInterval } from './poller/timing.js';
+import { jitteredInterval } from './poller/timing.js';
+import { ArchiveUnpacker } from './runner/archive-unpacker.js';
+import { CommandInstaller } from './runner/command-installer.js';
+import { ContentDownloader } from './runner/content-downloader.js';
 import { detectDrift } from './runner/drift.js';
+import { Executor, type PassResult } from './runner/executor.js';
 import { Reporter } from './runner/reporter.js';
-import { Runner, type PassResult } from './runner/runner.js';
 
 export interface AgentOptions {
   readonly server: string;
@@ -43,6 +47,8 @@ export interface AgentOptions {
   readonly osPackages: boolean;
   readonly events: EventSink;
   readonly random?: () => number;
+  /** The one source of time (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** `0` all it could do succeeded, `1` an action failed or the plan was rejected, `3` the controller could not be reached. */
@@ -55,6 +61,8 @@ export class Agent {
   private credential!: Credential;
   private client: ControllerClient;
   private readonly reporter: Reporter;
+  private readonly clock: Clock;
+  private readonly installer: CommandInstaller;
   private readonly osPackages: OsPackageCache | undefined;
   private plan: Plan | undefined;
   private stopping = false;
@@ -71,8 +79,10 @@ export class Agent {
     private readonly unlock: () => Promise<void>,
   ) {
     this.client = new ControllerClient({ server: o.server });
-    this.reporter = new Reporter(journal, () => this.flushSoon());
-    this.osPackages = o.osPackages ? new OsPackageCache() : undefined;
+    this.clock = o.clock ?? systemClock;
+    this.reporter = new Reporter(journal, () => this.flushSoon(), this.clock);
+    this.installer = new CommandInstaller(o.installRoot);
+    this.osPackages = o.osPackages ? new OsPackageCache(undefined, undefined, this.clock) : undefined;
     this.plan = journal.lastPlan()?.plan;
   }
 
@@ -83,7 +93,7 @@ export class Agent {
     await mkdir(resolve(options.installRoot), { recursive: true });
     const unlock = await lockDataDir(dataDir);
     try {
-      const journal = Journal.open(dataDir);
+      const journal = Journal.open(dataDir, options.clock ? { clock: options.clock } : {});
       return new Agent({ ...options, dataDir, installRoot: resolve(options.installRoot) }, journal, unlock);
     } catch (e) {
       await unlock();
@@ -93,6 +103,11 @@ export class Agent {
 
   get host(): string {
     return this.credential.host;
+  }
+
+  /** The one retry backoff (lib/backoff.ts) with this agent's random source. */
+  private backoff(baseMs: number, maxMs: number): Backoff {
+    return new Backoff({ baseMs, maxMs, minMs: 100, ...(this.o.random ? { random: this.o.random } : {}) });
   }
 
   /** Asks the agent to stop at the next safe point: no new action, transfers pause. */
@@ -113,7 +128,7 @@ export class Agent {
   async runOnce(): Promise<CycleExit> {
     await this.enroll();
     await this.recover();
-    const backoff = new Backoff(500, 4000, this.o.random);
+    const backoff = this.backoff(500, 4000);
     let reached = false;
     for (let attempt = 0; attempt < 3 && !reached; attempt++) {
       try {
@@ -123,7 +138,7 @@ export class Agent {
         if (!(e instanceof ApiFailure)) throw e;
         this.o.events.emit({ event: 'controller-unreachable', level: 'error', message: e.message });
         if (!e.retryable) break;
-        if (attempt < 2) await sleep(backoff.next(e.retryAfterMs));
+        if (attempt < 2) await this.clock.sleep(backoff.next(e.retryAfterMs));
       }
     }
     if (!reached) return 3;
@@ -139,7 +154,7 @@ export class Agent {
   /** Runs until `signal` aborts; resolves once stopped at a safe point with the reports flushed. */
   async run(signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.stop(), { once: true });
-    const backoff = new Backoff(1000, Math.max(5000, Math.min(300_000, this.o.intervalMs * 5)), this.o.random);
+    const backoff = this.backoff(1000, Math.max(5000, Math.min(300_000, this.o.intervalMs * 5)));
     for (;;) {
       try {
         await this.enroll();
@@ -147,7 +162,7 @@ export class Agent {
       } catch (e) {
         if (!(e instanceof EnrollError) || e.problem !== 'unreachable' || this.stopping) throw e;
         this.o.events.emit({ event: 'controller-unreachable', level: 'warn', message: e.message });
-        await sleep(backoff.next(), this.abort.signal).catch(() => undefined);
+        await this.clock.sleep(backoff.next(), this.abort.signal).catch(() => undefined);
       }
     }
     backoff.reset();
@@ -168,7 +183,7 @@ export class Agent {
         passing = this.passLoop().finally(() => (passing = undefined));
       }
       await this.flush();
-      await sleep(delay, this.abort.signal).catch(() => undefined);
+      await this.clock.sleep(delay, this.abort.signal).catch(() => undefined);
     }
     await passing;
     await this.flush();
@@ -189,12 +204,12 @@ export class Agent {
   private async pass(plan: Plan): Promise<PassResult> {
     this.passRunning = true;
     try {
-      const runner = new Runner({
+      const executor = new Executor({
         reporter: this.reporter,
-        dataDir: this.o.dataDir,
-        installRoot: this.o.installRoot,
-        server: this.client.server,
-        credential: this.credential.credential,
+        downloader: new ContentDownloader({ dataDir: this.o.dataDir, server: this.client.server, credential: this.credential.credential }),
+        unpacker: new ArchiveUnpacker(this.o.dataDir),
+        installer: this.installer,
+        clock: this.clock,
         inventory: () => this.inventory(),
         events: this.o.events,
         latestPlan: () => this.plan,
@@ -202,7 +217,10 @@ export class Agent {
         signal: this.abort.signal,
         softwareChanged: () => this.osPackages?.invalidate(),
       });
-      return await runner.pass(plan);
+      const result = await executor.pass(plan);
+      const count = (o: string) => [...result.outcomes.values()].filter((x) => x === o).length;
+      this.o.events.emit({ event: 'pass-finished', level: 'debug', serial: plan.serial, done: count('done'), pending: count('pending'), failed: count('failed'), skipped: count('skipped') });
+      return result;
     } finally {
       this.passRunning = false;
     }
@@ -229,13 +247,10 @@ export class Agent {
 
   /** Resolves installs and uninstalls a crash interrupted (never rerun blindly). */
   private async recover(): Promise<void> {
-    const decisions = await recoverInterrupted(this.journal, {
+    const decisions = await recoverInterrupted(this.reporter, {
       detectFor: (rec) => this.plan?.actions.find((a) => a.id === rec.actionId)?.detect,
-      detect: async (spec, rec) => {
-        const dir = rec.dir ?? this.o.dataDir;
-        const r = await runCommand(spec, { cwd: dir, env: { FERRY_PACKAGE_DIR: dir, FERRY_INSTALL_ROOT: this.o.installRoot } });
-        return r.exitCode === 0;
-      },
+      detect: async (spec, rec) => (await this.installer.run(spec, { dir: rec.dir ?? this.o.dataDir })).kind === 'succeeded',
+      clock: this.clock,
     });
     for (const [action, decision] of decisions) {
       this.o.events.emit({ event: 'recovered', level: 'warn', action, decision, message: `after a crash: ${action} → ${decision}` });
@@ -244,7 +259,7 @@ export class Agent {
 
   /** Drift check, inventory if changed, plan poll; true when a new plan was accepted. Throws ApiFailure. */
   private async observe(): Promise<boolean> {
-    if (!this.passRunning) await detectDrift(this.reporter, this.plan, this.o.installRoot, this.o.dataDir, this.o.events);
+    if (!this.passRunning) await detectDrift(this.reporter, this.installer, this.plan, this.o.dataDir, this.o.events);
     await this.sendInventory();
     return this.poll();
   }
@@ -277,7 +292,7 @@ export class Agent {
       host: this.host,
       publicKey: this.credential.controllerKey,
       ...(lastSerial !== undefined ? { lastSerial } : {}),
-      now: new Date(),
+      now: new Date(this.clock.now()),
       ...(etag !== undefined ? { etag } : {}),
     });
     switch (check.kind) {
@@ -360,8 +375,8 @@ export class Agent {
     await this.flush();
     const [program, ...args] = this.o.shutdownCommand;
     this.o.events.emit({ event: 'shutdown', serial: due, command: this.o.shutdownCommand, message: 'nothing else pending after a shutdownAfter action: shutting down' });
-    const r = await runCommand({ command: [program ?? 'true', ...args], timeoutMs: 60_000, env: {} }, { cwd: this.o.dataDir, env: { FERRY_PACKAGE_DIR: this.o.dataDir, FERRY_INSTALL_ROOT: this.o.installRoot } });
-    if (r.exitCode !== 0) this.o.events.emit({ event: 'shutdown-failed', level: 'error', message: `${this.o.shutdownCommand.join(' ')}: ${r.reason ?? r.exitCode} ${r.output}` });
+    const r = await this.installer.run({ command: [program ?? 'true', ...args], timeoutMs: 60_000, env: {} }, { dir: this.o.dataDir });
+    if (r.kind !== 'succeeded') this.o.events.emit({ event: 'shutdown-failed', level: 'error', message: `${this.o.shutdownCommand.join(' ')}: ${r.reason ?? r.exitCode} ${r.output}` });
   }
 }
 
@@ -369,19 +384,4 @@ export class Agent {
 export function hostName(): string {
   const n = os.hostname().toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '');
   return (n || 'host').slice(0, 63).replace(/[-.]+$/, '');
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,4 +1,5 @@
 /** The OS package list (`dpkg-query` or `rpm`), cached because listing it takes a while. */
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { execFile } from 'node:child_process';
 import type { SoftwareItem } from '../../core/plan/types.js';
 
@@ -34,10 +35,11 @@ export class OsPackageCache {
   constructor(
     private readonly ttlMs = 10 * 60_000,
     private readonly list: () => Promise<SoftwareItem[]> = listOsPackages,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get(): Promise<SoftwareItem[]> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (!this.cached || now - this.cached.at > this.ttlMs) this.cached = { at: now, items: this.list() };
     return this.cached.items;
   }

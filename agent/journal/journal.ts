@@ -8,15 +8,16 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import type { ActionReport, Plan, SoftwareItem } from '../../core/plan/types.js';
 import { migrate } from './schema.js';
-import type { ActionRecord, InstalledRecord, JournalPhase, PhaseChange, ReportDraft } from './types.js';
+import type { ActionRecord, InstalledRecord, JournalPhase, PhaseChange, ReportDraft, Retry } from './types.js';
 
-export type { ActionRecord, InstalledRecord, JournalPhase, PhaseChange, ReportDraft } from './types.js';
+export type { ActionRecord, InstalledRecord, JournalPhase, PhaseChange, ReportDraft, Retry } from './types.js';
 
 export interface JournalOptions {
-  /** Time for `updatedAt`, `installedAt` and report `at` (default: `new Date()`). */
-  readonly now?: () => Date;
+  /** Time for `updatedAt`, `installedAt` and report `at` (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 interface ActionRow {
@@ -30,6 +31,7 @@ interface ActionRow {
   dir: string | null;
   attempts: number;
   reason: string | null;
+  retry: string | null;
   pid: number | null;
   updated_at: string;
 }
@@ -37,7 +39,7 @@ interface ActionRow {
 export class Journal {
   private constructor(
     private readonly db: Database.Database,
-    private readonly now: () => Date,
+    private readonly clock: Clock,
   ) {}
 
   /** Opens (creating and migrating) `dataDir/journal.db`. */
@@ -49,7 +51,7 @@ export class Journal {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
-    return new Journal(db, options.now ?? (() => new Date()));
+    return new Journal(db, options.clock ?? systemClock);
   }
 
   /** Closes the database; the journal is unusable afterwards. */
@@ -220,8 +222,8 @@ export class Journal {
   private upsert(c: PhaseChange): void {
     this.db
       .prepare(
-        `INSERT INTO actions (action_id, serial, phase, deployment, package, version, bytes_done, dir, attempts, reason, pid, updated_at)
-         VALUES (@actionId, @serial, @phase, @deployment, @package, @version, COALESCE(@bytesDone, 0), @dir, 0, @reason, @pid, @now)
+        `INSERT INTO actions (action_id, serial, phase, deployment, package, version, bytes_done, dir, attempts, reason, retry, pid, updated_at)
+         VALUES (@actionId, @serial, @phase, @deployment, @package, @version, COALESCE(@bytesDone, 0), @dir, 0, @reason, @retry, @pid, @now)
          ON CONFLICT (action_id) DO UPDATE SET
            serial = excluded.serial, phase = excluded.phase,
            deployment = COALESCE(excluded.deployment, deployment),
@@ -229,7 +231,7 @@ export class Journal {
            version = COALESCE(excluded.version, version),
            bytes_done = COALESCE(@bytesDone, bytes_done),
            dir = COALESCE(excluded.dir, dir),
-           reason = excluded.reason, pid = excluded.pid, updated_at = excluded.updated_at`,
+           reason = excluded.reason, retry = excluded.retry, pid = excluded.pid, updated_at = excluded.updated_at`,
       )
       .run({
         actionId: c.actionId,
@@ -241,6 +243,7 @@ export class Journal {
         bytesDone: c.bytesDone ?? null,
         dir: c.dir ?? null,
         reason: c.reason ?? null,
+        retry: c.retry ?? null,
         pid: c.pid ?? null,
         now: this.stamp(),
       });
@@ -253,7 +256,7 @@ export class Journal {
   }
 
   private stamp(): string {
-    return this.now().toISOString();
+    return new Date(this.clock.now()).toISOString();
   }
 }
 
@@ -269,6 +272,7 @@ function toRecord(r: ActionRow): ActionRecord {
     ...(r.dir !== null ? { dir: r.dir } : {}),
     attempts: r.attempts,
     ...(r.reason !== null ? { reason: r.reason } : {}),
+    ...(r.retry !== null ? { retry: r.retry as Retry } : {}),
     ...(r.pid !== null ? { pid: r.pid } : {}),
     updatedAt: r.updated_at,
   };

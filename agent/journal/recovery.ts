@@ -14,9 +14,10 @@
  * action's folder as `FERRY_PACKAGE_DIR` are the program and its children: we wait for those.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import type { CommandSpec } from '../../core/manifest/types.js';
 import { processExists } from '../executor/run-command.js';
-import type { Journal } from './journal.js';
+import type { Reporter } from '../runner/reporter.js';
 import type { ActionRecord } from './types.js';
 
 export interface RecoveryDeps {
@@ -31,6 +32,7 @@ export interface RecoveryDeps {
   /** How long to wait for a leftover program to finish (default 10 min) and how often to look (default 1 s). */
   readonly waitMs?: number;
   readonly pollMs?: number;
+  readonly clock?: Clock;
 }
 
 export type RecoveryDecision =
@@ -41,21 +43,23 @@ export type RecoveryDecision =
   | 'failed'
   | 'still-running';
 
-/** Resolves every interrupted install/uninstall in the journal; returns what was decided per action id. */
-export async function recoverInterrupted(journal: Journal, deps: RecoveryDeps): Promise<Map<string, RecoveryDecision>> {
+/** Resolves every interrupted install/uninstall in the journal (writing through `reporter`); returns what was decided per action id. */
+export async function recoverInterrupted(reporter: Reporter, deps: RecoveryDeps): Promise<Map<string, RecoveryDecision>> {
   const decisions = new Map<string, RecoveryDecision>();
+  const journal = reporter.journal;
   const alive = deps.groupAlive ?? groupAlive;
+  const clock = deps.clock ?? systemClock;
   for (const a of journal.actions('installing', 'uninstalling')) {
     const waitMs = deps.waitMs ?? 600_000;
     const pollMs = deps.pollMs ?? 1000;
-    if (a.pid !== undefined && !(await waitGone(a.pid, alive, waitMs, pollMs))) {
+    if (a.pid !== undefined && !(await waitGone(a.pid, alive, waitMs, pollMs, clock))) {
       decisions.set(a.actionId, 'still-running');
       continue;
     }
     if (a.pid === undefined && a.dir !== undefined) {
       const left = await (deps.commandsIn ?? commandsIn)(a.dir);
       let gone = true;
-      for (const pid of left) gone = gone && (await waitGone(pid, processExists, waitMs, pollMs));
+      for (const pid of left) gone = gone && (await waitGone(pid, processExists, waitMs, pollMs, clock));
       if (!gone) {
         decisions.set(a.actionId, 'still-running');
         continue;
@@ -66,23 +70,27 @@ export async function recoverInterrupted(journal: Journal, deps: RecoveryDeps): 
     const detectSpec = deps.detectFor(a);
     if (!detectSpec) {
       const reason = `interrupted during ${installing ? 'install' : 'uninstall'}; not rerun automatically`;
-      journal.transition({ ...base, phase: 'failed', reason }, { actionId: a.actionId, serial: a.serial, state: 'failed', reason });
+      reporter.transition({ ...base, phase: 'failed', reason, retry: 'new-serial' }, { actionId: a.actionId, serial: a.serial, state: 'failed', reason });
       decisions.set(a.actionId, 'failed');
       continue;
     }
     const present = await deps.detect(detectSpec, a);
     if (installing && present && a.package && a.version && a.deployment && a.dir) {
-      journal.markInstalled(
+      reporter.markInstalled(
         base,
         { package: a.package, version: a.version, deployment: a.deployment, dir: a.dir },
         { actionId: a.actionId, serial: a.serial, state: 'installed', reason: 'install was interrupted; detect finds the package' },
       );
       decisions.set(a.actionId, 'installed');
     } else if (installing) {
-      journal.transition({ ...base, phase: present ? 'failed' : 'downloaded', reason: present ? 'interrupted during install; journal lacks package details' : 'install was interrupted; detect does not find the package, installing again' });
+      reporter.transition(
+        present
+          ? { ...base, phase: 'failed', reason: 'interrupted during install; journal lacks package details', retry: 'new-serial' }
+          : { ...base, phase: 'downloaded', reason: 'install was interrupted; detect does not find the package, installing again' },
+      );
       decisions.set(a.actionId, present ? 'failed' : 'reinstall');
     } else if (!present && a.package) {
-      journal.markUninstalled(base, a.package, {
+      reporter.markUninstalled(base, a.package, {
         actionId: a.actionId,
         serial: a.serial,
         state: 'uninstalled',
@@ -90,7 +98,7 @@ export async function recoverInterrupted(journal: Journal, deps: RecoveryDeps): 
       });
       decisions.set(a.actionId, 'uninstalled');
     } else {
-      journal.transition({ ...base, phase: 'pending', reason: 'uninstall was interrupted; detect still finds the package, uninstalling again' });
+      reporter.transition({ ...base, phase: 'pending', reason: 'uninstall was interrupted; detect still finds the package, uninstalling again' });
       decisions.set(a.actionId, 'reuninstall');
     }
   }
@@ -112,11 +120,11 @@ export async function commandsIn(dir: string): Promise<readonly number[]> {
 
 const groupAlive = (pid: number) => processExists(-pid);
 
-async function waitGone(pid: number, alive: (pid: number) => boolean, waitMs: number, pollMs: number): Promise<boolean> {
-  const deadline = Date.now() + waitMs;
+async function waitGone(pid: number, alive: (pid: number) => boolean, waitMs: number, pollMs: number, clock: Clock): Promise<boolean> {
+  const deadline = clock.now() + waitMs;
   while (alive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, pollMs));
+    if (clock.now() >= deadline) return false;
+    await clock.sleep(pollMs);
   }
   return true;
 }

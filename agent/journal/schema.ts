@@ -21,6 +21,9 @@ const steps: readonly string[] = [
    );
    CREATE TABLE plan (id INTEGER PRIMARY KEY CHECK (id = 1), serial INTEGER NOT NULL, body TEXT NOT NULL, applied_at TEXT NOT NULL);
    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // A failure's retry as a value: journals before it marked download failures only by their reason's prefix.
+  `ALTER TABLE actions ADD COLUMN retry TEXT CHECK (retry IN ('next-pass', 'new-serial'));
+   UPDATE actions SET retry = CASE WHEN reason LIKE 'download failed: %' THEN 'next-pass' ELSE 'new-serial' END WHERE phase = 'failed';`,
 ];
 
 /** Brings the database to the latest schema. */

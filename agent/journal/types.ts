@@ -3,6 +3,9 @@ import type { ActionReport, ActionState } from '../../core/plan/types.js';
 /** Where an action stands on this host; `uninstalling` is the journal's own in-between state. */
 export type JournalPhase = ActionState | 'uninstalling';
 
+/** When a failed action is tried again: on the next pass (a download), or only under a new plan serial. */
+export type Retry = 'next-pass' | 'new-serial';
+
 /** Which plan action (of which plan serial, deployment and package) is in which phase. */
 export interface ActionPhase {
   readonly actionId: string;
@@ -20,6 +23,8 @@ export interface ActionRecord extends ActionPhase {
   readonly dir?: string;
   readonly attempts: number;
   readonly reason?: string;
+  /** With `failed`: when it is tried again (absent: under a new serial). */
+  readonly retry?: Retry;
   /** Process group of the running install/uninstall, while `installing`/`uninstalling`. */
   readonly pid?: number;
   readonly updatedAt: string;
@@ -31,6 +36,8 @@ export interface PhaseChange extends ActionPhase {
   readonly dir?: string;
   /** Replaces the stored reason (none: cleared). */
   readonly reason?: string;
+  /** Replaces the stored retry (none: cleared). */
+  readonly retry?: Retry;
   /** Replaces the stored pid (none: cleared). */
   readonly pid?: number;
 }

@@ -99,11 +99,25 @@ function bytes(n: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
-/** A sink that keeps events in memory (tests). */
+/** A sink that keeps events in memory (tests), and tells waiters when enough of a kind arrived. */
 export class MemorySink implements EventSink {
   readonly events: AgentEvent[] = [];
+  private readonly waiters: { readonly test: (e: AgentEvent) => boolean; readonly count: number; readonly resolve: () => void }[] = [];
+
   emit(e: AgentEvent): void {
     this.events.push(e);
+    for (const w of [...this.waiters]) {
+      if (this.events.filter(w.test).length >= w.count) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Resolves once `count` events matching `test` have been emitted in all (at once if they already were). */
+  reached(test: (e: AgentEvent) => boolean, count: number): Promise<void> {
+    if (this.events.filter(test).length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ test, count, resolve }));
   }
   progress(): void {}
   endProgress(): void {}

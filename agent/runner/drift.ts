@@ -6,23 +6,25 @@
 import { stat } from 'node:fs/promises';
 import type { CommandSpec } from '../../core/manifest/types.js';
 import type { Plan } from '../../core/plan/types.js';
-import { runCommand } from '../executor/run-command.js';
 import type { EventSink } from '../log/events.js';
+import type { Installer } from './installer.js';
 import type { Reporter } from './reporter.js';
 
 /** Runs the detect command of every installed package the plan has one for; returns the packages found missing. */
-export async function detectDrift(reporter: Reporter, plan: Plan | undefined, installRoot: string, dataDir: string, events: EventSink): Promise<string[]> {
+export async function detectDrift(reporter: Reporter, installer: Installer, plan: Plan | undefined, dataDir: string, events: EventSink): Promise<string[]> {
   if (!plan) return [];
   const missing: string[] = [];
   for (const rec of reporter.journal.installed()) {
-    const action =
-      plan.actions.find((a) => a.id === rec.actionId && a.detect) ??
-      plan.actions.find((a) => a.package === rec.package && a.version === rec.version && a.detect);
+    const action = plan.actions.find((a) => a.id === rec.actionId && a.detect) ?? plan.actions.find((a) => a.package === rec.package && a.version === rec.version && a.detect);
     const spec: CommandSpec | undefined = action?.detect;
     if (!spec) continue;
-    const cwd = (await stat(rec.dir).then((s) => s.isDirectory(), () => false)) ? rec.dir : dataDir;
-    const r = await runCommand(spec, { cwd, env: { FERRY_PACKAGE_DIR: rec.dir, FERRY_INSTALL_ROOT: installRoot } });
-    if (r.exitCode === 0 || r.exitCode === 126 || r.exitCode === 127 || r.timedOut) continue; // found, or detect itself is broken
+    const folderKept = await stat(rec.dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    const dir = folderKept ? rec.dir : dataDir;
+    const r = await installer.run(spec, { dir });
+    if (r.kind !== 'failed') continue; // found, or detect itself is broken
     const reason = `drift: detect no longer finds ${rec.package} ${rec.version}; it will be installed again`;
     const base = { actionId: rec.actionId, serial: plan.serial };
     reporter.markUninstalled(base, rec.package);

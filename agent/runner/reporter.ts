@@ -1,9 +1,20 @@
 /**
- * Writes action phases and their reports to the journal together (the report outbox), stamping
- * reports with strictly increasing times: the controller orders an action's reports by `at`.
+ * The one path by which the agent writes action state: each phase goes to the journal together
+ * with its report (the outbox), in one transaction, and reports are stamped with strictly
+ * increasing times (the controller orders an action's reports by `at`).
  */
-import type { ActionReport } from '../../core/plan/types.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import type { Journal, PhaseChange, ReportDraft } from '../journal/journal.js';
+import type { Note } from './step.js';
+
+/** The action a note is about. */
+export interface NoteSubject {
+  readonly id: string;
+  readonly deployment: string;
+  readonly package: string;
+  readonly version: string;
+}
 
 export class Reporter {
   private lastAt = 0;
@@ -11,7 +22,61 @@ export class Reporter {
     readonly journal: Journal,
     /** Called after a report was queued (the agent flushes soon after). */
     private readonly onQueued: () => void = () => undefined,
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  /** Records `note` for `a` under plan `serial`, and queues its report (`uninstalling` is the journal's own). */
+  note(serial: number, a: NoteSubject, n: Note): void {
+    const base = { actionId: a.id, serial };
+    const report: ReportDraft | undefined =
+      n.state === 'uninstalling'
+        ? undefined
+        : {
+            ...base,
+            state: n.state as ActionState,
+            ...(n.reason !== undefined ? { reason: n.reason } : {}),
+            ...(n.bytesDone !== undefined ? { bytesDone: n.bytesDone } : {}),
+            ...(n.exitCode !== undefined ? { exitCode: n.exitCode } : {}),
+            ...(n.output !== undefined ? { output: n.output } : {}),
+          };
+    if (n.effect?.kind === 'installed') {
+      this.markInstalled(base, { package: a.package, version: a.version, deployment: a.deployment, dir: n.effect.dir }, report!);
+      return;
+    }
+    if (n.effect?.kind === 'uninstalled') {
+      this.markUninstalled(base, a.package, report);
+      return;
+    }
+    this.transition(
+      {
+        ...base,
+        phase: n.state,
+        deployment: a.deployment,
+        package: a.package,
+        version: a.version,
+        ...(n.reason !== undefined ? { reason: n.reason } : {}),
+        ...(n.bytesDone !== undefined ? { bytesDone: n.bytesDone } : {}),
+        ...(n.dir !== undefined ? { dir: n.dir } : {}),
+        ...(n.retry !== undefined ? { retry: n.retry } : {}),
+      },
+      report,
+    );
+  }
+
+  /** Bytes downloaded so far (no report). */
+  progress(actionId: string, bytesDone: number): void {
+    this.journal.setProgress(actionId, bytesDone);
+  }
+
+  /** The process group of the install or uninstall just started (recovery waits for it after a crash). */
+  running(serial: number, actionId: string, phase: 'installing' | 'uninstalling', pid: number): void {
+    this.journal.transition({ actionId, serial, phase, pid });
+  }
+
+  /** Counts one more attempt at an action. */
+  attempt(actionId: string): number {
+    return this.journal.countAttempt(actionId);
+  }
 
   transition(change: PhaseChange, report?: ReportDraft): ActionReport | undefined {
     const r = this.journal.transition(change, report && this.stamp(report));
@@ -22,10 +87,10 @@ export class Reporter {
   markInstalled(
     change: Omit<PhaseChange, 'phase'>,
     what: { readonly package: string; readonly version: string; readonly deployment: string; readonly dir: string },
-    report: ReportDraft,
+    report?: ReportDraft,
   ): void {
-    this.journal.markInstalled(change, what, this.stamp(report));
-    this.onQueued();
+    this.journal.markInstalled(change, what, report && this.stamp(report));
+    if (report) this.onQueued();
   }
 
   markUninstalled(change: Omit<PhaseChange, 'phase'>, packageName: string, report?: ReportDraft): void {
@@ -39,7 +104,7 @@ export class Reporter {
   }
 
   private stamp(report: ReportDraft): ReportDraft {
-    let t = Date.now();
+    let t = this.clock.now();
     if (t <= this.lastAt) t = this.lastAt + 1;
     this.lastAt = t;
     return { ...report, at: new Date(t).toISOString() };

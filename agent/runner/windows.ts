@@ -1,16 +1,15 @@
 /** Whether a concrete time window list is open now (DESIGN §2: the controller expanded cron and zones already). */
 import type { TimeWindow } from '../../core/plan/types.js';
 
-export type WindowState =
-  | { readonly open: true; /** When the current window closes; absent: never. */ readonly closesAt?: number }
-  | { readonly open: false; /** When the next window opens; absent: no window ahead in the plan. */ readonly opensAt?: string };
+/** Open: `closesAt` when the current window closes (absent: never). Closed: `opensAt` when the next one opens (absent: none ahead in the plan). */
+export type WindowState = { readonly open: true; readonly closesAt?: number } | { readonly open: false; readonly opensAt?: string };
 
 /**
  * `windows` absent means any time; present, only inside one of them (end exclusive).
  * `notBefore` holds everything back until it passes.
  */
-export function windowState(windows: readonly TimeWindow[] | undefined, now: Date, notBefore?: string): WindowState {
-  const t = now.getTime();
+export function windowState(windows: readonly TimeWindow[] | undefined, now: number, notBefore?: string): WindowState {
+  const t = now;
   const from = notBefore !== undefined ? Date.parse(notBefore) : Number.NaN;
   if (!Number.isNaN(from) && t < from) {
     const next = windows === undefined ? from : firstStartAfter(windows, from);

@@ -1,15 +1,17 @@
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Plan } from '../../core/plan/types.js';
 import { Journal } from '../../agent/journal/journal.js';
+import { manualClock } from '../../lib/clock.js';
 import { commandsIn, recoverInterrupted } from '../../agent/journal/recovery.js';
+import { Reporter } from '../../agent/runner/reporter.js';
 
 const fixture = new URL('./fixtures/journal-child.ts', import.meta.url).pathname;
-const fixedNow = () => new Date('2026-12-01T13:00:00.000Z');
+const fixedNow = manualClock('2026-12-01T13:00:00.000Z');
 const plan = (serial: number): Plan => ({
   host: 'clt2',
   serial,
@@ -26,7 +28,7 @@ describe('agent/journal', () => {
   let journal: Journal;
   beforeEach(() => {
     data = mkdtempSync(join(tmpdir(), 'ferry-journal-'));
-    journal = Journal.open(data, { now: fixedNow });
+    journal = Journal.open(data, { clock: fixedNow });
   });
   afterEach(() => {
     journal.close();
@@ -34,7 +36,7 @@ describe('agent/journal', () => {
   });
   const reopen = () => {
     journal.close();
-    journal = Journal.open(data, { now: fixedNow });
+    journal = Journal.open(data, { clock: fixedNow });
   };
 
   it('keeps phases across a reopen, merging partial changes', () => {
@@ -118,6 +120,36 @@ describe('agent/journal', () => {
     expect(journal.get('credential')).to.equal(undefined);
   });
 
+  it('loads a journal written before failures carried their retry, and reads it from the old reason', () => {
+    journal.close();
+    const old = join(data, 'written-by-v1');
+    const raw = (() => {
+      mkdirSync(old, { recursive: true });
+      return new Database(join(old, 'journal.db'));
+    })();
+    raw.exec(`CREATE TABLE actions (
+       action_id TEXT PRIMARY KEY, serial INTEGER NOT NULL, phase TEXT NOT NULL,
+       deployment TEXT, package TEXT, version TEXT, bytes_done INTEGER NOT NULL DEFAULT 0, dir TEXT,
+       attempts INTEGER NOT NULL DEFAULT 0, reason TEXT, pid INTEGER, updated_at TEXT NOT NULL);
+     CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+     CREATE TABLE installed (package TEXT PRIMARY KEY, version TEXT NOT NULL, deployment TEXT NOT NULL,
+       dir TEXT NOT NULL, installed_at TEXT NOT NULL, action_id TEXT NOT NULL);
+     CREATE TABLE plan (id INTEGER PRIMARY KEY CHECK (id = 1), serial INTEGER NOT NULL, body TEXT NOT NULL, applied_at TEXT NOT NULL);
+     CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     PRAGMA user_version = 1;
+     INSERT INTO actions (action_id, serial, phase, reason, updated_at) VALUES
+       ('dl', 3, 'failed', 'download failed: all 1 source(s) failed', 't'),
+       ('inst', 3, 'failed', 'install exited with code 7', 't'),
+       ('ok', 3, 'installed', NULL, 't');`);
+    raw.close();
+    journal = Journal.open(old, { clock: fixedNow });
+    expect(journal.actions().map((a) => [a.actionId, a.phase, a.retry])).to.deep.equal([
+      ['dl', 'failed', 'next-pass'],
+      ['inst', 'failed', 'new-serial'],
+      ['ok', 'installed', undefined],
+    ]);
+  });
+
   describe('recovery of interrupted installs', () => {
     const detect = { command: ['true'], timeoutMs: 1000, env: {} };
     const interrupted = (actionId: string, phase: 'installing' | 'uninstalling', pid?: number) =>
@@ -127,7 +159,7 @@ describe('agent/journal', () => {
       interrupted('nodetect', 'installing');
       interrupted('nodetect-un', 'uninstalling');
       const ran: string[] = [];
-      const decisions = await recoverInterrupted(journal, { detectFor: () => undefined, detect: async (_s, a) => (ran.push(a.actionId), true) });
+      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => undefined, detect: async (_s, a) => (ran.push(a.actionId), true) });
       expect([...decisions]).to.deep.equal([
         ['nodetect', 'failed'],
         ['nodetect-un', 'failed'],
@@ -144,7 +176,7 @@ describe('agent/journal', () => {
       interrupted('present', 'installing');
       interrupted('absent', 'installing');
       interrupted('gone', 'uninstalling');
-      const decisions = await recoverInterrupted(journal, { detectFor: () => detect, detect: async (_s, a) => a.actionId === 'present' });
+      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => detect, detect: async (_s, a) => a.actionId === 'present' });
       expect([...decisions]).to.deep.equal([
         ['absent', 'reinstall'],
         ['gone', 'uninstalled'],
@@ -161,7 +193,7 @@ describe('agent/journal', () => {
     it('waits for an installer that outlived the agent, and leaves it be while it still runs', async () => {
       interrupted('running', 'installing', 999_999);
       let polls = 0;
-      const finishing = await recoverInterrupted(journal, {
+      const finishing = await recoverInterrupted(new Reporter(journal), {
         detectFor: () => undefined,
         detect: async () => true,
         groupAlive: () => ++polls < 3,
@@ -169,7 +201,7 @@ describe('agent/journal', () => {
       });
       expect([...finishing]).to.deep.equal([['running', 'failed']]);
       interrupted('stuck', 'installing', 999_999);
-      const stuck = await recoverInterrupted(journal, { detectFor: () => undefined, detect: async () => true, groupAlive: () => true, waitMs: 20, pollMs: 5 });
+      const stuck = await recoverInterrupted(new Reporter(journal), { detectFor: () => undefined, detect: async () => true, groupAlive: () => true, waitMs: 20, pollMs: 5 });
       expect([...stuck]).to.deep.equal([['stuck', 'still-running']]);
       expect(journal.action('stuck')?.phase).to.equal('installing');
     });
@@ -183,7 +215,7 @@ describe('agent/journal', () => {
       expect(await commandsIn(dir)).to.include(installer.pid);
       journal.transition({ actionId: 'unrecorded', serial: 7, phase: 'installing', deployment: 'd', package: 'unrecorded', version: '1.0.0', dir });
       let detectedAt = 0;
-      const decisions = await recoverInterrupted(journal, { detectFor: () => detect, detect: async () => ((detectedAt = Date.now()), true), pollMs: 20 });
+      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => detect, detect: async () => ((detectedAt = Date.now()), true), pollMs: 20 });
       expect([...decisions]).to.deep.equal([['unrecorded', 'installed']]);
       expect(detectedAt).to.be.at.least(await exited);
       expect(await commandsIn(dir)).to.deep.equal([]);
@@ -206,7 +238,7 @@ describe('agent/journal', () => {
     const raw = new Database(join(data, 'journal.db'));
     expect(raw.pragma('integrity_check', { simple: true })).to.equal('ok');
     raw.close();
-    journal = Journal.open(data, { now: fixedNow });
+    journal = Journal.open(data, { clock: fixedNow });
     const reports = journal.pendingReports(1_000_000);
     const committed = reports.length;
     expect(committed).to.be.at.least(lastSeen);

@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { buildArtifact } from '../../cli/artifact.js';
 import { ChildGroup, type Child } from '../../cli/demo/children.js';
+import { eventually } from '../support/eventually.js';
 import { ferryBin, runFerry } from '../support/ferry.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -27,23 +28,7 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return (await execGit('git', [...identity, ...args], { cwd })).stdout.trim();
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
+const exists = (path: string): Promise<boolean> => stat(path).then(Boolean, () => false);
 
 const hosts = [
   { name: 'web-1', role: 'web' },
@@ -127,6 +112,13 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     return api<DeploymentView>(`/v1/deployments/${name}?limit=1000`);
   }
 
+  /** The controller's count of plan requests answered, by outcome (`/metrics`, `ferry_plans_served_total`). */
+  async function plansServed(): Promise<{ full: number; notModified: number }> {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const count = (outcome: string) => Number(new RegExp(`^ferry_plans_served_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    return { full: count('200'), notModified: count('304') };
+  }
+
   async function planSerials(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const h of hosts) out[h.name] = (await api<{ plan: { serial: number } }>(`/v1/hosts/${h.name}`)).plan.serial;
@@ -147,7 +139,10 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     await cp(join(fixtures, 'manifests'), admin, { recursive: true });
     await mkdir(join(admin, 'artifacts'));
     let packages = '# Packages (e2e fixture), written from ferry package build.\n';
-    for (const [name, version] of [['greeter', '1.0.0'], ['toolbox', '2.0.0']] as const) {
+    for (const [name, version] of [
+      ['greeter', '1.0.0'],
+      ['toolbox', '2.0.0'],
+    ] as const) {
       const built = await buildArtifact(join(fixtures, 'packages', `${name}-${version}`), join(admin, 'artifacts', `${name}-${version}.tar.gz`));
       packages += packageManifest(name, version, built);
     }
@@ -160,7 +155,15 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     await mkdir(join(root, 'logs'));
     controller = children.start({
       name: 'controller',
-      argv: [process.execPath, ferryBin, 'controller', '--repo', origin, '--data', join(root, 'controller'), '--listen', '127.0.0.1:0', '--poll', '1h', '--webhook-secret-file', join(root, 'webhook.secret')],
+      // biome-ignore format: one flag and its value a line
+      argv: [
+        process.execPath, ferryBin, 'controller',
+        '--repo', origin,
+        '--data', join(root, 'controller'),
+        '--listen', '127.0.0.1:0',
+        '--poll', '1h',
+        '--webhook-secret-file', join(root, 'webhook.secret'),
+      ],
       logFile: join(root, 'logs', 'controller.log'),
       pipeStdout: true,
     });
@@ -173,7 +176,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
       void controller!.exited.then(() => reject(new Error(`the controller exited; see ${controller!.logFile}`)));
     });
     token = (await readFile(join(root, 'controller', 'admin.token'), 'utf8')).trim();
-    await eventually('the first revision applied', async () => (await api<{ source: { lastAppliedRevision?: string } }>('/v1/status')).source.lastAppliedRevision);
+    await eventually(async () => (await api<{ source: { lastAppliedRevision?: string } }>('/v1/status')).source.lastAppliedRevision, 'the first revision applied');
 
     // Content goes to the controller's store with the admin command, as an admin would.
     for (const file of ['greeter-1.0.0.tar.gz', 'toolbox-2.0.0.tar.gz']) {
@@ -187,6 +190,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     agents = hosts.map((h) =>
       children.start({
         name: h.name,
+        // biome-ignore format: one flag and its value a line
         argv: [
           process.execPath, ferryBin, 'agent',
           '--server', url,
@@ -203,7 +207,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     );
   });
 
-  after(async function () {
+  after(async () => {
     await children.stopAll([agents, controller ? [controller] : []]);
     if (failed || process.env['FERRY_E2E_KEEP']) {
       process.stderr.write(`e2e: kept ${root} (logs in ${join(root, 'logs')})\n`);
@@ -213,7 +217,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
   });
 
   it('the first revision installs greeter on every host', async () => {
-    await eventually('greeter installed on 4 hosts', async () => ((await deployment('greeter')).counts['installed'] === 4 ? true : undefined));
+    await eventually(async () => ((await deployment('greeter')).counts['installed'] === 4 ? true : undefined), 'greeter installed on 4 hosts');
     for (const h of hosts) expect(await readFile(join(root, 'hosts', h.name, 'root', 'opt', 'greeter', 'VERSION'), 'utf8')).to.equal('1.0.0\n');
   });
 
@@ -246,14 +250,14 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     await git(admin, 'merge', '--quiet', '--no-ff', '-m', 'Merge branch add-toolbox', 'add-toolbox');
     const head = await pushAndNotify();
 
-    await eventually('the merge applied', async () => {
+    await eventually(async () => {
       const s = await api<{ source: { lastAppliedRevision?: string } }>('/v1/status');
       return s.source.lastAppliedRevision?.includes(head) ? true : undefined;
-    });
-    const view = await eventually('toolbox installed on both web servers', async () => {
+    }, 'the merge applied');
+    const view = await eventually(async () => {
       const d = await deployment('toolbox');
       return d.counts['installed'] === 2 ? d : undefined;
-    });
+    }, 'toolbox installed on both web servers');
     expect(view.counts).to.deep.equal({ installed: 2 });
     expect(view.hosts.items.map((h) => `${h.host}:${h.state}`)).to.deep.equal(['web-1:installed', 'web-2:installed']);
     for (const h of hosts) {
@@ -271,6 +275,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
   it('an invalid commit is rejected with FILE:LINE, plans stay as they are; a fixing commit applies', async () => {
     const applied = (await api<{ source: { lastAppliedRevision: string } }>('/v1/status')).source.lastAppliedRevision;
     const serials = await planSerials();
+    const served = await plansServed();
     const file = join(admin, 'deployments', 'toolbox.yaml');
     const good = await readFile(file, 'utf8');
     // A misspelled key (`target`) on line 9: unknown keys are errors.
@@ -279,10 +284,10 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     await commit('toolbox on the database servers too (typo)');
     const bad = await pushAndNotify();
 
-    const rejected = await eventually('the bad commit rejected', async () => {
+    const rejected = await eventually(async () => {
       const s = await api<{ source: { rejected?: { revision: string; problems: { file: string; line: number }[] } } }>('/v1/status');
       return s.source.rejected?.revision.includes(bad) ? s.source.rejected : undefined;
-    });
+    }, 'the bad commit rejected');
     expect(rejected.problems.map((p) => `${p.file}:${p.line}`)).to.include('deployments/toolbox.yaml:9');
 
     const status = await runFerry(['status'], { env: env() });
@@ -290,18 +295,28 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     expect(status.stdout).to.match(/deployments\/toolbox\.yaml:9:\d+: error: /);
     expect(status.stdout).to.include(`applied revision:   ${applied}`);
 
-    // Agents keep polling through it; nothing changes for them.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Agents keep polling through it and nothing changes for them: once the controller has answered
+    // two more polls per host after the rejection, every poll since the push was a 304 and no plan
+    // has a new serial.
+    const polled = (await plansServed()).notModified;
+    const after = await eventually(
+      async () => {
+        const now = await plansServed();
+        return now.notModified >= polled + 2 * hosts.length ? now : undefined;
+      },
+      `${2 * hosts.length} plan polls answered after the rejection`,
+    );
+    expect(after.full, 'full plans served since the push').to.equal(served.full);
     expect(await planSerials()).to.deep.equal(serials);
     expect((await deployment('toolbox')).counts).to.deep.equal({ installed: 2 });
 
     await writeFile(file, good);
     await commit('fix the typo');
     const fixed = await pushAndNotify();
-    await eventually('the fix applied', async () => {
+    await eventually(async () => {
       const s = await api<{ source: { lastAppliedRevision?: string; rejected?: unknown } }>('/v1/status');
       return s.source.lastAppliedRevision?.includes(fixed) && s.source.rejected === undefined ? true : undefined;
-    });
+    }, 'the fix applied');
     expect(await planSerials()).to.deep.equal(serials);
   });
 
@@ -312,11 +327,11 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
     await pushAndNotify();
 
     const view = await eventually(
-      'toolbox uninstalled on both web servers',
       async () => {
         const d = await deployment('toolbox');
         return d.counts['uninstalled'] === 2 ? d : undefined;
       },
+      'toolbox uninstalled on both web servers',
       45_000,
     );
     expect(view.hosts.items.map((h) => `${h.host}:${h.state}`)).to.deep.equal(['web-1:uninstalled', 'web-2:uninstalled']);

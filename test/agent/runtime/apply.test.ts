@@ -4,9 +4,10 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../../agent/agent.js';
-import { MemorySink } from '../../../agent/log/events.js';
+import { MemorySink, type AgentEvent } from '../../../agent/log/events.js';
 import { startContentServer } from '../../lib/transfer/content-server.js';
-import { action, eventually, packageFiles, startController, type TestController } from './fixture.js';
+import { eventually } from '../../support/eventually.js';
+import { action, packageFiles, startController, type TestController } from './fixture.js';
 
 describe('agent runtime: applying plans (in process, real controller API)', function () {
   this.timeout(60_000);
@@ -240,12 +241,14 @@ describe('agent runtime: applying plans (in process, real controller API)', func
     const segment = 64 * 1024;
     const distribute = { multicast: false, wake: false, segmentSize: segment, segmentPauseMs: 250 };
     await ctl.setPlan(host, [action(p, { distribute })]);
-    const agent = await Agent.open(options());
+    const events = new MemorySink();
+    const agent = await Agent.open(options({ events }));
     const stop = new AbortController();
     const running = agent.run(stop.signal);
+    const passes = (serial: number) => (e: AgentEvent) => e.event === 'pass-finished' && e.serial === serial;
     try {
       await eventually(() => ctl.content.filter((c) => c.status === 206).length >= 2, 'two segments');
-      await ctl.setPlan(host, [action(p, { distribute, suspended: true })]);
+      const suspendedPlan = await ctl.setPlan(host, [action(p, { distribute, suspended: true })]);
       const suspended = await eventually(async () => {
         const s = (await states())['dep/suite@1.0.0/install'];
         return s?.state === 'suspended' && (s.bytesDone ?? 0) > 0 ? s : undefined;
@@ -254,7 +257,8 @@ describe('agent runtime: applying plans (in process, real controller API)', func
       expect(suspended.bytesDone).to.equal(servedAtPause);
       expect(suspended.bytesDone! % segment).to.equal(0);
       expect(suspended.bytesDone).to.be.lessThan(p.size);
-      await new Promise((r) => setTimeout(r, 1500)); // two poll intervals: nothing more moves while suspended
+      // Two more whole passes under the suspended plan (one poll interval each): nothing more moves.
+      await events.reached(passes(suspendedPlan.serial), events.events.filter(passes(suspendedPlan.serial)).length + 2);
       expect(ctl.content.reduce((n, c) => n + c.bytes, 0)).to.equal(servedAtPause);
       const count = ctl.content.length;
       await ctl.setPlan(host, [action(p, { distribute })]);

@@ -9,7 +9,8 @@ import { Agent } from '../../../agent/agent.js';
 import { MemorySink } from '../../../agent/log/events.js';
 import { buildArtifact } from '../../../cli/artifact.js';
 import { startController, type RunningController } from '../../../controller/controller.js';
-import { eventually, installScript, uninstallScript } from './fixture.js';
+import { eventually } from '../../support/eventually.js';
+import { installScript, uninstallScript } from './fixture.js';
 
 describe('agent runtime: against startController (manifests directory)', function () {
   this.timeout(60_000);

@@ -207,14 +207,3 @@ export function action(pkg: TestPackage, over: Partial<PlanAction> & { deploymen
     ...over,
   };
 }
-
-/** Polls `probe` until it returns a value (not undefined/false) or the deadline passes. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ferryBin, runFerry } from '../../support/ferry.js';
 import { ensureBuilt } from './build.js';
-import { action, eventually, packageFiles, startController, type TestController } from './fixture.js';
+import { eventually } from '../../support/eventually.js';
+import { action, packageFiles, startController, type TestController } from './fixture.js';
 
 describe('agent runtime: `ferry agent` processes', function () {
   this.timeout(90_000);
