@@ -89,12 +89,7 @@ export class ContentIngester {
    * fetch that takes longer than `fetchWaitMs` is reported unavailable and goes on; `later(sha256)`
    * is called when it ends, so the caller can ingest again.
    */
-  async ingest(
-    packages: Iterable<PackageResource>,
-    readRepoFile: ReadRepoFile,
-    revision: string,
-    later?: (sha256: string) => void,
-  ): Promise<Map<string, Availability>> {
+  async ingest(packages: Iterable<PackageResource>, readRepoFile: ReadRepoFile, revision: string, later?: (sha256: string) => void): Promise<Map<string, Availability>> {
     const wanted = collect(packages);
     const results = new Map<string, Availability>();
     const queue = [...wanted.values()];
@@ -152,10 +147,7 @@ export class ContentIngester {
       f = started;
     }
     let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
-      f.result,
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.options.fetchWaitMs ?? 2_000))),
-    ]);
+    const waited = await Promise.race([f.result, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.options.fetchWaitMs ?? 2_000)))]);
     clearTimeout(timer);
     if (waited !== undefined) return waited;
     if (later !== undefined) f.later = later;
@@ -222,7 +214,10 @@ export function checkRepoPath(path: string): string | undefined {
 
 /** `a//b/./c` → `a/b/c`. */
 function normalise(path: string): string {
-  return path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.').join('/');
+  return path
+    .split(/[\\/]+/)
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
 }
 
 function isUrl(source: string): boolean {

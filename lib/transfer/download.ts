@@ -65,12 +65,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       return fail('local-error', outcome.localError);
     }
     const last = attempts.at(-1);
-    return fail(
-      'failed',
-      options.sources.length === 0
-        ? 'no content source'
-        : `all ${options.sources.length} source(s) failed; last: ${last?.source}: ${last?.error}`,
-    );
+    return fail('failed', options.sources.length === 0 ? 'no content source' : `all ${options.sources.length} source(s) failed; last: ${last?.source}: ${last?.error}`);
   } catch (e) {
     return fail('local-error', (e as Error).message);
   } finally {
@@ -178,10 +173,7 @@ class Transfer {
           if (head.statusCode === 206) {
             const cr = parseContentRange(head.header('content-range'));
             if (!cr || cr.start !== start || cr.end >= o.size || (cr.total !== undefined && cr.total !== o.size)) {
-              throw new TransferError(
-                `unexpected Content-Range ${head.header('content-range') ?? '(none)'} for bytes ${start}-${end} of ${o.size}`,
-                false,
-              );
+              throw new TransferError(`unexpected Content-Range ${head.header('content-range') ?? '(none)'} for bytes ${start}-${end} of ${o.size}`, false);
             }
             stopAt = cr.end + 1;
           } else {

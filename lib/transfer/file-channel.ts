@@ -33,9 +33,8 @@ function startWorker(): Worker {
   if (!self.endsWith('.ts')) return new Worker(new URL('./file-worker.js', self));
   const tsx = createRequire(self).resolve('tsx/cjs/api');
   const worker = fileURLToPath(new URL('./file-worker.ts', self));
-  const bootstrap =
-    `import { createRequire } from 'node:module';` +
-    `createRequire(${JSON.stringify(self)})(${JSON.stringify(tsx)}).require(${JSON.stringify(worker)}, ${JSON.stringify(self)});`;
+  const load = `createRequire(${JSON.stringify(self)})(${JSON.stringify(tsx)}).require(${JSON.stringify(worker)}, ${JSON.stringify(self)});`;
+  const bootstrap = `import { createRequire } from 'node:module'; ${load}`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
 }
 

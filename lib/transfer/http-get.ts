@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { HTTPParser } from 'http-parser-js';
 import { parseRetryAfter } from '../backoff.js';
 import { abortError, TransferError } from './errors.js';
-import { openTunnel, proxyFor, viaProxy, type Proxy, type ProxySettings } from './proxy.js';
+import { openTunnel, proxyFor, viaProxy, type HttpProxy, type ProxySettings } from './proxy.js';
 import { ReadBuffers } from './read-buffers.js';
 import { isRetryableStatus } from './retry-policy.js';
 
@@ -120,7 +120,7 @@ function withoutCredentials(headers: Readonly<Record<string, string>>): Readonly
 function getOnce(
   target: URL,
   request: string,
-  proxy: Proxy | undefined,
+  proxy: HttpProxy | undefined,
   tunnel: net.Socket | undefined,
   options: GetOptions,
   accept: (head: ResponseHead) => BodySink,
@@ -302,7 +302,7 @@ function coalesce(chunks: Buffer[]): Buffer[] {
  * The request, refusing header names and values that would break out of their line; in absolute
  * form, with the proxy's credentials, when it goes to an http:// proxy.
  */
-function requestText(target: URL, extra: Readonly<Record<string, string>>, range: string | undefined, proxy: Proxy | undefined): string {
+function requestText(target: URL, extra: Readonly<Record<string, string>>, range: string | undefined, proxy: HttpProxy | undefined): string {
   const headers: [string, string][] = [
     ['Host', target.host],
     ['Accept-Encoding', 'identity'],

@@ -13,7 +13,7 @@ import { isRetryableStatus } from './retry-policy.js';
 export type ProxyEnv = Readonly<Record<string, string | undefined>>;
 
 /** An http:// proxy server. */
-export interface Proxy {
+export interface HttpProxy {
   readonly host: string;
   readonly port: number;
   /** `Proxy-Authorization` value when the proxy URL holds a user name. */
@@ -24,8 +24,8 @@ export interface Proxy {
 
 /** What the environment says; `undefined` from `proxySettings` when it names no proxy at all. */
 export interface ProxySettings {
-  readonly http?: Proxy | { readonly error: string };
-  readonly https?: Proxy | { readonly error: string };
+  readonly http?: HttpProxy | { readonly error: string };
+  readonly https?: HttpProxy | { readonly error: string };
   readonly noProxy: NoProxy;
 }
 
@@ -57,7 +57,7 @@ export function proxySettings(env: ProxyEnv): ProxySettings | undefined {
  * The proxy for `target`, or undefined to connect directly (no proxy for its scheme, or NO_PROXY
  * names its host). Throws a non-retryable TransferError when the variable that applies is unusable.
  */
-export function proxyFor(target: URL, settings: ProxySettings): Proxy | undefined {
+export function proxyFor(target: URL, settings: ProxySettings): HttpProxy | undefined {
   const proxy = target.protocol === 'https:' ? settings.https : settings.http;
   if (proxy === undefined) return undefined;
   if (bypasses(settings.noProxy, target)) return undefined;
@@ -72,7 +72,7 @@ function variable(env: ProxyEnv, lower: string): { name: string; value: string }
   return value ? { name, value } : undefined;
 }
 
-function parseProxy(name: string, value: string): Proxy | { error: string } {
+function parseProxy(name: string, value: string): HttpProxy | { error: string } {
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
@@ -132,14 +132,20 @@ function parseEntry(token: string): NoProxyEntry | undefined {
     else return undefined;
     return { kind: 'ip', family, block, ...withPort };
   }
-  const name = address.toLowerCase().replace(/^\*?\./, '').replace(/\.+$/, '');
+  const name = address
+    .toLowerCase()
+    .replace(/^\*?\./, '')
+    .replace(/\.+$/, '');
   return name === '' ? undefined : { kind: 'host', name, ...withPort };
 }
 
 /** True when NO_PROXY says `target` is reached directly. */
 export function bypasses(noProxy: NoProxy, target: URL): boolean {
   if (noProxy.all) return true;
-  const host = target.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.+$/, '');
+  const host = target.hostname
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase()
+    .replace(/\.+$/, '');
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   const family = net.isIPv4(host) ? 'ipv4' : net.isIPv6(host) ? 'ipv6' : undefined;
   return noProxy.entries.some((e) => {
@@ -154,7 +160,7 @@ export function bypasses(noProxy: NoProxy, target: URL): boolean {
  * proxy answered 200, ready for TLS. A refusal is a TransferError: retryable for the statuses a
  * retry can cure (a 502/503 from the proxy), not for others (407: the proxy wants credentials).
  */
-export function openTunnel(proxy: Proxy, target: URL, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+export function openTunnel(proxy: HttpProxy, target: URL, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
   const authority = `${target.hostname}:${Number(target.port) || 443}`;
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: proxy.host, port: proxy.port });
@@ -202,17 +208,13 @@ export function openTunnel(proxy: Proxy, target: URL, timeoutMs: number, signal?
     socket.on('close', onClose);
     socket.on('data', onData);
     socket.once('connect', () =>
-      socket.write(
-        `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n` +
-          (proxy.authorization ? `Proxy-Authorization: ${proxy.authorization}\r\n` : '') +
-          '\r\n',
-      ),
+      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${proxy.authorization ? `Proxy-Authorization: ${proxy.authorization}\r\n` : ''}\r\n`),
     );
   });
 }
 
 /** A network error on the way to or through a proxy, naming the proxy. */
-export function viaProxy(error: unknown, proxy: Proxy): TransferError {
+export function viaProxy(error: unknown, proxy: HttpProxy): TransferError {
   const e = error as NodeJS.ErrnoException;
   const code = e?.code ? `${e.code}: ` : '';
   return new TransferError(`network error via proxy ${proxy.label}: ${code}${e?.message ?? String(error)}`, true);

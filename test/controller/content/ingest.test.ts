@@ -132,7 +132,10 @@ describe('controller/content ContentIngester', () => {
       escape: { available: false, reason: '../outside.tar.gz: the source must stay inside the manifest repository (no `..`)' },
       absolute: { available: false, reason: '/etc/passwd: the source must be a path inside the manifest repository, not an absolute path' },
       web: { available: true },
-      'web-wrong': { available: false, reason: `${base}/wrong.tar.gz: has sha256 ${short(sha('not what the manifest says'))} but the manifest says ${short(sha('what the web should serve'))}` },
+      'web-wrong': {
+        available: false,
+        reason: `${base}/wrong.tar.gz: has sha256 ${short(sha('not what the manifest says'))} but the manifest says ${short(sha('what the web should serve'))}`,
+      },
       'web-gone': { available: false, reason: `${base}/gone.tar.gz: HTTP 404 Not Found` },
       'web-redirected': { available: true },
       'web-loop': { available: false, reason: `${base}/loop.tar.gz: redirect loop: ${base}/loop.tar.gz -> ${base}/loop.tar.gz` },
@@ -209,7 +212,11 @@ describe('controller/content ContentIngester', () => {
       running--;
       return Buffer.from(bodies[Number(path.slice(2))]!);
     };
-    const result = await ingester.ingest(bodies.map((b, i) => pkg(`p${i}`, b, `a/${i}`)), slow, 'r1');
+    const result = await ingester.ingest(
+      bodies.map((b, i) => pkg(`p${i}`, b, `a/${i}`)),
+      slow,
+      'r1',
+    );
     expect([...result.values()].every((a: Availability) => a.available)).to.equal(true);
     expect(result.size).to.equal(8);
     expect(most).to.equal(2);

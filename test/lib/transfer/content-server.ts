@@ -53,10 +53,29 @@ export function sha256(data: Buffer): string {
 export function selfSignedCertificate(dir: string): { readonly key: string; readonly cert: string } {
   const key = `${dir}/key.pem`;
   const cert = `${dir}/cert.pem`;
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-    '-keyout', key, '-out', cert, '-subj', '/CN=ferry-test', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      '/CN=ferry-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { key, cert };
 }
 
@@ -82,8 +101,7 @@ export async function startContentServer(files: Record<string, Buffer>, redirect
     const path = (req.url ?? '/').split('?')[0]!;
     const range = req.headers.range;
     const authorization = req.headers.authorization;
-    const record = (status: number) =>
-      requests.push({ path, ...(range ? { range } : {}), ...(authorization ? { authorization } : {}), status, at: Date.now() });
+    const record = (status: number) => requests.push({ path, ...(range ? { range } : {}), ...(authorization ? { authorization } : {}), status, at: Date.now() });
     const redirect = redirects[path];
     if (redirect) {
       record(redirect.status);
@@ -154,13 +172,7 @@ export async function startContentServer(files: Record<string, Buffer>, redirect
   };
 }
 
-async function sendBody(
-  res: http.ServerResponse,
-  body: Buffer,
-  dropAfter: number | undefined,
-  delayMs: number,
-  count: (n: number) => void,
-): Promise<void> {
+async function sendBody(res: http.ServerResponse, body: Buffer, dropAfter: number | undefined, delayMs: number, count: (n: number) => void): Promise<void> {
   const chunk = 64 * 1024;
   for (let offset = 0; offset < body.length; offset += chunk) {
     if (res.destroyed) return;

@@ -228,7 +228,9 @@ describe('lib/transfer download', () => {
     child.kill('SIGKILL');
     await exited;
     const kept = statSync(part).size;
-    expect(kept).to.be.greaterThan(1024 * 1024).and.lessThan(SIZE);
+    expect(kept)
+      .to.be.greaterThan(1024 * 1024)
+      .and.lessThan(SIZE);
     const before = server.requests.length;
     server.faults.chunkDelayMs = 0;
     const result = await download(base({ segmentSize: 256 * 1024 }));

@@ -38,7 +38,7 @@ export async function startProxy(authorization?: string): Promise<ProxyServer> {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
-    upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     upstream.end();
   });
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { manualClock } from '../../../lib/clock.js';
 import { download } from '../../../lib/transfer/download.js';
 import { TransferError } from '../../../lib/transfer/errors.js';
-import { bypasses, parseNoProxy, proxyFor, proxySettings, type Proxy, type ProxyEnv } from '../../../lib/transfer/proxy.js';
+import { bypasses, parseNoProxy, proxyFor, proxySettings, type HttpProxy, type ProxyEnv } from '../../../lib/transfer/proxy.js';
 import type { DownloadOptions } from '../../../lib/transfer/types.js';
 import { makeContent, selfSignedCertificate, sha256, startContentServer, type ContentServer } from './content-server.js';
 import { startProxy, type ProxyServer } from './proxy-server.js';
@@ -27,7 +27,7 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 
 describe('lib/transfer proxies', () => {
   describe('which proxy a URL takes', () => {
-    const route = (env: ProxyEnv, url: string): Proxy | 'direct' | { error: string } => {
+    const route = (env: ProxyEnv, url: string): HttpProxy | 'direct' | { error: string } => {
       const settings = proxySettings(env);
       if (settings === undefined) return 'direct';
       try {

@@ -63,7 +63,10 @@ describe('lib/transfer building blocks', () => {
       expect(part.length).to.equal(2_000_000);
       await part.append([data.subarray(2_000_000)], data.length);
       expect(await part.digest()).to.equal(sha256(data));
-      const over = await part.append([Buffer.from('x')], data.length).then(() => undefined, (e: TransferError) => e);
+      const over = await part.append([Buffer.from('x')], data.length).then(
+        () => undefined,
+        (e: TransferError) => e,
+      );
       expect(over).to.be.instanceOf(TransferError);
       expect(over?.details.discardPartial).to.equal(true);
       await part.close();
@@ -75,10 +78,16 @@ describe('lib/transfer building blocks', () => {
 
     it('ends with a LocalWriteError when the disk refuses a write, and stays ended', async () => {
       const part = await PartialFile.open('/dev/full', 1 << 20);
-      const err = await part.append([Buffer.alloc(4096, 1)]).then(() => undefined, (e: Error) => e);
+      const err = await part.append([Buffer.alloc(4096, 1)]).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err).to.be.instanceOf(LocalWriteError);
       expect(err?.message).to.match(/ENOSPC/);
-      const again = await part.digest().then(() => undefined, (e: Error) => e);
+      const again = await part.digest().then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(again?.message).to.match(/ENOSPC/);
       await part.close(); // closing an ended file still works
     });
