@@ -14,7 +14,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { download } from '../agent/transfer/download.js';
+import { download } from '../lib/transfer/download.js';
 import { systemClock } from '../lib/clock.js';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { sha256File } from '../agent/transfer/verified.js';
+import { sha256File } from '../lib/transfer/verified.js';
 import { parseDuration } from '../core/units/duration.js';
 import { adminClient, type AdminClient } from './client.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';

@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { sha256File } from '../agent/transfer/verified.js';
+import { sha256File } from '../lib/transfer/verified.js';
 import { addClientOptions, adminClient, type ClientOptions } from './client.js';
 import { UserError } from './errors.js';
 

@@ -3,7 +3,8 @@
  * `ApiFailure` that says whether a retry can cure it (network errors, 5xx, 408, 429 only).
  */
 import type { ActionReport, Facts, Inventory } from '../../core/plan/types.js';
-import { isRetryableStatus, parseRetryAfter } from '../transfer/retry-policy.js';
+import { parseRetryAfter } from '../../lib/backoff.js';
+import { isRetryableStatus } from '../../lib/transfer/retry-policy.js';
 
 /** Why a request to the controller failed. */
 export class ApiFailure extends Error {

@@ -2,8 +2,8 @@
  * Content ingestion (issue 4 item 6): brings each Package's artifact into the content store and
  * says, per sha256, whether it is available — and if not, why, in words an operator can act on.
  * A `source` that is a path in the manifest repository is read through the caller's
- * `readRepoFile`; an http(s) URL is fetched with the agent's resumable, verifying downloader
- * (agent/transfer) into a temporary file, then stored. Everything is verified (sha256 and size)
+ * `readRepoFile`; an http(s) URL is fetched with the resumable, verifying downloader the agents
+ * use too (lib/transfer) into a temporary file, then stored. Everything is verified (sha256 and size)
  * by the content store while it is written; nothing unverified is ever stored.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,8 +11,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { download } from '../../agent/transfer/download.js';
-import type { DownloadOptions } from '../../agent/transfer/types.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { download } from '../../lib/transfer/download.js';
+import type { DownloadOptions } from '../../lib/transfer/types.js';
 import type { PackageResource } from '../../core/manifest/types.js';
 import { isSha256, type ContentStore, type PutResult } from './content-store.js';
 
@@ -32,10 +33,10 @@ export interface ContentIngesterOptions {
   readonly concurrency?: number;
   /** How long a failed URL fetch is remembered before it is tried again; default 5 minutes. */
   readonly retryUrlAfterMs?: number;
-  /** Passed to the downloader (tests shorten retries and timeouts). */
-  readonly download?: Pick<DownloadOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'maxRetryAfterMs'>;
-  /** Milliseconds since the epoch; default Date.now. */
-  readonly now?: () => number;
+  /** Passed to the downloader (tests shorten retries and timeouts; `env`: where proxy variables are read, default process.env). */
+  readonly download?: Pick<DownloadOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'maxRetryAfterMs' | 'env'>;
+  /** When a failed URL fetch was remembered, and the downloader's retry waits; default the system clock. */
+  readonly clock?: Clock;
   /**
    * How long one ingest waits for a URL fetch; default 2 s. A longer fetch goes on in the
    * background and the artifact counts as unavailable ("being fetched") until it is stored, so a
@@ -76,10 +77,10 @@ export class ContentIngester {
   private readonly remembered = new Map<string, Remembered>();
   /** URL fetches under way, by sha256. */
   private readonly fetching = new Map<string, Fetch>();
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: ContentIngesterOptions) {
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   /**
@@ -88,12 +89,7 @@ export class ContentIngester {
    * fetch that takes longer than `fetchWaitMs` is reported unavailable and goes on; `later(sha256)`
    * is called when it ends, so the caller can ingest again.
    */
-  async ingest(
-    packages: Iterable<PackageResource>,
-    readRepoFile: ReadRepoFile,
-    revision: string,
-    later?: (sha256: string) => void,
-  ): Promise<Map<string, Availability>> {
+  async ingest(packages: Iterable<PackageResource>, readRepoFile: ReadRepoFile, revision: string, later?: (sha256: string) => void): Promise<Map<string, Availability>> {
     const wanted = collect(packages);
     const results = new Map<string, Availability>();
     const queue = [...wanted.values()];
@@ -124,10 +120,10 @@ export class ContentIngester {
     const key = `${item.size}\0${item.source}\0${url ? '' : revision}`;
     const before = this.remembered.get(item.sha256);
     const retryAfter = this.options.retryUrlAfterMs ?? 5 * 60_000;
-    if (before && before.key === key && !before.result.available && this.now() - before.at < retryAfter) return before.result;
+    if (before && before.key === key && !before.result.available && this.clock.now() - before.at < retryAfter) return before.result;
     if (url) return this.fetch(item, key, later);
     const result = await this.fromRepo(item, readRepoFile);
-    this.remembered.set(item.sha256, { key, result, at: this.now() });
+    this.remembered.set(item.sha256, { key, result, at: this.clock.now() });
     return result;
   }
 
@@ -137,12 +133,12 @@ export class ContentIngester {
     if (f === undefined || f.key !== key) {
       const result = this.fromUrl(item).then(
         (done) => {
-          this.remembered.set(item.sha256, { key, result: done, at: this.now() });
+          this.remembered.set(item.sha256, { key, result: done, at: this.clock.now() });
           return done;
         },
         (err: unknown) => unavailable(`${item.source}: cannot store it (${message(err)})`),
       );
-      const started: Fetch = { key, since: this.now(), result };
+      const started: Fetch = { key, since: this.clock.now(), result };
       void result.then(() => {
         if (this.fetching.get(item.sha256) === started) this.fetching.delete(item.sha256);
         started.later?.(item.sha256);
@@ -151,10 +147,7 @@ export class ContentIngester {
       f = started;
     }
     let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
-      f.result,
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.options.fetchWaitMs ?? 2_000))),
-    ]);
+    const waited = await Promise.race([f.result, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.options.fetchWaitMs ?? 2_000)))]);
     clearTimeout(timer);
     if (waited !== undefined) return waited;
     if (later !== undefined) f.later = later;
@@ -193,6 +186,7 @@ export class ContentIngester {
         size: item.size,
         dest,
         maxRetries: 2,
+        clock: this.clock,
         ...this.options.download,
       });
       if (!got.ok) {
@@ -220,7 +214,10 @@ export function checkRepoPath(path: string): string | undefined {
 
 /** `a//b/./c` → `a/b/c`. */
 function normalise(path: string): string {
-  return path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.').join('/');
+  return path
+    .split(/[\\/]+/)
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
 }
 
 function isUrl(source: string): boolean {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../../agent/agent.js';
 import { MemorySink, type AgentEvent } from '../../../agent/log/events.js';
-import { startContentServer } from '../content-server.js';
+import { startContentServer } from '../../lib/transfer/content-server.js';
 import { eventually } from '../../support/eventually.js';
 import { action, packageFiles, startController, type TestController } from './fixture.js';
 

@@ -22,7 +22,7 @@ async function builtAt(): Promise<number> {
 
 /** Runs `tsc -p .` (it emits even when someone else's file has a type error) if dist is stale. */
 export async function ensureBuilt(): Promise<void> {
-  const sources = Math.max(await newestSource(join(repoRoot, 'agent')), (await stat(join(repoRoot, 'cli/agent.ts'))).mtimeMs);
+  const sources = Math.max(await newestSource(join(repoRoot, 'agent')), await newestSource(join(repoRoot, 'lib')), (await stat(join(repoRoot, 'cli/agent.ts'))).mtimeMs);
   if ((await builtAt()) >= sources) return;
   await new Promise<void>((resolve) => {
     execFile(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', repoRoot], { cwd: repoRoot }, () => resolve());

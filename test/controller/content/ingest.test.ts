@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ContentIngester, DirectoryContentStore, type Availability, type RepoFile } from '../../../controller/content/index.js';
 import type { PackageResource } from '../../../core/manifest/types.js';
+import { manualClock, type ManualClock } from '../../../lib/clock.js';
 
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const short = (s: string) => `${s.slice(0, 12)}…`;
@@ -37,9 +38,12 @@ describe('controller/content ContentIngester', () => {
   let hits: Record<string, number>;
   let repo: Record<string, string>;
   let reads: string[];
-  let clock: number;
-  const served: Record<string, { status: number; body: string }> = {
+  let clock: ManualClock;
+  const served: Record<string, { status: number; body: string; location?: string }> = {
     '/good.tar.gz': { status: 200, body: 'from the web\n' },
+    '/moved.tar.gz': { status: 302, body: 'moved', location: '/mirror/moved.tar.gz' },
+    '/mirror/moved.tar.gz': { status: 200, body: 'moved to a mirror\n' },
+    '/loop.tar.gz': { status: 301, body: 'moved', location: 'loop.tar.gz' },
     '/wrong.tar.gz': { status: 200, body: 'not what the manifest says' },
     '/gone.tar.gz': { status: 404, body: 'no such file' },
   };
@@ -61,7 +65,7 @@ describe('controller/content ContentIngester', () => {
       }
       const s = served[req.url!];
       if (!s) return void res.writeHead(500).end();
-      res.writeHead(s.status, { 'content-length': Buffer.byteLength(s.body) }).end(s.body);
+      res.writeHead(s.status, { 'content-length': Buffer.byteLength(s.body), ...(s.location ? { location: s.location } : {}) }).end(s.body);
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -73,14 +77,14 @@ describe('controller/content ContentIngester', () => {
     content = new DirectoryContentStore(join(dir, 'content'));
     hits = {};
     reads = [];
-    clock = 1_000_000;
+    clock = manualClock(1_000_000);
     repo = { 'artifacts/a.tar.gz': 'artifact a\n', 'artifacts/b.stream': 'artifact b, streamed\n', 'artifacts/bad.tar.gz': 'tampered\n' };
     ingester = new ContentIngester({
       content,
       tempDir: join(dir, 'ingest'),
       concurrency: 2,
-      download: { maxRetries: 0, baseDelayMs: 1, timeoutMs: 2000 },
-      now: () => clock,
+      download: { maxRetries: 0, baseDelayMs: 1, timeoutMs: 2000, env: {} },
+      clock,
     });
   });
   afterEach(async () => rm(dir, { recursive: true, force: true }));
@@ -107,6 +111,8 @@ describe('controller/content ContentIngester', () => {
       pkg('web', 'from the web\n', `${base}/good.tar.gz`),
       pkg('web-wrong', 'what the web should serve', `${base}/wrong.tar.gz`, { size: Buffer.byteLength('not what the manifest says') }),
       pkg('web-gone', 'gone\n', `${base}/gone.tar.gz`),
+      pkg('web-redirected', 'moved to a mirror\n', `${base}/moved.tar.gz`),
+      pkg('web-loop', 'loop\n', `${base}/loop.tar.gz`),
       pkg('web-down', 'down\n', `http://127.0.0.1:${closedPort}/x.tar.gz`),
     ];
     const result = await ingester.ingest(packages, readRepoFile, 'main@sha1:1');
@@ -126,12 +132,17 @@ describe('controller/content ContentIngester', () => {
       escape: { available: false, reason: '../outside.tar.gz: the source must stay inside the manifest repository (no `..`)' },
       absolute: { available: false, reason: '/etc/passwd: the source must be a path inside the manifest repository, not an absolute path' },
       web: { available: true },
-      'web-wrong': { available: false, reason: `${base}/wrong.tar.gz: has sha256 ${short(sha('not what the manifest says'))} but the manifest says ${short(sha('what the web should serve'))}` },
+      'web-wrong': {
+        available: false,
+        reason: `${base}/wrong.tar.gz: has sha256 ${short(sha('not what the manifest says'))} but the manifest says ${short(sha('what the web should serve'))}`,
+      },
       'web-gone': { available: false, reason: `${base}/gone.tar.gz: HTTP 404 Not Found` },
+      'web-redirected': { available: true },
+      'web-loop': { available: false, reason: `${base}/loop.tar.gz: redirect loop: ${base}/loop.tar.gz -> ${base}/loop.tar.gz` },
       'web-down': { available: false, reason: downReason },
     });
     expect(reads.sort()).to.deep.equal(['artifacts/a.tar.gz', 'artifacts/a.tar.gz', 'artifacts/b.stream', 'artifacts/bad.tar.gz', 'artifacts/missing.tar.gz']);
-    for (const name of ['from-repo', 'from-repo-stream', 'web']) {
+    for (const name of ['from-repo', 'from-repo-stream', 'web', 'web-redirected']) {
       const p = packages.find((x) => x.metadata.name === name)!;
       expect(await content.stat(p.spec.artifact.sha256), name).to.deep.equal({ sha256: p.spec.artifact.sha256, size: p.spec.artifact.size });
     }
@@ -141,7 +152,7 @@ describe('controller/content ContentIngester', () => {
   });
 
   it('does not wait for a slow URL: it is "being fetched" until stored, and the caller hears when it ends', async () => {
-    const slow = new ContentIngester({ content, tempDir: join(dir, 'ingest'), fetchWaitMs: 50, now: () => clock });
+    const slow = new ContentIngester({ content, tempDir: join(dir, 'ingest'), fetchWaitMs: 50, clock });
     const p = pkg('vendor', 'a large vendor installer\n', `${base}/slow.tar.gz`);
     const later: string[] = [];
     const t0 = Date.now();
@@ -149,7 +160,7 @@ describe('controller/content ContentIngester', () => {
     expect(Date.now() - t0).to.be.lessThan(400);
     expect(first.get(p.spec.artifact.sha256)).to.deep.equal({
       available: false,
-      reason: `${base}/slow.tar.gz: being fetched (since ${new Date(clock).toISOString()}); installs of it wait until it is stored`,
+      reason: `${base}/slow.tar.gz: being fetched (since ${new Date(clock.now()).toISOString()}); installs of it wait until it is stored`,
     });
     // Another ingest meanwhile joins the same download.
     expect((await slow.ingest([p], readRepoFile, 'r2', (s) => later.push(s))).get(p.spec.artifact.sha256)?.available).to.equal(false);
@@ -182,7 +193,7 @@ describe('controller/content ContentIngester', () => {
     expect(third.get(sha('tampered?'))).to.deep.equal({ available: true });
     expect(hits).to.deep.equal({ '/good.tar.gz': 1, '/gone.tar.gz': 1 });
 
-    clock += 5 * 60_000;
+    clock.advance(5 * 60_000);
     await ingester.ingest(packages, readRepoFile, 'r2');
     expect(hits).to.deep.equal({ '/good.tar.gz': 1, '/gone.tar.gz': 2 });
     ingester.forget(sha('gone\n'));
@@ -201,7 +212,11 @@ describe('controller/content ContentIngester', () => {
       running--;
       return Buffer.from(bodies[Number(path.slice(2))]!);
     };
-    const result = await ingester.ingest(bodies.map((b, i) => pkg(`p${i}`, b, `a/${i}`)), slow, 'r1');
+    const result = await ingester.ingest(
+      bodies.map((b, i) => pkg(`p${i}`, b, `a/${i}`)),
+      slow,
+      'r1',
+    );
     expect([...result.values()].every((a: Availability) => a.available)).to.equal(true);
     expect(result.size).to.equal(8);
     expect(most).to.equal(2);

@@ -2,11 +2,11 @@
  * The partial file `dest + '.part'`: the truth about how far a download got, across crashes.
  * It keeps an incremental sha256 of exactly the bytes appended to it, so a resumed download
  * hashes the existing bytes once and then only what it appends. The file worker does the
- * hashing and the writing (file-worker.ts), in the order the calls are made, while this thread
+ * hashing and the writing (file-channel.ts, file-worker.ts), in the order the calls are made, while this thread
  * reads on.
  */
 import { LocalWriteError, TransferError } from './errors.js';
-import { FileChannel, type FileOp } from './file-worker.js';
+import { FileChannel, type FileOp } from './file-channel.js';
 
 export class PartialFile {
   /** Bytes appended, written or not: where the next append goes. */

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Clock } from '../../agent/transfer/clock.js';
-import { download } from '../../agent/transfer/download.js';
-import type { DownloadOptions } from '../../agent/transfer/types.js';
+import { manualClock } from '../../../lib/clock.js';
+import { download } from '../../../lib/transfer/download.js';
+import type { DownloadOptions } from '../../../lib/transfer/types.js';
 import { makeContent, sha256, startContentServer, type ContentServer } from './content-server.js';
 
 const fixture = new URL('./fixtures/download-child.ts', import.meta.url).pathname;
@@ -16,12 +16,9 @@ corrupted[1000]! ^= 1;
 const digest = sha256(content);
 
 /** A clock that records the waits asked of it and returns at once. */
-function instantClock(): Clock & { sleeps: number[] } {
-  const sleeps: number[] = [];
-  return { sleeps, now: () => Date.now(), sleep: async (ms) => void sleeps.push(ms) };
-}
+const instantClock = () => manualClock('2026-12-04T00:00:00Z');
 
-describe('agent/transfer download', () => {
+describe('lib/transfer download', () => {
   let server: ContentServer;
   let dir: string;
   let dest: string;
@@ -231,7 +228,9 @@ describe('agent/transfer download', () => {
     child.kill('SIGKILL');
     await exited;
     const kept = statSync(part).size;
-    expect(kept).to.be.greaterThan(1024 * 1024).and.lessThan(SIZE);
+    expect(kept)
+      .to.be.greaterThan(1024 * 1024)
+      .and.lessThan(SIZE);
     const before = server.requests.length;
     server.faults.chunkDelayMs = 0;
     const result = await download(base({ segmentSize: 256 * 1024 }));

@@ -3,7 +3,7 @@
  * HTTP/1.1 reader (chunked bodies, HTTPS, refused headers) and the boot-scoped trust in content.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -11,17 +11,17 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalWriteError, TransferError } from '../../agent/transfer/errors.js';
-import { PartialFile } from '../../agent/transfer/partial-file.js';
-import { download } from '../../agent/transfer/download.js';
-import { fetchContent } from '../../agent/transfer/http-get.js';
-import { ReadBuffers } from '../../agent/transfer/read-buffers.js';
-import { checkContent, markVerified } from '../../agent/transfer/verified.js';
-import { makeContent, sha256 } from './content-server.js';
+import { LocalWriteError, TransferError } from '../../../lib/transfer/errors.js';
+import { PartialFile } from '../../../lib/transfer/partial-file.js';
+import { download } from '../../../lib/transfer/download.js';
+import { fetchContent } from '../../../lib/transfer/http-get.js';
+import { ReadBuffers } from '../../../lib/transfer/read-buffers.js';
+import { checkContent, markVerified } from '../../../lib/transfer/verified.js';
+import { makeContent, selfSignedCertificate, sha256 } from './content-server.js';
 
 const fixture = new URL('./fixtures/download-child.ts', import.meta.url).pathname;
 
-describe('agent/transfer building blocks', () => {
+describe('lib/transfer building blocks', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ferry-transfer-'));
@@ -63,7 +63,10 @@ describe('agent/transfer building blocks', () => {
       expect(part.length).to.equal(2_000_000);
       await part.append([data.subarray(2_000_000)], data.length);
       expect(await part.digest()).to.equal(sha256(data));
-      const over = await part.append([Buffer.from('x')], data.length).then(() => undefined, (e: TransferError) => e);
+      const over = await part.append([Buffer.from('x')], data.length).then(
+        () => undefined,
+        (e: TransferError) => e,
+      );
       expect(over).to.be.instanceOf(TransferError);
       expect(over?.details.discardPartial).to.equal(true);
       await part.close();
@@ -75,10 +78,16 @@ describe('agent/transfer building blocks', () => {
 
     it('ends with a LocalWriteError when the disk refuses a write, and stays ended', async () => {
       const part = await PartialFile.open('/dev/full', 1 << 20);
-      const err = await part.append([Buffer.alloc(4096, 1)]).then(() => undefined, (e: Error) => e);
+      const err = await part.append([Buffer.alloc(4096, 1)]).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err).to.be.instanceOf(LocalWriteError);
       expect(err?.message).to.match(/ENOSPC/);
-      const again = await part.digest().then(() => undefined, (e: Error) => e);
+      const again = await part.digest().then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(again?.message).to.match(/ENOSPC/);
       await part.close(); // closing an ended file still works
     });
@@ -200,12 +209,7 @@ describe('agent/transfer building blocks', () => {
 
     it('downloads over HTTPS, trusting the CA the system (here NODE_EXTRA_CA_CERTS) trusts', async function () {
       this.timeout(30_000);
-      const key = join(dir, 'key.pem');
-      const cert = join(dir, 'cert.pem');
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-        '-keyout', key, '-out', cert, '-subj', '/CN=ferry-test', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ], { stdio: 'ignore' });
+      const { key, cert } = selfSignedCertificate(dir);
       const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
         const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
         const start = m ? Number(m[1]) : 0;

@@ -2,6 +2,7 @@
  * A real HTTP content server for agent tests: serves buffers by path with `Range`/206 support,
  * counts the body bytes it sends, and has switches to inject faults.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +10,16 @@ import type { AddressInfo } from 'node:net';
 export interface ServedRequest {
   readonly path: string;
   readonly range?: string;
+  /** The Authorization header, when one was sent. */
+  readonly authorization?: string;
   readonly status: number;
   readonly at: number;
+}
+
+/** A redirect the server answers for a path (no Location header when `location` is absent). */
+export interface Redirect {
+  readonly status: number;
+  readonly location?: string;
 }
 
 export interface Faults {
@@ -40,6 +49,36 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** Writes a self-signed certificate for 127.0.0.1 and its key into `dir`; returns their paths. */
+export function selfSignedCertificate(dir: string): { readonly key: string; readonly cert: string } {
+  const key = `${dir}/key.pem`;
+  const cert = `${dir}/cert.pem`;
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      '/CN=ferry-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { key, cert };
+}
+
 /** Deterministic pseudo-random content of `size` bytes. */
 export function makeContent(size: number, seed = 1): Buffer {
   const out = Buffer.alloc(size);
@@ -53,15 +92,22 @@ export function makeContent(size: number, seed = 1): Buffer {
   return out;
 }
 
-/** Starts a server on 127.0.0.1, an OS-chosen port; `files` maps URL paths to content. */
-export async function startContentServer(files: Record<string, Buffer>): Promise<ContentServer> {
+/** Starts a server on 127.0.0.1, an OS-chosen port; `files` maps URL paths to content, `redirects` paths to redirects. */
+export async function startContentServer(files: Record<string, Buffer>, redirects: Record<string, Redirect> = {}): Promise<ContentServer> {
   const faults: Faults = { statuses: [], corrupt: false, ignoreRange: false, chunkDelayMs: 0 };
   const requests: ServedRequest[] = [];
   const state = { bytesServed: 0 };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const range = req.headers.range;
-    const record = (status: number) => requests.push({ path, ...(range ? { range } : {}), status, at: Date.now() });
+    const authorization = req.headers.authorization;
+    const record = (status: number) => requests.push({ path, ...(range ? { range } : {}), ...(authorization ? { authorization } : {}), status, at: Date.now() });
+    const redirect = redirects[path];
+    if (redirect) {
+      record(redirect.status);
+      res.writeHead(redirect.status, redirect.location === undefined ? {} : { location: redirect.location });
+      return res.end('moved');
+    }
     const injected = faults.statuses.shift();
     if (injected) {
       record(injected.status);
@@ -126,13 +172,7 @@ export async function startContentServer(files: Record<string, Buffer>): Promise
   };
 }
 
-async function sendBody(
-  res: http.ServerResponse,
-  body: Buffer,
-  dropAfter: number | undefined,
-  delayMs: number,
-  count: (n: number) => void,
-): Promise<void> {
+async function sendBody(res: http.ServerResponse, body: Buffer, dropAfter: number | undefined, delayMs: number, count: (n: number) => void): Promise<void> {
   const chunk = 64 * 1024;
   for (let offset = 0; offset < body.length; offset += chunk) {
     if (res.destroyed) return;

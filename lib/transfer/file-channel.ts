@@ -1,5 +1,6 @@
 /**
- * The thread that hashes and writes partial files, so the thread reading the socket does neither.
+ * Partial files are hashed and written on a worker thread (file-worker.ts), so the thread reading
+ * the socket does neither; this is the reading thread's side of it.
  * On a fast link the agent has three jobs per byte — receive, sha256, write — and done on one
  * thread they held a download to about 0.7 of curl (`npm run bench -- download`). One worker per
  * process serves every download: for each batch of bytes it updates the file's sha256, then
@@ -9,105 +10,34 @@
  * reach the worker without a copy; others are copied once. Each file sends one batch of
  * operations at a time, so many small pieces travel in few messages.
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { FileOp, FileReply, FileRequest, FileResult } from './file-worker.js';
 
-/** The worker, in CommonJS so the same text runs from the sources (tests) and the build. */
-const workerSource = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const fs = require('node:fs');
-const files = new Map();
-function open(path, maxSize) {
-  const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    const hash = createHash('sha256');
-    let length = fs.fstatSync(fd).size;
-    if (length > maxSize) {
-      fs.ftruncateSync(fd, 0);
-      length = 0;
-    }
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let at = 0; at < length; ) {
-      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - at), at);
-      if (n === 0) throw new Error(path + ' shrank while it was read');
-      hash.update(buf.subarray(0, n));
-      at += n;
-    }
-    return { fd, hash, length };
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e;
-  }
-}
-function apply(id, op) {
-  if (op.op === 'open') {
-    const file = open(op.path, op.maxSize);
-    files.set(id, file);
-    return { length: file.length };
-  }
-  const file = files.get(id);
-  if (!file) throw new Error('no open file');
-  if (op.op === 'close') {
-    files.delete(id);
-    fs.closeSync(file.fd);
-    return { length: file.length };
-  }
-  if (file.broken) throw new Error(file.broken);
-  try {
-    switch (op.op) {
-      case 'append':
-        for (const c of op.chunks) {
-          file.hash.update(c);
-          for (let done = 0; done < c.length; ) {
-            const n = fs.writeSync(file.fd, c, done, c.length - done, file.length);
-            done += n;
-            file.length += n;
-          }
-        }
-        return { length: file.length };
-      case 'reset':
-        fs.ftruncateSync(file.fd, 0);
-        file.hash = createHash('sha256');
-        file.length = 0;
-        return { length: 0 };
-      case 'sync':
-        fs.fsyncSync(file.fd);
-        return { length: file.length };
-      case 'digest':
-        return { length: file.length, digest: file.hash.copy().digest('hex') };
-    }
-    throw new Error('unknown operation ' + op.op);
-  } catch (e) {
-    // The hash may be ahead of the file now: nothing more may be done with it.
-    file.broken = String((e && e.message) || e);
-    throw e;
-  }
-}
-parentPort.on('message', ({ id, batch }) => {
-  const results = batch.map((op) => {
-    try {
-      return { ok: true, ...apply(id, op) };
-    } catch (e) {
-      return { ok: false, error: String((e && e.message) || e) };
-    }
-  });
-  parentPort.postMessage({ id, results });
-});
-`;
+export type { FileOp, FileResult } from './file-worker.js';
 
-export type FileOp =
-  | { readonly op: 'open'; readonly path: string; readonly maxSize: number }
-  | { readonly op: 'append'; readonly chunks: Uint8Array[] }
-  | { readonly op: 'reset' | 'sync' | 'digest' | 'close' };
-export interface FileResult {
-  /** The file's length after the operation. */
-  readonly length: number;
-  readonly digest?: string;
+/**
+ * Starts the worker thread. Built (dist/, the published package), its code is file-worker.js
+ * beside this module. Run from the .ts sources through tsx (the tests: mocha --import=tsx), there
+ * is no .js here, and on Node 20 tsx does not register itself in worker threads (neither from the
+ * parent's hooks nor from an execArgv `--import tsx`); so the worker starts from a one-line
+ * bootstrap that loads file-worker.ts through tsx's require API inside the worker. Chosen over
+ * pointing the tests at dist/: they always run the current source (which `npm test`'s tsc step
+ * type-checks), with no build to forget and no stale dist/ when one test file is run alone. tsx is
+ * resolved from this module, not from the working directory, with require's resolver: tsx may
+ * run this module as CommonJS, where `import.meta.resolve` does not exist.
+ */
+function startWorker(): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./file-worker.js', self));
+  const tsx = createRequire(self).resolve('tsx/cjs/api');
+  const worker = fileURLToPath(new URL('./file-worker.ts', self));
+  const load = `createRequire(${JSON.stringify(self)})(${JSON.stringify(tsx)}).require(${JSON.stringify(worker)}, ${JSON.stringify(self)});`;
+  const bootstrap = `import { createRequire } from 'node:module'; ${load}`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
 }
-interface Reply {
-  readonly id: number;
-  readonly results: readonly ({ ok: true } & FileResult | { ok: false; error: string })[];
-}
+
 interface Pending {
   readonly op: FileOp;
   readonly transfer: ArrayBuffer[];
@@ -134,8 +64,8 @@ class FileWorker {
 
   post(id: number, batch: FileOp[], transfer: ArrayBuffer[]): void {
     if (!this.worker) {
-      const worker = new Worker(workerSource, { eval: true });
-      worker.on('message', (reply: Reply) => {
+      const worker = startWorker();
+      worker.on('message', (reply: FileReply) => {
         if (--this.busy === 0) worker.unref();
         this.channels.get(reply.id)?.settle(reply.results);
       });
@@ -145,7 +75,7 @@ class FileWorker {
       this.worker = worker;
     }
     if (this.busy++ === 0) this.worker.ref();
-    this.worker.postMessage({ id, batch }, transfer);
+    this.worker.postMessage({ id, batch } satisfies FileRequest, transfer);
   }
 
   /** The worker died: what every file had under way fails, and the next use starts a new worker. */
@@ -202,7 +132,7 @@ export class FileChannel {
   }
 
   /** @internal The worker's answers to the batch under way. */
-  settle(results: Reply['results']): void {
+  settle(results: FileReply['results']): void {
     const batch = this.inFlight ?? [];
     this.inFlight = undefined;
     batch.forEach((p, i) => {

@@ -1,4 +1,5 @@
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
+import type { ProxyEnv } from './proxy.js';
 
 /** One place content can be fetched from: a full content URL (`…/v1/content/{sha256}`). */
 export interface DownloadSource {
@@ -38,6 +39,11 @@ export interface DownloadOptions {
   readonly maxRetryAfterMs?: number;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /**
+   * Where `http_proxy`, `https_proxy` and `no_proxy` (or upper case) are read from (proxy.ts);
+   * default `process.env`. Redirects are followed in any case (at most 5).
+   */
+  readonly env?: ProxyEnv;
 }
 
 /** One failed try at one source. */

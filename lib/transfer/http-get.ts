@@ -5,18 +5,28 @@
  * (`npm run bench -- download`). Here the socket reads into 1 MiB slabs (`onread`),
  * http-parser-js frames the response, and the body reaches the sink as views of those slabs:
  * no copy and no allocation per piece. One request per connection (`Connection: close`):
- * segments are paced by seconds and retries reconnect anyway.
+ * segments are paced by seconds and retries reconnect anyway. Redirects are followed (at most
+ * five; Range kept, credentials dropped when the origin changes), and proxies from the
+ * environment are used (proxy.ts); a direct connection pays nothing for either.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { HTTPParser } from 'http-parser-js';
-import { TransferError } from './errors.js';
+import { parseRetryAfter } from '../backoff.js';
+import { abortError, TransferError } from './errors.js';
+import { openTunnel, proxyFor, viaProxy, type HttpProxy, type ProxySettings } from './proxy.js';
 import { ReadBuffers } from './read-buffers.js';
-import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
+import { isRetryableStatus } from './retry-policy.js';
 
 /** Body bytes gathered before they are handed on, and the longest they wait. */
 const FLUSH_BYTES = 1 << 20;
 const FLUSH_MS = 20;
+
+/** Redirects followed for one request; one more is a failure (curl and browsers allow more, a content URL needs few). */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Request headers that carry credentials: not sent on to another origin after a redirect. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 export interface GetOptions {
   /** `bytes=N-` or `bytes=N-M`; absent: the whole content. */
@@ -26,6 +36,8 @@ export interface GetOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly now: () => number;
+  /** Proxies from the environment (proxy.ts); absent: every request goes direct. */
+  readonly proxy?: ProxySettings;
 }
 
 /** The status and headers of a 200 or 206 response. */
@@ -42,26 +54,82 @@ export interface BodySink {
 }
 
 /**
- * GETs `url`; for a 200 or 206, `accept` sees the head and returns the body's sink, or throws to
- * refuse it. Resolves once the whole body is in the sink. Anything else rejects with a
- * TransferError — another status (retryable per retry-policy, with Retry-After), a network error,
- * a connection that ends early — or with what `accept` or the sink threw; always only after every
- * append already made has settled, so the bytes that arrived before a failure are kept.
+ * GETs `url`, following redirects; for a 200 or 206, `accept` sees the head and returns the body's
+ * sink, or throws to refuse it. Resolves once the whole body is in the sink. Anything else rejects
+ * with a TransferError — another status (retryable per retry-policy, with Retry-After), a network
+ * error, a connection that ends early, a redirect loop or more than MAX_REDIRECTS redirects (not
+ * retryable) — or with what `accept` or the sink threw; always only after every append already
+ * made has settled, so the bytes that arrived before a failure are kept.
  */
-export function fetchContent(url: string, options: GetOptions, accept: (head: ResponseHead) => BodySink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let target: URL;
-    let request: string;
+export async function fetchContent(url: string, options: GetOptions, accept: (head: ResponseHead) => BodySink): Promise<void> {
+  let target = httpUrl(url, '');
+  let headers = options.headers ?? {};
+  const visited = [target.href];
+  for (;;) {
+    const proxy = options.proxy && proxyFor(target, options.proxy);
+    const tunnelled = proxy !== undefined && target.protocol === 'https:';
+    const request = requestText(target, headers, options.range, tunnelled ? undefined : proxy);
+    const tunnel = tunnelled ? await openTunnel(proxy, target, options.timeoutMs, options.signal) : undefined;
     try {
-      target = new URL(url);
-      if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-        throw new TransferError(`unsupported protocol ${target.protocol}`, false);
-      }
-      request = requestText(target, options);
+      return await getOnce(target, request, proxy, tunnel, options, accept);
     } catch (e) {
-      return reject(e instanceof TransferError ? e : new TransferError(`invalid URL ${url}`, false));
+      if (!(e instanceof Redirect)) throw e;
+      const next = httpUrl(e.location, `HTTP ${e.status} from ${target.href} to ${e.location}: `, target);
+      if (visited.includes(next.href)) {
+        throw new TransferError(`redirect loop: ${[...visited, next.href].join(' -> ')}`, false, { status: e.status });
+      }
+      if (visited.length > MAX_REDIRECTS) {
+        throw new TransferError(`more than ${MAX_REDIRECTS} redirects, from ${visited[0]} to ${next.href}`, false, { status: e.status });
+      }
+      if (next.origin !== target.origin) headers = withoutCredentials(headers);
+      visited.push(next.href);
+      target = next;
     }
-    if (options.signal?.aborted) return reject(abortError(options.signal));
+  }
+}
+
+/** A 3xx answer with a Location to follow: how getOnce hands a redirect back to fetchContent. */
+class Redirect {
+  constructor(
+    readonly status: number,
+    readonly location: string,
+  ) {}
+}
+
+/** `text` (relative to `base` when given) as an http(s) URL; else a non-retryable TransferError, its message after `context`. */
+function httpUrl(text: string, context: string, base?: URL): URL {
+  let url: URL;
+  try {
+    url = new URL(text, base);
+  } catch {
+    throw new TransferError(`${context}invalid URL ${text}`, false);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TransferError(`${context}unsupported protocol ${url.protocol}`, false);
+  url.hash = '';
+  return url;
+}
+
+function withoutCredentials(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
+}
+
+/**
+ * Sends `request` for `target`: directly, to `proxy` (http://, the request in absolute form), or
+ * over `tunnel`, a CONNECT tunnel through it (https://). Rejects with a Redirect for a 3xx to follow.
+ */
+function getOnce(
+  target: URL,
+  request: string,
+  proxy: HttpProxy | undefined,
+  tunnel: net.Socket | undefined,
+  options: GetOptions,
+  accept: (head: ResponseHead) => BodySink,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      tunnel?.destroy();
+      return reject(abortError(options.signal));
+    }
 
     const buffers = new ReadBuffers();
     const parser = new HTTPParser(HTTPParser.RESPONSE);
@@ -126,6 +194,11 @@ export function fetchContent(url: string, options: GetOptions, accept: (head: Re
         if (!headers.has(name)) headers.set(name, info.headers[i + 1]!);
       }
       const status = info.statusCode;
+      if (REDIRECT_STATUSES.has(status)) {
+        const location = headers.get('location');
+        if (location === undefined) throw new TransferError(`HTTP ${status} from ${target.href} without a Location`, false, { status });
+        throw new Redirect(status, location);
+      }
       if (status !== 200 && status !== 206) {
         const retryAfterMs = parseRetryAfter(headers.get('retry-after'), options.now());
         throw new TransferError(`HTTP ${status} ${info.statusMessage ?? ''}`.trim(), isRetryableStatus(status), {
@@ -181,13 +254,24 @@ export function fetchContent(url: string, options: GetOptions, accept: (head: Re
     const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
     const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
     const onread = { buffer: () => buffers.next(), callback: onRead };
-    const socket =
-      target.protocol === 'https:'
-        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), onread } as tls.ConnectionOptions)
-        : net.connect({ host, port, onread });
+    let socket: net.Socket;
+    if (tunnel) {
+      // TLS over a tunnel ignores `onread`: its bytes are copied into the read slabs.
+      socket = tls.connect({ socket: tunnel, host, ...(net.isIP(host) ? {} : { servername: host }) });
+      socket.on('data', (chunk: Buffer) => {
+        for (let at = 0; at < chunk.length; ) {
+          const n = chunk.copy(buffers.next(), 0, at);
+          at += n;
+          if (!onRead(n) && (complete || failure !== undefined)) return;
+        }
+        if (paused) socket.pause();
+      });
+    } else if (proxy) socket = net.connect({ host: proxy.host, port: proxy.port, onread });
+    else if (target.protocol === 'https:') socket = tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), onread } as tls.ConnectionOptions);
+    else socket = net.connect({ host, port, onread });
     socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => socket.write(request));
     socket.setTimeout(options.timeoutMs, () => fail(new TransferError(`no data for ${options.timeoutMs} ms`, true)));
-    socket.on('error', (e) => fail(asTransferError(e)));
+    socket.on('error', (e) => fail(proxy && !(e instanceof TransferError) && !tlsFailure(e) ? viaProxy(e, proxy) : asTransferError(e)));
     socket.on('close', () => {
       if (!complete && failure === undefined) {
         // A body that runs to the end of the connection (no Content-Length) ends here.
@@ -214,16 +298,21 @@ function coalesce(chunks: Buffer[]): Buffer[] {
   return out;
 }
 
-/** The request, refusing header names and values that would break out of their line. */
-function requestText(target: URL, options: GetOptions): string {
+/**
+ * The request, refusing header names and values that would break out of their line; in absolute
+ * form, with the proxy's credentials, when it goes to an http:// proxy.
+ */
+function requestText(target: URL, extra: Readonly<Record<string, string>>, range: string | undefined, proxy: HttpProxy | undefined): string {
   const headers: [string, string][] = [
     ['Host', target.host],
     ['Accept-Encoding', 'identity'],
     ['Connection', 'close'],
-    ...(options.range ? [['Range', options.range] as [string, string]] : []),
-    ...Object.entries(options.headers ?? {}),
+    ...(range ? [['Range', range] as [string, string]] : []),
+    ...(proxy?.authorization ? [['Proxy-Authorization', proxy.authorization] as [string, string]] : []),
+    ...Object.entries(extra),
   ];
-  let text = `GET ${target.pathname}${target.search} HTTP/1.1\r\n`;
+  const path = `${target.pathname}${target.search}`;
+  let text = `GET ${proxy ? `${target.protocol}//${target.host}${path}` : path} HTTP/1.1\r\n`;
   for (const [name, value] of headers) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) {
       throw new TransferError(`invalid request header ${JSON.stringify(name)}`, false);
@@ -231,10 +320,6 @@ function requestText(target: URL, options: GetOptions): string {
     text += `${name}: ${value}\r\n`;
   }
   return `${text}\r\n`;
-}
-
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
 /**
@@ -245,6 +330,10 @@ export function asTransferError(error: unknown): TransferError {
   if (error instanceof TransferError) return error;
   const e = error as NodeJS.ErrnoException;
   const code = e?.code ? `${e.code}: ` : '';
-  const certificate = /CERT|SIGNATURE|SELF_SIGNED/.test(e?.code ?? '');
+  const certificate = tlsFailure(e);
   return new TransferError(`${certificate ? 'TLS' : 'network'} error: ${code}${e?.message ?? String(error)}`, !certificate);
+}
+
+function tlsFailure(e: NodeJS.ErrnoException | undefined): boolean {
+  return /CERT|SIGNATURE|SELF_SIGNED/.test(e?.code ?? '');
 }

@@ -22,3 +22,8 @@ export class LocalWriteError extends Error {
     this.name = 'LocalWriteError';
   }
 }
+
+/** What a transfer stopped by `signal` rejects with. */
+export function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+}

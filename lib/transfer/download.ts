@@ -1,7 +1,9 @@
 /**
- * The agent's downloader (DESIGN §2, §5): fetches content from its sources in order into
- * `dest + '.part'`, resuming with `Range` from the partial file's exact length after any
- * interruption, optionally in paced segments, verifies sha256, and only then renames to `dest`.
+ * The downloader (DESIGN §2, §5) of agents, and of the controller for URL artifacts: fetches
+ * content from its sources in order into `dest + '.part'`, resuming with `Range` from the partial
+ * file's exact length after any interruption, optionally in paced segments, verifies sha256, and
+ * only then renames to `dest`. Each request follows redirects and goes through the proxy the
+ * environment names for it (http-get.ts, proxy.ts).
  *
  * A finished download is not fsynced: on a fast link that cost more than the transfer (0.5–0.9 s
  * per GiB here). The sha256 was verified on the bytes as they went to the file, and until the
@@ -12,12 +14,13 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { systemClock, type Clock } from './clock.js';
+import { backoffDelay } from '../backoff.js';
+import { systemClock, type Clock } from '../clock.js';
 import { parseContentRange } from './content-range.js';
 import { LocalWriteError, TransferError } from './errors.js';
 import { asTransferError, fetchContent } from './http-get.js';
 import { PartialFile } from './partial-file.js';
-import { backoffDelay } from './retry-policy.js';
+import { proxySettings, type ProxySettings } from './proxy.js';
 import type { DownloadAttempt, DownloadOptions, DownloadResult, DownloadSource } from './types.js';
 
 export type { DownloadAttempt, DownloadOptions, DownloadResult, DownloadSource } from './types.js';
@@ -62,12 +65,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       return fail('local-error', outcome.localError);
     }
     const last = attempts.at(-1);
-    return fail(
-      'failed',
-      options.sources.length === 0
-        ? 'no content source'
-        : `all ${options.sources.length} source(s) failed; last: ${last?.source}: ${last?.error}`,
-    );
+    return fail('failed', options.sources.length === 0 ? 'no content source' : `all ${options.sources.length} source(s) failed; last: ${last?.source}: ${last?.error}`);
   } catch (e) {
     return fail('local-error', (e as Error).message);
   } finally {
@@ -83,12 +81,14 @@ type SourceOutcome = 'verified' | 'next-source' | 'suspended' | 'aborted' | { re
 
 class Transfer {
   private readonly clock: Clock;
+  private readonly proxy: ProxySettings | undefined;
   constructor(
     private readonly options: DownloadOptions,
     private readonly part: PartialFile,
     private readonly countFetched: (bytes: number) => void,
   ) {
     this.clock = options.clock ?? systemClock;
+    this.proxy = proxySettings(options.env ?? process.env);
   }
 
   /** Tries one source, with retries, until the content is verified or this source is given up. */
@@ -121,11 +121,7 @@ class Transfer {
         const delay =
           error.details.retryAfterMs !== undefined
             ? Math.min(error.details.retryAfterMs, o.maxRetryAfterMs ?? 60_000)
-            : backoffDelay(retries, {
-                baseDelayMs: o.baseDelayMs ?? 500,
-                maxDelayMs: o.maxDelayMs ?? 30_000,
-                random: o.random ?? Math.random,
-              });
+            : backoffDelay(retries, { baseMs: o.baseDelayMs ?? 500, maxMs: o.maxDelayMs ?? 30_000, random: o.random ?? Math.random });
         try {
           await this.clock.sleep(delay, o.signal);
         } catch {
@@ -171,15 +167,13 @@ class Transfer {
           timeoutMs: o.timeoutMs ?? 30_000,
           ...(o.signal ? { signal: o.signal } : {}),
           now: () => this.clock.now(),
+          ...(this.proxy ? { proxy: this.proxy } : {}),
         },
         (head) => {
           if (head.statusCode === 206) {
             const cr = parseContentRange(head.header('content-range'));
             if (!cr || cr.start !== start || cr.end >= o.size || (cr.total !== undefined && cr.total !== o.size)) {
-              throw new TransferError(
-                `unexpected Content-Range ${head.header('content-range') ?? '(none)'} for bytes ${start}-${end} of ${o.size}`,
-                false,
-              );
+              throw new TransferError(`unexpected Content-Range ${head.header('content-range') ?? '(none)'} for bytes ${start}-${end} of ${o.size}`, false);
             }
             stopAt = cr.end + 1;
           } else {
