@@ -22,6 +22,7 @@ interface ControllerFlags {
   readonly webhookSecretFile?: string;
   readonly logLevel: string;
   readonly reportRetention: string;
+  readonly wakeBroadcast: string;
 }
 
 export function configure(cmd: Command): void {
@@ -36,6 +37,7 @@ export function configure(cmd: Command): void {
     .option('--poll <DURATION>', 'how often to fetch the repository (e.g. 30s, 5m)', '30s')
     .option('--webhook-secret-file <FILE>', 'HMAC secret of the push webhook (X-Hub-Signature-256)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
+    .option('--wake-broadcast <ADDR[:PORT]>', 'where Wake-on-LAN magic packets are sent (UDP, broadcast allowed)', '255.255.255.255:9')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
     .action(async (flags: ControllerFlags) => {
       await run(flags);
@@ -82,6 +84,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       pollMs,
       ...(reportRetentionMs !== undefined ? { reportRetentionMs } : {}),
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
+      wakeBroadcast: flags.wakeBroadcast,
       logger,
       clock: systemClock,
     });

@@ -25,6 +25,9 @@ import { sourceKind } from './source/open-source.js';
 import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
+import { defaultWakeBroadcast, parseBroadcastAddress } from './wake/broadcast-address.js';
+import { UdpWakeSender } from './wake/udp-wake-sender.js';
+import { WakeService } from './wake/wake-service.js';
 
 export interface ControllerOptions {
   /** A git URL or path to follow; a plain directory (not a repository) is watched instead. */
@@ -55,6 +58,8 @@ export interface ControllerOptions {
   readonly leaderRequestPollMs?: number;
   /** Report history older than this is deleted by the leader, ms; absent: kept for ever. */
   readonly reportRetentionMs?: number;
+  /** `ADDR[:PORT]` Wake-on-LAN packets are sent to; default `255.255.255.255:9`. */
+  readonly wakeBroadcast?: string;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -86,6 +91,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const webhookSecret = options.webhookSecretFile ? await readSecret(options.webhookSecretFile) : undefined;
   const { host, port } = parseListen(options.listen);
   const sourceSpec = await chooseSource(options);
+  const wakeTarget = parseBroadcastAddress(options.wakeBroadcast ?? defaultWakeBroadcast);
+  if ('error' in wakeTarget) throw new ControllerConfigError(wakeTarget.error);
 
   const store = await openStore(options.db, options.storeOptions);
   const content = new DirectoryContentStore(join(data, 'content'));
@@ -138,6 +145,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
     options.leaderIntervalMs,
   );
 
+  const wake = new WakeService({
+    store,
+    manifestMac: (host) => reconciler?.appliedSnapshot()?.hosts.get(host)?.spec.mac,
+    sender: new UdpWakeSender(wakeTarget.target),
+    clock,
+  });
+
   const deps: ApiDeps = {
     store,
     content,
@@ -172,6 +186,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
+    wake,
   };
   const api = createApi(deps);
   const server = createServer(api.app);
