@@ -273,6 +273,7 @@ export class Agent {
       overrides: this.o.facts,
       ...(this.osPackages ? { osPackages: this.osPackages } : {}),
       journal: this.journal,
+      pollIntervalMs: this.o.intervalMs,
     });
   }
 

@@ -26,7 +26,10 @@ import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from './wake/broadcast-address.js';
+import { AutoWake } from './wake/auto-wake.js';
+import type { AutoWakePolicy } from './wake/auto-wake-decision.js';
 import { UdpWakeSender } from './wake/udp-wake-sender.js';
+import { systemClock as libSystemClock } from '../lib/clock.js';
 import { WakeService } from './wake/wake-service.js';
 
 export interface ControllerOptions {
@@ -60,6 +63,9 @@ export interface ControllerOptions {
   readonly reportRetentionMs?: number;
   /** `ADDR[:PORT]` Wake-on-LAN packets are sent to; default `255.255.255.255:9`. */
   readonly wakeBroadcast?: string;
+  /** How often the leader looks for quiet hosts to wake (`wake: true` deployments), ms; default 30 000. */
+  readonly autoWakeIntervalMs?: number;
+  readonly autoWakePolicy?: AutoWakePolicy;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -103,6 +109,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
   let source: ManifestSource | undefined;
   let reconciler: Reconciler | undefined;
+  let autoWake: AutoWake | undefined;
 
   const election = new LeaderElection(
     store,
@@ -122,6 +129,16 @@ export async function startController(options: ControllerOptions): Promise<Runni
         });
         source = s;
         reconciler = r;
+        autoWake = new AutoWake({
+          store,
+          wakeDeployments: () => [...(r.appliedSnapshot()?.deployments.values() ?? [])].filter((d) => d.spec.distribute?.wake === true).map((d) => d.metadata.name),
+          wake: (host, why) => wake.wake(host, why),
+          clock: { now: () => clock.now().getTime(), sleep: libSystemClock.sleep },
+          logger: logger.child({ component: 'auto-wake' }),
+          ...(options.autoWakeIntervalMs !== undefined ? { intervalMs: options.autoWakeIntervalMs } : {}),
+          ...(options.autoWakePolicy !== undefined ? { policy: options.autoWakePolicy } : {}),
+        });
+        autoWake.start();
         r.start();
         await s.start();
         await requests.start({
@@ -133,9 +150,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
         });
       },
       async deposed() {
-        const [s, r] = [source, reconciler];
+        const [s, r, w] = [source, reconciler, autoWake];
         source = undefined;
         reconciler = undefined;
+        autoWake = undefined;
+        await w?.stop();
         await requests.stop();
         await s?.stop();
         await r?.stop();
