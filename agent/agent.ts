@@ -385,7 +385,14 @@ export class Agent {
     const r = await this.installer.run({ command: [program ?? 'true', ...args], timeoutMs: 60_000, env: {} }, { dir: this.o.dataDir });
     if (r.kind !== 'succeeded') {
       this.o.events.emit({ event: 'shutdown-failed', level: 'error', message: `${command}: ${r.reason ?? r.exitCode} ${r.output}` });
-      this.reporter.enqueue({ actionId: shutdownActionId, serial: Number(due), state: 'failed', reason: `shutdown after install failed: ${command}: ${r.reason ?? `exit ${r.exitCode}`}`, ...(typeof r.exitCode === 'number' ? { exitCode: r.exitCode } : {}), output: r.output.slice(-4096) });
+      this.reporter.enqueue({
+        actionId: shutdownActionId,
+        serial: Number(due),
+        state: 'failed',
+        reason: `shutdown after install failed: ${command}: ${r.reason ?? `exit ${r.exitCode}`}`,
+        ...(typeof r.exitCode === 'number' ? { exitCode: r.exitCode } : {}),
+        output: r.output.slice(-4096),
+      });
       await this.flush();
     }
   }

@@ -9,6 +9,7 @@ import { InsecureKeyFileError } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
 import { systemClock } from '../controller/reconcile/clock.js';
 import { sourceKind } from '../controller/source/open-source.js';
+import { parseBroadcastAddress } from '../controller/wake/broadcast-address.js';
 import { ExitCode, UserError } from './errors.js';
 
 interface ControllerFlags {
@@ -65,6 +66,8 @@ function makeLogger(level: string): Logger {
 }
 
 async function run(flags: ControllerFlags): Promise<void> {
+  const wake = parseBroadcastAddress(flags.wakeBroadcast);
+  if ('error' in wake) throw new UserError(wake.error);
   const pollMs = parsePoll(flags.poll);
   const reportRetentionMs = parseRetention(flags.reportRetention);
   if (flags.repo === undefined && (await sourceKind('.')) !== 'git') {

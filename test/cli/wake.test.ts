@@ -51,6 +51,11 @@ describe('ferry wake', function () {
     expect(packets).to.deep.equal([packetFor('001122334455'), packetFor('0a1b2c3d4e5f')]);
   });
 
+  it('ferry controller refuses a --wake-broadcast that is not ADDR[:PORT] (exit 2)', async () => {
+    const r = await runFerry(['controller', '--wake-broadcast', 'lan.example:9']);
+    expect([r.code, r.stderr.trim()]).to.deep.equal([2, 'ferry: --wake-broadcast lan.example:9: expected ADDR[:PORT] with an IP address, e.g. 255.255.255.255:9 or 192.168.1.255:9']);
+  });
+
   it('wants a host or a group', async () => {
     const r = await runFerry(['wake'], { env });
     expect([r.code, r.stderr.trim()]).to.deep.equal([2, 'ferry: give a HOST or --group G (one of them)']);

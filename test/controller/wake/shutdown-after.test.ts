@@ -27,7 +27,7 @@ describe('wake: install.shutdownAfter with a real agent process', function () {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('installs, runs the shutdown command once, and the controller shows it', async () => {
+  it('installs, runs the shutdown command once, and the controller shows it (a failing command: reported failed)', async () => {
     const manifests = join(work, 'manifests');
     const pkgDir = join(work, 'pkg');
     await mkdir(join(manifests, 'artifacts'), { recursive: true });
@@ -52,7 +52,7 @@ kind: Deployment
 metadata: {name: notes-night}
 spec:
   packages: [{name: notes, version: "1.0.0", state: present}]
-  targets: {hosts: [pc1]}
+  targets: {hosts: [pc1, pc2]}
   install: {shutdownAfter: true}
 `,
     );
@@ -104,5 +104,16 @@ spec:
     expect(shown.stdout).to.match(
       new RegExp(`\\n  shut down after install \\(plan serial ${serial}\\): touch ${marker.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(at \\d{4}-[\\d-]+T[\\d:.]+Z\\)\\n`),
     );
+
+    // A shutdown command that fails is reported as failed, after the report that it was started.
+    const failing = ['agent', '--server', controller.url, '--enroll-token', token, '--name', 'pc2', '--data', join(work, 'agent2'), '--install-root', join(work, 'root2')];
+    const failingOnce = [...failing, '--once', '--no-os-packages', '--interval', '5s', '--shutdown-command', 'false'];
+    const shutdowns = async () => (await controller.store.history('pc2')).filter((h) => h.actionId === 'shutdown').map((h) => [h.state, h.reason]);
+    for (let i = 0; i < 10 && (await shutdowns()).length < 2; i++) await runFerry(failingOnce);
+    const serial2 = (await controller.store.getPlan('pc2'))!.serial;
+    expect(await shutdowns()).to.deep.equal([
+      ['installed', `shut down after install (plan serial ${serial2}): false`],
+      ['failed', 'shutdown after install failed: false: exited with code 1'],
+    ]);
   });
 });
