@@ -3,13 +3,16 @@
  * unfinished actions of `wake: true` deployments, asks `hostsToWake` (auto-wake-decision.ts) which
  * to wake now, and wakes them through the WakeService (which records "woken at …, by …" in host
  * history; that record is also the "last woken" of the next round). Costs nothing while no
- * applied deployment has `wake: true`; otherwise reads only the hosts with unfinished wake actions.
+ * applied deployment has `wake: true`; otherwise reads only the unfinished actions of those
+ * deployments and the records of their hosts.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import type { Store } from '../store/store.js';
 import { type AutoWakePolicy, type CandidateAction, defaultAutoWakePolicy, hostsToWake, type WakeCandidate, type WakeDecision } from './auto-wake-decision.js';
 import { type WakeResult, wakeActionId } from './wake-service.js';
+
+const unfinishedStates = ['pending', 'waiting', 'downloading', 'downloaded', 'installing'] as const;
 
 export interface AutoWakeOptions {
   readonly store: Pick<Store, 'actionStatuses' | 'getHost' | 'getInventory' | 'getPlan' | 'currentStates'>;
@@ -74,9 +77,10 @@ export class AutoWake {
   private async candidates(): Promise<WakeCandidate[]> {
     const { store } = this.o;
     const states = new Map<string, Map<string, CandidateAction['state']>>();
+    // Only unfinished rows are read: a deployment installed everywhere costs five empty queries a round.
     for (const deployment of this.o.wakeDeployments()) {
-      for (const s of await store.actionStatuses({ deployment })) {
-        if (s.state === 'installed' || s.state === 'uninstalled' || s.state === 'failed' || s.state === 'not-applicable') continue;
+      const rows = await Promise.all(unfinishedStates.map((state) => store.actionStatuses({ deployment, state })));
+      for (const s of rows.flat()) {
         let byAction = states.get(s.host);
         if (!byAction) states.set(s.host, (byAction = new Map()));
         byAction.set(s.actionId, s.state);
