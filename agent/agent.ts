@@ -57,6 +57,9 @@ export type CycleExit = 0 | 1 | 3;
 /** The pseudo action id under which plan rejections are reported. */
 export const planActionId = 'plan';
 
+/** The pseudo action id under which `shutdownAfter` shutdowns are reported (host history: "shut down after install"). */
+export const shutdownActionId = 'shutdown';
+
 export class Agent {
   private credential!: Credential;
   private client: ControllerClient;
@@ -273,6 +276,7 @@ export class Agent {
       overrides: this.o.facts,
       ...(this.osPackages ? { osPackages: this.osPackages } : {}),
       journal: this.journal,
+      pollIntervalMs: this.o.intervalMs,
     });
   }
 
@@ -372,11 +376,25 @@ export class Agent {
     if (due === undefined || this.journal.get('shutdown-done') === due) return;
     if ([...result.outcomes.values()].includes('pending') || this.stopping) return;
     this.journal.set('shutdown-done', due);
+    // Reported before the command runs: once it does, the host may not get to report anything.
+    const command = this.o.shutdownCommand.join(' ');
+    this.reporter.enqueue({ actionId: shutdownActionId, serial: Number(due), state: 'installed', reason: `shut down after install (plan serial ${due}): ${command}` });
     await this.flush();
     const [program, ...args] = this.o.shutdownCommand;
     this.o.events.emit({ event: 'shutdown', serial: due, command: this.o.shutdownCommand, message: 'nothing else pending after a shutdownAfter action: shutting down' });
     const r = await this.installer.run({ command: [program ?? 'true', ...args], timeoutMs: 60_000, env: {} }, { dir: this.o.dataDir });
-    if (r.kind !== 'succeeded') this.o.events.emit({ event: 'shutdown-failed', level: 'error', message: `${this.o.shutdownCommand.join(' ')}: ${r.reason ?? r.exitCode} ${r.output}` });
+    if (r.kind !== 'succeeded') {
+      this.o.events.emit({ event: 'shutdown-failed', level: 'error', message: `${command}: ${r.reason ?? r.exitCode} ${r.output}` });
+      this.reporter.enqueue({
+        actionId: shutdownActionId,
+        serial: Number(due),
+        state: 'failed',
+        reason: `shutdown after install failed: ${command}: ${r.reason ?? `exit ${r.exitCode}`}`,
+        ...(typeof r.exitCode === 'number' ? { exitCode: r.exitCode } : {}),
+        output: r.output.slice(-4096),
+      });
+      await this.flush();
+    }
   }
 }
 

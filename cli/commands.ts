@@ -22,7 +22,7 @@ export const commands: readonly CommandEntry[] = [
   { words: ['hosts'], usage: '[HOST]', summary: 'hosts, their inventory, groups and plans', load: () => import('./hosts.js') },
   { words: ['suspend'], usage: 'DEPLOYMENT', summary: 'suspend a deployment (new actions stop, transfers pause)', load: () => import('./suspend.js') },
   { words: ['resume'], usage: 'DEPLOYMENT', summary: 'resume a suspended deployment', load: () => import('./resume.js') },
-  { words: ['wake'], usage: 'HOST|--group G', summary: 'send Wake-on-LAN now' },
+  { words: ['wake'], usage: 'HOST|--group G', summary: 'send Wake-on-LAN now', load: () => import('./wake.js') },
   { words: ['bundle', 'export'], usage: '(--host H|--group G) --out FILE', summary: 'offline bundle: signed plan and artifacts' },
   { words: ['bundle', 'apply'], usage: 'FILE', summary: 'install from a bundle on an offline host' },
   { words: ['results', 'import'], usage: 'FILE', summary: "bring an offline host's results into the controller" },

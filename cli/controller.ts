@@ -9,6 +9,7 @@ import { InsecureKeyFileError } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
 import { systemClock } from '../lib/clock.js';
 import { sourceKind } from '../controller/source/open-source.js';
+import { parseBroadcastAddress } from '../controller/wake/broadcast-address.js';
 import { ExitCode, UserError } from './errors.js';
 
 interface ControllerFlags {
@@ -22,6 +23,7 @@ interface ControllerFlags {
   readonly webhookSecretFile?: string;
   readonly logLevel: string;
   readonly reportRetention: string;
+  readonly wakeBroadcast: string;
 }
 
 export function configure(cmd: Command): void {
@@ -36,6 +38,7 @@ export function configure(cmd: Command): void {
     .option('--poll <DURATION>', 'how often to fetch the repository (e.g. 30s, 5m)', '30s')
     .option('--webhook-secret-file <FILE>', 'HMAC secret of the push webhook (X-Hub-Signature-256)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
+    .option('--wake-broadcast <ADDR[:PORT]>', 'where Wake-on-LAN magic packets are sent (UDP, broadcast allowed)', '255.255.255.255:9')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
     .action(async (flags: ControllerFlags) => {
       await run(flags);
@@ -63,6 +66,8 @@ function makeLogger(level: string): Logger {
 }
 
 async function run(flags: ControllerFlags): Promise<void> {
+  const wake = parseBroadcastAddress(flags.wakeBroadcast);
+  if ('error' in wake) throw new UserError(wake.error);
   const pollMs = parsePoll(flags.poll);
   const reportRetentionMs = parseRetention(flags.reportRetention);
   if (flags.repo === undefined && (await sourceKind('.')) !== 'git') {
@@ -82,6 +87,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       pollMs,
       ...(reportRetentionMs !== undefined ? { reportRetentionMs } : {}),
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
+      wakeBroadcast: flags.wakeBroadcast,
       logger,
       clock: systemClock,
     });

@@ -22,7 +22,7 @@ interface HostDetail {
   readonly plan: { serial: number; revision: string; generatedAt: string; body: { actions: { id: string; status: string; reason?: string }[] } } | null;
   /** The actions of the host's current plan; `at` is absent until the host reported on one. */
   readonly states: { actionId: string; state: string; at?: string; reason?: string; exitCode?: number }[];
-  readonly history: { id: string; actionId: string; state: string; at: string }[];
+  readonly history: { id: string; actionId: string; state: string; at: string; reason?: string }[];
 }
 
 const pageSize = 1000;
@@ -68,6 +68,11 @@ export function configure(cmd: Command): void {
       } else out.push('  no inventory yet');
       if (d.plan) out.push(`  plan: serial ${d.plan.serial}, revision ${d.plan.revision}, ${d.plan.body.actions.length} actions, generated ${d.plan.generatedAt}`);
       else out.push('  no plan yet');
+      // Power events (controller/wake, agent shutdownAfter): the newest wake and shutdown in the history shown.
+      for (const id of ['wake', 'shutdown']) {
+        const last = d.history.findLast((h) => h.actionId === id);
+        if (last?.reason) out.push(`  ${last.reason}${id === 'shutdown' ? ` (at ${last.at})` : ''}`);
+      }
       out.push('');
       if (d.states.length > 0) {
         const rows = d.states.map((s) => [s.actionId, s.state, s.at ?? 'not reported', `${s.reason ?? ''}${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}`]);

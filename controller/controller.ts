@@ -25,6 +25,12 @@ import { sourceKind } from './source/open-source.js';
 import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
+import { defaultWakeBroadcast, parseBroadcastAddress } from './wake/broadcast-address.js';
+import { AutoWake } from './wake/auto-wake.js';
+import type { AutoWakePolicy } from './wake/auto-wake-decision.js';
+import { UdpWakeSender } from './wake/udp-wake-sender.js';
+import { systemClock as libSystemClock } from '../lib/clock.js';
+import { WakeService } from './wake/wake-service.js';
 
 export interface ControllerOptions {
   /** A git URL or path to follow; a plain directory (not a repository) is watched instead. */
@@ -56,6 +62,11 @@ export interface ControllerOptions {
   readonly leaderRequestPollMs?: number;
   /** Report history older than this is deleted by the leader, ms; absent: kept for ever. */
   readonly reportRetentionMs?: number;
+  /** `ADDR[:PORT]` Wake-on-LAN packets are sent to; default `255.255.255.255:9`. */
+  readonly wakeBroadcast?: string;
+  /** How often the leader looks for quiet hosts to wake (`wake: true` deployments), ms; default 30 000. */
+  readonly autoWakeIntervalMs?: number;
+  readonly autoWakePolicy?: AutoWakePolicy;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -87,6 +98,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const webhookSecret = options.webhookSecretFile ? await readSecret(options.webhookSecretFile) : undefined;
   const { host, port } = parseListen(options.listen);
   const sourceSpec = await chooseSource(options);
+  const wakeTarget = parseBroadcastAddress(options.wakeBroadcast ?? defaultWakeBroadcast);
+  if ('error' in wakeTarget) throw new ControllerConfigError(wakeTarget.error);
 
   const store = await openStore(options.db, options.storeOptions);
   const content = new DirectoryContentStore(join(data, 'content'));
@@ -97,6 +110,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
   let source: ManifestSource | undefined;
   let reconciler: Reconciler | undefined;
+  let autoWake: AutoWake | undefined;
 
   const election = new LeaderElection(
     store,
@@ -116,6 +130,16 @@ export async function startController(options: ControllerOptions): Promise<Runni
         });
         source = s;
         reconciler = r;
+        autoWake = new AutoWake({
+          store,
+          wakeDeployments: () => [...(r.appliedSnapshot()?.deployments.values() ?? [])].filter((d) => d.spec.distribute?.wake === true).map((d) => d.metadata.name),
+          wake: (host, why) => wake.wake(host, why),
+          clock: { now: () => clock.now().getTime(), sleep: libSystemClock.sleep },
+          logger: logger.child({ component: 'auto-wake' }),
+          ...(options.autoWakeIntervalMs !== undefined ? { intervalMs: options.autoWakeIntervalMs } : {}),
+          ...(options.autoWakePolicy !== undefined ? { policy: options.autoWakePolicy } : {}),
+        });
+        autoWake.start();
         r.start();
         await s.start();
         await requests.start({
@@ -127,9 +151,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
         });
       },
       async deposed() {
-        const [s, r] = [source, reconciler];
+        const [s, r, w] = [source, reconciler, autoWake];
         source = undefined;
         reconciler = undefined;
+        autoWake = undefined;
+        await w?.stop();
         await requests.stop();
         await s?.stop();
         await r?.stop();
@@ -138,6 +164,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
     logger.child({ component: 'leader' }),
     options.leaderIntervalMs,
   );
+
+  const wake = new WakeService({
+    store,
+    manifestMac: (host) => reconciler?.appliedSnapshot()?.hosts.get(host)?.spec.mac,
+    sender: new UdpWakeSender(wakeTarget.target),
+    clock,
+  });
 
   const deps: ApiDeps = {
     store,
@@ -173,6 +206,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
+    wake,
   };
   const api = createApi(deps);
   const server = createServer(api.listener);

@@ -9,6 +9,8 @@ export interface FactOptions {
   readonly hostname: string;
   readonly dataDir: string;
   readonly installRoot: string;
+  /** The agent's poll interval, reported as `agent.pollIntervalMs`. */
+  readonly pollIntervalMs?: number;
 }
 
 /** Free space is reported in steps of this many bytes, so the inventory (and its hash) does not change with every write. */
@@ -25,7 +27,7 @@ export async function collectFacts(o: FactOptions): Promise<Facts> {
     disk: { ...(data ? { data } : {}), ...(installRoot ? { installRoot } : {}) },
     network: interfaces(),
     timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-    agent: { version: agentVersion },
+    agent: { version: agentVersion, ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}) },
   };
 }
 

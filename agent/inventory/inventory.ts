@@ -16,12 +16,13 @@ export interface InventoryOptions {
   /** Absent: OS packages are not reported (simulated hosts sharing one machine). */
   readonly osPackages?: OsPackageCache;
   readonly journal: Journal;
+  readonly pollIntervalMs?: number;
 }
 
 /** The host's inventory now: what Ferry installed (journal) first, then the OS packages. */
 export async function buildInventory(o: InventoryOptions): Promise<Inventory> {
   const [facts, os] = await Promise.all([
-    collectFacts({ hostname: o.host, dataDir: o.dataDir, installRoot: o.installRoot }),
+    collectFacts({ hostname: o.host, dataDir: o.dataDir, installRoot: o.installRoot, ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}) }),
     o.osPackages ? o.osPackages.get() : Promise.resolve([] as SoftwareItem[]),
   ]);
   return {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ApiStore, ApiContentStore } from './store-port.js';
+import type { ApiWake } from './routes-wake.js';
 
 /** The controller's identity as the API uses it. */
 export interface ApiKeys {
@@ -81,4 +82,6 @@ export interface ApiDeps {
   readonly planCacheMs?: number;
   /** Overrides the enrollment rate limit (tests, large fleets enrolling behind one NAT). */
   readonly enrollRateLimit?: EnrollRateLimit;
+  /** Wake-on-LAN (controller/wake/); absent: the wake routes answer 409. */
+  readonly wake?: ApiWake;
 }

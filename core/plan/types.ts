@@ -27,7 +27,8 @@ export interface Facts {
   readonly network?: readonly { readonly name: string; readonly mac?: string; readonly ipv4?: string }[];
   /** IANA time zone of the host, used by `timezone: host` schedules. */
   readonly timezone?: string;
-  readonly agent?: { readonly version?: string };
+  /** `pollIntervalMs`: the agent's `--interval`, so the controller knows when a host has gone quiet (automatic wake). */
+  readonly agent?: { readonly version?: string; readonly pollIntervalMs?: number };
   readonly [extra: string]: unknown;
 }
 
