@@ -29,7 +29,6 @@ import { defaultWakeBroadcast, parseBroadcastAddress } from './wake/broadcast-ad
 import { AutoWake } from './wake/auto-wake.js';
 import type { AutoWakePolicy } from './wake/auto-wake-decision.js';
 import { UdpWakeSender } from './wake/udp-wake-sender.js';
-import { systemClock as libSystemClock } from '../lib/clock.js';
 import { WakeService } from './wake/wake-service.js';
 
 export interface ControllerOptions {
@@ -134,7 +133,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           store,
           wakeDeployments: () => [...(r.appliedSnapshot()?.deployments.values() ?? [])].filter((d) => d.spec.distribute?.wake === true).map((d) => d.metadata.name),
           wake: (host, why) => wake.wake(host, why),
-          clock: { now: () => clock.now().getTime(), sleep: libSystemClock.sleep },
+          clock,
           logger: logger.child({ component: 'auto-wake' }),
           ...(options.autoWakeIntervalMs !== undefined ? { intervalMs: options.autoWakeIntervalMs } : {}),
           ...(options.autoWakePolicy !== undefined ? { policy: options.autoWakePolicy } : {}),

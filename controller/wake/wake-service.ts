@@ -8,6 +8,7 @@ import type { Facts } from '../../core/plan/types.js';
 import type { Store } from '../store/store.js';
 import { hostMac } from './host-mac.js';
 import type { WakeSender, WakeSent } from './wake-sender.js';
+import type { Clock } from '../../lib/clock.js';
 
 /** The pseudo action id of wake records in host history. */
 export const wakeActionId = 'wake';
@@ -37,7 +38,7 @@ export interface WakeServiceOptions {
   /** `spec.mac` of the host's Host manifest in the applied revision, if any (undefined on a follower replica: inventory only). */
   manifestMac(host: string): string | undefined;
   readonly sender: WakeSender;
-  readonly clock: { now(): Date };
+  readonly clock: Clock;
 }
 
 export class WakeService {
@@ -56,9 +57,10 @@ export class WakeService {
     } catch (err) {
       return { host, ok: false, error: 'send-failed', message: `host ${host}: the magic packet could not be sent (${(err as Error).message}); check --wake-broadcast` };
     }
-    const at = this.o.clock.now().toISOString();
+    const now = new Date(this.o.clock.now());
+    const at = now.toISOString();
     const message = `woken at ${at}, by ${sent.by} (magic packet for ${found.mac.text} from ${found.from} to ${sent.to})${why ? `: ${why}` : ''}`;
-    await store.ingestReports(host, [{ id: `wake-${randomUUID()}`, actionId: wakeActionId, serial: 0, state: 'pending', at, reason: message }], this.o.clock.now());
+    await store.ingestReports(host, [{ id: `wake-${randomUUID()}`, actionId: wakeActionId, serial: 0, state: 'pending', at, reason: message }], now);
     return { host, ok: true, mac: found.mac.text, macFrom: found.from, by: sent.by, to: sent.to, at, message };
   }
 }

@@ -13,6 +13,7 @@ import { startController, type RunningController } from '../../../controller/con
 import { eventually } from '../../support/eventually.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
 import { packetFor } from './wake-fleet.js';
+import { systemClock } from '../../../lib/clock.js';
 
 const manifests = `apiVersion: ferry/v1
 kind: Package
@@ -62,7 +63,7 @@ describe('wake: automatic wake when a distribution opens', function () {
       listen: '127.0.0.1:0',
       pollMs: 60_000,
       logger: pino({ level: 'silent' }),
-      clock: { now: () => new Date(t) },
+      clock: { now: () => t, sleep: systemClock.sleep },
       wakeBroadcast: `127.0.0.1:${listener.port}`,
       autoWakeIntervalMs: 20,
     });

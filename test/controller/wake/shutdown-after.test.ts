@@ -13,6 +13,7 @@ import { buildArtifact } from '../../../cli/artifact.js';
 import { startController, type RunningController } from '../../../controller/controller.js';
 import { installScript, uninstallScript } from '../../agent/runtime/fixture.js';
 import { runFerry } from '../../support/ferry.js';
+import { systemClock } from '../../../lib/clock.js';
 
 describe('wake: install.shutdownAfter with a real agent process', function () {
   this.timeout(120_000);
@@ -64,7 +65,7 @@ spec:
       listen: '127.0.0.1:0',
       pollMs: 1000,
       logger: pino({ level: 'silent' }),
-      clock: { now: () => new Date() },
+      clock: systemClock,
     });
     const { token } = await controller.store.createToken({ ttlMs: 3_600_000, now: new Date() });
     const marker = join(work, 'powered-off');

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { startController, type RunningController } from '../../../controller/controller.js';
 import { eventually } from '../../support/eventually.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
+import { systemClock } from '../../../lib/clock.js';
 
 export interface WakeFleet {
   readonly controller: RunningController;
@@ -51,7 +52,7 @@ export async function startWakeFleet(): Promise<WakeFleet> {
     listen: '127.0.0.1:0',
     pollMs: 60_000,
     logger: pino({ level: 'silent' }),
-    clock: { now: () => new Date() },
+    clock: systemClock,
     wakeBroadcast: `127.0.0.1:${listener.port}`,
   });
   const adminToken = (await readFile(controller.adminTokenFile, 'utf8')).trim();
