@@ -14,6 +14,7 @@ import { agentRoutes } from './routes-agent.js';
 import { adminRoutes } from './routes-admin.js';
 import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
+import { bundleRoutes } from './routes-bundles.js';
 import { PlanPoller } from './fast-plan.js';
 import { SeenRecorder } from './seen.js';
 import type { ApiDeps } from './deps.js';
@@ -73,6 +74,7 @@ export function createApi(deps: ApiDeps): Api {
     ...agentRoutes(deps, metrics, seen),
     ...contentRoutes(deps),
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
+    ...bundleRoutes(deps),
   ];
   mountRoutes(app, table, { deps, schemas, metrics });
 
