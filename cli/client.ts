@@ -152,7 +152,12 @@ export function adminClient(opts: ClientOptions): AdminClient {
           else readReply(res).then((reply) => reject(explain(server, 'GET', path, reply)), reject);
         });
         req.on('error', (err: NodeJS.ErrnoException) => {
-          reject(new UserError(`cannot reach the controller at ${server} (${err.code ?? err.message}); is \`ferry controller\` running? (--server / FERRY_SERVER)`, ExitCode.unreachable));
+          reject(
+            new UserError(
+              `cannot reach the controller at ${server} (${err.code ?? err.message}); is \`ferry controller\` running? (--server / FERRY_SERVER)`,
+              ExitCode.unreachable,
+            ),
+          );
         });
         req.end();
       });
