@@ -38,7 +38,7 @@ export function configure(cmd: Command): void {
           ...(flags.results !== undefined ? { results: flags.results } : {}),
           events,
         });
-        if (!r.ok) throw new UserError(`bundle refused: ${r.reason}; nothing was installed`, ExitCode.notOk);
+        if (!r.ok) throw new UserError(r.reason.startsWith('cannot write the results file') ? r.reason : `bundle refused: ${r.reason}; nothing was installed`, ExitCode.notOk);
         const outcomes = Object.fromEntries([...r.outcomes].sort(([a], [b]) => a.localeCompare(b)));
         if (flags.json) process.stdout.write(`${JSON.stringify({ host: r.host, serial: r.serial, results: r.resultsFile, outcomes }, null, 2)}\n`);
         else process.stdout.write(`${r.resultsFile}\n`);

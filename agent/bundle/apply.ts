@@ -129,7 +129,15 @@ export async function applyBundle(o: ApplyOptions): Promise<ApplyResult> {
         entry.resultsKey,
       );
       const resultsFile = resolve(o.results ?? `${found.files[0]!.replace(/\.\d{3}$/, '')}.results-${host}.json`);
-      await writeAtomically(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+      try {
+        await writeAtomically(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+      } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        return {
+          ok: false,
+          reason: `cannot write the results file ${resultsFile} (${why}); apply again with --results FILE on writable media (the journal resumes: nothing installs twice)`,
+        };
+      }
       return { ok: true, host, serial: plan.serial, resultsFile, outcomes: pass.outcomes };
     } finally {
       journal.close();

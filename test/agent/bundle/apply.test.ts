@@ -196,4 +196,21 @@ describe('agent/bundle: ferry bundle apply', function () {
     expect((await apply(again.files[0]!)).ok).to.equal(true);
     expect(await installs()).to.equal('start\ndone\n');
   });
+  it('says so when the results file cannot be written, and a second apply with --results resumes without installing again', async () => {
+    const { files } = await bundle();
+    const nowhere = join(work, 'no-such-folder', 'results.json');
+    expect(await apply(files[0]!, { results: nowhere })).to.deep.equal({
+      ok: false,
+      reason: `cannot write the results file ${nowhere} (ENOENT); apply again with --results FILE on writable media (the journal resumes: nothing installs twice)`,
+    });
+    const there = join(work, 'results.json');
+    expect(await apply(files[0]!, { results: there })).to.deep.equal({
+      ok: true,
+      host: 'h1',
+      serial: 5,
+      resultsFile: there,
+      outcomes: new Map([['hello-1/hello@1.0.0/install', 'done']]),
+    });
+    expect(await installs()).to.equal('start\ndone\n');
+  });
 });
