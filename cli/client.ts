@@ -36,6 +36,8 @@ export interface AdminClient {
   call<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** Streams `source` (of `size` bytes) as the request body. */
   upload<T>(method: string, path: string, source: Readable, size: number): Promise<T>;
+  /** GETs `path` and resolves to the 2xx response to stream (its body not read yet); throws UserError otherwise. */
+  stream(path: string): Promise<IncomingMessage>;
 }
 
 function resolveToken(opts: ClientOptions): string {
@@ -141,6 +143,24 @@ export function adminClient(opts: ClientOptions): AdminClient {
       const headers: Record<string, string> = payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {};
       const reply = await send(method, path, headers, (req) => req.end(payload));
       return finish<T>(method, path, reply);
+    },
+    stream(path: string): Promise<IncomingMessage> {
+      return new Promise((resolve, reject) => {
+        const url = new URL(server + path);
+        const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'GET', headers: { authorization: `Bearer ${token}` } }, (res) => {
+          if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) resolve(res);
+          else readReply(res).then((reply) => reject(explain(server, 'GET', path, reply)), reject);
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => {
+          reject(
+            new UserError(
+              `cannot reach the controller at ${server} (${err.code ?? err.message}); is \`ferry controller\` running? (--server / FERRY_SERVER)`,
+              ExitCode.unreachable,
+            ),
+          );
+        });
+        req.end();
+      });
     },
     async upload<T>(method: string, path: string, source: Readable, size: number): Promise<T> {
       const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };

@@ -23,8 +23,8 @@ export const commands: readonly CommandEntry[] = [
   { words: ['suspend'], usage: 'DEPLOYMENT', summary: 'suspend a deployment (new actions stop, transfers pause)', load: () => import('./suspend.js') },
   { words: ['resume'], usage: 'DEPLOYMENT', summary: 'resume a suspended deployment', load: () => import('./resume.js') },
   { words: ['wake'], usage: 'HOST|--group G', summary: 'send Wake-on-LAN now', load: () => import('./wake.js') },
-  { words: ['bundle', 'export'], usage: '(--host H|--group G) --out FILE', summary: 'offline bundle: signed plan and artifacts' },
-  { words: ['bundle', 'apply'], usage: 'FILE', summary: 'install from a bundle on an offline host' },
-  { words: ['results', 'import'], usage: 'FILE', summary: "bring an offline host's results into the controller" },
+  { words: ['bundle', 'export'], usage: '(--host H|--group G) --out FILE', summary: 'offline bundle: signed plan and artifacts', load: () => import('./bundle-export.js') },
+  { words: ['bundle', 'apply'], usage: 'FILE', summary: 'install from a bundle on an offline host', load: () => import('./bundle-apply.js') },
+  { words: ['results', 'import'], usage: 'FILE', summary: "bring an offline host's results into the controller", load: () => import('./results-import.js') },
   { words: ['demo'], usage: '', summary: 'a controller and local agents on the example fleet, with the dashboard', load: () => import('./demo.js') },
 ];

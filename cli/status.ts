@@ -34,7 +34,7 @@ interface HostRow {
   readonly state: string;
   /** Absent while the host has not reported on any of these actions. */
   readonly lastReportAt?: string;
-  readonly actions: { actionId: string; state: string; version?: string; reason?: string; exitCode?: number; bytesDone?: number }[];
+  readonly actions: { actionId: string; state: string; version?: string; reason?: string; exitCode?: number; bytesDone?: number; source?: string }[];
 }
 
 interface DeploymentReply extends DeploymentSummary {
@@ -105,7 +105,8 @@ function printDeployment(d: DeploymentReply): void {
   out.push('');
   const rows = d.hosts.items.map((h) => {
     const a = h.actions.find((x) => x.state === h.state) ?? h.actions[0];
-    const detail = a?.reason ?? (a?.bytesDone !== undefined ? `${a.bytesDone} bytes` : '');
+    const said = a?.reason ?? (a?.bytesDone !== undefined ? `${a.bytesDone} bytes` : '');
+    const detail = a?.source ? (said ? `${said} (${a.source})` : a.source) : said;
     return [h.host, h.state, a?.version ?? '', h.lastReportAt ?? 'never', detail];
   });
   out.push(table([['HOST', 'STATE', 'VERSION', 'LAST REPORT', 'REASON'], ...rows]).trimEnd());

@@ -174,7 +174,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const deps: ApiDeps = {
     store,
     content,
-    keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken },
+    keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken, privateKeyPem: keys.privateKeyPem },
     source: {
       status: () => ({
         leader: election.isLeader(),

@@ -10,7 +10,7 @@ import type { CommandOutcome } from './installer.js';
 import { checkFailedReason, conditionsVerdict } from './conditions.js';
 import type { LastStep, Local, Situation } from './situation.js';
 import type { Note, Step } from './step.js';
-import { closedReason, windowState } from './windows.js';
+import { closedReason, windowState, type WindowState } from './windows.js';
 
 /** The reason a download failure is recorded with (the controller shows it). */
 const downloadFailedPrefix = 'download failed: ';
@@ -63,10 +63,10 @@ function install(s: Situation, local: Local): Step {
   const a = s.action;
   const early = conditionsVerdict(a.conditions, local.inventory);
   if (early.holds === false) return skip(s, 'not-applicable', { state: 'not-applicable', reason: early.reason });
-  const content = ensureContent(s, local, true);
+  const content = ensureContent(s, local, !s.ignoreWindows);
   if (content) return content;
   if (!local.unpacked) return { kind: 'unpack' };
-  const win = windowState(a.installWindows, s.now);
+  const win = installWindow(s);
   if (!win.open) return wait(s, 'install-window', { state: 'waiting', reason: `downloaded; ${closedReason('install', win)}` }, win.opensAt);
   const late = conditionsVerdict(a.conditions, local.inventory, s.checksHeld);
   if (late.holds === false) return skip(s, 'not-applicable', { state: 'not-applicable', reason: late.reason });
@@ -83,7 +83,7 @@ function uninstall(s: Situation, local: Local): Step {
       reason: `${a.package} ${a.version} is not installed by Ferry on this host`,
     });
   }
-  const win = windowState(a.installWindows, s.now);
+  const win = installWindow(s);
   if (!win.open) {
     // What detect last found stands until the window opens again and detect runs once more.
     if (!s.installed && s.record?.phase === 'not-applicable' && s.record.reason === notFound(a)) {
@@ -107,6 +107,11 @@ function uninstall(s: Situation, local: Local): Step {
   if (!s.installed && a.detect && !s.detected) return { kind: 'detect', spec: a.detect, dir };
   if (!a.uninstall) return failed(s, { state: 'failed', reason: `${a.package} ${a.version} has no uninstall command`, retry: 'new-serial' });
   return { kind: 'uninstall', spec: a.uninstall, dir, note: { state: 'uninstalling', dir } };
+}
+
+/** Whether the action's install window is open now (always, when windows do not apply). */
+function installWindow(s: Situation): WindowState {
+  return s.ignoreWindows ? { open: true } : windowState(s.action.installWindows, s.now);
 }
 
 /** The step that gets the artifact verified here, or undefined when it is. */

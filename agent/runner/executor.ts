@@ -38,6 +38,8 @@ export interface ExecutorDeps {
   readonly signal?: AbortSignal;
   /** After an install or uninstall (the OS package list may have changed). */
   readonly softwareChanged?: () => void;
+  /** Distribution and install windows do not apply (`ferry bundle apply`: the operator is the window). */
+  readonly ignoreWindows?: boolean;
 }
 
 export interface PassResult {
@@ -130,6 +132,7 @@ export class Executor {
       checksHeld: memory.checksHeld,
       detected: memory.detected,
       ...(last ? { last } : {}),
+      ...(this.d.ignoreWindows ? { ignoreWindows: true } : {}),
     };
   }
 

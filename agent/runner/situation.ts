@@ -38,6 +38,8 @@ export interface Situation {
   /** detect found the package in this pass. */
   readonly detected: boolean;
   readonly last?: LastStep;
+  /** Distribution and install windows do not apply (`ferry bundle apply`: the operator applying the bundle is the window). */
+  readonly ignoreWindows?: boolean;
 }
 
 /** What an `observe` step finds on this host. */

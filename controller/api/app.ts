@@ -15,6 +15,7 @@ import { adminRoutes } from './routes-admin.js';
 import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
 import { wakeRoutes } from './routes-wake.js';
+import { bundleRoutes } from './routes-bundles.js';
 import { PlanPoller } from './fast-plan.js';
 import { SeenRecorder } from './seen.js';
 import type { ApiDeps } from './deps.js';
@@ -75,6 +76,7 @@ export function createApi(deps: ApiDeps): Api {
     ...contentRoutes(deps),
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
     ...wakeRoutes(deps),
+    ...bundleRoutes(deps),
   ];
   mountRoutes(app, table, { deps, schemas, metrics });
 

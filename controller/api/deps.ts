@@ -14,6 +14,8 @@ export interface ApiKeys {
   readonly publicKeyPem: string;
   /** Bearer token of the admin API. */
   readonly adminToken: string;
+  /** PKCS8 PEM of the signing key: offline bundles are signed with it (absent: bundle routes answer 501). */
+  readonly privateKeyPem?: string;
 }
 
 /** The manifest source as the API uses it: its status for `/v1/status`, and a way to fetch now. */

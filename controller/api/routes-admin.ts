@@ -83,6 +83,7 @@ function actionView(s: ActionStatusRecord) {
     ...(r?.exitCode !== undefined && { exitCode: r.exitCode }),
     ...(r?.bytesDone !== undefined && { bytesDone: r.bytesDone }),
     ...(r?.output !== undefined && { output: r.output }),
+    ...(r?.source !== undefined && { source: r.source }),
   };
 }
 

@@ -131,4 +131,6 @@ export interface ActionReport {
   /** The last 4 KiB of the program's output. */
   readonly output?: string;
   readonly reason?: string;
+  /** Where the report came from when not the agent's own post (`from a bundle, applied at …`); set by the controller at import. */
+  readonly source?: string;
 }
