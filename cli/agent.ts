@@ -134,10 +134,10 @@ async function run(flags: AgentFlags): Promise<number> {
 
 function parseRelayFlags(flags: AgentFlags, server: string): RelayFlags {
   const listen = flags.listen ?? '0.0.0.0:8470';
-  const m = /^(.*):(\d{1,5})$/.exec(listen);
-  const port = m ? Number(m[2]) : Number.NaN;
-  if (!m || !m[1] || port > 65535) throw new UserError(`--listen ${listen}: give HOST:PORT, e.g. 0.0.0.0:8470`);
+  const m = /^(.+):(\d{1,5})$/.exec(listen);
+  if (!m || Number(m[2]) > 65535) throw new UserError(`--listen ${listen}: give HOST:PORT, e.g. 0.0.0.0:8470`);
+  const port = Number(m[2]);
   const cacheBytes = parseSize(flags.cacheSize);
   if (cacheBytes === undefined || cacheBytes < 1024 * 1024) throw new UserError(`--cache-size ${flags.cacheSize}: give a size of at least 1MiB, e.g. 20GiB`);
-  return { upstream: server, dataDir: flags.data, host: m[1].replace(/^\[|\]$/g, ''), port, cacheBytes };
+  return { upstream: server, dataDir: flags.data, host: m[1]!.replace(/^\[|\]$/g, ''), port, cacheBytes };
 }

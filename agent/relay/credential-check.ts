@@ -23,6 +23,8 @@ export interface CredentialCheckOptions {
   readonly staleMs?: number;
   readonly timeoutMs?: number;
   readonly now?: () => number;
+  /** Whether upstream accepted this credential for a host before (remembered on disk): enough while upstream is down. */
+  readonly knownOffline?: (authorization: string) => boolean;
 }
 
 const passOn = ['content-type', 'www-authenticate', 'retry-after'];
@@ -102,7 +104,7 @@ export class CredentialCheck {
     }
     if (answer.kind === 'refused' && (answer.status === 401 || answer.status === 403)) this.good.delete(key);
     if (answer.kind === 'refused' && answer.status === 404) this.good.set(key, this.now());
-    if (answer.kind === 'unreachable' && !needSize && age < this.staleMs) return { kind: 'ok' };
+    if (answer.kind === 'unreachable' && !needSize && (age < this.staleMs || this.o.knownOffline?.(authorization))) return { kind: 'ok' };
     return answer;
   }
 

@@ -56,7 +56,7 @@ export class RelayServer {
       onFetched: (n) => metrics.bytesFetched.inc(n),
       signal: abort.signal,
     });
-    const credentials = new CredentialCheck({ upstream: o.upstream });
+    const credentials = new CredentialCheck({ upstream: o.upstream, knownOffline: (a) => store.hostOf(a) !== undefined });
     const forwarder = new Forwarder({ upstream: o.upstream, store, metrics, events: o.events, onCredentialAccepted: (a) => credentials.accepted(a) });
     const contentDeps = { cache, credentials, metrics };
     const server = createServer((req, res) => {

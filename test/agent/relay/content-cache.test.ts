@@ -5,11 +5,12 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemorySink } from '../../../agent/log/events.js';
 import { RelayServer } from '../../../agent/relay/relay-server.js';
+import { eventually } from '../../support/eventually.js';
 import { packageFiles, startController, type TestController, type TestPackage } from '../runtime/fixture.js';
 import { enroll, startUpstreamProxy, type UpstreamProxy } from './upstream-proxy.js';
 
@@ -113,10 +114,53 @@ describe('relay: content cache', function () {
       () => 'no response',
     );
     expect(outcome).to.equal('status 200, body broken off');
+    await r.cache.idle();
     expect((await readdir(join(work, 'relay', 'cache'))).filter((f) => f.startsWith(pkg.sha256))).to.deep.equal([]);
     proxy.corrupt(false);
     const good = await get(url, a);
     expect({ status: good.status, sha: sha(good.body) }).to.deep.equal({ status: 200, sha: pkg.sha256 });
+  });
+
+  it('a relay stopped mid-transfer resumes from its partial file: upstream sends each byte once', async () => {
+    let r = await startRelay();
+    const a = await enroll(ctl, r.url, 'site-a');
+    const url = () => `${r.url}/v1/content/${pkg.sha256}`;
+    const half = 1024 * 1024;
+    proxy.hold(half);
+    const broken = get(url(), a).then(
+      () => 'completed',
+      () => 'broken',
+    );
+    await proxy.held();
+    await eventually(async () => (await stat(join(work, 'relay', 'cache', `${pkg.sha256}.part`)).catch(() => undefined))?.size === half, 'half the artifact on disk');
+    const closing = r.close();
+    proxy.release();
+    await closing;
+    expect(await broken).to.equal('broken');
+    r = await startRelay();
+    const whole = await get(url(), a);
+    expect({ status: whole.status, sha: sha(whole.body) }).to.deep.equal({ status: 200, sha: pkg.sha256 });
+    const gets = contentCalls().filter((c) => c.method === 'GET');
+    expect(gets.map((c) => ({ range: c.range, status: c.status }))).to.deep.equal([
+      { range: undefined, status: 200 },
+      { range: `bytes=${half}-`, status: 206 },
+    ]);
+    expect(gets[1]!.bytes).to.equal(pkg.size - half);
+  });
+
+  it('tiers: a branch relay whose upstream is a regional relay; hosts behind the branch cost one upstream copy', async () => {
+    const regional = await startRelay();
+    const branch = await RelayServer.start({ upstream: regional.url, dataDir: join(work, 'branch'), cacheBytes: 1 << 30, host: '127.0.0.1', port: 0, events: new MemorySink() });
+    try {
+      const auths = await Promise.all(['br-1', 'br-2', 'br-3'].map((h) => enroll(ctl, branch.url, h)));
+      const answers = await Promise.all(auths.map((a) => get(`${branch.url}/v1/content/${pkg.sha256}`, a)));
+      expect(answers.map((x) => ({ status: x.status, sha: sha(x.body) }))).to.deep.equal(auths.map(() => ({ status: 200, sha: pkg.sha256 })));
+      const direct = await get(`${regional.url}/v1/content/${pkg.sha256}`, auths[0]!);
+      expect(direct.status).to.equal(200);
+      expect(contentCalls().filter((c) => c.method === 'GET')).to.deep.equal([{ method: 'GET', status: 200, bytes: pkg.size }]);
+    } finally {
+      await branch.close();
+    }
   });
 
   it('answers as the controller does: 416 past the end, 404 for unknown content, 401 without a credential', async () => {
