@@ -106,6 +106,8 @@ describe('relay: agent API forwarding, store and forward', function () {
     expect(await states('osk-b')).to.deep.equal([]);
     const queued = r.store.queueDepth();
     expect(queued).to.be.greaterThan(0);
+    const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    expect(/^ferry_relay_queue_depth (\d+)$/m.exec(metrics)?.[1]).to.equal(String(queued));
 
     // A restart (same data directory) keeps the queue; once upstream is back it drains, once.
     await r.close();
