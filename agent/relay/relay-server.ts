@@ -28,8 +28,6 @@ export interface RelayOptions {
 }
 
 export class RelayServer {
-  private readonly abort = new AbortController();
-
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -37,10 +35,8 @@ export class RelayServer {
     readonly store: RelayStore,
     readonly forwarder: Forwarder,
     readonly metrics: RelayMetrics,
-    abort: AbortController,
-  ) {
-    this.abort = abort;
-  }
+    private readonly abort: AbortController,
+  ) {}
 
   /** Opens the relay's state and listens; queued reports start draining at once. */
   static async start(o: RelayOptions): Promise<RelayServer> {
