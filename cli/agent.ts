@@ -1,11 +1,13 @@
 /** `ferry agent`: the program on every host (DESIGN §3): enroll, report inventory, apply the plan, report. */
 import type { Command } from 'commander';
+import { parseSize } from '../core/manifest/units.js';
 import { parseDuration } from '../core/units/duration.js';
 import { Agent } from '../agent/agent.js';
 import { EnrollError } from '../agent/enroll/enroll.js';
 import { DataLockedError } from '../agent/lock.js';
 import { parseFactOverride, parseLabel, type FactOverride } from '../agent/inventory/overrides.js';
 import { LogSink, TerminalSink } from '../agent/log/events.js';
+import { startRelay, type RelayFlags } from './agent-relay.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 
 interface AgentFlags {
@@ -22,6 +24,8 @@ interface AgentFlags {
   readonly shutdownCommand: string;
   readonly osPackages: boolean;
   readonly relay?: boolean;
+  readonly listen?: string;
+  readonly cacheSize: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -38,17 +42,18 @@ export function configure(cmd: Command): void {
     .option('--install-root <DIR>', 'FERRY_INSTALL_ROOT given to install programs', '/')
     .option('--interval <DURATION>', 'how often to poll the plan (±20% jitter)', '60s')
     .option('--once', 'one full cycle, then exit: 0 ok, 1 an action failed, 3 controller unreachable')
-    .option('--controller-key <FILE>', "pin this controller public key (PEM) instead of trusting the enrollment answer")
+    .option('--controller-key <FILE>', 'pin this controller public key (PEM) instead of trusting the enrollment answer')
     .option('--shutdown-command <CMD>', 'run (split on spaces, no shell) after a shutdownAfter deployment completes', 'systemctl poweroff')
     .option('--no-os-packages', 'do not report dpkg/rpm packages (simulated hosts sharing one machine)')
-    .option('--relay', 'run as a relay (not built yet)')
+    .option('--relay', 'also run a relay for a site: content cache, and plans/reports carried for hosts that reach only it')
+    .option('--listen <HOST:PORT>', 'with --relay: the address hosts reach the relay on (default 0.0.0.0:8470)')
+    .option('--cache-size <SIZE>', 'with --relay: bytes of artifacts the relay keeps, e.g. 20GiB', '10GiB')
     .action(async (flags: AgentFlags) => {
       setExitCode(cmd, await run(flags));
     });
 }
 
 async function run(flags: AgentFlags): Promise<number> {
-  if (flags.relay) throw new UserError('`ferry agent --relay` is not built yet in this version of Ferry');
   const server = flags.server ?? process.env['FERRY_SERVER'];
   if (!server) throw new UserError('give the controller with --server URL (or FERRY_SERVER)');
   try {
@@ -70,6 +75,9 @@ async function run(flags: AgentFlags): Promise<number> {
   const shutdownCommand = flags.shutdownCommand.trim().split(/\s+/).filter(Boolean);
   if (shutdownCommand.length === 0) throw new UserError('--shutdown-command is empty');
   const token = flags.enrollToken ?? process.env['FERRY_ENROLL_TOKEN'];
+  if (!flags.relay && flags.listen !== undefined) throw new UserError('--listen needs --relay');
+  if (flags.relay && flags.once) throw new UserError('--relay serves until stopped: it cannot be combined with --once');
+  const relayFlags: RelayFlags | undefined = flags.relay ? parseRelayFlags(flags, server) : undefined;
 
   let agent: Agent;
   try {
@@ -92,6 +100,15 @@ async function run(flags: AgentFlags): Promise<number> {
     throw e;
   }
   const stop = new AbortController();
+  let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
+  if (relayFlags) {
+    try {
+      relay = await startRelay(relayFlags);
+    } catch (e) {
+      await agent.close();
+      throw new UserError(`--listen ${flags.listen ?? ''}: ${(e as Error).message}`, ExitCode.usage);
+    }
+  }
   const onSignal = () => {
     agent.stop();
     stop.abort();
@@ -111,6 +128,17 @@ async function run(flags: AgentFlags): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    await relay?.close();
     await agent.close();
   }
+}
+
+function parseRelayFlags(flags: AgentFlags, server: string): RelayFlags {
+  const listen = flags.listen ?? '0.0.0.0:8470';
+  const m = /^(.+):(\d{1,5})$/.exec(listen);
+  if (!m || Number(m[2]) > 65535) throw new UserError(`--listen ${listen}: give HOST:PORT, e.g. 0.0.0.0:8470`);
+  const port = Number(m[2]);
+  const cacheBytes = parseSize(flags.cacheSize);
+  if (cacheBytes === undefined || cacheBytes < 1024 * 1024) throw new UserError(`--cache-size ${flags.cacheSize}: give a size of at least 1MiB, e.g. 20GiB`);
+  return { upstream: server, dataDir: flags.data, host: m[1]!.replace(/^\[|\]$/g, ''), port, cacheBytes };
 }

@@ -1,0 +1,151 @@
+/**
+ * `GET|HEAD /v1/content/{sha256}` on the relay: the controller's contract (DESIGN §4: one byte
+ * range → 206, unsatisfiable → 416, immutable cache headers, 404 for unknown content), answered
+ * from the cache, from the partial file while the one upstream transfer is under way, or by
+ * starting that transfer.
+ */
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { CacheEntry, ContentCache } from './content-cache.js';
+import type { CredentialCheck } from './credential-check.js';
+import { sendError } from './http-util.js';
+import type { RelayMetrics } from './metrics.js';
+
+const CHUNK = 1 << 20;
+
+export interface ContentDeps {
+  readonly cache: ContentCache;
+  readonly credentials: CredentialCheck;
+  readonly metrics: RelayMetrics;
+}
+
+type Range = { readonly start: number; readonly end: number } | 'full' | 'unsatisfiable';
+
+/** One `bytes=` range (`a-b`, `a-`, `-n`); several ranges or a malformed header get the whole content. */
+export function parseRange(header: string | undefined, size: number): Range {
+  if (header === undefined) return 'full';
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return 'full';
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return 'unsatisfiable';
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return 'full';
+  }
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+export async function serveContent(deps: ContentDeps, req: IncomingMessage, res: ServerResponse, sha256: string): Promise<void> {
+  const authorization = req.headers.authorization;
+  let entry = await deps.cache.lookup(sha256);
+  if (entry) {
+    const auth = await deps.credentials.check(authorization, sha256);
+    if (auth.kind !== 'ok') return refuse(res, auth);
+    if (entry.state === 'complete') deps.metrics.cacheHits.inc();
+    else deps.metrics.coalesced.inc();
+  } else {
+    const head = await deps.credentials.check(authorization, sha256, true);
+    if (head.kind !== 'ok') return refuse(res, head);
+    const started = deps.cache.start(sha256, head.size!, authorization);
+    if (started.kind === 'full') return sendError(res, 503, 'relay-cache-full', started.message, { 'retry-after': '30' });
+    entry = started.entry;
+    if (started.fresh) deps.metrics.cacheMisses.inc();
+    else deps.metrics.coalesced.inc();
+  }
+  await respond(deps, req, res, entry);
+}
+
+function refuse(
+  res: ServerResponse,
+  answer: { kind: 'refused'; status: number; body: string; headers: Readonly<Record<string, string>> } | { kind: 'unreachable'; message: string },
+): void {
+  if (answer.kind === 'unreachable') return sendError(res, 503, 'upstream-unreachable', `${answer.message}; try the next content source`, { 'retry-after': '10' });
+  res.writeHead(answer.status, answer.headers).end(answer.body);
+}
+
+async function respond(deps: ContentDeps, req: IncomingMessage, res: ServerResponse, entry: CacheEntry): Promise<void> {
+  const size = entry.size;
+  const etag = `"${entry.sha256}"`;
+  const base = { 'accept-ranges': 'bytes', 'cache-control': 'public, max-age=31536000, immutable', etag };
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined && (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))) {
+    res.writeHead(304, base).end();
+    return;
+  }
+  const ifRange = req.headers['if-range'];
+  const range = ifRange !== undefined && ifRange !== etag ? 'full' : parseRange(req.headers.range, size);
+  if (range === 'unsatisfiable') {
+    return sendError(res, 416, 'range-not-satisfiable', `the content has ${size} bytes`, { ...base, 'content-range': `bytes */${size}` });
+  }
+  const { start, end } = range === 'full' ? { start: 0, end: size - 1 } : range;
+  const headers = { ...base, 'content-type': 'application/octet-stream', 'content-length': String(end - start + 1) };
+  if (range === 'full') res.writeHead(200, headers);
+  else res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${size}` });
+  if (req.method === 'HEAD' || size === 0) {
+    res.end();
+    return;
+  }
+  entry.readers++;
+  try {
+    if (entry.state === 'complete') {
+      const stream = createReadStream(entry.path, { start, end, highWaterMark: CHUNK });
+      stream.on('data', (c) => deps.metrics.bytesServed.inc((c as Buffer).length));
+      await pipeline(stream, res);
+    } else {
+      await streamGrowing(deps, res, entry, start, end);
+    }
+  } catch (e) {
+    // Mid-response: the only honest thing left is to break the connection (never a clean end).
+    if (!res.writableEnded || !res.writableFinished) res.destroy(e as Error);
+  } finally {
+    entry.readers--;
+  }
+}
+
+/** Serves `start..end` from the partial file, waiting (on events) for bytes not yet fetched. */
+async function streamGrowing(deps: ContentDeps, res: ServerResponse, entry: CacheEntry, start: number, end: number): Promise<void> {
+  const generation = entry.generation;
+  let file: FileHandle | undefined;
+  let pos = start;
+  const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client went away'))));
+  gone.catch(() => undefined);
+  try {
+    while (pos <= end) {
+      await Promise.race([entry.readable(pos), gone]);
+      if (entry.generation !== generation) throw new Error('the upstream transfer restarted from byte 0');
+      file ??= await openEntry(entry);
+      const upto = Math.min(end + 1, entry.readableEnd());
+      while (pos < upto) {
+        const n = Math.min(CHUNK, upto - pos);
+        const chunk = Buffer.allocUnsafe(n);
+        const { bytesRead } = await file.read(chunk, 0, n, pos);
+        if (bytesRead !== n || entry.generation !== generation) throw new Error(`the partial file changed under the reader at byte ${pos}`);
+        pos += n;
+        deps.metrics.bytesServed.inc(n);
+        if (!res.write(chunk)) await Promise.race([new Promise((r) => res.once('drain', r)), gone]);
+      }
+    }
+    await new Promise<void>((resolve) => res.end(resolve));
+  } finally {
+    await file?.close();
+  }
+}
+
+/** Opens the partial file, or the final one if the transfer finished (and renamed it) meanwhile. */
+async function openEntry(entry: CacheEntry): Promise<FileHandle> {
+  try {
+    return await open(entry.readPath(), 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return open(entry.path, 'r');
+  }
+}

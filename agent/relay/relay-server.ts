@@ -1,0 +1,106 @@
+/**
+ * The relay's HTTP server (issue 11): content from its cache, the agent API forwarded upstream
+ * (stored and forwarded while upstream is down), `/healthz` and `/metrics`. Everything else is
+ * a 404 in the API's error shape. Its state lives under `dataDir` (`cache/`, `relay.db`).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { EventSink } from '../log/events.js';
+import { ContentCache } from './content-cache.js';
+import { serveContent } from './content-route.js';
+import { CredentialCheck } from './credential-check.js';
+import { Forwarder } from './forwarder.js';
+import { sendError } from './http-util.js';
+import { RelayMetrics } from './metrics.js';
+import { RelayStore } from './relay-store.js';
+
+export interface RelayOptions {
+  /** The controller, or a parent relay. */
+  readonly upstream: string;
+  readonly dataDir: string;
+  /** `--cache-size` in bytes. */
+  readonly cacheBytes: number;
+  readonly host: string;
+  /** 0: the OS picks. */
+  readonly port: number;
+  readonly events: EventSink;
+}
+
+export class RelayServer {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    readonly cache: ContentCache,
+    readonly store: RelayStore,
+    readonly forwarder: Forwarder,
+    readonly metrics: RelayMetrics,
+    private readonly abort: AbortController,
+  ) {}
+
+  /** Opens the relay's state and listens; queued reports start draining at once. */
+  static async start(o: RelayOptions): Promise<RelayServer> {
+    const abort = new AbortController();
+    const store = RelayStore.open(o.dataDir);
+    let cache: ContentCache | undefined;
+    const metrics = new RelayMetrics({ queueDepth: () => store.queueDepth(), cacheBytes: () => cache?.usedBytes() ?? 0 });
+    cache = await ContentCache.open({
+      dir: join(o.dataDir, 'cache'),
+      maxBytes: o.cacheBytes,
+      upstream: o.upstream,
+      pinned: () => store.pinnedArtifacts(),
+      onFetched: (n) => metrics.bytesFetched.inc(n),
+      signal: abort.signal,
+    });
+    const credentials = new CredentialCheck({ upstream: o.upstream, knownOffline: (a) => store.hostOf(a) !== undefined });
+    const forwarder = new Forwarder({ upstream: o.upstream, store, metrics, events: o.events, onCredentialAccepted: (a) => credentials.accepted(a) });
+    const contentDeps = { cache, credentials, metrics };
+    const server = createServer((req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        o.events.emit({ event: 'relay-error', level: 'error', message: (e as Error).message, path: req.url });
+        sendError(res, 500, 'internal', 'the relay failed to answer; see its log');
+      });
+    });
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const content = /^\/v1\/content\/([0-9a-fA-F]{64})$/.exec(path);
+      if (content) {
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          return sendError(res, 405, 'method-not-allowed', 'a relay serves content with GET and HEAD only; push artifacts to the controller');
+        return serveContent(contentDeps, req, res, content[1]!.toLowerCase());
+      }
+      const route = Forwarder.route(req.method ?? 'GET', path);
+      if (route) return forwarder.handle(req, res, route, req.url ?? path);
+      if (path === '/healthz' && req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
+        return;
+      }
+      if (path === '/metrics' && req.method === 'GET') {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+        return;
+      }
+      sendError(res, 404, 'not-found', `a relay serves /v1/content/{sha256} and the agent API (enroll, inventory, plan, reports); not ${req.method} ${path}`);
+    };
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const relay = new RelayServer(server, `http://${host}:${addr.port}`, cache, store, forwarder, metrics, abort);
+    forwarder.kick();
+    return relay;
+  }
+
+  /** Stops listening, stops transfers (their partial files stay for resuming) and closes the state. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.forwarder.close();
+    await this.cache.idle();
+    this.store.close();
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * `npm run bench -- relay`: 50 hosts behind one relay fetch one artifact (200 MiB; set
+ * FERRY_BENCH_RELAY_MIB / FERRY_BENCH_RELAY_HOSTS to change) at once. Prints the bytes the
+ * controller sent (goal: 1.0× the artifact), the relay's throughput cold (the one upstream
+ * transfer under way, hosts served from the partial file) and warm (from its cache), side by
+ * side with nginx serving the same file from disk in the same run (goal ≥ 0.8× nginx), and the
+ * relay's RSS and CPU time. The relay runs in a child process; the clients run here, competing
+ * for the same cores with the relay and nginx alike.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../lib/clock.js';
+
+const HOSTS = Number(process.env['FERRY_BENCH_RELAY_HOSTS'] ?? 50);
+const MIB = Number(process.env['FERRY_BENCH_RELAY_MIB'] ?? 200);
+const NGINX = '/usr/sbin/nginx';
+const credentialOf = (i: number): string => createHash('sha256').update(`ferry-bench-relay-${i}`).digest('base64url');
+
+/** The relay, in a child process of its own. */
+async function relayChild(dir: string, upstream: string): Promise<void> {
+  const { RelayServer } = await import('../agent/relay/relay-server.js');
+  const { MemorySink } = await import('../agent/log/events.js');
+  const relay = await RelayServer.start({ upstream, dataDir: dir, cacheBytes: 4 * MIB * 1024 * 1024, host: '127.0.0.1', port: 0, events: new MemorySink() });
+  process.send?.({ url: relay.url });
+  process.on('message', (m: { stats?: boolean; stop?: boolean }) => {
+    if (m.stats) process.send?.({ rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
+    if (m.stop) void relay.close().then(() => process.exit(0));
+  });
+}
+
+function ask<T>(child: ChildProcess, message: object, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: Record<string, unknown>) => {
+      const v = pick(m);
+      if (v === undefined) return;
+      child.off('message', onMessage);
+      resolve(v);
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
+    if (Object.keys(message).length > 0) child.send(message);
+  });
+}
+
+/** GETs `url` with each credential at once; resolves with the seconds until the last byte and the bytes read. */
+async function fetchAll(url: string, headers: (i: number) => Record<string, string>): Promise<{ seconds: number; bytes: number }> {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: HOSTS });
+  const started = process.hrtime.bigint();
+  const sizes = await Promise.all(
+    Array.from(
+      { length: HOSTS },
+      (_, i) =>
+        new Promise<number>((resolve, reject) => {
+          http
+            .get(url, { agent, headers: headers(i) }, (res) => {
+              if (res.statusCode !== 200) reject(new Error(`${url}: ${res.statusCode}`));
+              let n = 0;
+              res.on('data', (c: Buffer) => (n += c.length));
+              res.on('end', () => resolve(n));
+              res.on('error', reject);
+            })
+            .on('error', reject);
+        }),
+    ),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  return { seconds, bytes: sizes.reduce((a, b) => a + b, 0) };
+}
+
+export async function run(): Promise<void> {
+  const { openStore } = await import('../controller/store/index.js');
+  const { DirectoryContentStore } = await import('../controller/content/index.js');
+  const { createApi } = await import('../controller/api/app.js');
+  const { pino } = await import('pino');
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-relay-'));
+  let relay: ChildProcess | undefined;
+  let nginx: ChildProcess | undefined;
+  let server: http.Server | undefined;
+  try {
+    // The controller API over SQLite, its content store holding the artifact; a wrapper counts content bytes sent.
+    const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
+    const now = new Date();
+    for (let i = 0; i < HOSTS; i++) {
+      await store.enrollHost({ host: `host-${i}`, credentialHash: createHash('sha256').update(credentialOf(i)).digest('hex'), facts: {}, labels: {}, now });
+    }
+    const artifact = join(dir, 'static', 'artifact');
+    await mkdir(join(dir, 'static'), { recursive: true });
+    const hash = createHash('sha256');
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < MIB; i++) {
+      const c = randomBytes(1024 * 1024);
+      hash.update(c);
+      chunks.push(c);
+    }
+    await writeFile(artifact, Buffer.concat(chunks));
+    chunks.length = 0;
+    const sha256 = hash.digest('hex');
+    const size = MIB * 1024 * 1024;
+    const content = new DirectoryContentStore(join(dir, 'content'));
+    const put = await content.put(createReadStream(artifact), sha256, { expectedSize: size });
+    if (!put.ok) throw new Error('could not store the artifact');
+    await rename(artifact, join(dir, 'static', sha256));
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const api = createApi({
+      store,
+      content,
+      keys: { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), adminToken: 'bench-admin-token-0123456789' },
+      source: { status: () => ({}), refresh: async () => undefined },
+      reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
+      logger: pino({ level: 'silent' }),
+      clock: systemClock,
+      ready: () => true,
+    });
+    let upstreamBytes = 0;
+    server = http.createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.startsWith('/v1/content/')) {
+        const write = res.write.bind(res);
+        res.write = ((chunk: Buffer | string, ...rest: never[]) => {
+          upstreamBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+          return write(chunk, ...rest);
+        }) as typeof res.write;
+      }
+      api.app(req, res);
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const upstream = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    relay = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: [],
+      env: { ...process.env, FERRY_BENCH_RELAY_CHILD: join(dir, 'relay'), FERRY_BENCH_RELAY_UPSTREAM: upstream },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const relayUrl = await ask(relay, {}, (m) => m['url'] as string | undefined);
+    const auth = (i: number) => ({ authorization: `Bearer ${credentialOf(i)}` });
+    const stats = () => ask(relay!, { stats: true }, (m) => (m['rss'] !== undefined ? (m as { rss: number; cpu: NodeJS.CpuUsage }) : undefined));
+    const cpuS = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
+    const gbps = (r: { seconds: number; bytes: number }) => r.bytes / r.seconds / 1024 ** 3;
+
+    console.log(`${HOSTS} hosts × one ${MIB} MiB artifact (${((HOSTS * size) / 1024 ** 3).toFixed(1)} GiB to serve per run)`);
+    const before = await stats();
+    const cold = await fetchAll(`${relayUrl}/v1/content/${sha256}`, auth);
+    const afterCold = await stats();
+    const warm = await fetchAll(`${relayUrl}/v1/content/${sha256}`, auth);
+    const afterWarm = await stats();
+    if (cold.bytes !== HOSTS * size || warm.bytes !== HOSTS * size) throw new Error('a client got a short body');
+    console.log(`upstream bytes: ${(upstreamBytes / size).toFixed(2)}× the artifact (goal 1.00×)`);
+    console.log(
+      `relay cold (one upstream transfer, hosts served from the partial file): ${gbps(cold).toFixed(2)} GiB/s, ${cold.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterCold.cpu) - cpuS(before.cpu)).toFixed(2)} s`,
+    );
+    console.log(`relay warm (from its cache): ${gbps(warm).toFixed(2)} GiB/s, ${warm.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterWarm.cpu) - cpuS(afterCold.cpu)).toFixed(2)} s`);
+    console.log(`relay RSS: ${(afterWarm.rss / 1024 ** 2).toFixed(0)} MiB`);
+
+    if (!existsSync(NGINX)) {
+      console.log('nginx not found (apt-get install nginx-light): skipping the comparison');
+      return;
+    }
+    const port = await new Promise<number>((resolve) => {
+      const s = http.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const conf = join(dir, 'nginx.conf');
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, `nginx-${t}`)};`);
+    await writeFile(
+      conf,
+      [
+        'daemon off;',
+        'master_process off;',
+        'worker_processes 1;',
+        `pid ${join(dir, 'nginx.pid')};`,
+        `error_log ${join(dir, 'nginx-error.log')} warn;`,
+        'events { worker_connections 4096; }',
+        'http {',
+        '  access_log off;',
+        '  sendfile on;',
+        ...temp,
+        `  server { listen 127.0.0.1:${port}; root ${join(dir, 'static')}; location ~ "^/v1/content/([0-9a-f]{64})$" { try_files /$1 =404; } }`,
+        '}',
+        '',
+      ].join('\n'),
+    );
+    nginx = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    for (let tries = 0; ; tries++) {
+      const ok = await new Promise<boolean>((resolve) => http.get(`http://127.0.0.1:${port}/`, (res) => resolve(res.resume() !== undefined)).on('error', () => resolve(false)));
+      if (ok) break;
+      if (tries > 200) throw new Error('nginx did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const ref = await fetchAll(`http://127.0.0.1:${port}/v1/content/${sha256}`, () => ({}));
+    console.log(`nginx (the same file from disk, one worker): ${gbps(ref).toFixed(2)} GiB/s, ${ref.seconds.toFixed(2)} s`);
+    console.log(`ratio relay/nginx: warm ${((gbps(warm) / gbps(ref)) * 100).toFixed(0)} %, cold ${((gbps(cold) / gbps(ref)) * 100).toFixed(0)} % (goal ≥ 80 %)`);
+  } finally {
+    nginx?.kill('SIGTERM');
+    if (relay && relay.exitCode === null) {
+      const exited = new Promise((r) => relay!.once('exit', r));
+      relay.send({ stop: true });
+      await exited;
+    }
+    server?.closeAllConnections();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const childDir = process.env['FERRY_BENCH_RELAY_CHILD'];
+if (childDir !== undefined && process.send !== undefined) await relayChild(childDir, process.env['FERRY_BENCH_RELAY_UPSTREAM']!);
