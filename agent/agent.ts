@@ -222,7 +222,15 @@ export class Agent {
       });
       const result = await executor.pass(plan);
       const count = (o: string) => [...result.outcomes.values()].filter((x) => x === o).length;
-      this.o.events.emit({ event: 'pass-finished', level: 'debug', serial: plan.serial, done: count('done'), pending: count('pending'), failed: count('failed'), skipped: count('skipped') });
+      this.o.events.emit({
+        event: 'pass-finished',
+        level: 'debug',
+        serial: plan.serial,
+        done: count('done'),
+        pending: count('pending'),
+        failed: count('failed'),
+        skipped: count('skipped'),
+      });
       return result;
     } finally {
       this.passRunning = false;
@@ -400,6 +408,10 @@ export class Agent {
 
 /** This machine's name as a Ferry host name (lower case, DNS label characters). */
 export function hostName(): string {
-  const n = os.hostname().toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '');
+  const n = os
+    .hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
   return (n || 'host').slice(0, 63).replace(/[-.]+$/, '');
 }

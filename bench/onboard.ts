@@ -166,7 +166,11 @@ async function onboard(hosts: number, connections: number): Promise<void> {
   await mkdir(join(dir, 'manifests'), { recursive: true });
   await writeFile(join(dir, 'manifests', 'groups.yaml'), manifests());
   const here = fileURLToPath(import.meta.url);
-  const child = fork(here, [], { execArgv: ['--expose-gc', ...(process.env['FERRY_BENCH_CHILD_ARGS'] ?? '').split(' ').filter(Boolean)], env: { ...process.env, FERRY_BENCH_ONBOARD_CHILD: dir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(here, [], {
+    execArgv: ['--expose-gc', ...(process.env['FERRY_BENCH_CHILD_ARGS'] ?? '').split(' ').filter(Boolean)],
+    env: { ...process.env, FERRY_BENCH_ONBOARD_CHILD: dir },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const ready = await once(child, (m) => m['ready'] as ChildReady | undefined, 60_000);
     const admin = new Agent({ keepAlive: true, maxSockets: 4 });
@@ -218,7 +222,10 @@ async function onboard(hosts: number, connections: number): Promise<void> {
           const enrolled = await send(agent, ready.port, 'POST', '/v1/enroll', '', { token, host: name, facts, labels }, localAddress);
           if (enrolled.status !== 201) throw new Error(`enroll ${name}: ${enrolled.status} ${enrolled.body}`);
           const credential = (JSON.parse(enrolled.body) as { credential: string }).credential;
-          const software = [{ name: 'ferry-agent', version: '0.1.0', source: 'ferry' }, { name: 'openssl', version: '3.0.13', source: 'dpkg' }];
+          const software = [
+            { name: 'ferry-agent', version: '0.1.0', source: 'ferry' },
+            { name: 'openssl', version: '3.0.13', source: 'dpkg' },
+          ];
           const inv = await send(agent, ready.port, 'PUT', `/v1/hosts/${name}/inventory`, credential, { facts, labels, software }, localAddress);
           if (inv.status !== 200) throw new Error(`inventory ${name}: ${inv.status} ${inv.body}`);
           if (i % PLAN_SAMPLE_EVERY === 0) {
@@ -237,7 +244,9 @@ async function onboard(hosts: number, connections: number): Promise<void> {
           const from = decileEnds[decileEnds.length - 1] ?? started;
           decileEnds.push(t);
           // Progress as it happens, so a run stopped early still tells its story.
-          console.log(`  ${done.toLocaleString('en')} hosts at ${((t - started) / 1000).toFixed(0)} s: ${Math.round(decile / ((t - from) / 1000))} hosts/s in this 10%, controller RSS ${mib(usage(ready.pid).rss)}`);
+          console.log(
+            `  ${done.toLocaleString('en')} hosts at ${((t - started) / 1000).toFixed(0)} s: ${Math.round(decile / ((t - from) / 1000))} hosts/s in this 10%, controller RSS ${mib(usage(ready.pid).rss)}`,
+          );
         }
       }
     };
@@ -261,12 +270,16 @@ async function onboard(hosts: number, connections: number): Promise<void> {
     const every = Math.max(1, Math.ceil(samples.length / 12));
     const rssLine = samples.filter((_, k) => k % every === 0 || k === samples.length - 1).map((s) => `${s.t.toFixed(0)}s:${(s.done / 1000).toFixed(1)}k/${mib(s.rss)}`);
     console.log(`  controller RSS over time (t:hosts/RSS): ${rssLine.join(' ')}`);
-    console.log(`  controller peak RSS ${mib(Math.max(...samples.map((s) => s.rss), end.rss))}, CPU ${(end.cpuS - start.cpuS).toFixed(1)} s (${(((end.cpuS - start.cpuS) / elapsed) * 100).toFixed(0)}% of one core), ${(((end.cpuS - start.cpuS) / hosts) * 1e6).toFixed(0)} µs CPU per host`);
+    console.log(
+      `  controller peak RSS ${mib(Math.max(...samples.map((s) => s.rss), end.rss))}, CPU ${(end.cpuS - start.cpuS).toFixed(1)} s (${(((end.cpuS - start.cpuS) / elapsed) * 100).toFixed(0)}% of one core), ${(((end.cpuS - start.cpuS) / hosts) * 1e6).toFixed(0)} µs CPU per host`,
+    );
     console.log(`  controller heap at the end: ${mib(c.heapBeforeGc)} used, ${mib(c.heapUsed)} live after a full GC`);
     console.log(`  reconcile: ${c.passes} passes, ${c.hostsPlanned.toLocaleString('en')} hosts planned (${(c.hostsPlanned / hosts).toFixed(2)} per host enrolled)`);
     planWaits.sort((a, b) => a - b);
     const q = (p: number) => planWaits[Math.min(planWaits.length - 1, Math.floor(p * planWaits.length))] ?? Number.NaN;
-    console.log(`  first inventory → first plan (${planWaits.length} sampled hosts): p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${(planWaits[planWaits.length - 1] ?? Number.NaN).toFixed(0)} ms`);
+    console.log(
+      `  first inventory → first plan (${planWaits.length} sampled hosts): p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${(planWaits[planWaits.length - 1] ?? Number.NaN).toFixed(0)} ms`,
+    );
     admin.destroy();
   } finally {
     child.send({ stop: true });

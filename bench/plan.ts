@@ -22,18 +22,24 @@ const cmd = (c: string) => ({ command: ['sh', c], timeoutMs: 600_000, env: {} })
 /** The generated fleet: `hostCount` hosts (100,000 in the benchmark), the rest fixed. */
 export function benchFleet(hostCount = 100_000): { snapshot: Snapshot; inventories: Inventory[]; ctx: PlanningContext } {
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const inventories: Inventory[] = [];
   for (let i = 0; i < hostCount; i++) {
     inventories.push({
       host: `host-${String(i).padStart(6, '0')}`,
       facts: {
-        os: { platform: i % 10 === 0 ? 'darwin' : 'linux' }, arch: i % 7 === 0 ? 'arm64' : 'x64', cpus: 2 + (i % 8),
-        memory: { total: (4 + (i % 4) * 4) * GiB }, disk: { installRoot: { free: Math.floor(rand() * 20 * GiB), total: 100 * GiB } },
+        os: { platform: i % 10 === 0 ? 'darwin' : 'linux' },
+        arch: i % 7 === 0 ? 'arm64' : 'x64',
+        cpus: 2 + (i % 8),
+        memory: { total: (4 + (i % 4) * 4) * GiB },
+        disk: { installRoot: { free: Math.floor(rand() * 20 * GiB), total: 100 * GiB } },
         timezone: zones[i % zones.length]!,
       },
       labels: { site: sites[i % sites.length]!, dept: depts[Math.floor(i / 10) % depts.length]!, tier: `t${i % 5}` },
-      software: [{ name: 'python3', version: `3.${6 + (i % 7)}.2-1`, source: 'dpkg' }, { name: 'openssl', version: '3.0.2', source: 'dpkg' }],
+      software: [
+        { name: 'python3', version: `3.${6 + (i % 7)}.2-1`, source: 'dpkg' },
+        { name: 'openssl', version: '3.0.2', source: 'dpkg' },
+      ],
     });
   }
   const conditions = new Map<string, Resource<'Condition', ConditionSpec>>([
@@ -47,8 +53,10 @@ export function benchFleet(hostCount = 100_000): { snapshot: Snapshot; inventori
   for (let i = 0; i < 300; i++) {
     const name = `pkg-${String(i).padStart(3, '0')}`;
     const spec = {
-      version: '1.0.0', artifact: { sha256: (i.toString(16) + 'a'.repeat(64)).slice(0, 64), size: 1_000_000 + i },
-      install: cmd('install.sh'), uninstall: cmd('uninstall.sh'),
+      version: '1.0.0',
+      artifact: { sha256: (i.toString(16) + 'a'.repeat(64)).slice(0, 64), size: 1_000_000 + i },
+      install: cmd('install.sh'),
+      uninstall: cmd('uninstall.sh'),
       requires: i % 3 === 0 && i >= 30 ? [`pkg-${String(i % 30).padStart(3, '0')}`] : [],
       conditions: i % 2 === 0 ? [condNames[i % condNames.length]!] : [],
       ...(i % 10 === 0 ? { installWindow: 'lunch' } : {}),
@@ -65,34 +73,49 @@ export function benchFleet(hostCount = 100_000): { snapshot: Snapshot; inventori
   g('quarantine', { hosts: Array.from({ length: 50 }, (_, i) => `host-${String(i * 997).padStart(6, '0')}`) });
   g('macs', { selector: { labels: {}, facts: { 'os.platform': 'darwin' } } });
   g('arm', { selector: { labels: {}, facts: { arch: 'arm64' } } });
-  for (let i = 0; groups.size < 200; i++) g(`team-${i}`, { hosts: Array.from({ length: 20 }, (_, k) => `host-${String((i * 131 + k * 17) % hostCount).padStart(6, '0')}`), include: i % 4 === 0 ? [`site-${sites[i % sites.length]}`] : [] });
+  for (let i = 0; groups.size < 200; i++)
+    g(`team-${i}`, {
+      hosts: Array.from({ length: 20 }, (_, k) => `host-${String((i * 131 + k * 17) % hostCount).padStart(6, '0')}`),
+      include: i % 4 === 0 ? [`site-${sites[i % sites.length]}`] : [],
+    });
   const schedules = new Map([
     ['nightly', res('Schedule', 'nightly', { timezone: 'Asia/Tokyo', windows: [{ cron: '0 22 * * 1-5', durationMs: 6 * 3_600_000 }] })],
     ['lunch', res('Schedule', 'lunch', { timezone: 'host', windows: [{ cron: '0 12 * * 1-5', durationMs: 3_600_000 }] })],
   ]);
-  const relays = new Map(sites.map((s) => [`relay-${s}`, res('Relay', `relay-${s}`, { host: `relay-${s}-01`, url: `http://relay-${s}-01:8470`, serves: { groups: [`site-${s}`], hosts: [] } })]));
+  const relays = new Map(
+    sites.map((s) => [`relay-${s}`, res('Relay', `relay-${s}`, { host: `relay-${s}-01`, url: `http://relay-${s}-01:8470`, serves: { groups: [`site-${s}`], hosts: [] } })]),
+  );
   const deployments = new Map<string, DeploymentResource>();
   for (let i = 0; i < 50; i++) {
     const name = `deploy-${String(i).padStart(2, '0')}`;
-    const targets = i === 0 ? { groups: ['site-osaka'], hosts: [] } // ~10,000 hosts: the one the incremental run changes
-      : i % 5 === 0 ? { groups: [`tier-${i % 5}`], hosts: [] }
-        : i % 5 === 1 ? { groups: [`dept-${depts[i % depts.length]}`], hosts: [] }
-          : { groups: [`site-${sites[i % sites.length]}`, `team-${i}`], hosts: [] };
+    const targets =
+      i === 0
+        ? { groups: ['site-osaka'], hosts: [] } // ~10,000 hosts: the one the incremental run changes
+        : i % 5 === 0
+          ? { groups: [`tier-${i % 5}`], hosts: [] }
+          : i % 5 === 1
+            ? { groups: [`dept-${depts[i % depts.length]}`], hosts: [] }
+            : { groups: [`site-${sites[i % sites.length]}`, `team-${i}`], hosts: [] };
     const pkgs = [0, 1, 2].map((k) => `pkg-${String((i * 6 + k * 97 + 30) % 300).padStart(3, '0')}`);
-    deployments.set(name, res('Deployment', name, {
-      packages: [...new Set(pkgs)].map((p) => ({ name: p, version: '1.0.0', state: 'present' as const })),
-      targets,
-      distribute: { ...(i % 2 === 0 ? { window: 'nightly' } : {}), segmentSize: 4 * 1024 * 1024, multicast: false, wake: i % 3 === 0 },
-      install: { shutdownAfter: false },
-      ...(i % 4 === 0 ? { rollout: { waves: [{ percent: 5 }, { percent: 25 }, { percent: 100 }], maxFailures: { percent: 10 } } } : {}),
-      onLeave: i % 2 === 0 ? 'uninstall' : 'keep',
-      suspended: false,
-    }));
+    deployments.set(
+      name,
+      res('Deployment', name, {
+        packages: [...new Set(pkgs)].map((p) => ({ name: p, version: '1.0.0', state: 'present' as const })),
+        targets,
+        distribute: { ...(i % 2 === 0 ? { window: 'nightly' } : {}), segmentSize: 4 * 1024 * 1024, multicast: false, wake: i % 3 === 0 },
+        install: { shutdownAfter: false },
+        ...(i % 4 === 0 ? { rollout: { waves: [{ percent: 5 }, { percent: 25 }, { percent: 100 }], maxFailures: { percent: 10 } } } : {}),
+        onLeave: i % 2 === 0 ? 'uninstall' : 'keep',
+        suspended: false,
+      }),
+    );
   }
   const hosts = new Map();
   for (let i = 0; i < 1000; i++) hosts.set(`host-${String(i * 7).padStart(6, '0')}`, res('Host', `host-${String(i * 7).padStart(6, '0')}`, { labels: { tier: 't0' } }));
   const snapshot: Snapshot = { revision: 'bench', packages, conditions, groups, hosts, schedules, deployments, relays };
-  const installed = inventories.slice(0, 20_000).map((inv, i) => ({ host: inv.host, deployment: `deploy-${String(i % 50).padStart(2, '0')}`, package: 'pkg-031', version: '1.0.0', onLeave: 'uninstall' as const }));
+  const installed = inventories
+    .slice(0, 20_000)
+    .map((inv, i) => ({ host: inv.host, deployment: `deploy-${String(i % 50).padStart(2, '0')}`, package: 'pkg-031', version: '1.0.0', onLeave: 'uninstall' as const }));
   return { snapshot, inventories, ctx: { now: '2026-12-01T10:30:00Z', installed } };
 }
 
@@ -113,7 +136,14 @@ const verdict = (x: number, aim: number) => (x <= aim ? 'meets' : 'MISSES');
 export function changeOneDeployment(snapshot: Snapshot): Snapshot {
   const changed = snapshot.deployments.get('deploy-00')!;
   const deployments = new Map(snapshot.deployments);
-  deployments.set('deploy-00', { ...changed, spec: { ...changed.spec, packages: changed.spec.packages.map((p, i) => (i === 0 ? { ...p, version: p.name === 'pkg-030' || p.name === 'pkg-050' ? '1.1.0' : p.version } : p)), install: { shutdownAfter: true } } });
+  deployments.set('deploy-00', {
+    ...changed,
+    spec: {
+      ...changed.spec,
+      packages: changed.spec.packages.map((p, i) => (i === 0 ? { ...p, version: p.name === 'pkg-030' || p.name === 'pkg-050' ? '1.1.0' : p.version } : p)),
+      install: { shutdownAfter: true },
+    },
+  });
   return { ...snapshot, revision: 'bench-2', deployments };
 }
 
@@ -128,7 +158,11 @@ export async function run(): Promise<void> {
   const floor = timed(() => {
     let pairs = 0;
     let sink = 0;
-    for (const outcome of result.deployments.values()) for (const h of outcome.hosts) { pairs++; sink += h.length; }
+    for (const outcome of result.deployments.values())
+      for (const h of outcome.hosts) {
+        pairs++;
+        sink += h.length;
+      }
     return { pairs, sink };
   });
 
@@ -156,13 +190,21 @@ export async function run(): Promise<void> {
   }
   const targeted = result.deployments.get('deploy-00')!.hosts.length;
   const replanned = inc.value.replanned.length;
-  console.log(`fleet: ${result.plans.size} hosts, ${snapshot.groups.size} groups, ${[...snapshot.packages.values()].reduce((n, v) => n + v.size, 0)} package versions, ${snapshot.deployments.size} deployments`);
-  console.log(`pairs: ${floor.value.pairs} host × deployment, ${actions} actions as ${distinctActions.size} shared action objects in ${distinctLists.size} shared lists (sink ${floor.value.sink % 10})`);
+  console.log(
+    `fleet: ${result.plans.size} hosts, ${snapshot.groups.size} groups, ${[...snapshot.packages.values()].reduce((n, v) => n + v.size, 0)} package versions, ${snapshot.deployments.size} deployments`,
+  );
+  console.log(
+    `pairs: ${floor.value.pairs} host × deployment, ${actions} actions as ${distinctActions.size} shared action objects in ${distinctLists.size} shared lists (sink ${floor.value.sink % 10})`,
+  );
   console.log(`full plan:          ${pad(full.wall)}  (CPU ${pad(full.cpu)})   aim ≤ 2000 ms: ${verdict(full.wall, 2000)}`);
-  console.log(`incremental:        ${pad(inc.wall)}  (CPU ${pad(inc.cpu)})   aim ≤ 200 ms: ${verdict(inc.wall, 200)}; deploy-00 changed, ${targeted} hosts targeted, ${replanned} re-planned`);
+  console.log(
+    `incremental:        ${pad(inc.wall)}  (CPU ${pad(inc.cpu)})   aim ≤ 200 ms: ${verdict(inc.wall, 200)}; deploy-00 changed, ${targeted} hosts targeted, ${replanned} re-planned`,
+  );
   console.log(`hash all plans:     ${pad(hashing.wall)}  (CPU ${pad(hashing.cpu)})   aim: a few hundred ms; ${hashing.value} plans, sha256 of RFC 8785 JSON, none hashed before`);
   console.log(`  … after the replan: ${pad(rehashing.wall)}  (CPU ${pad(rehashing.cpu)})   all ${rehashing.value} plans again; only the ${replanned} re-planned ones are new`);
   console.log(`bare loop (floor):  ${pad(floor.wall)}`);
-  console.log(`ratios:             full / floor = ${(full.wall / Math.max(floor.wall, 0.001)).toFixed(0)}×, incremental / full = ${((100 * inc.wall) / full.wall).toFixed(1)}% for ${((100 * replanned) / result.plans.size).toFixed(1)}% of hosts, hashing / full = ${((100 * hashing.wall) / full.wall).toFixed(0)}%`);
+  console.log(
+    `ratios:             full / floor = ${(full.wall / Math.max(floor.wall, 0.001)).toFixed(0)}×, incremental / full = ${((100 * inc.wall) / full.wall).toFixed(1)}% for ${((100 * replanned) / result.plans.size).toFixed(1)}% of hosts, hashing / full = ${((100 * hashing.wall) / full.wall).toFixed(0)}%`,
+  );
   console.log(`peak RSS:           ${pad(rss / 1024 ** 2, 'MiB')}                      aim ≤ 1024 MiB: ${verdict(rss / 1024 ** 2, 1024)}`);
 }

@@ -196,7 +196,9 @@ async function load(url: string, requests: Record<string, unknown>[], title: str
 }
 
 const fmt = (r: AutocannonResult): string => {
-  const codes = Object.entries(r.statusCodeStats).map(([c, v]) => `${c}×${v.count}`).join(' ');
+  const codes = Object.entries(r.statusCodeStats)
+    .map(([c, v]) => `${c}×${v.count}`)
+    .join(' ');
   return `${Math.round(r.requests.average).toLocaleString('en')} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${codes}${r.errors ? `, ${r.errors} errors` : ''})`;
 };
 
@@ -209,11 +211,7 @@ export async function run(): Promise<void> {
   let nginx: ChildProcess | undefined;
   try {
     const started = Date.now();
-    const { port, uncachedPort } = await once(
-      child,
-      (m) => (typeof m['port'] === 'number' ? (m as { port: number; uncachedPort: number }) : undefined),
-      300_000,
-    );
+    const { port, uncachedPort } = await once(child, (m) => (typeof m['port'] === 'number' ? (m as { port: number; uncachedPort: number }) : undefined), 300_000);
     console.log(`${HOSTS.toLocaleString('en')} hosts enrolled with signed plans in ${((Date.now() - started) / 1000).toFixed(1)} s (SQLite)`);
 
     const ferryUrl = `http://127.0.0.1:${port}`;
@@ -281,7 +279,9 @@ export async function run(): Promise<void> {
     const ref = await load(`http://127.0.0.1:${nginxPort}`, nginxRequests, 'nginx');
     console.log(`nginx (static files): ${fmt(ref)}`);
     const ratio = ferry.requests.average / ref.requests.average;
-    console.log(`ratio ferry/nginx: ${(ratio * 100).toFixed(0)} % (aim: ≥ 50 %); every poll reading the store: ${((uncached.requests.average / ref.requests.average) * 100).toFixed(0)} %`);
+    console.log(
+      `ratio ferry/nginx: ${(ratio * 100).toFixed(0)} % (aim: ≥ 50 %); every poll reading the store: ${((uncached.requests.average / ref.requests.average) * 100).toFixed(0)} %`,
+    );
   } finally {
     nginx?.kill('SIGTERM');
     if (child.connected) child.send({ stop: true });

@@ -21,11 +21,15 @@ function fleetFile(i: number): string {
   const docs: string[] = [];
   const hosts = Array.from({ length: 10 }, (_, h) => `host-${i}-${h}`);
   for (const [h, name] of hosts.entries()) {
-    docs.push(`apiVersion: ferry/v1\nkind: Host\nmetadata: {name: ${name}}\nspec:\n  labels: {dept: dept-${i % 7}, floor: "${h % 3}"}\n  mac: "00:11:22:33:${String(h).padStart(2, '0')}:${String(i % 100).padStart(2, '0')}"\n`);
+    docs.push(
+      `apiVersion: ferry/v1\nkind: Host\nmetadata: {name: ${name}}\nspec:\n  labels: {dept: dept-${i % 7}, floor: "${h % 3}"}\n  mac: "00:11:22:33:${String(h).padStart(2, '0')}:${String(i % 100).padStart(2, '0')}"\n`,
+    );
   }
   docs.push(`apiVersion: ferry/v1\nkind: Group\nmetadata: {name: site-${i}}\nspec:\n  hosts: [${hosts.slice(0, 5).join(', ')}]\n`);
   docs.push(`apiVersion: ferry/v1\nkind: Group\nmetadata: {name: team-${i}}\nspec:\n  hosts: [${hosts.slice(5).join(', ')}]\n  include: [site-${i}]\n`);
-  docs.push(`apiVersion: ferry/v1\nkind: Group\nmetadata: {name: linux-${i}}\nspec:\n  selector:\n    labels: {dept: dept-${i % 7}}\n    facts: {os.platform: linux}\n  exclude: [site-${i}]\n`);
+  docs.push(
+    `apiVersion: ferry/v1\nkind: Group\nmetadata: {name: linux-${i}}\nspec:\n  selector:\n    labels: {dept: dept-${i % 7}}\n    facts: {os.platform: linux}\n  exclude: [site-${i}]\n`,
+  );
   for (let p = 0; p < 3; p++) {
     docs.push(
       [
@@ -42,8 +46,12 @@ function fleetFile(i: number): string {
       ].join('\n'),
     );
   }
-  docs.push(`apiVersion: ferry/v1\nkind: Condition\nmetadata: {name: disk-${i}}\nspec:\n  os: [linux, darwin]\n  minDiskFree: 2GiB\n  software:\n    present: [{name: python3, version: ">=3.8"}]\n`);
-  docs.push(`apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: nightly-${i}}\nspec:\n  timezone: Asia/Tokyo\n  windows:\n    - {cron: "0 22 * * 1-5", duration: 6h}\n    - {start: "2026-12-24T20:00:00", duration: 2h}\n`);
+  docs.push(
+    `apiVersion: ferry/v1\nkind: Condition\nmetadata: {name: disk-${i}}\nspec:\n  os: [linux, darwin]\n  minDiskFree: 2GiB\n  software:\n    present: [{name: python3, version: ">=3.8"}]\n`,
+  );
+  docs.push(
+    `apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: nightly-${i}}\nspec:\n  timezone: Asia/Tokyo\n  windows:\n    - {cron: "0 22 * * 1-5", duration: 6h}\n    - {start: "2026-12-24T20:00:00", duration: 2h}\n`,
+  );
   for (let d = 0; d < 2; d++) {
     docs.push(
       [

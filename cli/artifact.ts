@@ -91,13 +91,7 @@ export async function buildArtifact(dir: string, outFile: string, options: Build
   });
   const partial = `${out}.partial-${process.pid}`;
   try {
-    await pipeline(
-      pack,
-      createGzip({ level: zlibConstants.Z_BEST_COMPRESSION }),
-      normaliseGzipHeader(),
-      tap,
-      createWriteStream(partial, { mode: 0o644 }),
-    );
+    await pipeline(pack, createGzip({ level: zlibConstants.Z_BEST_COMPRESSION }), normaliseGzipHeader(), tap, createWriteStream(partial, { mode: 0o644 }));
     await rename(partial, out);
   } catch (err) {
     await rm(partial, { force: true });

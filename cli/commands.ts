@@ -15,7 +15,12 @@ export const commands: readonly CommandEntry[] = [
   { words: ['plan'], usage: '[DIR] --inventory FILE', summary: 'plans per host; with --base, what a change does to which hosts', load: () => import('./plan.js') },
   { words: ['controller'], usage: '[--repo URL|DIR]', summary: 'run the controller (follows git, plans, serves agents and admins)', load: () => import('./controller.js') },
   { words: ['agent'], usage: '--server URL', summary: 'run an agent (or a relay) on a host', load: () => import('./agent.js') },
-  { words: ['package', 'build'], usage: 'DIR --name N --version V', summary: 'make a reproducible artifact and print its Package manifest', load: () => import('./package-build.js') },
+  {
+    words: ['package', 'build'],
+    usage: 'DIR --name N --version V',
+    summary: 'make a reproducible artifact and print its Package manifest',
+    load: () => import('./package-build.js'),
+  },
   { words: ['package', 'push'], usage: 'FILE', summary: "upload an artifact to the controller's content store", load: () => import('./package-push.js') },
   { words: ['token', 'create'], usage: '[--ttl 24h]', summary: 'make an enrollment token', load: () => import('./token-create.js') },
   { words: ['status'], usage: '[DEPLOYMENT]', summary: 'what is pending, installed, failed or not applicable, and why', load: () => import('./status.js') },

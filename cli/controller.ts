@@ -75,7 +75,7 @@ async function run(flags: ControllerFlags): Promise<void> {
   }
   const logger = makeLogger(flags.logLevel);
   const data = resolve(flags.data);
-  let controller;
+  let controller: Awaited<ReturnType<typeof startController>>;
   try {
     controller = await startController({
       repo: flags.repo ?? '.',
@@ -97,10 +97,7 @@ async function run(flags: ControllerFlags): Promise<void> {
     }
     throw err;
   }
-  process.stdout.write(
-    `ferry controller listening on ${controller.url}\n` +
-      `admin token: ${controller.adminTokenFile} (FERRY_TOKEN=$(cat ${controller.adminTokenFile}))\n`,
-  );
+  process.stdout.write(`ferry controller listening on ${controller.url}\n` + `admin token: ${controller.adminTokenFile} (FERRY_TOKEN=$(cat ${controller.adminTokenFile}))\n`);
   await new Promise<void>((done) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', onSignal);

@@ -152,12 +152,19 @@ async function run(flags: DemoFlags): Promise<number> {
     out('');
     out(flags.exitWhenConverged ? `Watching the fleet converge (up to ${flags.timeout}):` : 'Watching the fleet converge (Ctrl-C stops every process):');
 
-    const result = await watch(new FleetMonitor(client, fleet.map((h) => h.name), out), {
-      exitWhenConverged: flags.exitWhenConverged ?? false,
-      timeoutMs,
-      stopped,
-      children: [controller, ...agents],
-    });
+    const result = await watch(
+      new FleetMonitor(
+        client,
+        fleet.map((h) => h.name),
+        out,
+      ),
+      {
+        exitWhenConverged: flags.exitWhenConverged ?? false,
+        timeoutMs,
+        stopped,
+        children: [controller, ...agents],
+      },
+    );
     if (result.kind === 'signal') return ExitCode.ok;
     if (result.kind === 'child-exited') {
       process.stderr.write(`ferry demo: ${result.message}\n`);
@@ -187,10 +194,7 @@ type WatchResult =
   | { readonly kind: 'converged' | 'timeout'; readonly observation?: Observation };
 
 /** Polls once a second until a signal, an unexpected exit, convergence (when asked) or the timeout. */
-async function watch(
-  monitor: FleetMonitor,
-  o: { exitWhenConverged: boolean; timeoutMs: number; stopped: Promise<string>; children: readonly Child[] },
-): Promise<WatchResult> {
+async function watch(monitor: FleetMonitor, o: { exitWhenConverged: boolean; timeoutMs: number; stopped: Promise<string>; children: readonly Child[] }): Promise<WatchResult> {
   let signalled = false;
   void o.stopped.then(() => (signalled = true));
   const deadline = Date.now() + o.timeoutMs;
@@ -255,7 +259,10 @@ async function waitReady(url: string, controller: Child, stopped: Promise<string
   while (Date.now() < deadline) {
     if (interrupted) throw new UserError('interrupted', ExitCode.ok);
     if (controller.hasExited()) throw new UserError(`the controller exited; see ${controller.logFile}`, ExitCode.notOk);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(250);
   }

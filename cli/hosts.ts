@@ -64,7 +64,12 @@ export function configure(cmd: Command): void {
       if (labels.length > 0) out.push(`  labels: ${labels.join(', ')}`);
       if (d.inventory) {
         const f = d.inventory.inventory.facts as { os?: { platform?: string; release?: string }; arch?: string; cpus?: number };
-        out.push(`  inventory (${d.inventory.reportedAt}): ${f.os?.platform ?? '?'} ${f.os?.release ?? ''} ${f.arch ?? ''}, ${f.cpus ?? '?'} cpus, ${d.inventory.inventory.software.length} software items`.replace(/ +/g, ' '));
+        out.push(
+          `  inventory (${d.inventory.reportedAt}): ${f.os?.platform ?? '?'} ${f.os?.release ?? ''} ${f.arch ?? ''}, ${f.cpus ?? '?'} cpus, ${d.inventory.inventory.software.length} software items`.replace(
+            / +/g,
+            ' ',
+          ),
+        );
       } else out.push('  no inventory yet');
       if (d.plan) out.push(`  plan: serial ${d.plan.serial}, revision ${d.plan.revision}, ${d.plan.body.actions.length} actions, generated ${d.plan.generatedAt}`);
       else out.push('  no plan yet');

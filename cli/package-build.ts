@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Document, Scalar, YAMLSeq } from 'yaml';
+import { Document, Scalar, type YAMLSeq } from 'yaml';
 import { formatBytes } from '../core/units/bytes.js';
 import { buildArtifact, type ArtifactInfo } from './artifact.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
@@ -38,7 +38,7 @@ export function configure(cmd: Command): void {
     .requiredOption('--name <N>', 'package name: lower-case letters, digits, - and ., at most 63 characters')
     .requiredOption('--version <V>', 'package version: digits and dots, optionally -pre-release or +build, e.g. 2.4.1')
     .option('--out <DIR>', 'where to write N-V.tar.gz (default: the current directory)')
-    .option('--source <PATH|URL>', "spec.artifact.source to print: a path in the manifest repo or an http(s) URL")
+    .option('--source <PATH|URL>', 'spec.artifact.source to print: a path in the manifest repo or an http(s) URL')
     .option('--no-source', 'print no spec.artifact.source (the artifact will be pushed with `ferry package push`)')
     .option('--install <CMD>', 'install command, split into argv like a shell would (default: sh install.sh)')
     .option('--uninstall <CMD>', 'uninstall command (default: sh uninstall.sh when DIR has one)')
@@ -67,9 +67,7 @@ export async function packageBuild(dir: string, opts: PackageBuildOptions): Prom
   }
   const install = commandFor('--install', opts.install, dir, 'install.sh');
   if (!install) {
-    throw new UserError(
-      `${dir} has no install.sh; add one (run as \`sh install.sh\` in the unpacked artifact) or say how to install with --install "CMD"`,
-    );
+    throw new UserError(`${dir} has no install.sh; add one (run as \`sh install.sh\` in the unpacked artifact) or say how to install with --install "CMD"`);
   }
   const uninstall = commandFor('--uninstall', opts.uninstall, dir, 'uninstall.sh');
   const detect = opts.detect === undefined ? undefined : splitCommand('--detect', opts.detect);
@@ -83,13 +81,9 @@ export async function packageBuild(dir: string, opts: PackageBuildOptions): Prom
 
   const source = sourceFor(opts, file);
   process.stdout.write(manifestYaml(opts, artifact, source, install, uninstall, detect));
-  process.stderr.write(
-    `wrote ${file}: ${artifact.entries} entries, ${formatBytes(artifact.size)}, sha256 ${artifact.sha256}\n`,
-  );
+  process.stderr.write(`wrote ${file}: ${artifact.entries} entries, ${formatBytes(artifact.size)}, sha256 ${artifact.sha256}\n`);
   if (source === undefined) {
-    process.stderr.write(
-      `note: no spec.artifact.source; upload the artifact with \`ferry package push ${file}\`, or commit it to the manifest repo and set --source\n`,
-    );
+    process.stderr.write(`note: no spec.artifact.source; upload the artifact with \`ferry package push ${file}\`, or commit it to the manifest repo and set --source\n`);
   }
   return ExitCode.ok;
 }

@@ -14,12 +14,7 @@ export function configure(cmd: Command): void {
       if (!info?.isFile()) throw new UserError(`${file} is not a file`);
       const client = adminClient(opts);
       const sha256 = await sha256File(file);
-      const reply = await client.upload<{ sha256: string; size: number; existed: boolean }>(
-        'PUT',
-        `/v1/content/${sha256}`,
-        createReadStream(file),
-        info.size,
-      );
+      const reply = await client.upload<{ sha256: string; size: number; existed: boolean }>('PUT', `/v1/content/${sha256}`, createReadStream(file), info.size);
       if (opts.json) process.stdout.write(`${JSON.stringify({ file, ...reply }, null, 2)}\n`);
       else {
         process.stdout.write(`sha256: ${reply.sha256}\nsize: ${reply.size}\n`);

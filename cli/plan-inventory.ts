@@ -14,7 +14,10 @@ const maxProblems = 20;
 
 /** `[3].facts.cpus` from item 3 and the JSON pointer `/facts/cpus`. */
 function location(index: number, pointer: string): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   return `[${index}]${parts.map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('')}`;
 }
 
@@ -76,10 +79,7 @@ export async function readInventoryFile(file: string): Promise<Inventory[]> {
   if (problems.length > 0) {
     const shown = problems.slice(0, maxProblems).map((p) => `  ${file}: ${p}`);
     const more = problems.length > maxProblems ? [`  … and ${problems.length - maxProblems} more`] : [];
-    throw new UserError(
-      [`the inventory file '${file}' is malformed; fix these and run again:`, ...shown, ...more].join('\n'),
-      ExitCode.usage,
-    );
+    throw new UserError([`the inventory file '${file}' is malformed; fix these and run again:`, ...shown, ...more].join('\n'), ExitCode.usage);
   }
   return doc as Inventory[];
 }

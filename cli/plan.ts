@@ -8,15 +8,7 @@ import { Option, type Command } from 'commander';
 import { loadManifests } from '../core/manifest/index.js';
 import type { ManifestFile, Problem, Snapshot } from '../core/manifest/types.js';
 import type { HostPlan, Inventory } from '../core/plan/types.js';
-import {
-  diffFleetPlans,
-  renderDiffJson,
-  renderDiffMarkdown,
-  renderDiffText,
-  renderPlansJson,
-  renderPlansText,
-  type FleetPlans,
-} from '../core/plan-diff/index.js';
+import { diffFleetPlans, renderDiffJson, renderDiffMarkdown, renderDiffText, renderPlansJson, renderPlansText, type FleetPlans } from '../core/plan-diff/index.js';
 import { planFleet, type InstalledRecord } from '../core/planner/index.js';
 import { readManifestDir } from '../controller/source/manifest-dir.js';
 import { GitRevisionError, readManifestsAtRevision } from '../controller/source/git-revision.js';
@@ -140,7 +132,10 @@ function problemsMarkdown(sides: readonly Side[]): string {
 
 /** Runs `ferry plan`: writes the plans or their diff to stdout and returns the exit code. */
 export async function runPlan(options: PlanOptions): Promise<number> {
-  const isDir = await stat(options.dir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(options.dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new UserError(`the manifest directory '${options.dir}' does not exist; pass the folder holding the *.yaml manifests`);
   const inventories = await readInventoryFile(options.inventory);
   if (options.host !== undefined && !inventories.some((i) => i.host === options.host)) {
@@ -149,10 +144,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
     throw new UserError(`--host ${options.host}: no such host in ${options.inventory} (hosts there: ${list})`);
   }
   const comparing = options.base !== undefined;
-  const sides = await Promise.all([
-    ...(comparing ? [readSide(options.dir, 'base', options.base)] : []),
-    readSide(options.dir, 'head', options.head),
-  ]);
+  const sides = await Promise.all([...(comparing ? [readSide(options.dir, 'base', options.base)] : []), readSide(options.dir, 'head', options.head)]);
   const prefixOf = (side: Side): string => (comparing ? `${side.role} ${side.label}: ` : '');
   for (const side of sides) {
     for (const p of side.problems) process.stderr.write(`${problemLine(p, prefixOf(side))}\n`);

@@ -54,7 +54,12 @@ export function describeSuspension(s: SuspensionView): string {
 
 function failureLines(failures: readonly FailureView[], total: number): string {
   if (total === 0) return '';
-  const rows = failures.map((f) => [f.host, f.deployment ?? '-', `${f.package ?? f.actionId}${f.version ? `@${f.version}` : ''}`, `${f.reason ?? 'failed'}${f.exitCode !== undefined ? ` (exit ${f.exitCode})` : ''}`]);
+  const rows = failures.map((f) => [
+    f.host,
+    f.deployment ?? '-',
+    `${f.package ?? f.actionId}${f.version ? `@${f.version}` : ''}`,
+    `${f.reason ?? 'failed'}${f.exitCode !== undefined ? ` (exit ${f.exitCode})` : ''}`,
+  ]);
   const more = total > failures.length ? `… and ${total - failures.length} more\n` : '';
   return `\nFailing (${total}):\n${table([['HOST', 'DEPLOYMENT', 'PACKAGE', 'REASON'], ...rows])}${more}`;
 }
@@ -82,7 +87,11 @@ function printOverview(s: StatusReply): void {
   if (s.deployments.length === 0) out.push('No deployments yet.');
   else {
     const by = (d: DeploymentSummary) => (d.suspended.override?.by.startsWith('ferry') ? 'by Ferry' : 'operator');
-    const rows = s.deployments.map((d) => [d.name, d.suspended.effective ? (d.suspended.override ? `suspended (${by(d)})` : 'suspended') : d.suspended.override ? 'active (operator)' : 'active', formatCounts(d.counts)]);
+    const rows = s.deployments.map((d) => [
+      d.name,
+      d.suspended.effective ? (d.suspended.override ? `suspended (${by(d)})` : 'suspended') : d.suspended.override ? 'active (operator)' : 'active',
+      formatCounts(d.counts),
+    ]);
     out.push(table([['DEPLOYMENT', 'STATUS', 'ACTIONS'], ...rows]).trimEnd());
     for (const d of s.deployments) {
       if (d.suspended.effective && d.suspended.override?.reason) out.push(`  ${d.name}: ${d.suspended.override.reason} (ferry resume ${d.name} continues it)`);

@@ -308,7 +308,11 @@ async function readSecret(file: string): Promise<string> {
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((ok, fail) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      fail(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES' ? new ControllerConfigError(`cannot listen on ${host}:${port}: ${err.code} (try --listen with another address or port)`) : err);
+      fail(
+        err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
+          ? new ControllerConfigError(`cannot listen on ${host}:${port}: ${err.code} (try --listen with another address or port)`)
+          : err,
+      );
     };
     server.once('error', onError);
     server.listen(port, host, () => {

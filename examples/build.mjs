@@ -29,14 +29,16 @@ for (const doc of docs) {
 }
 
 let stale = 0;
-const dirs = readdirSync(packagesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const dirs = readdirSync(packagesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 for (const dir of dirs) {
   const { name, version } = split(dir);
-  const r = spawnSync(
-    process.execPath,
-    [ferry, 'package', 'build', `../packages/${dir}`, '--name', name, '--version', version, '--out', 'artifacts'],
-    { cwd: manifestsDir, encoding: 'utf8' },
-  );
+  const r = spawnSync(process.execPath, [ferry, 'package', 'build', `../packages/${dir}`, '--name', name, '--version', version, '--out', 'artifacts'], {
+    cwd: manifestsDir,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     process.exit(r.status ?? 1);

@@ -8,9 +8,7 @@ import { extract, type ReadEntry } from 'tar';
 import { verifyTree } from './contained.js';
 import { EntryChecker } from './entry-check.js';
 
-export type ExtractResult =
-  | { readonly ok: true; readonly dir: string; readonly entries: number }
-  | { readonly ok: false; readonly reason: string };
+export type ExtractResult = { readonly ok: true; readonly dir: string; readonly entries: number } | { readonly ok: false; readonly reason: string };
 
 /**
  * Extracts `tarGzPath` into a fresh temporary sibling of `destDir`, checks it, then renames it

@@ -50,7 +50,10 @@ export class ControllerClient {
   readonly server: string;
   private readonly timeoutMs: number;
 
-  constructor(options: ClientOptions, private credential?: string) {
+  constructor(
+    options: ClientOptions,
+    private credential?: string,
+  ) {
     this.server = options.server.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
@@ -73,9 +76,16 @@ export class ControllerClient {
 
   /** The host's signed plan; `unchanged` when it still has `etag`. */
   async getPlan(host: string, etag?: string): Promise<PlanReply> {
-    const res = await this.send('GET', `/v1/hosts/${encodeURIComponent(host)}/plan`, undefined, true, {
-      ...(etag ? { 'if-none-match': etag } : {}),
-    }, [304, 404]);
+    const res = await this.send(
+      'GET',
+      `/v1/hosts/${encodeURIComponent(host)}/plan`,
+      undefined,
+      true,
+      {
+        ...(etag ? { 'if-none-match': etag } : {}),
+      },
+      [304, 404],
+    );
     if (res.status === 304) return { kind: 'unchanged' };
     if (res.status === 404) {
       const e = await errorOf(res);
@@ -96,14 +106,7 @@ export class ControllerClient {
     return `${this.server}/v1/content/${sha256}`;
   }
 
-  private async send(
-    method: string,
-    path: string,
-    body: unknown,
-    auth = true,
-    headers: Record<string, string> = {},
-    accept: readonly number[] = [],
-  ): Promise<Response> {
+  private async send(method: string, path: string, body: unknown, auth = true, headers: Record<string, string> = {}, accept: readonly number[] = []): Promise<Response> {
     const h: Record<string, string> = { accept: 'application/json', ...headers };
     if (auth && this.credential) h.authorization = `Bearer ${this.credential}`;
     if (body !== undefined) h['content-type'] = 'application/json';
@@ -123,13 +126,7 @@ export class ControllerClient {
     if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) return res;
     const e = await errorOf(res);
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after') ?? undefined, Date.now());
-    throw new ApiFailure(
-      `${method} ${path}: ${res.status}${e.code ? ` ${e.code}` : ''}: ${e.message}`,
-      res.status,
-      e.code,
-      isRetryableStatus(res.status),
-      retryAfterMs,
-    );
+    throw new ApiFailure(`${method} ${path}: ${res.status}${e.code ? ` ${e.code}` : ''}: ${e.message}`, res.status, e.code, isRetryableStatus(res.status), retryAfterMs);
   }
 }
 

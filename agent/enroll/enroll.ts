@@ -42,10 +42,7 @@ export async function ensureEnrolled(o: EnrollOptions): Promise<{ readonly crede
   const stored = await loadCredential(o.dataDir);
   if (stored) {
     if (o.hostGiven && stored.host !== o.host) {
-      throw new EnrollError(
-        'other-host',
-        `${credentialFile(o.dataDir)} holds the credential of host ${stored.host}, not ${o.host}; use another --data directory for ${o.host}`,
-      );
+      throw new EnrollError('other-host', `${credentialFile(o.dataDir)} holds the credential of host ${stored.host}, not ${o.host}; use another --data directory for ${o.host}`);
     }
     if (pinned && !sameKey(pinned, stored.controllerKey)) {
       throw new EnrollError('key-mismatch', `--controller-key differs from the key pinned in ${credentialFile(o.dataDir)} at enrollment`);
@@ -55,13 +52,16 @@ export async function ensureEnrolled(o: EnrollOptions): Promise<{ readonly crede
   if (!o.token) {
     throw new EnrollError('no-token', `this host is not enrolled yet: pass --enroll-token (make one with \`ferry token create\` on the controller)`);
   }
-  let reply;
+  let reply: Awaited<ReturnType<typeof o.client.enroll>>;
   try {
     reply = await o.client.enroll({ token: o.token, host: o.host, facts: o.facts, labels: o.labels });
   } catch (e) {
     if (!(e instanceof ApiFailure)) throw e;
     if (e.status === 409) {
-      throw new EnrollError('host-exists', `host ${o.host} is already enrolled with the controller; ask an admin to reset host ${o.host} if this machine replaces it, or choose another --name`);
+      throw new EnrollError(
+        'host-exists',
+        `host ${o.host} is already enrolled with the controller; ask an admin to reset host ${o.host} if this machine replaces it, or choose another --name`,
+      );
     }
     if (e.status === 401) throw new EnrollError('bad-token', `the controller refused the enrollment token: ${e.message}`);
     if (e.status === undefined || e.retryable) throw new EnrollError('unreachable', e.message);

@@ -66,7 +66,10 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
     reason,
   });
   if (!program) return notRun(127, 'empty command');
-  const cwdOk = await stat(options.cwd).then((s) => s.isDirectory(), () => false);
+  const cwdOk = await stat(options.cwd).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!cwdOk) return notRun(126, `working directory not found: ${options.cwd}`);
   if (options.signal?.aborted) return { ...notRun(130, 'aborted before start'), aborted: true };
 
@@ -101,25 +104,23 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>(
-    (resolve) => {
-      child.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
-      child.once('spawn', () => child.pid !== undefined && options.onSpawn?.(child.pid));
-      child.once('exit', (code, signal) => {
-        // Output may still be buffered; a background grandchild holding the pipes must not keep us waiting.
-        let settled = false;
-        const finish = () => {
-          if (settled) return;
-          settled = true;
-          child.stdout.destroy();
-          child.stderr.destroy();
-          resolve({ code, signal });
-        };
-        child.once('close', finish);
-        setTimeout(finish, 1000).unref();
-      });
-    },
-  );
+  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
+    child.once('spawn', () => child.pid !== undefined && options.onSpawn?.(child.pid));
+    child.once('exit', (code, signal) => {
+      // Output may still be buffered; a background grandchild holding the pipes must not keep us waiting.
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve({ code, signal });
+      };
+      child.once('close', finish);
+      setTimeout(finish, 1000).unref();
+    });
+  });
   clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
   if (killTimer) {

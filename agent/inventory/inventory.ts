@@ -35,5 +35,7 @@ export async function buildInventory(o: InventoryOptions): Promise<Inventory> {
 
 /** sha256 of the inventory's JCS form: the agent sends an inventory only when this changes. */
 export function inventoryHash(inventory: Inventory): string {
-  return createHash('sha256').update(canonicalize(inventory) ?? '', 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(inventory) ?? '', 'utf8')
+    .digest('hex');
 }

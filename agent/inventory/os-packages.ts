@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import type { SoftwareItem } from '../../core/plan/types.js';
 
 const listers: readonly { readonly source: string; readonly argv: readonly string[] }[] = [
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format string, not a template
   { source: 'dpkg', argv: ['dpkg-query', '-W', '-f=${Package}\t${Version}\n'] },
   { source: 'rpm', argv: ['rpm', '-qa', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n'] },
 ];

@@ -70,9 +70,7 @@ export class Journal {
     const rows = (
       phases.length === 0
         ? this.db.prepare('SELECT * FROM actions ORDER BY action_id').all()
-        : this.db
-            .prepare(`SELECT * FROM actions WHERE phase IN (${phases.map(() => '?').join(',')}) ORDER BY action_id`)
-            .all(...phases)
+        : this.db.prepare(`SELECT * FROM actions WHERE phase IN (${phases.map(() => '?').join(',')}) ORDER BY action_id`).all(...phases)
     ) as ActionRow[];
     return rows.map(toRecord);
   }
@@ -87,16 +85,14 @@ export class Journal {
 
   /** Notes bytes downloaded so far (no report). */
   setProgress(actionId: string, bytesDone: number): void {
-    this.db
-      .prepare('UPDATE actions SET bytes_done = ?, updated_at = ? WHERE action_id = ?')
-      .run(bytesDone, this.stamp(), actionId);
+    this.db.prepare('UPDATE actions SET bytes_done = ?, updated_at = ? WHERE action_id = ?').run(bytesDone, this.stamp(), actionId);
   }
 
   /** Counts one more attempt at an action; returns the new count. */
   countAttempt(actionId: string): number {
-    const row = this.db
-      .prepare('UPDATE actions SET attempts = attempts + 1, updated_at = ? WHERE action_id = ? RETURNING attempts')
-      .get(this.stamp(), actionId) as { attempts: number } | undefined;
+    const row = this.db.prepare('UPDATE actions SET attempts = attempts + 1, updated_at = ? WHERE action_id = ? RETURNING attempts').get(this.stamp(), actionId) as
+      | { attempts: number }
+      | undefined;
     if (!row) throw new Error(`journal: unknown action ${actionId}`);
     return row.attempts;
   }
@@ -177,9 +173,7 @@ export class Journal {
 
   /** The last plan applied (already verified by the caller), if any. */
   lastPlan(): { readonly serial: number; readonly plan: Plan; readonly appliedAt: string } | undefined {
-    const row = this.db.prepare('SELECT serial, body, applied_at FROM plan WHERE id = 1').get() as
-      | { serial: number; body: string; applied_at: string }
-      | undefined;
+    const row = this.db.prepare('SELECT serial, body, applied_at FROM plan WHERE id = 1').get() as { serial: number; body: string; applied_at: string } | undefined;
     return row && { serial: row.serial, plan: JSON.parse(row.body) as Plan, appliedAt: row.applied_at };
   }
 

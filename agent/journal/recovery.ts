@@ -35,13 +35,7 @@ export interface RecoveryDeps {
   readonly clock?: Clock;
 }
 
-export type RecoveryDecision =
-  | 'installed'
-  | 'reinstall'
-  | 'uninstalled'
-  | 'reuninstall'
-  | 'failed'
-  | 'still-running';
+export type RecoveryDecision = 'installed' | 'reinstall' | 'uninstalled' | 'reuninstall' | 'failed' | 'still-running';
 
 /** Resolves every interrupted install/uninstall in the journal (writing through `reporter`); returns what was decided per action id. */
 export async function recoverInterrupted(reporter: Reporter, deps: RecoveryDeps): Promise<Map<string, RecoveryDecision>> {

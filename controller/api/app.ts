@@ -43,10 +43,7 @@ let cachedSchemas: SchemaSet | undefined;
 export function createApi(deps: ApiDeps): Api {
   const metrics = deps.metrics ?? createMetrics();
   metrics.countHostsWith(async () => {
-    const [enrolled, reset] = await Promise.all([
-      deps.store.listHosts({ limit: 1, state: 'enrolled' }),
-      deps.store.listHosts({ limit: 1, state: 'reset' }),
-    ]);
+    const [enrolled, reset] = await Promise.all([deps.store.listHosts({ limit: 1, state: 'enrolled' }), deps.store.listHosts({ limit: 1, state: 'reset' })]);
     return { enrolled: enrolled.total, reset: reset.total };
   });
   const schemas = (cachedSchemas ??= loadSchemas());

@@ -13,9 +13,7 @@ export type Caller = { readonly kind: 'admin' } | { readonly kind: 'host'; reado
 /** The hex sha256 of a string; how host credentials are stored. */
 export const sha256Hex: (text: string) => string =
   // One-shot `crypto.hash` (Node ≥ 20.12) costs a third of a Hash object; this runs on every plan poll.
-  typeof crypto.hash === 'function'
-    ? (text) => crypto.hash('sha256', text, 'hex')
-    : (text) => createHash('sha256').update(text, 'utf8').digest('hex');
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'hex') : (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** Compares two secrets in time independent of where they differ (and of their lengths). */
 export function safeEqual(a: string, b: string): boolean {

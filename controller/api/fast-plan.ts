@@ -92,15 +92,7 @@ export class PlanPoller {
   }
 
   /** Every miss: a credential, a version check, a plan row, a "last seen" write or a 200 to send. */
-  private async slowPath(
-    req: IncomingMessage,
-    res: ServerResponse,
-    fallback: () => void,
-    host: string,
-    hash: string,
-    now: number,
-    start: number,
-  ): Promise<void> {
+  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, host: string, hash: string, now: number, start: number): Promise<void> {
     if ((await this.hostOf(hash, now)) !== host) return fallback();
     const seen = this.seen.record(host, new Date(now));
     if (seen) await seen;

@@ -7,7 +7,6 @@ import { verifyHubSignature } from './webhook.js';
 import type { ApiDeps, DesiredDeployment } from './deps.js';
 import type { RouteSpec } from './route.js';
 
-
 const defaultTokenTtlMs = 24 * 3_600_000;
 /** The meta key under which the leader's reconciler records unavailable content (controller/reconcile). */
 const unavailableContentKey = 'content.unavailable';
@@ -102,11 +101,7 @@ function failureView(s: ActionStatusRecord | ActionStateRecord): FailureView {
   };
 }
 
-function summarize(
-  counts: readonly StateCount[],
-  overrides: readonly DeploymentOverride[],
-  desired: readonly DesiredDeployment[] | undefined,
-): DeploymentSummary[] {
+function summarize(counts: readonly StateCount[], overrides: readonly DeploymentOverride[], desired: readonly DesiredDeployment[] | undefined): DeploymentSummary[] {
   const names = new Set<string>();
   for (const c of counts) if (c.deployment !== '') names.add(c.deployment);
   for (const o of overrides) names.add(o.deployment);
@@ -226,7 +221,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const page = [...byHost.entries()].map(([host, actions]) => {
           const hostState = statusStateOrder.find((p) => actions.some((a) => a.state === p)) ?? actions[0]?.state ?? 'pending';
           const reported = actions.flatMap((a) => (a.report ? [a.report.at] : []));
-          const lastReportAt = reported.length > 0 ? reported.reduce((a, b) => (b > a ? b : a)) : undefined;
+          const lastReportAt = reported.sort().at(-1); // ISO times sort as text
           return { host, state: hostState, ...(lastReportAt !== undefined && { lastReportAt }), actions: actions.map(actionView) };
         });
         const desired = deps.desired?.deployments().find((d) => d.name === name);
@@ -270,18 +265,18 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const name = params['host']!;
         const host = await store.getHost(name);
         if (!host) throw notFound(`no host ${name}`);
-        const [inventory, plan, states, history] = await Promise.all([
-          store.getInventory(name),
-          store.getPlan(name),
-          store.actionStatuses({ host: name }),
-          store.history(name),
-        ]);
+        const [inventory, plan, states, history] = await Promise.all([store.getInventory(name), store.getPlan(name), store.actionStatuses({ host: name }), store.history(name)]);
         const keep = (query as { history: number }).history;
         const { signed: _signed, ...planView } = plan ?? {};
         const groups = deps.desired?.groups?.();
         res.json({
           host,
-          ...(groups && { groups: [...groups.entries()].filter(([, m]) => m.has(name)).map(([g]) => g).sort() }),
+          ...(groups && {
+            groups: [...groups.entries()]
+              .filter(([, m]) => m.has(name))
+              .map(([g]) => g)
+              .sort(),
+          }),
           inventory: inventory ?? null,
           plan: plan ? planView : null,
           states: states.map((s) => ({ deployment: s.deployment, ...actionView(s) })),

@@ -63,11 +63,7 @@ export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder 
           now,
         });
         if ('error' in enrolled) {
-          throw new ApiError(
-            409,
-            'host-exists',
-            `host ${b.host} is already enrolled; ask an admin to reset it (POST /v1/hosts/${b.host}/reset) if this machine replaces it`,
-          );
+          throw new ApiError(409, 'host-exists', `host ${b.host} is already enrolled; ask an admin to reset it (POST /v1/hosts/${b.host}/reset) if this machine replaces it`);
         }
         deps.logger.info({ host: b.host }, 'host enrolled');
         reconciler.inventoryChanged(b.host);

@@ -41,9 +41,15 @@ async function serve(deps: ApiDeps, req: Request, res: Response, sha256: string)
   }
   const choice = chooseRange(req, info.size, etag);
   if (choice.kind === 'unsatisfiable') {
-    throw new ApiError(416, 'range-not-satisfiable', `the content has ${info.size} bytes`, { size: info.size }, {
-      'Content-Range': `bytes */${info.size}`,
-    });
+    throw new ApiError(
+      416,
+      'range-not-satisfiable',
+      `the content has ${info.size} bytes`,
+      { size: info.size },
+      {
+        'Content-Range': `bytes */${info.size}`,
+      },
+    );
   }
   res.setHeader('Content-Type', 'application/octet-stream');
   let range: { start: number; end: number } | undefined;

@@ -73,7 +73,10 @@ export function loadSchemas(dir: string = schemasDir()): SchemaSet {
   addFormats(coercingAjv);
   const keys = new Set<string>();
   for (const file of schemaFiles(dir)) {
-    const key = relative(dir, file).split(sep).join('/').replace(/\.schema\.json$/, '');
+    const key = relative(dir, file)
+      .split(sep)
+      .join('/')
+      .replace(/\.schema\.json$/, '');
     const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     // Both draft-07 and 2020-12 documents are read by the 2020 validator; their keywords here are shared.
     const { $schema: _draft, ...body } = schema;

@@ -17,11 +17,7 @@ export class DirectoryContentStore implements ContentStore {
     return join(this.root, sha256.slice(0, 2), sha256);
   }
 
-  async put(
-    source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-    expectedSha256: string,
-    options: { readonly expectedSize?: number } = {},
-  ): Promise<PutResult> {
+  async put(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expectedSha256: string, options: { readonly expectedSize?: number } = {}): Promise<PutResult> {
     const finalPath = this.path(expectedSha256);
     const { expectedSize } = options;
     const tempPath = join(this.root, `.tmp-${randomBytes(12).toString('hex')}`);
@@ -77,7 +73,7 @@ export class DirectoryContentStore implements ContentStore {
   }
 
   async open(sha256: string, range: ByteRange = {}): Promise<Readable | undefined> {
-    let handle;
+    let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(this.path(sha256), 'r');
     } catch (err) {

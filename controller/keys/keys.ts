@@ -22,10 +22,7 @@ export class InsecureKeyFileError extends Error {
     readonly file: string,
     readonly mode: number,
   ) {
-    super(
-      `${file} is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); ` +
-        `run \`chmod 600 ${file}\` and start again`,
-    );
+    super(`${file} is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); ` + `run \`chmod 600 ${file}\` and start again`);
     this.name = 'InsecureKeyFileError';
   }
 }
@@ -43,9 +40,7 @@ export async function loadOrCreateKeys(dataDir: string): Promise<ControllerKeys>
   const keyFile = join(dataDir, keyFileName);
   const tokenFile = join(dataDir, adminTokenFileName);
 
-  const privateKeyPem = await readOrCreate(keyFile, () =>
-    generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  );
+  const privateKeyPem = await readOrCreate(keyFile, () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const key = createPrivateKey(privateKeyPem);
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new Error(`${keyFile} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not ed25519; move it away to make a new one`);

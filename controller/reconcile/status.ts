@@ -71,17 +71,11 @@ export interface ReconcileMetrics {
 }
 
 /** Replaces the condition of the same type, keeping its transition time when the status did not change. */
-export function setCondition(
-  conditions: readonly Condition[],
-  next: Omit<Condition, 'lastTransitionTime'>,
-  now: Date,
-): Condition[] {
+export function setCondition(conditions: readonly Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
   const previous = conditions.find((c) => c.type === next.type);
   const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString();
   const order: ConditionType[] = ['Ready', 'Reconciling', 'Stalled'];
-  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort(
-    (a, b) => order.indexOf(a.type) - order.indexOf(b.type),
-  );
+  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
 }
 
 /** What a pass's outcome says about the source, for `conditionsAfter`. */
@@ -98,7 +92,13 @@ export function conditionsAfter(conditions: readonly Condition[], pass: PassSumm
   const rev = pass.observedRevision ? { observedRevision: pass.observedRevision } : {};
   const failed = pass.outcome === 'failed';
   const marks: Omit<Condition, 'lastTransitionTime'>[] = [
-    { type: 'Reconciling', status: failed ? 'True' : 'False', reason: failed ? 'ProgressingWithRetry' : 'Succeeded', message: failed ? `retrying after: ${pass.error}` : 'idle', ...rev },
+    {
+      type: 'Reconciling',
+      status: failed ? 'True' : 'False',
+      reason: failed ? 'ProgressingWithRetry' : 'Succeeded',
+      message: failed ? `retrying after: ${pass.error}` : 'idle',
+      ...rev,
+    },
   ];
   if (failed) {
     marks.push({ type: 'Ready', status: 'False', reason: 'ReconcileFailed', message: pass.error ?? 'reconcile failed', ...rev });

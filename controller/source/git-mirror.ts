@@ -130,8 +130,21 @@ export class GitMirror {
 
 /** What git needs from the environment (simple-git refuses editors, pagers and the like); never prompts. */
 const passedVariables = [
-  'PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'XDG_CONFIG_HOME',
-  'SSH_AUTH_SOCK', 'GIT_SSH_COMMAND', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+  'PATH',
+  'HOME',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'TMPDIR',
+  'XDG_CONFIG_HOME',
+  'SSH_AUTH_SOCK',
+  'GIT_SSH_COMMAND',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
 ];
 function gitEnvironment(): Record<string, string> {
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
@@ -143,5 +156,9 @@ function gitEnvironment(): Record<string, string> {
 }
 
 function lastLines(message: string): string {
-  return message.split('\n').filter((l) => l.trim() !== '').slice(-2).join(' ');
+  return message
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-2)
+    .join(' ');
 }

@@ -30,12 +30,20 @@ export interface RevisionManifests {
 
 function gitMessage(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-2).join(' ');
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .slice(-2)
+    .join(' ');
 }
 
 /** Where DIR is: its repository's top level and its path inside it (`` or `a/b`). */
 async function locate(dir: string): Promise<{ git: SimpleGit; top: string; prefix: string }> {
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new GitRevisionError(`'${dir}' is not a directory; pass the manifest directory`, 'no-directory');
   const here = simpleGit({ baseDir: dir });
   let top: string;
@@ -44,10 +52,7 @@ async function locate(dir: string): Promise<{ git: SimpleGit; top: string; prefi
     top = (await here.raw(['rev-parse', '--show-toplevel'])).trim();
     prefix = (await here.raw(['rev-parse', '--show-prefix'])).trim().replace(/\/$/, '');
   } catch (err) {
-    throw new GitRevisionError(
-      `'${dir}' is not inside a git repository (${gitMessage(err)}); --base and --head need the manifests in git`,
-      'not-a-repository',
-    );
+    throw new GitRevisionError(`'${dir}' is not inside a git repository (${gitMessage(err)}); --base and --head need the manifests in git`, 'not-a-repository');
   }
   return { git: simpleGit({ baseDir: top }), top, prefix };
 }
@@ -64,10 +69,7 @@ async function resolveCommit(git: SimpleGit, top: string, rev: string): Promise<
     commit = '';
   }
   if (!/^[0-9a-f]{40,64}$/.test(commit)) {
-    throw new GitRevisionError(
-      `unknown revision '${rev}' in the repository at ${top}; check the name, or fetch it first (git fetch origin)`,
-      'bad-revision',
-    );
+    throw new GitRevisionError(`unknown revision '${rev}' in the repository at ${top}; check the name, or fetch it first (git fetch origin)`, 'bad-revision');
   }
   return commit;
 }
@@ -75,7 +77,10 @@ async function resolveCommit(git: SimpleGit, top: string, rev: string): Promise<
 /** Every manifest file under `prefix` in `commit`'s tree, paths relative to `prefix`, sorted. */
 async function readTree(git: SimpleGit, commit: string, prefix: string): Promise<ManifestFile[]> {
   const treeish = treeAt(commit, prefix);
-  const type = await git.raw(['cat-file', '-t', treeish]).then((t) => t.trim(), () => 'missing');
+  const type = await git.raw(['cat-file', '-t', treeish]).then(
+    (t) => t.trim(),
+    () => 'missing',
+  );
   // The folder did not exist at that revision: it held no manifests then.
   if (type !== 'tree') return [];
   return readManifestBlobs(git, await listManifestBlobs(git, treeish));

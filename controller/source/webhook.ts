@@ -4,11 +4,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Checks a GitHub-style push webhook signature: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
  * False for a missing, malformed or wrong header, or an empty secret; compares in constant time.
  */
-export function verifyWebhookSignature(
-  secret: string | Uint8Array,
-  rawBody: string | Uint8Array,
-  header: string | readonly string[] | undefined,
-): boolean {
+export function verifyWebhookSignature(secret: string | Uint8Array, rawBody: string | Uint8Array, header: string | readonly string[] | undefined): boolean {
   if (secret.length === 0 || typeof header !== 'string') return false;
   const match = /^sha256=([0-9a-f]{64})$/i.exec(header.trim());
   if (!match) return false;

@@ -36,22 +36,11 @@ export async function listInstalled(
   return listInstalledWhere(db, filter);
 }
 
-async function listInstalledWhere(
-  db: Kysely<Database>,
-  filter: { readonly host?: string; readonly deployment?: string },
-  hosts?: readonly string[],
-): Promise<InstalledRecord[]> {
+async function listInstalledWhere(db: Kysely<Database>, filter: { readonly host?: string; readonly deployment?: string }, hosts?: readonly string[]): Promise<InstalledRecord[]> {
   let query = db
     .selectFrom('installed')
     .leftJoin('deployment_policies', 'deployment_policies.deployment', 'installed.deployment')
-    .select([
-      'installed.host',
-      'installed.deployment',
-      'installed.package',
-      'installed.version',
-      'installed.installed_at',
-      'deployment_policies.on_leave',
-    ]);
+    .select(['installed.host', 'installed.deployment', 'installed.package', 'installed.version', 'installed.installed_at', 'deployment_policies.on_leave']);
   if (filter.host !== undefined) query = query.where('installed.host', '=', filter.host);
   if (filter.deployment !== undefined) query = query.where('installed.deployment', '=', filter.deployment);
   if (hosts !== undefined) query = query.where('installed.host', 'in', hosts);
@@ -66,14 +55,7 @@ async function listInstalledWhere(
   }));
 }
 
-export async function setSuspended(
-  db: Kysely<Database>,
-  deployment: string,
-  suspended: boolean,
-  by: string,
-  now: Date,
-  reason?: string,
-): Promise<DeploymentOverride> {
+export async function setSuspended(db: Kysely<Database>, deployment: string, suspended: boolean, by: string, now: Date, reason?: string): Promise<DeploymentOverride> {
   const at = iso(now);
   await db
     .insertInto('deployment_overrides')

@@ -57,11 +57,7 @@ export async function resetHost(db: Kysely<Database>, host: string, now: Date): 
 }
 
 export async function findHostByCredentialHash(db: Kysely<Database>, hash: string): Promise<HostCredential | undefined> {
-  const row = await db
-    .selectFrom('hosts')
-    .select(['name', 'credential_hash'])
-    .where('credential_hash', '=', hash)
-    .executeTakeFirst();
+  const row = await db.selectFrom('hosts').select(['name', 'credential_hash']).where('credential_hash', '=', hash).executeTakeFirst();
   return row && row.credential_hash !== null ? { host: row.name, credentialHash: row.credential_hash } : undefined;
 }
 
@@ -70,10 +66,7 @@ export async function getHost(db: Kysely<Database>, host: string): Promise<HostR
   return row && toRecord(row);
 }
 
-export async function listHosts(
-  db: Kysely<Database>,
-  options: { readonly offset?: number; readonly limit?: number; readonly state?: HostEnrollment },
-): Promise<HostPage> {
+export async function listHosts(db: Kysely<Database>, options: { readonly offset?: number; readonly limit?: number; readonly state?: HostEnrollment }): Promise<HostPage> {
   let base = db.selectFrom('hosts');
   if (options.state === 'enrolled') base = base.where('credential_hash', 'is not', null);
   if (options.state === 'reset') base = base.where('credential_hash', 'is', null);
@@ -88,5 +81,9 @@ export async function listHosts(
 }
 
 export async function markSeen(db: Kysely<Database>, host: string, now: Date): Promise<void> {
-  await db.updateTable('hosts').set({ last_seen_at: iso(now) }).where('name', '=', host).execute();
+  await db
+    .updateTable('hosts')
+    .set({ last_seen_at: iso(now) })
+    .where('name', '=', host)
+    .execute();
 }

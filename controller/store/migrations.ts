@@ -198,7 +198,11 @@ async function planActions(db: Kysely<unknown>, dialect: StoreDialect): Promise<
         since_serial: 0,
       })),
     );
-    for (let i = 0; i < values.length; i += 500) await rows.insertInto('plan_actions').values(values.slice(i, i + 500)).execute();
+    for (let i = 0; i < values.length; i += 500)
+      await rows
+        .insertInto('plan_actions')
+        .values(values.slice(i, i + 500))
+        .execute();
   }
 }
 

@@ -30,9 +30,7 @@ export class StoreUrlError extends Error {
   override readonly name = 'StoreUrlError';
 }
 
-type Target =
-  | { readonly dialect: 'sqlite'; readonly file: string | undefined }
-  | { readonly dialect: 'postgres'; readonly url: string };
+type Target = { readonly dialect: 'sqlite'; readonly file: string | undefined } | { readonly dialect: 'postgres'; readonly url: string };
 
 /** Which database a URL names; throws StoreUrlError for anything else. */
 export function parseStoreUrl(url: string): Target {

@@ -61,9 +61,7 @@ export async function replacePlanActions(trx: Transaction<Database>, plans: read
 function statuses(db: Kysely<Database>, filter: Omit<StatusFilter, 'state' | 'limit'>) {
   let query = db
     .selectFrom('plan_actions as pa')
-    .leftJoin('action_states as s', (join) =>
-      join.onRef('s.host', '=', 'pa.host').onRef('s.action_id', '=', 'pa.action_id').onRef('s.serial', '>=', 'pa.since_serial'),
-    )
+    .leftJoin('action_states as s', (join) => join.onRef('s.host', '=', 'pa.host').onRef('s.action_id', '=', 'pa.action_id').onRef('s.serial', '>=', 'pa.since_serial'))
     .select([
       'pa.host as host',
       'pa.action_id as action_id',
@@ -143,12 +141,6 @@ export async function deploymentHosts(db: Kysely<Database>, deployment: string, 
     const rows = await db.selectFrom('plan_actions').select('host').distinct().where('deployment', '=', deployment).orderBy('host').execute();
     return rows.map((r) => r.host);
   }
-  const rows = await db
-    .selectFrom(statuses(db, { deployment }).as('x'))
-    .select('x.host')
-    .distinct()
-    .where('x.state', '=', filter.state)
-    .orderBy('x.host')
-    .execute();
+  const rows = await db.selectFrom(statuses(db, { deployment }).as('x')).select('x.host').distinct().where('x.state', '=', filter.state).orderBy('x.host').execute();
   return rows.map((r) => r.host);
 }

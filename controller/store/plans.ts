@@ -4,15 +4,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { chunks, fromJson, iso, toJson } from './codec.js';
 import { replacePlanActions, type RaisedPlan } from './plan-actions.js';
 import type { Database, PlanTable } from './schema.js';
-import type {
-  PlanEntry,
-  PlanRecord,
-  RaisedSerial,
-  SavePlansOptions,
-  SignedPlan,
-  SignedPlanDocument,
-  UnsignedPlanRecord,
-} from './store.js';
+import type { PlanEntry, PlanRecord, RaisedSerial, SavePlansOptions, SignedPlan, SignedPlanDocument, UnsignedPlanRecord } from './store.js';
 
 const CHUNK = 500;
 
@@ -31,12 +23,7 @@ function toRecord(row: Selectable<PlanTable>): PlanRecord {
   };
 }
 
-export async function savePlans(
-  db: Kysely<Database>,
-  entries: readonly PlanEntry[],
-  now: Date,
-  options: SavePlansOptions = {},
-): Promise<readonly RaisedSerial[]> {
+export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntry[], now: Date, options: SavePlansOptions = {}): Promise<readonly RaisedSerial[]> {
   const seen = new Set<string>();
   for (const e of entries) {
     if (seen.has(e.host)) throw new TypeError(`savePlans: host ${e.host} appears twice`);
@@ -108,12 +95,7 @@ export async function putSignedPlans(db: Kysely<Database>, documents: readonly S
   return db.transaction().execute(async (trx) => {
     let updated = 0;
     for (const d of documents) {
-      const r = await trx
-        .updateTable('plans')
-        .set({ signed: d.signed })
-        .where('host', '=', d.host)
-        .where('serial', '=', d.serial)
-        .executeTakeFirst();
+      const r = await trx.updateTable('plans').set({ signed: d.signed }).where('host', '=', d.host).where('serial', '=', d.serial).executeTakeFirst();
       updated += Number(r.numUpdatedRows);
     }
     if (updated > 0) await bumpVersion(trx);

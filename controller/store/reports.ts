@@ -17,12 +17,7 @@ function later(a: { at: string; id: string }, b: { at: string; id: string }): bo
   return a.at > b.at || (a.at === b.at && a.id > b.id);
 }
 
-export async function ingestReports(
-  db: Kysely<Database>,
-  host: string,
-  reports: readonly ActionReport[],
-  now: Date,
-): Promise<IngestResult> {
+export async function ingestReports(db: Kysely<Database>, host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult> {
   if (reports.length === 0) return { accepted: 0, duplicates: 0, advanced: [] };
   const receivedAt = iso(now);
   // Within one batch a repeated id is a duplicate too (the first one counts).
@@ -98,10 +93,7 @@ export async function ingestReports(
             .where((eb) =>
               eb.or([
                 eb('excluded.at', '>', eb.ref('action_states.at')),
-                eb.and([
-                  eb('excluded.at', '=', eb.ref('action_states.at')),
-                  eb('excluded.report_id', '>', eb.ref('action_states.report_id')),
-                ]),
+                eb.and([eb('excluded.at', '=', eb.ref('action_states.at')), eb('excluded.report_id', '>', eb.ref('action_states.report_id'))]),
               ]),
             ),
         )
@@ -110,7 +102,11 @@ export async function ingestReports(
       for (const m of moved) advanced.push({ actionId: m.action_id, state: m.state as ActionState });
     }
 
-    await applyInstalled(trx, host, advanced.map((a) => newest.get(a.actionId)!));
+    await applyInstalled(
+      trx,
+      host,
+      advanced.map((a) => newest.get(a.actionId)!),
+    );
 
     advanced.sort((a, b) => (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0));
     return { accepted: accepted.size, duplicates: reports.length - accepted.size, advanced };
@@ -185,12 +181,7 @@ export async function pruneReports(db: Kysely<Database>, before: Date): Promise<
   const cutoff = iso(before);
   let total = 0;
   for (;;) {
-    const doomed = db
-      .selectFrom('reports')
-      .select(['host', 'report_id'])
-      .where('received_at', '<', cutoff)
-      .limit(PRUNE_SLICE)
-      .$asTuple('host', 'report_id');
+    const doomed = db.selectFrom('reports').select(['host', 'report_id']).where('received_at', '<', cutoff).limit(PRUNE_SLICE).$asTuple('host', 'report_id');
     const result = await db
       .deleteFrom('reports')
       .where((eb) => eb(eb.refTuple('host', 'report_id'), 'in', doomed))

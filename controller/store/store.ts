@@ -20,9 +20,7 @@ export interface CreatedToken {
   readonly expiresAt: string;
 }
 
-export type TokenCheck =
-  | { readonly ok: true; readonly expiresAt: string; readonly uses: number }
-  | { readonly ok: false; readonly error: 'unknown-token' | 'expired' };
+export type TokenCheck = { readonly ok: true; readonly expiresAt: string; readonly uses: number } | { readonly ok: false; readonly error: 'unknown-token' | 'expired' };
 
 // ---------------------------------------------------------------- hosts
 

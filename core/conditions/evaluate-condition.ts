@@ -104,7 +104,10 @@ function satisfies(version: string, req: SoftwareRequirement, compiled: Compiled
 }
 
 function matching(req: SoftwareRequirement, inv: Inventory, compiled: Compiled): readonly string[] {
-  return softwareNamed(inv, req.name).filter((s) => satisfies(s.version, req, compiled)).map((s) => s.version).sort();
+  return softwareNamed(inv, req.name)
+    .filter((s) => satisfies(s.version, req, compiled))
+    .map((s) => s.version)
+    .sort();
 }
 
 function presentProblem(req: SoftwareRequirement, inv: Inventory, compiled: Compiled): string | undefined {

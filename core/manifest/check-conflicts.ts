@@ -69,9 +69,16 @@ export function checkConflicts(ctx: CheckContext): void {
         const name = (x: typeof a) => x.entry.resource.metadata.name;
         if (both.length > 0) {
           const hosts = listHosts(both);
-          for (const [x, y] of [[a, b], [b, a]] as const) {
-            ctx.report(x.entry, ['spec', 'packages', x.index], 'error',
-              `conflict: this deployment asks ${ask(x)} and deployment ${name(y)} asks ${ask(y)} on the same hosts (${hosts}); neither would be applied there — narrow the targets or align the versions`);
+          for (const [x, y] of [
+            [a, b],
+            [b, a],
+          ] as const) {
+            ctx.report(
+              x.entry,
+              ['spec', 'packages', x.index],
+              'error',
+              `conflict: this deployment asks ${ask(x)} and deployment ${name(y)} asks ${ask(y)} on the same hosts (${hosts}); neither would be applied there — narrow the targets or align the versions`,
+            );
           }
           continue;
         }
@@ -81,9 +88,16 @@ export function checkConflicts(ctx: CheckContext): void {
         const bReaches = rb.possible.size > 0 || rb.dynamic.size > 0;
         if (staticOverlap.length === 0 && (dynamic.length === 0 || !aReaches || !bReaches)) continue;
         const through = dynamic.length > 0 ? `selector group${dynamic.length === 1 ? '' : 's'} ${dynamic.join(', ')}` : 'excluded groups';
-        for (const [x, y] of [[a, b], [b, a]] as const) {
-          ctx.report(x.entry, ['spec', 'packages', x.index], 'warning',
-            `possible conflict: this deployment asks ${ask(x)} and deployment ${name(y)} asks ${ask(y)}; their targets may overlap through ${through}, and a host in both would get neither`);
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ] as const) {
+          ctx.report(
+            x.entry,
+            ['spec', 'packages', x.index],
+            'warning',
+            `possible conflict: this deployment asks ${ask(x)} and deployment ${name(y)} asks ${ask(y)}; their targets may overlap through ${through}, and a host in both would get neither`,
+          );
         }
       }
     }

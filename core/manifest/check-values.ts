@@ -31,7 +31,12 @@ function checkSchedules(ctx: CheckContext): void {
       if ('cron' in w) {
         const why = cronError(w.cron, zone);
         if (why !== undefined) {
-          ctx.report(e, ['spec', 'windows', i, 'cron'], 'error', `spec.windows[${i}].cron: "${w.cron}" is not a valid cron expression (${why}); use minute hour day-of-month month day-of-week, e.g. "0 22 * * 1-5"`);
+          ctx.report(
+            e,
+            ['spec', 'windows', i, 'cron'],
+            'error',
+            `spec.windows[${i}].cron: "${w.cron}" is not a valid cron expression (${why}); use minute hour day-of-month month day-of-week, e.g. "0 22 * * 1-5"`,
+          );
         }
       } else {
         const why = timeError(w.start, zone);
@@ -48,7 +53,12 @@ function checkConditions(ctx: CheckContext): void {
     for (const list of ['present', 'absent'] as const) {
       sw[list].forEach((r, i) => {
         if (r.version === undefined || semver.validRange(r.version) !== null) return;
-        ctx.report(e, ['spec', 'software', list, i, 'version'], 'error', `spec.software.${list}[${i}].version: "${r.version}" is not a semver range (use e.g. ">=3.8", "^2.0.0", "1.2.x")`);
+        ctx.report(
+          e,
+          ['spec', 'software', list, i, 'version'],
+          'error',
+          `spec.software.${list}[${i}].version: "${r.version}" is not a semver range (use e.g. ">=3.8", "^2.0.0", "1.2.x")`,
+        );
       });
     }
   }
@@ -64,13 +74,23 @@ function checkDeployments(ctx: CheckContext): void {
     spec.packages.forEach((p, i) => {
       const first = firstIndex.get(p.name);
       if (first !== undefined) {
-        ctx.report(e, ['spec', 'packages', i, 'name'], 'error', `spec.packages[${i}]: ${p.name} is already listed at spec.packages[${first}]; list each package once per deployment`);
+        ctx.report(
+          e,
+          ['spec', 'packages', i, 'name'],
+          'error',
+          `spec.packages[${i}]: ${p.name} is already listed at spec.packages[${first}]; list each package once per deployment`,
+        );
         return;
       }
       firstIndex.set(p.name, i);
       const uninstallable = packages.get(`${p.name}@${p.version}`);
       if (uninstallable === false && p.state === 'absent') {
-        ctx.report(e, ['spec', 'packages', i, 'state'], 'error', `spec.packages[${i}].state: ${p.name} ${p.version} has no uninstall command, so it cannot be made absent; add spec.uninstall to its Package`);
+        ctx.report(
+          e,
+          ['spec', 'packages', i, 'state'],
+          'error',
+          `spec.packages[${i}].state: ${p.name} ${p.version} has no uninstall command, so it cannot be made absent; add spec.uninstall to its Package`,
+        );
       } else if (uninstallable === false && spec.onLeave === 'uninstall') {
         ctx.report(e, ['spec', 'onLeave'], 'warning', `spec.onLeave: ${p.name} ${p.version} has no uninstall command, so hosts that leave keep it`);
       }
@@ -92,7 +112,12 @@ function checkDeployments(ctx: CheckContext): void {
       if ('percent' in w) {
         if (w.percent === 0 || w.percent > 100) return ctx.report(e, path, 'error', `${at}: "${formatQuantity(w)}" must be more than 0% and at most 100%`);
         if (lastPercent !== undefined && 'percent' in lastPercent && w.percent <= lastPercent.percent) {
-          ctx.report(e, path, 'error', `${at}: "${formatQuantity(w)}" is not larger than the wave before it ("${formatQuantity(lastPercent)}"); waves are cumulative and must grow`);
+          ctx.report(
+            e,
+            path,
+            'error',
+            `${at}: "${formatQuantity(w)}" is not larger than the wave before it ("${formatQuantity(lastPercent)}"); waves are cumulative and must grow`,
+          );
         }
         lastPercent = w;
       } else {

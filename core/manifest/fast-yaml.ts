@@ -29,8 +29,7 @@ function coreType(tag: string, first: readonly string[], forms: readonly (readon
   return new jsYaml.Type(`tag:yaml.org,2002:${tag}`, {
     kind: 'scalar',
     // js-yaml passes the tag only for an explicit tag; those are left to `yaml`.
-    resolve: (s: unknown, explicitTag?: unknown) =>
-      explicitTag === undefined && typeof s === 'string' && mayStart.has(s.charAt(0)) && forms.some(([re]) => re.test(s)),
+    resolve: (s: unknown, explicitTag?: unknown) => explicitTag === undefined && typeof s === 'string' && mayStart.has(s.charAt(0)) && forms.some(([re]) => re.test(s)),
     construct: (s: string) => forms.find(([re]) => re.test(s))![1](s),
   });
 }
@@ -41,16 +40,24 @@ const coreSchema = new jsYaml.Schema({
   implicit: [
     coreType('null', ['', '~', 'n', 'N'], [[/^(?:~|[Nn]ull|NULL)?$/, () => null]]),
     coreType('bool', [...'tTfF'], [[/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T']]),
-    coreType('int', [...digits, '+', '-'], [
-      [/^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)],
-      [/^[-+]?[0-9]+$/, (s) => parseInt(s, 10)],
-      [/^0x[0-9a-fA-F]+$/, (s) => parseInt(s.substring(2), 16)],
-    ]),
-    coreType('float', [...digits, '+', '-', '.'], [
-      [/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, (s) => (s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? -Infinity : Infinity)],
-      [/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, (s) => parseFloat(s)],
-      [/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, (s) => parseFloat(s)],
-    ]),
+    coreType(
+      'int',
+      [...digits, '+', '-'],
+      [
+        [/^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)],
+        [/^[-+]?[0-9]+$/, (s) => parseInt(s, 10)],
+        [/^0x[0-9a-fA-F]+$/, (s) => parseInt(s.substring(2), 16)],
+      ],
+    ),
+    coreType(
+      'float',
+      [...digits, '+', '-', '.'],
+      [
+        [/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, (s) => (s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? -Infinity : Infinity)],
+        [/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, (s) => parseFloat(s)],
+        [/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, (s) => parseFloat(s)],
+      ],
+    ),
   ],
 });
 

@@ -158,7 +158,12 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
       packageVersions.set(key, doc);
       return false;
     }
-    problemAt(doc, ['metadata', 'name'], 'error', `Package "${name}" version "${version}" is already defined at ${where(first.at(['metadata', 'name']))}; each name and version is defined once`);
+    problemAt(
+      doc,
+      ['metadata', 'name'],
+      'error',
+      `Package "${name}" version "${version}" is already defined at ${where(first.at(['metadata', 'name']))}; each name and version is defined once`,
+    );
     return true;
   }
 
@@ -174,9 +179,7 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
   const stats = { files: sorted.length, resources };
   const valid = !problems.some((p) => p.severity === 'error');
   const frozen = Object.freeze(problems.map((p) => Object.freeze(p)));
-  const result = valid
-    ? Object.freeze({ snapshot: buildSnapshot(entries, revision), problems: frozen, stats })
-    : Object.freeze({ problems: frozen, stats });
+  const result = valid ? Object.freeze({ snapshot: buildSnapshot(entries, revision), problems: frozen, stats }) : Object.freeze({ problems: frozen, stats });
   return { result, fastFiles };
 }
 

@@ -47,8 +47,7 @@ const typeNames: Readonly<Record<string, string>> = {
 /** Turns ajv's errors for one document into problems; `root` is the validated value. */
 export function schemaProblems(errors: readonly ErrorObject[], root: unknown): SchemaProblem[] {
   const combinators = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
-  const insideCombinator = (e: ErrorObject) =>
-    combinators.some((c) => c !== e && e.schemaPath.startsWith(`${c.schemaPath}/`) && e.instancePath.startsWith(c.instancePath));
+  const insideCombinator = (e: ErrorObject) => combinators.some((c) => c !== e && e.schemaPath.startsWith(`${c.schemaPath}/`) && e.instancePath.startsWith(c.instancePath));
   const valueDone = new Set<string>();
   const out: SchemaProblem[] = [];
   for (const e of errors) {
@@ -93,7 +92,9 @@ function describe(e: ErrorObject, path: JsonPath): SchemaProblem | undefined {
       return { path: [...path, key], target: 'key', message: `key "${key}"${where} ${form ?? 'is not allowed here'}` };
     }
     case 'type': {
-      const want = String(params['type']).split(',').map((t) => typeNames[t] ?? t);
+      const want = String(params['type'])
+        .split(',')
+        .map((t) => typeNames[t] ?? t);
       return at(`expected ${want.join(' or ')}, got ${describeValue(e.data)}${quoteHint(params['type'], e.data)}`);
     }
     case 'pattern':

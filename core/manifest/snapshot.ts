@@ -1,17 +1,7 @@
 /** Valid resources → the immutable Snapshot: maps sorted by name (package versions by semver), everything frozen. */
 import semver from 'semver';
 import type { Entry } from './check-context.js';
-import type {
-  AnyResource,
-  ConditionResource,
-  DeploymentResource,
-  GroupResource,
-  HostResource,
-  PackageResource,
-  RelayResource,
-  ScheduleResource,
-  Snapshot,
-} from './types.js';
+import type { AnyResource, ConditionResource, DeploymentResource, GroupResource, HostResource, PackageResource, RelayResource, ScheduleResource, Snapshot } from './types.js';
 
 /** Builds the snapshot of a load that found no error. */
 export function buildSnapshot(entries: readonly Entry[], revision: string): Snapshot {

@@ -149,14 +149,7 @@ export type HostResource = Resource<'Host', HostSpec>;
 export type ScheduleResource = Resource<'Schedule', ScheduleSpec>;
 export type DeploymentResource = Resource<'Deployment', DeploymentSpec>;
 export type RelayResource = Resource<'Relay', RelaySpec>;
-export type AnyResource =
-  | PackageResource
-  | ConditionResource
-  | GroupResource
-  | HostResource
-  | ScheduleResource
-  | DeploymentResource
-  | RelayResource;
+export type AnyResource = PackageResource | ConditionResource | GroupResource | HostResource | ScheduleResource | DeploymentResource | RelayResource;
 export type Kind = AnyResource['kind'];
 
 /**

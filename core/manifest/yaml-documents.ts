@@ -48,6 +48,7 @@ export class FileTrees {
       const { Composer, LineCounter, Parser } = yaml();
       const lines = this.lines === undefined ? (this.lines = new LineCounter()) : undefined;
       const composer = new Composer(composeOptions);
+      // biome-ignore lint/suspicious/noConfusingLabels: one labelled block, left early once the documents wanted are read
       outer: {
         for (const token of new Parser(lines?.addNewLine).parse(this.text)) {
           for (const doc of composer.next(token)) if (this.docs.push(doc) > this.maxDocuments) break outer;
@@ -192,6 +193,7 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
     return true;
   };
 
+  // biome-ignore lint/suspicious/noConfusingLabels: one labelled block, left early once the documents wanted are read
   outer: {
     for (const token of parser.parse(text)) {
       for (const doc of composer.next(token)) if (!take(doc)) break outer;
@@ -210,7 +212,10 @@ function isEmpty(doc: Document.Parsed): boolean {
 function yamlMessage(code: string, message: string, text: string, pos: readonly [number, number]): string {
   switch (code) {
     case 'DUPLICATE_KEY': {
-      const key = /^\s*("[^"\n]*"|'[^'\n]*'|[^:\n,}]*)/.exec(text.slice(pos[0], pos[0] + 200))?.[1]?.trim().replace(/^["']|["']$/g, '');
+      const key = /^\s*("[^"\n]*"|'[^'\n]*'|[^:\n,}]*)/
+        .exec(text.slice(pos[0], pos[0] + 200))?.[1]
+        ?.trim()
+        .replace(/^["']|["']$/g, '');
       return `duplicate key${key ? ` "${key}"` : ''} in this mapping; keep one of them`;
     }
     case 'TAB_AS_INDENT':

@@ -1,12 +1,6 @@
 /** What differs between two versions of one action, property by property, in words. */
 import type { PlanAction, PlannedStatus } from '../plan/types.js';
-import {
-  describeArtifact,
-  describeCommand,
-  describeConditions,
-  describeTransfer,
-  describeWindows,
-} from './describe.js';
+import { describeArtifact, describeCommand, describeConditions, describeTransfer, describeWindows } from './describe.js';
 import { sameValue } from './same-value.js';
 import type { ActionSummary, FieldChange } from './types.js';
 
@@ -76,7 +70,6 @@ const transferable: ReadonlySet<PlannedStatus> = new Set(['planned', 'waiting', 
  */
 export function transferBytes(before: PlanAction | undefined, after: PlanAction): number {
   if (after.op !== 'install' || !transferable.has(after.status)) return 0;
-  const alreadyGoing =
-    before !== undefined && before.op === 'install' && transferable.has(before.status) && before.artifact.sha256 === after.artifact.sha256;
+  const alreadyGoing = before !== undefined && before.op === 'install' && transferable.has(before.status) && before.artifact.sha256 === after.artifact.sha256;
   return alreadyGoing ? 0 : after.artifact.size;
 }

@@ -24,9 +24,7 @@ function summaryTables(diff: FleetDiff): string[] {
   const out = [
     '| Deployment | Hosts | Added | Removed | Changed | Newly not applicable | To transfer |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...diff.deployments.map(
-      (d) => `| ${code(d.deployment)} | ${d.hosts.length} | ${d.added} | ${d.removed} | ${d.changed} | ${d.becameNotApplicable} | ${formatBytes(d.bytes)} |`,
-    ),
+    ...diff.deployments.map((d) => `| ${code(d.deployment)} | ${d.hosts.length} | ${d.added} | ${d.removed} | ${d.changed} | ${d.becameNotApplicable} | ${formatBytes(d.bytes)} |`),
     '',
     '| Relay / site | Hosts affected | To hosts | From controller |',
     '| --- | ---: | ---: | ---: |',
@@ -54,8 +52,7 @@ function notApplicableCallout(diff: FleetDiff): string[] {
 }
 
 function changedRow(c: ChangedAction): string {
-  const label =
-    c.before.version === c.after.version ? actionLabel(c.after) : `${actionLabel(c.before)} → ${c.after.version}`;
+  const label = c.before.version === c.after.version ? actionLabel(c.after) : `${actionLabel(c.before)} → ${c.after.version}`;
   const status = c.before.status === c.after.status ? c.after.status : `${c.before.status} → ${c.after.status}`;
   const rest = c.changes.filter((f) => f.field !== 'version' && f.field !== 'status');
   return `| ~ | ${cell(label)} | ${code(c.after.deployment)} | ${status} | ${cell(describeChanges(rest))} |`;
@@ -89,35 +86,22 @@ function groupHosts(hosts: readonly HostDiff[]): HostDiff[][] {
 
 function fold(group: readonly HostDiff[]): string[] {
   const first = group[0] as HostDiff;
-  const names = group.slice(0, namesInSummary).map((h) => `<code>${cell(h.host)}</code>`).join(', ');
+  const names = group
+    .slice(0, namesInSummary)
+    .map((h) => `<code>${cell(h.host)}</code>`)
+    .join(', ');
   const more = group.length > namesInSummary ? ` and ${group.length - namesInSummary} more` : '';
   const hosts = group.length > 1 ? ` (${group.length} hosts, the same change)` : '';
   const counts = countsLabel(first.added.length, first.removed.length, first.changed.length, '−');
   const na = first.becameNotApplicable.length > 0 ? ' · ⚠ not-applicable' : '';
   const allNames = group.length > namesInSummary ? ['', `Hosts: ${group.map((h) => code(h.host)).join(', ')}`] : [];
-  return [
-    `<details><summary>${names}${more}${hosts}: ${counts} · ${formatBytes(first.bytes)}${na}</summary>`,
-    ...allNames,
-    '',
-    ...hostTable(first),
-    '',
-    '</details>',
-    '',
-  ];
+  return [`<details><summary>${names}${more}${hosts}: ${counts} · ${formatBytes(first.bytes)}${na}</summary>`, ...allNames, '', ...hostTable(first), '', '</details>', ''];
 }
 
 /** The diff as markdown for a pull-request comment; `maxLength` bounds the output (default 60,000). */
-export function renderDiffMarkdown(
-  diff: FleetDiff,
-  revisions: { base: string; head: string },
-  options: { maxLength?: number } = {},
-): string {
+export function renderDiffMarkdown(diff: FleetDiff, revisions: { base: string; head: string }, options: { maxLength?: number } = {}): string {
   const maxLength = options.maxLength ?? defaultMaxLength;
-  const out = [
-    `### Ferry plan: ${code(revisions.base)} → ${code(revisions.head)}`,
-    '',
-    `**${cell(diffHeadline(diff).replace(/^./, (c) => c.toUpperCase()))}.**`,
-  ];
+  const out = [`### Ferry plan: ${code(revisions.base)} → ${code(revisions.head)}`, '', `**${cell(diffHeadline(diff).replace(/^./, (c) => c.toUpperCase()))}.**`];
   if (diff.hosts.length === 0) return `${out.join('\n')}\n`;
   out.push('', ...summaryTables(diff), ...notApplicableCallout(diff), '', '#### Hosts', '');
   let length = out.join('\n').length;

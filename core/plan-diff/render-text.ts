@@ -105,12 +105,20 @@ export function renderDiffText(diff: FleetDiff, revisions: { base: string; head:
     out.push('', 'Relays/sites:');
     const siteRows = [
       ['SITE', 'HOSTS AFFECTED', 'TO HOSTS', 'FROM CONTROLLER'],
-      ...diff.sites.map((s) => [s.site.name, `${s.hosts.length} of ${s.hostCount}`, formatBytes(s.bytes), s.site.relay === undefined ? formatBytes(s.bytes) : formatBytes(s.distinctBytes)]),
+      ...diff.sites.map((s) => [
+        s.site.name,
+        `${s.hosts.length} of ${s.hostCount}`,
+        formatBytes(s.bytes),
+        s.site.relay === undefined ? formatBytes(s.bytes) : formatBytes(s.distinctBytes),
+      ]),
     ];
     out.push(...alignColumns(siteRows, [1, 2, 3]).map((l) => `  ${l}`));
   }
   for (const h of diff.hosts) {
-    out.push('', `${h.host}  (${h.site.relay === undefined ? 'direct' : `via relay ${h.site.relay}`}): ${countsLabel(h.added.length, h.removed.length, h.changed.length)}, ${formatBytes(h.bytes)} to transfer`);
+    out.push(
+      '',
+      `${h.host}  (${h.site.relay === undefined ? 'direct' : `via relay ${h.site.relay}`}): ${countsLabel(h.added.length, h.removed.length, h.changed.length)}, ${formatBytes(h.bytes)} to transfer`,
+    );
     const rows = [
       ...h.added.map((a) => ['+', actionLabel(a), a.deployment, [a.status, a.reason].filter(Boolean).join(': ')]),
       ...h.removed.map((a) => ['-', actionLabel(a), a.deployment, 'no longer planned']),

@@ -77,10 +77,13 @@ export function planHost(host: string, inputs: HostInputs): HostPlan {
   const layout =
     leaves.length === 0
       ? base
-      : sharing.layout(`${inputs.deployments.join('\0')}\u0001${leaves.map((draft) => `${draft.template.deployment}\0${draft.template.package}\0${draft.template.version}`).join('\u0001')}`, () => ({
-          templates: [...base.templates, ...leaves.map((draft) => draft.template)],
-          deploymentCount: base.templates.length,
-        }));
+      : sharing.layout(
+          `${inputs.deployments.join('\0')}\u0001${leaves.map((draft) => `${draft.template.deployment}\0${draft.template.package}\0${draft.template.version}`).join('\u0001')}`,
+          () => ({
+            templates: [...base.templates, ...leaves.map((draft) => draft.template)],
+            deploymentCount: base.templates.length,
+          }),
+        );
 
   const results = layout.conditions.map((c) => sharing.result(c, evaluateCondition(c, inv)));
   const waits = inputs.deployments.map((name) => {
@@ -89,7 +92,14 @@ export function planHost(host: string, inputs: HostInputs): HostPlan {
     const wave = rollout.waveOf.get(host) ?? 1;
     return wave > rollout.outcome.currentWave ? wave : 0;
   });
-  const key = hostKey(layout, inv, zone, inputs.installed, waits, results.map((r) => r.key));
+  const key = hostKey(
+    layout,
+    inv,
+    zone,
+    inputs.installed,
+    waits,
+    results.map((r) => r.key),
+  );
   let actions = sharing.knownActions(key);
   if (actions === undefined) {
     actions = decide(inputs, layout, leaves, waits, (c) => results[layout.conditions.indexOf(c)]!, sharing);
@@ -115,7 +125,10 @@ function decide(inputs: HostInputs, layout: HostLayout, leaves: readonly Draft[]
       if (template.definition === undefined) block(draft, `package ${template.package} ${template.version} is not defined in the manifests`);
       else if (template.op === 'uninstall') decideUninstall(draft, inv, byFerry);
       else decideInstall(draft, inv, evaluate, sharing, byFerry);
-      const missing = template.op === 'install' && draft.status !== 'blocked' && draft.status !== 'not-applicable' ? inputs.unavailable?.get(template.definition!.spec.artifact.sha256) : undefined;
+      const missing =
+        template.op === 'install' && draft.status !== 'blocked' && draft.status !== 'not-applicable'
+          ? inputs.unavailable?.get(template.definition!.spec.artifact.sha256)
+          : undefined;
       if (missing !== undefined) block(draft, `content unavailable: ${missing}`);
       if (wait > 0 && draft.status !== 'blocked' && draft.status !== 'not-applicable') set(draft, 'waiting', sharing.waiting(rollout, wait));
       drafts.push(draft);

@@ -64,7 +64,12 @@ export class PlanSharing {
       const failing = results.filter((r) => r.verdict === 'fails');
       const unknown = results.filter((r) => r.verdict === 'unknown');
       const why = (rs: readonly ConditionResult[]) => rs.map((r) => `${r.reason} (condition ${r.name})`).join('; ');
-      v = failing.length > 0 ? { status: 'not-applicable', reason: why(failing) } : unknown.length > 0 ? { status: 'unknown', reason: why(unknown) } : { status: undefined, reason: undefined };
+      v =
+        failing.length > 0
+          ? { status: 'not-applicable', reason: why(failing) }
+          : unknown.length > 0
+            ? { status: 'unknown', reason: why(unknown) }
+            : { status: undefined, reason: undefined };
       this.verdicts.set(key, v);
     }
     return v;

@@ -130,7 +130,14 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
       (prev.ctx.resumed?.has(name) ?? false) === (next.ctx.resumed?.has(name) ?? false);
     let r: Rollout;
     if (old !== undefined && sameTargets && sameProgress && !changedDeployments.has(name)) r = old;
-    else r = rolloutFor(snap, next.ctx, name, tt, sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined ? old.outcome.hosts : undefined);
+    else
+      r = rolloutFor(
+        snap,
+        next.ctx,
+        name,
+        tt,
+        sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined ? old.outcome.hosts : undefined,
+      );
     rollouts.set(name, r);
     const usesChangedPackage = dep.spec.packages.some((p) => packages.has(p.name));
     const usesChangedSchedule = [dep.spec.distribute.window, dep.spec.install.window].some((s) => s !== undefined && changedSchedules.has(s));
@@ -146,14 +153,19 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
   if (dirtyDeployments.size > 0 || packages.size > 0) {
     for (const r of next.ctx.installed) if (dirtyDeployments.has(r.deployment) || packages.has(r.package)) dirty.add(r.host);
   }
-  const deploymentsOfHost = retargeted.length === 0 && !changedDeployments.size ? prev.deploymentsOfHost : patchInverse(prev, targets, retargeted, changedDeployments, regroup && !patchGroups);
+  const deploymentsOfHost =
+    retargeted.length === 0 && !changedDeployments.size ? prev.deploymentsOfHost : patchInverse(prev, targets, retargeted, changedDeployments, regroup && !patchGroups);
 
   // Sources and templates.
   const sourcesMoved = changedRelays.size > 0 || (regroup && (!patchGroups || snap.relays.size > 0));
   const sources = sourcesMoved ? new SourceTable(snap, groups, controller) : prev.sources;
   // After a patch, only the movers can be served by other relays, and they are dirty already.
   if (sources !== prev.sources && !(patchGroups && changedRelays.size === 0)) {
-    const key = (s: SourceTable, h: string) => s.sourcesOf(h).map((x) => `${x.name}\0${x.url ?? ''}`).join('\0');
+    const key = (s: SourceTable, h: string) =>
+      s
+        .sourcesOf(h)
+        .map((x) => `${x.name}\0${x.url ?? ''}`)
+        .join('\0');
     for (const h of hosts) if (!dirty.has(h) && key(sources, h) !== key(prev.sources, h)) dirty.add(h);
   }
   const windows = changedSchedules.size > 0 ? new WindowCache(prev.dayStart) : prev.windows;
@@ -352,7 +364,8 @@ function onlyInventoriesAdded(
   installed: ReadonlyMap<string, readonly InstalledRecord[]>,
   changed: ReadonlySet<string>,
 ): { readonly hosts: readonly string[]; readonly added: readonly string[] } | undefined {
-  if (installed !== prev.installedByHost || snap.hosts !== prev.snapshot.hosts || snap.groups !== prev.snapshot.groups || snap.deployments !== prev.snapshot.deployments) return undefined;
+  if (installed !== prev.installedByHost || snap.hosts !== prev.snapshot.hosts || snap.groups !== prev.snapshot.groups || snap.deployments !== prev.snapshot.deployments)
+    return undefined;
   const added: string[] = [];
   for (const h of changed) {
     if (!inventories.has(h)) return undefined;

@@ -11,10 +11,7 @@ export interface Ordered {
  * Prerequisite action ids of `template`, deepest first, and the names it itself requires that no action
  * installs (`unprovided`, in order, each once; the host may still report them installed).
  */
-export function requirementClosure(
-  template: ActionTemplate,
-  installs: ReadonlyMap<string, readonly ActionTemplate[]>,
-): { ids: readonly string[]; unprovided: readonly string[] } {
+export function requirementClosure(template: ActionTemplate, installs: ReadonlyMap<string, readonly ActionTemplate[]>): { ids: readonly string[]; unprovided: readonly string[] } {
   const ids: string[] = [];
   const unprovided: string[] = [];
   const visited = new Set<string>([template.id]);

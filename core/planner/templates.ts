@@ -30,7 +30,10 @@ export interface ActionTemplate {
   fixed(zone: string | undefined): FixedFields;
 }
 
-export type FixedFields = Pick<PlanAction, 'id' | 'deployment' | 'package' | 'version' | 'op' | 'artifact' | 'install' | 'uninstall' | 'detect' | 'distribute' | 'installWindows' | 'shutdownAfter'>;
+export type FixedFields = Pick<
+  PlanAction,
+  'id' | 'deployment' | 'package' | 'version' | 'op' | 'artifact' | 'install' | 'uninstall' | 'detect' | 'distribute' | 'installWindows' | 'shutdownAfter'
+>;
 
 /** Window expansion shared by every template of one planning run (from the UTC day start). */
 export class WindowCache {
@@ -130,9 +133,7 @@ export function makeTemplate(
 
 /** Templates of a deployment's packages, in the order it lists them. */
 export function deploymentTemplates(snapshot: Snapshot, windows: WindowCache, dep: DeploymentResource): readonly ActionTemplate[] {
-  return dep.spec.packages.map((p) =>
-    makeTemplate(snapshot, windows, dep.metadata.name, dep, p.name, p.version, p.state === 'present' ? 'install' : 'uninstall'),
-  );
+  return dep.spec.packages.map((p) => makeTemplate(snapshot, windows, dep.metadata.name, dep, p.name, p.version, p.state === 'present' ? 'install' : 'uninstall'));
 }
 
 /** The condition results shared by hosts where all of a template's conditions hold. */

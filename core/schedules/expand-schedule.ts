@@ -43,7 +43,7 @@ export function expandSchedule(schedule: ScheduleResource, hostZone: string | un
 function expandWindow(w: ScheduleWindow, zone: string, fromMs: number, toMs: number): [number, number][] {
   if ('cron' in w) {
     const out: [number, number][] = [];
-    let it;
+    let it: ReturnType<typeof CronExpressionParser.parse>;
     try {
       it = CronExpressionParser.parse(w.cron, { currentDate: new Date(fromMs - w.durationMs - 1000), tz: zone });
     } catch {

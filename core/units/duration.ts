@@ -15,7 +15,12 @@ export function parseDuration(text: string): number | undefined {
 
 /** `500ms`, `30s`, `10m`, `6h`, `1d`: the largest unit that divides the duration. */
 export function formatDuration(ms: number): string {
-  const steps: readonly [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  const steps: readonly [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
   for (const [size, unit] of steps) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
 }

@@ -113,7 +113,9 @@ describe('agent/archive extractArchive', () => {
       const result = await extractArchive(file, join(packages, '1.0.0-abcdef12'));
       expect(result.ok).to.equal(false);
       if (result.ok) return;
-      expect(result.reason).to.match(/^unsafe archive: /).and.match(c.reason);
+      expect(result.reason)
+        .to.match(/^unsafe archive: /)
+        .and.match(c.reason);
       expect(readdirSync(packages)).to.deep.equal([]);
       expect(readdirSync(outside)).to.deep.equal([]);
       expect(existsSync('/tmp/ferry-evil-abs')).to.equal(false);

@@ -54,7 +54,12 @@ describe('agent/executor runCommand', () => {
     process.env.FERRY_TEST_SECRET = 'hunter2';
     try {
       const r = await runCommand(spec(['env'], 20_000, { MODE: 'quiet', FERRY_PACKAGE_DIR: '/spoofed' }), options);
-      const vars = Object.fromEntries(r.output.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const vars = Object.fromEntries(
+        r.output
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       expect(Object.keys(vars).sort()).to.deep.equal(['FERRY_INSTALL_ROOT', 'FERRY_PACKAGE_DIR', 'HOME', 'LANG', 'MODE', 'PATH']);
       expect(vars).to.include({ FERRY_PACKAGE_DIR: dir, FERRY_INSTALL_ROOT: join(dir, 'root'), MODE: 'quiet' });
     } finally {

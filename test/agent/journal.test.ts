@@ -159,7 +159,13 @@ describe('agent/journal', () => {
       interrupted('nodetect', 'installing');
       interrupted('nodetect-un', 'uninstalling');
       const ran: string[] = [];
-      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => undefined, detect: async (_s, a) => (ran.push(a.actionId), true) });
+      const decisions = await recoverInterrupted(new Reporter(journal), {
+        detectFor: () => undefined,
+        detect: async (_s, a) => {
+          ran.push(a.actionId);
+          return true;
+        },
+      });
       expect([...decisions]).to.deep.equal([
         ['nodetect', 'failed'],
         ['nodetect-un', 'failed'],
@@ -215,7 +221,14 @@ describe('agent/journal', () => {
       expect(await commandsIn(dir)).to.include(installer.pid);
       journal.transition({ actionId: 'unrecorded', serial: 7, phase: 'installing', deployment: 'd', package: 'unrecorded', version: '1.0.0', dir });
       let detectedAt = 0;
-      const decisions = await recoverInterrupted(new Reporter(journal), { detectFor: () => detect, detect: async () => ((detectedAt = Date.now()), true), pollMs: 20 });
+      const decisions = await recoverInterrupted(new Reporter(journal), {
+        detectFor: () => detect,
+        detect: async () => {
+          detectedAt = Date.now();
+          return true;
+        },
+        pollMs: 20,
+      });
       expect([...decisions]).to.deep.equal([['unrecorded', 'installed']]);
       expect(detectedAt).to.be.at.least(await exited);
       expect(await commandsIn(dir)).to.deep.equal([]);

@@ -18,7 +18,6 @@ function processesMentioning(text: string): string[] {
     .map((line) => line.trim());
 }
 
-
 describe('ferry demo (real processes)', function () {
   this.timeout(240_000);
   const work: string[] = [];
@@ -50,7 +49,12 @@ describe('ferry demo (real processes)', function () {
     expect(r.stdout).to.match(/^stopped 9 processes\.$/m);
 
     expect(processesMentioning(dir!)).to.deep.equal([]);
-    expect(await fetch(url!).then(() => 'answered', () => 'refused')).to.equal('refused');
+    expect(
+      await fetch(url!).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    ).to.equal('refused');
   });
 
   it('stops every process on SIGINT (Ctrl-C) and exits 0', async () => {
@@ -72,7 +76,12 @@ describe('ferry demo (real processes)', function () {
     expect(stdout).to.match(/^stopped 9 processes\.$/m);
     expect(processesMentioning(dir)).to.deep.equal([]);
     // Without --keep the work folder is gone.
-    expect(await readFile(`${dir}/controller/admin.token`, 'utf8').then(() => 'kept', () => 'removed')).to.equal('removed');
+    expect(
+      await readFile(`${dir}/controller/admin.token`, 'utf8').then(
+        () => 'kept',
+        () => 'removed',
+      ),
+    ).to.equal('removed');
   });
 });
 
@@ -108,7 +117,12 @@ describe('ferry demo: when the fleet counts as settled', () => {
     { name: 'waiting for a window tomorrow', view: view({ installWindows: far }, 'waiting') as never, settled: true, counts: { waiting: 1 } },
     { name: 'waiting for a rollout wave', view: view({ status: 'waiting' }, 'waiting') as never, settled: false, counts: { waiting: 1 } },
     { name: 'suspended deployment', view: view({ suspended: true }, 'pending') as never, settled: true, counts: { pending: 1 } },
-    { name: 'a host that has not enrolled', view: { expectedHosts: ['h1', 'h2'], appliedRevision: 'main@sha1:1', hosts: view({}, 'installed').hosts } as never, settled: false, counts: { installed: 1 } },
+    {
+      name: 'a host that has not enrolled',
+      view: { expectedHosts: ['h1', 'h2'], appliedRevision: 'main@sha1:1', hosts: view({}, 'installed').hosts } as never,
+      settled: false,
+      counts: { installed: 1 },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -11,12 +11,26 @@ describe('ferry --help', () => {
     for (const c of commands) expect(r.stdout).to.contain(`  ${c.words.join(' ')}`);
     const names = commands.map((c) => c.words.join(' '));
     expect(names).to.include.members([
-      'validate', 'plan', 'controller', 'agent', 'package build', 'package push', 'token create',
-      'status', 'hosts', 'suspend', 'resume', 'wake', 'bundle export', 'bundle apply', 'results import', 'demo',
+      'validate',
+      'plan',
+      'controller',
+      'agent',
+      'package build',
+      'package push',
+      'token create',
+      'status',
+      'hosts',
+      'suspend',
+      'resume',
+      'wake',
+      'bundle export',
+      'bundle apply',
+      'results import',
+      'demo',
     ]);
   });
 
-  it('--version prints package.json\'s version, the one the agent reports', async () => {
+  it("--version prints package.json's version, the one the agent reports", async () => {
     const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const r = await runFerry(['--version']);
     expect({ code: r.code, stdout: r.stdout, agent: agentVersion }).to.deep.equal({ code: 0, stdout: `${version}\n`, agent: version });
@@ -27,7 +41,11 @@ describe('ferry --help', () => {
     { name: 'an unknown command', args: ['frobnicate'], stderr: "unknown command 'frobnicate'" },
     { name: 'a group without its verb', args: ['package'], stderr: '`ferry package build` or `ferry package push`' },
     { name: 'a controller poll shorter than 1s', args: ['controller', '--poll', '500ms'], stderr: '--poll 500ms: give a duration of at least 1s' },
-    { name: 'a report retention that is not a duration', args: ['controller', '--report-retention', '3 months'], stderr: '--report-retention 3 months: give a duration of at least 1h, e.g. 90d, or "forever"' },
+    {
+      name: 'a report retention that is not a duration',
+      args: ['controller', '--report-retention', '3 months'],
+      stderr: '--report-retention 3 months: give a duration of at least 1h, e.g. 90d, or "forever"',
+    },
   ];
   for (const c of usageCases) {
     it(`exits 2 on ${c.name}`, async () => {

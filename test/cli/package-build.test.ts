@@ -37,7 +37,9 @@ async function makeFolder(dir: string, specs: readonly FileSpec[], opts: { modeM
 }
 
 async function sha256Of(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /** The manifest's spec.artifact.sha256 from a build's stdout. */
@@ -138,13 +140,25 @@ describe('ferry package build', () => {
   });
 
   it('splits --install/--uninstall/--detect into argv like a shell, without expanding', async () => {
-    await makeFolder(path.join(tmp, 'src'), files.filter((f) => !f.path.endsWith('.sh')));
+    await makeFolder(
+      path.join(tmp, 'src'),
+      files.filter((f) => !f.path.endsWith('.sh')),
+    );
     const r = await runFerry(
       [
-        'package', 'build', 'src', '--name', 'tool', '--version', '2.0.0-rc.1',
-        '--install', `sh -c 'cp -R payload "$FERRY_INSTALL_ROOT/opt/tool"'`,
-        '--uninstall', 'rm  -rf "/opt/my tool"',
-        '--detect', 'test -f /opt/tool/VERSION',
+        'package',
+        'build',
+        'src',
+        '--name',
+        'tool',
+        '--version',
+        '2.0.0-rc.1',
+        '--install',
+        `sh -c 'cp -R payload "$FERRY_INSTALL_ROOT/opt/tool"'`,
+        '--uninstall',
+        'rm  -rf "/opt/my tool"',
+        '--detect',
+        'test -f /opt/tool/VERSION',
       ],
       { cwd: tmp },
     );
@@ -182,7 +196,11 @@ describe('ferry package build', () => {
     { name: 'no install.sh and no --install', args: ['bare', '--name', 'tool', '--version', '1'], stderr: 'bare has no install.sh; add one' },
     { name: 'an unclosed quote', args: ['src', '--name', 'tool', '--version', '1', '--install', "sh -c 'oops"], stderr: "has an unclosed ' quote" },
     { name: 'an empty --install', args: ['src', '--name', 'tool', '--version', '1', '--install', '  '], stderr: '--install is empty' },
-    { name: 'a --source escaping the repo', args: ['src', '--name', 'tool', '--version', '1', '--source', '../x.tar.gz'], stderr: "--source '../x.tar.gz' must be a path inside the manifest repo" },
+    {
+      name: 'a --source escaping the repo',
+      args: ['src', '--name', 'tool', '--version', '1', '--source', '../x.tar.gz'],
+      stderr: "--source '../x.tar.gz' must be a path inside the manifest repo",
+    },
   ];
   for (const c of usageCases) {
     it(`exits 2 with a plain message on ${c.name}`, async () => {

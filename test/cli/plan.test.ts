@@ -188,8 +188,12 @@ describe('ferry plan', function () {
   });
 
   const usageErrors = [
-    { name: 'an unknown revision', args: () => ['plan', dir, '--inventory', inventory, '--base', 'no-such-branch'], stderr: "ferry: --base no-such-branch: unknown revision 'no-such-branch' in the repository at" },
-    { name: 'a missing inventory file', args: () => ['plan', dir, '--inventory', join(repo, 'nope.json')], stderr: 'nope.json\': no such file; pass --inventory' },
+    {
+      name: 'an unknown revision',
+      args: () => ['plan', dir, '--inventory', inventory, '--base', 'no-such-branch'],
+      stderr: "ferry: --base no-such-branch: unknown revision 'no-such-branch' in the repository at",
+    },
+    { name: 'a missing inventory file', args: () => ['plan', dir, '--inventory', join(repo, 'nope.json')], stderr: "nope.json': no such file; pass --inventory" },
     { name: 'no --inventory', args: () => ['plan', dir], stderr: "required option '--inventory <file>' not specified" },
     { name: 'markdown without --base', args: () => ['plan', dir, '--inventory', inventory, '--format', 'markdown'], stderr: 'needs --base REV' },
     { name: 'an unknown host', args: () => ['plan', dir, '--inventory', inventory, '--host', 'clt9'], stderr: 'ferry: --host clt9: no such host in' },

@@ -53,7 +53,10 @@ describe('ferry wake', function () {
 
   it('ferry controller refuses a --wake-broadcast that is not ADDR[:PORT] (exit 2)', async () => {
     const r = await runFerry(['controller', '--wake-broadcast', 'lan.example:9']);
-    expect([r.code, r.stderr.trim()]).to.deep.equal([2, 'ferry: --wake-broadcast lan.example:9: expected ADDR[:PORT] with an IP address, e.g. 255.255.255.255:9 or 192.168.1.255:9']);
+    expect([r.code, r.stderr.trim()]).to.deep.equal([
+      2,
+      'ferry: --wake-broadcast lan.example:9: expected ADDR[:PORT] with an IP address, e.g. 255.255.255.255:9 or 192.168.1.255:9',
+    ]);
   });
 
   it('wants a host or a group', async () => {

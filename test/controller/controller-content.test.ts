@@ -77,7 +77,11 @@ describe('controller content, groups and follower refresh (in process)', functio
     Object.fromEntries((JSON.parse((await c.store.getPlan(host))!.signed!) as Plan).actions.map((a) => [a.package, a.status === 'blocked' ? `blocked: ${a.reason}` : a.status]));
 
   it('ingests repository artifacts, blocks what is missing with the reason, and plans it once pushed; groups reach the admin API', async () => {
-    const head = await repo.commit({ 'packages.yaml': pkg('hello', 'hello', 'artifacts/hello.tar.gz') + pkg('tool', 'tool!'), 'fleet.yaml': fleet('h1, h2'), 'artifacts/hello.tar.gz': 'hello' });
+    const head = await repo.commit({
+      'packages.yaml': pkg('hello', 'hello', 'artifacts/hello.tar.gz') + pkg('tool', 'tool!'),
+      'fleet.yaml': fleet('h1, h2'),
+      'artifacts/hello.tar.gz': 'hello',
+    });
     const { c, admin } = await start('a');
     const pushReason = 'not in the content store; push it with `ferry package push FILE`';
     const status = await eventually(async () => {

@@ -27,12 +27,21 @@ function groupsYaml(): string {
   return docs.join('---\n');
 }
 
-function send(port: number, method: string, path: string, token: string, body: unknown, localAddress: string): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function send(port: number, method: string, path: string, token: string, body: unknown, localAddress: string): Promise<{ status: number; body: any }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const text = JSON.stringify(body);
   const agent = new Agent({ keepAlive: false });
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method, path, agent, localAddress, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        localAddress,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      },
       (res) => {
         let data = '';
         res.setEncoding('utf8');
@@ -125,7 +134,14 @@ describe('onboarding a fleet through the API (issue 17)', function () {
     await Promise.all(
       changed.map(async (i) => {
         const host = `host-${String(i).padStart(5, '0')}`;
-        const res = await send(controller.port, 'PUT', `/v1/hosts/${host}/inventory`, credentials.get(host)!, { facts: { cpus: 8 }, labels: { slot: `s${i % 18}` }, software: [] }, addressOf(i));
+        const res = await send(
+          controller.port,
+          'PUT',
+          `/v1/hosts/${host}/inventory`,
+          credentials.get(host)!,
+          { facts: { cpus: 8 }, labels: { slot: `s${i % 18}` }, software: [] },
+          addressOf(i),
+        );
         expect(res.body).to.include({ changed: true });
       }),
     );

@@ -11,7 +11,13 @@ import { actionId, enrollAll, minutesAgo, planAction, report, workstationFacts, 
 
 const editor = actionId('editor-2-4', 'text-editor', '2.4.1');
 const vpn = actionId('vpn-client-5', 'vpn-client', '5.0.2');
-const failOutput = ['+ tar -xzf payload.tar.gz', '+ ./configure --prefix=/opt/editor', 'checking for libfoo... no', 'configure: error: libfoo >= 1.2 is required', 'install.sh: exit 3'].join('\n');
+const failOutput = [
+  '+ tar -xzf payload.tar.gz',
+  '+ ./configure --prefix=/opt/editor',
+  'checking for libfoo... no',
+  'configure: error: libfoo >= 1.2 is required',
+  'install.sh: exit 3',
+].join('\n');
 
 describe('dashboard in a browser', function () {
   this.timeout(60_000);
@@ -45,7 +51,10 @@ describe('dashboard in a browser', function () {
     // lab-04 has its plan and has not reported yet: pending.
     await h.seedPlan('lab-04', revision, both.slice(1));
     const r = (host: string, results: Parameters<typeof report>[3]) => report(h, host, creds.get(host)!, results);
-    await r('sales-01', [{ actionId: editor, state: 'installed', at: minutesAgo(9) }, { actionId: vpn, state: 'installed', at: minutesAgo(8) }]);
+    await r('sales-01', [
+      { actionId: editor, state: 'installed', at: minutesAgo(9) },
+      { actionId: vpn, state: 'installed', at: minutesAgo(8) },
+    ]);
     await r('sales-02', [{ actionId: editor, state: 'downloading', bytesDone: 12 * 1024 * 1024, at: minutesAgo(2) }]);
     await r('sales-03', [
       { actionId: editor, state: 'failed', exitCode: 3, reason: 'install.sh exited 3: libfoo >= 1.2 is required', output: failOutput, at: minutesAgo(4) },
@@ -68,8 +77,7 @@ describe('dashboard in a browser', function () {
     expect(errors, errors.join('\n')).to.deep.equal([]);
   });
 
-  const count = (deployment: string, state: string) =>
-    page.locator(`[data-deployment="${deployment}"] [data-count="${state}"]`).textContent({ timeout: 10_000 });
+  const count = (deployment: string, state: string) => page.locator(`[data-deployment="${deployment}"] [data-count="${state}"]`).textContent({ timeout: 10_000 });
 
   it('asks for the admin token, explains a refused one, and signs in', async () => {
     await page.goto(h.url);
@@ -87,9 +95,7 @@ describe('dashboard in a browser', function () {
     expect(await js(page, `sessionStorage.getItem('ferry.adminToken')`)).to.equal(h.adminToken);
     expect(await count('editor-2-4', 'failed')).to.equal('1');
     expect(await count('editor-2-4', 'installed')).to.equal('1');
-    expect(await page.getByRole('progressbar', { name: 'editor-2-4 progress' }).getAttribute('aria-valuetext')).to.equal(
-      '2 of 7 settled (29%), 1 failed, 1 in progress',
-    );
+    expect(await page.getByRole('progressbar', { name: 'editor-2-4 progress' }).getAttribute('aria-valuetext')).to.equal('2 of 7 settled (29%), 1 failed, 1 in progress');
 
     // A reload keeps the session (sessionStorage); signing out forgets it.
     await page.reload();
@@ -137,7 +143,12 @@ describe('dashboard in a browser', function () {
     await until(page, `document.querySelectorAll('tbody tr[data-host]').length === 1`);
     await page.getByLabel('State', { exact: true }).selectOption('');
     await until(page, `document.querySelectorAll('tbody tr[data-host]').length === 4`);
-    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { getAttribute(n: string): string | null }).getAttribute('data-host')))).to.deep.equal(['sales-01', 'sales-02', 'sales-03', 'sales-04']);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { getAttribute(n: string): string | null }).getAttribute('data-host')))).to.deep.equal([
+      'sales-01',
+      'sales-02',
+      'sales-03',
+      'sales-04',
+    ]);
     await screenshot(page, 'test-output/dashboard-deployment.png');
 
     await page.getByRole('link', { name: 'sales-03' }).click();
@@ -207,7 +218,11 @@ describe('dashboard in a browser', function () {
 
   it('works with the keyboard alone: sign in, open a deployment, suspend and resume it', async () => {
     await page.goto(h.url);
-    const active = () => js<{ id: string; text: string; outline: string }>(page, `({ id: document.activeElement?.id ?? '', text: document.activeElement?.textContent?.trim() ?? '', outline: getComputedStyle(document.activeElement).outlineStyle })`);
+    const active = () =>
+      js<{ id: string; text: string; outline: string }>(
+        page,
+        `({ id: document.activeElement?.id ?? '', text: document.activeElement?.textContent?.trim() ?? '', outline: getComputedStyle(document.activeElement).outlineStyle })`,
+      );
     const tabTo = async (match: (a: { id: string; text: string }) => boolean, what: string) => {
       for (let i = 0; i < 40; i++) {
         await page.keyboard.press('Tab');
@@ -256,7 +271,10 @@ describe('dashboard with 10,000 hosts', function () {
     const states = ['installed', 'installed', 'installed', 'installed', 'downloading', undefined, 'failed', 'not-applicable'] as const;
     const office = planAction('office-suite', 'office', '7.6.4');
     const names = Array.from({ length: 10_000 }, (_, i) => `ws-${String(i).padStart(5, '0')}`);
-    await h.store.savePlans(names.map((host) => ({ host, hash: 'office', body: { host, sources: [], actions: [office] }, revision: 'main@sha1:1' })), now);
+    await h.store.savePlans(
+      names.map((host) => ({ host, hash: 'office', body: { host, sources: [], actions: [office] }, revision: 'main@sha1:1' })),
+      now,
+    );
     for (let i = 0; i < 10_000; i++) {
       const host = names[i]!;
       await h.store.enrollHost({ host, credentialHash: i.toString(16).padStart(64, '0'), facts: {}, labels: {}, now });
@@ -264,7 +282,16 @@ describe('dashboard with 10,000 hosts', function () {
       if (state === undefined) continue;
       await h.store.ingestReports(
         host,
-        [{ id: `r${i}`, actionId: actionId('office-suite', 'office', '7.6.4'), serial: 1, state, at: now.toISOString(), ...(state === 'failed' && { reason: 'installer exited 1', exitCode: 1 }) }],
+        [
+          {
+            id: `r${i}`,
+            actionId: actionId('office-suite', 'office', '7.6.4'),
+            serial: 1,
+            state,
+            at: now.toISOString(),
+            ...(state === 'failed' && { reason: 'installer exited 1', exitCode: 1 }),
+          },
+        ],
         now,
       );
     }

@@ -62,8 +62,7 @@ export async function report(h: Harness, host: string, credential: string, resul
 }
 
 /** The action id the planner gives an action (`DEPLOYMENT/PACKAGE@VERSION/OP`). */
-export const actionId = (deployment: string, pkg: string, version: string, op: 'install' | 'uninstall' = 'install'): string =>
-  `${deployment}/${pkg}@${version}/${op}`;
+export const actionId = (deployment: string, pkg: string, version: string, op: 'install' | 'uninstall' = 'install'): string => `${deployment}/${pkg}@${version}/${op}`;
 
 /** A plan action as the planner would write it, with room to override any field. */
 export function planAction(deployment: string, pkg: string, version: string, extra: Partial<PlanAction> = {}): PlanAction {

@@ -24,7 +24,7 @@ describe('dashboard router', () => {
     expect(r.text).to.contain('<main id="main"');
   });
 
-  it('serves every asset with its type, and answers an unknown one with the API\'s JSON 404', async () => {
+  it("serves every asset with its type, and answers an unknown one with the API's JSON 404", async () => {
     const types: Record<string, RegExp> = { js: /javascript/, css: /^text\/css/, svg: /^image\/svg\+xml/, html: /^text\/html/ };
     const files = (dir: string, prefix = ''): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));

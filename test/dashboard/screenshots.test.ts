@@ -93,16 +93,26 @@ describe('dashboard screenshots for the README', function () {
       if (dept === 'sales' || dept === 'eng') {
         const r = i % 23;
         if (host.name === 'lab-eng-03') results.push({ actionId: id(editor), state: 'not-applicable', reason: 'enough-disk: disk free 1.2 GiB < 2 GiB', at: minute(20) });
-        else if (r === 4 || r === 15) results.push({ actionId: id(editor), state: 'failed', exitCode: 4, reason: 'install.sh exited 4: postinstall failed', output: failOutput, at: minute(9) });
+        else if (r === 4 || r === 15)
+          results.push({ actionId: id(editor), state: 'failed', exitCode: 4, reason: 'install.sh exited 4: postinstall failed', output: failOutput, at: minute(9) });
         else if (r === 7 || r === 11) results.push({ actionId: id(editor), state: 'downloading', bytesDone: (20 + r) * 1024 * 1024, at: minute(1) });
         else if (r === 9) results.push({ actionId: id(editor), state: 'installing', at: minute(0) });
         else if (r === 2) results.push({ actionId: id(editor), state: 'waiting', reason: 'install window lunch opens at 12:00', at: minute(3) });
-        else if (dept === 'eng' && host.facts?.arch === 'arm64') results.push({ actionId: id(editor), state: 'not-applicable', reason: 'desktop-x64: arch arm64 is not one of x64', at: minute(22) });
+        else if (dept === 'eng' && host.facts?.arch === 'arm64')
+          results.push({ actionId: id(editor), state: 'not-applicable', reason: 'desktop-x64: arch arm64 is not one of x64', at: minute(22) });
         else results.push({ actionId: id(editor), state: 'installed', at: minute(15) });
       }
       const v = i % 9;
-      results.push({ actionId: id(vpn), ...(v < 3 ? { state: 'installed' as const, at: minute(5) } : v < 5 ? { state: 'downloading' as const, bytesDone: v * 3_100_000, at: minute(0) } : { state: 'waiting' as const, reason: 'transfer window nightly opens at 22:00', at: minute(2) }) });
-      if (dept === 'support') results.push({ actionId: id(legacy), ...(i % 3 === 0 ? { state: 'suspended' as const, at: minute(4) } : { state: 'uninstalled' as const, at: minute(12) }) });
+      results.push({
+        actionId: id(vpn),
+        ...(v < 3
+          ? { state: 'installed' as const, at: minute(5) }
+          : v < 5
+            ? { state: 'downloading' as const, bytesDone: v * 3_100_000, at: minute(0) }
+            : { state: 'waiting' as const, reason: 'transfer window nightly opens at 22:00', at: minute(2) }),
+      });
+      if (dept === 'support')
+        results.push({ actionId: id(legacy), ...(i % 3 === 0 ? { state: 'suspended' as const, at: minute(4) } : { state: 'uninstalled' as const, at: minute(12) }) });
       if (dept === 'eng') results.push({ actionId: id(browserEsr), state: 'suspended', reason: 'deployment suspended in git', at: minute(25) });
       // Status counts the actions of current plans: the host's plan holds what it reports on.
       const planned = [...new Set(results.map((r) => r.actionId))].map((actionId) => {

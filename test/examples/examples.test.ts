@@ -33,7 +33,10 @@ function nameAndVersion(dir: string): [string, string] {
 
 async function packageDirs(): Promise<string[]> {
   const entries = await readdir(packagesDir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 async function committedPackages(): Promise<Map<string, PackageDoc>> {
@@ -58,7 +61,9 @@ async function yamlFiles(dir: string): Promise<string[]> {
 }
 
 async function sha256Of(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 describe('examples', () => {
@@ -83,10 +88,7 @@ describe('examples', () => {
     const expected: string[] = [];
     for (const dir of await packageDirs()) {
       const [name, version] = nameAndVersion(dir);
-      const r = await runFerry(
-        ['package', 'build', path.join(packagesDir, dir), '--name', name, '--version', version, '--out', 'artifacts'],
-        { cwd: tmp },
-      );
+      const r = await runFerry(['package', 'build', path.join(packagesDir, dir), '--name', name, '--version', version, '--out', 'artifacts'], { cwd: tmp });
       expect(r.code, r.stderr).to.equal(0);
       const built = (parse(r.stdout) as PackageDoc).spec.artifact;
       const file = path.join(manifestsDir, 'artifacts', `${dir}.tar.gz`);
@@ -136,7 +138,11 @@ describe('examples', () => {
       const env = { ...process.env, FERRY_INSTALL_ROOT: root, FERRY_PACKAGE_DIR: unpacked };
       await run('sh', ['uninstall.sh'], { cwd: unpacked, env });
     }
-    const left = (await run('find', [root, '-type', 'f'])).stdout.trim().split('\n').filter(Boolean).map((f) => path.relative(root, f));
+    const left = (await run('find', [root, '-type', 'f'])).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => path.relative(root, f));
     // security-agent keeps its config on uninstall, like a package manager's conffile
     expect(left).to.deep.equal(['etc/security-agent/agent.conf']);
   });

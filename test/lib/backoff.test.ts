@@ -23,11 +23,11 @@ describe('lib/backoff', () => {
 
   it('parseRetryAfter reads seconds and HTTP dates', () => {
     const now = Date.parse('2026-12-04T00:00:00Z');
-    expect([
-      parseRetryAfter('7', now),
-      parseRetryAfter('Fri, 04 Dec 2026 00:00:30 GMT', now),
-      parseRetryAfter('soon', now),
-      parseRetryAfter(undefined, now),
-    ]).to.deep.equal([7000, 30_000, undefined, undefined]);
+    expect([parseRetryAfter('7', now), parseRetryAfter('Fri, 04 Dec 2026 00:00:30 GMT', now), parseRetryAfter('soon', now), parseRetryAfter(undefined, now)]).to.deep.equal([
+      7000,
+      30_000,
+      undefined,
+      undefined,
+    ]);
   });
 });

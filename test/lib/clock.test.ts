@@ -16,7 +16,10 @@ describe('lib/clock', () => {
     const ac = new AbortController();
     const p = systemClock.sleep(60_000, ac.signal);
     ac.abort(new Error('stop'));
-    const err = await p.then(() => undefined, (e: Error) => e);
+    const err = await p.then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).to.equal('stop');
   });
 });

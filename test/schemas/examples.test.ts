@@ -13,7 +13,9 @@ const schemasDir = join(repoRoot, 'schemas');
 
 function plainAjv(): Ajv {
   const ajv = new Ajv();
-  for (const f of readdirSync(schemasDir).filter((n) => n.endsWith('.schema.json')).sort()) {
+  for (const f of readdirSync(schemasDir)
+    .filter((n) => n.endsWith('.schema.json'))
+    .sort()) {
     ajv.addSchema(JSON.parse(readFileSync(join(schemasDir, f), 'utf8')) as object);
   }
   return ajv;
@@ -24,7 +26,12 @@ function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
     .map((e) => join(e.parentPath, e.name))
-    .filter((p) => !relative(dir, p).split('/').some((s) => s.startsWith('.')))
+    .filter(
+      (p) =>
+        !relative(dir, p)
+          .split('/')
+          .some((s) => s.startsWith('.')),
+    )
     .sort();
 }
 
@@ -69,7 +76,10 @@ describe('schemas/: the raw JSON Schemas', () => {
     { name: 'a misspelled key', doc: { apiVersion: 'ferry/v1', kind: 'Host', metadata: { name: 'h1' }, spec: { lables: { a: 'b' } } } },
     { name: 'another apiVersion', doc: { apiVersion: 'ferry/v2', kind: 'Host', metadata: { name: 'h1' } } },
     { name: 'an unknown kind', doc: { apiVersion: 'ferry/v1', kind: 'Pakage', metadata: { name: 'p' } } },
-    { name: 'a bad duration', doc: { apiVersion: 'ferry/v1', kind: 'Schedule', metadata: { name: 's' }, spec: { timezone: 'UTC', windows: [{ cron: '* * * * *', duration: '1 hour' }] } } },
+    {
+      name: 'a bad duration',
+      doc: { apiVersion: 'ferry/v1', kind: 'Schedule', metadata: { name: 's' }, spec: { timezone: 'UTC', windows: [{ cron: '* * * * *', duration: '1 hour' }] } },
+    },
     { name: 'a bad size', doc: { apiVersion: 'ferry/v1', kind: 'Condition', metadata: { name: 'c' }, spec: { minMemory: '4 GB' } } },
   ];
   for (const c of rejected) {
@@ -93,7 +103,10 @@ describe('schemas/: plan, inventory and report documents', () => {
       revision: 'main@sha1:3f2a',
       generatedAt: '2026-12-01T00:00:00Z',
       expiresAt: '2026-12-08T00:00:00Z',
-      sources: [{ kind: 'relay', name: 'osaka', url: 'http://relay-osaka-01:8470' }, { kind: 'controller', name: 'controller' }],
+      sources: [
+        { kind: 'relay', name: 'osaka', url: 'http://relay-osaka-01:8470' },
+        { kind: 'controller', name: 'controller' },
+      ],
       actions: [
         {
           id: 'editor-2-4/text-editor@2.4.1/install',
@@ -118,9 +131,18 @@ describe('schemas/: plan, inventory and report documents', () => {
   });
 
   it('accept an inventory and a report', () => {
-    const inv = { host: 'clt2', facts: { os: { platform: 'linux' }, arch: 'x64', cpus: 4, gpu: 'none' }, labels: { dept: 'sales' }, software: [{ name: 'python3', version: '3.11.2', source: 'dpkg' }] };
+    const inv = {
+      host: 'clt2',
+      facts: { os: { platform: 'linux' }, arch: 'x64', cpus: 4, gpu: 'none' },
+      labels: { dept: 'sales' },
+      software: [{ name: 'python3', version: '3.11.2', source: 'dpkg' }],
+    };
     expect(inventory(inv), JSON.stringify(inventory.errors)).to.equal(true);
-    const rep = { results: [{ id: 'r1', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 3, state: 'failed', at: '2026-12-01T13:05:00Z', exitCode: 2, output: 'boom', reason: 'exit code 2' }] };
+    const rep = {
+      results: [
+        { id: 'r1', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 3, state: 'failed', at: '2026-12-01T13:05:00Z', exitCode: 2, output: 'boom', reason: 'exit code 2' },
+      ],
+    };
     expect(report(rep), JSON.stringify(report.errors)).to.equal(true);
     expect(report({ results: [{ ...rep.results[0], state: 'exploded' }] })).to.equal(false);
   });

@@ -13,10 +13,7 @@ export interface RunResult {
 }
 
 /** Runs `ferry ARGS` as a real process and collects its output. */
-export function runFerry(
-  args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
-): Promise<RunResult> {
+export function runFerry(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [ferryBin, ...args], {
       cwd: options.cwd ?? repoRoot,

@@ -183,7 +183,11 @@ function schedule() {
 
 /** @param {string} message */
 function notFound(message) {
-  return h('div', { class: 'view' }, h('div', { class: 'card empty' }, h('h1', { tabindex: '-1' }, 'Not found'), h('p', null, message), h('p', null, h('a', { href: '#/deployments' }, 'Back to deployments'))));
+  return h(
+    'div',
+    { class: 'view' },
+    h('div', { class: 'card empty' }, h('h1', { tabindex: '-1' }, 'Not found'), h('p', null, message), h('p', null, h('a', { href: '#/deployments' }, 'Back to deployments'))),
+  );
 }
 
 /** @param {import('./route.js').Route} route */
@@ -259,7 +263,15 @@ function showSignIn(message) {
         h('p', { class: 'lede' }, 'The dashboard shows what the controller knows about every deployment and host. It needs the controller’s admin token.'),
         h('label', { for: 'token' }, 'Admin token'),
         input,
-        h('p', { id: 'token-help', class: 'muted small' }, 'In ', h('code', null, 'DATA/admin.token'), ' on the controller (', h('code', null, 'ferry demo'), ' prints it). Kept in this tab only, until you close it or sign out.'),
+        h(
+          'p',
+          { id: 'token-help', class: 'muted small' },
+          'In ',
+          h('code', null, 'DATA/admin.token'),
+          ' on the controller (',
+          h('code', null, 'ferry demo'),
+          ' prints it). Kept in this tab only, until you close it or sign out.',
+        ),
         error,
         button,
       ),

@@ -121,7 +121,7 @@ function morphNode(old, nw) {
     const fn = /** @type {any} */ (n)[p];
     if (/** @type {any} */ (o)[p] !== fn) /** @type {any} */ (o)[p] = fn;
   }
-  if (o.nodeName === 'TEXTAREA' || o.nodeName === 'PRE' && o.dataset['raw'] !== undefined) {
+  if (o.nodeName === 'TEXTAREA' || (o.nodeName === 'PRE' && o.dataset['raw'] !== undefined)) {
     if (o.textContent !== n.textContent) o.textContent = n.textContent;
     return;
   }

@@ -23,7 +23,12 @@ export const stateInfo = {
 /** A state as a badge: glyph + words. @param {string} state */
 export function stateBadge(state) {
   const info = stateInfo[state] ?? { label: state, glyph: '•', tone: 'idle', help: '' };
-  return h('span', { class: `badge tone-${info.tone}`, 'data-state': state, title: info.help || null }, h('span', { class: 'glyph', 'aria-hidden': 'true' }, info.glyph), info.label);
+  return h(
+    'span',
+    { class: `badge tone-${info.tone}`, 'data-state': state, title: info.help || null },
+    h('span', { class: 'glyph', 'aria-hidden': 'true' }, info.glyph),
+    info.label,
+  );
 }
 
 const numberFormat = new Intl.NumberFormat('en-US');
@@ -52,8 +57,7 @@ export function ago(iso) {
   const ms = Date.now() - Date.parse(iso);
   const future = ms < 0;
   const s = Math.abs(ms) / 1000;
-  const text =
-    s < 5 ? 'just now' : s < 60 ? `${Math.round(s)} s` : s < 3600 ? `${Math.round(s / 60)} min` : s < 86400 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} d`;
+  const text = s < 5 ? 'just now' : s < 60 ? `${Math.round(s)} s` : s < 3600 ? `${Math.round(s / 60)} min` : s < 86400 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} d`;
   if (text === 'just now') return text;
   return future ? `in ${text}` : `${text} ago`;
 }

@@ -59,7 +59,11 @@ describe('agent runtime: applying plans (in process, real controller API)', func
   }
 
   const states = async () => Object.fromEntries((await ctl.store.currentStates({ host })).map((s) => [s.actionId, s.report]));
-  const runs = (name: string) => readFile(join(root, `${name}.runs`), 'utf8').then((t) => t.trim().split('\n'), () => [] as string[]);
+  const runs = (name: string) =>
+    readFile(join(root, `${name}.runs`), 'utf8').then(
+      (t) => t.trim().split('\n'),
+      () => [] as string[],
+    );
 
   it('enrolls once, reports inventory, installs, then upgrades to a new version without reinstalling the old', async () => {
     expect((await once()).code).to.equal(0); // no plan yet: nothing to do
@@ -213,7 +217,12 @@ describe('agent runtime: applying plans (in process, real controller API)', func
     const relay = await startContentServer({ [`/v1/content/${p.sha256}`]: bytes });
     relay.faults.corrupt = true;
     try {
-      await ctl.setPlan(host, [action(p)], { sources: [{ kind: 'relay', name: 'osaka', url: relay.url }, { kind: 'controller', name: 'controller' }] });
+      await ctl.setPlan(host, [action(p)], {
+        sources: [
+          { kind: 'relay', name: 'osaka', url: relay.url },
+          { kind: 'controller', name: 'controller' },
+        ],
+      });
       expect((await once()).code).to.equal(0);
       expect(relay.requests.length).to.be.greaterThan(0);
       const downloaded = (await ctl.store.history(host, 'dep/fonts@1.0.0/install')).find((r) => r.state === 'downloaded');

@@ -16,7 +16,14 @@ async function newestSource(dir: string): Promise<number> {
 
 async function builtAt(): Promise<number> {
   const files = ['dist/cli/agent.js', 'dist/agent/agent.js', 'dist/agent/runner/executor.js'];
-  const times = await Promise.all(files.map((f) => stat(join(repoRoot, f)).then((s) => s.mtimeMs, () => 0)));
+  const times = await Promise.all(
+    files.map((f) =>
+      stat(join(repoRoot, f)).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
   return Math.min(...times);
 }
 

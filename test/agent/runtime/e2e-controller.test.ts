@@ -92,16 +92,20 @@ describe('agent runtime: against startController (manifests directory)', functio
       shutdownCommand: ['true'],
       osPackages: false,
     };
-    await eventually(async () => {
-      const agent = await Agent.open({ ...agentOptions, events: new MemorySink() });
-      try {
-        await agent.runOnce();
-      } finally {
-        await agent.close();
-      }
-      const states = await c.store.currentStates({ host: 'e2e1' });
-      return states.find((s) => s.actionId === 'notes-1/notes@1.0.0/install' && s.state === 'installed');
-    }, 'notes installed through the controller', 40_000);
+    await eventually(
+      async () => {
+        const agent = await Agent.open({ ...agentOptions, events: new MemorySink() });
+        try {
+          await agent.runOnce();
+        } finally {
+          await agent.close();
+        }
+        const states = await c.store.currentStates({ host: 'e2e1' });
+        return states.find((s) => s.actionId === 'notes-1/notes@1.0.0/install' && s.state === 'installed');
+      },
+      'notes installed through the controller',
+      40_000,
+    );
     expect((await readFile(join(root, 'opt/notes/VERSION'), 'utf8')).trim()).to.equal('1.0.0');
     expect(await c.store.listInstalled({ host: 'e2e1' })).to.have.length(1);
   });

@@ -159,6 +159,7 @@ export function installScript(name: string, version: string, options: { sleep?: 
   return [
     '#!/bin/sh',
     'set -eu',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'root="${FERRY_INSTALL_ROOT%/}"',
     `echo "${version}" >> "$root/${name}.runs"`,
     options.sleep ? `sleep ${options.sleep}` : '',
@@ -171,6 +172,7 @@ export function installScript(name: string, version: string, options: { sleep?: 
 }
 
 export function uninstallScript(name: string): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
   return ['#!/bin/sh', 'set -eu', 'root="${FERRY_INSTALL_ROOT%/}"', `rm -rf "$root/opt/${name}"`, `echo removed >> "$root/${name}.uninstalls"`, ''].join('\n');
 }
 

@@ -32,17 +32,26 @@ describe('agent runtime: `ferry agent` processes', function () {
 
   const args = (extra: string[] = []) => [
     'agent',
-    '--server', ctl.url,
-    '--enroll-token', token,
-    '--name', host,
-    '--data', join(work, 'data'),
-    '--install-root', join(work, 'root'),
+    '--server',
+    ctl.url,
+    '--enroll-token',
+    token,
+    '--name',
+    host,
+    '--data',
+    join(work, 'data'),
+    '--install-root',
+    join(work, 'root'),
     '--no-os-packages',
     '--once',
     ...extra,
   ];
   const states = async () => Object.fromEntries((await ctl.store.currentStates({ host })).map((s) => [s.actionId, s.report]));
-  const runs = (name: string) => readFile(join(work, 'root', `${name}.runs`), 'utf8').then((t) => t.trim().split('\n'), () => [] as string[]);
+  const runs = (name: string) =>
+    readFile(join(work, 'root', `${name}.runs`), 'utf8').then(
+      (t) => t.trim().split('\n'),
+      () => [] as string[],
+    );
 
   function start(extra: string[] = []): ChildProcess {
     return spawn(process.execPath, [ferryBin, ...args(extra)], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -56,7 +65,10 @@ describe('agent runtime: `ferry agent` processes', function () {
     await ctl.setPlan(host, [action(p)]);
     const second = await runFerry(args());
     expect(second.code, second.stderr).to.equal(0);
-    const events = second.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    const events = second.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string });
     expect(events.map((e) => e.event)).to.include.members(['plan-accepted', 'download-started', 'install-finished']);
     expect((await states())['dep/runtime-lib@1.2.0/install']?.state).to.equal('installed');
 
@@ -117,6 +129,7 @@ describe('agent runtime: `ferry agent` processes', function () {
     child.stdout!.on('data', (d) => (screen += d));
     const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c))); // after the output
     expect(code, screen).to.equal(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal's escape sequences
     const text = screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     expect(text).to.match(/ cad 2026\.1\.0 \[[\u2588\u2591]+\] \d+% [\d.]+ (B|KiB|MiB)\/1\.\d MiB/);
     expect(text).to.contain('installed cad 2026.1.0');

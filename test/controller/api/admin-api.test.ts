@@ -149,7 +149,18 @@ describe('admin API', () => {
           state: 'failed',
           lastReportAt: at,
           actions: [
-            { actionId: editorAction.id, package: 'text-editor', version: '2.4.1', op: 'install', state: 'failed', planned: 'planned', at, serial: 1, reason: 'install.sh exited 2', exitCode: 2 },
+            {
+              actionId: editorAction.id,
+              package: 'text-editor',
+              version: '2.4.1',
+              op: 'install',
+              state: 'failed',
+              planned: 'planned',
+              at,
+              serial: 1,
+              reason: 'install.sh exited 2',
+              exitCode: 2,
+            },
           ],
         },
         { host: 'web3', state: 'pending', actions: [{ actionId: editorAction.id, package: 'text-editor', version: '2.4.1', op: 'install', state: 'pending', planned: 'planned' }] },
@@ -248,7 +259,7 @@ describe('admin API', () => {
 });
 
 describe('admin API: times come from the injected clock', () => {
-  it('expires a token exactly its TTL (compound durations too) after the clock\'s now', async () => {
+  it("expires a token exactly its TTL (compound durations too) after the clock's now", async () => {
     const clock = manualClock('2026-12-01T09:00:00Z');
     const h = await startHarness({ clock });
     try {

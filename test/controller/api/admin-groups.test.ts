@@ -17,7 +17,7 @@ describe('admin API: groups', () => {
     expect(r.status, r.text).to.equal(200);
   }
 
-  it('filters a deployment\'s hosts by group, with the state filter, and lists the groups', async () => {
+  it("filters a deployment's hosts by group, with the state filter, and lists the groups", async () => {
     h = await startHarness({ desired, groups: { sales: ['s1', 's2'], lab: ['l1', 's2'], empty: [] } });
     await report('s1', 'installed');
     await report('s2', 'failed');

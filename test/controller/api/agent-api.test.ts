@@ -162,7 +162,9 @@ describe('agent API', () => {
       });
       try {
         const poll = async (base: string, etag?: string) => {
-          const r = await fetch(`${base}/v1/hosts/web3/plan`, { headers: { authorization: `Bearer ${cred}`, ...(etag && { 'if-none-match': etag, 'cache-control': 'max-age=0' }) } });
+          const r = await fetch(`${base}/v1/hosts/web3/plan`, {
+            headers: { authorization: `Bearer ${cred}`, ...(etag && { 'if-none-match': etag, 'cache-control': 'max-age=0' }) },
+          });
           return { status: r.status, etag: r.headers.get('etag'), body: await r.text() };
         };
         const appUrl = `http://127.0.0.1:${(appOnly.address() as AddressInfo).port}`;

@@ -70,9 +70,7 @@ describe('API fuzz', function () {
   /** Everything the store and content store hold that a request could change. */
   async function snapshot(): Promise<string> {
     const hosts = await h.store.listHosts({ limit: 10_000 });
-    const per = await Promise.all(
-      hosts.hosts.map(async (x) => [x, await h.store.getInventory(x.host), await h.store.getPlan(x.host), await h.store.history(x.host)]),
-    );
+    const per = await Promise.all(hosts.hosts.map(async (x) => [x, await h.store.getInventory(x.host), await h.store.getPlan(x.host), await h.store.history(x.host)]));
     const content = await readdir(join(h.dir, 'content'), { recursive: true });
     return JSON.stringify({
       hosts: per,
@@ -87,15 +85,12 @@ describe('API fuzz', function () {
   function send(r: FuzzRequest): Promise<FuzzReply> {
     return new Promise((resolve, reject) => {
       const url = new URL(h.url);
-      const req = httpRequest(
-        { host: url.hostname, port: url.port, method: r.method, path: r.path, headers: r.headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
+      const req = httpRequest({ host: url.hostname, port: url.port, method: r.method, path: r.path, headers: r.headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
       req.on('error', reject);
       // The server may answer (and close) before reading a large body; the unsent rest fails
       // on the socket after the reply is complete. That is the client's concern, not the test's.
@@ -130,8 +125,27 @@ describe('API fuzz', function () {
       return out;
     };
     const segmentValues = () => [
-      'f1', 'f2', 'nope', 'F1', '..', '.', '', '%2e%2e', '%2F', '%00', '%E0%A4%A', 'a'.repeat(64), 'A'.repeat(300),
-      blobSha, blobSha.toUpperCase(), 'editor-2-4', 'd1', encodeURIComponent(randomString(40)), '%ZZ', '-x-', 'x'.repeat(10_000),
+      'f1',
+      'f2',
+      'nope',
+      'F1',
+      '..',
+      '.',
+      '',
+      '%2e%2e',
+      '%2F',
+      '%00',
+      '%E0%A4%A',
+      'a'.repeat(64),
+      'A'.repeat(300),
+      blobSha,
+      blobSha.toUpperCase(),
+      'editor-2-4',
+      'd1',
+      encodeURIComponent(randomString(40)),
+      '%ZZ',
+      '-x-',
+      'x'.repeat(10_000),
     ];
 
     const validBodies: Record<string, unknown> = {
@@ -152,7 +166,8 @@ describe('API fuzz', function () {
       if (depth > 4 || k < 0.2) return pick([null, true, false, 0, -1, 1e308, 2 ** 53 + 1, 0.5, '', randomString(30), 'x'.repeat(70_000)]);
       if (k < 0.5) return Array.from({ length: Math.floor(rnd() * 4) }, () => randomJson(depth + 1));
       const o: Record<string, unknown> = {};
-      for (let i = 0; i < Math.floor(rnd() * 4); i++) o[pick(['token', 'host', 'facts', 'labels', 'software', 'results', 'ttl', 'by', '__proto__', 'constructor', randomString(8)])] = randomJson(depth + 1);
+      for (let i = 0; i < Math.floor(rnd() * 4); i++)
+        o[pick(['token', 'host', 'facts', 'labels', 'software', 'results', 'ttl', 'by', '__proto__', 'constructor', randomString(8)])] = randomJson(depth + 1);
       return o;
     };
     const mutate = (value: unknown, depth = 0): unknown => {
@@ -179,7 +194,18 @@ describe('API fuzz', function () {
     const templates = h.api.routes;
     const tokens = () => [undefined, h.adminToken, creds['f1']!, creds['f2']!, 'garbage', headerString(600), `${h.adminToken}x`];
     const methods = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'FOO'];
-    const contentTypes = ['application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/merge-patch+json', '', '*/*', 'application/octet-stream'];
+    const contentTypes = [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=latin1',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/merge-patch+json',
+      '',
+      '*/*',
+      'application/octet-stream',
+    ];
 
     const build = (): FuzzRequest => {
       const route = pick(templates);
@@ -191,11 +217,30 @@ describe('API fuzz', function () {
       if (chance(0.1)) path = path.replace(/\/[^/]*$/, `/${pick(segmentValues())}`);
       if (chance(0.05)) path += pick(['/', '//', '/extra', '/..', '%2f..']);
       if (chance(0.25)) {
-        const q = pick(['offset=1&limit=2', 'limit=0', 'limit=abc', 'offset=-1', 'state=failed', 'state=enrolled', 'state=%ZZ', 'history=3', 'a=1&a=2', `x=${'y'.repeat(5000)}`, 'limit[]=1', '__proto__=1']);
+        const q = pick([
+          'offset=1&limit=2',
+          'limit=0',
+          'limit=abc',
+          'offset=-1',
+          'state=failed',
+          'state=enrolled',
+          'state=%ZZ',
+          'history=3',
+          'a=1&a=2',
+          `x=${'y'.repeat(5000)}`,
+          'limit[]=1',
+          '__proto__=1',
+        ]);
         path += `?${q}`;
       }
       const headers: Record<string, string> = {};
-      const token = chance(0.85) ? (route.auth === 'admin' ? h.adminToken : route.auth === 'host' || route.auth === 'any' ? pick([creds['f1']!, h.adminToken]) : undefined) : pick(tokens());
+      const token = chance(0.85)
+        ? route.auth === 'admin'
+          ? h.adminToken
+          : route.auth === 'host' || route.auth === 'any'
+            ? pick([creds['f1']!, h.adminToken])
+            : undefined
+        : pick(tokens());
       if (token !== undefined) headers['authorization'] = chance(0.95) ? `Bearer ${token}` : pick([token, `Basic ${token}`, 'Bearer', `bearer  ${token}`]);
       let body: Buffer | undefined;
       const valid = validBodies[route.path];
@@ -221,15 +266,16 @@ describe('API fuzz', function () {
         const ct = chance(0.7) ? 'application/json' : pick(contentTypes);
         if (ct !== '') headers['content-type'] = ct;
       }
-      if (chance(0.1)) headers['if-none-match'] = pick(['*', '"abc"', 'W/"x"', headerString(50), '"' + 'a'.repeat(64) + '"']);
+      if (chance(0.1)) headers['if-none-match'] = pick(['*', '"abc"', 'W/"x"', headerString(50), `"${'a'.repeat(64)}"`]);
       if (chance(0.1)) headers['range'] = pick(['bytes=0-10', 'bytes=-1', 'bytes=5000-', 'bytes=10-5', 'bytes=0-1,3-4', 'items=0-1', headerString(30)]);
       if (chance(0.05)) headers['content-encoding'] = pick(['gzip', 'br', 'identity', 'x-unknown']);
-      if (chance(0.05)) headers['x-hub-signature-256'] = pick(['sha256=' + 'a'.repeat(64), 'sha1=abc', headerString(80)]);
+      if (chance(0.05)) headers['x-hub-signature-256'] = pick([`sha256=${'a'.repeat(64)}`, 'sha1=abc', headerString(80)]);
       if (chance(0.05)) headers['accept'] = pick(['text/html', '*/*', headerString(20)]);
       return { method, path, headers, ...(body !== undefined && { body }) };
     };
 
-    const describe = (r: FuzzRequest) => `${r.method} ${r.path.slice(0, 200)} headers=${JSON.stringify(r.headers).slice(0, 300)} body=${r.body?.toString('utf8').slice(0, 200) ?? ''}`;
+    const describe = (r: FuzzRequest) =>
+      `${r.method} ${r.path.slice(0, 200)} headers=${JSON.stringify(r.headers).slice(0, 300)} body=${r.body?.toString('utf8').slice(0, 200) ?? ''}`;
     let baseline = await snapshot();
     const statuses = new Map<number, number>();
     let sent = 0;
@@ -259,7 +305,11 @@ describe('API fuzz', function () {
       if (reply.status >= 400) expect(after, `#${i} (seed ${seed}) ${describe(r)} → ${reply.status} changed the store`).to.equal(baseline);
       baseline = after;
     }
-    if (process.env['FERRY_FUZZ_DEBUG']) console.log('statuses', [...statuses].sort((a, b) => a[0] - b[0]));
+    if (process.env['FERRY_FUZZ_DEBUG'])
+      console.log(
+        'statuses',
+        [...statuses].sort((a, b) => a[0] - b[0]),
+      );
     expect(sent).to.be.at.least(1000);
     expect((await h.request('GET', '/healthz', { token: null })).status).to.equal(200);
     // Every kind of answer occurred, not only refusals.

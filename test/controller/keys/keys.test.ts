@@ -35,7 +35,9 @@ describe('controller/keys loadOrCreateKeys', () => {
     let error: unknown;
     await loadOrCreateKeys(data).catch((err: unknown) => (error = err));
     expect(error).to.be.instanceOf(InsecureKeyFileError);
-    expect((error as Error).message).to.equal(`${join(data, 'controller.key')} is readable by group or others (mode 0644); run \`chmod 600 ${join(data, 'controller.key')}\` and start again`);
+    expect((error as Error).message).to.equal(
+      `${join(data, 'controller.key')} is readable by group or others (mode 0644); run \`chmod 600 ${join(data, 'controller.key')}\` and start again`,
+    );
   });
 
   it('refuses a key that is not ed25519', async () => {

@@ -137,9 +137,19 @@ describe('controller/reconcile content and overrides', function () {
     expect(reconciler.status().lastRun?.startedAt).to.equal(before);
 
     // A commit that fixes the artifact in the repository makes it available.
-    source.push('main@sha1:c2', files(pkg('hello', 'hello', 'artifacts/hello.tar.gz'), pkg('tool', 'tool!'), pkg('bad', 'as built', 'artifacts/bad.tar.gz'), lab(['h1']), deployment('apps', '{name: bad, version: "1.0.0"}')), {
-      'artifacts/bad.tar.gz': 'as built',
-    });
+    source.push(
+      'main@sha1:c2',
+      files(
+        pkg('hello', 'hello', 'artifacts/hello.tar.gz'),
+        pkg('tool', 'tool!'),
+        pkg('bad', 'as built', 'artifacts/bad.tar.gz'),
+        lab(['h1']),
+        deployment('apps', '{name: bad, version: "1.0.0"}'),
+      ),
+      {
+        'artifacts/bad.tar.gz': 'as built',
+      },
+    );
     await reconciler.reconcileNow();
     expect(await actions('h1')).to.deep.equal({ 'apps/bad@1.0.0/install': { status: 'planned', suspended: false } });
     expect(JSON.parse((await store.getMeta(unavailableContentKey))!)).to.deep.equal({ revision: 'main@sha1:c2', unavailable: [] });
@@ -164,7 +174,10 @@ describe('controller/reconcile content and overrides', function () {
   it('records a rollout self-suspension as an override by ferry:rollout that outlives a restart; an operator resume clears it', async () => {
     await content.put([Buffer.from('hello')], sha('hello'));
     const hosts = ['h1', 'h2', 'h3', 'h4'];
-    source.push('main@sha1:r1', files(pkg('hello', 'hello'), lab(hosts), deployment('apps', '{name: hello, version: "1.0.0"}', 'rollout: {waves: ["50%", "100%"], maxFailures: 0}')));
+    source.push(
+      'main@sha1:r1',
+      files(pkg('hello', 'hello'), lab(hosts), deployment('apps', '{name: hello, version: "1.0.0"}', 'rollout: {waves: ["50%", "100%"], maxFailures: 0}')),
+    );
     await reconciler.reconcileNow();
     const id = 'apps/hello@1.0.0/install';
     const firstWave: string[] = [];
@@ -194,7 +207,10 @@ describe('controller/reconcile content and overrides', function () {
     await content.put([Buffer.from('hello')], sha('hello'));
     const hosts = ['h1', 'h2', 'h3', 'h4'];
     const revision = (n: number, members: string[]) =>
-      source.push(`main@sha1:r${n}`, files(pkg('hello', 'hello'), lab(members), deployment('apps', '{name: hello, version: "1.0.0"}', 'rollout: {waves: ["50%", "100%"], maxFailures: 1}')));
+      source.push(
+        `main@sha1:r${n}`,
+        files(pkg('hello', 'hello'), lab(members), deployment('apps', '{name: hello, version: "1.0.0"}', 'rollout: {waves: ["50%", "100%"], maxFailures: 1}')),
+      );
     const id = 'apps/hello@1.0.0/install';
     const fail = async (host: string) => {
       const serial = (await store.getPlan(host))!.serial;
@@ -212,7 +228,10 @@ describe('controller/reconcile content and overrides', function () {
 
     await fail(left); // 1 of 4: within maxFailures 1
     expect(await store.listOverrides()).to.deep.equal([]);
-    revision(2, hosts.filter((h) => h !== left));
+    revision(
+      2,
+      hosts.filter((h) => h !== left),
+    );
     await reconciler.reconcileNow();
     expect(await actions(left)).to.deep.equal({});
     revision(3, hosts);
@@ -224,19 +243,34 @@ describe('controller/reconcile content and overrides', function () {
     for (const h of hosts) expect((await actions(h))[id]!.suspended, h).to.equal(false);
 
     await fail(left); // now 2 of 4
-    expect(await store.listOverrides()).to.deep.equal([{ deployment: 'apps', suspended: true, by: 'ferry:rollout', at: clock.now().toISOString(), reason: '2 of 4 hosts failed, more than maxFailures 1' }]);
+    expect(await store.listOverrides()).to.deep.equal([
+      { deployment: 'apps', suspended: true, by: 'ferry:rollout', at: clock.now().toISOString(), reason: '2 of 4 hosts failed, more than maxFailures 1' },
+    ]);
   });
 
   it('resolves group membership of the planned revision once per pass, on first read', async () => {
     expect(reconciler.groups()).to.equal(undefined);
     await content.put([Buffer.from('hello')], sha('hello'));
-    source.push('main@sha1:g1', files(pkg('hello', 'hello'), lab(['h1', 'h2']), 'apiVersion: ferry/v1\nkind: Group\nmetadata: {name: linux}\nspec: {selector: {facts: {os.platform: linux}}}\n'));
+    source.push(
+      'main@sha1:g1',
+      files(pkg('hello', 'hello'), lab(['h1', 'h2']), 'apiVersion: ferry/v1\nkind: Group\nmetadata: {name: linux}\nspec: {selector: {facts: {os.platform: linux}}}\n'),
+    );
     await reconciler.reconcileNow();
     const first = reconciler.groups();
-    expect(first).to.deep.equal(new Map([['lab', new Set(['h1', 'h2'])], ['linux', new Set()]]));
+    expect(first).to.deep.equal(
+      new Map([
+        ['lab', new Set(['h1', 'h2'])],
+        ['linux', new Set()],
+      ]),
+    );
     expect(reconciler.groups()).to.equal(first);
     await store.putInventory({ host: 'h9', facts: { os: { platform: 'linux' } }, labels: {}, software: [] }, clock.now());
     await reconciler.reconcileNow('inventory:h9');
-    expect(reconciler.groups()).to.deep.equal(new Map([['lab', new Set(['h1', 'h2'])], ['linux', new Set(['h9'])]]));
+    expect(reconciler.groups()).to.deep.equal(
+      new Map([
+        ['lab', new Set(['h1', 'h2'])],
+        ['linux', new Set(['h9'])],
+      ]),
+    );
   });
 });

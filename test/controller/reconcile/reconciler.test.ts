@@ -201,7 +201,7 @@ describe('controller/reconcile Reconciler', function () {
     expect(reconciler.status().conditions.find((c) => c.type === 'Ready')).to.include({ status: 'True', reason: 'Succeeded' });
   });
 
-  it('reports that finish a wave trigger a pass that opens the next wave; other hosts\' reports do not', async () => {
+  it("reports that finish a wave trigger a pass that opens the next wave; other hosts' reports do not", async () => {
     source.push('main@sha1:r011', await fixtureFiles('rollout'));
     await reconciler.reconcileNow();
     const statusOf = async (host: string) => signedPlan(await store.getPlan(host)).actions.map((a) => `${a.id} ${a.status}`);

@@ -80,7 +80,13 @@ const backends: readonly Backend[] = [
           await client.end();
         }
       };
-      return { url, options: { schema }, rows: query, run: async (sql) => void (await query(sql)), drop: async () => void (await query(`drop schema if exists ${schema} cascade`)) };
+      return {
+        url,
+        options: { schema },
+        rows: query,
+        run: async (sql) => void (await query(sql)),
+        drop: async () => void (await query(`drop schema if exists ${schema} cascade`)),
+      };
     },
   },
 ];
@@ -123,7 +129,7 @@ const action = (id: string, status: PlannedStatus = 'planned', reason?: string):
 const planWith = (host: string, ...actions: PlanAction[]): HostPlan => ({ host, sources: [], actions });
 
 for (const backend of backends) {
-  describe(backend.name, function () {
+  describe(backend.name, () => {
     let database: Database;
     let store: Store;
     const extra: Store[] = [];
@@ -214,7 +220,10 @@ for (const backend of backends) {
       await store.markSeen('h4', at(2));
       const page = await store.listHosts({ offset: 1, limit: 2 });
       expect(page.total).to.equal(4);
-      expect(page.hosts.map((h) => [h.host, h.state])).to.deep.equal([['h2', 'reset'], ['h3', 'enrolled']]);
+      expect(page.hosts.map((h) => [h.host, h.state])).to.deep.equal([
+        ['h2', 'reset'],
+        ['h3', 'enrolled'],
+      ]);
       const enrolled = await store.listHosts({ state: 'enrolled' });
       expect([enrolled.total, enrolled.hosts.map((h) => h.host)]).to.deep.equal([3, ['h1', 'h3', 'h4']]);
       expect((await store.listHosts({ state: 'reset' })).hosts.map((h) => h.host)).to.deep.equal(['h2']);
@@ -239,7 +248,12 @@ for (const backend of backends) {
       ]);
       expect((await store.listInventories()).map((r) => r.inventory.host)).to.deep.equal(['clt2', 'clt3']);
       // What the reconciler reads: hashes alone, and the documents of named hosts only.
-      expect(await store.inventoryHashes()).to.deep.equal(new Map([['clt2', second.hash], ['clt3', third.hash]]));
+      expect(await store.inventoryHashes()).to.deep.equal(
+        new Map([
+          ['clt2', second.hash],
+          ['clt3', third.hash],
+        ]),
+      );
       expect(await store.listInventories({ hosts: ['clt3', 'nobody', 'clt3'] })).to.deep.equal([
         { inventory: { ...inv, host: 'clt3' }, hash: third.hash, updatedAt: at(5).toISOString(), reportedAt: at(5).toISOString() },
       ]);
@@ -247,12 +261,29 @@ for (const backend of backends) {
     });
 
     it('raises a plan serial by one only when its hash changes', async () => {
-      const a = plan('a', ''), b = plan('b', '');
-      expect(await store.savePlans([{ host: 'b', hash: 'hb1', body: b, revision: 'r1' }, { host: 'a', hash: 'ha1', body: a, revision: 'r1' }], t0)).to.deep.equal([
+      const a = plan('a', ''),
+        b = plan('b', '');
+      expect(
+        await store.savePlans(
+          [
+            { host: 'b', hash: 'hb1', body: b, revision: 'r1' },
+            { host: 'a', hash: 'ha1', body: a, revision: 'r1' },
+          ],
+          t0,
+        ),
+      ).to.deep.equal([
         { host: 'a', serial: 1 },
         { host: 'b', serial: 1 },
       ]);
-      expect(await store.savePlans([{ host: 'a', hash: 'ha1', body: a, revision: 'r2' }, { host: 'b', hash: 'hb1', body: b, revision: 'r2' }], at(1))).to.deep.equal([]);
+      expect(
+        await store.savePlans(
+          [
+            { host: 'a', hash: 'ha1', body: a, revision: 'r2' },
+            { host: 'b', hash: 'hb1', body: b, revision: 'r2' },
+          ],
+          at(1),
+        ),
+      ).to.deep.equal([]);
       const signed: string[] = [];
       const sign = (p: { host: string; serial: number; revision: string; generatedAt: string }) => {
         const doc = JSON.stringify({ host: p.host, serial: p.serial, revision: p.revision, generatedAt: p.generatedAt, signature: 'sig' });
@@ -260,14 +291,26 @@ for (const backend of backends) {
         return doc;
       };
       const a2: HostPlan = { ...a, sources: [] };
-      expect(await store.savePlans([{ host: 'a', hash: 'ha2', body: a2, revision: 'r3' }, { host: 'b', hash: 'hb1', body: b, revision: 'r3' }], at(2), { sign })).to.deep.equal([
-        { host: 'a', serial: 2 },
-      ]);
+      expect(
+        await store.savePlans(
+          [
+            { host: 'a', hash: 'ha2', body: a2, revision: 'r3' },
+            { host: 'b', hash: 'hb1', body: b, revision: 'r3' },
+          ],
+          at(2),
+          { sign },
+        ),
+      ).to.deep.equal([{ host: 'a', serial: 2 }]);
       expect(await store.getPlan('a')).to.deep.equal({ host: 'a', serial: 2, hash: 'ha2', revision: 'r3', body: a2, generatedAt: at(2).toISOString(), signed: signed[0] });
       expect(await store.getPlan('b')).to.deep.equal({ host: 'b', serial: 1, hash: 'hb1', revision: 'r1', body: b, generatedAt: t0.toISOString() });
       expect(await store.getPlan('c')).to.equal(undefined);
 
-      expect(await store.putSignedPlans([{ host: 'a', serial: 1, signed: 'stale' }, { host: 'b', serial: 1, signed: 'fresh' }])).to.equal(1);
+      expect(
+        await store.putSignedPlans([
+          { host: 'a', serial: 1, signed: 'stale' },
+          { host: 'b', serial: 1, signed: 'fresh' },
+        ]),
+      ).to.equal(1);
       expect((await store.getPlan('a'))?.signed).to.equal(signed[0]);
       expect((await store.getPlan('b'))?.signed).to.equal('fresh');
     });
@@ -297,9 +340,7 @@ for (const backend of backends) {
       const entries = Array.from({ length: 1201 }, (_, i) => ({ host: `h${String(i).padStart(4, '0')}`, hash: 'x', body: plan(`h${i}`, ''), revision: 'r1' }));
       expect((await store.savePlans(entries, t0)).length).to.equal(1201);
       const next = entries.map((e, i) => (i % 100 === 0 ? { ...e, hash: 'y' } : e));
-      expect(await store.savePlans(next, at(1))).to.deep.equal(
-        entries.filter((_, i) => i % 100 === 0).map((e) => ({ host: e.host, serial: 2 })),
-      );
+      expect(await store.savePlans(next, at(1))).to.deep.equal(entries.filter((_, i) => i % 100 === 0).map((e) => ({ host: e.host, serial: 2 })));
     });
 
     it('ingests reports idempotently and keeps the newest as the current state', async () => {
@@ -340,7 +381,11 @@ for (const backend of backends) {
       // The same id from another host is that host's own report.
       expect(await store.ingestReports('clt3', [batch[0]!], at(20))).to.deep.equal({ accepted: 1, duplicates: 0, advanced: [{ actionId: install, state: 'pending' }] });
       // A repeat inside one batch is a duplicate too.
-      expect(await store.ingestReports('clt3', [batch[1]!, batch[1]!], at(20))).to.deep.equal({ accepted: 1, duplicates: 1, advanced: [{ actionId: install, state: 'downloading' }] });
+      expect(await store.ingestReports('clt3', [batch[1]!, batch[1]!], at(20))).to.deep.equal({
+        accepted: 1,
+        duplicates: 1,
+        advanced: [{ actionId: install, state: 'downloading' }],
+      });
     });
 
     it('prunes reports received before a time, in slices, keeping current states; a pruned report sent again is history only', async () => {
@@ -389,11 +434,13 @@ for (const backend of backends) {
       // Reports alone count nothing: status comes from plans (see the plan-action tests).
       expect(await store.countStates()).to.deep.equal([]);
       expect((await store.currentStates({ deployment: 'd', state: 'failed' })).map((s) => s.actionId)).to.deep.equal([id]);
-      expect((await store.currentStates({ host: 'other' }))).to.deep.equal([]);
+      expect(await store.currentStates({ host: 'other' })).to.deep.equal([]);
     });
 
     it('counts every action of current plans once: reported state, else planned status; stale states are history only', async () => {
-      const install = 'toolbox/jq@1.7/install', uninstall = 'toolbox/jq@1.7/uninstall', editor = 'editor/ed@2/install';
+      const install = 'toolbox/jq@1.7/install',
+        uninstall = 'toolbox/jq@1.7/uninstall',
+        editor = 'editor/ed@2/install';
       await store.savePlans(
         [
           { host: 'h1', hash: '1a', body: planWith('h1', action(install), action(editor, 'not-applicable', 'disk free 1 GiB < 2 GiB')), revision: 'r1' },
@@ -430,7 +477,17 @@ for (const backend of backends) {
         { deployment: 'toolbox', state: 'installed', count: 1 },
       ]);
       expect(await store.actionStatuses({ host: 'h1' })).to.deep.equal([
-        { host: 'h1', actionId: editor, deployment: 'editor', package: 'ed', version: '2', op: 'install', plannedStatus: 'not-applicable', plannedReason: 'disk free 1 GiB < 2 GiB', state: 'not-applicable' },
+        {
+          host: 'h1',
+          actionId: editor,
+          deployment: 'editor',
+          package: 'ed',
+          version: '2',
+          op: 'install',
+          plannedStatus: 'not-applicable',
+          plannedReason: 'disk free 1 GiB < 2 GiB',
+          state: 'not-applicable',
+        },
         { host: 'h1', actionId: install, deployment: 'toolbox', package: 'jq', version: '1.7', op: 'install', plannedStatus: 'planned', state: 'installed', report: installed },
       ]);
 
@@ -458,7 +515,10 @@ for (const backend of backends) {
       expect((await store.currentStates({ host: 'h2' })).map((s) => s.state)).to.deep.equal(['failed']);
 
       // Back to present: the install returns at serial 3; its report of serial 1 no longer counts.
-      await store.savePlans([{ host: 'h1', hash: '1c', body: planWith('h1', action(install), action(editor, 'not-applicable', 'disk free 1 GiB < 2 GiB')), revision: 'r3' }], at(4));
+      await store.savePlans(
+        [{ host: 'h1', hash: '1c', body: planWith('h1', action(install), action(editor, 'not-applicable', 'disk free 1 GiB < 2 GiB')), revision: 'r3' }],
+        at(4),
+      );
       expect((await store.actionStatuses({ host: 'h1', deployment: 'toolbox' })).map((s) => [s.actionId, s.state])).to.deep.equal([[install, 'pending']]);
       expect(await database.rows("select action_id, since_serial from plan_actions where host = 'h1' order by action_id")).to.deep.equal([
         { action_id: editor, since_serial: 1 },
@@ -505,7 +565,9 @@ for (const backend of backends) {
       // Back to a database at 0002: the later migrations undone.
       await database.run(`drop table plan_actions; drop index reports_received_at; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at')`);
       store = await openStore(database.url, database.options);
-      expect(await database.rows('select host, action_id, deployment, package, version, op, planned_status, reason, since_serial from plan_actions order by action_id')).to.deep.equal([
+      expect(
+        await database.rows('select host, action_id, deployment, package, version, op, planned_status, reason, since_serial from plan_actions order by action_id'),
+      ).to.deep.equal([
         { host: 'h1', action_id: id, deployment: 'd', package: 'p', version: '1', op: 'install', planned_status: 'not-applicable', reason: 'too small', since_serial: 0 },
         { host: 'h1', action_id: 'd/q@1/install', deployment: 'd', package: 'q', version: '1', op: 'install', planned_status: 'planned', reason: null, since_serial: 0 },
       ]);
@@ -557,9 +619,19 @@ for (const backend of backends) {
       expect((await store.listOverrides()).map((o) => o.deployment)).to.deep.equal(['editor']);
       // The controller's own suspension carries its reason; an operator's resume replaces it.
       expect(await store.setSuspended('rollout', true, 'ferry:rollout', at(2), '3 of 10 hosts failed')).to.deep.equal({
-        deployment: 'rollout', suspended: true, by: 'ferry:rollout', at: at(2).toISOString(), reason: '3 of 10 hosts failed',
+        deployment: 'rollout',
+        suspended: true,
+        by: 'ferry:rollout',
+        at: at(2).toISOString(),
+        reason: '3 of 10 hosts failed',
       });
-      expect((await store.listOverrides())[1]).to.deep.equal({ deployment: 'rollout', suspended: true, by: 'ferry:rollout', at: at(2).toISOString(), reason: '3 of 10 hosts failed' });
+      expect((await store.listOverrides())[1]).to.deep.equal({
+        deployment: 'rollout',
+        suspended: true,
+        by: 'ferry:rollout',
+        at: at(2).toISOString(),
+        reason: '3 of 10 hosts failed',
+      });
       await store.setSuspended('rollout', false, 'ops', at(3));
       expect((await store.listOverrides())[1]).to.deep.equal({ deployment: 'rollout', suspended: false, by: 'ops', at: at(3).toISOString() });
     });
@@ -604,7 +676,7 @@ for (const backend of backends) {
       expect([await third.tryAcquireLeadership(), await other.tryAcquireLeadership()]).to.deep.equal([true, false]);
     });
 
-    it('hands leadership over when the leader process is killed', async function () {
+    it('hands leadership over when the leader process is killed', async () => {
       const storeModule = new URL('../../../controller/store/index.ts', import.meta.url).href;
       const script = `
         const { openStore } = await import(${JSON.stringify(storeModule)});

@@ -16,7 +16,6 @@ export interface WakeFleet {
   readonly controller: RunningController;
   readonly listener: UdpListener;
   readonly adminToken: string;
-  // biome-ignore lint/suspicious/noExplicitAny: replies are JSON the tests pick apart
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }

@@ -41,7 +41,11 @@ const cases: { name: string; resources: Parameters<typeof snapshot>[0]; inventor
     resources: [hostRes('ghost', { labels: { dept: 'sales' } }), group('sales', { selector: { labels: { dept: 'sales' }, facts: {} } })],
     groups: { sales: ['a1', 'a2'] },
   },
-  { name: 'include cycles are cut, not followed', resources: [group('x', { include: ['y'], hosts: ['hx'] }), group('y', { include: ['x'], hosts: ['hy'] })], groups: { x: ['hx', 'hy'], y: ['hy'] } },
+  {
+    name: 'include cycles are cut, not followed',
+    resources: [group('x', { include: ['y'], hosts: ['hx'] }), group('y', { include: ['x'], hosts: ['hy'] })],
+    groups: { x: ['hx', 'hy'], y: ['hy'] },
+  },
 ];
 
 describe('core/groups resolveGroups', () => {

@@ -90,7 +90,7 @@ const cases: Case[] = [
   {
     name: 'unknown key',
     files: {
-      'd.yaml': deployment('d', '[{name: p, version: "1.0.0"}]', '{hosts: [h1]}') + '  distribute: {segmentSise: 4MiB}\n',
+      'd.yaml': `${deployment('d', '[{name: p, version: "1.0.0"}]', '{hosts: [h1]}')}  distribute: {segmentSise: 4MiB}\n`,
       'p.yaml': pkg('p', '1.0.0'),
     },
     problems: ['d.yaml:7:16: error: unknown key "segmentSise" in spec.distribute (did you mean "segmentSize"?)'],
@@ -152,13 +152,11 @@ const cases: Case[] = [
   {
     name: 'start time that is not RFC 3339',
     files: { 's.yaml': 'apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: xmas}\nspec:\n  timezone: host\n  windows:\n    - {start: "24.12.2026 20:00", duration: 2h}\n' },
-    problems: [
-      's.yaml:7:15: error: spec.windows[0].start: "24.12.2026 20:00" is not an RFC 3339 time (use e.g. 2026-12-24T20:00:00, optionally with an offset such as +09:00)',
-    ],
+    problems: ['s.yaml:7:15: error: spec.windows[0].start: "24.12.2026 20:00" is not an RFC 3339 time (use e.g. 2026-12-24T20:00:00, optionally with an offset such as +09:00)'],
   },
   {
     name: 'dangling group include and exclude',
-    files: { 'g.yaml': group('project-a', '{include: [slaes], exclude: [quarantine]}') + '---\n' + group('sales', '{hosts: [clt1]}') },
+    files: { 'g.yaml': `${group('project-a', '{include: [slaes], exclude: [quarantine]}')}---\n${group('sales', '{hosts: [clt1]}')}` },
     problems: [
       'g.yaml:4:18: error: spec.include[0]: Group "slaes" is not defined (did you mean "sales"?)',
       'g.yaml:4:36: error: spec.exclude[0]: Group "quarantine" is not defined',
@@ -170,10 +168,7 @@ const cases: Case[] = [
       'h.yaml': 'apiVersion: ferry/v1\nkind: Host\nmetadata: {name: clt2}\nspec: {relay: osaka}\n',
       'r.yaml': 'apiVersion: ferry/v1\nkind: Relay\nmetadata: {name: kyoto}\nspec: {host: relay-1, url: "http://relay-1:8470", serves: {groups: [kyoto-office]}}\n',
     },
-    problems: [
-      'h.yaml:4:15: error: spec.relay: Relay "osaka" is not defined',
-      'r.yaml:4:69: error: spec.serves.groups[0]: Group "kyoto-office" is not defined',
-    ],
+    problems: ['h.yaml:4:15: error: spec.relay: Relay "osaka" is not defined', 'r.yaml:4:69: error: spec.serves.groups[0]: Group "kyoto-office" is not defined'],
   },
   {
     name: 'dangling package requires, condition and install window',
@@ -187,9 +182,7 @@ const cases: Case[] = [
   {
     name: 'dangling deployment package, group and windows',
     files: {
-      'd.yaml':
-        deployment('d', '[{name: editor, version: "1.0.0"}]', '{groups: [project-a], hosts: [clt9]}') +
-        '  distribute: {window: nightly}\n  install: {window: lunch}\n',
+      'd.yaml': `${deployment('d', '[{name: editor, version: "1.0.0"}]', '{groups: [project-a], hosts: [clt9]}')}  distribute: {window: nightly}\n  install: {window: lunch}\n`,
     },
     problems: [
       'd.yaml:5:21: error: spec.packages[0].name: Package "editor" is not defined',
@@ -215,7 +208,7 @@ const cases: Case[] = [
   },
   {
     name: 'duplicate name',
-    files: { 'a.yaml': group('sales', '{hosts: [clt1]}'), 'b.yaml': '# again\n' + group('sales', '{hosts: [clt2]}') },
+    files: { 'a.yaml': group('sales', '{hosts: [clt1]}'), 'b.yaml': `# again\n${group('sales', '{hosts: [clt2]}')}` },
     problems: ['b.yaml:4:18: error: Group "sales" is already defined at a.yaml:3; names are unique per kind'],
   },
   {
@@ -228,10 +221,9 @@ const cases: Case[] = [
     files: {
       'p.yaml': [pkg('editor', '1.0.0'), pkg('editor', '2.0.0')].join('---\n'),
       'g.yaml': [group('sales', '{hosts: [clt1, clt2]}'), group('project-a', '{include: [sales]}')].join('---\n'),
-      'd.yaml': [
-        deployment('old', '[{name: editor, version: "1.0.0"}]', '{groups: [project-a]}'),
-        deployment('new', '[{name: editor, version: "2.0.0"}]', '{hosts: [clt2]}'),
-      ].join('---\n'),
+      'd.yaml': [deployment('old', '[{name: editor, version: "1.0.0"}]', '{groups: [project-a]}'), deployment('new', '[{name: editor, version: "2.0.0"}]', '{hosts: [clt2]}')].join(
+        '---\n',
+      ),
     },
     problems: [
       'd.yaml:5:14: error: conflict: this deployment asks editor 1.0.0 present and deployment new asks editor 2.0.0 present on the same hosts (clt2); neither would be applied there — narrow the targets or align the versions',
@@ -257,7 +249,7 @@ const cases: Case[] = [
     name: 'waves that shrink or pass 100%',
     files: {
       'p.yaml': pkg('p', '1.0.0'),
-      'd.yaml': deployment('d', '[{name: p, version: "1.0.0"}]', '{hosts: [h1]}') + '  rollout: {waves: ["25%", "5%", "150%"], maxFailures: "10%"}\n',
+      'd.yaml': `${deployment('d', '[{name: p, version: "1.0.0"}]', '{hosts: [h1]}')}  rollout: {waves: ["25%", "5%", "150%"], maxFailures: "10%"}\n`,
     },
     problems: [
       'd.yaml:7:28: error: spec.rollout.waves[1]: "5%" is not larger than the wave before it ("25%"); waves are cumulative and must grow',

@@ -141,12 +141,7 @@ const cases: Case[] = [
   {
     name: 'hosts behind a relay: bytes per host and each artifact once from the controller',
     base: fleet(plan('clt3', []), plan('clt2', [], 'osaka'), plan('clt1', [runtime], 'osaka'), plan('clt4', [])),
-    head: fleet(
-      plan('clt4', []),
-      plan('clt3', [editor250Waiting]),
-      plan('clt2', [editor250After], 'osaka'),
-      plan('clt1', [runtime, editor250After], 'osaka'),
-    ),
+    head: fleet(plan('clt4', []), plan('clt3', [editor250Waiting]), plan('clt2', [editor250After], 'osaka'), plan('clt1', [runtime, editor250After], 'osaka')),
     want: {
       hostCount: 4,
       hosts: [

@@ -1,12 +1,5 @@
 import { expect } from 'chai';
-import {
-  diffFleetPlans,
-  renderDiffJson,
-  renderDiffMarkdown,
-  renderDiffText,
-  renderPlansJson,
-  renderPlansText,
-} from '../../../core/plan-diff/index.js';
+import { diffFleetPlans, renderDiffJson, renderDiffMarkdown, renderDiffText, renderPlansJson, renderPlansText } from '../../../core/plan-diff/index.js';
 import { action, fleet, plan } from './fixtures.js';
 
 const runtime = action('editor', 'runtime-lib', '1.2.0');
@@ -152,11 +145,7 @@ const cases: { name: string; render: () => string; want: string }[] = [
   {
     name: 'an empty diff in markdown is one line under the title',
     render: () => renderDiffMarkdown(diffFleetPlans(head, head), revisions),
-    want: lines(
-      '### Ferry plan: `main@sha1:0123456789abcdef0123456789abcdef01234567` → `worktree`',
-      '',
-      "**No host's plan changes (4 hosts planned).**",
-    ),
+    want: lines('### Ferry plan: `main@sha1:0123456789abcdef0123456789abcdef01234567` → `worktree`', '', "**No host's plan changes (4 hosts planned).**"),
   },
   {
     name: 'markdown stays under its size limit and says how many hosts it left out',

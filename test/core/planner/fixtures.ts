@@ -1,7 +1,5 @@
 /** A small builder of Snapshots and inventories for planner tests (the YAML loader is not needed here). */
-import type {
-  ConditionSpec, DeploymentSpec, GroupSpec, HostSpec, PackageSpec, RelaySpec, Resource, ScheduleSpec, Snapshot,
-} from '../../../core/manifest/types.js';
+import type { ConditionSpec, DeploymentSpec, GroupSpec, HostSpec, PackageSpec, RelaySpec, Resource, ScheduleSpec, Snapshot } from '../../../core/manifest/types.js';
 import type { Inventory, SoftwareItem } from '../../../core/plan/types.js';
 
 type Partial2<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> | T[K] : T[K] };
@@ -56,12 +54,24 @@ export function snapshot(resources: readonly AnyRes[], revision = 'test'): Snaps
         packages.set(r.metadata.name, v);
         break;
       }
-      case 'Condition': s.conditions.set(r.metadata.name, r); break;
-      case 'Group': s.groups.set(r.metadata.name, r); break;
-      case 'Host': s.hosts.set(r.metadata.name, r); break;
-      case 'Schedule': s.schedules.set(r.metadata.name, r); break;
-      case 'Deployment': s.deployments.set(r.metadata.name, r); break;
-      case 'Relay': s.relays.set(r.metadata.name, r); break;
+      case 'Condition':
+        s.conditions.set(r.metadata.name, r);
+        break;
+      case 'Group':
+        s.groups.set(r.metadata.name, r);
+        break;
+      case 'Host':
+        s.hosts.set(r.metadata.name, r);
+        break;
+      case 'Schedule':
+        s.schedules.set(r.metadata.name, r);
+        break;
+      case 'Deployment':
+        s.deployments.set(r.metadata.name, r);
+        break;
+      case 'Relay':
+        s.relays.set(r.metadata.name, r);
+        break;
     }
   }
   return s as Snapshot;

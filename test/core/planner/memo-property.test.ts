@@ -82,7 +82,9 @@ function randomFleet(seed: number, hostCount: number): Fleet {
   const groupNames = groups.map((g) => g.metadata.name);
   const deployments = Array.from({ length: 6 }, (_, i) =>
     deployment(`dep-${i}`, {
-      packages: r.some(packageNames, 0.35).map((name) => ({ name, version: r.chance(0.8) ? '1.0.0' : r.pick([...versions, '9.9.9']), state: r.chance(0.8) ? 'present' : 'absent' })),
+      packages: r
+        .some(packageNames, 0.35)
+        .map((name) => ({ name, version: r.chance(0.8) ? '1.0.0' : r.pick([...versions, '9.9.9']), state: r.chance(0.8) ? 'present' : 'absent' })),
       targets: { groups: r.some(groupNames, 0.3), hosts: r.some(hosts, 0.02) },
       ...(r.chance(0.3) ? { distribute: { window: 'nightly' } } : {}),
       ...(r.chance(0.3) ? { install: { window: r.pick(['nightly', 'local-lunch']) } } : {}),
@@ -131,15 +133,23 @@ function randomFleet(seed: number, hostCount: number): Fleet {
         ]
       : [],
   );
-  const rollout = new Map(
-    deployments.map((d) => [d.metadata.name, { finished: new Set(r.some(hosts, 0.3)), failed: new Set(r.some(hosts, 0.03)) }] as const),
-  );
+  const rollout = new Map(deployments.map((d) => [d.metadata.name, { finished: new Set(r.some(hosts, 0.3)), failed: new Set(r.some(hosts, 0.03)) }] as const));
   const ctx: PlanningContext = {
     now: '2026-12-04T09:00:00Z',
     installed,
     rollout,
-    suspended: new Set(r.some(deployments.map((d) => d.metadata.name), 0.1)),
-    resumed: new Set(r.some(deployments.map((d) => d.metadata.name), 0.1)),
+    suspended: new Set(
+      r.some(
+        deployments.map((d) => d.metadata.name),
+        0.1,
+      ),
+    ),
+    resumed: new Set(
+      r.some(
+        deployments.map((d) => d.metadata.name),
+        0.1,
+      ),
+    ),
     unavailable: new Map(r.chance(0.5) ? [[packages[r.int(packages.length)]!.spec.artifact.sha256, 'the source answered 404']] : []),
   };
   return { snapshot: snap, inventories, ctx };

@@ -7,38 +7,63 @@ const now = '2026-12-01T10:30:00Z';
 const hosts = Array.from({ length: 20 }, (_, i) => `h${String(i).padStart(2, '0')}`);
 const lib = pkg('runtime-lib', '1.0.0');
 const rolled = (extra: object = {}) =>
-  deployment('roll', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { groups: ['all'] }, rollout: { waves: [{ percent: 5 }, { percent: 25 }, { percent: 100 }], maxFailures: { percent: 10 } }, ...extra });
+  deployment('roll', {
+    packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }],
+    targets: { groups: ['all'] },
+    rollout: { waves: [{ percent: 5 }, { percent: 25 }, { percent: 100 }], maxFailures: { percent: 10 } },
+    ...extra,
+  });
 const order = rolloutOrder(hosts, 'roll');
-const fleetOf = (ctx: Partial<PlanningContext> = {}) => planFleet(snapshot([lib, group('all', { hosts }), rolled()]), hosts.map((h) => inventory(h)), { now, installed: [], ...ctx });
-const statusBy = (fp: FleetPlan) => Object.fromEntries([...fp.plans].map(([h, p]) => [h, p.actions.map((a) => `${a.status}${a.suspended ? ' suspended' : ''}${a.reason ? `: ${a.reason}` : ''}`)]));
+const fleetOf = (ctx: Partial<PlanningContext> = {}) =>
+  planFleet(
+    snapshot([lib, group('all', { hosts }), rolled()]),
+    hosts.map((h) => inventory(h)),
+    { now, installed: [], ...ctx },
+  );
+const statusBy = (fp: FleetPlan) =>
+  Object.fromEntries([...fp.plans].map(([h, p]) => [h, p.actions.map((a) => `${a.status}${a.suspended ? ' suspended' : ''}${a.reason ? `: ${a.reason}` : ''}`)]));
 
 describe('core/planner rollout waves', () => {
   const cases: { name: string; ctx: Partial<PlanningContext>; outcome: object; wave1: string; wave2: string; wave3: string }[] = [
     {
       name: 'nothing finished: wave 1 (5% → 1 host) runs, the others wait',
-      ctx: {}, outcome: { currentWave: 1, suspended: false },
-      wave1: 'planned', wave2: 'waiting: rollout wave 2 of 3 waits for wave 1', wave3: 'waiting: rollout wave 3 of 3 waits for wave 1',
+      ctx: {},
+      outcome: { currentWave: 1, suspended: false },
+      wave1: 'planned',
+      wave2: 'waiting: rollout wave 2 of 3 waits for wave 1',
+      wave3: 'waiting: rollout wave 3 of 3 waits for wave 1',
     },
     {
       name: 'wave 1 finished: wave 2 runs',
-      ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(0, 1)), failed: new Set<string>() }]]) }, outcome: { currentWave: 2, suspended: false },
-      wave1: 'planned', wave2: 'planned', wave3: 'waiting: rollout wave 3 of 3 waits for wave 2',
+      ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(0, 1)), failed: new Set<string>() }]]) },
+      outcome: { currentWave: 2, suspended: false },
+      wave1: 'planned',
+      wave2: 'planned',
+      wave3: 'waiting: rollout wave 3 of 3 waits for wave 2',
     },
     {
       name: 'failed hosts count as done for the next wave',
-      ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(1, 5)), failed: new Set(order.slice(0, 1)) }]]) }, outcome: { currentWave: 3, suspended: false },
-      wave1: 'planned', wave2: 'planned', wave3: 'planned',
+      ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(1, 5)), failed: new Set(order.slice(0, 1)) }]]) },
+      outcome: { currentWave: 3, suspended: false },
+      wave1: 'planned',
+      wave2: 'planned',
+      wave3: 'planned',
     },
     {
       name: 'more failures than maxFailures: the deployment suspends itself',
       ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(3, 5)), failed: new Set(order.slice(0, 3)) }]]) },
       outcome: { currentWave: 3, suspended: 'self', selfSuspended: '3 of 20 hosts failed, more than maxFailures 10%' },
-      wave1: 'planned suspended', wave2: 'planned suspended', wave3: 'planned suspended',
+      wave1: 'planned suspended',
+      wave2: 'planned suspended',
+      wave3: 'planned suspended',
     },
     {
       name: 'operator suspension wins over self suspension in the outcome',
-      ctx: { suspended: new Set(['roll']) }, outcome: { currentWave: 1, suspended: 'operator' },
-      wave1: 'planned suspended', wave2: 'waiting suspended: rollout wave 2 of 3 waits for wave 1', wave3: 'waiting suspended: rollout wave 3 of 3 waits for wave 1',
+      ctx: { suspended: new Set(['roll']) },
+      outcome: { currentWave: 1, suspended: 'operator' },
+      wave1: 'planned suspended',
+      wave2: 'waiting suspended: rollout wave 2 of 3 waits for wave 1',
+      wave3: 'waiting suspended: rollout wave 3 of 3 waits for wave 1',
     },
   ];
   for (const c of cases) {
@@ -58,24 +83,49 @@ describe('core/planner rollout waves', () => {
 /** A fleet touching every rule, for determinism and incremental tests. */
 function world(variant = 0) {
   const resources = [
-    lib, pkg('runtime-lib', '1.1.0'), pkg('editor', '2.4.1', { requires: ['runtime-lib'], conditions: ['enough-disk'], installWindow: 'lunch' }),
+    lib,
+    pkg('runtime-lib', '1.1.0'),
+    pkg('editor', '2.4.1', { requires: ['runtime-lib'], conditions: ['enough-disk'], installWindow: 'lunch' }),
     pkg('tool', '1.0.0', { conditions: ['linux'] }),
-    condition('enough-disk', { minDiskFree: 2 * GiB }), condition('linux', { os: ['linux'] }),
-    group('all', { selector: { labels: {}, facts: {} }, exclude: ['quarantine'] }), group('quarantine', { hosts: ['h03'] }),
-    group('sales', { selector: { labels: { dept: 'sales' }, facts: {} } }), group('site', { include: ['sales'], hosts: ['static-1'] }),
+    condition('enough-disk', { minDiskFree: 2 * GiB }),
+    condition('linux', { os: ['linux'] }),
+    group('all', { selector: { labels: {}, facts: {} }, exclude: ['quarantine'] }),
+    group('quarantine', { hosts: ['h03'] }),
+    group('sales', { selector: { labels: { dept: 'sales' }, facts: {} } }),
+    group('site', { include: ['sales'], hosts: ['static-1'] }),
     hostRes('h01', { labels: { dept: 'sales' }, relay: 'osaka' }),
     relay('osaka', { host: 'h00', url: 'http://h00:8470', serves: { groups: ['site'], hosts: [] } }),
     schedule('lunch', { timezone: 'host', windows: [{ cron: '0 12 * * 1-5', durationMs: 3_600_000 }] }),
     schedule('nightly', { timezone: 'Europe/Berlin', windows: [{ cron: '0 22 * * *', durationMs: 6 * 3_600_000 }] }),
-    deployment('base', { packages: [{ name: 'runtime-lib', version: variant === 1 ? '1.1.0' : '1.0.0', state: 'present' }], targets: { groups: ['all'] }, distribute: { window: 'nightly', multicast: false, wake: false } }),
-    deployment('editor', { packages: [{ name: 'editor', version: '2.4.1', state: 'present' }], targets: { groups: ['sales'], hosts: ['static-1'] }, rollout: { waves: [{ percent: 50 }, { percent: 100 }] } }),
+    deployment('base', {
+      packages: [{ name: 'runtime-lib', version: variant === 1 ? '1.1.0' : '1.0.0', state: 'present' }],
+      targets: { groups: ['all'] },
+      distribute: { window: 'nightly', multicast: false, wake: false },
+    }),
+    deployment('editor', {
+      packages: [{ name: 'editor', version: '2.4.1', state: 'present' }],
+      targets: { groups: ['sales'], hosts: ['static-1'] },
+      rollout: { waves: [{ percent: 50 }, { percent: 100 }] },
+    }),
     deployment('tools', { packages: [{ name: 'tool', version: '1.0.0', state: 'present' }], targets: { groups: ['site'] }, onLeave: 'uninstall' }),
   ];
-  const inventories: Inventory[] = hosts.map((h, i) => inventory(h, {
-    labels: i % 3 === 0 ? { dept: 'sales' } : {},
-    facts: { timezone: i % 2 ? 'Asia/Tokyo' : 'America/New_York', ...(i % 4 === 0 ? { disk: { installRoot: { free: GiB, total: 10 * GiB } } } : {}), ...(i % 5 === 0 ? { os: { platform: 'darwin' } } : {}) },
-  }));
-  const ctx: PlanningContext = { now, installed: [{ host: 'h04', deployment: 'tools', package: 'tool', version: '1.0.0' }, { host: 'h02', deployment: 'base', package: 'runtime-lib', version: '1.0.0' }] };
+  const inventories: Inventory[] = hosts.map((h, i) =>
+    inventory(h, {
+      labels: i % 3 === 0 ? { dept: 'sales' } : {},
+      facts: {
+        timezone: i % 2 ? 'Asia/Tokyo' : 'America/New_York',
+        ...(i % 4 === 0 ? { disk: { installRoot: { free: GiB, total: 10 * GiB } } } : {}),
+        ...(i % 5 === 0 ? { os: { platform: 'darwin' } } : {}),
+      },
+    }),
+  );
+  const ctx: PlanningContext = {
+    now,
+    installed: [
+      { host: 'h04', deployment: 'tools', package: 'tool', version: '1.0.0' },
+      { host: 'h02', deployment: 'base', package: 'runtime-lib', version: '1.0.0' },
+    ],
+  };
   return { resources, inventories, ctx };
 }
 const dump = (fp: FleetPlan) => canonicalJson({ plans: [...fp.plans.values()], deployments: [...fp.deployments.values()], hashes: [...fp.hashes] });
@@ -90,7 +140,10 @@ describe('core/planner determinism', () => {
     });
   }
   it('hashes are sha256 of the canonical JSON of each plan', () => {
-    for (const [host, plan] of reference.plans) expect(reference.hashes.get(host)).to.equal(hashPlan(plan)).and.to.match(/^[0-9a-f]{64}$/);
+    for (const [host, plan] of reference.plans)
+      expect(reference.hashes.get(host))
+        .to.equal(hashPlan(plan))
+        .and.to.match(/^[0-9a-f]{64}$/);
   });
   it('hosts from inventories, Host manifests, static group and target hosts, and installed records', () => {
     expect([...reference.plans.keys()]).to.deep.equal([...hosts, 'static-1']);
@@ -110,14 +163,34 @@ describe('core/planner replan', () => {
       replanned: [...new Set([...planFleet(snapshot(base.resources), base.inventories, base.ctx).deployments.get('base')!.hosts, 'h02'])].sort(),
     },
     { name: 'one inventory changed: only that host', next: { ...prevInputs, inventories: changedInv }, replanned: ['h07'] },
-    { name: 'an installed record added: only that host', next: { ...prevInputs, ctx: { ...base.ctx, installed: [...base.ctx.installed, { host: 'h09', deployment: 'x', package: 'tool', version: '1.0.0', onLeave: 'uninstall' }] } }, replanned: ['h09'] },
-    { name: 'a label change moves a host between groups', next: { ...prevInputs, inventories: base.inventories.map((inv) => (inv.host === 'h02' ? { ...inv, labels: { dept: 'sales' } } : inv)) }, replanned: [] },
+    {
+      name: 'an installed record added: only that host',
+      next: { ...prevInputs, ctx: { ...base.ctx, installed: [...base.ctx.installed, { host: 'h09', deployment: 'x', package: 'tool', version: '1.0.0', onLeave: 'uninstall' }] } },
+      replanned: ['h09'],
+    },
+    {
+      name: 'a label change moves a host between groups',
+      next: { ...prevInputs, inventories: base.inventories.map((inv) => (inv.host === 'h02' ? { ...inv, labels: { dept: 'sales' } } : inv)) },
+      replanned: [],
+    },
     { name: 'operator suspension of one deployment', next: { ...prevInputs, ctx: { ...base.ctx, suspended: new Set(['tools']) } }, replanned: [] },
     // Issue 17: hosts joining are planned alone, their group membership patched, not resolved again.
-    { name: 'new hosts send a first inventory: only they are planned', next: { ...prevInputs, inventories: [...base.inventories, inventory('h00a', {}), inventory('zz-new', {})] }, replanned: ['h00a', 'zz-new'] },
-    { name: 'a new host joins a group with a rollout: that rollout\'s hosts too', next: { ...prevInputs, inventories: [...base.inventories, inventory('h00a', { labels: { dept: 'sales' } })] }, replanned: [] },
-    { name: 'a quarantined host re-reports with a sales label', next: { ...prevInputs, inventories: base.inventories.map((inv) => (inv.host === 'h03' ? { ...inv, labels: { dept: 'sales' } } : inv)) }, replanned: [] },
-    { name: 'a host\'s inventory goes away', next: { ...prevInputs, inventories: base.inventories.filter((inv) => inv.host !== 'h06') }, replanned: [] },
+    {
+      name: 'new hosts send a first inventory: only they are planned',
+      next: { ...prevInputs, inventories: [...base.inventories, inventory('h00a', {}), inventory('zz-new', {})] },
+      replanned: ['h00a', 'zz-new'],
+    },
+    {
+      name: "a new host joins a group with a rollout: that rollout's hosts too",
+      next: { ...prevInputs, inventories: [...base.inventories, inventory('h00a', { labels: { dept: 'sales' } })] },
+      replanned: [],
+    },
+    {
+      name: 'a quarantined host re-reports with a sales label',
+      next: { ...prevInputs, inventories: base.inventories.map((inv) => (inv.host === 'h03' ? { ...inv, labels: { dept: 'sales' } } : inv)) },
+      replanned: [],
+    },
+    { name: "a host's inventory goes away", next: { ...prevInputs, inventories: base.inventories.filter((inv) => inv.host !== 'h06') }, replanned: [] },
   ];
   for (const c of cases) {
     it(`${c.name}; the result equals a full planFleet`, () => {

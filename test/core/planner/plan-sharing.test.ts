@@ -32,7 +32,10 @@ describe('core/planner shared plans: canonical text and hashes from cached piece
   const plan = planned.plans.get(host)!;
   const cases: { name: string; value: HostPlan }[] = [
     { name: 'a copy not made by the planner', value: { host: plan.host, sources: [...plan.sources], actions: plan.actions.map((a) => ({ ...a })) } },
-    { name: 'a plan with envelope fields (other keys)', value: { ...plan, serial: 7, revision: 'r', generatedAt: '2026-12-01T10:30:00Z', expiresAt: '2026-12-02T10:30:00Z' } as HostPlan },
+    {
+      name: 'a plan with envelope fields (other keys)',
+      value: { ...plan, serial: 7, revision: 'r', generatedAt: '2026-12-01T10:30:00Z', expiresAt: '2026-12-02T10:30:00Z' } as HostPlan,
+    },
     { name: 'shared actions under another host name', value: { ...plan, host: 'zz-other' } },
     { name: 'shared actions with an unfrozen sources list', value: { ...plan, sources: [{ kind: 'controller', name: 'controller', url: 'https://c' }] } },
   ];
@@ -73,7 +76,11 @@ describe('core/planner host memo: hosts with equal keys share one decision', () 
   }
   it('the retirement plans every status an uninstall with detect can have', () => {
     const statuses = new Set<string>();
-    for (const plan of planFleet(retiring.snapshot, retiring.inventories.filter((_, i) => i % 7 !== 3), retiring.ctx).plans.values()) {
+    for (const plan of planFleet(
+      retiring.snapshot,
+      retiring.inventories.filter((_, i) => i % 7 !== 3),
+      retiring.ctx,
+    ).plans.values()) {
       for (const a of plan.actions) if (a.deployment === 'retire') statuses.add(`${a.status}: ${a.reason ?? ''}`);
     }
     expect([...statuses].sort()).to.deep.equal([
@@ -92,19 +99,39 @@ function withRetirement() {
   const packages = new Map(small.snapshot.packages);
   packages.set('legacy', new Map([['1.0.0', pkg('legacy', '1.0.0', { detect: { command: ['sh', '-c', 'test -f /opt/legacy/VERSION'], timeoutMs: 30_000, env: {} } })]]));
   const deployments = new Map(small.snapshot.deployments);
-  deployments.set('retire', deployment('retire', { packages: [{ name: 'legacy', version: '1.0.0', state: 'absent' }], targets: { groups: ['tier-1', 'tier-2'], hosts: ['host-000003', 'host-006993'] } }));
+  deployments.set(
+    'retire',
+    deployment('retire', { packages: [{ name: 'legacy', version: '1.0.0', state: 'absent' }], targets: { groups: ['tier-1', 'tier-2'], hosts: ['host-000003', 'host-006993'] } }),
+  );
   const inventories = small.inventories.map((inv, i) =>
-    i % 3 === 0 ? { ...inv, software: [...inv.software, { name: 'legacy', version: '1.0.0', source: 'dpkg' }] }
-      : i % 5 === 0 ? { ...inv, software: [...inv.software, { name: 'legacy', version: '0.9.0', source: 'dpkg' }] }
-        : inv);
-  const installed = [...small.ctx.installed, ...small.inventories.filter((_, i) => i % 11 === 0).map((inv) => ({ host: inv.host, deployment: 'retire', package: 'legacy', version: '1.0.0' }))];
+    i % 3 === 0
+      ? { ...inv, software: [...inv.software, { name: 'legacy', version: '1.0.0', source: 'dpkg' }] }
+      : i % 5 === 0
+        ? { ...inv, software: [...inv.software, { name: 'legacy', version: '0.9.0', source: 'dpkg' }] }
+        : inv,
+  );
+  const installed = [
+    ...small.ctx.installed,
+    ...small.inventories.filter((_, i) => i % 11 === 0).map((inv) => ({ host: inv.host, deployment: 'retire', package: 'legacy', version: '1.0.0' })),
+  ];
   return { snapshot: { ...small.snapshot, packages, deployments }, inventories, ctx: { ...small.ctx, installed } };
 }
 
 describe('core/planner replan on the bench fleet', () => {
   const target = planned.deployments.get('deploy-00')!.hosts;
-  const cases: { name: string; next: () => { snapshot: typeof small.snapshot; inventories: typeof small.inventories; ctx: typeof small.ctx }; replanned: (r: readonly string[]) => void }[] = [
-    { name: 'one deployment changed', replanned: (r) => expect(r).to.include.members([...target]).and.have.length.below(target.length * 2), next: () => ({ snapshot: changeOneDeployment(small.snapshot), inventories: small.inventories, ctx: small.ctx }) },
+  const cases: {
+    name: string;
+    next: () => { snapshot: typeof small.snapshot; inventories: typeof small.inventories; ctx: typeof small.ctx };
+    replanned: (r: readonly string[]) => void;
+  }[] = [
+    {
+      name: 'one deployment changed',
+      replanned: (r) =>
+        expect(r)
+          .to.include.members([...target])
+          .and.have.length.below(target.length * 2),
+      next: () => ({ snapshot: changeOneDeployment(small.snapshot), inventories: small.inventories, ctx: small.ctx }),
+    },
     { name: 'nothing changed', replanned: (r) => expect(r).to.deep.equal([]), next: () => ({ snapshot: { ...small.snapshot }, inventories: small.inventories, ctx: small.ctx }) },
     {
       name: 'one inventory lost its disk space',

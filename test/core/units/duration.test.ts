@@ -3,8 +3,17 @@ import { formatDuration, parseDuration } from '../../../core/units/duration.js';
 
 describe('core/units: parseDuration (manifests, CLI flags and API bodies)', () => {
   const accepted: Readonly<Record<string, number>> = {
-    '500ms': 500, '30s': 30_000, '10m': 600_000, '6h': 21_600_000, '1d': 86_400_000, '0s': 0,
-    '1h30m': 5_400_000, '1d12h': 129_600_000, '2m30s500ms': 150_500, '1m1s': 61_000, '90m': 5_400_000,
+    '500ms': 500,
+    '30s': 30_000,
+    '10m': 600_000,
+    '6h': 21_600_000,
+    '1d': 86_400_000,
+    '0s': 0,
+    '1h30m': 5_400_000,
+    '1d12h': 129_600_000,
+    '2m30s500ms': 150_500,
+    '1m1s': 61_000,
+    '90m': 5_400_000,
   };
   const refused = ['', '30', 'h', '1.5h', '-1h', '1h 30m', ' 1h', '2 hours', '1w', '1H', 'forever', '99999999999999999d'];
 

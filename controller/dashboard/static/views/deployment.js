@@ -53,7 +53,13 @@ export function render(d, route, ctx) {
     h(
       'div',
       { class: 'view-head with-actions' },
-      h('div', null, h('h1', { tabindex: '-1' }, name, ' ', suspensionBadge(d.suspended)), packagesLine(d.packages), d.inGit === false ? h('p', { class: 'muted' }, 'Not in the applied revision any more: shown from reports.') : null),
+      h(
+        'div',
+        null,
+        h('h1', { tabindex: '-1' }, name, ' ', suspensionBadge(d.suspended)),
+        packagesLine(d.packages),
+        d.inGit === false ? h('p', { class: 'muted' }, 'Not in the applied revision any more: shown from reports.') : null,
+      ),
       h(
         'div',
         { class: 'actions' },
@@ -78,7 +84,12 @@ export function render(d, route, ctx) {
       h('h2', { id: 'summary-heading' }, 'Progress'),
       progressBar(d.counts ?? {}, name),
       stateCounts(d.counts ?? {}, (state) => href(base, { ...filterQuery, state: route.query['state'] === state ? undefined : state }), route.query['state']),
-      h('dl', { class: 'facts inline' }, h('div', null, h('dt', null, 'Suspension'), h('dd', null, s.label, s.detail.length ? [' — ', ...s.detail] : null)), d.suspended?.spec !== undefined ? h('div', null, h('dt', null, 'In git'), h('dd', null, h('code', null, `suspended: ${d.suspended.spec}`))) : null),
+      h(
+        'dl',
+        { class: 'facts inline' },
+        h('div', null, h('dt', null, 'Suspension'), h('dd', null, s.label, s.detail.length ? [' — ', ...s.detail] : null)),
+        d.suspended?.spec !== undefined ? h('div', null, h('dt', null, 'In git'), h('dd', null, h('code', null, `suspended: ${d.suspended.spec}`))) : null,
+      ),
     ),
     h(
       'section',
@@ -132,7 +143,13 @@ function filters(d, route, base, size) {
       h('label', { for: 'filter-group' }, 'Group'),
       h(
         'select',
-        { id: 'filter-group', name: 'group', disabled: !groups?.length, 'aria-describedby': groups?.length ? null : 'group-help', onchange: (/** @type {Event} */ e) => go({ group: /** @type {HTMLSelectElement} */ (e.target).value }) },
+        {
+          id: 'filter-group',
+          name: 'group',
+          disabled: !groups?.length,
+          'aria-describedby': groups?.length ? null : 'group-help',
+          onchange: (/** @type {Event} */ e) => go({ group: /** @type {HTMLSelectElement} */ (e.target).value }),
+        },
         h('option', { value: '', selected: group === '' }, 'All groups'),
         (groups ?? []).map((g) => h('option', { value: g, selected: group === g }, g)),
       ),
@@ -156,7 +173,11 @@ function filters(d, route, base, size) {
 function hostsTable(d) {
   const items = /** @type {any[]} */ (d.hosts?.items ?? []);
   if (items.length === 0) {
-    return h('p', { class: 'empty-rows' }, d.hosts?.total === 0 && !Object.keys(d.counts ?? {}).length ? 'No host has this deployment in its plan yet.' : 'No host matches these filters.');
+    return h(
+      'p',
+      { class: 'empty-rows' },
+      d.hosts?.total === 0 && !Object.keys(d.counts ?? {}).length ? 'No host has this deployment in its plan yet.' : 'No host matches these filters.',
+    );
   }
   return h(
     'div',
@@ -168,9 +189,21 @@ function hostsTable(d) {
       h(
         'thead',
         null,
-        h('tr', null, h('th', { scope: 'col' }, 'Host'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Package'), h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'), h('th', { scope: 'col' }, 'Last report')),
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Host'),
+          h('th', { scope: 'col' }, 'State'),
+          h('th', { scope: 'col' }, 'Package'),
+          h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'),
+          h('th', { scope: 'col' }, 'Last report'),
+        ),
       ),
-      h('tbody', null, items.map((row) => hostRow(row))),
+      h(
+        'tbody',
+        null,
+        items.map((row) => hostRow(row)),
+      ),
     ),
   );
 }
@@ -184,8 +217,25 @@ function hostRow(row) {
     { 'data-key': row.host, 'data-host': row.host },
     h('th', { scope: 'row' }, h('a', { href: hostHref(row.host), class: 'strong-link' }, row.host)),
     h('td', null, stateBadge(row.state)),
-    h('td', null, actions.map((a) => h('div', { 'data-key': a.actionId }, a.package ?? a.actionId, ' ', h('span', { class: 'version' }, a.version ?? ''), a.op === 'uninstall' ? h('span', { class: 'muted' }, ' (uninstall)') : null))),
-    h('td', { class: 'col-reason' }, actions.map((a) => actionDetail(a, many))),
+    h(
+      'td',
+      null,
+      actions.map((a) =>
+        h(
+          'div',
+          { 'data-key': a.actionId },
+          a.package ?? a.actionId,
+          ' ',
+          h('span', { class: 'version' }, a.version ?? ''),
+          a.op === 'uninstall' ? h('span', { class: 'muted' }, ' (uninstall)') : null,
+        ),
+      ),
+    ),
+    h(
+      'td',
+      { class: 'col-reason' },
+      actions.map((a) => actionDetail(a, many)),
+    ),
     h('td', null, time(row.lastReportAt)),
   );
 }
@@ -206,7 +256,13 @@ export function actionDetail(a, named = false) {
       ? h(
           'details',
           { class: 'output', 'data-key': `out-${a.actionId}` },
-          h('summary', null, 'Installer output', a.exitCode !== undefined ? ` (exit code ${a.exitCode})` : '', h('span', { class: 'muted' }, ` · last ${size(new TextEncoder().encode(a.output).length)}`)),
+          h(
+            'summary',
+            null,
+            'Installer output',
+            a.exitCode !== undefined ? ` (exit code ${a.exitCode})` : '',
+            h('span', { class: 'muted' }, ` · last ${size(new TextEncoder().encode(a.output).length)}`),
+          ),
           h('pre', { 'data-raw': '', tabindex: '0', 'aria-label': `Installer output of ${a.package ?? a.actionId}` }, a.output),
         )
       : null;

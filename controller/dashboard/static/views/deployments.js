@@ -21,7 +21,12 @@ export function render(_data, _route, ctx) {
   return h(
     'div',
     { class: 'view view-deployments' },
-    h('div', { class: 'view-head' }, h('h1', { tabindex: '-1' }, 'Deployments'), h('p', { class: 'lede' }, 'What is being installed where, and how far it got. Updates every 2 seconds.')),
+    h(
+      'div',
+      { class: 'view-head' },
+      h('h1', { tabindex: '-1' }, 'Deployments'),
+      h('p', { class: 'lede' }, 'What is being installed where, and how far it got. Updates every 2 seconds.'),
+    ),
     h(
       'ul',
       { class: 'tiles', 'aria-label': 'Summary' },
@@ -30,7 +35,12 @@ export function render(_data, _route, ctx) {
       tile('Failed actions', num(failuresTotal), failuresTotal ? '#failures' : null, failuresTotal ? 'need attention' : 'all clear', failuresTotal ? 'bad' : 'good'),
     ),
     deployments.length === 0
-      ? h('div', { class: 'card empty' }, h('h2', null, 'No deployments yet'), h('p', null, 'Commit a ', h('code', null, 'kind: Deployment'), ' manifest to the repository the controller follows; it appears here once applied.'))
+      ? h(
+          'div',
+          { class: 'card empty' },
+          h('h2', null, 'No deployments yet'),
+          h('p', null, 'Commit a ', h('code', null, 'kind: Deployment'), ' manifest to the repository the controller follows; it appears here once applied.'),
+        )
       : h(
           'section',
           { class: 'card', 'aria-labelledby': 'deployments-heading' },
@@ -39,7 +49,18 @@ export function render(_data, _route, ctx) {
             'table',
             { class: 'table deployments-table' },
             h('caption', { class: 'visually-hidden' }, 'Deployments with their status, progress and actions by state'),
-            h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Deployment'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col', class: 'col-progress' }, 'Progress'), h('th', { scope: 'col' }, 'Actions by state'))),
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                h('th', { scope: 'col' }, 'Deployment'),
+                h('th', { scope: 'col' }, 'Status'),
+                h('th', { scope: 'col', class: 'col-progress' }, 'Progress'),
+                h('th', { scope: 'col' }, 'Actions by state'),
+              ),
+            ),
             h(
               'tbody',
               null,
@@ -49,10 +70,19 @@ export function render(_data, _route, ctx) {
                 return h(
                   'tr',
                   { 'data-key': d.name, 'data-deployment': d.name },
-                  h('th', { scope: 'row' }, h('a', { href: link, class: 'strong-link' }, d.name), d.inGit === false ? h('div', null, h('span', { class: 'pill tone-idle small' }, 'not in git')) : null),
+                  h(
+                    'th',
+                    { scope: 'row' },
+                    h('a', { href: link, class: 'strong-link' }, d.name),
+                    d.inGit === false ? h('div', null, h('span', { class: 'pill tone-idle small' }, 'not in git')) : null,
+                  ),
                   h('td', null, suspensionBadge(d.suspended), s.detail.length ? h('div', { class: 'muted small' }, s.detail) : null),
                   h('td', null, progressBar(d.counts ?? {}, d.name)),
-                  h('td', null, stateCounts(d.counts ?? {}, (state) => href(`/deployments/${encodeURIComponent(d.name)}`, { state }))),
+                  h(
+                    'td',
+                    null,
+                    stateCounts(d.counts ?? {}, (state) => href(`/deployments/${encodeURIComponent(d.name)}`, { state })),
+                  ),
                 );
               }),
             ),
@@ -66,7 +96,11 @@ export function render(_data, _route, ctx) {
  * @param {string} label @param {string} value @param {string | null} link @param {string} [note] @param {string} [tone]
  */
 function tile(label, value, link, note, tone) {
-  const body = [h('span', { class: 'tile-value' }, value), h('span', { class: 'tile-label' }, label), note ? h('span', { class: `tile-note${tone ? ` tone-text-${tone}` : ''}` }, note) : null];
+  const body = [
+    h('span', { class: 'tile-value' }, value),
+    h('span', { class: 'tile-label' }, label),
+    note ? h('span', { class: `tile-note${tone ? ` tone-text-${tone}` : ''}` }, note) : null,
+  ];
   return h('li', { class: 'tile' }, link ? h('a', { href: link, class: 'tile-body tile-link' }, body) : h('div', { class: 'tile-body' }, body));
 }
 
@@ -82,7 +116,19 @@ function failuresSection(status) {
     h(
       'table',
       { class: 'table' },
-      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Host'), h('th', { scope: 'col' }, 'Deployment'), h('th', { scope: 'col' }, 'Package'), h('th', { scope: 'col' }, 'Reason'), h('th', { scope: 'col' }, 'When'))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Host'),
+          h('th', { scope: 'col' }, 'Deployment'),
+          h('th', { scope: 'col' }, 'Package'),
+          h('th', { scope: 'col' }, 'Reason'),
+          h('th', { scope: 'col' }, 'When'),
+        ),
+      ),
       h(
         'tbody',
         null,
@@ -102,7 +148,11 @@ function failuresSection(status) {
       ),
     ),
     failures.length > shown.length || (status.failuresTotal ?? 0) > shown.length
-      ? h('p', { class: 'muted' }, `Showing ${num(shown.length)} of ${plural(status.failuresTotal ?? failures.length, 'failure')}; open a deployment and filter by “failed” for all of them.`)
+      ? h(
+          'p',
+          { class: 'muted' },
+          `Showing ${num(shown.length)} of ${plural(status.failuresTotal ?? failures.length, 'failure')}; open a deployment and filter by “failed” for all of them.`,
+        )
       : null,
   );
 }

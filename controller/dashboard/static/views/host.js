@@ -48,7 +48,11 @@ export function render(d, _route) {
         { class: 'card', 'aria-labelledby': 'inventory-heading' },
         h('h2', { id: 'inventory-heading' }, 'Inventory'),
         inventoryFacts(facts),
-        h('p', { class: 'muted small' }, d.inventory ? ['Reported ', time(d.inventory.reportedAt), ' · changed ', time(d.inventory.updatedAt)] : 'No inventory reported yet; facts from enrollment.'),
+        h(
+          'p',
+          { class: 'muted small' },
+          d.inventory ? ['Reported ', time(d.inventory.reportedAt), ' · changed ', time(d.inventory.updatedAt)] : 'No inventory reported yet; facts from enrollment.',
+        ),
       ),
       h(
         'section',
@@ -58,11 +62,21 @@ export function render(d, _route) {
         d.groups === undefined
           ? h('p', { class: 'muted' }, 'Not known until the controller has applied a revision.')
           : d.groups.length
-            ? h('ul', { class: 'chips', 'aria-label': 'Groups' }, d.groups.map((/** @type {string} */ g) => h('li', { class: 'chip', 'data-key': g }, g)))
+            ? h(
+                'ul',
+                { class: 'chips', 'aria-label': 'Groups' },
+                d.groups.map((/** @type {string} */ g) => h('li', { class: 'chip', 'data-key': g }, g)),
+              )
             : h('p', { class: 'muted' }, 'In no group.'),
         h('h3', null, 'Labels'),
         Object.keys(labels).length
-          ? h('ul', { class: 'chips', 'aria-label': 'Labels' }, Object.entries(labels).sort().map(([k, v]) => h('li', { class: 'chip mono', 'data-key': k }, `${k}=${v}`)))
+          ? h(
+              'ul',
+              { class: 'chips', 'aria-label': 'Labels' },
+              Object.entries(labels)
+                .sort()
+                .map(([k, v]) => h('li', { class: 'chip mono', 'data-key': k }, `${k}=${v}`)),
+            )
           : h('p', { class: 'muted' }, 'No labels.'),
         software(inv?.software),
       ),
@@ -79,7 +93,12 @@ function inventoryFacts(facts) {
   const disk = facts.disk ?? {};
   /** @type {[string, any][]} */
   const rows = [
-    ['Operating system', [os.distribution ?? os.platform, os.release ? ` ${os.release}` : '', os.distribution && os.platform ? h('span', { class: 'muted' }, ` (${os.platform})`) : ''].filter(Boolean)],
+    [
+      'Operating system',
+      [os.distribution ?? os.platform, os.release ? ` ${os.release}` : '', os.distribution && os.platform ? h('span', { class: 'muted' }, ` (${os.platform})`) : ''].filter(
+        Boolean,
+      ),
+    ],
     ['Architecture', facts.arch],
     ['CPUs', facts.cpus !== undefined ? num(facts.cpus) : undefined],
     ['Memory', facts.memory?.total !== undefined ? size(facts.memory.total) : undefined],
@@ -91,13 +110,25 @@ function inventoryFacts(facts) {
     [
       'Network',
       Array.isArray(facts.network) && facts.network.length
-        ? facts.network.map((/** @type {any} */ n, /** @type {number} */ i) => h('div', { 'data-key': `${n.name}-${i}` }, h('span', { class: 'mono' }, n.name), n.ipv4 ? ` ${n.ipv4}` : '', n.mac ? h('span', { class: 'muted mono' }, ` ${n.mac}`) : ''))
+        ? facts.network.map((/** @type {any} */ n, /** @type {number} */ i) =>
+            h(
+              'div',
+              { 'data-key': `${n.name}-${i}` },
+              h('span', { class: 'mono' }, n.name),
+              n.ipv4 ? ` ${n.ipv4}` : '',
+              n.mac ? h('span', { class: 'muted mono' }, ` ${n.mac}`) : '',
+            ),
+          )
         : undefined,
     ],
   ];
   const shown = rows.filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0));
   if (!shown.length) return h('p', { class: 'muted' }, 'No facts reported.');
-  return h('dl', { class: 'facts' }, shown.map(([k, v]) => h('div', { 'data-key': k }, h('dt', null, k), h('dd', null, v))));
+  return h(
+    'dl',
+    { class: 'facts' },
+    shown.map(([k, v]) => h('div', { 'data-key': k }, h('dt', null, k), h('dd', null, v))),
+  );
 }
 
 /** @param {any[] | undefined} items */
@@ -112,7 +143,13 @@ function software(items) {
           'table',
           { class: 'table compact' },
           h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Version'), h('th', { scope: 'col' }, 'Source'))),
-          h('tbody', null, [...items].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => h('tr', { 'data-key': `${s.name}@${s.version}/${s.source}` }, h('td', null, s.name), h('td', { class: 'version' }, s.version), h('td', null, s.source)))),
+          h(
+            'tbody',
+            null,
+            [...items]
+              .sort((a, b) => (a.name < b.name ? -1 : 1))
+              .map((s) => h('tr', { 'data-key': `${s.name}@${s.version}/${s.source}` }, h('td', null, s.name), h('td', { class: 'version' }, s.version), h('td', null, s.source))),
+          ),
         )
       : h('p', { class: 'muted' }, 'None reported.'),
   );
@@ -131,7 +168,19 @@ function statesSection(states) {
           h(
             'table',
             { class: 'table states-table' },
-            h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Deployment'), h('th', { scope: 'col' }, 'Package'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'), h('th', { scope: 'col' }, 'Since'))),
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                h('th', { scope: 'col' }, 'Deployment'),
+                h('th', { scope: 'col' }, 'Package'),
+                h('th', { scope: 'col' }, 'State'),
+                h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'),
+                h('th', { scope: 'col' }, 'Since'),
+              ),
+            ),
             h(
               'tbody',
               null,
@@ -140,7 +189,14 @@ function statesSection(states) {
                   'tr',
                   { 'data-key': s.actionId, 'data-action': s.actionId },
                   h('td', null, s.deployment ? h('a', { href: deploymentHref(s.deployment) }, s.deployment) : '—'),
-                  h('td', null, s.package ?? s.actionId, ' ', h('span', { class: 'version' }, s.version ?? ''), s.op === 'uninstall' ? h('span', { class: 'muted' }, ' (uninstall)') : null),
+                  h(
+                    'td',
+                    null,
+                    s.package ?? s.actionId,
+                    ' ',
+                    h('span', { class: 'version' }, s.version ?? ''),
+                    s.op === 'uninstall' ? h('span', { class: 'muted' }, ' (uninstall)') : null,
+                  ),
                   h('td', null, stateBadge(s.state)),
                   h('td', { class: 'col-reason' }, actionDetail(s)),
                   h('td', null, time(s.at)),
@@ -153,11 +209,23 @@ function statesSection(states) {
   );
 }
 
-const plannedText = /** @type {Record<string, string>} */ ({ planned: 'planned', 'not-applicable': 'not applicable', blocked: 'blocked', waiting: 'waiting', unknown: 'decided on the host' });
+const plannedText = /** @type {Record<string, string>} */ ({
+  planned: 'planned',
+  'not-applicable': 'not applicable',
+  blocked: 'blocked',
+  waiting: 'waiting',
+  unknown: 'decided on the host',
+});
 
 /** @param {any} plan */
 function planSection(plan) {
-  if (!plan) return h('section', { class: 'card', 'aria-labelledby': 'plan-heading' }, h('h2', { id: 'plan-heading' }, 'Plan'), h('p', { class: 'muted' }, 'No plan yet: the controller plans a host once it has an inventory.'));
+  if (!plan)
+    return h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'plan-heading' },
+      h('h2', { id: 'plan-heading' }, 'Plan'),
+      h('p', { class: 'muted' }, 'No plan yet: the controller plans a host once it has an inventory.'),
+    );
   const actions = /** @type {any[]} */ (plan.body?.actions ?? []);
   return h(
     'section',
@@ -169,7 +237,12 @@ function planSection(plan) {
       h('div', null, h('dt', null, 'Serial'), h('dd', null, num(plan.serial))),
       h('div', null, h('dt', null, 'Revision'), h('dd', null, h('code', { class: 'rev', title: plan.revision }, shortRev(plan.revision)))),
       h('div', null, h('dt', null, 'Generated'), h('dd', null, time(plan.generatedAt))),
-      h('div', null, h('dt', null, 'Content from'), h('dd', null, (plan.body?.sources ?? []).map((/** @type {any} */ s) => (s.kind === s.name ? s.kind : `${s.kind} ${s.name}`)).join(', then ') || '—')),
+      h(
+        'div',
+        null,
+        h('dt', null, 'Content from'),
+        h('dd', null, (plan.body?.sources ?? []).map((/** @type {any} */ s) => (s.kind === s.name ? s.kind : `${s.kind} ${s.name}`)).join(', then ') || '—'),
+      ),
     ),
     actions.length
       ? h(
@@ -178,7 +251,19 @@ function planSection(plan) {
           h(
             'table',
             { class: 'table plan-table' },
-            h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Action'), h('th', { scope: 'col' }, 'Deployment'), h('th', { scope: 'col' }, 'Planned'), h('th', { scope: 'col' }, 'Conditions'), h('th', { scope: 'col' }, 'When'))),
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                h('th', { scope: 'col' }, 'Action'),
+                h('th', { scope: 'col' }, 'Deployment'),
+                h('th', { scope: 'col' }, 'Planned'),
+                h('th', { scope: 'col' }, 'Conditions'),
+                h('th', { scope: 'col' }, 'When'),
+              ),
+            ),
             h(
               'tbody',
               null,
@@ -186,9 +271,28 @@ function planSection(plan) {
                 h(
                   'tr',
                   { 'data-key': a.id },
-                  h('td', null, h('strong', null, a.op), ' ', a.package, ' ', h('span', { class: 'version' }, a.version), a.blockedBy?.length ? h('div', { class: 'muted small' }, 'after ', a.blockedBy.join(', ')) : null),
+                  h(
+                    'td',
+                    null,
+                    h('strong', null, a.op),
+                    ' ',
+                    a.package,
+                    ' ',
+                    h('span', { class: 'version' }, a.version),
+                    a.blockedBy?.length ? h('div', { class: 'muted small' }, 'after ', a.blockedBy.join(', ')) : null,
+                  ),
                   h('td', null, h('a', { href: deploymentHref(a.deployment) }, a.deployment)),
-                  h('td', null, h('span', { class: `pill ${a.status === 'planned' ? 'tone-idle' : a.status === 'not-applicable' ? 'tone-na' : 'tone-warn'}` }, plannedText[a.status] ?? a.status), a.suspended ? [' ', h('span', { class: 'pill tone-warn' }, 'suspended')] : null, a.reason ? h('div', { class: 'small' }, a.reason) : null),
+                  h(
+                    'td',
+                    null,
+                    h(
+                      'span',
+                      { class: `pill ${a.status === 'planned' ? 'tone-idle' : a.status === 'not-applicable' ? 'tone-na' : 'tone-warn'}` },
+                      plannedText[a.status] ?? a.status,
+                    ),
+                    a.suspended ? [' ', h('span', { class: 'pill tone-warn' }, 'suspended')] : null,
+                    a.reason ? h('div', { class: 'small' }, a.reason) : null,
+                  ),
                   h('td', null, conditions(a.conditions ?? [])),
                   h('td', { class: 'small' }, windows(a)),
                 ),
@@ -212,7 +316,15 @@ function conditions(list) {
     { class: 'plain' },
     list.map((c) => {
       const [glyph, word] = verdict[c.verdict] ?? ['•', c.verdict];
-      return h('li', { 'data-key': c.name }, h('span', { class: 'glyph', 'aria-hidden': 'true' }, `${glyph} `), c.name, ': ', word, c.reason ? h('span', { class: 'muted' }, ` — ${c.reason}`) : null);
+      return h(
+        'li',
+        { 'data-key': c.name },
+        h('span', { class: 'glyph', 'aria-hidden': 'true' }, `${glyph} `),
+        c.name,
+        ': ',
+        word,
+        c.reason ? h('span', { class: 'muted' }, ` — ${c.reason}`) : null,
+      );
     }),
   );
 }
@@ -249,7 +361,11 @@ function historySection(history, total) {
             h(
               'table',
               { class: 'table compact' },
-              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'When'), h('th', { scope: 'col' }, 'Action'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Detail'))),
+              h(
+                'thead',
+                null,
+                h('tr', null, h('th', { scope: 'col' }, 'When'), h('th', { scope: 'col' }, 'Action'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Detail')),
+              ),
               h(
                 'tbody',
                 null,
@@ -260,7 +376,13 @@ function historySection(history, total) {
                     h('td', null, time(r.at)),
                     h('td', { class: 'mono small' }, r.actionId),
                     h('td', null, stateBadge(r.state)),
-                    h('td', { class: 'small' }, [r.reason, r.exitCode !== undefined ? `exit code ${r.exitCode}` : null, r.bytesDone !== undefined ? `${size(r.bytesDone)} received` : null].filter(Boolean).join(' · ') || h('span', { class: 'muted' }, '—')),
+                    h(
+                      'td',
+                      { class: 'small' },
+                      [r.reason, r.exitCode !== undefined ? `exit code ${r.exitCode}` : null, r.bytesDone !== undefined ? `${size(r.bytesDone)} received` : null]
+                        .filter(Boolean)
+                        .join(' · ') || h('span', { class: 'muted' }, '—'),
+                    ),
                   ),
                 ),
               ),

@@ -25,7 +25,12 @@ export function render(d, route) {
     'div',
     { class: 'view view-hosts' },
     breadcrumbs(['Hosts', null]),
-    h('div', { class: 'view-head' }, h('h1', { tabindex: '-1' }, 'Hosts'), h('p', { class: 'lede' }, 'Every enrolled host and where its actions stand. Open one with the “Host name” box above, or from here.')),
+    h(
+      'div',
+      { class: 'view-head' },
+      h('h1', { tabindex: '-1' }, 'Hosts'),
+      h('p', { class: 'lede' }, 'Every enrolled host and where its actions stand. Open one with the “Host name” box above, or from here.'),
+    ),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'hosts-list-heading' },
@@ -37,7 +42,18 @@ export function render(d, route) {
             h(
               'table',
               { class: 'table' },
-              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Host'), h('th', { scope: 'col' }, 'Enrollment'), h('th', { scope: 'col' }, 'Last seen'), h('th', { scope: 'col' }, 'Actions by state'))),
+              h(
+                'thead',
+                null,
+                h(
+                  'tr',
+                  null,
+                  h('th', { scope: 'col' }, 'Host'),
+                  h('th', { scope: 'col' }, 'Enrollment'),
+                  h('th', { scope: 'col' }, 'Last seen'),
+                  h('th', { scope: 'col' }, 'Actions by state'),
+                ),
+              ),
               h(
                 'tbody',
                 null,

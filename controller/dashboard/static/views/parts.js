@@ -22,7 +22,12 @@ export function sourcePanel(status) {
     h(
       'dl',
       { class: 'source-facts' },
-      h('div', null, h('dt', null, 'Applied revision'), h('dd', null, revision(src.lastAppliedRevision), src.lastAppliedAt ? [' ', h('span', { class: 'muted' }, '· ', time(src.lastAppliedAt))] : null)),
+      h(
+        'div',
+        null,
+        h('dt', null, 'Applied revision'),
+        h('dd', null, revision(src.lastAppliedRevision), src.lastAppliedAt ? [' ', h('span', { class: 'muted' }, '· ', time(src.lastAppliedAt))] : null),
+      ),
       h(
         'div',
         null,
@@ -72,17 +77,11 @@ function rejectedBox(rejected, applied) {
       ? h(
           'ul',
           { class: 'problems' },
-          problems.slice(0, 50).map((p) =>
-            h(
-              'li',
-              { class: `mono sev-${p.severity}` },
-              h('span', { class: 'loc' }, `${p.file}:${p.line}:${p.col}`),
-              ': ',
-              h('strong', null, p.severity),
-              ': ',
-              p.message,
+          problems
+            .slice(0, 50)
+            .map((p) =>
+              h('li', { class: `mono sev-${p.severity}` }, h('span', { class: 'loc' }, `${p.file}:${p.line}:${p.col}`), ': ', h('strong', null, p.severity), ': ', p.message),
             ),
-          ),
           problems.length > 50 ? h('li', { class: 'muted' }, `… and ${num(problems.length - 50)} more (run ferry validate)`) : null,
         )
       : null,
@@ -135,7 +134,16 @@ export function stateCounts(counts, linkTo, current) {
         'li',
         { 'data-key': s },
         linkTo
-          ? h('a', { href: linkTo(s), class: `count-link${current === s ? ' current' : ''}`, 'aria-current': current === s ? 'true' : null, 'aria-label': `${num(counts[s] ?? 0)} ${stateInfo[s]?.label ?? s}${current === s ? ' (filtered)' : ', show these hosts'}` }, body)
+          ? h(
+              'a',
+              {
+                href: linkTo(s),
+                class: `count-link${current === s ? ' current' : ''}`,
+                'aria-current': current === s ? 'true' : null,
+                'aria-label': `${num(counts[s] ?? 0)} ${stateInfo[s]?.label ?? s}${current === s ? ' (filtered)' : ', show these hosts'}`,
+              },
+              body,
+            )
           : h('span', { class: 'count-item' }, body),
       );
     }),
@@ -154,7 +162,7 @@ export function suspendedBySelf(override) {
  */
 export function suspension(s) {
   const o = s?.override;
-  if (o && o.suspended) {
+  if (o?.suspended) {
     const self = suspendedBySelf(o);
     return {
       label: self ? 'Suspended by Ferry' : 'Suspended by operator',
@@ -193,7 +201,12 @@ export function pagination(page, hrefOf, what) {
   return h(
     'nav',
     { class: 'pagination', 'aria-label': `Pages of ${what}` },
-    h('p', { class: 'page-info', 'aria-live': 'polite' }, `${num(from)}–${num(to)} of ${plural(page.total, what.replace(/s$/, ''), what)}`, pages > 1 ? ` · page ${num(current)} of ${num(pages)}` : ''),
+    h(
+      'p',
+      { class: 'page-info', 'aria-live': 'polite' },
+      `${num(from)}–${num(to)} of ${plural(page.total, what.replace(/s$/, ''), what)}`,
+      pages > 1 ? ` · page ${num(current)} of ${num(pages)}` : '',
+    ),
     pages > 1
       ? h(
           'div',
@@ -212,7 +225,11 @@ export function breadcrumbs(...items) {
   return h(
     'nav',
     { class: 'crumbs', 'aria-label': 'Breadcrumb' },
-    h('ol', null, items.map(([label, link]) => h('li', null, link ? h('a', { href: link }, label) : h('span', { 'aria-current': 'page' }, label)))),
+    h(
+      'ol',
+      null,
+      items.map(([label, link]) => h('li', null, link ? h('a', { href: link }, label) : h('span', { 'aria-current': 'page' }, label))),
+    ),
   );
 }
 
