@@ -18,11 +18,11 @@ import { parseDuration } from '../core/units/duration.js';
 import { adminClient, type AdminClient } from './client.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 import { ChildGroup, type Child } from './demo/children.js';
-import { legacyEditorHosts, loadDemoFleet, type SimulatedHost } from './demo/fleet.js';
+import { demoRelay, legacyEditorHosts, loadDemoFleet, type SimulatedHost } from './demo/fleet.js';
 import { commitAll, git, initRepo } from './demo/git.js';
 import { FleetMonitor, summarize, type Observation } from './demo/monitor.js';
 import { applyDemoOverlay } from './demo/overlay.js';
-import { startRelayStandIn, type RelayStandIn } from './demo/relay.js';
+import { describeRelay, freeLoopbackPort, relayFigures } from './demo/relay-figures.js';
 
 interface DemoFlags {
   readonly exitWhenConverged?: boolean;
@@ -67,7 +67,7 @@ async function run(flags: DemoFlags): Promise<number> {
   const ferry = [process.execPath, join(root, 'bin', 'ferry.js')];
   const work = await mkdtemp(join(tmpdir(), 'ferry-demo-'));
   const children = new ChildGroup();
-  let relay: RelayStandIn | undefined;
+  let relay: Child | undefined;
   let agents: Child[] = [];
   let controller: Child | undefined;
 
@@ -81,9 +81,8 @@ async function run(flags: DemoFlags): Promise<number> {
 
   const shutdown = async () => {
     shuttingDown = true;
-    out('stopping: agents first, then the controller …');
-    await children.stopAll([agents, controller ? [controller] : []]);
-    await relay?.close();
+    out('stopping: agents first, then the relay, then the controller …');
+    await children.stopAll([agents, relay ? [relay] : [], controller ? [controller] : []]);
     if (flags.keep) out(`kept ${work}`);
     else await rm(work, { recursive: true, force: true });
     out(`stopped ${children.list().length} processes.`);
@@ -93,14 +92,14 @@ async function run(flags: DemoFlags): Promise<number> {
     out(`ferry demo: work folder ${work}`);
     const logs = join(work, 'logs');
     await mkdir(logs);
-    relay = await startRelayStandIn();
+    const relayUrl = `http://127.0.0.1:${await freeLoopbackPort()}`;
 
     // 1. The manifest repository: the examples as shipped, then the demo overlay as its own commit.
     const repo = join(work, 'repo');
     await cp(join(root, 'examples', 'manifests'), repo, { recursive: true });
     await initRepo(repo);
     await commitAll(repo, 'The example fleet (examples/manifests)');
-    const changes = await applyDemoOverlay(repo, { now: new Date(), lunchInSeconds: Math.round(lunchMs / 1000), relayUrl: relay.url });
+    const changes = await applyDemoOverlay(repo, { now: new Date(), lunchInSeconds: Math.round(lunchMs / 1000), relayUrl });
     const head = await commitAll(repo, `demo: windows open within a minute, a local relay\n\n${changes.map((c) => `- ${c.file}: ${c.what}`).join('\n')}\n`);
     out(`repository ${repo} (main @ ${head.slice(0, 12)}):`);
     for (const line of (await git(repo, ['log', '--oneline'])).trim().split('\n')) out(`  ${line}`);
@@ -110,8 +109,8 @@ async function run(flags: DemoFlags): Promise<number> {
     const cli = `node ${join(root, 'bin', 'ferry.js')}`;
 
     // 2. Hosts, and the legacy-editor some of them had before Ferry.
-    const fleet = await loadDemoFleet(join(root, 'examples', 'inventory.json'));
-    for (const h of fleet) await mkdir(join(work, 'hosts', h.name, 'root'), { recursive: true });
+    const { hosts: fleet, relay: relayHost } = await loadDemoFleet(join(root, 'examples', 'inventory.json'));
+    for (const h of [...fleet, relayHost]) await mkdir(join(work, 'hosts', h.name, 'root'), { recursive: true });
     for (const name of legacyEditorHosts) await installByHand(join(root, 'examples', 'packages', 'legacy-editor-1.0.3'), join(work, 'hosts', name, 'root'));
 
     // 3. The controller.
@@ -124,7 +123,6 @@ async function run(flags: DemoFlags): Promise<number> {
       pipeStdout: true,
     });
     const url = await controllerUrl(controller, stopped);
-    relay.setUpstream(url);
     const token = (await readFile(join(controllerData, 'admin.token'), 'utf8')).trim();
     const client = adminClient({ server: url, token });
     await waitReady(url, controller, stopped);
@@ -133,36 +131,42 @@ async function run(flags: DemoFlags): Promise<number> {
     const pushed = await pushArtifacts(client, join(repo, 'artifacts'));
     out(`pushed ${pushed} artifacts to the controller's content store (ferry package push)`);
 
-    // 5. One agent per simulated host.
+    // 5. The Osaka relay: an agent enrolled as relay-osaka-01 that also serves the site (--relay),
+    //    on the port the overlay named in the Relay manifest; then one agent per simulated host,
+    //    the Osaka ones with the relay as their --server (they reach the controller through it).
     const enroll = await client.call<{ token: string }>('POST', '/v1/tokens', { ttl: '6h' });
-    agents = fleet.map((h) => startAgent(children, ferry, url, enroll.token, h, work, logs));
+    relay = startAgent(children, ferry, url, enroll.token, relayHost, work, logs, ['--relay', '--listen', relayUrl.replace(/^http:\/\//, ''), '--cache-size', '256MiB']);
+    await waitHealthy(relayUrl, relay, stopped);
+    agents = fleet.map((h) => startAgent(children, ferry, h.behindRelay ? relayUrl : url, enroll.token, h, work, logs));
 
     out('');
     out(`Dashboard:   ${url}/`);
     out(`Admin token: ${token}`);
     out(`CLI:         export FERRY_SERVER=${url} FERRY_TOKEN=${token}`);
     out(`             ${cli} status`);
-    out(`Logs:        ${logs}/ (controller.log, one file per host)`);
+    out(`Relay:       ${relayUrl}/metrics (relay ${demoRelay.relay} on ${relayHost.name}; the Osaka hosts' --server)`);
+    out(`Logs:        ${logs}/ (controller.log, one file per host, ${relayHost.name}.log for the relay)`);
     out(`Try GitOps:  cd ${repo}, edit a manifest, preview it with`);
     out(`             ${cli} plan . --inventory ../inventory.json --base HEAD`);
     out(`             then git commit -am "…": the controller follows main within 5 s`);
     out('');
     out('Hosts (one `ferry agent` process each):');
-    for (const h of fleet) out(`  ${h.name.padEnd(13)} ${h.role}`);
+    for (const h of [...fleet, relayHost]) out(`  ${h.name.padEnd(14)} ${h.role}`);
     out('');
     out(flags.exitWhenConverged ? `Watching the fleet converge (up to ${flags.timeout}):` : 'Watching the fleet converge (Ctrl-C stops every process):');
 
     const result = await watch(
       new FleetMonitor(
         client,
-        fleet.map((h) => h.name),
+        [...fleet, relayHost].map((h) => h.name),
         out,
       ),
       {
         exitWhenConverged: flags.exitWhenConverged ?? false,
         timeoutMs,
         stopped,
-        children: [controller, ...agents],
+        children: [controller, relay, ...agents],
+        relay: { name: demoRelay.relay, url: relayUrl },
       },
     );
     if (result.kind === 'signal') return ExitCode.ok;
@@ -174,7 +178,9 @@ async function run(flags: DemoFlags): Promise<number> {
     out('');
     if (result.kind === 'converged') {
       const failed = obs?.convergence.failures.length ?? 0;
-      out(failed === 0 ? `Converged: every deployment is settled (relay osaka served ${relay.served()} downloads).` : `Settled, but ${failed} action(s) failed:`);
+      out(failed === 0 ? 'Converged: every deployment is settled.' : `Settled, but ${failed} action(s) failed:`);
+      const figures = await relayFigures(relayUrl);
+      if (figures) out(`Relay ${demoRelay.relay}: ${describeRelay(figures)}`);
       if (obs) out(summarize(obs.convergence).trimEnd());
       return failed === 0 ? ExitCode.ok : ExitCode.notOk;
     }
@@ -194,7 +200,10 @@ type WatchResult =
   | { readonly kind: 'converged' | 'timeout'; readonly observation?: Observation };
 
 /** Polls once a second until a signal, an unexpected exit, convergence (when asked) or the timeout. */
-async function watch(monitor: FleetMonitor, o: { exitWhenConverged: boolean; timeoutMs: number; stopped: Promise<string>; children: readonly Child[] }): Promise<WatchResult> {
+async function watch(
+  monitor: FleetMonitor,
+  o: { exitWhenConverged: boolean; timeoutMs: number; stopped: Promise<string>; children: readonly Child[]; relay: { name: string; url: string } },
+): Promise<WatchResult> {
   let signalled = false;
   void o.stopped.then(() => (signalled = true));
   const deadline = Date.now() + o.timeoutMs;
@@ -215,6 +224,8 @@ async function watch(monitor: FleetMonitor, o: { exitWhenConverged: boolean; tim
         if (!announced) {
           announced = true;
           out(`        converged: every deployment is settled. The dashboard stays up; Ctrl-C stops every process.`);
+          const figures = await relayFigures(o.relay.url);
+          if (figures) out(`        relay ${o.relay.name}: ${describeRelay(figures)}`);
         }
       }
     } catch (err) {
@@ -269,6 +280,24 @@ async function waitReady(url: string, controller: Child, stopped: Promise<string
   throw new UserError(`the controller did not become ready within 60 s; see ${controller.logFile}`, ExitCode.notOk);
 }
 
+/** Waits until the relay answers `/healthz` on the URL the Relay manifest names. */
+async function waitHealthy(url: string, relay: Child, stopped: Promise<string>): Promise<void> {
+  let interrupted = false;
+  void stopped.then(() => (interrupted = true));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (interrupted) throw new UserError('interrupted', ExitCode.ok);
+    if (relay.hasExited()) throw new UserError(`the relay exited before it listened on ${url}; see ${relay.logFile}`, ExitCode.notOk);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(250);
+  }
+  throw new UserError(`the relay did not listen on ${url} within 60 s; see ${relay.logFile}`, ExitCode.notOk);
+}
+
 /** Uploads each `*.tar.gz` in `dir` under its sha256; returns how many. */
 async function pushArtifacts(client: AdminClient, dir: string): Promise<number> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.tar.gz')).sort();
@@ -280,7 +309,16 @@ async function pushArtifacts(client: AdminClient, dir: string): Promise<number> 
   return files.length;
 }
 
-function startAgent(children: ChildGroup, ferry: readonly string[], url: string, token: string, h: SimulatedHost, work: string, logs: string): Child {
+function startAgent(
+  children: ChildGroup,
+  ferry: readonly string[],
+  url: string,
+  token: string,
+  h: SimulatedHost,
+  work: string,
+  logs: string,
+  extra: readonly string[] = [],
+): Child {
   const home = join(work, 'hosts', h.name);
   return children.start({
     name: h.name,
@@ -305,6 +343,7 @@ function startAgent(children: ChildGroup, ferry: readonly string[], url: string,
       // cad-suite says shutdownAfter: a simulated host must not power off this machine.
       '--shutdown-command',
       'true',
+      ...extra,
     ],
     logFile: join(logs, `${h.name}.log`),
     cwd: work,

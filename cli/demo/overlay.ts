@@ -12,7 +12,7 @@ export interface OverlayOptions {
   readonly now: Date;
   /** Seconds until the `lunch` window opens (installs of the editors and the legacy-editor removal). */
   readonly lunchInSeconds: number;
-  /** Base URL of the relay stand-in the Osaka hosts fetch through. */
+  /** Base URL the demo's Osaka relay (`ferry agent --relay`) listens on. */
   readonly relayUrl: string;
 }
 
@@ -55,7 +55,7 @@ export async function applyDemoOverlay(dir: string, o: OverlayOptions): Promise<
     'relays.yaml': [
       byName('Relay', 'osaka', (doc) => {
         doc.setIn(['spec', 'url'], o.relayUrl);
-        return `Relay osaka: ${o.relayUrl} (a local stand-in for relay-osaka-01)`;
+        return `Relay osaka: ${o.relayUrl} (relay-osaka-01's local ferry agent --relay)`;
       }),
     ],
   };

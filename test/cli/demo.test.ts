@@ -1,10 +1,12 @@
 /**
- * `ferry demo` as a user runs it (the built command, real controller and agent processes):
- * it converges and exits 0 with --exit-when-converged, Ctrl-C stops it, and no process is left.
+ * `ferry demo` as a user runs it (the built command, real controller, relay and agent processes):
+ * it converges and exits 0 with --exit-when-converged, the Osaka hosts' content comes through the
+ * relay, Ctrl-C stops it, and no process is left.
  */
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { judge } from '../../cli/demo/convergence.js';
 import { eventually } from '../support/eventually.js';
 import { ferryBin, repoRoot, runFerry } from '../support/ferry.js';
@@ -17,6 +19,28 @@ function processesMentioning(text: string): string[] {
     .filter((line) => line.includes(text) && !line.includes('ps -eo'))
     .map((line) => line.trim());
 }
+
+const osakaHosts = ['osa-sales-03', 'osa-eng-04'];
+const otherHosts = ['tyo-sales-01', 'tyo-eng-01', 'tyo-eng-02', 'ber-eng-05', 'tyo-fin-01', 'tyo-fin-02'];
+const relayHost = 'relay-osaka-01';
+
+/** The agent's `download-finished` events in a host's log (JSON lines). */
+async function downloads(dir: string, host: string): Promise<{ source: string; bytesFetched: number }[]> {
+  const lines = (await readFile(join(dir, 'logs', `${host}.log`), 'utf8')).split('\n').filter((l) => l.startsWith('{'));
+  return lines.map((l) => JSON.parse(l) as { event: string; source: string; bytesFetched: number }).filter((e) => e.event === 'download-finished');
+}
+
+/** `SHA256 → size` of the artifacts kept in a content folder (the agent's `NAME.tar.gz`, the relay's `NAME`). */
+async function artifactsIn(folder: string): Promise<Map<string, number>> {
+  const kept = new Map<string, number>();
+  for (const f of await readdir(folder)) {
+    const m = /^([0-9a-f]{64})(\.tar\.gz)?$/.exec(f);
+    if (m) kept.set(m[1]!, (await stat(join(folder, f))).size);
+  }
+  return kept;
+}
+
+const sum = (ns: Iterable<number>) => [...ns].reduce((a, b) => a + b, 0);
 
 describe('ferry demo (real processes)', function () {
   this.timeout(240_000);
@@ -45,8 +69,36 @@ describe('ferry demo (real processes)', function () {
     expect(r.stdout).to.match(/^build-tools-zephyr\s+suspended 1$/m);
     expect(r.stdout).to.match(/^text-editor-stable\s+installed 4$/m);
     expect(r.stdout).to.match(/^text-editor-2-5-pilot\s+installed 4$/m);
-    expect(r.stdout).to.match(/relay osaka served [1-9]\d* downloads/);
-    expect(r.stdout).to.match(/^stopped 9 processes\.$/m);
+    expect(r.stdout).to.match(/^stopped 10 processes\.$/m);
+
+    // The Osaka hosts downloaded everything from the relay (their plans list it first), the others
+    // from the controller; the relay fetched each artifact the site needed once, and its /metrics
+    // (printed by the demo before it stopped) count exactly the Osaka hosts' downloads.
+    const relay =
+      /^Relay osaka: content (\d+) fetched upstream · (\d+) from cache · (\d+) joined a transfer; served (\d+) bytes .*, fetched (\d+) bytes upstream .*; (\d+) agent requests forwarded$/m.exec(
+        r.stdout,
+      );
+    expect(relay, r.stdout).to.not.equal(null);
+    const [misses, hits, joined, served, fetched, forwarded] = relay!.slice(1).map(Number) as [number, number, number, number, number, number];
+    const osakaDownloads = (await Promise.all(osakaHosts.map((h) => downloads(dir!, h)))).flat();
+    const siteArtifacts = new Map<string, number>();
+    for (const h of osakaHosts) for (const [sha, size] of await artifactsIn(join(dir!, 'hosts', h, 'data', 'content'))) siteArtifacts.set(sha, size);
+    const relayCache = await artifactsIn(join(dir!, 'hosts', relayHost, 'data', 'relay', 'cache'));
+    const sources: Record<string, string[]> = {};
+    for (const h of [...osakaHosts, ...otherHosts, relayHost]) sources[h] = [...new Set((await downloads(dir!, h)).map((d) => d.source))];
+    expect({
+      sources,
+      relayCache: [...relayCache].sort(),
+      upstream: { requests: misses, bytes: fetched },
+      served: { requests: misses + hits + joined, bytes: served },
+      forwardedPlansAndReports: forwarded > 0,
+    }).to.deep.equal({
+      sources: { ...Object.fromEntries(osakaHosts.map((h) => [h, ['osaka']])), ...Object.fromEntries(otherHosts.map((h) => [h, ['controller']])), [relayHost]: [] },
+      relayCache: [...siteArtifacts].sort(),
+      upstream: { requests: siteArtifacts.size, bytes: sum(siteArtifacts.values()) },
+      served: { requests: osakaDownloads.length, bytes: sum(osakaDownloads.map((d) => d.bytesFetched)) },
+      forwardedPlansAndReports: true,
+    });
 
     expect(processesMentioning(dir!)).to.deep.equal([]);
     expect(
@@ -65,15 +117,15 @@ describe('ferry demo (real processes)', function () {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-    await eventually(() => /\d+ of 8 enrolled/.test(stdout), 'the demo to report enrolled hosts', 90_000, 200).catch((err: Error) => {
+    await eventually(() => /\d+ of 9 enrolled/.test(stdout), 'the demo to report enrolled hosts', 90_000, 200).catch((err: Error) => {
       throw new Error(`${err.message}\n${stdout}${stderr}`);
     });
     const dir = /work folder (\S+)/.exec(stdout)![1]!;
-    expect(processesMentioning(dir).length, 'controller and 8 agents running').to.equal(9);
+    expect(processesMentioning(dir).length, 'controller, relay and 8 agents running').to.equal(10);
 
     child.kill('SIGINT');
     expect(await exited, stdout + stderr).to.equal(0);
-    expect(stdout).to.match(/^stopped 9 processes\.$/m);
+    expect(stdout).to.match(/^stopped 10 processes\.$/m);
     expect(processesMentioning(dir)).to.deep.equal([]);
     // Without --keep the work folder is gone.
     expect(
