@@ -160,6 +160,7 @@ async function run(flags: DemoFlags): Promise<number> {
         client,
         [...fleet, relayHost].map((h) => h.name),
         out,
+        { name: demoRelay.relay, url: relayUrl },
       ),
       {
         exitWhenConverged: flags.exitWhenConverged ?? false,

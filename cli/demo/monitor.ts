@@ -1,6 +1,7 @@
 /** Watches the demo fleet through the admin API and prints one line per change. */
 import type { AdminClient } from '../client.js';
 import { formatStates, judge, type Convergence, type HostView } from './convergence.js';
+import { describeRelayContent, relayFigures } from './relay-figures.js';
 
 interface StatusReply {
   readonly source: {
@@ -28,6 +29,8 @@ export class FleetMonitor {
     private readonly client: AdminClient,
     private readonly expectedHosts: readonly string[],
     private readonly write: (line: string) => void,
+    /** A relay whose content figures (its `/metrics`) get a line of their own. */
+    private readonly relay?: { readonly name: string; readonly url: string },
   ) {}
 
   async poll(): Promise<Observation> {
@@ -47,6 +50,10 @@ export class FleetMonitor {
     const width = Math.max(0, ...[...convergence.deployments.keys()].map((d) => d.length));
     for (const name of [...convergence.deployments.keys()].sort()) {
       this.note(`deployment ${name}`, `${name.padEnd(width)}  ${formatStates(convergence.deployments.get(name)!)}`);
+    }
+    if (this.relay) {
+      const figures = await relayFigures(this.relay.url);
+      if (figures && figures.misses + figures.hits + figures.joined > 0) this.note('relay', `relay     ${this.relay.name}: ${describeRelayContent(figures)}`);
     }
     return { convergence, ...(applied !== undefined ? { appliedRevision: applied } : {}) };
   }

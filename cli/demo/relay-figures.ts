@@ -54,6 +54,11 @@ export async function relayFigures(url: string): Promise<RelayFigures | undefine
   };
 }
 
+/** The content figures only (they change when hosts download, not on every poll), for the live display. */
+export function describeRelayContent(f: RelayFigures): string {
+  return `${f.misses} fetched upstream · ${f.hits} from cache · ${f.joined} joined a transfer; ${formatBytes(f.bytesFetched)} in, ${formatBytes(f.bytesServed)} out`;
+}
+
 /** One line for the terminal; exact byte counts too, so a script (the demo test) can check them. */
 export function describeRelay(f: RelayFigures): string {
   return (
