@@ -47,14 +47,16 @@ export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Prom
   return row ? { host: toRecord(row) } : { error: 'host-exists' };
 }
 
-/** One transaction: each distinct token is checked and counted once, then the hosts are inserted in order. */
+/** One transaction: each distinct token is checked and counted once (as of the latest `now`), then the hosts are inserted in order. */
 export async function enrollHosts(db: Kysely<Database>, attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]> {
   if (attempts.length === 0) return [];
   return db.transaction().execute(async (trx) => {
+    // Checked at the latest attempt's time: a token never enrolls after it expired.
+    const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
     const checks = await consumeTokens(
       trx,
       attempts.map((a) => a.token),
-      attempts[0]!.now,
+      latest,
     );
     const out: EnrollAttemptResult[] = [];
     for (const a of attempts) {
