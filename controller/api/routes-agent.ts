@@ -6,8 +6,10 @@ import { noneMatch } from './http.js';
 import { RateLimiter } from './rate-limit.js';
 import { SeenRecorder } from './seen.js';
 import type { ApiDeps } from './deps.js';
+import type { EnrollAttempt } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RouteSpec } from './route.js';
+import { WriteBatcher } from './write-batcher.js';
 
 interface EnrollBody {
   readonly token: string;
@@ -31,6 +33,8 @@ interface ReportsBody {
 export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder = new SeenRecorder(deps.store)): RouteSpec[] {
   const { store, reconciler, clock } = deps;
   const limiter = new RateLimiter(deps.enrollRateLimit?.perMinute ?? 10, deps.enrollRateLimit?.burst ?? 10);
+  const enrollments = new WriteBatcher((attempts: readonly EnrollAttempt[]) => store.enrollHosts(attempts));
+  const inventories = new WriteBatcher((items: readonly { readonly inventory: Inventory; readonly now: Date }[]) => store.putInventories(items));
   const markSeen = async (host: string, now: Date, force: boolean): Promise<void> => {
     await seen.record(host, now, force);
   };
@@ -49,19 +53,19 @@ export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder 
           });
         }
         const b = body as EnrollBody;
-        const token = await store.consumeToken(b.token, now);
-        if (!token.ok) {
-          const why = token.error === 'expired' ? 'has expired' : 'is not known';
-          throw new ApiError(401, 'bad-token', `the enrollment token ${why}; ask an admin for a new one (\`ferry token create\`)`);
-        }
         const credential = newCredential();
-        const enrolled = await store.enrollHost({
+        const enrolled = await enrollments.submit({
+          token: b.token,
           host: b.host,
           credentialHash: sha256Hex(credential),
           facts: b.facts ?? {},
           labels: b.labels ?? {},
           now,
         });
+        if ('error' in enrolled && enrolled.error !== 'host-exists') {
+          const why = enrolled.error === 'expired' ? 'has expired' : 'is not known';
+          throw new ApiError(401, 'bad-token', `the enrollment token ${why}; ask an admin for a new one (\`ferry token create\`)`);
+        }
         if ('error' in enrolled) {
           throw new ApiError(409, 'host-exists', `host ${b.host} is already enrolled; ask an admin to reset it (POST /v1/hosts/${b.host}/reset) if this machine replaces it`);
         }
@@ -82,8 +86,8 @@ export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder 
           throw new ApiError(400, 'host-mismatch', `the body is for host ${b.host} but the path names ${host}`);
         }
         const inventory: Inventory = { host, facts: b.facts, labels: b.labels, software: b.software };
-        const result = await store.putInventory(inventory, now);
-        await markSeen(host, now, true);
+        const result = await inventories.submit({ inventory, now }); // also marks the host seen
+        seen.noteWritten(host, now);
         if (result.changed) reconciler.inventoryChanged(host);
         res.status(200).json({ host, hash: result.hash, changed: result.changed });
       },

@@ -16,6 +16,12 @@ export class SeenRecorder {
     return before === undefined || nowMs - before >= this.everyMs;
   }
 
+  /** Notes that the caller already wrote `host`'s last-seen time at `now` (e.g. with its inventory). */
+  noteWritten(host: string, now: Date): void {
+    if (this.last.size > this.maxEntries) this.last.clear();
+    this.last.set(host, now.getTime());
+  }
+
   /**
    * Records that `host` was heard from: undefined when it was recorded less than `everyMs` ago
    * (nothing to wait for), else the store write. `force` writes regardless (inventory, reports).

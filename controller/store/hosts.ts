@@ -2,7 +2,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { fromJson, iso, toCount, toJson } from './codec.js';
 import type { Database, HostTable } from './schema.js';
-import type { EnrollRequest, EnrollResult, HostCredential, HostEnrollment, HostPage, HostRecord, ResetResult } from './store.js';
+import { consumeTokens } from './tokens.js';
+import type { EnrollAttempt, EnrollAttemptResult, EnrollRequest, EnrollResult, HostCredential, HostEnrollment, HostPage, HostRecord, ResetResult } from './store.js';
 
 function toRecord(row: Selectable<HostTable>): HostRecord {
   return {
@@ -44,6 +45,26 @@ export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Prom
     .returningAll()
     .executeTakeFirst();
   return row ? { host: toRecord(row) } : { error: 'host-exists' };
+}
+
+/** One transaction: each distinct token is checked and counted once (as of the latest `now`), then the hosts are inserted in order. */
+export async function enrollHosts(db: Kysely<Database>, attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]> {
+  if (attempts.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    // Checked at the latest attempt's time: a token never enrolls after it expired.
+    const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
+    const checks = await consumeTokens(
+      trx,
+      attempts.map((a) => a.token),
+      latest,
+    );
+    const out: EnrollAttemptResult[] = [];
+    for (const a of attempts) {
+      const check = checks.get(a.token)!;
+      out.push(check.ok ? await enrollHost(trx, a) : { error: check.error });
+    }
+    return out;
+  });
 }
 
 export async function resetHost(db: Kysely<Database>, host: string, now: Date): Promise<ResetResult> {

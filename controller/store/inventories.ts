@@ -3,6 +3,7 @@ import canonicalize from 'canonicalize';
 import type { Kysely, Selectable } from 'kysely';
 import type { Inventory } from '../../core/plan/types.js';
 import { chunks, fromJson, iso, sha256Hex, toJson } from './codec.js';
+import { markSeen } from './hosts.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
 
@@ -18,9 +19,26 @@ function toRecord(row: Selectable<InventoryTable>): InventoryRecord {
 }
 
 export async function putInventory(db: Kysely<Database>, inventory: Inventory, now: Date): Promise<PutInventoryResult> {
+  return db.transaction().execute((trx) => putInventoryIn(trx, inventory, now));
+}
+
+/** One transaction for all; each item also marks its host seen at its `now`. */
+export async function putInventories(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<readonly PutInventoryResult[]> {
+  if (items.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    const out: PutInventoryResult[] = [];
+    for (const { inventory, now } of items) {
+      out.push(await putInventoryIn(trx, inventory, now));
+      await markSeen(trx, inventory.host, now);
+    }
+    return out;
+  });
+}
+
+async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: Date): Promise<PutInventoryResult> {
   const hash = inventoryHash(inventory);
   const at = iso(now);
-  return db.transaction().execute(async (trx) => {
+  {
     const stored = await trx.selectFrom('inventories').select('hash').where('host', '=', inventory.host).executeTakeFirst();
     if (stored?.hash === hash) {
       await trx.updateTable('inventories').set({ reported_at: at }).where('host', '=', inventory.host).execute();
@@ -39,7 +57,7 @@ export async function putInventory(db: Kysely<Database>, inventory: Inventory, n
       )
       .execute();
     return { hash, changed: true };
-  });
+  }
 }
 
 export async function getInventory(db: Kysely<Database>, host: string): Promise<InventoryRecord | undefined> {

@@ -15,6 +15,7 @@ import type { StoreDialect } from './dialect.js';
 import * as tokens from './tokens.js';
 import type {
   DeploymentPolicy,
+  EnrollAttempt,
   EnrollRequest,
   HostEnrollment,
   PlanEntry,
@@ -48,6 +49,9 @@ export class KyselyStore implements Store {
   enrollHost(request: EnrollRequest) {
     return hosts.enrollHost(this.db, request);
   }
+  enrollHosts(attempts: readonly EnrollAttempt[]) {
+    return hosts.enrollHosts(this.db, attempts);
+  }
   resetHost(host: string, now: Date) {
     return hosts.resetHost(this.db, host, now);
   }
@@ -66,6 +70,9 @@ export class KyselyStore implements Store {
 
   putInventory(inventory: Inventory, now: Date) {
     return inventories.putInventory(this.db, inventory, now);
+  }
+  putInventories(items: readonly { readonly inventory: Inventory; readonly now: Date }[]) {
+    return inventories.putInventories(this.db, items);
   }
   getInventory(host: string) {
     return inventories.getInventory(this.db, host);

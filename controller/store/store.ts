@@ -49,6 +49,13 @@ export interface EnrollRequest {
 
 export type EnrollResult = { readonly host: HostRecord } | { readonly error: 'host-exists' };
 
+/** An enrollment as the API receives it: the token is checked and counted with the host's insert. */
+export interface EnrollAttempt extends EnrollRequest {
+  readonly token: string;
+}
+
+export type EnrollAttemptResult = EnrollResult | { readonly error: 'unknown-token' | 'expired' };
+
 export type ResetResult = { readonly host: HostRecord } | { readonly error: 'unknown-host' };
 
 export interface HostCredential {
@@ -284,6 +291,11 @@ export interface Store {
 
   /** Enrolls a host; refused while that name holds a credential (until `resetHost`). */
   enrollHost(request: EnrollRequest): Promise<EnrollResult>;
+  /**
+   * Many enrollments in one transaction, each decided as `consumeToken` then `enrollHost` would
+   * in the given order (a name twice: the second is `host-exists`); one result per attempt, in order.
+   */
+  enrollHosts(attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]>;
   /** Revokes a host's credential so the name may enroll again; its records stay. */
   resetHost(host: string, now: Date): Promise<ResetResult>;
   /** The host holding a credential with this hash; the caller still compares in constant time. */
@@ -296,6 +308,8 @@ export interface Store {
 
   /** Stores a host's latest inventory; `changed` tells the reconciler whether to re-plan it. */
   putInventory(inventory: Inventory, now: Date): Promise<PutInventoryResult>;
+  /** Many inventories in one transaction, each as `putInventory` then `markSeen` would; one result per item, in order. */
+  putInventories(items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<readonly PutInventoryResult[]>;
   getInventory(host: string): Promise<InventoryRecord | undefined>;
   /**
    * Every latest inventory by host name; with `changedSince`, only those whose content changed

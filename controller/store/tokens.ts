@@ -30,3 +30,31 @@ export async function consumeToken(db: Kysely<Database>, token: string, now: Dat
   const known = await db.selectFrom('enrollment_tokens').select('token_hash').where('token_hash', '=', hash).executeTakeFirst();
   return { ok: false, error: known ? 'expired' : 'unknown-token' };
 }
+
+/**
+ * Each distinct token checked and its uses raised by how often it appears, as that many
+ * `consumeToken` calls at `now` would (tokens in sorted order, so concurrent batches lock alike).
+ */
+export async function consumeTokens(db: Kysely<Database>, tokens: readonly string[], now: Date): Promise<ReadonlyMap<string, TokenCheck>> {
+  const counts = new Map<string, number>();
+  for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const at = iso(now);
+  const out = new Map<string, TokenCheck>();
+  for (const token of [...counts.keys()].sort()) {
+    const hash = sha256Hex(token);
+    const used = await db
+      .updateTable('enrollment_tokens')
+      .set((eb) => ({ uses: eb('uses', '+', counts.get(token)!), last_used_at: at }))
+      .where('token_hash', '=', hash)
+      .where('expires_at', '>', at)
+      .returning(['expires_at', 'uses'])
+      .executeTakeFirst();
+    if (used) {
+      out.set(token, { ok: true, expiresAt: used.expires_at, uses: used.uses });
+      continue;
+    }
+    const known = await db.selectFrom('enrollment_tokens').select('token_hash').where('token_hash', '=', hash).executeTakeFirst();
+    out.set(token, { ok: false, error: known ? 'expired' : 'unknown-token' });
+  }
+  return out;
+}

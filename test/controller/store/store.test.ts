@@ -260,6 +260,54 @@ for (const backend of backends) {
       expect(await store.listInventories({ hosts: [] })).to.deep.equal([]);
     });
 
+    it('enrolls and stores inventories in batches, each decided as it would be alone', async () => {
+      const token = (await store.createToken({ ttlMs: 60_000, now: t0 })).token;
+      await store.createToken({ ttlMs: 1_000, now: t0 });
+      const old = (await store.createToken({ ttlMs: 1_000, now: t0 })).token;
+      await store.enrollHost({ host: 'taken', credentialHash: sha('t'), facts: {}, labels: {}, now: t0 });
+      const attempt = (host: string, tok: string, cred: string) => ({ token: tok, host, credentialHash: sha(cred), facts: {}, labels: { dept: 'ops' }, now: at(2) });
+      const host = (name: string) => ({ host: name, state: 'enrolled', facts: {}, labels: { dept: 'ops' }, enrolledAt: at(2).toISOString(), lastSeenAt: at(2).toISOString() });
+      expect(
+        await store.enrollHosts([
+          attempt('b1', token, 'c1'),
+          attempt('taken', token, 'c2'),
+          attempt('b2', 'not-a-token', 'c3'),
+          attempt('b1', token, 'c4'),
+          attempt('b3', old, 'c5'),
+          attempt('b4', token, 'c6'),
+        ]),
+      ).to.deep.equal([{ host: host('b1') }, { error: 'host-exists' }, { error: 'unknown-token' }, { error: 'host-exists' }, { error: 'expired' }, { host: host('b4') }]);
+      expect(await store.enrollHosts([])).to.deep.equal([]);
+      expect(await database.rows('select uses from enrollment_tokens order by uses')).to.deep.equal([{ uses: 0 }, { uses: 0 }, { uses: 4 }]);
+      expect((await store.listHosts({})).hosts.map((h) => [h.host, h.state])).to.deep.equal([
+        ['b1', 'enrolled'],
+        ['b4', 'enrolled'],
+        ['taken', 'enrolled'],
+      ]);
+      expect(await store.findHostByCredentialHash(sha('c1'))).to.deep.equal({ host: 'b1', credentialHash: sha('c1') });
+      expect(await store.findHostByCredentialHash(sha('c4'))).to.equal(undefined);
+
+      const inv = (name: string, cpus: number): Inventory => ({ host: name, facts: { cpus }, labels: {}, software: [] });
+      const [first] = await store.putInventories([{ inventory: inv('b1', 2), now: at(3) }]);
+      const results = await store.putInventories([
+        { inventory: inv('b1', 2), now: at(4) },
+        { inventory: inv('b4', 4), now: at(5) },
+        { inventory: inv('b4', 8), now: at(6) },
+      ]);
+      expect(results).to.deep.equal([
+        { hash: first!.hash, changed: false },
+        { hash: results[1]!.hash, changed: true },
+        { hash: results[2]!.hash, changed: true },
+      ]);
+      expect(results[1]!.hash).to.not.equal(results[2]!.hash);
+      expect(await store.putInventories([])).to.deep.equal([]);
+      expect(await store.listInventories()).to.deep.equal([
+        { inventory: inv('b1', 2), hash: first!.hash, updatedAt: at(3).toISOString(), reportedAt: at(4).toISOString() },
+        { inventory: inv('b4', 8), hash: results[2]!.hash, updatedAt: at(6).toISOString(), reportedAt: at(6).toISOString() },
+      ]);
+      expect([(await store.getHost('b1'))?.lastSeenAt, (await store.getHost('b4'))?.lastSeenAt]).to.deep.equal([at(4).toISOString(), at(6).toISOString()]);
+    });
+
     it('raises a plan serial by one only when its hash changes', async () => {
       const a = plan('a', ''),
         b = plan('b', '');
