@@ -13,6 +13,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkContent, download, type DownloadResult, markVerified } from './transfer.js';
+import type { Clock } from '../../lib/clock.js';
 
 export interface ContentCacheOptions {
   readonly dir: string;
@@ -25,6 +26,7 @@ export interface ContentCacheOptions {
   /** Upstream bytes received, as they arrive. */
   readonly onFetched?: (bytes: number) => void;
   readonly signal?: AbortSignal;
+  readonly clock: Clock;
 }
 
 export type EntryState = 'fetching' | 'complete' | 'failed';
@@ -48,10 +50,11 @@ export class CacheEntry {
     readonly size: number,
     readonly path: string,
     state: EntryState,
+    lastUsed: number,
   ) {
     this.state = state;
     this.highWater = state === 'complete' ? size : 0;
-    this.lastUsed = Date.now();
+    this.lastUsed = lastUsed;
   }
 
   /** Bytes that may be served: everything once verified; before that, all but the last byte. */
@@ -120,8 +123,7 @@ export class ContentCache {
       if (!/^[0-9a-f]{64}$/.test(name)) continue;
       const s = await stat(join(o.dir, name)).catch(() => undefined);
       if (!s?.isFile()) continue;
-      const entry = new CacheEntry(name, s.size, join(o.dir, name), 'complete');
-      entry.lastUsed = s.mtimeMs;
+      const entry = new CacheEntry(name, s.size, join(o.dir, name), 'complete', s.mtimeMs);
       entry.checked = checkContent(entry.path, name, s.size).then((c) => c === 'trusted' || c === 'reverified');
       cache.entries.set(name, entry);
     }
@@ -132,7 +134,7 @@ export class ContentCache {
   async lookup(sha256: string): Promise<CacheEntry | undefined> {
     const entry = this.entries.get(sha256);
     if (!entry) return undefined;
-    entry.lastUsed = Date.now();
+    entry.lastUsed = this.o.clock.now();
     if (entry.checked && !(await entry.checked)) {
       if (this.entries.get(sha256) === entry) this.entries.delete(sha256);
       return undefined;
@@ -153,7 +155,7 @@ export class ContentCache {
         message: `the relay cache (--cache-size ${this.o.maxBytes} bytes) has no room for ${size} bytes now: the artifacts in it are in use; fetch from the next source`,
       };
     }
-    const entry = new CacheEntry(sha256, size, join(this.o.dir, sha256), 'fetching');
+    const entry = new CacheEntry(sha256, size, join(this.o.dir, sha256), 'fetching', this.o.clock.now());
     this.entries.set(sha256, entry);
     const run = this.fetch(entry, authorization).finally(() => this.transfers.delete(run));
     this.transfers.add(run);

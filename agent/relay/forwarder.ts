@@ -16,6 +16,7 @@ import type { EventSink } from '../log/events.js';
 import { BodyTooLarge, readBody, sendError } from './http-util.js';
 import type { RelayMetrics } from './metrics.js';
 import type { QueuedKind, RelayStore } from './relay-store.js';
+import type { Clock } from '../../lib/clock.js';
 
 export type AgentRoute =
   | { readonly kind: 'enroll' }
@@ -37,6 +38,7 @@ export interface ForwarderOptions {
   readonly metrics: RelayMetrics;
   readonly events: EventSink;
   readonly timeoutMs?: number;
+  readonly clock: Clock;
   /** Called when upstream accepted a host's credential (the content check may skip asking). */
   readonly onCredentialAccepted?: (authorization: string) => void;
 }
@@ -218,7 +220,7 @@ export class Forwarder {
     }
     const buf = Buffer.from(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
     if (res.status === 502 || res.status === 503 || res.status === 504) {
-      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after') ?? undefined, Date.now());
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after') ?? undefined, this.o.clock.now());
       return { kind: 'unreachable', message: `upstream ${this.o.upstream} answered ${res.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     }
     const out: Record<string, string> = {};

@@ -14,6 +14,7 @@ import { Forwarder } from './forwarder.js';
 import { sendError } from './http-util.js';
 import { RelayMetrics } from './metrics.js';
 import { RelayStore } from './relay-store.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
 
 export interface RelayOptions {
   /** The controller, or a parent relay. */
@@ -25,6 +26,8 @@ export interface RelayOptions {
   /** 0: the OS picks. */
   readonly port: number;
   readonly events: EventSink;
+  /** The relay's one clock (LRU stamps, queue times, credential freshness); default the system clock. */
+  readonly clock?: Clock;
 }
 
 export class RelayServer {
@@ -41,7 +44,8 @@ export class RelayServer {
   /** Opens the relay's state and listens; queued reports start draining at once. */
   static async start(o: RelayOptions): Promise<RelayServer> {
     const abort = new AbortController();
-    const store = RelayStore.open(o.dataDir);
+    const clock = o.clock ?? systemClock;
+    const store = RelayStore.open(o.dataDir, clock);
     let cache: ContentCache | undefined;
     const metrics = new RelayMetrics({ queueDepth: () => store.queueDepth(), cacheBytes: () => cache?.usedBytes() ?? 0 });
     cache = await ContentCache.open({
@@ -51,9 +55,10 @@ export class RelayServer {
       pinned: () => store.pinnedArtifacts(),
       onFetched: (n) => metrics.bytesFetched.inc(n),
       signal: abort.signal,
+      clock,
     });
-    const credentials = new CredentialCheck({ upstream: o.upstream, knownOffline: (a) => store.hostOf(a) !== undefined });
-    const forwarder = new Forwarder({ upstream: o.upstream, store, metrics, events: o.events, onCredentialAccepted: (a) => credentials.accepted(a) });
+    const credentials = new CredentialCheck({ upstream: o.upstream, now: () => clock.now(), knownOffline: (a) => store.hostOf(a) !== undefined });
+    const forwarder = new Forwarder({ upstream: o.upstream, store, metrics, events: o.events, clock, onCredentialAccepted: (a) => credentials.accepted(a) });
     const contentDeps = { cache, credentials, metrics };
     const server = createServer((req, res) => {
       handle(req, res).catch((e: unknown) => {

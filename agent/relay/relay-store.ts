@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Clock, systemClock } from '../../lib/clock.js';
 
 export interface StoredPlan {
   readonly host: string;
@@ -43,16 +44,19 @@ export const credentialHash = (authorization: string): string => createHash('sha
 export class RelayStore {
   private pinned: Set<string> | undefined;
 
-  private constructor(private readonly db: Database.Database) {}
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly clock: Clock,
+  ) {}
 
-  static open(dir: string): RelayStore {
+  static open(dir: string, clock: Clock = systemClock): RelayStore {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const db = new Database(join(dir, 'relay.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.exec(schema);
-    return new RelayStore(db);
+    return new RelayStore(db, clock);
   }
 
   close(): void {
@@ -74,7 +78,7 @@ export class RelayStore {
       .prepare(
         'INSERT INTO plans (host, etag, body, needs, saved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (host) DO UPDATE SET etag = excluded.etag, body = excluded.body, needs = excluded.needs, saved_at = excluded.saved_at',
       )
-      .run(host, etag ?? null, body, JSON.stringify(needs), Date.now());
+      .run(host, etag ?? null, body, JSON.stringify(needs), this.clock.now());
     this.pinned = undefined;
   }
 
@@ -96,7 +100,7 @@ export class RelayStore {
   rememberCredential(authorization: string, host: string): void {
     this.db
       .prepare('INSERT INTO credentials (hash, host, seen_at) VALUES (?, ?, ?) ON CONFLICT (hash) DO UPDATE SET host = excluded.host, seen_at = excluded.seen_at')
-      .run(credentialHash(authorization), host, Date.now());
+      .run(credentialHash(authorization), host, this.clock.now());
   }
 
   forgetCredential(authorization: string): void {
@@ -116,7 +120,7 @@ export class RelayStore {
       if (item.kind === 'inventory') this.db.prepare("DELETE FROM queue WHERE host = ? AND kind = 'inventory'").run(item.host);
       this.db
         .prepare('INSERT INTO queue (host, kind, method, path, authorization, body, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(item.host, item.kind, item.method, item.path, item.authorization, item.body, Date.now());
+        .run(item.host, item.kind, item.method, item.path, item.authorization, item.body, this.clock.now());
     })();
   }
 
