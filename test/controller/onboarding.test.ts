@@ -10,11 +10,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startController, type RunningController } from '../../controller/controller.js';
+import type { RunningController } from '../../controller/controller.js';
+import { startTestController } from '../support/controller.js';
 import type { ReconcileCounters } from '../../controller/reconcile/status.js';
 import { eventually } from '../support/eventually.js';
-import { systemClock } from '../../lib/clock.js';
 
 const HOSTS = 2000;
 const CONCURRENCY = 48;
@@ -69,16 +68,7 @@ describe('onboarding a fleet through the API (issue 17)', function () {
     data = await mkdtemp(join(tmpdir(), 'ferry-onboard-'));
     await mkdir(join(data, 'manifests'));
     await writeFile(join(data, 'manifests', 'groups.yaml'), groupsYaml());
-    controller = await startController({
-      dir: join(data, 'manifests'),
-      branch: 'main',
-      db: `sqlite:${join(data, 'ferry.db')}`,
-      data: join(data, 'data'),
-      listen: '127.0.0.1:0',
-      pollMs: 3_600_000,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
+    controller = await startTestController({ dir: join(data, 'manifests'), data: join(data, 'data') });
     const admin = (await readFile(controller.adminTokenFile, 'utf8')).trim();
     const created = await send(controller.port, 'POST', '/v1/tokens', admin, { ttl: '1h' }, '127.0.0.1');
     token = created.body.token;

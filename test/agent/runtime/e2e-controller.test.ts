@@ -4,14 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { Agent } from '../../../agent/agent.js';
 import { MemorySink } from '../../../agent/log/events.js';
 import { buildArtifact } from '../../../cli/artifact.js';
-import { startController, type RunningController } from '../../../controller/controller.js';
+import type { RunningController } from '../../../controller/controller.js';
+import { startTestController } from '../../support/controller.js';
 import { eventually } from '../../support/eventually.js';
 import { installScript, uninstallScript } from './fixture.js';
-import { systemClock } from '../../../lib/clock.js';
 
 describe('agent runtime: against startController (manifests directory)', function () {
   this.timeout(60_000);
@@ -60,16 +59,7 @@ describe('agent runtime: against startController (manifests directory)', functio
       ].join('\n'),
     );
     const data = join(work, 'ctl');
-    controller = await startController({
-      dir: manifests,
-      branch: 'main',
-      db: `sqlite:${join(data, 'ferry.db')}`,
-      data,
-      listen: '127.0.0.1:0',
-      pollMs: 1000,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
+    controller = await startTestController({ dir: manifests, data, pollMs: 1000 });
     const c = controller;
     // Make sure the content is there even if the source does not import artifacts itself.
     const put = await fetch(`${c.url}/v1/content/${info.sha256}`, {

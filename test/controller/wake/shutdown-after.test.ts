@@ -8,12 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { buildArtifact } from '../../../cli/artifact.js';
-import { startController, type RunningController } from '../../../controller/controller.js';
+import type { RunningController } from '../../../controller/controller.js';
+import { startTestController } from '../../support/controller.js';
 import { installScript, uninstallScript } from '../../agent/runtime/fixture.js';
 import { runFerry } from '../../support/ferry.js';
-import { systemClock } from '../../../lib/clock.js';
 
 describe('wake: install.shutdownAfter with a real agent process', function () {
   this.timeout(120_000);
@@ -57,16 +56,7 @@ spec:
   install: {shutdownAfter: true}
 `,
     );
-    controller = await startController({
-      dir: manifests,
-      branch: 'main',
-      db: `sqlite:${join(work, 'ctl', 'ferry.db')}`,
-      data: join(work, 'ctl'),
-      listen: '127.0.0.1:0',
-      pollMs: 1000,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
+    controller = await startTestController({ dir: manifests, data: join(work, 'ctl'), pollMs: 1000 });
     const { token } = await controller.store.createToken({ ttlMs: 3_600_000, now: new Date() });
     const marker = join(work, 'powered-off');
     const agentArgs = ['agent', '--server', controller.url, '--enroll-token', token, '--name', 'pc1', '--data', join(work, 'agent'), '--install-root', join(work, 'root')];
