@@ -4,14 +4,12 @@
  * history and `ferry hosts HOST` then say "shut down after install".
  */
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildArtifact } from '../../../cli/artifact.js';
 import type { RunningController } from '../../../controller/controller.js';
 import { startTestController } from '../../support/controller.js';
-import { installScript, uninstallScript } from '../../agent/runtime/fixture.js';
+import { buildTestArtifact, packageFiles } from '../../agent/runtime/fixture.js';
 import { runFerry } from '../../support/ferry.js';
 
 describe('wake: install.shutdownAfter with a real agent process', function () {
@@ -29,13 +27,7 @@ describe('wake: install.shutdownAfter with a real agent process', function () {
 
   it('installs, runs the shutdown command once, and the controller shows it (a failing command: reported failed)', async () => {
     const manifests = join(work, 'manifests');
-    const pkgDir = join(work, 'pkg');
-    await mkdir(join(manifests, 'artifacts'), { recursive: true });
-    await mkdir(pkgDir, { recursive: true });
-    await writeFile(join(pkgDir, 'install.sh'), installScript('notes', '1.0.0'));
-    await writeFile(join(pkgDir, 'uninstall.sh'), uninstallScript('notes'));
-    await writeFile(join(pkgDir, 'payload.bin'), randomBytes(1024));
-    const info = await buildArtifact(pkgDir, join(manifests, 'artifacts', 'notes-1.0.0.tar.gz'));
+    const info = await buildTestArtifact(join(work, 'pkg'), join(manifests, 'artifacts', 'notes-1.0.0.tar.gz'), packageFiles('notes', '1.0.0', 1024));
     await writeFile(
       join(manifests, 'fleet.yaml'),
       `apiVersion: ferry/v1
