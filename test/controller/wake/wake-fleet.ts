@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningController } from '../../../controller/controller.js';
 import { startTestController } from '../../support/controller.js';
+import { callJson } from '../../support/http.js';
 import { eventually } from '../../support/eventually.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
 
@@ -49,15 +50,7 @@ export async function startWakeFleet(): Promise<WakeFleet> {
     wakeBroadcast: `127.0.0.1:${listener.port}`,
   });
   const adminToken = (await readFile(controller.adminTokenFile, 'utf8')).trim();
-  const call = async (method: string, path: string, body?: unknown, token = adminToken) => {
-    const res = await fetch(`${controller.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-  };
+  const call = (method: string, path: string, body?: unknown, token = adminToken) => callJson(controller.url, method, path, token, body);
   const token = (await call('POST', '/v1/tokens', {})).body.token as string;
   for (const host of ['web1', 'web2', 'web3', 'zero']) {
     const enrolled = await call('POST', '/v1/enroll', { token, host, facts: {}, labels: {} });
