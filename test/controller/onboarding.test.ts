@@ -7,13 +7,14 @@
  */
 import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningController } from '../../controller/controller.js';
 import { startTestController } from '../support/controller.js';
 import type { ReconcileCounters } from '../../controller/reconcile/status.js';
 import { eventually } from '../support/eventually.js';
+import { sendJson } from '../support/http.js';
 
 const HOSTS = 2000;
 const CONCURRENCY = 48;
@@ -26,31 +27,9 @@ function groupsYaml(): string {
   return docs.join('---\n');
 }
 
-function send(port: number, method: string, path: string, token: string, body: unknown, localAddress: string): Promise<{ status: number; body: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
-  const text = JSON.stringify(body);
-  const agent = new Agent({ keepAlive: false });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        localAddress,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (data += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
+async function send(port: number, method: string, path: string, token: string, body: unknown, localAddress: string): Promise<{ status: number; body: any }> {
+  const reply = await sendJson(new Agent({ keepAlive: false }), port, method, path, token, body, localAddress);
+  return { status: reply.status, body: JSON.parse(reply.body) };
 }
 
 /** 127.0.a.b for host i: 5 hosts per address. */
