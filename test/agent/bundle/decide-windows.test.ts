@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { decide } from '../../../agent/runner/decide.js';
 import type { Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
+import { windowWait } from '../runner/expected-steps.js';
 import type { PlanAction } from '../../../core/plan/types.js';
 
 const now = Date.parse('2026-12-01T10:00:00Z');
@@ -53,13 +54,7 @@ const cases: { name: string; situation: Situation; expected: Step }[] = [
   {
     name: 'closed distribution window: waits',
     situation: sit('install', 'missing', false),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: `distribution window opens at ${at(120)}`,
-      until: at(120),
-      note: { state: 'waiting', reason: `distribution window opens at ${at(120)}`, bytesDone: 0 },
-    },
+    expected: windowWait(at(120), 0),
   },
   {
     name: 'closed distribution window, windows ignored: fetches without honouring it',

@@ -5,6 +5,7 @@ import type { CommandOutcome } from '../../../agent/runner/installer.js';
 import { pauseWhy } from '../../../agent/runner/pause.js';
 import type { Local, Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
+import { windowWait } from './expected-steps.js';
 
 const GiB = 1024 ** 3;
 const now = Date.parse('2026-12-01T10:00:00Z');
@@ -222,24 +223,12 @@ const cases: Case[] = [
   {
     name: 'distribution window closed: waits until it opens, with the bytes kept',
     situation: sit({ action: action({ distribute: { multicast: false, wake: false, windows: later } }), partialBytes: 200 }),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: `distribution window opens at ${later[0]!.start}`,
-      until: later[0]!.start,
-      note: { state: 'waiting', reason: `distribution window opens at ${later[0]!.start}`, bytesDone: 200 },
-    },
+    expected: windowWait(later[0]!.start, 200),
   },
   {
     name: 'distribution notBefore ahead: waits for it',
     situation: sit({ action: action({ distribute: { multicast: false, wake: false, notBefore: at(30) } }) }),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: `distribution window opens at ${at(30)}`,
-      until: at(30),
-      note: { state: 'waiting', reason: `distribution window opens at ${at(30)}`, bytesDone: 0 },
-    },
+    expected: windowWait(at(30), 0),
   },
   {
     name: 'no distribution window ahead in the plan',
