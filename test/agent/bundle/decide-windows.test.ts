@@ -3,35 +3,17 @@ import { expect } from 'chai';
 import { decide } from '../../../agent/runner/decide.js';
 import type { Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
-import { windowWait } from '../runner/expected-steps.js';
+import { action as editorAction, installCmd, uninstallCmd, windowWait } from '../runner/decide-fixtures.js';
 import type { PlanAction } from '../../../core/plan/types.js';
 
 const now = Date.parse('2026-12-01T10:00:00Z');
 const at = (min: number) => new Date(now + min * 60_000).toISOString();
 const later = [{ start: at(120), end: at(180) }];
-const install = { command: ['sh', 'install.sh'], timeoutMs: 60_000, env: {} };
-const uninstall = { command: ['sh', 'uninstall.sh'], timeoutMs: 60_000, env: {} };
 const dir = '/data/packages/editor/2.4.1-9f86d081';
 const inventory = { host: 'h', facts: {}, labels: {}, software: [] };
 
 function action(op: 'install' | 'uninstall'): PlanAction {
-  return {
-    id: `d/editor@2.4.1/${op}`,
-    deployment: 'd',
-    package: 'editor',
-    version: '2.4.1',
-    op,
-    status: 'planned',
-    blockedBy: [],
-    artifact: { sha256: '9f86d081'.padEnd(64, '0'), size: 1000 },
-    install,
-    uninstall,
-    conditions: [],
-    distribute: { multicast: false, wake: false, windows: later, notBefore: at(60) },
-    installWindows: later,
-    shutdownAfter: false,
-    suspended: false,
-  };
+  return editorAction({ op, distribute: { multicast: false, wake: false, windows: later, notBefore: at(60) }, installWindows: later });
 }
 
 function sit(op: 'install' | 'uninstall', content: 'missing' | 'verified', ignoreWindows: boolean): Situation {
@@ -75,12 +57,12 @@ const cases: { name: string; situation: Situation; expected: Step }[] = [
   {
     name: 'closed install window, windows ignored: installs',
     situation: sit('install', 'verified', true),
-    expected: { kind: 'install', spec: install, dir, note: { state: 'installing', dir } },
+    expected: { kind: 'install', spec: installCmd, dir, note: { state: 'installing', dir } },
   },
   {
     name: 'uninstall, closed install window, windows ignored: uninstalls',
     situation: sit('uninstall', 'verified', true),
-    expected: { kind: 'uninstall', spec: uninstall, dir, note: { state: 'uninstalling', dir } },
+    expected: { kind: 'uninstall', spec: uninstallCmd, dir, note: { state: 'uninstalling', dir } },
   },
 ];
 

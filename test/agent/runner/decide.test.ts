@@ -5,39 +5,17 @@ import type { CommandOutcome } from '../../../agent/runner/installer.js';
 import { pauseWhy } from '../../../agent/runner/pause.js';
 import type { Local, Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
-import { windowWait } from './expected-steps.js';
+import { action, installCmd, uninstallCmd, windowWait } from './decide-fixtures.js';
 
 const GiB = 1024 ** 3;
 const now = Date.parse('2026-12-01T10:00:00Z');
 const at = (min: number) => new Date(now + min * 60_000).toISOString();
 const cmd = (...command: string[]) => ({ command, timeoutMs: 60_000, env: {} });
-const installCmd = cmd('sh', 'install.sh');
-const uninstallCmd = cmd('sh', 'uninstall.sh');
 const detectCmd = cmd('sh', '-c', 'test -f /opt/editor/VERSION');
 const licenseCheck = cmd('/usr/local/bin/license-check');
 const dir = '/data/packages/editor/2.4.1-9f86d081';
 const oldDir = '/old/packages/editor/2.4.1-9f86d081';
 
-function action(over: Partial<PlanAction> = {}): PlanAction {
-  const op = over.op ?? 'install';
-  return {
-    id: `d/editor@2.4.1/${op}`,
-    deployment: 'd',
-    package: 'editor',
-    version: '2.4.1',
-    op,
-    status: 'planned',
-    blockedBy: [],
-    artifact: { sha256: '9f86d081'.padEnd(64, '0'), size: 1000 },
-    install: installCmd,
-    uninstall: uninstallCmd,
-    conditions: [],
-    distribute: { multicast: false, wake: false },
-    shutdownAfter: false,
-    suspended: false,
-    ...over,
-  };
-}
 const uninstallAction = (over: Partial<PlanAction> = {}) => action({ op: 'uninstall', ...over });
 
 const inventory: Inventory = {
