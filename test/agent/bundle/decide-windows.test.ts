@@ -3,13 +3,10 @@ import { expect } from 'chai';
 import { decide } from '../../../agent/runner/decide.js';
 import type { Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
-import { action as editorAction, installCmd, uninstallCmd, windowWait } from '../runner/decide-fixtures.js';
+import { action as editorAction, at, dir, installCmd, sit as editorSituation, uninstallCmd, windowWait } from '../runner/decide-fixtures.js';
 import type { PlanAction } from '../../../core/plan/types.js';
 
-const now = Date.parse('2026-12-01T10:00:00Z');
-const at = (min: number) => new Date(now + min * 60_000).toISOString();
 const later = [{ start: at(120), end: at(180) }];
-const dir = '/data/packages/editor/2.4.1-9f86d081';
 const inventory = { host: 'h', facts: {}, labels: {}, software: [] };
 
 function action(op: 'install' | 'uninstall'): PlanAction {
@@ -17,19 +14,14 @@ function action(op: 'install' | 'uninstall'): PlanAction {
 }
 
 function sit(op: 'install' | 'uninstall', content: 'missing' | 'verified', ignoreWindows: boolean): Situation {
-  return {
+  return editorSituation({
     action: action(op),
-    serial: 5,
-    expiresAt: at(60 * 24),
-    now,
-    stopping: false,
-    blockers: [],
-    checksHeld: [],
-    detected: false,
-    ...(op === 'uninstall' ? { installed: { dir } } : {}),
-    local: { content, partialBytes: 0, inventory, ...(content === 'verified' ? { unpacked: dir } : {}), ...(op === 'uninstall' ? { installedFolder: 'fresh' as const } : {}) },
+    content,
+    inventory,
+    ...(content === 'verified' ? { unpacked: dir } : {}),
+    ...(op === 'uninstall' ? { installed: { dir }, installedFolder: 'fresh' as const } : {}),
     ...(ignoreWindows ? { ignoreWindows: true } : {}),
-  };
+  });
 }
 
 const cases: { name: string; situation: Situation; expected: Step }[] = [
