@@ -11,12 +11,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as v8 from 'node:v8';
 import { systemClock } from '../lib/clock.js';
+import { sendJson } from '../test/support/http.js';
 
 const require_v8 = () => v8;
 
@@ -115,40 +116,6 @@ function once<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => T | 
   });
 }
 
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-}
-
-function send(agent: Agent, port: number, method: string, path: string, token: string, body?: unknown, localAddress?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        ...(localAddress ? { localAddress } : {}),
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(text !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
-        },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (data += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
-}
-
 /** CPU seconds (user + system) and RSS bytes of a process, from /proc. */
 function usage(pid: number): { cpuS: number; rss: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -174,7 +141,7 @@ async function onboard(hosts: number, connections: number): Promise<void> {
   try {
     const ready = await once(child, (m) => m['ready'] as ChildReady | undefined, 60_000);
     const admin = new Agent({ keepAlive: true, maxSockets: 4 });
-    const tokenReply = await send(admin, ready.port, 'POST', '/v1/tokens', ready.adminToken, { ttl: '1d' });
+    const tokenReply = await sendJson(admin, ready.port, 'POST', '/v1/tokens', ready.adminToken, { ttl: '1d' });
     if (tokenReply.status !== 201 && tokenReply.status !== 200) throw new Error(`POST /v1/tokens: ${tokenReply.status} ${tokenReply.body}`);
     const token = (JSON.parse(tokenReply.body) as { token: string }).token;
     const counters = async (): Promise<ReconcileCounters> => {
@@ -199,7 +166,7 @@ async function onboard(hosts: number, connections: number): Promise<void> {
 
     const waitForPlan = async (agent: Agent, name: string, credential: string, from: number): Promise<void> => {
       for (;;) {
-        const r = await send(agent, ready.port, 'GET', `/v1/hosts/${name}/plan`, credential);
+        const r = await sendJson(agent, ready.port, 'GET', `/v1/hosts/${name}/plan`, credential);
         if (r.status === 200) {
           planWaits.push(performance.now() - from);
           return;
@@ -219,14 +186,14 @@ async function onboard(hosts: number, connections: number): Promise<void> {
         try {
           const facts = { os: { platform: 'linux', release: '6.1' }, arch: 'x64', cpus: 4 + (i % 4), memory: { totalBytes: 8 * 1024 ** 3 } };
           const labels = labelsOf(i);
-          const enrolled = await send(agent, ready.port, 'POST', '/v1/enroll', '', { token, host: name, facts, labels }, localAddress);
+          const enrolled = await sendJson(agent, ready.port, 'POST', '/v1/enroll', '', { token, host: name, facts, labels }, localAddress);
           if (enrolled.status !== 201) throw new Error(`enroll ${name}: ${enrolled.status} ${enrolled.body}`);
           const credential = (JSON.parse(enrolled.body) as { credential: string }).credential;
           const software = [
             { name: 'ferry-agent', version: '0.1.0', source: 'ferry' },
             { name: 'openssl', version: '3.0.13', source: 'dpkg' },
           ];
-          const inv = await send(agent, ready.port, 'PUT', `/v1/hosts/${name}/inventory`, credential, { facts, labels, software }, localAddress);
+          const inv = await sendJson(agent, ready.port, 'PUT', `/v1/hosts/${name}/inventory`, credential, { facts, labels, software }, localAddress);
           if (inv.status !== 200) throw new Error(`inventory ${name}: ${inv.status} ${inv.body}`);
           if (i % PLAN_SAMPLE_EVERY === 0) {
             const planAgent = new Agent({ keepAlive: true, maxSockets: 1 });

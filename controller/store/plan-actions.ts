@@ -80,14 +80,8 @@ function statuses(db: Kysely<Database>, filter: Omit<StatusFilter, 'state' | 'li
   return query;
 }
 
-type StatusRow = {
-  host: string;
-  action_id: string;
-  deployment: string;
-  package: string;
-  version: string;
-  op: string;
-  planned_status: string;
+/** A row of `statuses`: the plan action's columns (its reason as `planned_reason`), the report, the state. */
+type StatusRow = Omit<Selectable<PlanActionTable>, 'reason' | 'since_serial'> & {
   planned_reason: string | null;
   report: string | null;
   state: string;

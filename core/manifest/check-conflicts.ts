@@ -67,19 +67,22 @@ export function checkConflicts(ctx: CheckContext): void {
         const both = intersect(ra.certain, rb.certain);
         const ask = (x: typeof a) => `${pkg} ${x.version} ${x.state}`;
         const name = (x: typeof a) => x.entry.resource.metadata.name;
-        if (both.length > 0) {
-          const hosts = listHosts(both);
+        /** Reports on both sides of the pair, each naming the other. */
+        const reportBoth = (severity: 'error' | 'warning', message: (x: typeof a, y: typeof a) => string) => {
           for (const [x, y] of [
             [a, b],
             [b, a],
           ] as const) {
-            ctx.report(
-              x.entry,
-              ['spec', 'packages', x.index],
-              'error',
-              `conflict: this deployment asks ${ask(x)} and deployment ${name(y)} asks ${ask(y)} on the same hosts (${hosts}); neither would be applied there — narrow the targets or align the versions`,
-            );
+            ctx.report(x.entry, ['spec', 'packages', x.index], severity, message(x, y));
           }
+        };
+        if (both.length > 0) {
+          const hosts = listHosts(both);
+          reportBoth(
+            'error',
+            (x, y) =>
+              `conflict: this deployment asks ${ask(x)} and deployment ${name(y)} asks ${ask(y)} on the same hosts (${hosts}); neither would be applied there — narrow the targets or align the versions`,
+          );
           continue;
         }
         const dynamic = [...new Set([...ra.dynamic, ...rb.dynamic])].sort();
@@ -88,17 +91,11 @@ export function checkConflicts(ctx: CheckContext): void {
         const bReaches = rb.possible.size > 0 || rb.dynamic.size > 0;
         if (staticOverlap.length === 0 && (dynamic.length === 0 || !aReaches || !bReaches)) continue;
         const through = dynamic.length > 0 ? `selector group${dynamic.length === 1 ? '' : 's'} ${dynamic.join(', ')}` : 'excluded groups';
-        for (const [x, y] of [
-          [a, b],
-          [b, a],
-        ] as const) {
-          ctx.report(
-            x.entry,
-            ['spec', 'packages', x.index],
-            'warning',
+        reportBoth(
+          'warning',
+          (x, y) =>
             `possible conflict: this deployment asks ${ask(x)} and deployment ${name(y)} asks ${ask(y)}; their targets may overlap through ${through}, and a host in both would get neither`,
-          );
-        }
+        );
       }
     }
   }

@@ -7,13 +7,12 @@ import { expect } from 'chai';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startController, type RunningController } from '../../controller/controller.js';
+import type { RunningController } from '../../controller/controller.js';
+import { startTestController } from '../support/controller.js';
 import { keyFingerprint } from '../../core/signing/index.js';
 import { makeBundleFleet, type BundleFleet } from '../support/bundle-fleet.js';
 import { eventually } from '../support/eventually.js';
 import { runFerry } from '../support/ferry.js';
-import { systemClock } from '../../lib/clock.js';
 
 interface StatusView {
   hosts: { items: { host: string; state: string; actions: { state: string; source?: string }[] }[] };
@@ -30,16 +29,7 @@ describe('ferry bundle export / apply, ferry results import', function () {
   before(async () => {
     fleet = await makeBundleFleet();
     work = await mkdtemp(join(tmpdir(), 'ferry-bundle-cli-'));
-    c = await startController({
-      dir: fleet.manifests,
-      branch: 'main',
-      db: `sqlite:${join(work, 'ferry.db')}`,
-      data: join(work, 'controller'),
-      listen: '127.0.0.1:0',
-      pollMs: 3_600_000,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
+    c = await startTestController({ dir: fleet.manifests, data: join(work, 'controller') });
     env = { FERRY_SERVER: c.url, FERRY_TOKEN: c.keys.adminToken };
     fingerprint = keyFingerprint(c.keys.publicKeyPem);
     await eventually(async () => (await c.store.getPlan('offline-1')) && (await c.store.getPlan('offline-2')), 'plans of both hosts');

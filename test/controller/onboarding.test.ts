@@ -7,14 +7,14 @@
  */
 import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startController, type RunningController } from '../../controller/controller.js';
+import type { RunningController } from '../../controller/controller.js';
+import { startTestController } from '../support/controller.js';
 import type { ReconcileCounters } from '../../controller/reconcile/status.js';
 import { eventually } from '../support/eventually.js';
-import { systemClock } from '../../lib/clock.js';
+import { sendJson } from '../support/http.js';
 
 const HOSTS = 2000;
 const CONCURRENCY = 48;
@@ -27,31 +27,9 @@ function groupsYaml(): string {
   return docs.join('---\n');
 }
 
-function send(port: number, method: string, path: string, token: string, body: unknown, localAddress: string): Promise<{ status: number; body: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
-  const text = JSON.stringify(body);
-  const agent = new Agent({ keepAlive: false });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        localAddress,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (data += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
+async function send(port: number, method: string, path: string, token: string, body: unknown, localAddress: string): Promise<{ status: number; body: any }> {
+  const reply = await sendJson(new Agent({ keepAlive: false }), port, method, path, token, body, localAddress);
+  return { status: reply.status, body: JSON.parse(reply.body) };
 }
 
 /** 127.0.a.b for host i: 5 hosts per address. */
@@ -69,16 +47,7 @@ describe('onboarding a fleet through the API (issue 17)', function () {
     data = await mkdtemp(join(tmpdir(), 'ferry-onboard-'));
     await mkdir(join(data, 'manifests'));
     await writeFile(join(data, 'manifests', 'groups.yaml'), groupsYaml());
-    controller = await startController({
-      dir: join(data, 'manifests'),
-      branch: 'main',
-      db: `sqlite:${join(data, 'ferry.db')}`,
-      data: join(data, 'data'),
-      listen: '127.0.0.1:0',
-      pollMs: 3_600_000,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
+    controller = await startTestController({ dir: join(data, 'manifests'), data: join(data, 'data') });
     const admin = (await readFile(controller.adminTokenFile, 'utf8')).trim();
     const created = await send(controller.port, 'POST', '/v1/tokens', admin, { ttl: '1h' }, '127.0.0.1');
     token = created.body.token;

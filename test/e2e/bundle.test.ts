@@ -5,12 +5,11 @@
  */
 import { expect } from 'chai';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { ChildGroup, type Child } from '../../cli/demo/children.js';
 import { makeBundleFleet, type BundleFleet } from '../support/bundle-fleet.js';
 import { eventually } from '../support/eventually.js';
-import { ferryBin, runFerry } from '../support/ferry.js';
+import { ferryBin, listeningUrl, runFerry } from '../support/ferry.js';
 
 describe('offline bundle end to end (controller and CLI processes; apply killed -9 mid-install)', function () {
   this.timeout(180_000);
@@ -41,14 +40,7 @@ describe('offline bundle end to end (controller and CLI processes; apply killed 
       logFile: join(fleet.root, 'logs', 'controller.log'),
       pipeStdout: true,
     });
-    url = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: controller!.process.stdout! });
-      lines.on('line', (line) => {
-        const m = /listening on (http:\/\/\S+)/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      void controller!.exited.then(() => reject(new Error(`the controller exited; see ${controller!.logFile}`)));
-    });
+    url = await listeningUrl(controller);
     token = (await readFile(join(fleet.root, 'controller', 'admin.token'), 'utf8')).trim();
   });
 

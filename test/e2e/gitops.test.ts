@@ -9,7 +9,6 @@
 import { expect } from 'chai';
 import { createHmac, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { buildArtifact } from '../../cli/artifact.js';
 import { ChildGroup, type Child } from '../../cli/demo/children.js';
 import { eventually } from '../support/eventually.js';
-import { ferryBin, runFerry } from '../support/ferry.js';
+import { ferryBin, listeningUrl, runFerry } from '../support/ferry.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const execGit = promisify(execFile);
@@ -167,14 +166,7 @@ describe('GitOps end to end (real git, controller and agent processes)', functio
       logFile: join(root, 'logs', 'controller.log'),
       pipeStdout: true,
     });
-    url = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: controller!.process.stdout! });
-      lines.on('line', (line) => {
-        const m = /listening on (http:\/\/\S+)/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      void controller!.exited.then(() => reject(new Error(`the controller exited; see ${controller!.logFile}`)));
-    });
+    url = await listeningUrl(controller);
     token = (await readFile(join(root, 'controller', 'admin.token'), 'utf8')).trim();
     await eventually(async () => (await api<{ source: { lastAppliedRevision?: string } }>('/v1/status')).source.lastAppliedRevision, 'the first revision applied');
 

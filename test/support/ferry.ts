@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import type { Child } from '../../cli/demo/children.js';
 
 /** The repository root (tests run from the TypeScript sources). */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,5 +29,17 @@ export function runFerry(args: readonly string[], options: { cwd?: string; env?:
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');
+  });
+}
+
+/** The URL a `ferry controller` child (started with `pipeStdout`) prints once it listens; rejects if it exits first. */
+export function listeningUrl(controller: Child): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: controller.process.stdout! });
+    lines.on('line', (line) => {
+      const m = /listening on (http:\/\/\S+)/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+    void controller.exited.then(() => reject(new Error(`the controller exited; see ${controller.logFile}`)));
   });
 }

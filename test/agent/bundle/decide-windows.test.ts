@@ -3,63 +3,32 @@ import { expect } from 'chai';
 import { decide } from '../../../agent/runner/decide.js';
 import type { Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
+import { action as editorAction, at, dir, installCmd, sit as editorSituation, uninstallCmd, windowWait } from '../runner/decide-fixtures.js';
 import type { PlanAction } from '../../../core/plan/types.js';
 
-const now = Date.parse('2026-12-01T10:00:00Z');
-const at = (min: number) => new Date(now + min * 60_000).toISOString();
 const later = [{ start: at(120), end: at(180) }];
-const install = { command: ['sh', 'install.sh'], timeoutMs: 60_000, env: {} };
-const uninstall = { command: ['sh', 'uninstall.sh'], timeoutMs: 60_000, env: {} };
-const dir = '/data/packages/editor/2.4.1-9f86d081';
 const inventory = { host: 'h', facts: {}, labels: {}, software: [] };
 
 function action(op: 'install' | 'uninstall'): PlanAction {
-  return {
-    id: `d/editor@2.4.1/${op}`,
-    deployment: 'd',
-    package: 'editor',
-    version: '2.4.1',
-    op,
-    status: 'planned',
-    blockedBy: [],
-    artifact: { sha256: '9f86d081'.padEnd(64, '0'), size: 1000 },
-    install,
-    uninstall,
-    conditions: [],
-    distribute: { multicast: false, wake: false, windows: later, notBefore: at(60) },
-    installWindows: later,
-    shutdownAfter: false,
-    suspended: false,
-  };
+  return editorAction({ op, distribute: { multicast: false, wake: false, windows: later, notBefore: at(60) }, installWindows: later });
 }
 
 function sit(op: 'install' | 'uninstall', content: 'missing' | 'verified', ignoreWindows: boolean): Situation {
-  return {
+  return editorSituation({
     action: action(op),
-    serial: 5,
-    expiresAt: at(60 * 24),
-    now,
-    stopping: false,
-    blockers: [],
-    checksHeld: [],
-    detected: false,
-    ...(op === 'uninstall' ? { installed: { dir } } : {}),
-    local: { content, partialBytes: 0, inventory, ...(content === 'verified' ? { unpacked: dir } : {}), ...(op === 'uninstall' ? { installedFolder: 'fresh' as const } : {}) },
+    content,
+    inventory,
+    ...(content === 'verified' ? { unpacked: dir } : {}),
+    ...(op === 'uninstall' ? { installed: { dir }, installedFolder: 'fresh' as const } : {}),
     ...(ignoreWindows ? { ignoreWindows: true } : {}),
-  };
+  });
 }
 
 const cases: { name: string; situation: Situation; expected: Step }[] = [
   {
     name: 'closed distribution window: waits',
     situation: sit('install', 'missing', false),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: `distribution window opens at ${at(120)}`,
-      until: at(120),
-      note: { state: 'waiting', reason: `distribution window opens at ${at(120)}`, bytesDone: 0 },
-    },
+    expected: windowWait(at(120), 0),
   },
   {
     name: 'closed distribution window, windows ignored: fetches without honouring it',
@@ -80,12 +49,12 @@ const cases: { name: string; situation: Situation; expected: Step }[] = [
   {
     name: 'closed install window, windows ignored: installs',
     situation: sit('install', 'verified', true),
-    expected: { kind: 'install', spec: install, dir, note: { state: 'installing', dir } },
+    expected: { kind: 'install', spec: installCmd, dir, note: { state: 'installing', dir } },
   },
   {
     name: 'uninstall, closed install window, windows ignored: uninstalls',
     situation: sit('uninstall', 'verified', true),
-    expected: { kind: 'uninstall', spec: uninstall, dir, note: { state: 'uninstalling', dir } },
+    expected: { kind: 'uninstall', spec: uninstallCmd, dir, note: { state: 'uninstalling', dir } },
   },
 ];
 

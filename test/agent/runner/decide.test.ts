@@ -1,71 +1,19 @@
 import { expect } from 'chai';
-import type { Inventory, PlanAction } from '../../../core/plan/types.js';
+import type { PlanAction } from '../../../core/plan/types.js';
 import { decide } from '../../../agent/runner/decide.js';
 import type { CommandOutcome } from '../../../agent/runner/installer.js';
 import { pauseWhy } from '../../../agent/runner/pause.js';
-import type { Local, Situation } from '../../../agent/runner/situation.js';
+import type { Situation } from '../../../agent/runner/situation.js';
 import type { Step } from '../../../agent/runner/step.js';
+import { type Flat, GiB, action, at, dir, installCmd, now, sit, uninstallCmd, windowWait } from './decide-fixtures.js';
 
-const GiB = 1024 ** 3;
-const now = Date.parse('2026-12-01T10:00:00Z');
-const at = (min: number) => new Date(now + min * 60_000).toISOString();
 const cmd = (...command: string[]) => ({ command, timeoutMs: 60_000, env: {} });
-const installCmd = cmd('sh', 'install.sh');
-const uninstallCmd = cmd('sh', 'uninstall.sh');
 const detectCmd = cmd('sh', '-c', 'test -f /opt/editor/VERSION');
 const licenseCheck = cmd('/usr/local/bin/license-check');
-const dir = '/data/packages/editor/2.4.1-9f86d081';
 const oldDir = '/old/packages/editor/2.4.1-9f86d081';
 
-function action(over: Partial<PlanAction> = {}): PlanAction {
-  const op = over.op ?? 'install';
-  return {
-    id: `d/editor@2.4.1/${op}`,
-    deployment: 'd',
-    package: 'editor',
-    version: '2.4.1',
-    op,
-    status: 'planned',
-    blockedBy: [],
-    artifact: { sha256: '9f86d081'.padEnd(64, '0'), size: 1000 },
-    install: installCmd,
-    uninstall: uninstallCmd,
-    conditions: [],
-    distribute: { multicast: false, wake: false },
-    shutdownAfter: false,
-    suspended: false,
-    ...over,
-  };
-}
 const uninstallAction = (over: Partial<PlanAction> = {}) => action({ op: 'uninstall', ...over });
 
-const inventory: Inventory = {
-  host: 'h',
-  facts: { os: { platform: 'linux' }, disk: { installRoot: { free: 10 * GiB, total: 100 * GiB } } },
-  labels: {},
-  software: [{ name: 'legacy-editor', version: '1.0.3', source: 'dpkg' }],
-};
-
-/** What a case may set: the situation, and what an observe step found on the host (flat). */
-type Flat = Partial<Omit<Situation, 'local'>> & Partial<Local>;
-
-/** An install with nothing done yet, the plan fresh, every window open; `looked`: an observe step looked at the host. */
-function sit(over: Flat = {}, looked = true): Situation {
-  const { content = 'missing', partialBytes = 0, unpacked, installedFolder, inventory: inv = inventory, ...rest } = over;
-  const local: Local = { content, partialBytes, inventory: inv, ...(unpacked ? { unpacked } : {}), ...(installedFolder ? { installedFolder } : {}) };
-  return {
-    action: action(),
-    serial: 5,
-    expiresAt: at(60 * 24),
-    now,
-    stopping: false,
-    blockers: [],
-    checksHeld: [],
-    detected: false,
-    ...(looked ? { local } : {}),
-    ...rest,
-  };
-}
 /** Settled from the journal alone, without looking at the host. */
 const journalOnly = (over: Flat = {}) => sit(over, false);
 /** Downloaded and unpacked in this boot: ready to install. */
@@ -222,24 +170,12 @@ const cases: Case[] = [
   {
     name: 'distribution window closed: waits until it opens, with the bytes kept',
     situation: sit({ action: action({ distribute: { multicast: false, wake: false, windows: later } }), partialBytes: 200 }),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: `distribution window opens at ${later[0]!.start}`,
-      until: later[0]!.start,
-      note: { state: 'waiting', reason: `distribution window opens at ${later[0]!.start}`, bytesDone: 200 },
-    },
+    expected: windowWait(later[0]!.start, 200),
   },
   {
     name: 'distribution notBefore ahead: waits for it',
     situation: sit({ action: action({ distribute: { multicast: false, wake: false, notBefore: at(30) } }) }),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: `distribution window opens at ${at(30)}`,
-      until: at(30),
-      note: { state: 'waiting', reason: `distribution window opens at ${at(30)}`, bytesDone: 0 },
-    },
+    expected: windowWait(at(30), 0),
   },
   {
     name: 'no distribution window ahead in the plan',

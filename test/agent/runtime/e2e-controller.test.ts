@@ -1,17 +1,14 @@
 /** The agent against the whole controller process (`startController` on a manifests directory): the plan comes from the planner. */
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { Agent } from '../../../agent/agent.js';
 import { MemorySink } from '../../../agent/log/events.js';
-import { buildArtifact } from '../../../cli/artifact.js';
-import { startController, type RunningController } from '../../../controller/controller.js';
+import type { RunningController } from '../../../controller/controller.js';
+import { startTestController } from '../../support/controller.js';
 import { eventually } from '../../support/eventually.js';
-import { installScript, uninstallScript } from './fixture.js';
-import { systemClock } from '../../../lib/clock.js';
+import { buildTestArtifact, packageFiles } from './fixture.js';
 
 describe('agent runtime: against startController (manifests directory)', function () {
   this.timeout(60_000);
@@ -29,14 +26,8 @@ describe('agent runtime: against startController (manifests directory)', functio
 
   it('plans from manifests, the agent installs, the controller records it installed', async () => {
     const manifests = join(work, 'manifests');
-    const pkgDir = join(work, 'pkg');
-    await mkdir(join(manifests, 'artifacts'), { recursive: true });
-    await mkdir(pkgDir, { recursive: true });
-    await writeFile(join(pkgDir, 'install.sh'), installScript('notes', '1.0.0'));
-    await writeFile(join(pkgDir, 'uninstall.sh'), uninstallScript('notes'));
-    await writeFile(join(pkgDir, 'payload.bin'), randomBytes(2048));
     const artifact = join(manifests, 'artifacts', 'notes-1.0.0.tar.gz');
-    const info = await buildArtifact(pkgDir, artifact);
+    const info = await buildTestArtifact(join(work, 'pkg'), artifact, packageFiles('notes', '1.0.0', 2048));
     await writeFile(
       join(manifests, 'fleet.yaml'),
       [
@@ -60,16 +51,7 @@ describe('agent runtime: against startController (manifests directory)', functio
       ].join('\n'),
     );
     const data = join(work, 'ctl');
-    controller = await startController({
-      dir: manifests,
-      branch: 'main',
-      db: `sqlite:${join(data, 'ferry.db')}`,
-      data,
-      listen: '127.0.0.1:0',
-      pollMs: 1000,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
+    controller = await startTestController({ dir: manifests, data, pollMs: 1000 });
     const c = controller;
     // Make sure the content is there even if the source does not import artifacts itself.
     const put = await fetch(`${c.url}/v1/content/${info.sha256}`, {

@@ -9,7 +9,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { systemClock } from '../../../lib/clock.js';
 import { createApi } from '../../../controller/api/app.js';
@@ -183,6 +183,14 @@ export function packageFiles(name: string, version: string, payloadBytes = 4096,
     'uninstall.sh': uninstallScript(name),
     'payload.bin': randomBytes(payloadBytes),
   };
+}
+
+/** Writes `packageFiles` into `pkgDir` and builds them into the artifact `out` (its folder is created). */
+export async function buildTestArtifact(pkgDir: string, out: string, files: Record<string, string | Buffer>): Promise<{ sha256: string; size: number }> {
+  await mkdir(dirname(out), { recursive: true });
+  await mkdir(pkgDir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) await writeFile(join(pkgDir, name), content);
+  return buildArtifact(pkgDir, out);
 }
 
 const spec = (command: string[]) => ({ command, timeoutMs: 60_000, env: {} });

@@ -8,8 +8,9 @@ import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startController, type RunningController } from '../../../controller/controller.js';
+import type { RunningController } from '../../../controller/controller.js';
+import { startTestController } from '../../support/controller.js';
+import { callJson } from '../../support/http.js';
 import { eventually } from '../../support/eventually.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
 import { packetFor } from './wake-fleet.js';
@@ -55,14 +56,10 @@ describe('wake: automatic wake when a distribution opens', function () {
     await mkdir(join(dir, 'manifests'));
     await writeFile(join(dir, 'manifests', 'fleet.yaml'), manifests.replaceAll('NOT_BEFORE', iso(opens)));
     listener = await listenUdp();
-    controller = await startController({
+    controller = await startTestController({
       dir: join(dir, 'manifests'),
-      branch: 'main',
-      db: `sqlite:${join(dir, 'ferry.db')}`,
       data: join(dir, 'data'),
-      listen: '127.0.0.1:0',
       pollMs: 60_000,
-      logger: pino({ level: 'silent' }),
       clock: { now: () => t, sleep: systemClock.sleep },
       wakeBroadcast: `127.0.0.1:${listener.port}`,
       autoWakeIntervalMs: 20,
@@ -74,15 +71,7 @@ describe('wake: automatic wake when a distribution opens', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function call(method: string, path: string, token: string, body?: unknown) {
-    const res = await fetch(`${controller.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-  }
+  const call = (method: string, path: string, token: string, body?: unknown) => callJson(controller.url, method, path, token, body);
 
   it('wakes the quiet targeted host at opening, again after 15 minutes, and no other host', async () => {
     const admin = (await readFile(controller.adminTokenFile, 'utf8')).trim();

@@ -4,16 +4,13 @@
  * history and `ferry hosts HOST` then say "shut down after install".
  */
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { buildArtifact } from '../../../cli/artifact.js';
-import { startController, type RunningController } from '../../../controller/controller.js';
-import { installScript, uninstallScript } from '../../agent/runtime/fixture.js';
+import type { RunningController } from '../../../controller/controller.js';
+import { startTestController } from '../../support/controller.js';
+import { buildTestArtifact, packageFiles } from '../../agent/runtime/fixture.js';
 import { runFerry } from '../../support/ferry.js';
-import { systemClock } from '../../../lib/clock.js';
 
 describe('wake: install.shutdownAfter with a real agent process', function () {
   this.timeout(120_000);
@@ -30,13 +27,7 @@ describe('wake: install.shutdownAfter with a real agent process', function () {
 
   it('installs, runs the shutdown command once, and the controller shows it (a failing command: reported failed)', async () => {
     const manifests = join(work, 'manifests');
-    const pkgDir = join(work, 'pkg');
-    await mkdir(join(manifests, 'artifacts'), { recursive: true });
-    await mkdir(pkgDir, { recursive: true });
-    await writeFile(join(pkgDir, 'install.sh'), installScript('notes', '1.0.0'));
-    await writeFile(join(pkgDir, 'uninstall.sh'), uninstallScript('notes'));
-    await writeFile(join(pkgDir, 'payload.bin'), randomBytes(1024));
-    const info = await buildArtifact(pkgDir, join(manifests, 'artifacts', 'notes-1.0.0.tar.gz'));
+    const info = await buildTestArtifact(join(work, 'pkg'), join(manifests, 'artifacts', 'notes-1.0.0.tar.gz'), packageFiles('notes', '1.0.0', 1024));
     await writeFile(
       join(manifests, 'fleet.yaml'),
       `apiVersion: ferry/v1
@@ -57,16 +48,7 @@ spec:
   install: {shutdownAfter: true}
 `,
     );
-    controller = await startController({
-      dir: manifests,
-      branch: 'main',
-      db: `sqlite:${join(work, 'ctl', 'ferry.db')}`,
-      data: join(work, 'ctl'),
-      listen: '127.0.0.1:0',
-      pollMs: 1000,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
+    controller = await startTestController({ dir: manifests, data: join(work, 'ctl'), pollMs: 1000 });
     const { token } = await controller.store.createToken({ ttlMs: 3_600_000, now: new Date() });
     const marker = join(work, 'powered-off');
     const agentArgs = ['agent', '--server', controller.url, '--enroll-token', token, '--name', 'pc1', '--data', join(work, 'agent'), '--install-root', join(work, 'root')];

@@ -6,11 +6,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startController, type RunningController } from '../../../controller/controller.js';
+import type { RunningController } from '../../../controller/controller.js';
+import { startTestController } from '../../support/controller.js';
+import { callJson } from '../../support/http.js';
 import { eventually } from '../../support/eventually.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
-import { systemClock } from '../../../lib/clock.js';
 
 export interface WakeFleet {
   readonly controller: RunningController;
@@ -43,27 +43,14 @@ export async function startWakeFleet(): Promise<WakeFleet> {
   await import('node:fs/promises').then((fs) => fs.mkdir(manifestDir));
   await writeFile(join(manifestDir, 'fleet.yaml'), manifests);
   const listener = await listenUdp();
-  const controller = await startController({
+  const controller = await startTestController({
     dir: manifestDir,
-    branch: 'main',
-    db: `sqlite:${join(dir, 'ferry.db')}`,
     data: join(dir, 'data'),
-    listen: '127.0.0.1:0',
     pollMs: 60_000,
-    logger: pino({ level: 'silent' }),
-    clock: systemClock,
     wakeBroadcast: `127.0.0.1:${listener.port}`,
   });
   const adminToken = (await readFile(controller.adminTokenFile, 'utf8')).trim();
-  const call = async (method: string, path: string, body?: unknown, token = adminToken) => {
-    const res = await fetch(`${controller.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-  };
+  const call = (method: string, path: string, body?: unknown, token = adminToken) => callJson(controller.url, method, path, token, body);
   const token = (await call('POST', '/v1/tokens', {})).body.token as string;
   for (const host of ['web1', 'web2', 'web3', 'zero']) {
     const enrolled = await call('POST', '/v1/enroll', { token, host, facts: {}, labels: {} });

@@ -1,28 +1,13 @@
 /** Hand-built plans for the plan-diff tests. */
 import type { HostPlan, PlanAction } from '../../../core/plan/types.js';
 import type { FleetPlans } from '../../../core/plan-diff/index.js';
+import { planAction } from '../../dashboard/fleet.js';
 
 export const sha = (c: string): string => c.repeat(64).slice(0, 64);
 
 /** An install action of `deployment`'s `pkg@version`, planned, 1 MiB, with any field overridden. */
 export function action(deployment: string, pkg: string, version: string, over: Partial<PlanAction> = {}): PlanAction {
-  const op = over.op ?? 'install';
-  return {
-    id: `${deployment}/${pkg}@${version}/${op}`,
-    deployment,
-    package: pkg,
-    version,
-    op,
-    status: 'planned',
-    blockedBy: [],
-    artifact: { sha256: sha(version.replace(/\D/g, '') || 'a'), size: 1_048_576 },
-    install: { command: ['sh', 'install.sh'], timeoutMs: 600_000, env: {} },
-    conditions: [],
-    distribute: { multicast: false, wake: false },
-    shutdownAfter: false,
-    suspended: false,
-    ...over,
-  };
+  return planAction(deployment, pkg, version, { artifact: { sha256: sha(version.replace(/\D/g, '') || 'a'), size: 1_048_576 }, ...over });
 }
 
 /** A host's plan; with `relay`, its content comes from that relay first. */

@@ -46,32 +46,21 @@ type AnyRes = ReturnType<typeof pkg | typeof condition | typeof group | typeof h
 export function snapshot(resources: readonly AnyRes[], revision = 'test'): Snapshot {
   const packages = new Map<string, Map<string, ReturnType<typeof pkg>>>();
   const s = { revision, packages, conditions: new Map(), groups: new Map(), hosts: new Map(), schedules: new Map(), deployments: new Map(), relays: new Map() };
+  const byKind: Record<string, Map<string, AnyRes>> = {
+    Condition: s.conditions,
+    Group: s.groups,
+    Host: s.hosts,
+    Schedule: s.schedules,
+    Deployment: s.deployments,
+    Relay: s.relays,
+  };
   for (const r of resources) {
-    switch (r.kind) {
-      case 'Package': {
-        const v = packages.get(r.metadata.name) ?? new Map();
-        v.set(r.spec.version, r);
-        packages.set(r.metadata.name, v);
-        break;
-      }
-      case 'Condition':
-        s.conditions.set(r.metadata.name, r);
-        break;
-      case 'Group':
-        s.groups.set(r.metadata.name, r);
-        break;
-      case 'Host':
-        s.hosts.set(r.metadata.name, r);
-        break;
-      case 'Schedule':
-        s.schedules.set(r.metadata.name, r);
-        break;
-      case 'Deployment':
-        s.deployments.set(r.metadata.name, r);
-        break;
-      case 'Relay':
-        s.relays.set(r.metadata.name, r);
-        break;
+    if (r.kind === 'Package') {
+      const v = packages.get(r.metadata.name) ?? new Map();
+      v.set(r.spec.version, r);
+      packages.set(r.metadata.name, v);
+    } else {
+      byKind[r.kind]?.set(r.metadata.name, r);
     }
   }
   return s as Snapshot;

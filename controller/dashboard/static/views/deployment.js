@@ -4,7 +4,7 @@ import { get, post } from '../api.js';
 import { h } from '../dom.js';
 import { num, plural, size, stateBadge, stateInfo, states, time } from '../format.js';
 import { hostHref, href } from '../route.js';
-import { breadcrumbs, pagination, progressBar, stateCounts, suspension, suspensionBadge, withPage } from './parts.js';
+import { breadcrumbs, pagination, progressBar, stateCounts, suspension, suspensionBadge, table, withPage } from './parts.js';
 
 export const pageSizes = [25, 50, 100, 200];
 const defaultSize = 50;
@@ -182,28 +182,11 @@ function hostsTable(d) {
   return h(
     'div',
     { class: 'table-wrap' },
-    h(
-      'table',
+    table(
       { class: 'table hosts-table' },
+      ['Host', 'State', 'Package', h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'), 'Last report'],
+      items.map((row) => hostRow(row)),
       h('caption', { class: 'visually-hidden' }, `Hosts of ${d.name}`),
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          h('th', { scope: 'col' }, 'Host'),
-          h('th', { scope: 'col' }, 'State'),
-          h('th', { scope: 'col' }, 'Package'),
-          h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'),
-          h('th', { scope: 'col' }, 'Last report'),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        items.map((row) => hostRow(row)),
-      ),
     ),
   );
 }

@@ -3,7 +3,7 @@
 import { h } from '../dom.js';
 import { num, plural, stateBadge, time } from '../format.js';
 import { deploymentHref, hostHref, href } from '../route.js';
-import { progressBar, stateCounts, suspension, suspensionBadge } from './parts.js';
+import { progressBar, stateCounts, suspension, suspensionBadge, table } from './parts.js';
 
 export const title = () => 'Deployments';
 
@@ -45,47 +45,31 @@ export function render(_data, _route, ctx) {
           'section',
           { class: 'card', 'aria-labelledby': 'deployments-heading' },
           h('h2', { id: 'deployments-heading', class: 'visually-hidden' }, 'All deployments'),
-          h(
-            'table',
+          table(
             { class: 'table deployments-table' },
-            h('caption', { class: 'visually-hidden' }, 'Deployments with their status, progress and actions by state'),
-            h(
-              'thead',
-              null,
-              h(
+            ['Deployment', 'Status', h('th', { scope: 'col', class: 'col-progress' }, 'Progress'), 'Actions by state'],
+            deployments.map((d) => {
+              const link = deploymentHref(d.name);
+              const s = suspension(d.suspended);
+              return h(
                 'tr',
-                null,
-                h('th', { scope: 'col' }, 'Deployment'),
-                h('th', { scope: 'col' }, 'Status'),
-                h('th', { scope: 'col', class: 'col-progress' }, 'Progress'),
-                h('th', { scope: 'col' }, 'Actions by state'),
-              ),
-            ),
-            h(
-              'tbody',
-              null,
-              deployments.map((d) => {
-                const link = deploymentHref(d.name);
-                const s = suspension(d.suspended);
-                return h(
-                  'tr',
-                  { 'data-key': d.name, 'data-deployment': d.name },
-                  h(
-                    'th',
-                    { scope: 'row' },
-                    h('a', { href: link, class: 'strong-link' }, d.name),
-                    d.inGit === false ? h('div', null, h('span', { class: 'pill tone-idle small' }, 'not in git')) : null,
-                  ),
-                  h('td', null, suspensionBadge(d.suspended), s.detail.length ? h('div', { class: 'muted small' }, s.detail) : null),
-                  h('td', null, progressBar(d.counts ?? {}, d.name)),
-                  h(
-                    'td',
-                    null,
-                    stateCounts(d.counts ?? {}, (state) => href(`/deployments/${encodeURIComponent(d.name)}`, { state })),
-                  ),
-                );
-              }),
-            ),
+                { 'data-key': d.name, 'data-deployment': d.name },
+                h(
+                  'th',
+                  { scope: 'row' },
+                  h('a', { href: link, class: 'strong-link' }, d.name),
+                  d.inGit === false ? h('div', null, h('span', { class: 'pill tone-idle small' }, 'not in git')) : null,
+                ),
+                h('td', null, suspensionBadge(d.suspended), s.detail.length ? h('div', { class: 'muted small' }, s.detail) : null),
+                h('td', null, progressBar(d.counts ?? {}, d.name)),
+                h(
+                  'td',
+                  null,
+                  stateCounts(d.counts ?? {}, (state) => href(`/deployments/${encodeURIComponent(d.name)}`, { state })),
+                ),
+              );
+            }),
+            h('caption', { class: 'visually-hidden' }, 'Deployments with their status, progress and actions by state'),
           ),
         ),
     failuresSection(status),
@@ -113,39 +97,22 @@ function failuresSection(status) {
     'section',
     { class: 'card', id: 'failures', 'aria-labelledby': 'failures-heading', tabindex: '-1' },
     h('h2', { id: 'failures-heading' }, 'Latest failures'),
-    h(
-      'table',
+    table(
       { class: 'table' },
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          h('th', { scope: 'col' }, 'Host'),
-          h('th', { scope: 'col' }, 'Deployment'),
-          h('th', { scope: 'col' }, 'Package'),
-          h('th', { scope: 'col' }, 'Reason'),
-          h('th', { scope: 'col' }, 'When'),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        [...shown]
-          .sort((a, b) => (a.at < b.at ? 1 : -1))
-          .map((f) =>
-            h(
-              'tr',
-              { 'data-key': `${f.host} ${f.actionId}` },
-              h('th', { scope: 'row' }, h('a', { href: hostHref(f.host) }, f.host)),
-              h('td', null, f.deployment ? h('a', { href: deploymentHref(f.deployment) }, f.deployment) : '—'),
-              h('td', null, f.package ? `${f.package} ${f.version ?? ''}` : f.actionId),
-              h('td', null, stateBadge('failed'), ' ', f.reason ?? (f.exitCode !== undefined ? `exit code ${f.exitCode}` : 'no reason given')),
-              h('td', null, time(f.at)),
-            ),
+      ['Host', 'Deployment', 'Package', 'Reason', 'When'],
+      [...shown]
+        .sort((a, b) => (a.at < b.at ? 1 : -1))
+        .map((f) =>
+          h(
+            'tr',
+            { 'data-key': `${f.host} ${f.actionId}` },
+            h('th', { scope: 'row' }, h('a', { href: hostHref(f.host) }, f.host)),
+            h('td', null, f.deployment ? h('a', { href: deploymentHref(f.deployment) }, f.deployment) : '—'),
+            h('td', null, f.package ? `${f.package} ${f.version ?? ''}` : f.actionId),
+            h('td', null, stateBadge('failed'), ' ', f.reason ?? (f.exitCode !== undefined ? `exit code ${f.exitCode}` : 'no reason given')),
+            h('td', null, time(f.at)),
           ),
-      ),
+        ),
     ),
     failures.length > shown.length || (status.failuresTotal ?? 0) > shown.length
       ? h(

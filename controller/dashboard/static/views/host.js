@@ -5,7 +5,7 @@ import { h } from '../dom.js';
 import { num, plural, size, stateBadge, time } from '../format.js';
 import { deploymentHref, href } from '../route.js';
 import { actionDetail } from './deployment.js';
-import { breadcrumbs } from './parts.js';
+import { breadcrumbs, table } from './parts.js';
 
 /** @param {import('../route.js').Route} route */
 export const title = (route) => `Host ${route.id}`;
@@ -139,17 +139,12 @@ function software(items) {
     { class: 'software', 'data-key': 'software' },
     h('summary', null, `Installed software (${num(items.length)})`),
     items.length
-      ? h(
-          'table',
+      ? table(
           { class: 'table compact' },
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Version'), h('th', { scope: 'col' }, 'Source'))),
-          h(
-            'tbody',
-            null,
-            [...items]
-              .sort((a, b) => (a.name < b.name ? -1 : 1))
-              .map((s) => h('tr', { 'data-key': `${s.name}@${s.version}/${s.source}` }, h('td', null, s.name), h('td', { class: 'version' }, s.version), h('td', null, s.source))),
-          ),
+          ['Name', 'Version', 'Source'],
+          [...items]
+            .sort((a, b) => (a.name < b.name ? -1 : 1))
+            .map((s) => h('tr', { 'data-key': `${s.name}@${s.version}/${s.source}` }, h('td', null, s.name), h('td', { class: 'version' }, s.version), h('td', null, s.source))),
         )
       : h('p', { class: 'muted' }, 'None reported.'),
   );
@@ -165,42 +160,25 @@ function statesSection(states) {
       ? h(
           'div',
           { class: 'table-wrap' },
-          h(
-            'table',
+          table(
             { class: 'table states-table' },
-            h(
-              'thead',
-              null,
+            ['Deployment', 'Package', 'State', h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'), 'Since'],
+            states.map((s) =>
               h(
                 'tr',
-                null,
-                h('th', { scope: 'col' }, 'Deployment'),
-                h('th', { scope: 'col' }, 'Package'),
-                h('th', { scope: 'col' }, 'State'),
-                h('th', { scope: 'col', class: 'col-reason' }, 'Reason and output'),
-                h('th', { scope: 'col' }, 'Since'),
-              ),
-            ),
-            h(
-              'tbody',
-              null,
-              states.map((s) =>
+                { 'data-key': s.actionId, 'data-action': s.actionId },
+                h('td', null, s.deployment ? h('a', { href: deploymentHref(s.deployment) }, s.deployment) : '—'),
                 h(
-                  'tr',
-                  { 'data-key': s.actionId, 'data-action': s.actionId },
-                  h('td', null, s.deployment ? h('a', { href: deploymentHref(s.deployment) }, s.deployment) : '—'),
-                  h(
-                    'td',
-                    null,
-                    s.package ?? s.actionId,
-                    ' ',
-                    h('span', { class: 'version' }, s.version ?? ''),
-                    s.op === 'uninstall' ? h('span', { class: 'muted' }, ' (uninstall)') : null,
-                  ),
-                  h('td', null, stateBadge(s.state)),
-                  h('td', { class: 'col-reason' }, actionDetail(s)),
-                  h('td', null, time(s.at)),
+                  'td',
+                  null,
+                  s.package ?? s.actionId,
+                  ' ',
+                  h('span', { class: 'version' }, s.version ?? ''),
+                  s.op === 'uninstall' ? h('span', { class: 'muted' }, ' (uninstall)') : null,
                 ),
+                h('td', null, stateBadge(s.state)),
+                h('td', { class: 'col-reason' }, actionDetail(s)),
+                h('td', null, time(s.at)),
               ),
             ),
           ),
@@ -248,54 +226,33 @@ function planSection(plan) {
       ? h(
           'div',
           { class: 'table-wrap' },
-          h(
-            'table',
+          table(
             { class: 'table plan-table' },
-            h(
-              'thead',
-              null,
+            ['Action', 'Deployment', 'Planned', 'Conditions', 'When'],
+            actions.map((a) =>
               h(
                 'tr',
-                null,
-                h('th', { scope: 'col' }, 'Action'),
-                h('th', { scope: 'col' }, 'Deployment'),
-                h('th', { scope: 'col' }, 'Planned'),
-                h('th', { scope: 'col' }, 'Conditions'),
-                h('th', { scope: 'col' }, 'When'),
-              ),
-            ),
-            h(
-              'tbody',
-              null,
-              actions.map((a) =>
+                { 'data-key': a.id },
                 h(
-                  'tr',
-                  { 'data-key': a.id },
-                  h(
-                    'td',
-                    null,
-                    h('strong', null, a.op),
-                    ' ',
-                    a.package,
-                    ' ',
-                    h('span', { class: 'version' }, a.version),
-                    a.blockedBy?.length ? h('div', { class: 'muted small' }, 'after ', a.blockedBy.join(', ')) : null,
-                  ),
-                  h('td', null, h('a', { href: deploymentHref(a.deployment) }, a.deployment)),
-                  h(
-                    'td',
-                    null,
-                    h(
-                      'span',
-                      { class: `pill ${a.status === 'planned' ? 'tone-idle' : a.status === 'not-applicable' ? 'tone-na' : 'tone-warn'}` },
-                      plannedText[a.status] ?? a.status,
-                    ),
-                    a.suspended ? [' ', h('span', { class: 'pill tone-warn' }, 'suspended')] : null,
-                    a.reason ? h('div', { class: 'small' }, a.reason) : null,
-                  ),
-                  h('td', null, conditions(a.conditions ?? [])),
-                  h('td', { class: 'small' }, windows(a)),
+                  'td',
+                  null,
+                  h('strong', null, a.op),
+                  ' ',
+                  a.package,
+                  ' ',
+                  h('span', { class: 'version' }, a.version),
+                  a.blockedBy?.length ? h('div', { class: 'muted small' }, 'after ', a.blockedBy.join(', ')) : null,
                 ),
+                h('td', null, h('a', { href: deploymentHref(a.deployment) }, a.deployment)),
+                h(
+                  'td',
+                  null,
+                  h('span', { class: `pill ${a.status === 'planned' ? 'tone-idle' : a.status === 'not-applicable' ? 'tone-na' : 'tone-warn'}` }, plannedText[a.status] ?? a.status),
+                  a.suspended ? [' ', h('span', { class: 'pill tone-warn' }, 'suspended')] : null,
+                  a.reason ? h('div', { class: 'small' }, a.reason) : null,
+                ),
+                h('td', null, conditions(a.conditions ?? [])),
+                h('td', { class: 'small' }, windows(a)),
               ),
             ),
           ),
@@ -358,31 +315,22 @@ function historySection(history, total) {
           h(
             'div',
             { class: 'table-wrap scroll-y', tabindex: '0', role: 'region', 'aria-label': 'Report history' },
-            h(
-              'table',
+            table(
               { class: 'table compact' },
-              h(
-                'thead',
-                null,
-                h('tr', null, h('th', { scope: 'col' }, 'When'), h('th', { scope: 'col' }, 'Action'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Detail')),
-              ),
-              h(
-                'tbody',
-                null,
-                newest.map((r) =>
+              ['When', 'Action', 'State', 'Detail'],
+              newest.map((r) =>
+                h(
+                  'tr',
+                  { 'data-key': r.id },
+                  h('td', null, time(r.at)),
+                  h('td', { class: 'mono small' }, r.actionId),
+                  h('td', null, stateBadge(r.state)),
                   h(
-                    'tr',
-                    { 'data-key': r.id },
-                    h('td', null, time(r.at)),
-                    h('td', { class: 'mono small' }, r.actionId),
-                    h('td', null, stateBadge(r.state)),
-                    h(
-                      'td',
-                      { class: 'small' },
-                      [r.reason, r.exitCode !== undefined ? `exit code ${r.exitCode}` : null, r.bytesDone !== undefined ? `${size(r.bytesDone)} received` : null]
-                        .filter(Boolean)
-                        .join(' · ') || h('span', { class: 'muted' }, '—'),
-                    ),
+                    'td',
+                    { class: 'small' },
+                    [r.reason, r.exitCode !== undefined ? `exit code ${r.exitCode}` : null, r.bytesDone !== undefined ? `${size(r.bytesDone)} received` : null]
+                      .filter(Boolean)
+                      .join(' · ') || h('span', { class: 'muted' }, '—'),
                   ),
                 ),
               ),

@@ -4,7 +4,7 @@ import { get } from '../api.js';
 import { h } from '../dom.js';
 import { time } from '../format.js';
 import { hostHref, href } from '../route.js';
-import { breadcrumbs, pagination, stateCounts, withPage } from './parts.js';
+import { breadcrumbs, pagination, stateCounts, table, withPage } from './parts.js';
 
 const size = 50;
 
@@ -39,33 +39,17 @@ export function render(d, route) {
         ? h(
             'div',
             { class: 'table-wrap' },
-            h(
-              'table',
+            table(
               { class: 'table' },
-              h(
-                'thead',
-                null,
+              ['Host', 'Enrollment', 'Last seen', 'Actions by state'],
+              items.map((x) =>
                 h(
                   'tr',
-                  null,
-                  h('th', { scope: 'col' }, 'Host'),
-                  h('th', { scope: 'col' }, 'Enrollment'),
-                  h('th', { scope: 'col' }, 'Last seen'),
-                  h('th', { scope: 'col' }, 'Actions by state'),
-                ),
-              ),
-              h(
-                'tbody',
-                null,
-                items.map((x) =>
-                  h(
-                    'tr',
-                    { 'data-key': x.host },
-                    h('th', { scope: 'row' }, h('a', { href: hostHref(x.host), class: 'strong-link' }, x.host)),
-                    h('td', null, x.state === 'reset' ? h('span', { class: 'pill tone-warn' }, 'reset') : 'enrolled'),
-                    h('td', null, time(x.lastSeenAt)),
-                    h('td', null, stateCounts(x.actions ?? {})),
-                  ),
+                  { 'data-key': x.host },
+                  h('th', { scope: 'row' }, h('a', { href: hostHref(x.host), class: 'strong-link' }, x.host)),
+                  h('td', null, x.state === 'reset' ? h('span', { class: 'pill tone-warn' }, 'reset') : 'enrolled'),
+                  h('td', null, time(x.lastSeenAt)),
+                  h('td', null, stateCounts(x.actions ?? {})),
                 ),
               ),
             ),

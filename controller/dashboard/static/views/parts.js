@@ -237,3 +237,21 @@ export function breadcrumbs(...items) {
 export const withPage = (query, n) => ({ ...query, page: n > 1 ? n : undefined });
 
 export { href };
+
+/**
+ * A table: its column headings (a string is a plain `<th scope="col">`; a node is used as it is), its body
+ * rows and, when given, its caption.
+ * @param {Record<string, string>} attrs
+ * @param {any[]} headings
+ * @param {any} rows
+ * @param {any} [caption]
+ */
+export function table(attrs, headings, rows, caption) {
+  return h(
+    'table',
+    attrs,
+    caption ?? null,
+    h('thead', null, h('tr', null, ...headings.map((t) => (typeof t === 'string' ? h('th', { scope: 'col' }, t) : t)))),
+    h('tbody', null, rows),
+  );
+}
