@@ -24,6 +24,19 @@ function s(a: PlanAction): ActionSummary {
 
 const zeroTotals = { hosts: 0, added: 0, removed: 0, changed: 0, becameNotApplicable: 0, bytes: 0 };
 
+type HostRow = FleetDiff['hosts'][number];
+type DeploymentRow = FleetDiff['deployments'][number];
+
+/** An expected host row: a direct host with nothing added, removed or changed unless `fields` says so. */
+function hostRow(host: string, fields: Partial<Omit<HostRow, 'host'>> = {}): HostRow {
+  return { host, site: direct, added: [], removed: [], changed: [], becameNotApplicable: [], bytes: 0, ...fields };
+}
+
+/** An expected deployment row: all counts 0 unless `fields` says so. */
+function deploymentRow(deployment: string, hosts: string[], fields: Partial<Omit<DeploymentRow, 'deployment' | 'hosts'>>): DeploymentRow {
+  return { deployment, hosts, added: 0, removed: 0, changed: 0, becameNotApplicable: 0, bytes: 0, ...fields };
+}
+
 const editor241 = action('editor', 'text-editor', '2.4.1');
 const editor250 = action('editor', 'text-editor', '2.5.0');
 const runtime = action('editor', 'runtime-lib', '1.2.0');
@@ -66,8 +79,8 @@ const cases: Case[] = [
     head: fleet(plan('clt1', [editor241]), plan('clt2', [])),
     want: {
       hostCount: 2,
-      hosts: [{ host: 'clt1', site: direct, added: [s(editor241)], removed: [], changed: [], becameNotApplicable: [], bytes: MiB }],
-      deployments: [{ deployment: 'editor', hosts: ['clt1'], added: 1, removed: 0, changed: 0, becameNotApplicable: 0, bytes: MiB }],
+      hosts: [hostRow('clt1', { added: [s(editor241)], bytes: MiB })],
+      deployments: [deploymentRow('editor', ['clt1'], { added: 1, bytes: MiB })],
       sites: [{ site: direct, hostCount: 2, hosts: ['clt1'], bytes: MiB, distinctBytes: MiB }],
       totals: { ...zeroTotals, hosts: 1, added: 1, bytes: MiB },
     },
@@ -79,17 +92,12 @@ const cases: Case[] = [
     want: {
       hostCount: 1,
       hosts: [
-        {
-          host: 'clt1',
-          site: direct,
-          added: [],
-          removed: [],
+        hostRow('clt1', {
           changed: [{ before: s(editor241), after: s(editor250), changes: [{ field: 'version', before: '2.4.1', after: '2.5.0' }] }],
-          becameNotApplicable: [],
           bytes: MiB,
-        },
+        }),
       ],
-      deployments: [{ deployment: 'editor', hosts: ['clt1'], added: 0, removed: 0, changed: 1, becameNotApplicable: 0, bytes: MiB }],
+      deployments: [deploymentRow('editor', ['clt1'], { changed: 1, bytes: MiB })],
       sites: [{ site: direct, hostCount: 1, hosts: ['clt1'], bytes: MiB, distinctBytes: MiB }],
       totals: { ...zeroTotals, hosts: 1, changed: 1, bytes: MiB },
     },
@@ -101,11 +109,7 @@ const cases: Case[] = [
     want: {
       hostCount: 1,
       hosts: [
-        {
-          host: 'clt1',
-          site: direct,
-          added: [],
-          removed: [],
+        hostRow('clt1', {
           changed: [
             {
               before: s(editorHolds),
@@ -118,10 +122,9 @@ const cases: Case[] = [
             },
           ],
           becameNotApplicable: [s(editorFails)],
-          bytes: 0,
-        },
+        }),
       ],
-      deployments: [{ deployment: 'editor', hosts: ['clt1'], added: 0, removed: 0, changed: 1, becameNotApplicable: 1, bytes: 0 }],
+      deployments: [deploymentRow('editor', ['clt1'], { changed: 1, becameNotApplicable: 1 })],
       sites: [{ site: direct, hostCount: 1, hosts: ['clt1'], bytes: 0, distinctBytes: 0 }],
       totals: { ...zeroTotals, hosts: 1, changed: 1, becameNotApplicable: 1 },
     },
@@ -132,8 +135,8 @@ const cases: Case[] = [
     head: fleet(plan('clt1', [editorUninstall])),
     want: {
       hostCount: 1,
-      hosts: [{ host: 'clt1', site: direct, added: [s(editorUninstall)], removed: [s(editor241)], changed: [], becameNotApplicable: [], bytes: 0 }],
-      deployments: [{ deployment: 'editor', hosts: ['clt1'], added: 1, removed: 1, changed: 0, becameNotApplicable: 0, bytes: 0 }],
+      hosts: [hostRow('clt1', { added: [s(editorUninstall)], removed: [s(editor241)] })],
+      deployments: [deploymentRow('editor', ['clt1'], { added: 1, removed: 1 })],
       sites: [{ site: direct, hostCount: 1, hosts: ['clt1'], bytes: 0, distinctBytes: 0 }],
       totals: { ...zeroTotals, hosts: 1, added: 1, removed: 1 },
     },
@@ -145,11 +148,11 @@ const cases: Case[] = [
     want: {
       hostCount: 4,
       hosts: [
-        { host: 'clt1', site: osaka, added: [s(editor250After)], removed: [], changed: [], becameNotApplicable: [], bytes: MiB },
-        { host: 'clt2', site: osaka, added: [s(editor250After)], removed: [], changed: [], becameNotApplicable: [], bytes: MiB },
-        { host: 'clt3', site: direct, added: [s(editor250Waiting)], removed: [], changed: [], becameNotApplicable: [], bytes: MiB },
+        hostRow('clt1', { site: osaka, added: [s(editor250After)], bytes: MiB }),
+        hostRow('clt2', { site: osaka, added: [s(editor250After)], bytes: MiB }),
+        hostRow('clt3', { added: [s(editor250Waiting)], bytes: MiB }),
       ],
-      deployments: [{ deployment: 'editor', hosts: ['clt1', 'clt2', 'clt3'], added: 3, removed: 0, changed: 0, becameNotApplicable: 0, bytes: 3 * MiB }],
+      deployments: [deploymentRow('editor', ['clt1', 'clt2', 'clt3'], { added: 3, bytes: 3 * MiB })],
       sites: [
         { site: osaka, hostCount: 2, hosts: ['clt1', 'clt2'], bytes: 2 * MiB, distinctBytes: MiB },
         { site: direct, hostCount: 2, hosts: ['clt3'], bytes: MiB, distinctBytes: MiB },
@@ -164,11 +167,7 @@ const cases: Case[] = [
     want: {
       hostCount: 1,
       hosts: [
-        {
-          host: 'clt1',
-          site: direct,
-          added: [],
-          removed: [],
+        hostRow('clt1', {
           changed: [
             {
               before: s(editorWindow),
@@ -179,11 +178,9 @@ const cases: Case[] = [
               ],
             },
           ],
-          becameNotApplicable: [],
-          bytes: 0,
-        },
+        }),
       ],
-      deployments: [{ deployment: 'editor', hosts: ['clt1'], added: 0, removed: 0, changed: 1, becameNotApplicable: 0, bytes: 0 }],
+      deployments: [deploymentRow('editor', ['clt1'], { changed: 1 })],
       sites: [{ site: direct, hostCount: 1, hosts: ['clt1'], bytes: 0, distinctBytes: 0 }],
       totals: { ...zeroTotals, hosts: 1, changed: 1 },
     },
@@ -195,16 +192,10 @@ const cases: Case[] = [
     want: {
       hostCount: 1,
       hosts: [
-        {
-          host: 'clt1',
+        hostRow('clt1', {
           site: osaka,
-          added: [],
-          removed: [],
-          changed: [],
-          becameNotApplicable: [],
           sources: { before: 'controller', after: 'relay osaka, controller' },
-          bytes: 0,
-        },
+        }),
       ],
       deployments: [],
       sites: [{ site: osaka, hostCount: 1, hosts: ['clt1'], bytes: 0, distinctBytes: 0 }],
@@ -218,17 +209,12 @@ const cases: Case[] = [
     want: {
       hostCount: 1,
       hosts: [
-        {
-          host: 'new1',
-          site: direct,
+        hostRow('new1', {
           added: [s(action('tools', 'build-tools', '1.4.0', { artifact: { sha256: sha('b'), size: 2048 } }))],
-          removed: [],
-          changed: [],
-          becameNotApplicable: [],
           bytes: 2048,
-        },
+        }),
       ],
-      deployments: [{ deployment: 'tools', hosts: ['new1'], added: 1, removed: 0, changed: 0, becameNotApplicable: 0, bytes: 2048 }],
+      deployments: [deploymentRow('tools', ['new1'], { added: 1, bytes: 2048 })],
       sites: [{ site: direct, hostCount: 1, hosts: ['new1'], bytes: 2048, distinctBytes: 2048 }],
       totals: { ...zeroTotals, hosts: 1, added: 1, bytes: 2048 },
     },
