@@ -32,6 +32,13 @@ function act(id: string, over: Partial<PlanAction> = {}): PlanAction {
 }
 const plan = (host: string, actions: PlanAction[], sources: HostPlan['sources'] = [controller]): HostPlan => ({ host, sources, actions });
 
+type DeploymentArg = Parameters<typeof deployment>[1];
+const present = (name: string, version: string) => ({ name, version, state: 'present' as const });
+const absent = (name: string, version: string) => ({ name, version, state: 'absent' as const });
+/** A deployment of `packages` that targets host h; `more` adds spec fields. */
+const onH = (name: string, packages: DeploymentArg['packages'], more: Omit<DeploymentArg, 'packages' | 'targets'> = {}) =>
+  deployment(name, { packages, targets: { hosts: ['h'] }, ...more });
+
 const lib = pkg('runtime-lib', '1.0.0');
 const core = pkg('core-lib', '2.0.0', { requires: ['runtime-lib'] });
 const editor = pkg('editor', '2.4.1', { requires: ['core-lib'] });
@@ -53,28 +60,28 @@ interface Case {
 const cases: Case[] = [
   {
     name: 'install: one planned action per package',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } })],
+    resources: [lib, onH('d', [present('runtime-lib', '1.0.0')])],
     inventories: [inventory('h')],
     host: 'h',
     expected: plan('h', [act('d/runtime-lib@1.0.0/install')]),
   },
   {
     name: 'uninstall when the inventory reports the package',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'absent' }], targets: { hosts: ['h'] } })],
+    resources: [lib, onH('d', [absent('runtime-lib', '1.0.0')])],
     inventories: [inventory('h', { software: [{ name: 'runtime-lib', version: '1.0.0', source: 'dpkg' }] })],
     host: 'h',
     expected: plan('h', [act('d/runtime-lib@1.0.0/uninstall')]),
   },
   {
     name: 'uninstall of something not installed is not-applicable',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'absent' }], targets: { hosts: ['h'] } })],
+    resources: [lib, onH('d', [absent('runtime-lib', '1.0.0')])],
     inventories: [inventory('h')],
     host: 'h',
     expected: plan('h', [act('d/runtime-lib@1.0.0/uninstall', { status: 'not-applicable', reason: 'runtime-lib 1.0.0 is not installed on this host' })]),
   },
   {
     name: 'uninstall on a host without inventory is unknown',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'absent' }], targets: { hosts: ['h'] } })],
+    resources: [lib, onH('d', [absent('runtime-lib', '1.0.0')])],
     inventories: [],
     host: 'h',
     expected: plan('h', [
@@ -84,10 +91,7 @@ const cases: Case[] = [
   ...(['reports', 'silent', 'none', 'ferry'] as const).map(
     (h): Case => ({
       name: `uninstall of a package with detect, host ${h === 'reports' ? 'reporting it: planned' : h === 'silent' ? 'not reporting it: unknown, the agent runs detect' : h === 'none' ? 'without inventory: unknown' : 'where Ferry installed it: planned'}`,
-      resources: [
-        legacy,
-        deployment('d', { packages: [{ name: 'legacy-editor', version: '1.0.3', state: 'absent' }], targets: { hosts: ['reports', 'silent', 'none', 'ferry'] } }),
-      ],
+      resources: [legacy, deployment('d', { packages: [absent('legacy-editor', '1.0.3')], targets: { hosts: ['reports', 'silent', 'none', 'ferry'] } })],
       inventories: [inventory('reports', { software: [{ name: 'legacy-editor', version: '1.0.3', source: 'dpkg' }] }), inventory('silent'), inventory('ferry')],
       ctx: { installed: [{ host: 'ferry', deployment: 'old', package: 'legacy-editor', version: '1.0.3' }] },
       host: h,
@@ -102,26 +106,14 @@ const cases: Case[] = [
   ),
   {
     name: 'uninstall of a package with detect, reported at another version: unknown',
-    resources: [legacy, deployment('d', { packages: [{ name: 'legacy-editor', version: '1.0.3', state: 'absent' }], targets: { hosts: ['h'] } })],
+    resources: [legacy, onH('d', [absent('legacy-editor', '1.0.3')])],
     inventories: [inventory('h', { software: [{ name: 'legacy-editor', version: '0.9.0', source: 'dpkg' }] })],
     host: 'h',
     expected: plan('h', [act('d/legacy-editor@1.0.3/uninstall', { detect: detectCmd, status: 'unknown', reason: 'not reported installed; the agent runs detect to decide' })]),
   },
   {
     name: 'requires: transitive, in order, across deployments',
-    resources: [
-      lib,
-      core,
-      editor,
-      deployment('base', {
-        packages: [
-          { name: 'runtime-lib', version: '1.0.0', state: 'present' },
-          { name: 'core-lib', version: '2.0.0', state: 'present' },
-        ],
-        targets: { hosts: ['h'] },
-      }),
-      deployment('apps', { packages: [{ name: 'editor', version: '2.4.1', state: 'present' }], targets: { hosts: ['h'] } }),
-    ],
+    resources: [lib, core, editor, onH('base', [present('runtime-lib', '1.0.0'), present('core-lib', '2.0.0')]), onH('apps', [present('editor', '2.4.1')])],
     inventories: [inventory('h')],
     host: 'h',
     expected: plan('h', [
@@ -132,25 +124,14 @@ const cases: Case[] = [
   },
   {
     name: 'requires: satisfied by reported software',
-    resources: [lib, core, deployment('d', { packages: [{ name: 'core-lib', version: '2.0.0', state: 'present' }], targets: { hosts: ['h'] } })],
+    resources: [lib, core, onH('d', [present('core-lib', '2.0.0')])],
     inventories: [inventory('h', { software: [{ name: 'runtime-lib', version: '0.9', source: 'rpm' }] })],
     host: 'h',
     expected: plan('h', [act('d/core-lib@2.0.0/install')]),
   },
   {
     name: 'requires: nothing provides it → blocked, and its dependents too',
-    resources: [
-      lib,
-      core,
-      editor,
-      deployment('d', {
-        packages: [
-          { name: 'editor', version: '2.4.1', state: 'present' },
-          { name: 'core-lib', version: '2.0.0', state: 'present' },
-        ],
-        targets: { hosts: ['h'] },
-      }),
-    ],
+    resources: [lib, core, editor, onH('d', [present('editor', '2.4.1'), present('core-lib', '2.0.0')])],
     inventories: [inventory('h')],
     host: 'h',
     expected: plan('h', [
@@ -160,11 +141,7 @@ const cases: Case[] = [
   },
   {
     name: 'conditions: a failing one makes the action not-applicable with a plain reason',
-    resources: [
-      pkg('big', '1.0.0', { conditions: ['enough-disk'] }),
-      diskCond,
-      deployment('d', { packages: [{ name: 'big', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } }),
-    ],
+    resources: [pkg('big', '1.0.0', { conditions: ['enough-disk'] }), diskCond, onH('d', [present('big', '1.0.0')])],
     inventories: [inventory('h', { facts: lowDisk })],
     host: 'h',
     expected: plan('h', [
@@ -178,12 +155,7 @@ const cases: Case[] = [
   },
   {
     name: 'conditions: a check program leaves the action unknown; holding ones are listed for the agent',
-    resources: [
-      pkg('big', '1.0.0', { conditions: ['enough-disk', 'licensed'] }),
-      diskCond,
-      checkCond,
-      deployment('d', { packages: [{ name: 'big', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } }),
-    ],
+    resources: [pkg('big', '1.0.0', { conditions: ['enough-disk', 'licensed'] }), diskCond, checkCond, onH('d', [present('big', '1.0.0')])],
     inventories: [inventory('h')],
     host: 'h',
     expected: plan('h', [
@@ -200,13 +172,7 @@ const cases: Case[] = [
   },
   {
     name: 'conflict: two deployments, two versions → both blocked, naming both',
-    resources: [
-      editor,
-      pkg('editor', '2.5.0'),
-      pkg('core-lib', '2.0.0'),
-      deployment('old', { packages: [{ name: 'editor', version: '2.4.1', state: 'present' }], targets: { hosts: ['h'] } }),
-      deployment('new', { packages: [{ name: 'editor', version: '2.5.0', state: 'present' }], targets: { hosts: ['h'] } }),
-    ],
+    resources: [editor, pkg('editor', '2.5.0'), pkg('core-lib', '2.0.0'), onH('old', [present('editor', '2.4.1')]), onH('new', [present('editor', '2.5.0')])],
     inventories: [inventory('h', { software: [{ name: 'core-lib', version: '2.0.0', source: 'ferry' }] })],
     host: 'h',
     expected: plan('h', [
@@ -222,18 +188,14 @@ const cases: Case[] = [
   },
   {
     name: 'no conflict when two deployments agree',
-    resources: [
-      lib,
-      deployment('a', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } }),
-      deployment('b', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } }),
-    ],
+    resources: [lib, onH('a', [present('runtime-lib', '1.0.0')]), onH('b', [present('runtime-lib', '1.0.0')])],
     inventories: [inventory('h')],
     host: 'h',
     expected: plan('h', [act('a/runtime-lib@1.0.0/install'), act('b/runtime-lib@1.0.0/install')]),
   },
   {
     name: 'installed and reported: still listed as planned (the agent treats it as done)',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } })],
+    resources: [lib, onH('d', [present('runtime-lib', '1.0.0')])],
     inventories: [inventory('h', { software: [{ name: 'runtime-lib', version: '1.0.0', source: 'ferry' }] })],
     host: 'h',
     ctx: { installed: [{ host: 'h', deployment: 'd', package: 'runtime-lib', version: '1.0.0' }] },
@@ -241,7 +203,7 @@ const cases: Case[] = [
   },
   {
     name: 'drift: installed by Ferry but reported missing → planned again, said so',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } })],
+    resources: [lib, onH('d', [present('runtime-lib', '1.0.0')])],
     inventories: [inventory('h')],
     host: 'h',
     ctx: { installed: [{ host: 'h', deployment: 'd', package: 'runtime-lib', version: '1.0.0' }] },
@@ -249,7 +211,7 @@ const cases: Case[] = [
   },
   {
     name: 'onLeave uninstall: a host that left the targets',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['other'] }, onLeave: 'uninstall' })],
+    resources: [lib, deployment('d', { packages: [present('runtime-lib', '1.0.0')], targets: { hosts: ['other'] }, onLeave: 'uninstall' })],
     inventories: [inventory('h')],
     host: 'h',
     ctx: { installed: [{ host: 'h', deployment: 'd', package: 'runtime-lib', version: '1.0.0' }] },
@@ -257,7 +219,7 @@ const cases: Case[] = [
   },
   {
     name: 'onLeave keep: nothing for a host that left',
-    resources: [lib, deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['other'] } })],
+    resources: [lib, deployment('d', { packages: [present('runtime-lib', '1.0.0')], targets: { hosts: ['other'] } })],
     inventories: [inventory('h')],
     host: 'h',
     ctx: { installed: [{ host: 'h', deployment: 'd', package: 'runtime-lib', version: '1.0.0' }] },
@@ -296,7 +258,7 @@ const cases: Case[] = [
   },
   {
     name: 'onLeave: another deployment taking the package over gets it instead',
-    resources: [lib, pkg('runtime-lib', '1.1.0'), deployment('new', { packages: [{ name: 'runtime-lib', version: '1.1.0', state: 'present' }], targets: { hosts: ['h'] } })],
+    resources: [lib, pkg('runtime-lib', '1.1.0'), onH('new', [present('runtime-lib', '1.1.0')])],
     inventories: [inventory('h')],
     host: 'h',
     ctx: { installed: [{ host: 'h', deployment: 'old', package: 'runtime-lib', version: '1.0.0', onLeave: 'uninstall' }] },
@@ -304,12 +266,7 @@ const cases: Case[] = [
   },
   {
     name: 'suspended by spec or operator: listed with suspended: true',
-    resources: [
-      lib,
-      core,
-      deployment('a', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] }, suspended: true }),
-      deployment('b', { packages: [{ name: 'core-lib', version: '2.0.0', state: 'present' }], targets: { hosts: ['h'] } }),
-    ],
+    resources: [lib, core, onH('a', [present('runtime-lib', '1.0.0')], { suspended: true }), onH('b', [present('core-lib', '2.0.0')])],
     inventories: [inventory('h')],
     host: 'h',
     ctx: { suspended: new Set(['b']) },
@@ -320,7 +277,7 @@ const cases: Case[] = [
   },
   {
     name: 'resumed by an operator: not suspended, whatever spec.suspended says',
-    resources: [lib, deployment('a', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] }, suspended: true })],
+    resources: [lib, onH('a', [present('runtime-lib', '1.0.0')], { suspended: true })],
     inventories: [inventory('h')],
     host: 'h',
     ctx: { resumed: new Set(['a']) },
@@ -328,12 +285,7 @@ const cases: Case[] = [
   },
   {
     name: 'content unavailable: installs of it are blocked with the reason; uninstalls need no content',
-    resources: [
-      lib,
-      pkg('editor', '2.4.1'),
-      deployment('a', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }], targets: { hosts: ['h'] } }),
-      deployment('z', { packages: [{ name: 'editor', version: '2.4.1', state: 'absent' }], targets: { hosts: ['h'] } }),
-    ],
+    resources: [lib, pkg('editor', '2.4.1'), onH('a', [present('runtime-lib', '1.0.0')]), onH('z', [absent('editor', '2.4.1')])],
     inventories: [inventory('h', { software: [{ name: 'editor', version: '2.4.1', source: 'dpkg' }] })],
     host: 'h',
     ctx: {
@@ -355,13 +307,11 @@ const cases: Case[] = [
       schedule('nightly', { timezone: 'Asia/Tokyo', windows: [{ cron: '0 22 * * 1-5', durationMs: 6 * H }] }),
       schedule('lunch', { timezone: 'host', windows: [{ cron: '0 12 * * *', durationMs: H }] }),
       schedule('weekend', { timezone: 'UTC', windows: [{ cron: '0 0 * * 6', durationMs: 48 * H }] }),
-      deployment('a', {
-        packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'present' }],
-        targets: { hosts: ['h'] },
+      onH('a', [present('runtime-lib', '1.0.0')], {
         distribute: { notBefore: '2026-12-01T22:00:00+09:00', window: 'nightly', segmentSize: 4 * 1024 ** 2, segmentPauseMs: 2000, multicast: true, wake: true },
         install: { shutdownAfter: true },
       }),
-      deployment('b', { packages: [{ name: 'core-lib', version: '2.0.0', state: 'present' }], targets: { hosts: ['h'] }, install: { window: 'weekend', shutdownAfter: false } }),
+      onH('b', [present('core-lib', '2.0.0')], { install: { window: 'weekend', shutdownAfter: false } }),
     ],
     inventories: [inventory('h', { facts: { timezone: 'Europe/Berlin' } })],
     host: 'h',
@@ -387,7 +337,7 @@ const cases: Case[] = [
     resources: [
       lib,
       schedule('weekend', { timezone: 'UTC', windows: [{ cron: '0 0 * * 6', durationMs: 48 * H }] }),
-      deployment('d', { packages: [{ name: 'runtime-lib', version: '1.0.0', state: 'absent' }], targets: { hosts: ['h'] }, install: { window: 'weekend', shutdownAfter: false } }),
+      onH('d', [absent('runtime-lib', '1.0.0')], { install: { window: 'weekend', shutdownAfter: false } }),
     ],
     inventories: [inventory('h', { software: [{ name: 'runtime-lib', version: '1.0.0', source: 'dpkg' }] })],
     host: 'h',
