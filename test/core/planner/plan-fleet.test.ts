@@ -23,54 +23,49 @@ const fleetOf = (ctx: Partial<PlanningContext> = {}) =>
 const statusBy = (fp: FleetPlan) =>
   Object.fromEntries([...fp.plans].map(([h, p]) => [h, p.actions.map((a) => `${a.status}${a.suspended ? ' suspended' : ''}${a.reason ? `: ${a.reason}` : ''}`)]));
 
+/** The rollout progress of deployment roll: hosts finished and hosts failed. */
+const progress = (finished: string[], failed: string[] = []): Partial<PlanningContext> => ({
+  rollout: new Map([['roll', { finished: new Set(finished), failed: new Set(failed) }]]),
+});
+
 describe('core/planner rollout waves', () => {
-  const cases: { name: string; ctx: Partial<PlanningContext>; outcome: object; wave1: string; wave2: string; wave3: string }[] = [
+  const cases: { name: string; ctx: Partial<PlanningContext>; outcome: object; waves: [string, string, string] }[] = [
     {
       name: 'nothing finished: wave 1 (5% → 1 host) runs, the others wait',
       ctx: {},
       outcome: { currentWave: 1, suspended: false },
-      wave1: 'planned',
-      wave2: 'waiting: rollout wave 2 of 3 waits for wave 1',
-      wave3: 'waiting: rollout wave 3 of 3 waits for wave 1',
+      waves: ['planned', 'waiting: rollout wave 2 of 3 waits for wave 1', 'waiting: rollout wave 3 of 3 waits for wave 1'],
     },
     {
       name: 'wave 1 finished: wave 2 runs',
-      ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(0, 1)), failed: new Set<string>() }]]) },
+      ctx: progress(order.slice(0, 1)),
       outcome: { currentWave: 2, suspended: false },
-      wave1: 'planned',
-      wave2: 'planned',
-      wave3: 'waiting: rollout wave 3 of 3 waits for wave 2',
+      waves: ['planned', 'planned', 'waiting: rollout wave 3 of 3 waits for wave 2'],
     },
     {
       name: 'failed hosts count as done for the next wave',
-      ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(1, 5)), failed: new Set(order.slice(0, 1)) }]]) },
+      ctx: progress(order.slice(1, 5), order.slice(0, 1)),
       outcome: { currentWave: 3, suspended: false },
-      wave1: 'planned',
-      wave2: 'planned',
-      wave3: 'planned',
+      waves: ['planned', 'planned', 'planned'],
     },
     {
       name: 'more failures than maxFailures: the deployment suspends itself',
-      ctx: { rollout: new Map([['roll', { finished: new Set(order.slice(3, 5)), failed: new Set(order.slice(0, 3)) }]]) },
+      ctx: progress(order.slice(3, 5), order.slice(0, 3)),
       outcome: { currentWave: 3, suspended: 'self', selfSuspended: '3 of 20 hosts failed, more than maxFailures 10%' },
-      wave1: 'planned suspended',
-      wave2: 'planned suspended',
-      wave3: 'planned suspended',
+      waves: ['planned suspended', 'planned suspended', 'planned suspended'],
     },
     {
       name: 'operator suspension wins over self suspension in the outcome',
       ctx: { suspended: new Set(['roll']) },
       outcome: { currentWave: 1, suspended: 'operator' },
-      wave1: 'planned suspended',
-      wave2: 'waiting suspended: rollout wave 2 of 3 waits for wave 1',
-      wave3: 'waiting suspended: rollout wave 3 of 3 waits for wave 1',
+      waves: ['planned suspended', 'waiting suspended: rollout wave 2 of 3 waits for wave 1', 'waiting suspended: rollout wave 3 of 3 waits for wave 1'],
     },
   ];
   for (const c of cases) {
     it(c.name, () => {
       const fp = fleetOf(c.ctx);
       expect(fp.deployments.get('roll')).to.deep.equal({ name: 'roll', hosts: order, waveEnds: [1, 5, 20], waves: 3, ...c.outcome });
-      const expected = Object.fromEntries(order.map((h, i) => [h, [i < 1 ? c.wave1 : i < 5 ? c.wave2 : c.wave3]]));
+      const expected = Object.fromEntries(order.map((h, i) => [h, [c.waves[i < 1 ? 0 : i < 5 ? 1 : 2]]]));
       expect(statusBy(fp)).to.deep.equal(expected);
     });
   }
