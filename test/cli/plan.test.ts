@@ -60,40 +60,39 @@ describe('ferry plan', function () {
   });
 
   const inRepo = (...args: string[]) => runFerry(['plan', dir, '--inventory', inventory, ...now, ...args]);
+  /** Asserts a whole run: its exit code and every line of stdout and stderr. */
+  const expectRun = (r: { code: number | null; stdout: string; stderr: string }, code: number, stdout: string[], stderr: string[] = []) =>
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).to.deep.equal({ code, stdout: stdout.join('\n'), stderr: stderr.join('\n') });
 
   it('--base main: the text diff names exactly the hosts that change', async () => {
     const r = await inRepo('--base', 'main');
-    expect(r.stderr).to.equal('');
-    expect(r.code).to.equal(0);
-    expect(r.stdout).to.equal(
-      [
-        `Plan changes from main@sha1:${mainCommit} to worktree: 4 of 5 hosts change: 2 added, 0 removed, 3 changed actions; 6.5 MiB to transfer`,
-        '',
-        'Deployments:',
-        '  DEPLOYMENT  HOSTS  ADDED  REMOVED  CHANGED  NOT-APPLICABLE  TO TRANSFER',
-        '  editor          4      2        0        3               1      6.5 MiB',
-        '',
-        'Relays/sites:',
-        '  SITE                 HOSTS AFFECTED  TO HOSTS  FROM CONTROLLER',
-        '  osaka                        2 of 2     3 MiB          1.5 MiB',
-        '  controller (direct)          2 of 3   3.5 MiB          3.5 MiB',
-        '',
-        'clt1  (via relay osaka): +0 -0 ~1, 1.5 MiB to transfer',
-        '  ~  install text-editor@2.4.1 → 2.5.0  editor  version 2.4.1 → 2.5.0',
-        '',
-        'clt2  (via relay osaka): +0 -0 ~1, 1.5 MiB to transfer',
-        '  ~  install text-editor@2.4.1 → 2.5.0  editor  version 2.4.1 → 2.5.0',
-        '',
-        'clt3  (direct): +0 -0 ~1, 1.5 MiB to transfer',
-        '  ~  install text-editor@2.4.1 → 2.5.0  editor  version 2.4.1 → 2.5.0',
-        '',
-        'clt4  (direct): +2 -0 ~0, 2 MiB to transfer',
-        '  +  install runtime-lib@1.2.0  editor  planned',
-        '  +  install text-editor@2.5.0  editor  not-applicable: disk free 1.1 GiB < 2 GiB (condition enough-disk)',
-        '  ! becomes not-applicable: install text-editor@2.5.0 (editor): disk free 1.1 GiB < 2 GiB (condition enough-disk)',
-        '',
-      ].join('\n'),
-    );
+    expectRun(r, 0, [
+      `Plan changes from main@sha1:${mainCommit} to worktree: 4 of 5 hosts change: 2 added, 0 removed, 3 changed actions; 6.5 MiB to transfer`,
+      '',
+      'Deployments:',
+      '  DEPLOYMENT  HOSTS  ADDED  REMOVED  CHANGED  NOT-APPLICABLE  TO TRANSFER',
+      '  editor          4      2        0        3               1      6.5 MiB',
+      '',
+      'Relays/sites:',
+      '  SITE                 HOSTS AFFECTED  TO HOSTS  FROM CONTROLLER',
+      '  osaka                        2 of 2     3 MiB          1.5 MiB',
+      '  controller (direct)          2 of 3   3.5 MiB          3.5 MiB',
+      '',
+      'clt1  (via relay osaka): +0 -0 ~1, 1.5 MiB to transfer',
+      '  ~  install text-editor@2.4.1 → 2.5.0  editor  version 2.4.1 → 2.5.0',
+      '',
+      'clt2  (via relay osaka): +0 -0 ~1, 1.5 MiB to transfer',
+      '  ~  install text-editor@2.4.1 → 2.5.0  editor  version 2.4.1 → 2.5.0',
+      '',
+      'clt3  (direct): +0 -0 ~1, 1.5 MiB to transfer',
+      '  ~  install text-editor@2.4.1 → 2.5.0  editor  version 2.4.1 → 2.5.0',
+      '',
+      'clt4  (direct): +2 -0 ~0, 2 MiB to transfer',
+      '  +  install runtime-lib@1.2.0  editor  planned',
+      '  +  install text-editor@2.5.0  editor  not-applicable: disk free 1.1 GiB < 2 GiB (condition enough-disk)',
+      '  ! becomes not-applicable: install text-editor@2.5.0 (editor): disk free 1.1 GiB < 2 GiB (condition enough-disk)',
+      '',
+    ]);
   });
 
   it('--base main --format json: the same hosts, counts and bytes', async () => {
@@ -112,78 +111,72 @@ describe('ferry plan', function () {
 
   it('--base main --head editor-2-5 --format markdown: the pull-request comment', async () => {
     const r = await inRepo('--base', 'main', '--head', 'editor-2-5', '--format', 'markdown');
-    expect(r.stderr).to.equal('');
-    expect(r.code).to.equal(0);
     const head = (await git.raw(['rev-parse', 'editor-2-5'])).trim();
-    expect(r.stdout).to.equal(
-      [
-        `### Ferry plan: \`main@sha1:${mainCommit}\` → \`editor-2-5@sha1:${head}\``,
-        '',
-        '**4 of 5 hosts change: 2 added, 0 removed, 3 changed actions; 6.5 MiB to transfer.**',
-        '',
-        '| Deployment | Hosts | Added | Removed | Changed | Newly not applicable | To transfer |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-        '| `editor` | 4 | 2 | 0 | 3 | 1 | 6.5 MiB |',
-        '',
-        '| Relay / site | Hosts affected | To hosts | From controller |',
-        '| --- | ---: | ---: | ---: |',
-        '| relay `osaka` | 2 of 2 | 3 MiB | 1.5 MiB |',
-        '| controller (direct) | 2 of 3 | 3.5 MiB | 3.5 MiB |',
-        '',
-        '> [!WARNING]',
-        '> **1 host becomes not-applicable** for an action:',
-        '> - `clt4`: install text-editor@2.5.0 (`editor`): disk free 1.1 GiB &lt; 2 GiB (condition enough-disk)',
-        '',
-        '#### Hosts',
-        '',
-        '<details><summary><code>clt1</code>, <code>clt2</code>, <code>clt3</code> (3 hosts, the same change): +0 −0 ~1 · 1.5 MiB</summary>',
-        '',
-        '| | Action | Deployment | Status | Details |',
-        '| --- | --- | --- | --- | --- |',
-        '| ~ | install text-editor@2.4.1 → 2.5.0 | `editor` | planned |  |',
-        '',
-        '</details>',
-        '',
-        '<details><summary><code>clt4</code>: +2 −0 ~0 · 2 MiB · ⚠ not-applicable</summary>',
-        '',
-        '| | Action | Deployment | Status | Details |',
-        '| --- | --- | --- | --- | --- |',
-        '| + | install runtime-lib@1.2.0 | `editor` | planned |  |',
-        '| + | install text-editor@2.5.0 | `editor` | not-applicable | disk free 1.1 GiB &lt; 2 GiB (condition enough-disk); after editor/runtime-lib@1.2.0/install |',
-        '',
-        '</details>',
-        '',
-      ].join('\n'),
-    );
+    expectRun(r, 0, [
+      `### Ferry plan: \`main@sha1:${mainCommit}\` → \`editor-2-5@sha1:${head}\``,
+      '',
+      '**4 of 5 hosts change: 2 added, 0 removed, 3 changed actions; 6.5 MiB to transfer.**',
+      '',
+      '| Deployment | Hosts | Added | Removed | Changed | Newly not applicable | To transfer |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| `editor` | 4 | 2 | 0 | 3 | 1 | 6.5 MiB |',
+      '',
+      '| Relay / site | Hosts affected | To hosts | From controller |',
+      '| --- | ---: | ---: | ---: |',
+      '| relay `osaka` | 2 of 2 | 3 MiB | 1.5 MiB |',
+      '| controller (direct) | 2 of 3 | 3.5 MiB | 3.5 MiB |',
+      '',
+      '> [!WARNING]',
+      '> **1 host becomes not-applicable** for an action:',
+      '> - `clt4`: install text-editor@2.5.0 (`editor`): disk free 1.1 GiB &lt; 2 GiB (condition enough-disk)',
+      '',
+      '#### Hosts',
+      '',
+      '<details><summary><code>clt1</code>, <code>clt2</code>, <code>clt3</code> (3 hosts, the same change): +0 −0 ~1 · 1.5 MiB</summary>',
+      '',
+      '| | Action | Deployment | Status | Details |',
+      '| --- | --- | --- | --- | --- |',
+      '| ~ | install text-editor@2.4.1 → 2.5.0 | `editor` | planned |  |',
+      '',
+      '</details>',
+      '',
+      '<details><summary><code>clt4</code>: +2 −0 ~0 · 2 MiB · ⚠ not-applicable</summary>',
+      '',
+      '| | Action | Deployment | Status | Details |',
+      '| --- | --- | --- | --- | --- |',
+      '| + | install runtime-lib@1.2.0 | `editor` | planned |  |',
+      '| + | install text-editor@2.5.0 | `editor` | not-applicable | disk free 1.1 GiB &lt; 2 GiB (condition enough-disk); after editor/runtime-lib@1.2.0/install |',
+      '',
+      '</details>',
+      '',
+    ]);
   });
 
   it('--host limits the plan to one host', async () => {
     const r = await inRepo('--host', 'clt4');
-    expect(r.code).to.equal(0);
-    expect(r.stdout).to.equal(
-      [
-        'clt4',
-        '  install  runtime-lib@1.2.0  editor  planned',
-        '  install  text-editor@2.5.0  editor  not-applicable  disk free 1.1 GiB < 2 GiB (condition enough-disk)',
-        '      after: editor/runtime-lib@1.2.0/install',
-        '  install  vpn-client@3.1.0   vpn     planned',
-        '',
-        '1 host, 3 actions: 2 planned, 1 not-applicable',
-        '',
-      ].join('\n'),
-    );
+    expectRun(r, 0, [
+      'clt4',
+      '  install  runtime-lib@1.2.0  editor  planned',
+      '  install  text-editor@2.5.0  editor  not-applicable  disk free 1.1 GiB < 2 GiB (condition enough-disk)',
+      '      after: editor/runtime-lib@1.2.0/install',
+      '  install  vpn-client@3.1.0   vpn     planned',
+      '',
+      '1 host, 3 actions: 2 planned, 1 not-applicable',
+      '',
+    ]);
   });
 
   it('exits 1 with the problems, prefixed by the revision, when the manifests at a revision are invalid', async () => {
     const r = await inRepo('--base', 'broken');
-    expect(r.code).to.equal(1);
-    expect(r.stdout).to.equal('');
-    expect(r.stderr).to.equal(
+    expectRun(
+      r,
+      1,
+      [],
       [
         'base broken: deployments/vpn.yaml:6:35: error: spec.packages[0].version: package vpn-client has no version "9.9.9" (known: 3.1.0)',
         'ferry: the manifests at base (broken) are invalid; fix the errors above, then run ferry plan again',
         '',
-      ].join('\n'),
+      ],
     );
   });
 
