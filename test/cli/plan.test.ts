@@ -152,33 +152,38 @@ describe('ferry plan', function () {
     ]);
   });
 
-  it('--host limits the plan to one host', async () => {
-    const r = await inRepo('--host', 'clt4');
-    expectRun(r, 0, [
-      'clt4',
-      '  install  runtime-lib@1.2.0  editor  planned',
-      '  install  text-editor@2.5.0  editor  not-applicable  disk free 1.1 GiB < 2 GiB (condition enough-disk)',
-      '      after: editor/runtime-lib@1.2.0/install',
-      '  install  vpn-client@3.1.0   vpn     planned',
-      '',
-      '1 host, 3 actions: 2 planned, 1 not-applicable',
-      '',
-    ]);
-  });
-
-  it('exits 1 with the problems, prefixed by the revision, when the manifests at a revision are invalid', async () => {
-    const r = await inRepo('--base', 'broken');
-    expectRun(
-      r,
-      1,
-      [],
-      [
+  const runs: { name: string; args: string[]; code: number; stdout: string[]; stderr: string[] }[] = [
+    {
+      name: '--host limits the plan to one host',
+      args: ['--host', 'clt4'],
+      code: 0,
+      stdout: [
+        'clt4',
+        '  install  runtime-lib@1.2.0  editor  planned',
+        '  install  text-editor@2.5.0  editor  not-applicable  disk free 1.1 GiB < 2 GiB (condition enough-disk)',
+        '      after: editor/runtime-lib@1.2.0/install',
+        '  install  vpn-client@3.1.0   vpn     planned',
+        '',
+        '1 host, 3 actions: 2 planned, 1 not-applicable',
+        '',
+      ],
+      stderr: [],
+    },
+    {
+      name: 'exits 1 with the problems, prefixed by the revision, when the manifests at a revision are invalid',
+      args: ['--base', 'broken'],
+      code: 1,
+      stdout: [],
+      stderr: [
         'base broken: deployments/vpn.yaml:6:35: error: spec.packages[0].version: package vpn-client has no version "9.9.9" (known: 3.1.0)',
         'ferry: the manifests at base (broken) are invalid; fix the errors above, then run ferry plan again',
         '',
       ],
-    );
-  });
+    },
+  ];
+  for (const c of runs) {
+    it(c.name, async () => expectRun(await inRepo(...c.args), c.code, c.stdout, c.stderr));
+  }
 
   const usageErrors = [
     {
