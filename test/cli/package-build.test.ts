@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { list } from 'tar';
+import { list, type ReadEntry } from 'tar';
 import { parse } from 'yaml';
 import { runFerry } from '../support/ferry.js';
 
@@ -40,6 +40,19 @@ async function sha256Of(file: string): Promise<string> {
   return createHash('sha256')
     .update(await readFile(file))
     .digest('hex');
+}
+
+/** One line per entry of the tarball `file`, as `describe` writes it; entries it maps to undefined are skipped. */
+async function tarEntries(file: string, describe: (e: ReadEntry) => string | undefined): Promise<string[]> {
+  const lines: string[] = [];
+  await list({
+    file,
+    onReadEntry: (e) => {
+      const line = describe(e);
+      if (line !== undefined) lines.push(line);
+    },
+  });
+  return lines;
 }
 
 /** The manifest's spec.artifact.sha256 from a build's stdout. */
@@ -81,13 +94,9 @@ describe('ferry package build', () => {
     await makeFolder(path.join(tmp, 'src'), files, { modeOr: 0o020 });
     const r = await runFerry(['package', 'build', 'src', '--name', 'tool', '--version', '1.0.0', '--out', '.'], { cwd: tmp });
     expect(r.code).to.equal(0);
-    const entries: string[] = [];
-    await list({
-      file: path.join(tmp, 'tool-1.0.0.tar.gz'),
-      onReadEntry: (e) => {
-        const mtime = e.type === 'Directory' ? '-' : e.mtime?.toISOString();
-        entries.push(`${e.type} ${e.path} ${(e.mode ?? 0).toString(8)} ${e.uid ?? 0}:${e.gid ?? 0} ${e.uname ?? ''}:${e.gname ?? ''} ${mtime}`);
-      },
+    const entries = await tarEntries(path.join(tmp, 'tool-1.0.0.tar.gz'), (e) => {
+      const mtime = e.type === 'Directory' ? '-' : e.mtime?.toISOString();
+      return `${e.type} ${e.path} ${(e.mode ?? 0).toString(8)} ${e.uid ?? 0}:${e.gid ?? 0} ${e.uname ?? ''}:${e.gname ?? ''} ${mtime}`;
     });
     const t = '2000-01-01T00:00:00.000Z';
     expect(entries).to.deep.equal([
@@ -235,13 +244,7 @@ describe('ferry package build', () => {
     await symlink('../share/notes.txt', path.join(tmp, 'src', 'payload', 'bin', 'notes'));
     const r = await runFerry(['package', 'build', 'src', '--name', 'tool', '--version', '1.0.0', '--out', '.'], { cwd: tmp });
     expect(r.code).to.equal(0);
-    const links: string[] = [];
-    await list({
-      file: path.join(tmp, 'tool-1.0.0.tar.gz'),
-      onReadEntry: (e) => {
-        if (e.type === 'SymbolicLink') links.push(`${e.path} -> ${e.linkpath}`);
-      },
-    });
+    const links = await tarEntries(path.join(tmp, 'tool-1.0.0.tar.gz'), (e) => (e.type === 'SymbolicLink' ? `${e.path} -> ${e.linkpath}` : undefined));
     expect(links).to.deep.equal(['payload/bin/notes -> ../share/notes.txt']);
   });
 });
