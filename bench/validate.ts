@@ -16,6 +16,11 @@ import { loadManifests } from '../core/manifest/index.js';
 const FILES = 1000;
 const SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
 
+/** One YAML document of `kind` named `name`, with `spec` lines (already indented under spec:). */
+function resource(kind: string, name: string, spec: string[]): string {
+  return ['apiVersion: ferry/v1', `kind: ${kind}`, `metadata: {name: ${name}}`, 'spec:', ...spec, ''].join('\n');
+}
+
 /** Twenty resources of a realistic mix: hosts, groups, packages, a condition, a schedule, deployments. */
 function fleetFile(i: number): string {
   const docs: string[] = [];
@@ -32,18 +37,13 @@ function fleetFile(i: number): string {
   );
   for (let p = 0; p < 3; p++) {
     docs.push(
-      [
-        'apiVersion: ferry/v1',
-        'kind: Package',
-        `metadata: {name: app-${i}-${p}}`,
-        'spec:',
+      resource('Package', `app-${i}-${p}`, [
         `  version: "1.${p}.${i}"`,
         `  artifact: {sha256: ${SHA}, size: ${p + 1}MiB}`,
         '  install: {command: [sh, install.sh], timeout: 10m, env: {MODE: quiet}}',
         '  uninstall: {command: [sh, uninstall.sh], timeout: 5m}',
         p > 0 ? `  requires: [app-${i}-${p - 1}]` : `  conditions: [disk-${i}]`,
-        '',
-      ].join('\n'),
+      ]),
     );
   }
   docs.push(
@@ -54,17 +54,12 @@ function fleetFile(i: number): string {
   );
   for (let d = 0; d < 2; d++) {
     docs.push(
-      [
-        'apiVersion: ferry/v1',
-        'kind: Deployment',
-        `metadata: {name: rollout-${i}-${d}}`,
-        'spec:',
+      resource('Deployment', `rollout-${i}-${d}`, [
         `  packages: [{name: app-${i}-${d + 1}, version: "1.${d + 1}.${i}"}]`,
         `  targets: {groups: [${d === 0 ? `team-${i}` : `linux-${i}`}], hosts: [host-${i}-0]}`,
         `  distribute: {window: nightly-${i}, segmentSize: 4MiB, segmentPause: 2s}`,
         '  rollout: {waves: ["5%", "25%", "100%"], maxFailures: "10%"}',
-        '',
-      ].join('\n'),
+      ]),
     );
   }
   return docs.join('---\n');
