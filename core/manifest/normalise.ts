@@ -56,23 +56,19 @@ class Normaliser {
     return { name: m['name'] as string, labels: strings(m['labels']), annotations: strings(m['annotations']) };
   }
 
+  /** The normaliser of each kind's spec. */
+  private readonly specs: Record<Kind, (s: Raw) => unknown> = {
+    Package: (s) => this.package(s),
+    Condition: (s) => this.condition(s),
+    Group: group,
+    Host: host,
+    Schedule: (s) => this.schedule(s),
+    Deployment: (s) => this.deployment(s),
+    Relay: relay,
+  };
+
   spec(kind: Kind, s: Raw): unknown {
-    switch (kind) {
-      case 'Package':
-        return this.package(s);
-      case 'Condition':
-        return this.condition(s);
-      case 'Group':
-        return group(s);
-      case 'Host':
-        return host(s);
-      case 'Schedule':
-        return this.schedule(s);
-      case 'Deployment':
-        return this.deployment(s);
-      case 'Relay':
-        return relay(s);
-    }
+    return this.specs[kind](s);
   }
 
   private package(s: Raw): PackageSpec {
