@@ -26,6 +26,11 @@ function group(name: string, spec: string): string {
   return `apiVersion: ferry/v1\nkind: Group\nmetadata: {name: ${name}}\nspec: ${spec}\n`;
 }
 
+/** A Schedule manifest with one window (a flow map such as `{cron: "0 22 * * *", duration: 6h}`); the window is on line 7. */
+function schedule(name: string, timezone: string, window: string): string {
+  return `apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: ${name}}\nspec:\n  timezone: ${timezone}\n  windows:\n    - ${window}\n`;
+}
+
 function deployment(name: string, packages: string, targets: string): string {
   return `apiVersion: ferry/v1\nkind: Deployment\nmetadata: {name: ${name}}\nspec:\n  packages: ${packages}\n  targets: ${targets}\n`;
 }
@@ -50,6 +55,19 @@ const bomb = [
   alias('f', '*e,*e,*e,*e,*e,*e,*e,*e,*e'),
   '',
 ].join('\n');
+
+/** Cases that edit one field of the valid package p 1.0.0: name, the text replaced, its replacement, the one problem. */
+const packageEdits: [string, string, string, string][] = [
+  ['bad size', 'size: 1MiB', 'size: 1 megabyte', 'p.yaml:6:94: error: spec.artifact.size: "1 megabyte" is not a size (use bytes or e.g. 512KiB, 4MiB, 2GiB, 1GB)'],
+  ['size that overflows', 'size: 1MiB', 'size: 99999999999TiB', 'p.yaml:6:94: error: spec.artifact.size: "99999999999TiB" is too large a size'],
+  [
+    'bad duration',
+    'install.sh]}',
+    'install.sh], timeout: "10 minutes"}',
+    'p.yaml:7:49: error: spec.install.timeout: "10 minutes" is not a duration (use e.g. 500ms, 30s, 10m, 6h, 1d)',
+  ],
+  ['zero timeout', 'install.sh]}', 'install.sh], timeout: 0s}', 'p.yaml:7:49: error: spec.install.timeout: must be longer than 0 (use e.g. 30s or 10m)'],
+];
 
 const cases: Case[] = [
   {
@@ -112,46 +130,27 @@ const cases: Case[] = [
       'g.yaml:3:18: error: metadata.name: "Sales_Team" is not a valid name (use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit, at most 63 characters)',
     ],
   },
-  {
-    name: 'bad size',
-    files: { 'p.yaml': pkg('p', '1.0.0').replace('size: 1MiB', 'size: 1 megabyte') },
-    problems: ['p.yaml:6:94: error: spec.artifact.size: "1 megabyte" is not a size (use bytes or e.g. 512KiB, 4MiB, 2GiB, 1GB)'],
-  },
-  {
-    name: 'size that overflows',
-    files: { 'p.yaml': pkg('p', '1.0.0').replace('size: 1MiB', 'size: 99999999999TiB') },
-    problems: ['p.yaml:6:94: error: spec.artifact.size: "99999999999TiB" is too large a size'],
-  },
-  {
-    name: 'bad duration',
-    files: { 'p.yaml': pkg('p', '1.0.0').replace('install.sh]}', 'install.sh], timeout: "10 minutes"}') },
-    problems: ['p.yaml:7:49: error: spec.install.timeout: "10 minutes" is not a duration (use e.g. 500ms, 30s, 10m, 6h, 1d)'],
-  },
-  {
-    name: 'zero timeout',
-    files: { 'p.yaml': pkg('p', '1.0.0').replace('install.sh]}', 'install.sh], timeout: 0s}') },
-    problems: ['p.yaml:7:49: error: spec.install.timeout: must be longer than 0 (use e.g. 30s or 10m)'],
-  },
+  ...packageEdits.map(([name, from, to, problem]) => ({ name, files: { 'p.yaml': pkg('p', '1.0.0').replace(from, to) }, problems: [problem] })),
   {
     name: 'bad cron',
-    files: { 's.yaml': 'apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: nightly}\nspec:\n  timezone: UTC\n  windows:\n    - {cron: "0 25 * * *", duration: 6h}\n' },
+    files: { 's.yaml': schedule('nightly', 'UTC', '{cron: "0 25 * * *", duration: 6h}') },
     problems: [
       's.yaml:7:14: error: spec.windows[0].cron: "0 25 * * *" is not a valid cron expression (Constraint error, got value 25 expected range 0-23); use minute hour day-of-month month day-of-week, e.g. "0 22 * * 1-5"',
     ],
   },
   {
     name: 'bad time zone',
-    files: { 's.yaml': 'apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: nightly}\nspec:\n  timezone: Asia/Tokio\n  windows:\n    - {cron: "0 22 * * 1-5", duration: 6h}\n' },
+    files: { 's.yaml': schedule('nightly', 'Asia/Tokio', '{cron: "0 22 * * 1-5", duration: 6h}') },
     problems: ['s.yaml:5:13: error: spec.timezone: "Asia/Tokio" is not an IANA time zone (did you mean "Asia/Tokyo"?)'],
   },
   {
     name: 'bad start time',
-    files: { 's.yaml': 'apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: xmas}\nspec:\n  timezone: host\n  windows:\n    - {start: "2026-02-30T20:00:00", duration: 2h}\n' },
+    files: { 's.yaml': schedule('xmas', 'host', '{start: "2026-02-30T20:00:00", duration: 2h}') },
     problems: ['s.yaml:7:15: error: spec.windows[0].start: "2026-02-30T20:00:00" is not a valid time (you specified 30 (of type number) as a day, which is invalid)'],
   },
   {
     name: 'start time that is not RFC 3339',
-    files: { 's.yaml': 'apiVersion: ferry/v1\nkind: Schedule\nmetadata: {name: xmas}\nspec:\n  timezone: host\n  windows:\n    - {start: "24.12.2026 20:00", duration: 2h}\n' },
+    files: { 's.yaml': schedule('xmas', 'host', '{start: "24.12.2026 20:00", duration: 2h}') },
     problems: ['s.yaml:7:15: error: spec.windows[0].start: "24.12.2026 20:00" is not an RFC 3339 time (use e.g. 2026-12-24T20:00:00, optionally with an offset such as +09:00)'],
   },
   {
