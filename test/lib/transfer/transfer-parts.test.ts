@@ -17,7 +17,7 @@ import { download } from '../../../lib/transfer/download.js';
 import { fetchContent } from '../../../lib/transfer/http-get.js';
 import { ReadBuffers } from '../../../lib/transfer/read-buffers.js';
 import { checkContent, markVerified } from '../../../lib/transfer/verified.js';
-import { makeContent, selfSignedCertificate, sha256 } from './content-server.js';
+import { makeContent, selfSignedCertificate, sendFrom, sha256 } from './content-server.js';
 import { slowSink } from './fixtures/slow-sink.js';
 
 const fixture = new URL('./fixtures/download-child.ts', import.meta.url).pathname;
@@ -192,13 +192,7 @@ describe('lib/transfer building blocks', () => {
       this.timeout(30_000);
       const { key, cert } = selfSignedCertificate(dir);
       const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
-        const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-        const start = m ? Number(m[1]) : 0;
-        res.writeHead(m ? 206 : 200, {
-          'content-length': content.length - start,
-          ...(m ? { 'content-range': `bytes ${start}-${content.length - 1}/${content.length}` } : {}),
-        });
-        res.end(content.subarray(start));
+        sendFrom(req, res, content);
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       try {
