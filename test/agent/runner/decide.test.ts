@@ -28,6 +28,9 @@ const ran = (kind: CommandOutcome['kind'], exitCode?: number, reason?: string): 
 const diskCond = { name: 'enough-disk', verdict: 'holds' as const, spec: { minDiskFree: 20 * GiB } };
 const noLegacy = { name: 'no-legacy', verdict: 'holds' as const, spec: { software: { present: [], absent: [{ name: 'legacy-editor' }] } } };
 const licensed = { name: 'licensed', verdict: 'holds' as const, spec: { check: licenseCheck } };
+/** A skip whose reason the agent also records: not applicable here, or held back by the controller (shown waiting). */
+const notApplicable = (reason: string): Step => ({ kind: 'skip', why: 'not-applicable', reason, note: { state: 'not-applicable', reason } });
+const blocked = (reason: string): Step => ({ kind: 'skip', why: 'blocked', reason, note: { state: 'waiting', reason } });
 const notFound = 'detect does not find editor 2.4.1 on this host; nothing to uninstall';
 const later = [{ start: at(120), end: at(180) }];
 const open = [{ start: at(-5), end: at(55) }];
@@ -74,12 +77,7 @@ const cases: Case[] = [
   {
     name: 'not-applicable by the controller',
     situation: journalOnly({ action: action({ status: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' }) }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)',
-      note: { state: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' },
-    },
+    expected: notApplicable('disk free 1.2 GiB < 2 GiB (condition enough-disk)'),
   },
   {
     name: 'not-applicable and already recorded so: nothing to record',
@@ -89,12 +87,7 @@ const cases: Case[] = [
   {
     name: 'blocked by the controller (conflicting deployments)',
     situation: journalOnly({ action: action({ status: 'blocked', reason: 'deployments a and b ask for two versions' }) }),
-    expected: {
-      kind: 'skip',
-      why: 'blocked',
-      reason: 'blocked: deployments a and b ask for two versions',
-      note: { state: 'waiting', reason: 'blocked: deployments a and b ask for two versions' },
-    },
+    expected: blocked('blocked: deployments a and b ask for two versions'),
   },
   {
     name: 'waiting by the controller (a rollout wave)',
@@ -150,22 +143,12 @@ const cases: Case[] = [
   {
     name: 'a hardware condition that fails here before downloading: not-applicable',
     situation: sit({ action: action({ conditions: [diskCond] }) }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)',
-      note: { state: 'not-applicable', reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)' },
-    },
+    expected: notApplicable('disk free 10 GiB < 20 GiB (condition enough-disk)'),
   },
   {
     name: 'a software condition that fails here: not-applicable',
     situation: ready({ action: action({ conditions: [noLegacy] }) }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)',
-      note: { state: 'not-applicable', reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)' },
-    },
+    expected: notApplicable('legacy-editor 1.0.3 is installed (condition no-legacy)'),
   },
   {
     name: 'distribution window closed: waits until it opens, with the bytes kept',
@@ -302,12 +285,7 @@ const cases: Case[] = [
       action: action({ conditions: [licensed] }),
       last: { step: 'check', condition: 'licensed', spec: licenseCheck, outcome: ran('failed', 4, 'exited with code 4') },
     }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)',
-      note: { state: 'not-applicable', reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)' },
-    },
+    expected: notApplicable('check /usr/local/bin/license-check exited with code 4 (condition licensed)'),
   },
   {
     name: 'the installer succeeded: installed, with its output, even while the agent stops',
