@@ -31,6 +31,15 @@ const licensed = { name: 'licensed', verdict: 'holds' as const, spec: { check: l
 /** A skip whose reason the agent also records: not applicable here, or held back by the controller (shown waiting). */
 const notApplicable = (reason: string): Step => ({ kind: 'skip', why: 'not-applicable', reason, note: { state: 'not-applicable', reason } });
 const blocked = (reason: string): Step => ({ kind: 'skip', why: 'blocked', reason, note: { state: 'waiting', reason } });
+/** A download that paused at byte 512 of 1000, and the wait it leads to (recorded with its bytes). */
+const pausedDownload = (why: 'suspended' | 'window' | 'stopping', over: Flat = {}) =>
+  sit({ ...over, last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why } });
+const pausedWait = (why: 'suspended' | 'distribution-window', reason: string, state: 'suspended' | 'waiting'): Step => ({
+  kind: 'wait',
+  why,
+  reason,
+  note: { state, reason, bytesDone: 512 },
+});
 const notFound = 'detect does not find editor 2.4.1 on this host; nothing to uninstall';
 const later = [{ start: at(120), end: at(180) }];
 const open = [{ start: at(-5), end: at(55) }];
@@ -235,27 +244,17 @@ const cases: Case[] = [
   },
   {
     name: 'download paused by a suspension: suspended at the boundary',
-    situation: sit({ last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'suspended' } }),
-    expected: {
-      kind: 'wait',
-      why: 'suspended',
-      reason: 'deployment d is suspended; paused at byte 512 of 1000',
-      note: { state: 'suspended', reason: 'deployment d is suspended; paused at byte 512 of 1000', bytesDone: 512 },
-    },
+    situation: pausedDownload('suspended'),
+    expected: pausedWait('suspended', 'deployment d is suspended; paused at byte 512 of 1000', 'suspended'),
   },
   {
     name: 'download paused by the window closing',
-    situation: sit({ last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'window' } }),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: 'distribution window closed; paused at byte 512 of 1000',
-      note: { state: 'waiting', reason: 'distribution window closed; paused at byte 512 of 1000', bytesDone: 512 },
-    },
+    situation: pausedDownload('window'),
+    expected: pausedWait('distribution-window', 'distribution window closed; paused at byte 512 of 1000', 'waiting'),
   },
   {
     name: 'download paused because the agent stops: nothing to record',
-    situation: sit({ stopping: true, last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'stopping' } }),
+    situation: pausedDownload('stopping', { stopping: true }),
     expected: { kind: 'wait', why: 'download-paused', reason: 'the agent is stopping; paused at byte 512 of 1000' },
   },
   {
