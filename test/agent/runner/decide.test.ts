@@ -40,6 +40,8 @@ const pausedWait = (why: 'suspended' | 'distribution-window', reason: string, st
   reason,
   note: { state, reason, bytesDone: 512 },
 });
+/** An uninstall with a detect command, its content verified and unpacked. */
+const detectedUninstall = (over: Flat) => sit({ action: uninstallAction({ detect: detectCmd }), content: 'verified', unpacked: dir, ...over });
 const notFound = 'detect does not find editor 2.4.1 on this host; nothing to uninstall';
 const later = [{ start: at(120), end: at(180) }];
 const open = [{ start: at(-5), end: at(55) }];
@@ -375,27 +377,17 @@ const cases: Case[] = [
   },
   {
     name: 'detect found it: uninstall',
-    situation: sit({ action: uninstallAction({ detect: detectCmd }), content: 'verified', unpacked: dir, detected: true }),
+    situation: detectedUninstall({ detected: true }),
     expected: { kind: 'uninstall', spec: uninstallCmd, dir, note: { state: 'uninstalling', dir } },
   },
   {
     name: 'detect did not find it: not-applicable, nothing uninstalled',
-    situation: sit({
-      action: uninstallAction({ detect: detectCmd }),
-      content: 'verified',
-      unpacked: dir,
-      last: { step: 'detect', outcome: ran('failed', 1, 'exited with code 1') },
-    }),
-    expected: { kind: 'skip', why: 'not-applicable', reason: notFound, note: { state: 'not-applicable', reason: notFound } },
+    situation: detectedUninstall({ last: { step: 'detect', outcome: ran('failed', 1, 'exited with code 1') } }),
+    expected: notApplicable(notFound),
   },
   {
     name: 'detect cannot run: failed with its reason (it cannot tell)',
-    situation: sit({
-      action: uninstallAction({ detect: detectCmd }),
-      content: 'verified',
-      unpacked: dir,
-      last: { step: 'detect', outcome: ran('not-run', 127, 'command not found: sh') },
-    }),
+    situation: detectedUninstall({ last: { step: 'detect', outcome: ran('not-run', 127, 'command not found: sh') } }),
     expected: {
       kind: 'failed',
       reason: 'detect command not found: sh',
