@@ -23,21 +23,19 @@ export class RelayMetrics {
   });
 
   constructor(sources: { queueDepth: () => number; cacheBytes: () => number }) {
-    new Gauge({
-      name: 'ferry_relay_queue_depth',
-      help: 'reports and inventories queued for upstream',
-      registers: [this.registry],
-      collect() {
-        this.set(sources.queueDepth());
-      },
-    });
-    new Gauge({
-      name: 'ferry_relay_cache_bytes',
-      help: 'bytes of cached and in-flight artifacts',
-      registers: [this.registry],
-      collect() {
-        this.set(sources.cacheBytes());
-      },
-    });
+    sampledGauge(this.registry, 'ferry_relay_queue_depth', 'reports and inventories queued for upstream', sources.queueDepth);
+    sampledGauge(this.registry, 'ferry_relay_cache_bytes', 'bytes of cached and in-flight artifacts', sources.cacheBytes);
   }
+}
+
+/** A gauge on `registry` whose value is `read()` at each scrape. */
+function sampledGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { chunks, iso } from './codec.js';
 import type { Database } from './schema.js';
 import type { DeploymentOverride, DeploymentPolicy, InstalledRecord, OnLeave } from './store.js';
+import { takeExcluded } from './upsert.js';
 
 export async function recordDeploymentPolicies(db: Kysely<Database>, policies: readonly DeploymentPolicy[], now: Date): Promise<void> {
   if (policies.length === 0) return;
@@ -60,14 +61,7 @@ export async function setSuspended(db: Kysely<Database>, deployment: string, sus
   await db
     .insertInto('deployment_overrides')
     .values({ deployment, suspended: suspended ? 1 : 0, by, at, reason: reason ?? null })
-    .onConflict((oc) =>
-      oc.column('deployment').doUpdateSet((eb) => ({
-        suspended: eb.ref('excluded.suspended'),
-        by: eb.ref('excluded.by'),
-        at: eb.ref('excluded.at'),
-        reason: eb.ref('excluded.reason'),
-      })),
-    )
+    .onConflict((oc) => oc.column('deployment').doUpdateSet(takeExcluded('deployment_overrides', 'suspended', 'by', 'at', 'reason')))
     .execute();
   return { deployment, suspended, by, at, ...(reason !== undefined && { reason }) };
 }

@@ -6,6 +6,7 @@ import { chunks, fromJson, iso, sha256Hex, toJson } from './codec.js';
 import { markSeen } from './hosts.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
+import { takeExcluded } from './upsert.js';
 
 /** sha256 (hex) of the JCS form, so key order does not make a change. */
 export function inventoryHash(inventory: Inventory): string {
@@ -47,14 +48,7 @@ async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: 
     await trx
       .insertInto('inventories')
       .values({ host: inventory.host, doc: toJson(inventory), hash, updated_at: at, reported_at: at })
-      .onConflict((oc) =>
-        oc.column('host').doUpdateSet((eb) => ({
-          doc: eb.ref('excluded.doc'),
-          hash: eb.ref('excluded.hash'),
-          updated_at: eb.ref('excluded.updated_at'),
-          reported_at: eb.ref('excluded.reported_at'),
-        })),
-      )
+      .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('inventories', 'doc', 'hash', 'updated_at', 'reported_at')))
       .execute();
     return { hash, changed: true };
   }

@@ -5,6 +5,7 @@ import { chunks, fromJson, iso, toJson } from './codec.js';
 import { replacePlanActions, type RaisedPlan } from './plan-actions.js';
 import type { Database, PlanTable } from './schema.js';
 import type { PlanEntry, PlanRecord, RaisedSerial, SavePlansOptions, SignedPlan, SignedPlanDocument, UnsignedPlanRecord } from './store.js';
+import { takeExcluded } from './upsert.js';
 
 const CHUNK = 500;
 
@@ -72,16 +73,7 @@ export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntr
       await trx
         .insertInto('plans')
         .values(rows)
-        .onConflict((oc) =>
-          oc.column('host').doUpdateSet((eb) => ({
-            serial: eb.ref('excluded.serial'),
-            hash: eb.ref('excluded.hash'),
-            revision: eb.ref('excluded.revision'),
-            body: eb.ref('excluded.body'),
-            generated_at: eb.ref('excluded.generated_at'),
-            signed: eb.ref('excluded.signed'),
-          })),
-        )
+        .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('plans', 'serial', 'hash', 'revision', 'body', 'generated_at', 'signed')))
         .execute();
       await replacePlanActions(trx, changed);
     }

@@ -5,14 +5,14 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemorySink } from '../../../agent/log/events.js';
 import { RelayServer } from '../../../agent/relay/relay-server.js';
 import { eventually } from '../../support/eventually.js';
-import { packageFiles, startController, type TestController, type TestPackage } from '../runtime/fixture.js';
-import { enroll, startUpstreamProxy, type UpstreamProxy } from './upstream-proxy.js';
+import { packageFiles, type TestController, type TestPackage } from '../runtime/fixture.js';
+import { enroll, type UpstreamProxy } from './upstream-proxy.js';
+import { closeRelaySite, openRelaySite, startSiteRelay } from './relay-site.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -31,26 +31,20 @@ describe('relay: content cache', function () {
   let bytes: Buffer;
 
   const startRelay = async (cacheBytes = 1 << 30) => {
-    relay = await RelayServer.start({ upstream: proxy.url, dataDir: join(work, 'relay'), cacheBytes, host: '127.0.0.1', port: 0, events: new MemorySink() });
+    relay = await startSiteRelay({ ctl, proxy, work, pkg }, { cacheBytes });
     return relay;
   };
   const contentCalls = () => proxy.content.map((c) => ({ method: c.method, status: c.status, bytes: c.bytes, ...(c.range ? { range: c.range } : {}) }));
 
   beforeEach(async () => {
-    ctl = await startController();
-    proxy = await startUpstreamProxy(ctl.url);
-    work = await mkdtemp(join(tmpdir(), 'ferry-relay-'));
-    pkg = await ctl.pushPackage('cad', '1.0.0', packageFiles('cad', '1.0.0', 3 * 1024 * 1024));
+    ({ ctl, proxy, work, pkg } = await openRelaySite('ferry-relay-', 3 * 1024 * 1024));
     const { readFile } = await import('node:fs/promises');
     bytes = await readFile(pkg.file);
   });
   afterEach(async () => {
     proxy.release();
-    await relay?.close();
+    await closeRelaySite({ ctl, proxy, work, pkg }, relay);
     relay = undefined;
-    await proxy.close();
-    await ctl.close();
-    await rm(work, { recursive: true, force: true });
   });
 
   it('eight hosts asking at once get the artifact from one upstream transfer; later asks are cache hits', async () => {

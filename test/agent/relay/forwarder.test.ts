@@ -5,16 +5,15 @@
  * and queues reports in SQLite, across a restart, until upstream is back.
  */
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../../agent/agent.js';
 import { loadCredential } from '../../../agent/enroll/credential.js';
 import { MemorySink } from '../../../agent/log/events.js';
-import { RelayServer } from '../../../agent/relay/relay-server.js';
+import type { RelayServer } from '../../../agent/relay/relay-server.js';
 import type { ContentSource } from '../../../core/plan/types.js';
-import { action, packageFiles, startController, type TestController, type TestPackage } from '../runtime/fixture.js';
-import { startUpstreamProxy, type UpstreamProxy } from './upstream-proxy.js';
+import { action, type TestController, type TestPackage } from '../runtime/fixture.js';
+import type { UpstreamProxy } from './upstream-proxy.js';
+import { closeRelaySite, openRelaySite, startSiteRelay } from './relay-site.js';
 
 describe('relay: agent API forwarding, store and forward', function () {
   this.timeout(90_000);
@@ -26,7 +25,7 @@ describe('relay: agent API forwarding, store and forward', function () {
   const agents: Agent[] = [];
 
   const startRelay = async (port = 0) => {
-    relay = await RelayServer.start({ upstream: proxy.url, dataDir: join(work, 'relay'), cacheBytes: 1 << 30, host: '127.0.0.1', port, events: new MemorySink() });
+    relay = await startSiteRelay({ ctl, proxy, work, pkg }, { port });
     return relay;
   };
   const openAgent = async (name: string, server: string) => {
@@ -53,18 +52,12 @@ describe('relay: agent API forwarding, store and forward', function () {
   ];
 
   beforeEach(async () => {
-    ctl = await startController();
-    proxy = await startUpstreamProxy(ctl.url);
-    work = await mkdtemp(join(tmpdir(), 'ferry-relay-fw-'));
-    pkg = await ctl.pushPackage('cad', '1.0.0', packageFiles('cad', '1.0.0', 2 * 1024 * 1024));
+    ({ ctl, proxy, work, pkg } = await openRelaySite('ferry-relay-fw-', 2 * 1024 * 1024));
   });
   afterEach(async () => {
     for (const a of agents.splice(0)) await a.close();
-    await relay?.close();
+    await closeRelaySite({ ctl, proxy, work, pkg }, relay);
     relay = undefined;
-    await proxy.close();
-    await ctl.close();
-    await rm(work, { recursive: true, force: true });
   });
 
   it('hosts whose --server is the relay enroll, poll, install and report through it; upstream sends one copy', async () => {

@@ -28,6 +28,20 @@ const ran = (kind: CommandOutcome['kind'], exitCode?: number, reason?: string): 
 const diskCond = { name: 'enough-disk', verdict: 'holds' as const, spec: { minDiskFree: 20 * GiB } };
 const noLegacy = { name: 'no-legacy', verdict: 'holds' as const, spec: { software: { present: [], absent: [{ name: 'legacy-editor' }] } } };
 const licensed = { name: 'licensed', verdict: 'holds' as const, spec: { check: licenseCheck } };
+/** A skip whose reason the agent also records: not applicable here, or held back by the controller (shown waiting). */
+const notApplicable = (reason: string): Step => ({ kind: 'skip', why: 'not-applicable', reason, note: { state: 'not-applicable', reason } });
+const blocked = (reason: string): Step => ({ kind: 'skip', why: 'blocked', reason, note: { state: 'waiting', reason } });
+/** A download that paused at byte 512 of 1000, and the wait it leads to (recorded with its bytes). */
+const pausedDownload = (why: 'suspended' | 'window' | 'stopping', over: Flat = {}) =>
+  sit({ ...over, last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why } });
+const pausedWait = (why: 'suspended' | 'distribution-window', reason: string, state: 'suspended' | 'waiting'): Step => ({
+  kind: 'wait',
+  why,
+  reason,
+  note: { state, reason, bytesDone: 512 },
+});
+/** An uninstall with a detect command, its content verified and unpacked. */
+const detectedUninstall = (over: Flat) => sit({ action: uninstallAction({ detect: detectCmd }), content: 'verified', unpacked: dir, ...over });
 const notFound = 'detect does not find editor 2.4.1 on this host; nothing to uninstall';
 const later = [{ start: at(120), end: at(180) }];
 const open = [{ start: at(-5), end: at(55) }];
@@ -74,12 +88,7 @@ const cases: Case[] = [
   {
     name: 'not-applicable by the controller',
     situation: journalOnly({ action: action({ status: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' }) }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)',
-      note: { state: 'not-applicable', reason: 'disk free 1.2 GiB < 2 GiB (condition enough-disk)' },
-    },
+    expected: notApplicable('disk free 1.2 GiB < 2 GiB (condition enough-disk)'),
   },
   {
     name: 'not-applicable and already recorded so: nothing to record',
@@ -89,12 +98,7 @@ const cases: Case[] = [
   {
     name: 'blocked by the controller (conflicting deployments)',
     situation: journalOnly({ action: action({ status: 'blocked', reason: 'deployments a and b ask for two versions' }) }),
-    expected: {
-      kind: 'skip',
-      why: 'blocked',
-      reason: 'blocked: deployments a and b ask for two versions',
-      note: { state: 'waiting', reason: 'blocked: deployments a and b ask for two versions' },
-    },
+    expected: blocked('blocked: deployments a and b ask for two versions'),
   },
   {
     name: 'waiting by the controller (a rollout wave)',
@@ -150,22 +154,12 @@ const cases: Case[] = [
   {
     name: 'a hardware condition that fails here before downloading: not-applicable',
     situation: sit({ action: action({ conditions: [diskCond] }) }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)',
-      note: { state: 'not-applicable', reason: 'disk free 10 GiB < 20 GiB (condition enough-disk)' },
-    },
+    expected: notApplicable('disk free 10 GiB < 20 GiB (condition enough-disk)'),
   },
   {
     name: 'a software condition that fails here: not-applicable',
     situation: ready({ action: action({ conditions: [noLegacy] }) }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)',
-      note: { state: 'not-applicable', reason: 'legacy-editor 1.0.3 is installed (condition no-legacy)' },
-    },
+    expected: notApplicable('legacy-editor 1.0.3 is installed (condition no-legacy)'),
   },
   {
     name: 'distribution window closed: waits until it opens, with the bytes kept',
@@ -252,27 +246,17 @@ const cases: Case[] = [
   },
   {
     name: 'download paused by a suspension: suspended at the boundary',
-    situation: sit({ last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'suspended' } }),
-    expected: {
-      kind: 'wait',
-      why: 'suspended',
-      reason: 'deployment d is suspended; paused at byte 512 of 1000',
-      note: { state: 'suspended', reason: 'deployment d is suspended; paused at byte 512 of 1000', bytesDone: 512 },
-    },
+    situation: pausedDownload('suspended'),
+    expected: pausedWait('suspended', 'deployment d is suspended; paused at byte 512 of 1000', 'suspended'),
   },
   {
     name: 'download paused by the window closing',
-    situation: sit({ last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'window' } }),
-    expected: {
-      kind: 'wait',
-      why: 'distribution-window',
-      reason: 'distribution window closed; paused at byte 512 of 1000',
-      note: { state: 'waiting', reason: 'distribution window closed; paused at byte 512 of 1000', bytesDone: 512 },
-    },
+    situation: pausedDownload('window'),
+    expected: pausedWait('distribution-window', 'distribution window closed; paused at byte 512 of 1000', 'waiting'),
   },
   {
     name: 'download paused because the agent stops: nothing to record',
-    situation: sit({ stopping: true, last: { step: 'download', outcome: { kind: 'paused', bytesDone: 512, problems: [] }, why: 'stopping' } }),
+    situation: pausedDownload('stopping', { stopping: true }),
     expected: { kind: 'wait', why: 'download-paused', reason: 'the agent is stopping; paused at byte 512 of 1000' },
   },
   {
@@ -302,12 +286,7 @@ const cases: Case[] = [
       action: action({ conditions: [licensed] }),
       last: { step: 'check', condition: 'licensed', spec: licenseCheck, outcome: ran('failed', 4, 'exited with code 4') },
     }),
-    expected: {
-      kind: 'skip',
-      why: 'not-applicable',
-      reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)',
-      note: { state: 'not-applicable', reason: 'check /usr/local/bin/license-check exited with code 4 (condition licensed)' },
-    },
+    expected: notApplicable('check /usr/local/bin/license-check exited with code 4 (condition licensed)'),
   },
   {
     name: 'the installer succeeded: installed, with its output, even while the agent stops',
@@ -398,27 +377,17 @@ const cases: Case[] = [
   },
   {
     name: 'detect found it: uninstall',
-    situation: sit({ action: uninstallAction({ detect: detectCmd }), content: 'verified', unpacked: dir, detected: true }),
+    situation: detectedUninstall({ detected: true }),
     expected: { kind: 'uninstall', spec: uninstallCmd, dir, note: { state: 'uninstalling', dir } },
   },
   {
     name: 'detect did not find it: not-applicable, nothing uninstalled',
-    situation: sit({
-      action: uninstallAction({ detect: detectCmd }),
-      content: 'verified',
-      unpacked: dir,
-      last: { step: 'detect', outcome: ran('failed', 1, 'exited with code 1') },
-    }),
-    expected: { kind: 'skip', why: 'not-applicable', reason: notFound, note: { state: 'not-applicable', reason: notFound } },
+    situation: detectedUninstall({ last: { step: 'detect', outcome: ran('failed', 1, 'exited with code 1') } }),
+    expected: notApplicable(notFound),
   },
   {
     name: 'detect cannot run: failed with its reason (it cannot tell)',
-    situation: sit({
-      action: uninstallAction({ detect: detectCmd }),
-      content: 'verified',
-      unpacked: dir,
-      last: { step: 'detect', outcome: ran('not-run', 127, 'command not found: sh') },
-    }),
+    situation: detectedUninstall({ last: { step: 'detect', outcome: ran('not-run', 127, 'command not found: sh') } }),
     expected: {
       kind: 'failed',
       reason: 'detect command not found: sh',

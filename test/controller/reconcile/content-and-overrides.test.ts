@@ -49,6 +49,8 @@ function deployment(name: string, packages: string, extra = ''): string {
 
 const lab = (hosts: string[]) => `apiVersion: ferry/v1\nkind: Group\nmetadata: {name: lab}\nspec: {hosts: [${hosts.join(', ')}]}\n---\n`;
 const files = (...docs: string[]): ManifestFile[] => [{ path: 'fleet.yaml', content: docs.join('\n') }];
+/** The three packages of the content test's `apps` deployment, in both of its commits. */
+const appPackages = [pkg('hello', 'hello', 'artifacts/hello.tar.gz'), pkg('tool', 'tool!'), pkg('bad', 'as built', 'artifacts/bad.tar.gz')];
 
 describe('controller/reconcile content and overrides', function () {
   this.timeout(30_000);
@@ -92,9 +94,7 @@ describe('controller/reconcile content and overrides', function () {
     source.push(
       'main@sha1:c1',
       files(
-        pkg('hello', 'hello', 'artifacts/hello.tar.gz'),
-        pkg('tool', 'tool!'),
-        pkg('bad', 'as built', 'artifacts/bad.tar.gz'),
+        ...appPackages,
         pkg('old', 'old stuff'),
         lab(['h1']),
         deployment('apps', '{name: hello, version: "1.0.0"}, {name: tool, version: "1.0.0"}, {name: bad, version: "1.0.0"}'),
@@ -137,19 +137,9 @@ describe('controller/reconcile content and overrides', function () {
     expect(reconciler.status().lastRun?.startedAt).to.equal(before);
 
     // A commit that fixes the artifact in the repository makes it available.
-    source.push(
-      'main@sha1:c2',
-      files(
-        pkg('hello', 'hello', 'artifacts/hello.tar.gz'),
-        pkg('tool', 'tool!'),
-        pkg('bad', 'as built', 'artifacts/bad.tar.gz'),
-        lab(['h1']),
-        deployment('apps', '{name: bad, version: "1.0.0"}'),
-      ),
-      {
-        'artifacts/bad.tar.gz': 'as built',
-      },
-    );
+    source.push('main@sha1:c2', files(...appPackages, lab(['h1']), deployment('apps', '{name: bad, version: "1.0.0"}')), {
+      'artifacts/bad.tar.gz': 'as built',
+    });
     await reconciler.reconcileNow();
     expect(await actions('h1')).to.deep.equal({ 'apps/bad@1.0.0/install': { status: 'planned', suspended: false } });
     expect(JSON.parse((await store.getMeta(unavailableContentKey))!)).to.deep.equal({ revision: 'main@sha1:c2', unavailable: [] });

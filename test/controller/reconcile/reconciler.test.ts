@@ -69,6 +69,14 @@ describe('controller/reconcile Reconciler', function () {
     });
   }
 
+  /** A host the fleet did not know reports: a pass raises it alone, with a first plan (serial 1) of `revision`. */
+  async function expectNewHostPlanned(host: string, revision: string): Promise<void> {
+    await store.putInventory({ host, facts: {}, labels: {}, software: [] }, clock.now());
+    const run = await reconciler.reconcileNow();
+    expect(run?.raised).to.deep.equal([host]);
+    expect((await serials(store))[host]).to.deep.equal([1, revision]);
+  }
+
   before(async () => {
     valid = await fixtureFiles('valid');
     v2 = await fixtureFiles('v2');
@@ -149,10 +157,7 @@ describe('controller/reconcile Reconciler', function () {
     expect(inv?.raised).to.deep.equal([]);
 
     // A host the fleet did not know: it gets its first plan; nobody else changes.
-    await store.putInventory({ host: 'h4', facts: {}, labels: {}, software: [] }, clock.now());
-    const added = await reconciler.reconcileNow();
-    expect(added?.raised).to.deep.equal(['h4']);
-    expect((await serials(store)).h4).to.deep.equal([1, 'main@sha1:bbbb']);
+    await expectNewHostPlanned('h4', 'main@sha1:bbbb');
 
     // Going back to the first revision changes h3 again, and its serial keeps rising (never back to 1).
     source.push('main@sha1:cccc', valid);
@@ -186,10 +191,7 @@ describe('controller/reconcile Reconciler', function () {
     expect(reconciler.status().appliedRevision).to.equal('main@sha1:aaaa');
 
     // The last good revision keeps serving new hosts while the branch is broken.
-    await store.putInventory({ host: 'h4', facts: {}, labels: {}, software: [] }, clock.now());
-    const meanwhile = await reconciler.reconcileNow();
-    expect(meanwhile?.raised).to.deep.equal(['h4']);
-    expect((await serials(store)).h4).to.deep.equal([1, 'main@sha1:aaaa']);
+    await expectNewHostPlanned('h4', 'main@sha1:aaaa');
 
     source.push('main@sha1:f1x0', v2);
     const fixed = await reconciler.reconcileNow();

@@ -2,17 +2,9 @@ import { expect } from 'chai';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { systemClock as clock } from '../../../lib/clock.js';
 import { contentHash, DirSource } from '../../../controller/source/dir-source.js';
-import type { SourceSnapshot } from '../../../controller/source/source.js';
 import { eventually } from '../../support/eventually.js';
-
-const logger = pino({ level: 'silent' });
-
-function texts(snapshot: SourceSnapshot | undefined): Record<string, string> {
-  return Object.fromEntries((snapshot?.files ?? []).map((f) => [f.path, Buffer.from(f.content).toString('utf8')]));
-}
+import { clock, logger, texts } from './source-helpers.js';
 
 describe('controller/source DirSource', function () {
   this.timeout(30_000);

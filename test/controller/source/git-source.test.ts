@@ -2,18 +2,10 @@ import { expect } from 'chai';
 import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { systemClock as clock } from '../../../lib/clock.js';
 import { GitSource } from '../../../controller/source/git-source.js';
-import type { SourceSnapshot } from '../../../controller/source/source.js';
 import { eventually } from '../../support/eventually.js';
 import { fixturePath, gitIn, makeGitFixture, type GitFixture } from './git-fixture.js';
-
-const logger = pino({ level: 'silent' });
-
-function texts(snapshot: SourceSnapshot | undefined): Record<string, string> {
-  return Object.fromEntries((snapshot?.files ?? []).map((f) => [f.path, Buffer.from(f.content).toString('utf8')]));
-}
+import { clock, logger, texts } from './source-helpers.js';
 
 describe('controller/source GitSource', function () {
   this.timeout(60_000);

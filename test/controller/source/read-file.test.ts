@@ -4,13 +4,10 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { pino } from 'pino';
-import { systemClock as clock } from '../../../lib/clock.js';
 import { DirSource } from '../../../controller/source/dir-source.js';
 import { GitSource } from '../../../controller/source/git-source.js';
 import { makeGitFixture, type GitFixture } from './git-fixture.js';
-
-const logger = pino({ level: 'silent' });
+import { clock, logger } from './source-helpers.js';
 
 async function text(file: Promise<NodeJS.ReadableStream | Uint8Array | undefined>): Promise<string | undefined> {
   const got = await file;

@@ -14,32 +14,14 @@ import { callJson } from '../../support/http.js';
 import { eventually } from '../../support/eventually.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
 import { packetFor } from './wake-fleet.js';
+import { deploymentYaml, packageYaml } from './manifest-yaml.js';
 import { systemClock } from '../../../lib/clock.js';
 
-const manifests = `apiVersion: ferry/v1
-kind: Package
-metadata: {name: hello}
-spec:
-  version: "1.0.0"
-  artifact: {sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824, size: 5}
-  install: {command: [sh, install.sh]}
----
-apiVersion: ferry/v1
-kind: Deployment
-metadata: {name: night-install}
-spec:
-  packages: [{name: hello, version: "1.0.0", state: present}]
-  targets: {hosts: [pc1, pc2]}
-  distribute: {notBefore: "NOT_BEFORE", wake: true}
----
-apiVersion: ferry/v1
-kind: Deployment
-metadata: {name: day-install}
-spec:
-  packages: [{name: hello, version: "1.0.0", state: present}]
-  targets: {hosts: [pc3]}
-  distribute: {notBefore: "NOT_BEFORE"}
-`;
+const manifests = [
+  packageYaml('hello', '1.0.0', 'sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824, size: 5', ['install: {command: [sh, install.sh]}']),
+  deploymentYaml('night-install', 'hello', '1.0.0', ['pc1', 'pc2'], 'distribute: {notBefore: "NOT_BEFORE", wake: true}'),
+  deploymentYaml('day-install', 'hello', '1.0.0', ['pc3'], 'distribute: {notBefore: "NOT_BEFORE"}'),
+].join('---\n');
 
 describe('wake: automatic wake when a distribution opens', function () {
   this.timeout(60_000);

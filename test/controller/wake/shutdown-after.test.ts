@@ -11,6 +11,7 @@ import type { RunningController } from '../../../controller/controller.js';
 import { startTestController } from '../../support/controller.js';
 import { buildTestArtifact, packageFiles } from '../../agent/runtime/fixture.js';
 import { runFerry } from '../../support/ferry.js';
+import { deploymentYaml, packageYaml } from './manifest-yaml.js';
 
 describe('wake: install.shutdownAfter with a real agent process', function () {
   this.timeout(120_000);
@@ -30,23 +31,13 @@ describe('wake: install.shutdownAfter with a real agent process', function () {
     const info = await buildTestArtifact(join(work, 'pkg'), join(manifests, 'artifacts', 'notes-1.0.0.tar.gz'), packageFiles('notes', '1.0.0', 1024));
     await writeFile(
       join(manifests, 'fleet.yaml'),
-      `apiVersion: ferry/v1
-kind: Package
-metadata: {name: notes}
-spec:
-  version: "1.0.0"
-  artifact: {sha256: ${info.sha256}, size: ${info.size}, source: artifacts/notes-1.0.0.tar.gz}
-  install: {command: [sh, install.sh], timeout: 1m}
-  uninstall: {command: [sh, uninstall.sh], timeout: 1m}
----
-apiVersion: ferry/v1
-kind: Deployment
-metadata: {name: notes-night}
-spec:
-  packages: [{name: notes, version: "1.0.0", state: present}]
-  targets: {hosts: [pc1, pc2]}
-  install: {shutdownAfter: true}
-`,
+      [
+        packageYaml('notes', '1.0.0', `sha256: ${info.sha256}, size: ${info.size}, source: artifacts/notes-1.0.0.tar.gz`, [
+          'install: {command: [sh, install.sh], timeout: 1m}',
+          'uninstall: {command: [sh, uninstall.sh], timeout: 1m}',
+        ]),
+        deploymentYaml('notes-night', 'notes', '1.0.0', ['pc1', 'pc2'], 'install: {shutdownAfter: true}'),
+      ].join('---\n'),
     );
     controller = await startTestController({ dir: manifests, data: join(work, 'ctl'), pollMs: 1000 });
     const { token } = await controller.store.createToken({ ttlMs: 3_600_000, now: new Date() });

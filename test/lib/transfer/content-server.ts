@@ -79,6 +79,17 @@ export function selfSignedCertificate(dir: string): { readonly key: string; read
   return { key, cert };
 }
 
+/** Answers an open-ended `Range: bytes=N-` with a 206 of `body` from N, anything else with a 200 of all of it. */
+export function sendFrom(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+  const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  const start = m ? Number(m[1]) : 0;
+  res.writeHead(m ? 206 : 200, {
+    'content-length': body.length - start,
+    ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+  });
+  res.end(body.subarray(start));
+}
+
 /** Deterministic pseudo-random content of `size` bytes. */
 export function makeContent(size: number, seed = 1): Buffer {
   const out = Buffer.alloc(size);

@@ -15,7 +15,7 @@ import { download } from '../../../lib/transfer/download.js';
 import { TransferError } from '../../../lib/transfer/errors.js';
 import { bypasses, parseNoProxy, proxyFor, proxySettings, type HttpProxy, type ProxyEnv } from '../../../lib/transfer/proxy.js';
 import type { DownloadOptions } from '../../../lib/transfer/types.js';
-import { makeContent, selfSignedCertificate, sha256, startContentServer, type ContentServer } from './content-server.js';
+import { makeContent, selfSignedCertificate, sendFrom, sha256, startContentServer, type ContentServer } from './content-server.js';
 import { startProxy, type ProxyServer } from './proxy-server.js';
 
 const fixture = new URL('./fixtures/download-child.ts', import.meta.url).pathname;
@@ -234,13 +234,7 @@ describe('lib/transfer proxies', () => {
         ranges.length = 0;
         tlsServer = https.createServer({ key: readFileSync(pair.key), cert: readFileSync(cert) }, (req, res) => {
           ranges.push(req.headers.range);
-          const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-          const start = m ? Number(m[1]) : 0;
-          res.writeHead(m ? 206 : 200, {
-            'content-length': body.length - start,
-            ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
-          });
-          res.end(body.subarray(start));
+          sendFrom(req, res, body);
         });
         await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
         port = (tlsServer.address() as AddressInfo).port;

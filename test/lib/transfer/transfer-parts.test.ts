@@ -17,7 +17,8 @@ import { download } from '../../../lib/transfer/download.js';
 import { fetchContent } from '../../../lib/transfer/http-get.js';
 import { ReadBuffers } from '../../../lib/transfer/read-buffers.js';
 import { checkContent, markVerified } from '../../../lib/transfer/verified.js';
-import { makeContent, selfSignedCertificate, sha256 } from './content-server.js';
+import { makeContent, selfSignedCertificate, sendFrom, sha256 } from './content-server.js';
+import { slowSink } from './fixtures/slow-sink.js';
 
 const fixture = new URL('./fixtures/download-child.ts', import.meta.url).pathname;
 
@@ -157,30 +158,10 @@ describe('lib/transfer building blocks', () => {
         res.end(big);
       });
       try {
-        const held = new Map<ArrayBufferLike, number>();
-        let most = 0;
-        let disk: Promise<unknown> = Promise.resolve();
-        const hash = createHash('sha256');
-        await fetchContent(`${s.url}/x`, { timeoutMs: 5_000, now: Date.now }, () => ({
-          append: async (chunks) => {
-            for (const c of chunks) {
-              hash.update(c);
-              held.set(c.buffer, (held.get(c.buffer) ?? 0) + 1);
-            }
-            most = Math.max(most, held.size);
-            // A slow disk: one write at a time, 3 ms each.
-            const previous = disk;
-            disk = previous.then(() => new Promise((r) => setTimeout(r, 3)));
-            await disk;
-            for (const c of chunks) {
-              const left = held.get(c.buffer)! - 1;
-              if (left === 0) held.delete(c.buffer);
-              else held.set(c.buffer, left);
-            }
-          },
-        }));
-        expect(hash.digest('hex')).to.equal(sha256(big));
-        expect(most).to.be.within(16, 17); // reading stopped at 16 (one more read may land as it stops)
+        const sink = slowSink();
+        await fetchContent(`${s.url}/x`, { timeoutMs: 5_000, now: Date.now }, () => sink.sink);
+        expect(sink.digest()).to.equal(sha256(big));
+        expect(sink.most).to.be.within(16, 17); // reading stopped at 16 (one more read may land as it stops)
       } finally {
         await s.close();
       }
@@ -211,13 +192,7 @@ describe('lib/transfer building blocks', () => {
       this.timeout(30_000);
       const { key, cert } = selfSignedCertificate(dir);
       const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
-        const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-        const start = m ? Number(m[1]) : 0;
-        res.writeHead(m ? 206 : 200, {
-          'content-length': content.length - start,
-          ...(m ? { 'content-range': `bytes ${start}-${content.length - 1}/${content.length}` } : {}),
-        });
-        res.end(content.subarray(start));
+        sendFrom(req, res, content);
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       try {
