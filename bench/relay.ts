@@ -7,9 +7,9 @@
  * relay's RSS and CPU time. The relay runs in a child process; the clients run here, competing
  * for the same cores with the relay and nginx alike.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,10 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../lib/clock.js';
+import { ensureNginx, startNginx } from './support/nginx.js';
 
 const HOSTS = Number(process.env['FERRY_BENCH_RELAY_HOSTS'] ?? 50);
 const MIB = Number(process.env['FERRY_BENCH_RELAY_MIB'] ?? 200);
-const NGINX = '/usr/sbin/nginx';
 const credentialOf = (i: number): string => createHash('sha256').update(`ferry-bench-relay-${i}`).digest('base64url');
 
 /** The relay, in a child process of its own. */
@@ -158,43 +158,13 @@ export async function run(): Promise<void> {
     console.log(`relay warm (from its cache): ${gbps(warm).toFixed(2)} GiB/s, ${warm.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterWarm.cpu) - cpuS(afterCold.cpu)).toFixed(2)} s`);
     console.log(`relay RSS: ${(afterWarm.rss / 1024 ** 2).toFixed(0)} MiB`);
 
-    if (!existsSync(NGINX)) {
-      console.log('nginx not found (apt-get install nginx-light): skipping the comparison');
-      return;
-    }
-    const port = await new Promise<number>((resolve) => {
-      const s = http.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as AddressInfo).port;
-        s.close(() => resolve(p));
-      });
+    const bin = ensureNginx();
+    if (!bin) return;
+    const started = await startNginx(bin, dir, {
+      serverLines: [`root ${join(dir, 'static')};`, 'location ~ "^/v1/content/([0-9a-f]{64})$" { try_files /$1 =404; }'],
     });
-    const conf = join(dir, 'nginx.conf');
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, `nginx-${t}`)};`);
-    await writeFile(
-      conf,
-      [
-        'daemon off;',
-        'master_process off;',
-        'worker_processes 1;',
-        `pid ${join(dir, 'nginx.pid')};`,
-        `error_log ${join(dir, 'nginx-error.log')} warn;`,
-        'events { worker_connections 4096; }',
-        'http {',
-        '  access_log off;',
-        '  sendfile on;',
-        ...temp,
-        `  server { listen 127.0.0.1:${port}; root ${join(dir, 'static')}; location ~ "^/v1/content/([0-9a-f]{64})$" { try_files /$1 =404; } }`,
-        '}',
-        '',
-      ].join('\n'),
-    );
-    nginx = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-    for (let tries = 0; ; tries++) {
-      const ok = await new Promise<boolean>((resolve) => http.get(`http://127.0.0.1:${port}/`, (res) => resolve(res.resume() !== undefined)).on('error', () => resolve(false)));
-      if (ok) break;
-      if (tries > 200) throw new Error('nginx did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    nginx = started.process;
+    const port = started.port;
     const ref = await fetchAll(`http://127.0.0.1:${port}/v1/content/${sha256}`, () => ({}));
     console.log(`nginx (the same file from disk, one worker): ${gbps(ref).toFixed(2)} GiB/s, ${ref.seconds.toFixed(2)} s`);
     console.log(`ratio relay/nginx: warm ${((gbps(warm) / gbps(ref)) * 100).toFixed(0)} %, cold ${((gbps(cold) / gbps(ref)) * 100).toFixed(0)} % (goal ≥ 80 %)`);

@@ -8,23 +8,21 @@
  * A second Ferry line reads each plan row from the store on every poll (`planCacheMs: 0`):
  * the controller's cost when its ETag map has just been dropped by a plan change.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../core/plan/types.js';
 import { systemClock } from '../lib/clock.js';
+import { ensureNginx, startNginx } from './support/nginx.js';
 
 const HOSTS = Number(process.env['FERRY_BENCH_HOSTS'] ?? 10_000);
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env['FERRY_BENCH_SECONDS'] ?? 10);
-const NGINX = '/usr/sbin/nginx';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -136,53 +134,6 @@ function once<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => T | 
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Finds nginx, installing Debian's nginx-light when running as root; undefined with a hint otherwise. */
-function ensureNginx(): string | undefined {
-  if (existsSync(NGINX)) return NGINX;
-  if (process.getuid?.() !== 0) {
-    console.log(`nginx not found: install it with \`sudo apt-get install -y nginx-light\` for the comparison; skipping it`);
-    return undefined;
-  }
-  try {
-    console.log('installing nginx-light for the comparison (apt-get) …');
-    const run = (args: string[]) => execFileSync('apt-get', args, { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    try {
-      run(['install', '-y', 'nginx-light']);
-    } catch {
-      run(['update']);
-      run(['install', '-y', 'nginx-light']);
-    }
-  } catch (err) {
-    console.log(`could not install nginx-light (${(err as Error).message}); skipping the comparison`);
-    return undefined;
-  }
-  return existsSync(NGINX) ? NGINX : undefined;
-}
-
 /** nginx's ETag of a static file: `"<mtime hex>-<size hex>"`. */
 async function nginxEtag(file: string): Promise<string> {
   const s = await stat(file);
@@ -236,39 +187,12 @@ export async function run(): Promise<void> {
 
     const bin = ensureNginx();
     if (!bin) return;
-    const nginxPort = await freePort();
-    const conf = join(dir, 'nginx.conf');
-    await writeFile(
-      conf,
-      [
-        'daemon off;',
-        'master_process off;',
-        'worker_processes 1;',
-        `pid ${join(dir, 'nginx.pid')};`,
-        `error_log ${join(dir, 'nginx-error.log')} warn;`,
-        'events { worker_connections 4096; }',
-        'http {',
-        '  access_log off;',
-        '  sendfile on;',
-        '  etag on;',
-        '  keepalive_requests 1000000;',
-        `  client_body_temp_path ${join(dir, 'nginx-body')};`,
-        `  proxy_temp_path ${join(dir, 'nginx-proxy')};`,
-        `  fastcgi_temp_path ${join(dir, 'nginx-fastcgi')};`,
-        `  uwsgi_temp_path ${join(dir, 'nginx-uwsgi')};`,
-        `  scgi_temp_path ${join(dir, 'nginx-scgi')};`,
-        '  default_type application/json;',
-        `  server {`,
-        `    listen 127.0.0.1:${nginxPort};`,
-        `    root ${dir};`,
-        '    location ~ ^/v1/hosts/([^/]+)/plan$ { try_files /plans/$1.json =404; }',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-    );
-    nginx = spawn(bin, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitForPort(nginxPort, 10_000);
+    const reference = await startNginx(bin, dir, {
+      httpLines: ['etag on;', 'keepalive_requests 1000000;', 'default_type application/json;'],
+      serverLines: [`root ${dir};`, 'location ~ ^/v1/hosts/([^/]+)/plan$ { try_files /plans/$1.json =404; }'],
+    });
+    nginx = reference.process;
+    const nginxPort = reference.port;
     const nginxRequests = await Promise.all(
       etags.map(async (_e, i) => ({
         method: 'GET',
