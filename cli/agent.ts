@@ -8,6 +8,7 @@ import { DataLockedError } from '../agent/lock.js';
 import { parseFactOverride, parseLabel, type FactOverride } from '../agent/inventory/overrides.js';
 import { LogSink, TerminalSink } from '../agent/log/events.js';
 import { startRelay, type RelayFlags } from './agent-relay.js';
+import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 
 interface AgentFlags {
@@ -26,6 +27,7 @@ interface AgentFlags {
   readonly relay?: boolean;
   readonly listen?: string;
   readonly cacheSize: string;
+  readonly wakeBroadcast?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -48,6 +50,7 @@ export function configure(cmd: Command): void {
     .option('--relay', 'also run a relay for a site: content cache, and plans/reports carried for hosts that reach only it')
     .option('--listen <HOST:PORT>', 'with --relay: the address hosts reach the relay on (default 0.0.0.0:8470)')
     .option('--cache-size <SIZE>', 'with --relay: bytes of artifacts the relay keeps, e.g. 20GiB', '10GiB')
+    .option('--wake-broadcast <ADDR[:PORT]>', 'with --relay: where the relay sends Wake-on-LAN packets for its hosts (default 255.255.255.255:9; a Relay manifest may set its own)')
     .action(async (flags: AgentFlags) => {
       setExitCode(cmd, await run(flags));
     });
@@ -76,8 +79,9 @@ async function run(flags: AgentFlags): Promise<number> {
   if (shutdownCommand.length === 0) throw new UserError('--shutdown-command is empty');
   const token = flags.enrollToken ?? process.env['FERRY_ENROLL_TOKEN'];
   if (!flags.relay && flags.listen !== undefined) throw new UserError('--listen needs --relay');
+  if (!flags.relay && flags.wakeBroadcast !== undefined) throw new UserError('--wake-broadcast needs --relay');
   if (flags.relay && flags.once) throw new UserError('--relay serves until stopped: it cannot be combined with --once');
-  const relayFlags: RelayFlags | undefined = flags.relay ? parseRelayFlags(flags, server) : undefined;
+  const relayFlags: RelayFlags | undefined = flags.relay ? parseRelayFlags(flags, server, intervalMs) : undefined;
 
   let agent: Agent;
   try {
@@ -133,12 +137,14 @@ async function run(flags: AgentFlags): Promise<number> {
   }
 }
 
-function parseRelayFlags(flags: AgentFlags, server: string): RelayFlags {
+function parseRelayFlags(flags: AgentFlags, server: string, intervalMs: number): RelayFlags {
   const listen = flags.listen ?? '0.0.0.0:8470';
   const m = /^(.+):(\d{1,5})$/.exec(listen);
   if (!m || Number(m[2]) > 65535) throw new UserError(`--listen ${listen}: give HOST:PORT, e.g. 0.0.0.0:8470`);
   const port = Number(m[2]);
   const cacheBytes = parseSize(flags.cacheSize);
   if (cacheBytes === undefined || cacheBytes < 1024 * 1024) throw new UserError(`--cache-size ${flags.cacheSize}: give a size of at least 1MiB, e.g. 20GiB`);
-  return { upstream: server, dataDir: flags.data, host: m[1]!.replace(/^\[|\]$/g, ''), port, cacheBytes };
+  const wake = parseBroadcastAddress(flags.wakeBroadcast ?? defaultWakeBroadcast);
+  if ('error' in wake) throw new UserError(wake.error);
+  return { upstream: server, dataDir: flags.data, host: m[1]!.replace(/^\[|\]$/g, ''), port, cacheBytes, wakeBroadcast: wake.target, intervalMs };
 }

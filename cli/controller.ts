@@ -9,7 +9,7 @@ import { InsecureKeyFileError } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
 import { systemClock } from '../lib/clock.js';
 import { sourceKind } from '../controller/source/open-source.js';
-import { parseBroadcastAddress } from '../controller/wake/broadcast-address.js';
+import { parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { ExitCode, UserError } from './errors.js';
 
 interface ControllerFlags {

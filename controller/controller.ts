@@ -25,11 +25,14 @@ import { sourceKind } from './source/open-source.js';
 import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
-import { defaultWakeBroadcast, parseBroadcastAddress } from './wake/broadcast-address.js';
+import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
 import type { AutoWakePolicy } from './wake/auto-wake-decision.js';
-import { UdpWakeSender } from './wake/udp-wake-sender.js';
+import { UdpWakeSender } from '../lib/wake/udp-wake-sender.js';
 import { WakeService } from './wake/wake-service.js';
+import { RelayWakeSender } from './wake/relay-wake-sender.js';
+import { relayDirectoryOf } from './api/relay-directory.js';
+import { RelayRegistry } from './api/relay-registry.js';
 
 export interface ControllerOptions {
   /** A git URL or path to follow; a plain directory (not a repository) is watched instead. */
@@ -164,10 +167,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
     options.leaderIntervalMs,
   );
 
+  const relayRegistry = new RelayRegistry(clock);
+  const relays = () => {
+    const [snapshot, groups] = [reconciler?.appliedSnapshot(), reconciler?.groups()];
+    return snapshot && groups ? relayDirectoryOf(snapshot, groups) : undefined;
+  };
   const wake = new WakeService({
     store,
     manifestMac: (host) => reconciler?.appliedSnapshot()?.hosts.get(host)?.spec.mac,
     sender: new UdpWakeSender(wakeTarget.target),
+    senderFor: (host) => {
+      const relay = relays()?.relayOf(host);
+      return relay && new RelayWakeSender(relayRegistry, relay.name, host, relay.wakeBroadcast);
+    },
     clock,
   });
 
@@ -199,7 +211,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
         else requests.request('content').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about pushed content'));
       },
     },
-    desired: { deployments: () => desiredDeployments(reconciler), groups: () => reconciler?.groups() },
+    desired: { deployments: () => desiredDeployments(reconciler), groups: () => reconciler?.groups(), relays },
+    relayRegistry,
     logger: logger.child({ component: 'api' }),
     clock: clock,
     metrics,

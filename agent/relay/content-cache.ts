@@ -143,13 +143,27 @@ export class ContentCache {
   }
 
   /**
-   * The entry for `sha256`, starting its one upstream transfer (with `authorization`, the
-   * requesting host's credential) if none is under way. `full` when the cache cannot make room.
+   * The entry for `sha256`, starting its one upstream transfer if none is under way: with each of
+   * `authorizations` in turn (the relay's own credential, then the asking host's) until upstream
+   * accepts one. `full` when the cache cannot make room.
    */
-  start(sha256: string, size: number, authorization: string | undefined): StartResult {
+  start(sha256: string, size: number, authorizations: readonly string[]): StartResult {
+    return this.begin(sha256, size, authorizations, true);
+  }
+
+  /**
+   * Starts fetching `sha256` before any host asked (prefetch in a distribution window), unless it
+   * is cached or under way already. Makes room only from artifacts no served plan needs: `full`
+   * rather than evicting what a served host will ask for.
+   */
+  prefetch(sha256: string, size: number, authorization: string): StartResult {
+    return this.begin(sha256, size, [authorization], false);
+  }
+
+  private begin(sha256: string, size: number, authorizations: readonly string[], evictPinned: boolean): StartResult {
     const existing = this.entries.get(sha256);
     if (existing && existing.state !== 'failed') return { kind: 'entry', entry: existing, fresh: false };
-    if (!this.makeRoom(size)) {
+    if (!this.makeRoom(size, evictPinned)) {
       return {
         kind: 'full',
         message: `the relay cache (--cache-size ${this.o.maxBytes} bytes) has no room for ${size} bytes now: the artifacts in it are in use; fetch from the next source`,
@@ -157,7 +171,7 @@ export class ContentCache {
     }
     const entry = new CacheEntry(sha256, size, join(this.o.dir, sha256), 'fetching', this.o.clock.now());
     this.entries.set(sha256, entry);
-    const run = this.fetch(entry, authorization).finally(() => this.transfers.delete(run));
+    const run = this.fetch(entry, authorizations).finally(() => this.transfers.delete(run));
     this.transfers.add(run);
     return { kind: 'entry', entry, fresh: true };
   }
@@ -179,18 +193,15 @@ export class ContentCache {
     while (this.transfers.size > 0) await Promise.allSettled([...this.transfers]);
   }
 
-  private async fetch(entry: CacheEntry, authorization: string | undefined): Promise<void> {
+  private async fetch(entry: CacheEntry, authorizations: readonly string[]): Promise<void> {
     let last = 0;
     let result: DownloadResult;
+    const url = `${this.o.upstream.replace(/\/+$/, '')}/v1/content/${entry.sha256}`;
+    const sources =
+      authorizations.length === 0 ? [{ name: 'upstream', url }] : authorizations.map((authorization, i) => ({ name: `upstream#${i}`, url, headers: { authorization } }));
     try {
       result = await download({
-        sources: [
-          {
-            name: 'upstream',
-            url: `${this.o.upstream.replace(/\/+$/, '')}/v1/content/${entry.sha256}`,
-            ...(authorization ? { headers: { authorization } } : {}),
-          },
-        ],
+        sources,
         sha256: entry.sha256,
         size: entry.size,
         dest: entry.path,
@@ -216,14 +227,14 @@ export class ContentCache {
   /**
    * Evicts complete artifacts nobody is reading, least recently used first, until `size` more
    * fits: first those no served host's plan needs; those only when nothing else is left (a site
-   * whose plans need more than the cache holds must still make progress).
+   * whose plans need more than the cache holds must still make progress) and `evictPinned`.
    */
-  private makeRoom(size: number): boolean {
+  private makeRoom(size: number, evictPinned: boolean): boolean {
     let used = this.usedBytes();
     if (used + size <= this.o.maxBytes) return true;
     const pinned = this.o.pinned?.() ?? new Set<string>();
     const candidates = [...this.entries.values()]
-      .filter((e) => e.state === 'complete' && e.readers === 0)
+      .filter((e) => e.state === 'complete' && e.readers === 0 && (evictPinned || !pinned.has(e.sha256)))
       .sort((a, b) => Number(pinned.has(a.sha256)) - Number(pinned.has(b.sha256)) || a.lastUsed - b.lastUsed);
     for (const e of candidates) {
       if (used + size <= this.o.maxBytes) break;

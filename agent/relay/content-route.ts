@@ -12,6 +12,7 @@ import type { CacheEntry, ContentCache } from './content-cache.js';
 import type { CredentialCheck } from './credential-check.js';
 import { sendError } from './http-util.js';
 import type { RelayMetrics } from './metrics.js';
+import type { RelayStore } from './relay-store.js';
 
 const CHUNK = 1 << 20;
 
@@ -19,6 +20,10 @@ export interface ContentDeps {
   readonly cache: ContentCache;
   readonly credentials: CredentialCheck;
   readonly metrics: RelayMetrics;
+  /** Whose credential this is, and the plans the relay forwarded: content not in the asking host's plan is refused. */
+  readonly store: RelayStore;
+  /** `Bearer <the relay's own credential>` for upstream transfers; undefined: the asking host's. */
+  readonly relayAuthorization: () => Promise<string | undefined>;
 }
 
 type Range = { readonly start: number; readonly end: number } | 'full' | 'unsatisfiable';
@@ -44,8 +49,26 @@ export function parseRange(header: string | undefined, size: number): Range {
   return { start, end };
 }
 
+/**
+ * 403 `content-not-in-plan` when the credential is a host's whose last plan the relay forwarded
+ * and that plan does not name `sha256` (the controller answers the same for hosts it planned).
+ */
+function notInPlan(deps: ContentDeps, res: ServerResponse, authorization: string | undefined, sha256: string): boolean {
+  const host = deps.store.hostOf(authorization);
+  const content = host === undefined ? undefined : deps.store.planContent(host);
+  if (!content || content.has(sha256)) return false;
+  sendError(
+    res,
+    403,
+    'content-not-in-plan',
+    `content ${sha256} is not in the current plan of ${host}; a host reads only the content its plan names (poll the plan again if it just changed)`,
+  );
+  return true;
+}
+
 export async function serveContent(deps: ContentDeps, req: IncomingMessage, res: ServerResponse, sha256: string): Promise<void> {
   const authorization = req.headers.authorization;
+  if (notInPlan(deps, res, authorization, sha256)) return;
   let entry = await deps.cache.lookup(sha256);
   if (entry) {
     const auth = await deps.credentials.check(authorization, sha256);
@@ -55,7 +78,8 @@ export async function serveContent(deps: ContentDeps, req: IncomingMessage, res:
   } else {
     const head = await deps.credentials.check(authorization, sha256, true);
     if (head.kind !== 'ok') return refuse(res, head);
-    const started = deps.cache.start(sha256, head.size!, authorization);
+    const own = await deps.relayAuthorization();
+    const started = deps.cache.start(sha256, head.size!, [...new Set([own, authorization].filter((a): a is string => a !== undefined))]);
     if (started.kind === 'full') return sendError(res, 503, 'relay-cache-full', started.message, { 'retry-after': '30' });
     entry = started.entry;
     if (started.fresh) deps.metrics.cacheMisses.inc();

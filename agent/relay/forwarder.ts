@@ -1,14 +1,15 @@
 /**
  * Enrollment, inventory, plans and reports for hosts that reach only the relay (issue 11 §3–§4).
- * Each request goes upstream as it came, with the host's own Authorization header: the relay
- * adds no authority of its own, plans stay signed by the controller and agents verify them, so a
- * relay can neither forge nor roll back a plan, nor act for a host whose credential it never saw.
+ * A request goes upstream as it came, with the host's own Authorization header, whenever upstream
+ * answers: plans stay signed by the controller and agents verify them, so a relay can neither
+ * forge nor roll back a plan, nor act for a host whose credential it never saw.
  *
  * Store and forward: while upstream cannot be reached (network error, 502/503/504), a poll is
  * answered with the last signed plan upstream gave that host (ETag/304 as upstream does), and a
- * report or inventory is queued on disk and answered 202; the queue drains, oldest first, as soon
- * as upstream answers again. Offline, the relay vouches only for a credential upstream accepted
- * for that very host before.
+ * report or inventory is queued on disk and answered 202 — only when upstream accepted that very
+ * credential for that very host before. The queue keeps the host's name, not its credential, and
+ * drains oldest first with the relay's own credential (which covers only the hosts it serves,
+ * DESIGN §4) as soon as upstream answers again.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Backoff, parseRetryAfter } from '../../lib/backoff.js';
@@ -41,6 +42,10 @@ export interface ForwarderOptions {
   readonly clock: Clock;
   /** Called when upstream accepted a host's credential (the content check may skip asking). */
   readonly onCredentialAccepted?: (authorization: string) => void;
+  /** `Bearer <the relay's own host credential>`; undefined until the relay's agent has enrolled. */
+  readonly relayAuthorization: () => Promise<string | undefined>;
+  /** Called for every request carried for a host (the figures the relay reports upstream). */
+  readonly onCarried?: (host: string) => void;
 }
 
 export class Forwarder {
@@ -73,9 +78,15 @@ export class Forwarder {
       }
     }
     const authorization = req.headers.authorization;
+    if (route.kind !== 'enroll') this.o.onCarried?.(route.host);
     // A host with reports queued keeps queueing behind them, so upstream sees them in order.
     if (route.kind !== 'enroll' && route.kind !== 'plan' && authorization && this.o.store.hasQueued(route.host)) {
-      return this.queue(res, route, req.method!, path, authorization, body!);
+      if (this.o.store.hostOf(authorization) !== route.host) {
+        return sendError(res, 401, 'unauthenticated', `this relay has not seen upstream accept this credential for ${route.host}; send the host's own credential`, {
+          'www-authenticate': 'Bearer realm="ferry"',
+        });
+      }
+      return this.queue(res, route, req.method!, path, body!);
     }
     const headers: Record<string, string> = {};
     for (const h of requestHeaders) {
@@ -100,7 +111,7 @@ export class Forwarder {
       });
     }
     if (route.kind === 'plan') return this.storedPlan(req, res, route.host, answer.message);
-    return this.queue(res, route, req.method!, path, authorization, body!);
+    return this.queue(res, route, req.method!, path, body!);
   }
 
   /** Delivers queued items now (and keeps retrying with backoff while upstream is down). */
@@ -150,7 +161,7 @@ export class Forwarder {
     res.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : plan.body);
   }
 
-  private queue(res: ServerResponse, route: Exclude<AgentRoute, { kind: 'enroll' | 'plan' }>, method: string, path: string, authorization: string, body: Buffer): void {
+  private queue(res: ServerResponse, route: Exclude<AgentRoute, { kind: 'enroll' | 'plan' }>, method: string, path: string, body: Buffer): void {
     const text = body.toString('utf8');
     let parsed: unknown;
     try {
@@ -162,34 +173,39 @@ export class Forwarder {
       return sendError(res, 400, 'bad-request', 'a reports body is {results: [...]}');
     }
     const kind: QueuedKind = route.kind;
-    this.o.store.enqueue({ host: route.host, kind, method, path, authorization, body: text });
+    this.o.store.enqueue({ host: route.host, kind, method, path, body: text });
     this.o.events.emit({ event: 'relay-queued', level: 'debug', host: route.host, kind, depth: this.o.store.queueDepth() });
     res.writeHead(202, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ queued: true }));
     this.kick();
   }
 
+  /**
+   * Delivers the queue oldest first with the relay's credential. A host whose item upstream does
+   * not take from this relay now (401/403/404: the relay's credential does not cover it yet, e.g.
+   * before the Relay manifest is applied) keeps its items, in order, and is tried again later;
+   * the other hosts' items go on. An item refused for good (a bad body) is dropped and logged.
+   */
   private async drain(): Promise<void> {
+    const authorization = await this.o.relayAuthorization();
+    if (!authorization) return this.retryLater(undefined, 'the relay has not enrolled yet: it delivers queued items with its own credential');
+    const blocked = new Map<string, string>();
+    let after = 0;
     for (;;) {
       if (this.closed) return;
-      const batch = this.o.store.queued(50);
-      if (batch.length === 0) {
-        this.backoff.reset();
-        return;
-      }
+      const batch = this.o.store.queued(50, after);
+      if (batch.length === 0) break;
       for (const item of batch) {
         if (this.closed) return;
-        const answer = await this.send(item.method, item.path, { authorization: item.authorization, 'content-type': 'application/json' }, Buffer.from(item.body));
-        if (answer.kind === 'unreachable') {
-          const delay = this.backoff.next(answer.retryAfterMs);
-          this.o.events.emit({ event: 'relay-queue-waiting', level: 'warn', depth: this.o.store.queueDepth(), retryInMs: delay, message: answer.message });
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = undefined;
-            this.kick();
-          }, delay);
-          return;
+        after = item.id;
+        if (blocked.has(item.host)) continue;
+        const answer = await this.send(item.method, item.path, { authorization, 'content-type': 'application/json' }, Buffer.from(item.body));
+        if (answer.kind === 'unreachable') return this.retryLater(answer.retryAfterMs, answer.message);
+        if (answer.status === 401 || answer.status === 403 || answer.status === 404) {
+          blocked.set(item.host, `${answer.status}: ${answer.body.toString('utf8').slice(0, 300)}`);
+          continue;
         }
         if (answer.status >= 300) {
-          // Upstream refused it for good (bad body, credential reset): delivering it again cannot help.
+          // Upstream refused it for good (a bad body, a host reset): delivering it again cannot help.
           this.o.events.emit({
             event: 'relay-queued-refused',
             level: 'error',
@@ -201,8 +217,21 @@ export class Forwarder {
         }
         this.o.store.dequeue(item.id);
       }
-      this.backoff.reset();
     }
+    if (blocked.size > 0) {
+      const [host, why] = [...blocked][0]!;
+      return this.retryLater(undefined, `upstream does not take queued items of ${[...blocked.keys()].join(', ')} from this relay now (${host}: ${why}); they stay queued`);
+    }
+    this.backoff.reset();
+  }
+
+  private retryLater(retryAfterMs: number | undefined, message: string): void {
+    const delay = this.backoff.next(retryAfterMs);
+    this.o.events.emit({ event: 'relay-queue-waiting', level: 'warn', depth: this.o.store.queueDepth(), retryInMs: delay, message });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, delay);
   }
 
   private async send(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined): Promise<UpstreamAnswer> {

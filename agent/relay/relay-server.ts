@@ -15,6 +15,8 @@ import { sendError } from './http-util.js';
 import { RelayMetrics } from './metrics.js';
 import { RelayStore } from './relay-store.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
+import type { BroadcastAddress } from '../../lib/wake/broadcast-address.js';
+import { type RelayIdentity, WorkPoller } from './work-poller.js';
 
 export interface RelayOptions {
   /** The controller, or a parent relay. */
@@ -28,6 +30,16 @@ export interface RelayOptions {
   readonly events: EventSink;
   /** The relay's one clock (LRU stamps, queue times, credential freshness); default the system clock. */
   readonly clock?: Clock;
+  /**
+   * The relay's own host identity (its agent's credential). With it the relay fetches content,
+   * delivers queued reports and polls its work (prefetch, wake) upstream with its own credential;
+   * without (or before its agent enrolled) it only forwards hosts' own requests.
+   */
+  readonly identity?: () => Promise<RelayIdentity | undefined>;
+  /** `--wake-broadcast`; default 255.255.255.255:9. */
+  readonly wakeBroadcast?: BroadcastAddress;
+  /** How long upstream may hold a work poll with nothing to do, ms; default 25 000. */
+  readonly workWaitMs?: number;
 }
 
 export class RelayServer {
@@ -38,6 +50,7 @@ export class RelayServer {
     readonly store: RelayStore,
     readonly forwarder: Forwarder,
     readonly metrics: RelayMetrics,
+    readonly work: WorkPoller | undefined,
     private readonly abort: AbortController,
   ) {}
 
@@ -47,19 +60,50 @@ export class RelayServer {
     const clock = o.clock ?? systemClock;
     const store = RelayStore.open(o.dataDir, clock);
     let cache: ContentCache | undefined;
+    let work: WorkPoller | undefined;
+    const identity = o.identity ?? (async () => undefined);
+    const relayAuthorization = async () => {
+      const id = await identity().catch(() => undefined);
+      return id && `Bearer ${id.credential}`;
+    };
+    const carried = new Map<string, number>();
     const metrics = new RelayMetrics({ queueDepth: () => store.queueDepth(), cacheBytes: () => cache?.usedBytes() ?? 0 });
     cache = await ContentCache.open({
       dir: join(o.dataDir, 'cache'),
       maxBytes: o.cacheBytes,
       upstream: o.upstream,
-      pinned: () => store.pinnedArtifacts(),
+      pinned: () => (work ? new Set([...store.pinnedArtifacts(), ...work.neededContent()]) : store.pinnedArtifacts()),
       onFetched: (n) => metrics.bytesFetched.inc(n),
       signal: abort.signal,
       clock,
     });
     const credentials = new CredentialCheck({ upstream: o.upstream, now: () => clock.now(), knownOffline: (a) => store.hostOf(a) !== undefined });
-    const forwarder = new Forwarder({ upstream: o.upstream, store, metrics, events: o.events, clock, onCredentialAccepted: (a) => credentials.accepted(a) });
-    const contentDeps = { cache, credentials, metrics };
+    const forwarder = new Forwarder({
+      upstream: o.upstream,
+      store,
+      metrics,
+      events: o.events,
+      clock,
+      onCredentialAccepted: (a) => credentials.accepted(a),
+      relayAuthorization,
+      onCarried: (host) => carried.set(host, clock.now()),
+    });
+    const contentDeps = { cache, credentials, metrics, store, relayAuthorization };
+    if (o.identity) {
+      work = new WorkPoller({
+        upstream: o.upstream,
+        identity,
+        cache,
+        metrics,
+        cacheMaxBytes: o.cacheBytes,
+        queueDepth: () => store.queueDepth(),
+        carried: () => Object.fromEntries([...carried].map(([h, at]) => [h, new Date(at).toISOString()])),
+        wakeBroadcast: o.wakeBroadcast ?? { address: '255.255.255.255', port: 9 },
+        events: o.events,
+        clock,
+        ...(o.workWaitMs !== undefined ? { waitMs: o.workWaitMs } : {}),
+      });
+    }
     const server = createServer((req, res) => {
       handle(req, res).catch((e: unknown) => {
         o.events.emit({ event: 'relay-error', level: 'error', message: (e as Error).message, path: req.url });
@@ -92,14 +136,16 @@ export class RelayServer {
     });
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const relay = new RelayServer(server, `http://${host}:${addr.port}`, cache, store, forwarder, metrics, abort);
+    const relay = new RelayServer(server, `http://${host}:${addr.port}`, cache, store, forwarder, metrics, work, abort);
     forwarder.kick();
+    work?.start();
     return relay;
   }
 
   /** Stops listening, stops transfers (their partial files stay for resuming) and closes the state. */
   async close(): Promise<void> {
     this.abort.abort();
+    await this.work?.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

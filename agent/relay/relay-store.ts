@@ -1,9 +1,10 @@
 /**
  * What the relay keeps across restarts (`DATA/relay/relay.db`, SQLite WAL, synchronous FULL):
  * the last signed plan of each host it served (to answer polls while upstream is down), which
- * credential upstream accepted for which host (so it can vouch for a host offline), and the
- * queue of reports and inventories waiting for upstream. A queued item is on disk before the
- * host hears 202, and leaves the queue only after upstream took it.
+ * credential upstream accepted for which host (only its sha256, so it can vouch for a host
+ * offline), and the queue of reports and inventories waiting for upstream. A queued item names
+ * its host and holds no credential: the relay delivers it with its own (DESIGN §4). It is on disk
+ * before the host hears 202, and leaves the queue only after upstream took it.
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -25,24 +26,29 @@ export interface QueuedItem {
   readonly kind: QueuedKind;
   readonly method: string;
   readonly path: string;
-  readonly authorization: string;
   readonly body: string;
 }
 
 const schema = `
   CREATE TABLE IF NOT EXISTS plans (host TEXT PRIMARY KEY, etag TEXT, body TEXT NOT NULL, needs TEXT NOT NULL, saved_at INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS credentials (hash TEXT PRIMARY KEY, host TEXT NOT NULL, seen_at INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS queue (
+  CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, host TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('reports', 'inventory')),
-    method TEXT NOT NULL, path TEXT NOT NULL, authorization TEXT NOT NULL, body TEXT NOT NULL, queued_at INTEGER NOT NULL
+    method TEXT NOT NULL, path TEXT NOT NULL, body TEXT NOT NULL, queued_at INTEGER NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS queue_host ON queue (host, id);`;
+  CREATE INDEX IF NOT EXISTS outbox_host ON outbox (host, id);`;
+
+/** An earlier relay kept each host's credential with its queued items (table "queue"): keep the items, drop the credentials. */
+const migrateQueue = `
+  INSERT INTO outbox (id, host, kind, method, path, body, queued_at) SELECT id, host, kind, method, path, body, queued_at FROM queue;
+  DROP TABLE queue;`;
 
 /** The sha256 of an Authorization header: how credentials are remembered. */
 export const credentialHash = (authorization: string): string => createHash('sha256').update(authorization).digest('hex');
 
 export class RelayStore {
   private pinned: Set<string> | undefined;
+  private readonly planned = new Map<string, ReadonlySet<string> | undefined>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -56,6 +62,7 @@ export class RelayStore {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.exec(schema);
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue'").get()) db.transaction(() => db.exec(migrateQueue))();
     return new RelayStore(db, clock);
   }
 
@@ -80,6 +87,25 @@ export class RelayStore {
       )
       .run(host, etag ?? null, body, JSON.stringify(needs), this.clock.now());
     this.pinned = undefined;
+    this.planned.delete(host);
+  }
+
+  /** Every artifact `host`'s stored plan names (any action); undefined when the relay holds no plan of it. */
+  planContent(host: string): ReadonlySet<string> | undefined {
+    if (this.planned.has(host)) return this.planned.get(host);
+    const plan = this.plan(host);
+    let content: ReadonlySet<string> | undefined;
+    if (plan) {
+      try {
+        const actions = (JSON.parse(plan.body) as { actions?: { artifact?: { sha256?: unknown } }[] }).actions ?? [];
+        content = new Set(actions.flatMap((a) => (typeof a.artifact?.sha256 === 'string' ? [a.artifact.sha256.toLowerCase()] : [])));
+      } catch {
+        content = undefined;
+      }
+    }
+    if (this.planned.size > 100_000) this.planned.clear();
+    this.planned.set(host, content);
+    return content;
   }
 
   plan(host: string): StoredPlan | undefined {
@@ -117,28 +143,28 @@ export class RelayStore {
   /** Queues one request for upstream; a newer inventory replaces a queued one of the same host. */
   enqueue(item: Omit<QueuedItem, 'id'>): void {
     this.db.transaction(() => {
-      if (item.kind === 'inventory') this.db.prepare("DELETE FROM queue WHERE host = ? AND kind = 'inventory'").run(item.host);
+      if (item.kind === 'inventory') this.db.prepare("DELETE FROM outbox WHERE host = ? AND kind = 'inventory'").run(item.host);
       this.db
-        .prepare('INSERT INTO queue (host, kind, method, path, authorization, body, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(item.host, item.kind, item.method, item.path, item.authorization, item.body, this.clock.now());
+        .prepare('INSERT INTO outbox (host, kind, method, path, body, queued_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(item.host, item.kind, item.method, item.path, item.body, this.clock.now());
     })();
   }
 
   /** Whether `host` has something queued (new items queue behind it, to keep their order). */
   hasQueued(host: string): boolean {
-    return this.db.prepare('SELECT 1 FROM queue WHERE host = ? LIMIT 1').get(host) !== undefined;
+    return this.db.prepare('SELECT 1 FROM outbox WHERE host = ? LIMIT 1').get(host) !== undefined;
   }
 
-  /** The oldest queued items. */
-  queued(limit: number): QueuedItem[] {
-    return this.db.prepare('SELECT id, host, kind, method, path, authorization, body FROM queue ORDER BY id LIMIT ?').all(limit) as QueuedItem[];
+  /** The oldest queued items after `afterId`. */
+  queued(limit: number, afterId = 0): QueuedItem[] {
+    return this.db.prepare('SELECT id, host, kind, method, path, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as QueuedItem[];
   }
 
   dequeue(id: number): void {
-    this.db.prepare('DELETE FROM queue WHERE id = ?').run(id);
+    this.db.prepare('DELETE FROM outbox WHERE id = ?').run(id);
   }
 
   queueDepth(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM queue').get() as { n: number }).n;
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
   }
 }

@@ -16,6 +16,8 @@ import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
 import { wakeRoutes } from './routes-wake.js';
 import { bundleRoutes } from './routes-bundles.js';
+import { relayRoutes } from './routes-relays.js';
+import { RelayRegistry } from './relay-registry.js';
 import { PlanPoller } from './fast-plan.js';
 import { SeenRecorder } from './seen.js';
 import type { ApiDeps } from './deps.js';
@@ -74,6 +76,7 @@ export function createApi(deps: ApiDeps): Api {
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
     ...wakeRoutes(deps),
     ...bundleRoutes(deps),
+    ...relayRoutes(deps, deps.relayRegistry ?? new RelayRegistry(deps.clock)),
   ];
   mountRoutes(app, table, { deps, schemas, metrics });
 

@@ -8,7 +8,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from './errors.js';
 
-export type Caller = { readonly kind: 'admin' } | { readonly kind: 'host'; readonly host: string };
+/** `relay`: a relay's own host credential acting for a host the relay serves (`host` is the relay's host). */
+export type Caller = { readonly kind: 'admin' } | { readonly kind: 'host'; readonly host: string } | { readonly kind: 'relay'; readonly host: string };
 
 /** The hex sha256 of a string; how host credentials are stored. */
 export const sha256Hex: (text: string) => string =
@@ -65,5 +66,14 @@ export async function identify(headers: IncomingHttpHeaders, adminToken: string,
  * an offline host's results); a host only for itself.
  */
 export function mayActFor(caller: Caller, host: string): boolean {
-  return caller.kind === 'admin' || caller.host === host;
+  return caller.kind === 'admin' || (caller.kind === 'host' && caller.host === host);
 }
+
+/** A relay's credential used for a host it does not serve (DESIGN §4: it covers only the hosts it serves). */
+export const relayNotServing = (relayHost: string, host: string): ApiError =>
+  new ApiError(
+    403,
+    'relay-not-serving',
+    `the credential of ${relayHost} is a relay's, and that relay does not serve host ${host} (its Relay manifest's serves, or the Host manifest's relay, decide); a relay acts only for the hosts it serves`,
+    { relay: relayHost, host },
+  );

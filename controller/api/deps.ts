@@ -7,6 +7,8 @@ import type { Clock } from '../../lib/clock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ApiStore, ApiContentStore } from './store-port.js';
 import type { ApiWake } from './routes-wake.js';
+import type { RelayDirectory } from './relay-directory.js';
+import type { RelayRegistry } from './relay-registry.js';
 
 /** The controller's identity as the API uses it. */
 export interface ApiKeys {
@@ -59,6 +61,12 @@ export interface ApiDesired {
    * host groups are not offered.
    */
   groups?(): ReadonlyMap<string, ReadonlySet<string>> | undefined;
+  /**
+   * Which relay serves which hosts in the applied revision (relay-directory.ts `relayDirectoryOf`);
+   * called on every request a relay makes for a host: return a cached value. Absent or undefined
+   * (no revision applied, a follower replica): relay credentials act only for the relay's own host.
+   */
+  relays?(): RelayDirectory | undefined;
 }
 
 export interface ApiDeps {
@@ -84,6 +92,8 @@ export interface ApiDeps {
   readonly planCacheMs?: number;
   /** Overrides the enrollment rate limit (tests, large fleets enrolling behind one NAT). */
   readonly enrollRateLimit?: EnrollRateLimit;
+  /** Running relays' figures and wake requests (shared with the wake service); absent: one of the API's own. */
+  readonly relayRegistry?: RelayRegistry;
   /** Wake-on-LAN (controller/wake/); absent: the wake routes answer 409. */
   readonly wake?: ApiWake;
 }

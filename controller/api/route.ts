@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ApiError, notFound } from './errors.js';
-import { adminOnly, identify, mayActFor, unauthenticated, type Caller } from './auth.js';
+import { adminOnly, identify, mayActFor, relayNotServing, unauthenticated, type Caller } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import type { SchemaSet } from './validate.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -15,7 +15,8 @@ import type { Metrics } from '../metrics/metrics.js';
 export type Method = 'GET' | 'PUT' | 'POST';
 
 /**
- * `none`: anyone; `admin`: the admin token; `host`: the path's host's credential or the admin;
+ * `none`: anyone; `admin`: the admin token; `host`: the path's host's credential, the credential of
+ * a relay that serves that host (the caller is then `relay`), or the admin;
  * `any`: any enrolled host or the admin; `signed`: the route checks a signature itself.
  */
 export type AuthMode = 'none' | 'admin' | 'host' | 'any' | 'signed';
@@ -68,6 +69,18 @@ async function ensureHost(deps: ApiDeps, host: string): Promise<void> {
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host) || host.length > 63 || !(await deps.store.getHost(host))) throw notFound(`no host ${host}`);
 }
 
+/**
+ * A host credential used for another host: allowed when it is the credential of a relay that
+ * serves that host (caller `relay`), 403 for a relay that does not; for any other host the other
+ * host's records do not exist (404, so names do not leak).
+ */
+function relayActing(deps: ApiDeps, caller: Caller, host: string): Caller {
+  const relays = caller.kind === 'host' ? deps.desired?.relays?.() : undefined;
+  if (caller.kind !== 'host' || !relays || relays.relaysOn(caller.host).length === 0) throw notFound();
+  if (!relays.serves(caller.host, host)) throw relayNotServing(caller.host, host);
+  return { kind: 'relay', host: caller.host };
+}
+
 function authenticate(route: RouteSpec, deps: ApiDeps): RequestHandler {
   return (req, res, next) => {
     if (route.auth === 'none' || route.auth === 'signed') {
@@ -82,8 +95,8 @@ function authenticate(route: RouteSpec, deps: ApiDeps): RequestHandler {
           throw unauthenticated();
         } else if (route.auth === 'host') {
           const host = req.params['host'];
-          // Another host's records do not exist for this caller: 404, so names do not leak.
-          if (typeof host !== 'string' || !mayActFor(caller, host)) throw notFound();
+          if (typeof host !== 'string') throw notFound();
+          if (!mayActFor(caller, host)) return relayActing(deps, caller, host);
           return caller.kind === 'admin' ? ensureHost(deps, host).then(() => caller) : caller;
         }
         return caller;

@@ -10,6 +10,7 @@ import { ApiError, notFound } from './errors.js';
 import { noneMatch } from './http.js';
 import type { ApiDeps } from './deps.js';
 import type { RouteSpec } from './route.js';
+import { checkContentAccess } from './content-access.js';
 
 const defaultMaxContentBytes = 16 * 1024 ** 3;
 
@@ -85,7 +86,8 @@ export function contentRoutes(deps: ApiDeps): RouteSpec[] {
       path: '/v1/content/:sha256',
       auth: 'any',
       body: { kind: 'none' },
-      async handle({ req, res, params }) {
+      async handle({ req, res, params, caller }) {
+        await checkContentAccess(deps, caller, params['sha256']!);
         await serve(deps, req, res, params['sha256']!);
       },
     },

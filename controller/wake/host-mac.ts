@@ -3,7 +3,7 @@
  * agent reported (by interface name) whose MAC is a valid card address.
  */
 import type { Facts } from '../../core/plan/types.js';
-import { parseMac, type Mac } from './mac.js';
+import { parseMac, type Mac } from '../../lib/wake/mac.js';
 
 export type HostMac = { readonly mac: Mac; readonly from: string } | { readonly error: 'no-mac' | 'invalid-mac'; readonly message: string };
 

@@ -1,5 +1,6 @@
 /**
- * Waking hosts now: find each host's MAC (host-mac.ts), hand the magic packet to the WakeSender,
+ * Waking hosts now: find each host's MAC (host-mac.ts), hand the magic packet to the WakeSender
+ * (the host's relay when it has one, else the controller's),
  * and record it in the host's report history as the pseudo action `wake` ("woken at …, by
  * controller"), beside the agent's own pseudo actions `plan` and `shutdown`.
  */
@@ -7,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Facts } from '../../core/plan/types.js';
 import type { Store } from '../store/store.js';
 import { hostMac } from './host-mac.js';
-import type { WakeSender, WakeSent } from './wake-sender.js';
+import type { WakeSender, WakeSent } from '../../lib/wake/wake-sender.js';
 import type { Clock } from '../../lib/clock.js';
 
 /** The pseudo action id of wake records in host history. */
@@ -37,7 +38,10 @@ export interface WakeServiceOptions {
   readonly store: Pick<Store, 'getHost' | 'getInventory' | 'ingestReports'>;
   /** `spec.mac` of the host's Host manifest in the applied revision, if any (undefined on a follower replica: inventory only). */
   manifestMac(host: string): string | undefined;
+  /** The controller's own sender (its `--wake-broadcast`). */
   readonly sender: WakeSender;
+  /** The sender for a host that has a relay (relay-wake-sender.ts); undefined: the controller sends. */
+  senderFor?(host: string): WakeSender | undefined;
   readonly clock: Clock;
 }
 
@@ -53,7 +57,7 @@ export class WakeService {
     if ('error' in found) return { host, ok: false, error: found.error, message: found.message };
     let sent: WakeSent;
     try {
-      sent = await this.o.sender.send(found.mac);
+      sent = await (this.o.senderFor?.(host) ?? this.o.sender).send(found.mac);
     } catch (err) {
       return { host, ok: false, error: 'send-failed', message: `host ${host}: the magic packet could not be sent (${(err as Error).message}); check --wake-broadcast` };
     }

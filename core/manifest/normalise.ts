@@ -199,7 +199,12 @@ function host(s: Raw): HostSpec {
 
 function relay(s: Raw): RelaySpec {
   const serves = (s['serves'] ?? {}) as Raw;
-  return { host: s['host'] as string, url: s['url'] as string, serves: { groups: names(serves['groups']), hosts: names(serves['hosts']) } };
+  return {
+    host: s['host'] as string,
+    url: s['url'] as string,
+    serves: { groups: names(serves['groups']), hosts: names(serves['hosts']) },
+    ...(s['wakeBroadcast'] !== undefined ? { wakeBroadcast: s['wakeBroadcast'] as string } : {}),
+  };
 }
 
 function names(value: unknown): readonly string[] {

@@ -140,6 +140,8 @@ export interface RelaySpec {
   readonly host: string;
   readonly url: string;
   readonly serves: { readonly groups: readonly string[]; readonly hosts: readonly string[] };
+  /** Where the relay sends magic packets (`ADDR[:PORT]`); absent: its `--wake-broadcast`. */
+  readonly wakeBroadcast?: string;
 }
 
 export type PackageResource = Resource<'Package', PackageSpec>;

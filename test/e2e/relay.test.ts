@@ -38,7 +38,7 @@ describe('relay end to end (ferry agent --relay and host processes)', function (
     await ensureBuilt();
   });
   beforeEach(async () => {
-    ctl = await startController();
+    ctl = await startController({ relays: [{ name: 'osaka', host: 'relay-osaka', url: 'http://relay-osaka:8470', served: new Set(hosts) }] });
     proxy = await startUpstreamProxy(ctl.url);
     work = await mkdtemp(join(tmpdir(), 'ferry-relay-e2e-'));
   });

@@ -5,6 +5,7 @@
  * and queues reports in SQLite, across a restart, until upstream is back.
  */
 import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from '../../../agent/agent.js';
 import { loadCredential } from '../../../agent/enroll/credential.js';
@@ -13,7 +14,7 @@ import type { RelayServer } from '../../../agent/relay/relay-server.js';
 import type { ContentSource } from '../../../core/plan/types.js';
 import { action, type TestController, type TestPackage } from '../runtime/fixture.js';
 import type { UpstreamProxy } from './upstream-proxy.js';
-import { closeRelaySite, openRelaySite, startSiteRelay } from './relay-site.js';
+import { closeRelaySite, openRelaySite, relayIdentity, startSiteRelay } from './relay-site.js';
 
 describe('relay: agent API forwarding, store and forward', function () {
   this.timeout(90_000);
@@ -71,7 +72,7 @@ describe('relay: agent API forwarding, store and forward', function () {
     expect(all).to.deep.equal(hosts.map((host) => ({ host, action: 'dep/cad@1.0.0/install', state: 'installed' })));
     expect(proxy.content.filter((c) => c.method === 'GET').map((c) => ({ status: c.status, bytes: c.bytes }))).to.deep.equal([{ status: 200, bytes: pkg.size }]);
     const kinds = new Set(proxy.api.map((line) => line.replace(/\/v1\/hosts\/[^/]+\//, '/v1/hosts/H/').replace(/ \d+$/, '')));
-    expect([...kinds].sort()).to.deep.equal(['GET /v1/hosts/H/plan', 'POST /v1/enroll', 'POST /v1/hosts/H/reports', 'PUT /v1/hosts/H/inventory']);
+    expect([...kinds].sort()).to.deep.equal(['GET /v1/hosts/H/plan', 'POST /v1/enroll', 'POST /v1/hosts/H/relay-work', 'POST /v1/hosts/H/reports', 'PUT /v1/hosts/H/inventory']);
   });
 
   it('upstream down: polls get the held signed plan (ETag/304), the site installs, reports queue on disk across a restart and arrive once', async () => {
@@ -101,6 +102,9 @@ describe('relay: agent API forwarding, store and forward', function () {
     expect(queued).to.be.greaterThan(0);
     const metrics = await (await fetch(`${r.url}/metrics`)).text();
     expect(/^ferry_relay_queue_depth (\d+)$/m.exec(metrics)?.[1]).to.equal(String(queued));
+    // The queue names the host and keeps no credential: nothing on the relay's disk holds osk-b's.
+    const onDisk = Buffer.concat(await Promise.all(['relay.db', 'relay.db-wal'].map((f) => readFile(join(work, 'relay', f)).catch(() => Buffer.alloc(0)))));
+    expect(onDisk.includes(authB.replace(/^Bearer /, ''))).to.equal(false);
 
     // A restart (same data directory) keeps the queue; once upstream is back it drains, once.
     await r.close();
@@ -110,6 +114,7 @@ describe('relay: agent API forwarding, store and forward', function () {
     await r.forwarder.drained();
     expect(await states('osk-b')).to.deep.equal([{ host: 'osk-b', action: 'dep/cad@1.0.0/install', state: 'installed' }]);
     expect(proxy.api.filter((l) => l.startsWith('POST /v1/hosts/osk-b/reports')).every((l) => l.endsWith(' 200'))).to.equal(true);
+    expect(proxy.auth.filter((a) => a.line.startsWith('POST /v1/hosts/osk-b/reports')).map((a) => a.authorization)).to.include(`Bearer ${(await relayIdentity(ctl)).credential}`);
     expect(proxy.content.filter((c) => c.method === 'GET').length).to.equal(1);
   });
 });

@@ -21,6 +21,8 @@ export interface UpstreamProxy {
   readonly content: ContentCall[];
   /** Agent API requests (non-content) that reached upstream: `METHOD PATH STATUS`. */
   readonly api: string[];
+  /** The same requests with the Authorization header they carried. */
+  readonly auth: { readonly line: string; readonly authorization: string | undefined }[];
   /** Holds every content body after `bytes` until `release()`. */
   hold(bytes: number): void;
   release(): void;
@@ -36,6 +38,7 @@ export interface UpstreamProxy {
 export async function startUpstreamProxy(target: string): Promise<UpstreamProxy> {
   const content: ContentCall[] = [];
   const api: string[] = [];
+  const auth: { line: string; authorization: string | undefined }[] = [];
   let holdAt: number | undefined;
   let gate: Promise<void> = Promise.resolve();
   let open: () => void = () => undefined;
@@ -58,6 +61,7 @@ export async function startUpstreamProxy(target: string): Promise<UpstreamProxy>
         res.writeHead(up.statusCode ?? 502, up.headers);
         if (!isContent) {
           api.push(`${req.method} ${req.url} ${up.statusCode}`);
+          auth.push({ line: `${req.method} ${req.url} ${up.statusCode}`, authorization: req.headers.authorization });
           up.pipe(res);
           return;
         }
@@ -101,6 +105,7 @@ export async function startUpstreamProxy(target: string): Promise<UpstreamProxy>
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     content,
     api,
+    auth,
     hold(bytes) {
       holdAt = bytes;
       gate = new Promise((r) => (open = r));

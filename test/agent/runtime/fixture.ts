@@ -19,6 +19,8 @@ import type { Store } from '../../../controller/store/store.js';
 import type { ContentSource, HostPlan, Plan, PlanAction } from '../../../core/plan/types.js';
 import { signDocument } from '../../../core/signing/index.js';
 import { buildArtifact } from '../../../cli/artifact.js';
+import { relayDirectory, type RelayInfo } from '../../../controller/api/relay-directory.js';
+import { RelayRegistry } from '../../../controller/api/relay-registry.js';
 
 export interface ContentResponse {
   readonly range?: string;
@@ -59,7 +61,14 @@ export interface TestPackage {
   readonly file: string;
 }
 
-export async function startController(): Promise<TestController> {
+export interface TestControllerOptions {
+  /** Relays as a Relay manifest would describe them (which relay host serves which hosts). */
+  readonly relays?: readonly RelayInfo[];
+  /** Shared with the test to queue wake requests for relays. */
+  readonly relayRegistry?: RelayRegistry;
+}
+
+export async function startController(options: TestControllerOptions = {}): Promise<TestController> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-agent-rt-'));
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const contentStore = new DirectoryContentStore(join(dir, 'content'));
@@ -77,6 +86,8 @@ export async function startController(): Promise<TestController> {
     ready: () => true,
     planCacheMs: 0,
     enrollRateLimit: { perMinute: 1000, burst: 1000 },
+    ...(options.relays ? { desired: { deployments: () => [], relays: () => relayDirectory(options.relays!) } } : {}),
+    relayRegistry: options.relayRegistry ?? new RelayRegistry(systemClock),
   });
   const content: ContentResponse[] = [];
   const server = http.createServer((req, res) => {

@@ -1,9 +1,9 @@
 /** MAC parsing, the magic packet, the broadcast flag, and the UDP sender against a real listener. */
 import { expect } from 'chai';
-import { parseBroadcastAddress } from '../../../controller/wake/broadcast-address.js';
-import { magicPacket } from '../../../controller/wake/magic-packet.js';
-import { parseMac, type MacParse } from '../../../controller/wake/mac.js';
-import { UdpWakeSender } from '../../../controller/wake/udp-wake-sender.js';
+import { parseBroadcastAddress } from '../../../lib/wake/broadcast-address.js';
+import { magicPacket } from '../../../lib/wake/magic-packet.js';
+import { parseMac, type MacParse } from '../../../lib/wake/mac.js';
+import { UdpWakeSender } from '../../../lib/wake/udp-wake-sender.js';
 import { listenUdp } from './udp-listener.js';
 
 const ok = (text: string, hex: string): MacParse => ({ mac: { bytes: Buffer.from(hex, 'hex'), text } });

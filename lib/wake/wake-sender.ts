@@ -1,7 +1,7 @@
 /**
  * `WakeSender`: who puts a magic packet on the wire. The controller sends to its
  * `--wake-broadcast` address (udp-wake-sender.ts); a relay, which sits on the sleeping host's own
- * network segment, can implement the same interface once relays exist.
+ * network segment, relays send them from the site (agent/relay/) through the same helpers.
  */
 import type { Mac } from './mac.js';
 
