@@ -1,6 +1,7 @@
 /** `ferry hosts [HOST]`: enrolled hosts with their action counts, or one host in detail. */
 import type { Command } from 'commander';
 import { addClientOptions, adminClient, formatCounts, table, type ClientOptions } from './client.js';
+import { fetchRelays, relayOfHosts } from './relays-view.js';
 
 interface HostItem {
   readonly host: string;
@@ -49,8 +50,9 @@ export function configure(cmd: Command): void {
           process.stdout.write('No hosts enrolled yet; make a token with `ferry token create` and start agents with it.\n');
           return;
         }
-        const rows = all.map((h) => [h.host, h.state, h.lastSeenAt ?? 'never', formatCounts(h.actions)]);
-        process.stdout.write(table([['HOST', 'ENROLLMENT', 'LAST SEEN', 'ACTIONS'], ...rows]));
+        const via = relayOfHosts(await fetchRelays(client));
+        const rows = all.map((h) => [h.host, h.state, h.lastSeenAt ?? 'never', via.has(h.host) ? `relay ${via.get(h.host)}` : 'direct', formatCounts(h.actions)]);
+        process.stdout.write(table([['HOST', 'ENROLLMENT', 'LAST SEEN', 'VIA', 'ACTIONS'], ...rows]));
         return;
       }
       const d = await client.call<HostDetail>('GET', `/v1/hosts/${encodeURIComponent(host)}?history=20`);
@@ -59,7 +61,8 @@ export function configure(cmd: Command): void {
         return;
       }
       const out: string[] = [];
-      out.push(`Host ${d.host.host}: ${d.host.state}, enrolled ${d.host.enrolledAt}, last seen ${d.host.lastSeenAt ?? 'never'}`);
+      const via = relayOfHosts(await fetchRelays(client)).get(d.host.host);
+      out.push(`Host ${d.host.host}: ${d.host.state}, enrolled ${d.host.enrolledAt}, last seen ${d.host.lastSeenAt ?? 'never'}${via ? `, through relay ${via}` : ''}`);
       const labels = Object.entries(d.host.labels).map(([k, v]) => `${k}=${v}`);
       if (labels.length > 0) out.push(`  labels: ${labels.join(', ')}`);
       if (d.inventory) {

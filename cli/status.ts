@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { DeploymentSummary, FailureView, SuspensionView, UnavailableContentView } from '../controller/api/routes-admin.js';
 import { addClientOptions, adminClient, formatCounts, table, type ClientOptions } from './client.js';
 import { ExitCode, setExitCode } from './errors.js';
+import { fetchRelays, relayLines, type RelayView } from './relays-view.js';
 
 interface StatusReply {
   readonly source: {
@@ -64,7 +65,7 @@ function failureLines(failures: readonly FailureView[], total: number): string {
   return `\nFailing (${total}):\n${table([['HOST', 'DEPLOYMENT', 'PACKAGE', 'REASON'], ...rows])}${more}`;
 }
 
-function printOverview(s: StatusReply): void {
+function printOverview(s: StatusReply, relays: readonly RelayView[]): void {
   const out: string[] = [];
   const src = s.source;
   const followed = src.fetch?.source;
@@ -83,6 +84,7 @@ function printOverview(s: StatusReply): void {
     for (const p of src.rejected.problems) out.push(`    ${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}`);
   }
   out.push(`Hosts: ${s.hosts.total} (${s.hosts.enrolled} enrolled, ${s.hosts.reset} reset)`);
+  out.push(...relayLines(relays));
   out.push('');
   if (s.deployments.length === 0) out.push('No deployments yet.');
   else {
@@ -131,7 +133,7 @@ export function configure(cmd: Command): void {
       if (deployment === undefined) {
         const s = await client.call<StatusReply>('GET', '/v1/status');
         if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-        else printOverview(s);
+        else printOverview(s, await fetchRelays(client));
         setExitCode(cmd, s.failuresTotal > 0 ? ExitCode.notOk : ExitCode.ok);
         return;
       }

@@ -17,6 +17,7 @@ import { packetFor } from '../controller/wake/wake-fleet.js';
 import { startTestController } from '../support/controller.js';
 import { eventually } from '../support/eventually.js';
 import { callJson } from '../support/http.js';
+import { runFerry } from '../support/ferry.js';
 import { type RelayProcess, startRelayProcess } from './relay-process.js';
 
 describe('relay end to end: Wake-on-LAN sent by the relay', function () {
@@ -104,5 +105,26 @@ spec: {mac: "0a:1b:2c:3d:4e:5f"}
     const [packet] = await listeners.relayFlag.next(1);
     expect(packet!.toString('hex')).to.equal(packetFor('0a1b2c3d4e5f'));
     expect(listeners.controller.received).to.deep.equal([]);
+  });
+
+  it('ferry hosts says which relay each host reaches through; ferry status lists the relays with their figures', async () => {
+    const env = { FERRY_SERVER: controller.url, FERRY_TOKEN: admin };
+    const hosts = await runFerry(['hosts'], { env });
+    const via = Object.fromEntries(
+      hosts.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(/\s{2,}/))
+        .map((cols) => [cols[0], cols[3]]),
+    );
+    expect(via).to.deep.equal({ 'osk-1': 'relay osaka', 'osk-2': 'relay kobe', 'relay-osaka': 'direct' });
+    const status = await runFerry(['status'], { env });
+    const relays = status.stdout.split('\n').filter((l) => /^(RELAY|kobe|osaka) /.test(l));
+    expect(relays.map((l) => l.split(/\s{2,}/).filter((c, i) => i !== 2))).to.deep.equal([
+      ['RELAY', 'HOST', 'HOSTS', 'CACHE', 'HIT RATIO', 'SERVED / FETCHED', 'QUEUED'],
+      ['kobe', 'relay-osaka', '1', '0 B of 64 MiB', '-', '0 B / 0 B', '0'],
+      ['osaka', 'relay-osaka', '1', '0 B of 64 MiB', '-', '0 B / 0 B', '0'],
+    ]);
   });
 });
