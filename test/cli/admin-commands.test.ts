@@ -111,9 +111,9 @@ describe('ferry admin commands', function () {
   it('hosts lists hosts and shows one', async () => {
     const r = await runFerry(['hosts'], { env });
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/web1\s+enrolled\s+\S+\s+failed 1/);
-    expect(r.stdout).to.match(/web2\s+enrolled\s+\S+\s+installed 2/);
-    expect(r.stdout).to.match(/web3\s+enrolled\s+\S+\s+pending 1/);
+    expect(r.stdout).to.match(/web1\s+enrolled\s+\S+\s+direct\s+failed 1/);
+    expect(r.stdout).to.match(/web2\s+enrolled\s+\S+\s+direct\s+installed 2/);
+    expect(r.stdout).to.match(/web3\s+enrolled\s+\S+\s+direct\s+pending 1/);
     const one = await runFerry(['hosts', 'web1'], { env });
     expect(one.code, one.stderr).to.equal(0);
     expect(one.stdout).to.contain('Host web1: enrolled');

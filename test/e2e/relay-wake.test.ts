@@ -121,7 +121,7 @@ spec: {mac: "0a:1b:2c:3d:4e:5f"}
     expect(via).to.deep.equal({ 'osk-1': 'relay osaka', 'osk-2': 'relay kobe', 'relay-osaka': 'direct' });
     const status = await runFerry(['status'], { env });
     const relays = status.stdout.split('\n').filter((l) => /^(RELAY|kobe|osaka) /.test(l));
-    expect(relays.map((l) => l.split(/\s{2,}/).filter((c, i) => i !== 2))).to.deep.equal([
+    expect(relays.map((l) => l.split(/\s{2,}/).filter((_c, i) => i !== 2))).to.deep.equal([
       ['RELAY', 'HOST', 'HOSTS', 'CACHE', 'HIT RATIO', 'SERVED / FETCHED', 'QUEUED'],
       ['kobe', 'relay-osaka', '1', '0 B of 64 MiB', '-', '0 B / 0 B', '0'],
       ['osaka', 'relay-osaka', '1', '0 B of 64 MiB', '-', '0 B / 0 B', '0'],
