@@ -80,7 +80,7 @@ export async function serveContent(deps: ContentDeps, req: IncomingMessage, res:
     if (head.kind !== 'ok') return refuse(res, head);
     const own = await deps.relayAuthorization();
     const started = deps.cache.start(sha256, head.size!, [...new Set([own, authorization].filter((a): a is string => a !== undefined))]);
-    if (started.kind === 'full') return sendError(res, 503, 'relay-cache-full', started.message, { 'retry-after': '30' });
+    if (started.kind === 'full') return sendError(res, 503, 'relay-cache-full', started.message);
     entry = started.entry;
     if (started.fresh) deps.metrics.cacheMisses.inc();
     else deps.metrics.coalesced.inc();

@@ -10,6 +10,7 @@ import { sourcePanel } from './views/parts.js';
 import * as deploymentsView from './views/deployments.js';
 import * as deploymentView from './views/deployment.js';
 import * as hostsView from './views/hosts.js';
+import * as relaysView from './views/relays.js';
 import * as hostView from './views/host.js';
 
 /**
@@ -22,7 +23,7 @@ import * as hostView from './views/host.js';
 const pollMs = 2000;
 
 /** @type {Record<string, {title: (r: any) => string, load: (r: any, s: AbortSignal) => Promise<any>, render: (d: any, r: any, c: ViewContext) => Node}>} */
-const views = { deployments: deploymentsView, deployment: deploymentView, hosts: hostsView, host: hostView };
+const views = { deployments: deploymentsView, deployment: deploymentView, hosts: hostsView, host: hostView, relays: relaysView };
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const main = $('main');
@@ -192,7 +193,7 @@ function notFound(message) {
 
 /** @param {import('./route.js').Route} route */
 function markNav(route) {
-  const section = route.view === 'host' || route.view === 'hosts' ? 'hosts' : 'deployments';
+  const section = route.view === 'host' || route.view === 'hosts' ? 'hosts' : route.view === 'relays' ? 'relays' : 'deployments';
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.getAttribute('data-nav') === section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -1,8 +1,8 @@
 // @ts-check
-/** Hash routes: `#/deployments`, `#/deployments/NAME?state=&group=&page=&size=`, `#/hosts?page=`, `#/hosts/NAME`. */
+/** Hash routes: `#/deployments`, `#/deployments/NAME?state=&group=&page=&size=`, `#/hosts?page=`, `#/hosts/NAME`, `#/relays`. */
 
 /**
- * @typedef {{view: 'deployments' | 'deployment' | 'hosts' | 'host' | 'not-found', id?: string, query: Record<string, string>}} Route
+ * @typedef {{view: 'deployments' | 'deployment' | 'hosts' | 'host' | 'relays' | 'not-found', id?: string, query: Record<string, string>}} Route
  */
 
 /** @param {string} hash @returns {Route} */
@@ -17,6 +17,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'deployments' && parts.length === 2) return { view: 'deployment', id: parts[1], query };
   if (parts[0] === 'hosts' && parts.length === 1) return { view: 'hosts', query };
   if (parts[0] === 'hosts' && parts.length === 2) return { view: 'host', id: parts[1], query };
+  if (parts[0] === 'relays' && parts.length === 1) return { view: 'relays', query };
   return { view: 'not-found', query };
 }
 
