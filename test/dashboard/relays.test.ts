@@ -64,7 +64,7 @@ describe('dashboard: Relays view', function () {
         ['osaka', 'relay-osaka', false, 'osk-1, osk-2, osk-3', '3.0 GiB of 50 GiB', '96%', '12 GiB / 3.0 GiB', '7'],
       ]);
       expect(await page.locator('[data-nav="relays"]').getAttribute('aria-current')).to.equal('page');
-      await screenshot(page, 'dashboard-relays.png');
+      await screenshot(page, 'test-output/dashboard-relays.png');
       expect(errors, errors.join('\n')).to.deep.equal([]);
     } finally {
       await page.context().close();
