@@ -11,7 +11,7 @@ import { startController, type TestController } from '../agent/runtime/fixture.j
 import { enroll } from '../agent/relay/upstream-proxy.js';
 import { launchOrSkip, newPage, screenshot, signIn } from './browser.js';
 
-describe('dashboard: Relays view', function () {
+describe('dashboard: Relays view, and power events on the host view', function () {
   this.timeout(60_000);
   let browser: Browser;
   let ctl: TestController;
@@ -65,6 +65,34 @@ describe('dashboard: Relays view', function () {
       ]);
       expect(await page.locator('[data-nav="relays"]').getAttribute('aria-current')).to.equal('page');
       await screenshot(page, 'test-output/dashboard-relays.png');
+      expect(errors, errors.join('\n')).to.deep.equal([]);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('the host view says when the host was woken and by whom, and that it shut down after install', async () => {
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const woken = `woken at ${at}, by relay osaka (magic packet for 00:11:22:33:44:55 from Host manifest to 192.168.10.255:9)`;
+    await enroll(ctl, ctl.url, 'osk-1');
+    await ctl.store.ingestReports(
+      'osk-1',
+      [
+        { id: 'w-1', actionId: 'wake', serial: 0, state: 'pending', at, reason: woken },
+        { id: 's-1', actionId: 'shutdown', serial: 3, state: 'installed', at, reason: 'shut down after install (plan serial 3): systemctl poweroff' },
+      ],
+      new Date(),
+    );
+    const { page, errors } = await newPage(browser);
+    try {
+      await signIn(page, ctl.url, 'admin-token-for-agent-tests-0123456789');
+      await page.goto(`${ctl.url}/#/hosts/osk-1`);
+      await page.getByRole('heading', { level: 1, name: 'osk-1' }).waitFor();
+      const power = await page.locator('[data-power]').evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-power'), (li.textContent ?? '').split(' · ')[0]]));
+      expect(power).to.deep.equal([
+        ['wake', woken],
+        ['shutdown', 'shut down after install (plan serial 3): systemctl poweroff'],
+      ]);
       expect(errors, errors.join('\n')).to.deep.equal([]);
     } finally {
       await page.context().close();

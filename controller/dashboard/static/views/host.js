@@ -39,6 +39,7 @@ export function render(d, _route) {
         time(host.enrolledAt),
         failed ? [' · ', h('span', { class: 'tone-text-bad' }, plural(failed, 'failed action'))] : null,
       ),
+      powerLine(d.history ?? []),
     ),
     h(
       'div',
@@ -84,6 +85,22 @@ export function render(d, _route) {
     statesSection(d.states ?? []),
     planSection(d.plan),
     historySection(d.history ?? [], d.historyTotal ?? 0),
+  );
+}
+
+/**
+ * The newest wake ("woken at …, by relay osaka …") and shutdown ("shut down after install …") of
+ * the host's history: the pseudo actions `wake` (controller/wake) and `shutdown` (the agent).
+ * @param {any[]} history oldest first
+ */
+function powerLine(history) {
+  const newest = (/** @type {string} */ id) => [...history].reverse().find((x) => x.actionId === id && x.reason);
+  const events = [newest('wake'), newest('shutdown')].filter(Boolean);
+  if (events.length === 0) return null;
+  return h(
+    'ul',
+    { class: 'power-events', 'aria-label': 'Power' },
+    events.map((e) => h('li', { 'data-key': e.actionId, 'data-power': e.actionId }, e.actionId === 'shutdown' ? [e.reason, ' · ', time(e.at)] : e.reason)),
   );
 }
 
