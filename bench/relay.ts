@@ -4,8 +4,9 @@
  * controller sent (goal: 1.0× the artifact), the relay's throughput cold (the one upstream
  * transfer under way, hosts served from the partial file) and warm (from its cache), side by
  * side with nginx serving the same file from disk in the same run (goal ≥ 0.8× nginx), and the
- * relay's RSS and CPU time. The relay runs in a child process; the clients run here, competing
- * for the same cores with the relay and nginx alike.
+ * relay's RSS and CPU time. The controller API (the upstream) and the relay each run in a child
+ * process of their own, as they run on other machines in a deployment; the clients run here,
+ * competing for the same cores with the relay and nginx alike.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -34,6 +35,53 @@ async function relayChild(dir: string, upstream: string): Promise<void> {
     if (m.stop) void relay.close().then(() => process.exit(0));
   });
 }
+
+/** The controller API over the SQLite store and content directory the parent prepared in `dir`, counting the content bytes it sends. */
+async function upstreamChild(dir: string): Promise<void> {
+  const { openStore } = await import('../controller/store/index.js');
+  const { DirectoryContentStore } = await import('../controller/content/index.js');
+  const { createApi } = await import('../controller/api/app.js');
+  const { pino } = await import('pino');
+  const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const api = createApi({
+    store,
+    content: new DirectoryContentStore(join(dir, 'content')),
+    keys: { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), adminToken: 'bench-admin-token-0123456789' },
+    source: { status: () => ({}), refresh: async () => undefined },
+    reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
+    logger: pino({ level: 'silent' }),
+    clock: systemClock,
+    ready: () => true,
+  });
+  let upstreamBytes = 0;
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url?.startsWith('/v1/content/')) {
+      const write = res.write.bind(res);
+      res.write = ((chunk: Buffer | string, ...rest: never[]) => {
+        upstreamBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+        return write(chunk, ...rest);
+      }) as typeof res.write;
+    }
+    api.listener(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  process.send?.({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  process.on('message', (m: { stats?: boolean; stop?: boolean }) => {
+    if (m.stats) process.send?.({ upstreamBytes });
+    if (m.stop) {
+      server.closeAllConnections();
+      server.close(() => void store.close().then(() => process.exit(0)));
+    }
+  });
+}
+
+const stopChild = async (child: ChildProcess | undefined): Promise<void> => {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.send({ stop: true });
+  await exited;
+};
 
 function ask<T>(child: ChildProcess, message: object, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -78,12 +126,10 @@ async function fetchAll(url: string, headers: (i: number) => Record<string, stri
 export async function run(): Promise<void> {
   const { openStore } = await import('../controller/store/index.js');
   const { DirectoryContentStore } = await import('../controller/content/index.js');
-  const { createApi } = await import('../controller/api/app.js');
-  const { pino } = await import('pino');
   const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-relay-'));
   let relay: ChildProcess | undefined;
+  let upstreamProcess: ChildProcess | undefined;
   let nginx: ChildProcess | undefined;
-  let server: http.Server | undefined;
   try {
     // The controller API over SQLite, its content store holding the artifact; a wrapper counts content bytes sent.
     const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
@@ -108,30 +154,13 @@ export async function run(): Promise<void> {
     const put = await content.put(createReadStream(artifact), sha256, { expectedSize: size });
     if (!put.ok) throw new Error('could not store the artifact');
     await rename(artifact, join(dir, 'static', sha256));
-    const { publicKey } = generateKeyPairSync('ed25519');
-    const api = createApi({
-      store,
-      content,
-      keys: { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), adminToken: 'bench-admin-token-0123456789' },
-      source: { status: () => ({}), refresh: async () => undefined },
-      reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-      ready: () => true,
+    await store.close();
+    upstreamProcess = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: [],
+      env: { ...process.env, FERRY_BENCH_RELAY_UPSTREAM_CHILD: dir },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    let upstreamBytes = 0;
-    server = http.createServer((req, res) => {
-      if (req.method === 'GET' && req.url?.startsWith('/v1/content/')) {
-        const write = res.write.bind(res);
-        res.write = ((chunk: Buffer | string, ...rest: never[]) => {
-          upstreamBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-          return write(chunk, ...rest);
-        }) as typeof res.write;
-      }
-      api.app(req, res);
-    });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const upstream = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const upstream = await ask(upstreamProcess, {}, (m) => m['url'] as string | undefined);
 
     relay = fork(fileURLToPath(import.meta.url), [], {
       execArgv: [],
@@ -151,6 +180,7 @@ export async function run(): Promise<void> {
     const warm = await fetchAll(`${relayUrl}/v1/content/${sha256}`, auth);
     const afterWarm = await stats();
     if (cold.bytes !== HOSTS * size || warm.bytes !== HOSTS * size) throw new Error('a client got a short body');
+    const upstreamBytes = await ask(upstreamProcess, { stats: true }, (m) => m['upstreamBytes'] as number | undefined);
     console.log(`upstream bytes: ${(upstreamBytes / size).toFixed(2)}× the artifact (goal 1.00×)`);
     console.log(
       `relay cold (one upstream transfer, hosts served from the partial file): ${gbps(cold).toFixed(2)} GiB/s, ${cold.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterCold.cpu) - cpuS(before.cpu)).toFixed(2)} s`,
@@ -170,16 +200,13 @@ export async function run(): Promise<void> {
     console.log(`ratio relay/nginx: warm ${((gbps(warm) / gbps(ref)) * 100).toFixed(0)} %, cold ${((gbps(cold) / gbps(ref)) * 100).toFixed(0)} % (goal ≥ 80 %)`);
   } finally {
     nginx?.kill('SIGTERM');
-    if (relay && relay.exitCode === null) {
-      const exited = new Promise((r) => relay!.once('exit', r));
-      relay.send({ stop: true });
-      await exited;
-    }
-    server?.closeAllConnections();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    await stopChild(relay);
+    await stopChild(upstreamProcess);
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 const childDir = process.env['FERRY_BENCH_RELAY_CHILD'];
 if (childDir !== undefined && process.send !== undefined) await relayChild(childDir, process.env['FERRY_BENCH_RELAY_UPSTREAM']!);
+const upstreamDir = process.env['FERRY_BENCH_RELAY_UPSTREAM_CHILD'];
+if (upstreamDir !== undefined && process.send !== undefined) await upstreamChild(upstreamDir);
