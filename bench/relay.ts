@@ -6,7 +6,8 @@
  * side with nginx serving the same file from disk in the same run (goal ≥ 0.8× nginx), and the
  * relay's RSS and CPU time. The controller API (the upstream) and the relay each run in a child
  * process of their own, as they run on other machines in a deployment; the clients run here,
- * competing for the same cores with the relay and nginx alike.
+ * competing for the same cores with the relay and nginx alike. FERRY_BENCH_RELAY_PROF=DIR writes a
+ * CPU profile of the relay process to DIR.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -162,8 +163,10 @@ export async function run(): Promise<void> {
     });
     const upstream = await ask(upstreamProcess, {}, (m) => m['url'] as string | undefined);
 
+    // FERRY_BENCH_RELAY_PROF=DIR: a CPU profile of the relay process (node --cpu-prof) in DIR.
+    const prof = process.env['FERRY_BENCH_RELAY_PROF'];
     relay = fork(fileURLToPath(import.meta.url), [], {
-      execArgv: [],
+      execArgv: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [],
       env: { ...process.env, FERRY_BENCH_RELAY_CHILD: join(dir, 'relay'), FERRY_BENCH_RELAY_UPSTREAM: upstream },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

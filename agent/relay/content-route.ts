@@ -4,15 +4,14 @@
  * from the cache, from the partial file while the one upstream transfer is under way, or by
  * starting that transfer.
  */
-import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { CacheEntry, ContentCache } from './content-cache.js';
 import type { CredentialCheck } from './credential-check.js';
 import { sendError } from './http-util.js';
 import type { RelayMetrics } from './metrics.js';
 import type { RelayStore } from './relay-store.js';
+import type { ChunkPool } from './chunk-pool.js';
 
 const CHUNK = 1 << 20;
 
@@ -24,6 +23,8 @@ export interface ContentDeps {
   readonly store: RelayStore;
   /** `Bearer <the relay's own credential>` for upstream transfers; undefined: the asking host's. */
   readonly relayAuthorization: () => Promise<string | undefined>;
+  /** Chunks shared by the responses reading the same artifact at once. */
+  readonly chunks: ChunkPool;
 }
 
 type Range = { readonly start: number; readonly end: number } | 'full' | 'unsatisfiable';
@@ -120,13 +121,7 @@ async function respond(deps: ContentDeps, req: IncomingMessage, res: ServerRespo
   }
   entry.readers++;
   try {
-    if (entry.state === 'complete') {
-      const stream = createReadStream(entry.path, { start, end, highWaterMark: CHUNK });
-      stream.on('data', (c) => deps.metrics.bytesServed.inc((c as Buffer).length));
-      await pipeline(stream, res);
-    } else {
-      await streamGrowing(deps, res, entry, start, end);
-    }
+    await streamEntry(deps, res, entry, start, end);
   } catch (e) {
     // Mid-response: the only honest thing left is to break the connection (never a clean end).
     if (!res.writableEnded || !res.writableFinished) res.destroy(e as Error);
@@ -135,32 +130,53 @@ async function respond(deps: ContentDeps, req: IncomingMessage, res: ServerRespo
   }
 }
 
-/** Serves `start..end` from the partial file, waiting (on events) for bytes not yet fetched. */
-async function streamGrowing(deps: ContentDeps, res: ServerResponse, entry: CacheEntry, start: number, end: number): Promise<void> {
+const entryIds = new WeakMap<CacheEntry, number>();
+let nextEntryId = 0;
+const idOf = (entry: CacheEntry): number => {
+  let id = entryIds.get(entry);
+  if (id === undefined) entryIds.set(entry, (id = nextEntryId++));
+  return id;
+};
+
+/**
+ * Serves `start..end` of an entry, complete or still being fetched (waiting, on events, for bytes
+ * not yet fetched). Whole CHUNK-aligned chunks come from the shared pool; the growing tail of a
+ * transfer under way is read for this response alone.
+ */
+async function streamEntry(deps: ContentDeps, res: ServerResponse, entry: CacheEntry, start: number, end: number): Promise<void> {
   const generation = entry.generation;
   let file: FileHandle | undefined;
   let pos = start;
   const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client went away'))));
   gone.catch(() => undefined);
+  const readAt = async (at: number, n: number): Promise<Buffer> => {
+    file ??= await openEntry(entry);
+    const chunk = Buffer.allocUnsafe(n);
+    const { bytesRead } = await file.read(chunk, 0, n, at);
+    if (bytesRead !== n || entry.generation !== generation) throw new Error(`the partial file changed under the reader at byte ${at}`);
+    return chunk;
+  };
   try {
     while (pos <= end) {
-      await Promise.race([entry.readable(pos), gone]);
+      if (entry.readableEnd() <= pos) await Promise.race([entry.readable(pos), gone]);
       if (entry.generation !== generation) throw new Error('the upstream transfer restarted from byte 0');
-      file ??= await openEntry(entry);
-      const upto = Math.min(end + 1, entry.readableEnd());
-      while (pos < upto) {
-        const n = Math.min(CHUNK, upto - pos);
-        const chunk = Buffer.allocUnsafe(n);
-        const { bytesRead } = await file.read(chunk, 0, n, pos);
-        if (bytesRead !== n || entry.generation !== generation) throw new Error(`the partial file changed under the reader at byte ${pos}`);
-        pos += n;
-        deps.metrics.bytesServed.inc(n);
-        if (!res.write(chunk)) await Promise.race([new Promise((r) => res.once('drain', r)), gone]);
+      const index = Math.floor(pos / CHUNK);
+      const chunkStart = index * CHUNK;
+      const chunkEnd = Math.min(chunkStart + CHUNK, entry.size);
+      let piece: Buffer;
+      if (entry.readableEnd() >= chunkEnd) {
+        const whole = await deps.chunks.get(`${idOf(entry)}:${generation}:${index}`, chunkEnd - chunkStart, () => readAt(chunkStart, chunkEnd - chunkStart));
+        piece = whole.subarray(pos - chunkStart, Math.min(end + 1, chunkEnd) - chunkStart);
+      } else {
+        piece = await readAt(pos, Math.min(end + 1, entry.readableEnd()) - pos);
       }
+      pos += piece.length;
+      deps.metrics.bytesServed.inc(piece.length);
+      if (!res.write(piece)) await Promise.race([new Promise((r) => res.once('drain', r)), gone]);
     }
     await new Promise<void>((resolve) => res.end(resolve));
   } finally {
-    await file?.close();
+    await (file as FileHandle | undefined)?.close();
   }
 }
 

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { EventSink } from '../log/events.js';
 import { ContentCache } from './content-cache.js';
+import { ChunkPool } from './chunk-pool.js';
 import { serveContent } from './content-route.js';
 import { CredentialCheck } from './credential-check.js';
 import { Forwarder } from './forwarder.js';
@@ -88,7 +89,7 @@ export class RelayServer {
       relayAuthorization,
       onCarried: (host) => carried.set(host, clock.now()),
     });
-    const contentDeps = { cache, credentials, metrics, store, relayAuthorization };
+    const contentDeps = { cache, credentials, metrics, store, relayAuthorization, chunks: new ChunkPool() };
     if (o.identity) {
       work = new WorkPoller({
         upstream: o.upstream,
