@@ -123,7 +123,7 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
       const duplicate = register(doc, kind, value);
       const validate = validatorFor(kind);
       if (!validate(value)) {
-        for (const p of schemaProblems(validate.errors ?? [], value)) problemAt(doc, p.path, 'error', p.message, p.target);
+        for (const p of schemaProblems(validate.errors ?? [], value, (path) => doc.written(path))) problemAt(doc, p.path, 'error', p.message, p.target);
         continue;
       }
       if (duplicate) continue;
