@@ -9,7 +9,8 @@ import { where } from './check-context.js';
 import { checkCycles } from './check-cycles.js';
 import { checkReferences } from './check-references.js';
 import { checkValues } from './check-values.js';
-import { decodeText } from './decode-text.js';
+import { byteLength, decodeText } from './decode-text.js';
+import { formatBytes } from '../units/bytes.js';
 import { isKind, kinds, validatorFor } from './kind-schemas.js';
 import { normalise } from './normalise.js';
 import { schemaProblems } from './schema-problems.js';
@@ -25,6 +26,7 @@ export const defaultLimits: LoadLimits = Object.freeze({
   maxDocumentsPerFile: 5000,
   maxDocuments: 100_000,
   maxAliasCount: 100,
+  maxTotalBytes: 64 * 1024 * 1024,
 });
 
 type Raw = Record<string, unknown>;
@@ -84,11 +86,21 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
   let documents = 0;
   let resources = 0;
 
+  // A problem in a file the fast parser read is found again by the exact parser (loadManifests),
+  // so it is not located here: locating builds the file's node trees, a second parse of it.
   const problemAt = (doc: YamlDocument, path: readonly (string | number)[], severity: Problem['severity'], message: string, target: 'key' | 'value' = 'value') =>
-    problems.push({ ...doc.at(path, target), severity, message });
+    problems.push({ ...(fastFiles.has(doc.file) ? doc.start() : doc.at(path, target)), severity, message });
 
+  let bytes = 0;
   for (const file of sorted) {
-    const decoded = decodeText(file, limits.maxFileBytes);
+    const length = byteLength(file);
+    bytes += length;
+    if (bytes > limits.maxTotalBytes) {
+      const message = `the manifest files together are over the ${formatBytes(limits.maxTotalBytes)} limit (${formatBytes(bytes)} with this file); this file and those after it are not read: keep only manifests in the manifest folder`;
+      problems.push({ file: file.path, line: 1, col: 1, severity: 'error', message });
+      break;
+    }
+    const decoded = decodeText(file, limits.maxFileBytes, length);
     if (!('text' in decoded)) {
       problems.push({ file: file.path, line: decoded.line, col: decoded.col, severity: 'error', message: decoded.message });
       continue;
@@ -123,7 +135,8 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
       const duplicate = register(doc, kind, value);
       const validate = validatorFor(kind);
       if (!validate(value)) {
-        for (const p of schemaProblems(validate.errors ?? [], value, (path) => doc.written(path))) problemAt(doc, p.path, 'error', p.message, p.target);
+        for (const p of schemaProblems(validate.errors ?? [], value, (path) => (fastFiles.has(doc.file) ? undefined : doc.written(path))))
+          problemAt(doc, p.path, 'error', p.message, p.target);
         continue;
       }
       if (duplicate) continue;

@@ -194,6 +194,8 @@ export interface LoadLimits {
   readonly maxDocuments: number;
   /** Most alias expansions in one document, against "billion laughs" (default 100). */
   readonly maxAliasCount: number;
+  /** Most bytes of all manifest files together (default 64 MiB); files past it are not read. */
+  readonly maxTotalBytes: number;
 }
 
 /** What a load read, for summaries (`ok: 45 resources in 12 files`). */

@@ -165,6 +165,19 @@ const cases: Case[] = [
     problems: ['h.yaml:6:7: error: a list or mapping is used as a mapping key; keys are plain names (quote the key if it is meant as text)'],
   },
   {
+    name: 'a list longer than its limit',
+    files: { 's.yaml': schedule('many', 'UTC', `[${Array.from({ length: 1001 }, () => '{cron: "0 22 * * *", duration: 1h}').join(', ')}]`).replace('    - [', '      [') },
+    problems: ['s.yaml:7:7: error: spec.windows: lists more than 1000 items'],
+  },
+  {
+    name: 'manifest files together over the total limit',
+    files: { 'a.yaml': group('a', '{hosts: [h1]}'), 'b.yaml': group('b', '{hosts: [h2]}'), 'c.yaml': group('c', '{hosts: [h3]}') },
+    limits: { maxTotalBytes: 120 },
+    problems: [
+      'b.yaml:1:1: error: the manifest files together are over the 120 B limit (146 B with this file); this file and those after it are not read: keep only manifests in the manifest folder',
+    ],
+  },
+  {
     name: 'bad name',
     files: { 'g.yaml': group('Sales_Team', '{hosts: [clt1]}') },
     problems: [
