@@ -178,7 +178,8 @@ function manifestYaml(
     metadata: { name: opts.name },
     spec: {
       version,
-      artifact: { sha256: artifact.sha256, size: artifact.size, ...(source === undefined ? {} : { source }) },
+      // unpackedSize: agents refuse the archive as soon as it unpacks to more (agent/archive).
+      artifact: { sha256: artifact.sha256, size: artifact.size, unpackedSize: artifact.contentBytes, ...(source === undefined ? {} : { source }) },
       install: { command: null },
       ...(uninstall ? { uninstall: { command: null } } : {}),
       ...(detect ? { detect: { command: null } } : {}),

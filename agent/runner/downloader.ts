@@ -4,6 +4,8 @@ import type { ContentSource } from '../../core/plan/types.js';
 export interface Artifact {
   readonly sha256: string;
   readonly size: number;
+  /** Bytes of file content it unpacks to, when declared: unpacking stops past it. */
+  readonly unpackedSize?: number;
 }
 
 /** `verified`: checked in this boot and unchanged; `unverified`: kept from an earlier boot (hash it again); `missing`. */

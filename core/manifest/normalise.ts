@@ -78,6 +78,7 @@ class Normaliser {
       artifact: {
         sha256: a['sha256'] as string,
         size: this.size(['spec', 'artifact', 'size'], a['size']) ?? 0,
+        ...(a['unpackedSize'] !== undefined ? { unpackedSize: this.size(['spec', 'artifact', 'unpackedSize'], a['unpackedSize']) ?? 0 } : {}),
         ...(a['source'] !== undefined ? { source: a['source'] as string } : {}),
       },
       install: this.command(['spec', 'install'], s['install'] as Raw, defaultTimeouts.install),

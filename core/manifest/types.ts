@@ -36,6 +36,8 @@ export interface CommandSpec {
 export interface ArtifactRef {
   readonly sha256: string;
   readonly size: number;
+  /** Bytes of file content the archive unpacks to; extraction stops past it. Absent: not bounded. */
+  readonly unpackedSize?: number;
   /** A path in the manifest repository or an http(s) URL; absent: already in the content store. */
   readonly source?: string;
 }

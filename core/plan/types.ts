@@ -71,7 +71,8 @@ export interface PlanAction {
   readonly reason?: string;
   /** Action ids that must finish first. */
   readonly blockedBy: readonly string[];
-  readonly artifact: { readonly sha256: string; readonly size: number };
+  /** `unpackedSize`: bytes of file content it unpacks to, when the Package declares it (extraction stops past it). */
+  readonly artifact: { readonly sha256: string; readonly size: number; readonly unpackedSize?: number };
   readonly install?: CommandSpec;
   readonly uninstall?: CommandSpec;
   readonly detect?: CommandSpec;

@@ -99,7 +99,14 @@ export function makeTemplate(
       package: pkgName,
       version,
       op,
-      artifact: spec === undefined ? EMPTY_ARTIFACT : Object.freeze({ sha256: spec.artifact.sha256, size: spec.artifact.size }),
+      artifact:
+        spec === undefined
+          ? EMPTY_ARTIFACT
+          : Object.freeze({
+              sha256: spec.artifact.sha256,
+              size: spec.artifact.size,
+              ...(spec.artifact.unpackedSize === undefined ? {} : { unpackedSize: spec.artifact.unpackedSize }),
+            }),
       ...(op === 'install' && spec !== undefined ? { install: spec.install } : {}),
       ...(op === 'uninstall' && spec?.uninstall !== undefined ? { uninstall: spec.uninstall } : {}),
       ...(spec?.detect === undefined ? {} : { detect: spec.detect }),
