@@ -14,6 +14,7 @@ import { agentRoutes } from './routes-agent.js';
 import { adminRoutes } from './routes-admin.js';
 import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
+import { schemaRoutes } from './routes-schemas.js';
 import { wakeRoutes } from './routes-wake.js';
 import { bundleRoutes } from './routes-bundles.js';
 import { PlanPoller } from './fast-plan.js';
@@ -69,6 +70,7 @@ export function createApi(deps: ApiDeps): Api {
 
   const table: RouteSpec[] = [
     ...opsRoutes(deps, metrics),
+    ...schemaRoutes(),
     ...agentRoutes(deps, metrics, seen),
     ...contentRoutes(deps),
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
