@@ -54,14 +54,17 @@ function resolveToken(opts: ClientOptions): string {
 }
 
 function resolveServer(opts: ClientOptions): URL {
-  const raw = opts.server ?? process.env['FERRY_SERVER'] ?? defaultServer;
+  const env = process.env['FERRY_SERVER'];
+  const raw = opts.server ?? (env !== undefined && env !== '' ? env : defaultServer);
+  // Name where the bad value came from: the flag, or the environment variable.
+  const from = opts.server !== undefined ? `--server ${raw}` : `FERRY_SERVER=${raw} (environment variable)`;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UserError(`--server ${raw} is not a URL; use e.g. ${defaultServer}`);
+    throw new UserError(`${from} is not a URL; use e.g. ${defaultServer}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`--server ${raw} must be an http:// or https:// URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`${from} must be an http:// or https:// URL`);
   return url;
 }
 

@@ -60,8 +60,8 @@ function makeLogger(level: string): Logger {
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
     throw new UserError(`--log-level ${level}: use trace, debug, info, warn or error`);
   }
-  // JSON lines for log collectors; readable when a person watches the terminal.
-  if (process.stdout.isTTY) return pino({ level }, pretty({ colorize: true, destination: 2 }));
+  // JSON lines for log collectors; readable when a person watches the terminal the logs go to (stderr).
+  if (process.stderr.isTTY) return pino({ level }, pretty({ colorize: true, destination: 2 }));
   return pino({ level }, pino.destination({ fd: 2, sync: false }));
 }
 

@@ -314,6 +314,32 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       },
     },
     {
+      method: 'GET',
+      path: '/v1/tokens',
+      auth: 'admin',
+      body: { kind: 'none' },
+      async handle({ res, now }) {
+        const at = now.toISOString();
+        const tokens = (await store.listTokens()).map((t) => ({ ...t, state: t.revokedAt !== undefined ? 'revoked' : t.expiresAt <= at ? 'expired' : 'valid' }));
+        res.json({ tokens });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/tokens/:token/revoke',
+      auth: 'admin',
+      body: { kind: 'json', schema: 'api/empty', limit: '64kb', optional: true },
+      async handle({ res, params, now }) {
+        const result = await store.revokeToken(params['token']!, now);
+        if ('error' in result && result.error === 'ambiguous') {
+          throw new ApiError(409, 'ambiguous-token', `more than one token starts with ${params['token']}; give more of its id (\`ferry token list\`)`);
+        }
+        if ('error' in result) throw notFound(`no enrollment token ${params['token']} (\`ferry token list\` shows their ids)`);
+        deps.logger.info({ token: result.token.id }, 'enrollment token revoked by admin');
+        res.json({ token: { ...result.token, state: 'revoked' } });
+      },
+    },
+    {
       method: 'POST',
       path: '/v1/source/refresh',
       auth: 'admin',

@@ -45,6 +45,12 @@ export class KyselyStore implements Store {
   consumeToken(token: string, now: Date) {
     return tokens.consumeToken(this.db, token, now);
   }
+  listTokens() {
+    return tokens.listTokens(this.db);
+  }
+  revokeToken(idOrToken: string, now: Date) {
+    return tokens.revokeToken(this.db, idOrToken, now);
+  }
 
   enrollHost(request: EnrollRequest) {
     return hosts.enrollHost(this.db, request);

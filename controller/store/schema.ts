@@ -10,6 +10,8 @@ export interface EnrollmentTokenTable {
   expires_at: string;
   uses: number;
   last_used_at: string | null;
+  /** Added by 0005: when an admin revoked it (its expires_at is then no later than this). */
+  revoked_at: string | null;
 }
 
 export interface HostTable {

@@ -17,8 +17,22 @@ import type { ActionReport, ActionState, HostPlan, Inventory, PlannedStatus } fr
 export interface CreatedToken {
   /** The secret, shown once; only its sha256 is stored. */
   readonly token: string;
+  /** What names it in `listTokens` and `revokeToken`: the first 12 hex digits of its sha256. */
+  readonly id: string;
   readonly expiresAt: string;
 }
+
+/** An enrollment token as an admin sees it: never the secret. */
+export interface TokenRecord {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly uses: number;
+  readonly lastUsedAt?: string;
+  readonly revokedAt?: string;
+}
+
+export type RevokeResult = { readonly token: TokenRecord } | { readonly error: 'unknown-token' | 'ambiguous' };
 
 export type TokenCheck = { readonly ok: true; readonly expiresAt: string; readonly uses: number } | { readonly ok: false; readonly error: 'unknown-token' | 'expired' };
 
@@ -288,6 +302,10 @@ export interface Store {
   createToken(options: { readonly ttlMs: number; readonly now: Date }): Promise<CreatedToken>;
   /** Checks a token and counts its use; it stays valid until it expires. */
   consumeToken(token: string, now: Date): Promise<TokenCheck>;
+  /** Every enrollment token, newest first (expired and revoked ones too). */
+  listTokens(): Promise<readonly TokenRecord[]>;
+  /** Ends a token now: `idOrToken` is its id (or a longer prefix of its sha256) or the secret itself. */
+  revokeToken(idOrToken: string, now: Date): Promise<RevokeResult>;
 
   /** Enrolls a host; refused while that name holds a credential (until `resetHost`). */
   enrollHost(request: EnrollRequest): Promise<EnrollResult>;

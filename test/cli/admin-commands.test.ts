@@ -70,12 +70,42 @@ describe('ferry admin commands', function () {
     const enrolled = await h.request('POST', '/v1/enroll', { token: null, json: { token, host: 'via-cli' } });
     expect(enrolled.status).to.equal(201);
     const json = await runFerry(['token', 'create', '--json'], { env });
-    expect(JSON.parse(json.stdout)).to.have.keys('token', 'expiresAt');
+    expect(JSON.parse(json.stdout)).to.have.keys('token', 'id', 'expiresAt');
     const bad = await runFerry(['token', 'create', '--ttl', 'forever'], { env });
     expect(bad.code).to.equal(2);
     const compound = await runFerry(['token', 'create', '--ttl', '1h30m', '--json'], { env });
     expect(compound.code, compound.stderr).to.equal(0);
     expect(Date.parse(JSON.parse(compound.stdout).expiresAt) - Date.now()).to.be.within(5_400_000 - 60_000, 5_400_000 + 1000);
+  });
+
+  it('token list shows tokens without their secret, and token revoke ends one so it no longer enrolls', async () => {
+    const made = JSON.parse((await runFerry(['token', 'create', '--ttl', '2h', '--json'], { env })).stdout) as { token: string; id: string };
+    expect(made.id).to.match(/^[0-9a-f]{12}$/);
+    expect((await h.request('POST', '/v1/enroll', { token: null, json: { token: made.token, host: 'before-revoke' } })).status).to.equal(201);
+    const list = await runFerry(['token', 'list'], { env });
+    expect(list.code, list.stderr).to.equal(0);
+    expect(list.stdout).to.match(new RegExp(`${made.id}\\s+valid\\s+\\S+\\s+\\S+\\s+1\\s+20`));
+    expect(list.stdout).not.to.contain(made.token);
+    const revoked = await runFerry(['token', 'revoke', made.id], { env });
+    expect(revoked.code, revoked.stderr).to.equal(0);
+    expect(revoked.stdout).to.match(new RegExp(`^token ${made.id} revoked at \\S+; it enrolled 1 host\\(s\\), which stay enrolled\n$`));
+    const refused = await h.request('POST', '/v1/enroll', { token: null, json: { token: made.token, host: 'after-revoke' } });
+    expect(refused.status).to.equal(401);
+    const json = JSON.parse((await runFerry(['token', 'list', '--json'], { env })).stdout) as { tokens: { id: string; state: string; uses: number }[] };
+    expect(json.tokens.find((t) => t.id === made.id)).to.deep.include({ state: 'revoked', uses: 1 });
+    // By the secret itself, too; an unknown id is a 404 and exit 1.
+    const other = JSON.parse((await runFerry(['token', 'create', '--json'], { env })).stdout) as { token: string; id: string };
+    expect((await runFerry(['token', 'revoke', other.token, '--json'], { env })).code).to.equal(0);
+    const unknown = await runFerry(['token', 'revoke', 'ffffffffffff'], { env });
+    expect({ code: unknown.code, says: unknown.stderr.includes('no enrollment token ffffffffffff') }).to.deep.equal({ code: 1, says: true });
+  });
+
+  it('names FERRY_SERVER, not --server, when the environment variable is not a URL', async () => {
+    const r = await runFerry(['status'], { env: { FERRY_SERVER: 'ferry.example:8470', FERRY_TOKEN: 'x' } });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('FERRY_SERVER=ferry.example:8470 (environment variable) must be an http:// or https:// URL');
+    const flag = await runFerry(['status', '--server', 'nope'], { env: { FERRY_TOKEN: 'x' } });
+    expect(flag.stderr).to.contain('--server nope is not a URL');
   });
 
   it('status lists deployments with per-state counts and failing hosts, and exits 1 on failures', async () => {
