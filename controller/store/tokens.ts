@@ -47,7 +47,7 @@ export async function revokeToken(db: Kysely<Database>, idOrToken: string, now: 
     if (found.length === 0) return { error: 'unknown-token' as const };
     if (found.length > 1) return { error: 'ambiguous' as const };
     const row = found[0]!;
-    const revoked = { revoked_at: row.revoked_at ?? at, expires_at: row.expires_at < at ? row.expires_at : at };
+    const revoked = { revoked_at: row.revoked_at ?? at, expires_at: [row.expires_at, at].sort()[0]! }; // ISO times sort as text;
     await trx.updateTable('enrollment_tokens').set(revoked).where('token_hash', '=', row.token_hash).execute();
     return { token: tokenRecord({ ...row, ...revoked }) };
   });
