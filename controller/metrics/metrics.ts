@@ -43,7 +43,13 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const prefix = options.prefix ?? 'ferry_';
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix });
+    // prom-client's sums of the labelled gauges `nodejs_active_{resources,handles,requests}` are gauges
+    // named `…_total`, a suffix Prometheus keeps for counters (promtool check metrics warns): drop them;
+    // `sum(ferry_nodejs_active_handles)` is the same figure.
+    for (const kind of ['resources', 'handles', 'requests']) registry.removeSingleMetric(`${prefix}nodejs_active_${kind}_total`);
+  }
 
   const reconcileDuration = new Histogram({
     name: `${prefix}reconcile_duration_seconds`,
