@@ -17,7 +17,7 @@ interface StatusReply {
     /** The controller's own view: whether it leads, and its source (absent on a follower). */
     readonly fetch?: {
       leader?: boolean;
-      source?: { kind?: string; revision?: string; url?: string; branch?: string; error?: { message: string } };
+      source?: { kind?: string; revision?: string; url?: string; branch?: string; error?: { message: string; at: string; failures: number; nextAttemptAt: string } };
     } | null;
   };
   readonly hosts: { total: number; enrolled: number; reset: number };
@@ -76,7 +76,10 @@ function printOverview(s: StatusReply): void {
   out.push(`Source: ${where}`);
   out.push(`  applied revision:   ${src.lastAppliedRevision ?? 'none yet'}${src.lastAppliedAt ? ` at ${src.lastAppliedAt}` : ''}`);
   out.push(`  last revision seen: ${followed?.revision ?? src.lastAttemptedRevision ?? 'none yet'}`);
-  if (followed?.error) out.push(`  fetch error: ${followed.error.message}`);
+  if (followed?.error) {
+    out.push(`  Ready: False (FetchFailed): ${followed.error.message}`);
+    out.push(`    ${followed.error.failures} failure(s) in a row since ${followed.error.at}; next attempt ${followed.error.nextAttemptAt}; the applied revision still serves`);
+  }
   if (src.rejected) {
     out.push(`  REJECTED revision ${src.rejected.revision} at ${src.rejected.at} (the applied revision stays in force):`);
     if (src.rejected.message) out.push(`    ${src.rejected.message}`);
@@ -132,7 +135,9 @@ export function configure(cmd: Command): void {
         const s = await client.call<StatusReply>('GET', '/v1/status');
         if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         else printOverview(s);
-        setExitCode(cmd, s.failuresTotal > 0 ? ExitCode.notOk : ExitCode.ok);
+        // Not ok: a failing action, a source that cannot be fetched, or a revision that was rejected.
+        const sourceFailing = s.source.fetch?.source?.error !== undefined || s.source.rejected !== undefined;
+        setExitCode(cmd, s.failuresTotal > 0 || sourceFailing ? ExitCode.notOk : ExitCode.ok);
         return;
       }
       const d = await client.call<DeploymentReply>('GET', `/v1/deployments/${encodeURIComponent(deployment)}?limit=1000`);

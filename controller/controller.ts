@@ -111,6 +111,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, clock);
 
   let source: ManifestSource | undefined;
+  metrics.watchSource(() => source?.status());
   let reconciler: Reconciler | undefined;
   let autoWake: AutoWake | undefined;
 

@@ -346,7 +346,12 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       body: { kind: 'json', schema: 'api/empty', limit: '64kb', optional: true },
       async handle({ res }) {
         await deps.source.refresh();
-        res.json({ source: { ...(await store.getSourceStatus()), fetch: deps.source.status() ?? null } });
+        const fetch = deps.source.status() as { source?: { error?: { message?: string } } } | undefined;
+        const source = { ...(await store.getSourceStatus()), fetch: fetch ?? null };
+        // The fetch this refresh waited for failed: say so with an error status, not a 200.
+        const failed = fetch?.source?.error?.message;
+        if (failed !== undefined) throw new ApiError(502, 'source-fetch-failed', `fetching the source failed: ${failed}`, { source });
+        res.json({ source });
       },
     },
     {
