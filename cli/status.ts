@@ -43,13 +43,15 @@ interface DeploymentReply extends DeploymentSummary {
   readonly failures: FailureView[];
 }
 
-/** `suspended (operator: alice, 2026-…) · spec.suspended: false`. */
+/** `suspended (spec.suspended: false; operator override: suspended by alice at …)`, and which one is in force and why. */
 export function describeSuspension(s: SuspensionView): string {
   const spec = s.spec === undefined ? 'spec.suspended: unknown' : `spec.suspended: ${s.spec}`;
   const override = s.override
     ? `${s.override.by.startsWith('ferry') ? 'Ferry' : 'operator'} override: ${s.override.suspended ? 'suspended' : 'resumed'} by ${s.override.by} at ${s.override.at}${s.override.reason ? `: ${s.override.reason}` : ''}`
     : 'no operator override';
-  return `${s.effective ? 'suspended' : 'active'} (${spec}; ${override})`;
+  // Controllers older than the in-force rule send neither field.
+  const inForce = s.inForce === undefined ? '' : `\n  in force: ${s.inForce === 'override' ? 'the override' : "git's spec.suspended"} (${s.why})`;
+  return `${s.effective ? 'suspended' : 'active'} (${spec}; ${override})${inForce}`;
 }
 
 function failureLines(failures: readonly FailureView[], total: number): string {
@@ -90,14 +92,15 @@ function printOverview(s: StatusReply): void {
   if (s.deployments.length === 0) out.push('No deployments yet.');
   else {
     const by = (d: DeploymentSummary) => (d.suspended.override?.by.startsWith('ferry') ? 'by Ferry' : 'operator');
+    const overridden = (d: DeploymentSummary) => d.suspended.override !== undefined && d.suspended.inForce !== 'git';
     const rows = s.deployments.map((d) => [
       d.name,
-      d.suspended.effective ? (d.suspended.override ? `suspended (${by(d)})` : 'suspended') : d.suspended.override ? 'active (operator)' : 'active',
+      d.suspended.effective ? (overridden(d) ? `suspended (${by(d)})` : 'suspended') : overridden(d) ? 'active (operator)' : 'active',
       formatCounts(d.counts),
     ]);
     out.push(table([['DEPLOYMENT', 'STATUS', 'ACTIONS'], ...rows]).trimEnd());
     for (const d of s.deployments) {
-      if (d.suspended.effective && d.suspended.override?.reason) out.push(`  ${d.name}: ${d.suspended.override.reason} (ferry resume ${d.name} continues it)`);
+      if (d.suspended.effective && overridden(d) && d.suspended.override?.reason) out.push(`  ${d.name}: ${d.suspended.override.reason} (ferry resume ${d.name} continues it)`);
     }
   }
   const unavailable = s.content?.unavailable ?? [];

@@ -261,6 +261,17 @@ export interface DeploymentOverride {
   readonly at: string;
   /** Why, when the controller itself suspended it (`by: 'ferry:rollout'`: maxFailures exceeded). */
   readonly reason?: string;
+  /** `spec.suspended` in git when it was set; a later change of that field in git supersedes the override. */
+  readonly gitSuspended?: boolean;
+}
+
+/**
+ * True while an override is in force: git's `spec.suspended` (`spec`, undefined when the deployment
+ * is not in git) is still what it was when the override was set. A change of the field in git is the
+ * later intent and wins; an override set without knowing git's value stays until cleared.
+ */
+export function overrideInForce(override: DeploymentOverride, spec: boolean | undefined): boolean {
+  return override.gitSuspended === undefined || spec === undefined || spec === override.gitSuspended;
 }
 
 // ---------------------------------------------------------------- source status
@@ -389,7 +400,7 @@ export interface Store {
   listInstalled(filter?: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] }): Promise<readonly InstalledRecord[]>;
 
   /** Stores an operator's suspend (true) or resume (false) of a deployment; the latest one counts. */
-  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string): Promise<DeploymentOverride>;
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string, gitSuspended?: boolean): Promise<DeploymentOverride>;
   /** Removes the operator's override: `spec.suspended` from git alone applies again. */
   clearOverride(deployment: string): Promise<void>;
   listOverrides(): Promise<readonly DeploymentOverride[]>;
