@@ -186,3 +186,15 @@ export function formatCounts(counts: Readonly<Record<string, number>>): string {
   const entries = Object.entries(counts).filter(([, n]) => n > 0);
   return entries.length === 0 ? '-' : entries.map(([s, n]) => `${s} ${n}`).join(', ');
 }
+
+/**
+ * The end of an installer's output, indented under its action: at most `lines` lines, so a
+ * failure's cause is on screen without `--json` (the controller keeps the last 4 KiB).
+ */
+export function outputTail(output: string | undefined, lines = 10, indent = '    | '): string[] {
+  if (output === undefined || output.trim() === '') return [];
+  const all = output.replace(/\s+$/, '').split(/\r?\n/);
+  const shown = all.slice(-lines);
+  const head = all.length > shown.length ? [`${indent}… (${all.length - shown.length} earlier lines; --json has all the controller keeps)`] : [];
+  return [...head, ...shown.map((l) => `${indent}${l}`)];
+}

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeploymentSummary, FailureView, SuspensionView, UnavailableContentView } from '../controller/api/routes-admin.js';
-import { addClientOptions, adminClient, formatCounts, table, type ClientOptions } from './client.js';
+import { addClientOptions, adminClient, formatCounts, outputTail, table, type ClientOptions } from './client.js';
 import { ExitCode, setExitCode } from './errors.js';
 
 interface StatusReply {
@@ -34,11 +34,24 @@ interface HostRow {
   readonly state: string;
   /** Absent while the host has not reported on any of these actions. */
   readonly lastReportAt?: string;
-  readonly actions: { actionId: string; state: string; version?: string; reason?: string; exitCode?: number; bytesDone?: number; source?: string }[];
+  readonly actions: {
+    actionId: string;
+    package?: string;
+    state: string;
+    version?: string;
+    reason?: string;
+    exitCode?: number;
+    output?: string;
+    at?: string;
+    bytesDone?: number;
+    source?: string;
+  }[];
 }
 
 interface DeploymentReply extends DeploymentSummary {
   readonly packages?: { name: string; version: string; state: string }[];
+  /** The applied revision's groups (controllers that know them). */
+  readonly groups?: string[];
   readonly hosts: { total: number; offset: number; limit: number; items: HostRow[] };
   readonly failures: FailureView[];
 }
@@ -126,7 +139,21 @@ function printDeployment(d: DeploymentReply): void {
   });
   out.push(table([['HOST', 'STATE', 'VERSION', 'LAST REPORT', 'REASON'], ...rows]).trimEnd());
   if (d.hosts.total > d.hosts.items.length) out.push(`… ${d.hosts.total - d.hosts.items.length} more hosts (use --json with the API's ?offset=)`);
+  out.push(...failedInstalls(d.hosts.items));
   process.stdout.write(`${out.join('\n')}\n${failureLines(d.failures, d.counts.failed ?? 0)}`);
+}
+
+/** Each failed action of the hosts shown: the installer's exit code and the tail of its output. */
+function failedInstalls(hosts: readonly HostRow[]): string[] {
+  const out: string[] = [];
+  for (const h of hosts) {
+    for (const a of h.actions.filter((x) => x.state === 'failed')) {
+      const exit = a.exitCode !== undefined ? `exit code ${a.exitCode}` : 'no exit code';
+      out.push('', `Failed on ${h.host}: ${a.actionId} (${exit}${a.at ? `, at ${a.at}` : ''}): ${a.reason ?? 'failed'}`);
+      out.push(...outputTail(a.output));
+    }
+  }
+  return out;
 }
 
 export function configure(cmd: Command): void {

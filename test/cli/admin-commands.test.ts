@@ -18,6 +18,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** 14 lines, the last the cause: the text views show the last 10. */
+const installerOutput = `${Array.from({ length: 13 }, (_, i) => `step ${i + 1} ok`).join('\n')}\ndpkg: error: disk full\n`;
+
 describe('ferry admin commands', function () {
   this.timeout(60_000);
   let h: Harness;
@@ -30,6 +33,7 @@ describe('ferry admin commands', function () {
         { name: 'editor-2-4', suspended: false, packages: [{ name: 'text-editor', version: '2.4.1', state: 'present' }] },
         { name: 'browser', suspended: false, packages: [{ name: 'browser', version: '1.0.0', state: 'present' }] },
       ],
+      groups: { lab: ['web1', 'web2'], office: ['web1'] },
     });
     work = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
     env = { FERRY_SERVER: h.url, FERRY_TOKEN: h.adminToken };
@@ -44,7 +48,12 @@ describe('ferry admin commands', function () {
     const at = '2026-03-01T10:00:00.000Z';
     await h.request('POST', '/v1/hosts/web1/reports', {
       token: web1,
-      json: { results: [{ id: 'a', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 1, state: 'failed', at, exitCode: 3, reason: 'install.sh exited 3' }] },
+      json: {
+        results: [
+          { id: 'a0', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 1, state: 'downloading', at: '2026-03-01T09:59:00.000Z', bytesDone: 10 },
+          { id: 'a', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 1, state: 'failed', at, exitCode: 3, reason: 'install.sh exited 3', output: installerOutput },
+        ],
+      },
     });
     await h.request('POST', '/v1/hosts/web2/reports', {
       token: web2,
@@ -136,6 +145,26 @@ describe('ferry admin commands', function () {
     const missing = await runFerry(['status', 'nope'], { env });
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('no deployment nope');
+  });
+
+  it('status DEPLOYMENT and hosts HOST show in text the exit code, the output tail, groups and history', async () => {
+    const tail = [
+      '    | … (4 earlier lines; --json has all the controller keeps)',
+      ...Array.from({ length: 9 }, (_, i) => `    | step ${i + 5} ok`),
+      '    | dpkg: error: disk full',
+    ];
+    const status = await runFerry(['status', 'editor-2-4'], { env });
+    expect(status.code).to.equal(1);
+    expect(status.stdout).to.contain(
+      ['', 'Failed on web1: editor-2-4/text-editor@2.4.1/install (exit code 3, at 2026-03-01T10:00:00.000Z): install.sh exited 3', ...tail, ''].join('\n'),
+    );
+    const host = await runFerry(['hosts', 'web1'], { env });
+    expect(host.code, host.stderr).to.equal(0);
+    expect(host.stdout).to.contain('\n  groups: lab, office\n');
+    expect(host.stdout).to.contain(['', 'Failed: editor-2-4/text-editor@2.4.1/install (exit code 3): install.sh exited 3', ...tail, ''].join('\n'));
+    expect(host.stdout).to.match(
+      /\nHistory \(newest 2 of 2\):\nAT\s+ACTION\s+STATE\s+REASON\n2026-03-01T10:00:00\.000Z\s+editor-2-4\/text-editor@2\.4\.1\/install\s+failed\s+install\.sh exited 3 \(exit 3\)\n2026-03-01T09:59:00\.000Z\s+editor-2-4\/text-editor@2\.4\.1\/install\s+downloading/,
+    );
   });
 
   it('hosts lists hosts and shows one', async () => {
