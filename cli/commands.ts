@@ -23,6 +23,8 @@ export const commands: readonly CommandEntry[] = [
   },
   { words: ['package', 'push'], usage: 'FILE', summary: "upload an artifact to the controller's content store", load: () => import('./package-push.js') },
   { words: ['token', 'create'], usage: '[--ttl 24h]', summary: 'make an enrollment token', load: () => import('./token-create.js') },
+  { words: ['token', 'list'], usage: '', summary: 'list enrollment tokens (id, state, expiry, uses)', load: () => import('./token-list.js') },
+  { words: ['token', 'revoke'], usage: 'ID|TOKEN', summary: 'revoke an enrollment token now', load: () => import('./token-revoke.js') },
   { words: ['status'], usage: '[DEPLOYMENT]', summary: 'what is pending, installed, failed or not applicable, and why', load: () => import('./status.js') },
   { words: ['hosts'], usage: '[HOST]', summary: 'hosts, their inventory, groups and plans', load: () => import('./hosts.js') },
   { words: ['suspend'], usage: 'DEPLOYMENT', summary: 'suspend a deployment (new actions stop, transfers pause)', load: () => import('./suspend.js') },

@@ -21,6 +21,7 @@ interface ControllerFlags {
   readonly listen: string;
   readonly poll: string;
   readonly webhookSecretFile?: string;
+  readonly metricsTokenFile?: string;
   readonly logLevel: string;
   readonly reportRetention: string;
   readonly wakeBroadcast: string;
@@ -37,6 +38,7 @@ export function configure(cmd: Command): void {
     .option('--listen <HOST:PORT>', 'address to serve the API on', '127.0.0.1:8470')
     .option('--poll <DURATION>', 'how often to fetch the repository (e.g. 30s, 5m)', '30s')
     .option('--webhook-secret-file <FILE>', 'HMAC secret of the push webhook (X-Hub-Signature-256)')
+    .option('--metrics-token-file <FILE>', 'require `Authorization: Bearer <the token in FILE>` on /metrics (default: /metrics is open)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
     .option('--wake-broadcast <ADDR[:PORT]>', 'where Wake-on-LAN magic packets are sent (UDP, broadcast allowed)', '255.255.255.255:9')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
@@ -60,8 +62,8 @@ function makeLogger(level: string): Logger {
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
     throw new UserError(`--log-level ${level}: use trace, debug, info, warn or error`);
   }
-  // JSON lines for log collectors; readable when a person watches the terminal.
-  if (process.stdout.isTTY) return pino({ level }, pretty({ colorize: true, destination: 2 }));
+  // JSON lines for log collectors; readable when a person watches the terminal the logs go to (stderr).
+  if (process.stderr.isTTY) return pino({ level }, pretty({ colorize: true, destination: 2 }));
   return pino({ level }, pino.destination({ fd: 2, sync: false }));
 }
 
@@ -87,6 +89,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       pollMs,
       ...(reportRetentionMs !== undefined ? { reportRetentionMs } : {}),
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
+      ...(flags.metricsTokenFile !== undefined ? { metricsTokenFile: flags.metricsTokenFile } : {}),
       wakeBroadcast: flags.wakeBroadcast,
       logger,
       clock: systemClock,

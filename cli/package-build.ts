@@ -6,8 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { Document, Scalar, type YAMLSeq } from 'yaml';
+import { Option, type Command } from 'commander';
+import { Document, Scalar, parse, type YAMLSeq } from 'yaml';
 import { formatBytes } from '../core/units/bytes.js';
 import { buildArtifact, type ArtifactInfo } from './artifact.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
@@ -22,6 +22,9 @@ export interface PackageBuildOptions {
   readonly install?: string;
   readonly uninstall?: string;
   readonly detect?: string;
+  /** `yaml` (default): the manifest to append to a file; `json`: the artifact and the manifest as one JSON object. */
+  readonly format?: 'yaml' | 'json';
+  readonly json?: boolean;
 }
 
 // The same rules as schemas/common.schema.json#/definitions/name and …/version.
@@ -43,6 +46,8 @@ export function configure(cmd: Command): void {
     .option('--install <CMD>', 'install command, split into argv like a shell would (default: sh install.sh)')
     .option('--uninstall <CMD>', 'uninstall command (default: sh uninstall.sh when DIR has one)')
     .option('--detect <CMD>', 'command that exits 0 when the package is already installed')
+    .addOption(new Option('--format <format>', 'yaml: the Package manifest; json: {file, sha256, size, entries, manifest}').choices(['yaml', 'json']).default('yaml'))
+    .option('--json', 'same as --format json')
     .addHelpText(
       'after',
       [
@@ -80,7 +85,11 @@ export async function packageBuild(dir: string, opts: PackageBuildOptions): Prom
   progress.stop();
 
   const source = sourceFor(opts, file);
-  process.stdout.write(manifestYaml(opts, artifact, source, install, uninstall, detect));
+  const yaml = manifestYaml(opts, artifact, source, install, uninstall, detect);
+  if (opts.json || opts.format === 'json') {
+    const manifest = parse(yaml) as unknown;
+    process.stdout.write(`${JSON.stringify({ file, sha256: artifact.sha256, size: artifact.size, entries: artifact.entries, manifest }, null, 2)}\n`);
+  } else process.stdout.write(yaml);
   process.stderr.write(`wrote ${file}: ${artifact.entries} entries, ${formatBytes(artifact.size)}, sha256 ${artifact.sha256}\n`);
   if (source === undefined) {
     process.stderr.write(`note: no spec.artifact.source; upload the artifact with \`ferry package push ${file}\`, or commit it to the manifest repo and set --source\n`);

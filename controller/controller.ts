@@ -48,6 +48,8 @@ export interface ControllerOptions {
   /** Source poll interval, ms. */
   readonly pollMs: number;
   readonly webhookSecretFile?: string;
+  /** A file holding the bearer token `/metrics` then requires (Prometheus' `authorization.credentials_file`). */
+  readonly metricsTokenFile?: string;
   readonly logger: Logger;
   /** The one clock of the controller (lib/clock): the source, the API, leader requests and the reconciler read it. */
   readonly clock: Clock;
@@ -95,6 +97,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const data = resolve(options.data);
   const keys = await loadOrCreateKeys(data);
   const webhookSecret = options.webhookSecretFile ? await readSecret(options.webhookSecretFile) : undefined;
+  const metricsToken = options.metricsTokenFile ? await readSecret(options.metricsTokenFile, '--metrics-token-file') : undefined;
   const { host, port } = parseListen(options.listen);
   const sourceSpec = await chooseSource(options);
   const wakeTarget = parseBroadcastAddress(options.wakeBroadcast ?? defaultWakeBroadcast);
@@ -108,6 +111,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, clock);
 
   let source: ManifestSource | undefined;
+  metrics.watchSource(() => source?.status());
   let reconciler: Reconciler | undefined;
   let autoWake: AutoWake | undefined;
 
@@ -204,6 +208,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     clock: clock,
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
     wake,
   };
@@ -296,12 +301,12 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-async function readSecret(file: string): Promise<string> {
+async function readSecret(file: string, flag = '--webhook-secret-file'): Promise<string> {
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ControllerConfigError(`--webhook-secret-file ${file}: cannot read it (${err.code ?? err.message})`);
+    throw new ControllerConfigError(`${flag} ${file}: cannot read it (${err.code ?? err.message})`);
   });
   const secret = text.trim();
-  if (secret.length < 8) throw new ControllerConfigError(`--webhook-secret-file ${file}: the secret is empty or shorter than 8 characters`);
+  if (secret.length < 8) throw new ControllerConfigError(`${flag} ${file}: the secret is empty or shorter than 8 characters`);
   return secret;
 }
 

@@ -74,6 +74,8 @@ export interface ApiDeps {
   readonly metrics?: Metrics;
   /** Secret of the push webhook (`X-Hub-Signature-256`); absent: the webhook answers 404. */
   readonly webhookSecret?: string;
+  /** When set, `/metrics` answers only a request with `Authorization: Bearer <this>` (or the admin token). */
+  readonly metricsToken?: string;
   /** True when the source and the store are ready (`/readyz`). */
   ready(): boolean;
   /** The applied revision's deployments; absent: deployments are known only from reports and overrides. */

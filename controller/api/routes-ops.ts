@@ -1,5 +1,7 @@
 /** Unauthenticated operations endpoints: liveness, readiness, Prometheus metrics. */
+import { bearerToken, safeEqual } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { ApiError } from './errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RouteSpec } from './route.js';
 
@@ -34,7 +36,16 @@ export function opsRoutes(deps: ApiDeps, metrics: Metrics): RouteSpec[] {
       path: '/metrics',
       auth: 'none',
       body: { kind: 'none' },
-      async handle({ res }) {
+      async handle({ req, res }) {
+        const { metricsToken } = deps;
+        if (metricsToken !== undefined) {
+          const given = bearerToken(req.headers);
+          if (given === undefined || !(safeEqual(given, metricsToken) || safeEqual(given, deps.keys.adminToken))) {
+            throw new ApiError(401, 'unauthenticated', 'this controller was started with --metrics-token-file: send `Authorization: Bearer <that token>`', undefined, {
+              'WWW-Authenticate': 'Bearer realm="ferry-metrics"',
+            });
+          }
+        }
         const { contentType, body } = await metrics.expose();
         res.setHeader('Content-Type', contentType);
         res.end(body);

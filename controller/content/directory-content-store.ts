@@ -65,7 +65,7 @@ export class DirectoryContentStore implements ContentStore {
   async stat(sha256: string): Promise<ContentInfo | undefined> {
     try {
       const s = await stat(this.path(sha256));
-      return s.isFile() ? { sha256, size: s.size } : undefined;
+      return s.isFile() ? { sha256, size: s.size, storedAt: s.mtime } : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;

@@ -15,7 +15,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { ContentIngester } from '../content/ingest.js';
 import { backoffDelay } from '../../lib/backoff.js';
 import type { ManifestSource } from '../source/source.js';
-import type { DeploymentOverride, PlanEntry, Store } from '../store/store.js';
+import { overrideInForce, type DeploymentOverride, type PlanEntry, type Store } from '../store/store.js';
 import { ContentCheck, type UnavailableContent } from './content-check.js';
 import { fleetChanges, refreshFleet, type FleetView } from './fleet-view.js';
 import { emptyMemo, type ReconcileMemo } from './memo.js';
@@ -268,7 +268,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   /** Plan: the inputs of this pass and the planner's result, or undefined when no input changed (skip). */
   private async plan(memo: ReconcileMemo<R>, desired: Snapshot, fleet: FleetView, now: Date): Promise<Planned<R> | undefined> {
     const { store, planning } = this.options;
-    const overrides = await store.listOverrides();
+    const overrides = await this.overridesInForce(desired);
     const rolloutDeployments = new Set([...desired.deployments].filter(([, d]) => d.spec.rollout).map(([name]) => name));
     // Progress counts the actions of the current (stored) plans only: a report on an action that
     // has since left a host's plan, or came back to it, is history, not a failure of this rollout.
@@ -313,6 +313,26 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     return { inputs, key, pass, overrides, rolloutDeployments };
   }
 
+  /**
+   * The operator overrides still in force. One whose deployment's `spec.suspended` changed in git
+   * since it was set is superseded by that later intent, and removed.
+   */
+  private async overridesInForce(desired: Snapshot): Promise<readonly DeploymentOverride[]> {
+    const { store, logger } = this.options;
+    const all = await store.listOverrides();
+    const kept: DeploymentOverride[] = [];
+    for (const o of all) {
+      const spec = desired.deployments.get(o.deployment)?.spec.suspended;
+      if (overrideInForce(o, spec)) {
+        kept.push(o);
+        continue;
+      }
+      await store.clearOverride(o.deployment);
+      logger.info({ deployment: o.deployment, override: o, spec }, `reconcile: spec.suspended changed in git to ${spec}; it supersedes the override by ${o.by}`);
+    }
+    return kept;
+  }
+
   /** Diff: the plans whose content changed, among the hosts the planner computed again. */
   private diff(memo: ReconcileMemo<R>, pass: PlanningPass<R>, revision: string): PlanEntry[] {
     const before = memo.planned?.result;
@@ -344,7 +364,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       logger.info({ revision: desired.revision, hosts: planned.pass.result.plans.size, raised: raised.length }, 'reconcile: revision applied');
     }
     await this.content.record(desired);
-    await this.recordSelfSuspensions(planned.pass.result, planned.overrides, now);
+    await this.recordSelfSuspensions(planned.pass.result, planned.overrides, desired, now);
     if (raised.length > 0) logger.info({ hosts: raised.map((r) => `${r.host}#${r.serial}`).slice(0, 50), count: raised.length }, 'reconcile: plans changed');
     return raised.map((r) => r.host);
   }
@@ -369,13 +389,13 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
    * override by `ferry:rollout` with the reason, so the suspension outlives this process and the
    * rollout progress it was computed from; an operator's resume replaces it.
    */
-  private async recordSelfSuspensions(result: R, overrides: readonly { readonly deployment: string }[], now: Date): Promise<void> {
+  private async recordSelfSuspensions(result: R, overrides: readonly { readonly deployment: string }[], desired: Snapshot, now: Date): Promise<void> {
     const { store, logger } = this.options;
     const overridden = new Set(overrides.map((o) => o.deployment));
     for (const [name, outcome] of result.deployments ?? []) {
       if (outcome.suspended !== 'self' || overridden.has(name)) continue;
       const reason = outcome.selfSuspended ?? 'rollout maxFailures exceeded';
-      await store.setSuspended(name, true, rolloutSuspender, now, reason);
+      await store.setSuspended(name, true, rolloutSuspender, now, reason, desired.deployments.get(name)?.spec.suspended);
       logger.warn({ deployment: name, reason }, 'reconcile: deployment suspended by its rollout (maxFailures); `ferry resume` continues it');
     }
   }

@@ -45,6 +45,12 @@ export class KyselyStore implements Store {
   consumeToken(token: string, now: Date) {
     return tokens.consumeToken(this.db, token, now);
   }
+  listTokens() {
+    return tokens.listTokens(this.db);
+  }
+  revokeToken(idOrToken: string, now: Date) {
+    return tokens.revokeToken(this.db, idOrToken, now);
+  }
 
   enrollHost(request: EnrollRequest) {
     return hosts.enrollHost(this.db, request);
@@ -129,8 +135,8 @@ export class KyselyStore implements Store {
   listInstalled(filter?: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] }) {
     return deployments.listInstalled(this.db, filter);
   }
-  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string) {
-    return deployments.setSuspended(this.db, deployment, suspended, by, now, reason);
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string, gitSuspended?: boolean) {
+    return deployments.setSuspended(this.db, deployment, suspended, by, now, reason, gitSuspended);
   }
   clearOverride(deployment: string) {
     return deployments.clearOverride(this.db, deployment);

@@ -17,8 +17,22 @@ import type { ActionReport, ActionState, HostPlan, Inventory, PlannedStatus } fr
 export interface CreatedToken {
   /** The secret, shown once; only its sha256 is stored. */
   readonly token: string;
+  /** What names it in `listTokens` and `revokeToken`: the first 12 hex digits of its sha256. */
+  readonly id: string;
   readonly expiresAt: string;
 }
+
+/** An enrollment token as an admin sees it: never the secret. */
+export interface TokenRecord {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly uses: number;
+  readonly lastUsedAt?: string;
+  readonly revokedAt?: string;
+}
+
+export type RevokeResult = { readonly token: TokenRecord } | { readonly error: 'unknown-token' | 'ambiguous' };
 
 export type TokenCheck = { readonly ok: true; readonly expiresAt: string; readonly uses: number } | { readonly ok: false; readonly error: 'unknown-token' | 'expired' };
 
@@ -247,6 +261,17 @@ export interface DeploymentOverride {
   readonly at: string;
   /** Why, when the controller itself suspended it (`by: 'ferry:rollout'`: maxFailures exceeded). */
   readonly reason?: string;
+  /** `spec.suspended` in git when it was set; a later change of that field in git supersedes the override. */
+  readonly gitSuspended?: boolean;
+}
+
+/**
+ * True while an override is in force: git's `spec.suspended` (`spec`, undefined when the deployment
+ * is not in git) is still what it was when the override was set. A change of the field in git is the
+ * later intent and wins; an override set without knowing git's value stays until cleared.
+ */
+export function overrideInForce(override: DeploymentOverride, spec: boolean | undefined): boolean {
+  return override.gitSuspended === undefined || spec === undefined || spec === override.gitSuspended;
 }
 
 // ---------------------------------------------------------------- source status
@@ -288,6 +313,10 @@ export interface Store {
   createToken(options: { readonly ttlMs: number; readonly now: Date }): Promise<CreatedToken>;
   /** Checks a token and counts its use; it stays valid until it expires. */
   consumeToken(token: string, now: Date): Promise<TokenCheck>;
+  /** Every enrollment token, newest first (expired and revoked ones too). */
+  listTokens(): Promise<readonly TokenRecord[]>;
+  /** Ends a token now: `idOrToken` is its id (or a longer prefix of its sha256) or the secret itself. */
+  revokeToken(idOrToken: string, now: Date): Promise<RevokeResult>;
 
   /** Enrolls a host; refused while that name holds a credential (until `resetHost`). */
   enrollHost(request: EnrollRequest): Promise<EnrollResult>;
@@ -371,7 +400,7 @@ export interface Store {
   listInstalled(filter?: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] }): Promise<readonly InstalledRecord[]>;
 
   /** Stores an operator's suspend (true) or resume (false) of a deployment; the latest one counts. */
-  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string): Promise<DeploymentOverride>;
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string, gitSuspended?: boolean): Promise<DeploymentOverride>;
   /** Removes the operator's override: `spec.suspended` from git alone applies again. */
   clearOverride(deployment: string): Promise<void>;
   listOverrides(): Promise<readonly DeploymentOverride[]>;

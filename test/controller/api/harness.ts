@@ -62,6 +62,7 @@ export interface Reply {
 export interface HarnessOptions {
   readonly enrollRateLimit?: EnrollRateLimit;
   readonly webhookSecret?: string;
+  readonly metricsToken?: string;
   readonly desired?: DesiredDeployment[];
   /** Group name → member hosts, offered as the applied revision's groups (needs `desired`). */
   readonly groups?: Readonly<Record<string, readonly string[]>>;
@@ -104,6 +105,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ready: () => ready,
     planCacheMs: options.planCacheMs ?? 0,
     ...(options.webhookSecret !== undefined && { webhookSecret: options.webhookSecret }),
+    ...(options.metricsToken !== undefined && { metricsToken: options.metricsToken }),
     ...(options.enrollRateLimit && { enrollRateLimit: options.enrollRateLimit }),
     ...(options.desired && {
       desired: {

@@ -172,7 +172,14 @@ for (const backend of backends) {
       expect(await again.getMeta('k')).to.equal('v2');
       expect(await again.getMeta('missing')).to.equal(undefined);
       const migrations = await database.rows('select name from kysely_migration order by name');
-      expect(migrations).to.deep.equal([{ name: '0001-initial' }, { name: '0002-override-reason' }, { name: '0003-plan-actions' }, { name: '0004-reports-received-at' }]);
+      expect(migrations).to.deep.equal([
+        { name: '0001-initial' },
+        { name: '0002-override-reason' },
+        { name: '0003-plan-actions' },
+        { name: '0004-reports-received-at' },
+        { name: '0005-token-revoked' },
+        { name: '0006-override-git-suspended' },
+      ]);
     });
 
     it('stores only the hash of an enrollment token, valid for many uses until it expires', async () => {
@@ -611,7 +618,9 @@ for (const backend of backends) {
       await store.ingestReports('h1', [report('a', 'd/q@1/install', 'installed', 1)], t0);
       await store.close();
       // Back to a database at 0002: the later migrations undone.
-      await database.run(`drop table plan_actions; drop index reports_received_at; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at')`);
+      await database.run(
+        `drop table plan_actions; drop index reports_received_at; alter table enrollment_tokens drop column revoked_at; alter table deployment_overrides drop column git_suspended; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at', '0005-token-revoked', '0006-override-git-suspended')`,
+      );
       store = await openStore(database.url, database.options);
       expect(
         await database.rows('select host, action_id, deployment, package, version, op, planned_status, reason, since_serial from plan_actions order by action_id'),
