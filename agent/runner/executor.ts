@@ -8,6 +8,7 @@
  * The agent, `ferry bundle apply` and a relay run plans through this one executor.
  */
 import type { Clock } from '../../lib/clock.js';
+import { crashPoint } from '../../lib/crash-point.js';
 import type { Inventory, Plan, PlanAction } from '../../core/plan/types.js';
 import type { EventSink } from '../log/events.js';
 import { decide } from './decide.js';
@@ -180,6 +181,7 @@ export class Executor {
       case 'unpack': {
         pass.inventory = undefined;
         const outcome = await this.d.unpacker.unpack(a);
+        crashPoint('agent.unpack.done');
         if (outcome.ok) memory.unpacked = outcome.dir;
         else events.emit({ event: 'extract-failed', level: 'error', action: a.id, message: outcome.reason });
         return { step: 'unpack', outcome };
@@ -200,9 +202,11 @@ export class Executor {
         this.d.reporter.attempt(a.id);
         events.emit({ event: 'install-started', action: a.id, message: `installing ${a.package} ${a.version}` });
         events.progress(a.id, `install ${a.package} ${a.version}`, 0, 0);
+        crashPoint('agent.install.before-exec');
         const outcome = await this.d.installer.run(step.spec, { dir: step.dir, onSpawn: (pid) => this.d.reporter.running(plan.serial, a.id, 'installing', pid) });
         events.endProgress(a.id);
         this.softwareChanged(pass);
+        crashPoint('agent.install.after-exec');
         if (outcome.kind === 'succeeded') events.emit({ event: 'install-finished', action: a.id, ms: outcome.durationMs, message: `installed ${a.package} ${a.version}` });
         else this.commandFailed('install', a, outcome);
         return { step: 'install', dir: step.dir, outcome };
@@ -210,7 +214,9 @@ export class Executor {
       case 'uninstall': {
         this.record(plan, a, step.note, true);
         events.emit({ event: 'uninstall-started', action: a.id, message: `uninstalling ${a.package} ${a.version}` });
+        crashPoint('agent.uninstall.before-exec');
         const outcome = await this.d.installer.run(step.spec, { dir: step.dir, onSpawn: (pid) => this.d.reporter.running(plan.serial, a.id, 'uninstalling', pid) });
+        crashPoint('agent.uninstall.after-exec');
         this.softwareChanged(pass);
         if (outcome.kind === 'succeeded') events.emit({ event: 'uninstall-finished', action: a.id, message: `uninstalled ${a.package} ${a.version}` });
         else this.commandFailed('uninstall', a, outcome);
@@ -225,6 +231,7 @@ export class Executor {
   private async download(plan: Plan, a: PlanAction, note: Note, honourWindow: boolean): Promise<LastStep> {
     const { events, clock, reporter } = this.d;
     this.record(plan, a, note, true);
+    crashPoint('agent.download.started');
     events.emit({ event: 'download-started', action: a.id, bytesDone: note.bytesDone ?? 0, size: a.artifact.size, message: `downloading ${a.package} ${a.version}` });
     const why = () =>
       pauseWhy(
@@ -243,6 +250,7 @@ export class Executor {
       shouldPause: () => why() !== undefined,
       ...(this.d.signal ? { signal: this.d.signal } : {}),
       onProgress: (done, total) => {
+        crashPoint('agent.download.progress');
         events.progress(a.id, `${a.package} ${a.version}`, done, total);
         const t = clock.now();
         if (t - lastSaved >= 1000) {
@@ -258,6 +266,7 @@ export class Executor {
     events.endProgress(a.id);
     for (const p of outcome.problems) events.emit({ event: 'source-failed', level: 'warn', action: a.id, source: p.source, problem: p.kind, message: p.message });
     if (outcome.kind === 'verified') {
+      crashPoint('agent.download.fetched');
       events.emit({ event: 'download-finished', action: a.id, bytesFetched: outcome.bytesFetched, source: outcome.source, message: `downloaded ${a.package} ${a.version}` });
       return { step: 'download', outcome };
     }

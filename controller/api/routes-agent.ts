@@ -1,5 +1,6 @@
 /** The agent side of the API (DESIGN §4): enroll, inventory, plan, reports. */
 import type { ActionReport, Facts, Inventory, SoftwareItem } from '../../core/plan/types.js';
+import { crashPoint } from '../../lib/crash-point.js';
 import { ApiError } from './errors.js';
 import { newCredential, sha256Hex } from './auth.js';
 import { noneMatch } from './http.js';
@@ -125,7 +126,9 @@ export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder 
       async handle({ res, params, body, now }) {
         const host = params['host']!;
         const { results } = body as ReportsBody;
+        crashPoint('controller.reports.received');
         const ingested = await store.ingestReports(host, results, now);
+        crashPoint('controller.reports.stored');
         await markSeen(host, now, true);
         if (ingested.accepted > 0) metrics.reportsIngested.inc({ result: 'accepted' }, ingested.accepted);
         if (ingested.duplicates > 0) metrics.reportsIngested.inc({ result: 'duplicate' }, ingested.duplicates);
