@@ -151,7 +151,10 @@ async function until(check: () => Promise<boolean> | boolean, everyMs = 5): Prom
 }
 
 async function plan(url: string, i: number): Promise<{ serial: number; revision: string; actions: { id: string }[] }> {
-  const res = await fetch(`${url}/v1/hosts/${hostName(i)}/plan`, { headers: { authorization: `Bearer ${credentialOf(i)}` } });
+  // A keep-alive connection the controller dropped while its event loop was busy: try once more.
+  const res = await fetch(`${url}/v1/hosts/${hostName(i)}/plan`, { headers: { authorization: `Bearer ${credentialOf(i)}` } }).catch(() =>
+    fetch(`${url}/v1/hosts/${hostName(i)}/plan`, { headers: { authorization: `Bearer ${credentialOf(i)}` } }),
+  );
   if (res.status !== 200) throw new Error(`plan of ${hostName(i)}: HTTP ${res.status}`);
   return (await res.json()) as { serial: number; revision: string; actions: { id: string }[] };
 }
@@ -205,9 +208,9 @@ export async function run(): Promise<void> {
     await until(() => c.reconciler()?.status().appliedRevision !== undefined, 10);
     const firstSample = first();
     await readyWatch;
+    line('first reconcile', firstSample, 15_000, `; /readyz 200 after ${readyAt?.toFixed(0)} ms; ${c.reconciler()!.status().lastRun?.replanned} hosts planned`);
     const targeted = 0; // host-000000 is in site-0
     const before = await plan(c.url, targeted);
-    line('first reconcile', firstSample, 15_000, `; /readyz 200 after ${readyAt?.toFixed(0)} ms; ${c.reconciler()!.status().lastRun?.replanned} hosts planned`);
 
     // A commit changing deploy-00 (site-0, 10% of hosts) → a targeted host is served the new plan.
     const changes: Sample[] = [];
