@@ -208,7 +208,8 @@ export async function run(): Promise<void> {
     await until(() => c.reconciler()?.status().appliedRevision !== undefined, 10);
     const firstSample = first();
     await readyWatch;
-    line('first reconcile', firstSample, 15_000, `; /readyz 200 after ${readyAt?.toFixed(0)} ms; ${c.reconciler()!.status().lastRun?.replanned} hosts planned`);
+    const firstRun = c.reconciler()!.status().lastRun;
+    line('first reconcile', firstSample, 15_000, `; /readyz 200 after ${readyAt?.toFixed(0)} ms; ${firstRun?.replanned} hosts planned; steps ${JSON.stringify(firstRun?.stepsMs)}`);
     const targeted = 0; // host-000000 is in site-0
     const before = await plan(c.url, targeted);
 
@@ -228,7 +229,12 @@ export async function run(): Promise<void> {
       rss.push(s.rssMiB);
       const run = c.reconciler()!.status().lastRun;
       if (r < 3 || r === refreshes - 1)
-        line(`10% change (pass ${r + 1})`, s, 2000, `; pass ${run?.durationMs.toFixed(0)} ms, ${run?.replanned} re-planned, ${run?.raised.length} raised`);
+        line(
+          `10% change (pass ${r + 1})`,
+          s,
+          2000,
+          `; pass ${run?.durationMs.toFixed(0)} ms, ${run?.replanned} re-planned, ${run?.raised.length} raised; steps ${JSON.stringify(run?.stepsMs)}`,
+        );
     }
     const sorted = changes.map((s) => s.wallMs).sort((a, b) => a - b);
     const cpu = changes.map((s) => s.cpuMs).sort((a, b) => a - b);
@@ -243,7 +249,9 @@ export async function run(): Promise<void> {
       await refresh(c.url, admin);
       noChange.push(s());
     }
+    const lastRun = c.reconciler()!.status().lastRun;
     for (const [i, s] of noChange.entries()) if (i < 2 || i === noChange.length - 1) line(`no-change refresh (${i + 1})`, s, 100);
+    console.log(`  the last one's pass: ${lastRun?.outcome}, ${lastRun?.durationMs.toFixed(0)} ms; steps ${JSON.stringify(lastRun?.stepsMs)}`);
 
     (globalThis as { gc?: () => void }).gc?.();
     const every = Math.max(1, Math.floor(rss.length / 10));

@@ -15,12 +15,13 @@ import type { Clock } from '../../lib/clock.js';
 import type { ContentIngester } from '../content/ingest.js';
 import { backoffDelay } from '../../lib/backoff.js';
 import type { ManifestSource } from '../source/source.js';
-import type { DeploymentOverride, PlanEntry, Store } from '../store/store.js';
+import type { DeploymentOverride, PlanEntry, Store, UnsignedPlanRecord } from '../store/store.js';
 import { ContentCheck, type UnavailableContent } from './content-check.js';
 import { fleetChanges, refreshFleet, type FleetView } from './fleet-view.js';
 import { emptyMemo, type ReconcileMemo } from './memo.js';
 import { observeSource } from './observe.js';
-import { signPlan } from './plan-document.js';
+import { planDocument } from './plan-document.js';
+import { SigningPool } from '../keys/signing-pool.js';
 import type { FleetPlanResult, Planning, PlanningInputs, PlanningPass } from './planning.js';
 import { rolloutKey, rolloutProgress } from './rollout.js';
 import {
@@ -90,12 +91,14 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private dailyTimer: NodeJS.Timeout | undefined;
   private groupCache: { readonly snapshot: Snapshot; readonly fleet: FleetView; readonly groups: ReadonlyMap<string, ReadonlySet<string>> } | undefined;
   private readonly key: KeyObject;
+  private readonly signer: SigningPool;
   private readonly queue: TriggerQueue;
   private readonly content: ContentCheck;
   private readonly upkeep: Upkeep;
 
   constructor(private readonly options: ReconcilerOptions<R>) {
     this.key = createPrivateKey(options.signingKey);
+    this.signer = new SigningPool(options.signingKey);
     this.queue = new TriggerQueue({ pass: (triggers) => this.reconcile(triggers), coalesceMs: options.coalesceMs ?? 100 });
     this.content = new ContentCheck({
       ...(options.content ? { content: options.content } : {}),
@@ -124,6 +127,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.unsubscribe?.();
     clearTimeout(this.dailyTimer);
     await this.queue.stop();
+    await this.signer.close();
   }
 
   /** The API calls this when a host's inventory content changed (or the host enrolled). */
@@ -202,12 +206,20 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     let error: string | undefined;
     let replanned = 0;
     let raised: readonly string[] = [];
+    const steps: Record<string, number> = {};
+    let stepStart = t0;
+    const step = (name: string) => {
+      const at = performance.now();
+      steps[name] = Math.round((at - stepStart) * 10) / 10;
+      stepStart = at;
+    };
     this.conditions = setCondition(this.conditions, { type: 'Reconciling', status: 'True', reason: 'Progressing', message: `reconciling (${triggers.join(', ')})` }, now);
     if (triggers.some((t) => t.startsWith('content'))) this.content.markDirty();
     if (triggers.includes('content-retry')) this.content.retried();
     try {
       await this.upkeep.pruneIfDue(now);
       memo = { ...memo, ...(await observeSource(memo, this.options, now)) };
+      step('observe');
       const desired = memo.desired;
       if (!desired) {
         outcome = memo.rejectedRevision ? 'rejected' : 'waiting';
@@ -216,7 +228,9 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       }
       const fleet = await this.readFleet(memo, triggers);
       memo = { ...memo, fleet };
+      step('fleet');
       const planned = await this.plan(memo, desired, fleet, now);
+      step('plan');
       if (planned === undefined) {
         outcome = memo.rejectedRevision ? 'rejected' : 'skipped';
         this.memo = memo;
@@ -224,7 +238,9 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       }
       replanned = planned.pass.replanned;
       const entries = this.diff(memo, planned.pass, desired.revision);
+      step('diff');
       raised = await this.act(memo, desired, planned, entries, now);
+      step('act');
       memo = {
         ...memo,
         applied: desired,
@@ -233,6 +249,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       };
       this.memo = memo;
       await this.upkeep.resignIfDue(planned.pass.result.plans.keys(), now);
+      step('upkeep');
       outcome = memo.rejectedRevision ? 'rejected' : 'applied';
       this.failures = 0;
     } catch (err) {
@@ -254,7 +271,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
         },
         new Date(clock.now()),
       );
-      this.lastRun = this.recordRun(outcome, now, t0, triggers, replanned, raised, error);
+      this.lastRun = this.recordRun(outcome, now, t0, triggers, replanned, raised, steps, error);
     }
   }
 
@@ -333,7 +350,11 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   /** Act: saves and signs the changed plans, records the applied revision and self-suspensions. */
   private async act(memo: ReconcileMemo<R>, desired: Snapshot, planned: Planned<R>, entries: readonly PlanEntry[], now: Date): Promise<readonly string[]> {
     const { store, logger } = this.options;
-    const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign: (record) => JSON.stringify(signPlan(record, now, this.key)) });
+    const sign = async (record: UnsignedPlanRecord) => {
+      const doc = planDocument(record, now);
+      return doc.withSignature(await this.signer.sign(doc.text));
+    };
+    const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign, documentHoldsBody: true });
     for (const r of raised) this.upkeep.signed(r.host, now.getTime());
     if (memo.applied !== desired) {
       await store.recordDeploymentPolicies(
@@ -387,6 +408,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     triggers: readonly string[],
     replanned: number,
     raised: readonly string[],
+    stepsMs: Readonly<Record<string, number>>,
     error?: string,
   ): ReconcileRun {
     const durationMs = performance.now() - t0;
@@ -399,6 +421,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       triggers,
       replanned,
       raised,
+      stepsMs,
       ...(error !== undefined ? { error } : {}),
     };
   }
