@@ -24,6 +24,7 @@ import { planDocument } from './plan-document.js';
 import { SigningPool } from '../keys/signing-pool.js';
 import type { FleetPlanResult, Planning, PlanningInputs, PlanningPass } from './planning.js';
 import { rolloutKey, rolloutProgress } from './rollout.js';
+import { Slicer } from './slices.js';
 import {
   conditionsAfter,
   setCondition,
@@ -237,7 +238,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
         return;
       }
       replanned = planned.pass.replanned;
-      const entries = this.diff(memo, planned.pass, desired.revision);
+      const entries = await this.diff(memo, planned.pass, desired.revision);
       step('diff');
       raised = await this.act(memo, desired, planned, entries, now);
       step('act');
@@ -326,17 +327,19 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       unavailable: same && previous.inputs.unavailable ? previous.inputs.unavailable : unavailable,
       ...(this.options.controllerSource ? { controllerSource: this.options.controllerSource } : {}),
     };
-    const pass = planning.plan(inputs, previous && { inputs: previous.inputs, result: previous.result });
+    const pass = await planning.plan(inputs, previous && { inputs: previous.inputs, result: previous.result });
     return { inputs, key, pass, overrides, rolloutDeployments };
   }
 
-  /** Diff: the plans whose content changed, among the hosts the planner computed again. */
-  private diff(memo: ReconcileMemo<R>, pass: PlanningPass<R>, revision: string): PlanEntry[] {
+  /** Diff: the plans whose content changed, among the hosts the planner computed again (hashing them in slices). */
+  private async diff(memo: ReconcileMemo<R>, pass: PlanningPass<R>, revision: string): Promise<PlanEntry[]> {
     const before = memo.planned?.result;
     const { plans, hashes } = pass.result;
     const hosts = before === undefined || pass.replannedHosts === undefined ? plans.keys() : pass.replannedHosts;
     const entries: PlanEntry[] = [];
+    const slicer = new Slicer();
     for (const host of hosts) {
+      await slicer.maybeYield();
       const body = plans.get(host);
       if (body === undefined) continue;
       const hash = hashes.get(host)!;

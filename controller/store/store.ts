@@ -327,6 +327,12 @@ export interface Store {
   listInventories(options?: { readonly changedSince?: Date; readonly hosts?: readonly string[] }): Promise<readonly InventoryRecord[]>;
   /** Host → the content hash of its latest inventory, without the documents: a cheap "what changed". */
   inventoryHashes(): Promise<ReadonlyMap<string, string>>;
+  /**
+   * A token that changes whenever an inventory's content or an installed record changes (in the
+   * transaction that changes it), whichever process wrote it. Compare for equality only: read it
+   * before reading the fleet, and an unchanged token says nothing was written since.
+   */
+  fleetGeneration(): Promise<string>;
 
   /**
    * Stores plans, one transaction per batch (each batch is atomic, the call is not: a reader may
