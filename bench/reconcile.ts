@@ -14,7 +14,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startController, type RunningController } from '../controller/controller.js';
@@ -182,6 +182,11 @@ export async function run(): Promise<void> {
     const db = `sqlite:${join(dir, 'ferry.db')}`;
     const fill = measure();
     await fillStore(db, hosts);
+    console.log(
+      `machine: ${availableParallelism()} cores, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (wall times stretch with load; CPU times less so)`,
+    );
     console.log(`fleet: ${hosts} hosts (enrolled and inventoried in ${fill().wallMs.toFixed(0)} ms), ${DEPLOYMENTS} deployments, ${PACKAGES * 2} package versions`);
     (globalThis as { gc?: () => void }).gc?.();
 
@@ -262,6 +267,11 @@ export async function run(): Promise<void> {
         .join(' → ')}; after gc ${(process.memoryUsage.rss() / 1024 ** 2).toFixed(0)}; aim ≤ 1024 and flat`,
     );
 
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     // The planner alone on the same inputs.
     await plannerAlone(c, repo, art);
   } finally {
