@@ -114,11 +114,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
   metrics.watchSource(() => source?.status());
   let reconciler: Reconciler | undefined;
   let autoWake: AutoWake | undefined;
+  let storeHadApplied = false;
 
   const election = new LeaderElection(
     store,
     {
       async elected() {
+        storeHadApplied = (await store.getSourceStatus()).lastAppliedRevision !== undefined;
         const s = makeSource(sourceSpec, options, data, clock);
         const r = new Reconciler({
           store,
@@ -209,7 +211,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
-    ready: () => !election.isLeader() || (source?.status().ready ?? false),
+    // The leader is ready once plans of an applied revision are being served: applied by this
+    // process, or (a restart, a takeover) recorded in the store before it took over.
+    ready: () => !election.isLeader() || ((source?.status().ready ?? false) && (storeHadApplied || reconciler?.status().appliedRevision !== undefined)),
     wake,
   };
   const api = createApi(deps);

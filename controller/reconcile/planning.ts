@@ -41,6 +41,6 @@ export interface PlanningPass<R extends FleetPlanResult = FleetPlanResult> {
 
 export interface Planning<R extends FleetPlanResult = FleetPlanResult> {
   load(files: readonly ManifestFile[], revision: string): LoadResult;
-  /** Plans the fleet; with `previous`, re-plans only the hosts whose inputs changed. */
-  plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: R }): PlanningPass<R>;
+  /** Plans the fleet; with `previous`, re-plans only the hosts whose inputs changed. May take event-loop turns while it runs. */
+  plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: R }): Promise<PlanningPass<R>>;
 }

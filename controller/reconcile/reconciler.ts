@@ -15,14 +15,16 @@ import type { Clock } from '../../lib/clock.js';
 import type { ContentIngester } from '../content/ingest.js';
 import { backoffDelay } from '../../lib/backoff.js';
 import type { ManifestSource } from '../source/source.js';
-import { overrideInForce, type DeploymentOverride, type PlanEntry, type Store } from '../store/store.js';
+import { overrideInForce, type DeploymentOverride, type PlanEntry, type Store, type UnsignedPlanRecord } from '../store/store.js';
 import { ContentCheck, type UnavailableContent } from './content-check.js';
 import { fleetChanges, refreshFleet, type FleetView } from './fleet-view.js';
 import { emptyMemo, type ReconcileMemo } from './memo.js';
 import { observeSource } from './observe.js';
-import { signPlan } from './plan-document.js';
+import { planDocument } from './plan-document.js';
+import { SigningPool } from '../keys/signing-pool.js';
 import type { FleetPlanResult, Planning, PlanningInputs, PlanningPass } from './planning.js';
 import { rolloutKey, rolloutProgress } from './rollout.js';
+import { Slicer } from './slices.js';
 import {
   conditionsAfter,
   setCondition,
@@ -90,12 +92,14 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private dailyTimer: NodeJS.Timeout | undefined;
   private groupCache: { readonly snapshot: Snapshot; readonly fleet: FleetView; readonly groups: ReadonlyMap<string, ReadonlySet<string>> } | undefined;
   private readonly key: KeyObject;
+  private readonly signer: SigningPool;
   private readonly queue: TriggerQueue;
   private readonly content: ContentCheck;
   private readonly upkeep: Upkeep;
 
   constructor(private readonly options: ReconcilerOptions<R>) {
     this.key = createPrivateKey(options.signingKey);
+    this.signer = new SigningPool(options.signingKey);
     this.queue = new TriggerQueue({ pass: (triggers) => this.reconcile(triggers), coalesceMs: options.coalesceMs ?? 100 });
     this.content = new ContentCheck({
       ...(options.content ? { content: options.content } : {}),
@@ -124,6 +128,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.unsubscribe?.();
     clearTimeout(this.dailyTimer);
     await this.queue.stop();
+    await this.signer.close();
   }
 
   /** The API calls this when a host's inventory content changed (or the host enrolled). */
@@ -202,12 +207,20 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     let error: string | undefined;
     let replanned = 0;
     let raised: readonly string[] = [];
+    const steps: Record<string, number> = {};
+    let stepStart = t0;
+    const step = (name: string) => {
+      const at = performance.now();
+      steps[name] = Math.round((at - stepStart) * 10) / 10;
+      stepStart = at;
+    };
     this.conditions = setCondition(this.conditions, { type: 'Reconciling', status: 'True', reason: 'Progressing', message: `reconciling (${triggers.join(', ')})` }, now);
     if (triggers.some((t) => t.startsWith('content'))) this.content.markDirty();
     if (triggers.includes('content-retry')) this.content.retried();
     try {
       await this.upkeep.pruneIfDue(now);
       memo = { ...memo, ...(await observeSource(memo, this.options, now)) };
+      step('observe');
       const desired = memo.desired;
       if (!desired) {
         outcome = memo.rejectedRevision ? 'rejected' : 'waiting';
@@ -216,15 +229,19 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       }
       const fleet = await this.readFleet(memo, triggers);
       memo = { ...memo, fleet };
+      step('fleet');
       const planned = await this.plan(memo, desired, fleet, now);
+      step('plan');
       if (planned === undefined) {
         outcome = memo.rejectedRevision ? 'rejected' : 'skipped';
         this.memo = memo;
         return;
       }
       replanned = planned.pass.replanned;
-      const entries = this.diff(memo, planned.pass, desired.revision);
+      const entries = await this.diff(memo, planned.pass, desired.revision);
+      step('diff');
       raised = await this.act(memo, desired, planned, entries, now);
+      step('act');
       memo = {
         ...memo,
         applied: desired,
@@ -233,6 +250,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       };
       this.memo = memo;
       await this.upkeep.resignIfDue(planned.pass.result.plans.keys(), now);
+      step('upkeep');
       outcome = memo.rejectedRevision ? 'rejected' : 'applied';
       this.failures = 0;
     } catch (err) {
@@ -254,7 +272,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
         },
         new Date(clock.now()),
       );
-      this.lastRun = this.recordRun(outcome, now, t0, triggers, replanned, raised, error);
+      this.lastRun = this.recordRun(outcome, now, t0, triggers, replanned, raised, steps, error);
     }
   }
 
@@ -309,7 +327,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       unavailable: same && previous.inputs.unavailable ? previous.inputs.unavailable : unavailable,
       ...(this.options.controllerSource ? { controllerSource: this.options.controllerSource } : {}),
     };
-    const pass = planning.plan(inputs, previous && { inputs: previous.inputs, result: previous.result });
+    const pass = await planning.plan(inputs, previous && { inputs: previous.inputs, result: previous.result });
     return { inputs, key, pass, overrides, rolloutDeployments };
   }
 
@@ -333,13 +351,15 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     return kept;
   }
 
-  /** Diff: the plans whose content changed, among the hosts the planner computed again. */
-  private diff(memo: ReconcileMemo<R>, pass: PlanningPass<R>, revision: string): PlanEntry[] {
+  /** Diff: the plans whose content changed, among the hosts the planner computed again (hashing them in slices). */
+  private async diff(memo: ReconcileMemo<R>, pass: PlanningPass<R>, revision: string): Promise<PlanEntry[]> {
     const before = memo.planned?.result;
     const { plans, hashes } = pass.result;
     const hosts = before === undefined || pass.replannedHosts === undefined ? plans.keys() : pass.replannedHosts;
     const entries: PlanEntry[] = [];
+    const slicer = new Slicer();
     for (const host of hosts) {
+      await slicer.maybeYield();
       const body = plans.get(host);
       if (body === undefined) continue;
       const hash = hashes.get(host)!;
@@ -353,7 +373,11 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   /** Act: saves and signs the changed plans, records the applied revision and self-suspensions. */
   private async act(memo: ReconcileMemo<R>, desired: Snapshot, planned: Planned<R>, entries: readonly PlanEntry[], now: Date): Promise<readonly string[]> {
     const { store, logger } = this.options;
-    const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign: (record) => JSON.stringify(signPlan(record, now, this.key)) });
+    const sign = async (record: UnsignedPlanRecord) => {
+      const doc = planDocument(record, now);
+      return doc.withSignature(await this.signer.sign(doc.text));
+    };
+    const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign, documentHoldsBody: true });
     for (const r of raised) this.upkeep.signed(r.host, now.getTime());
     if (memo.applied !== desired) {
       await store.recordDeploymentPolicies(
@@ -407,6 +431,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     triggers: readonly string[],
     replanned: number,
     raised: readonly string[],
+    stepsMs: Readonly<Record<string, number>>,
     error?: string,
   ): ReconcileRun {
     const durationMs = performance.now() - t0;
@@ -419,6 +444,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       triggers,
       replanned,
       raised,
+      stepsMs,
       ...(error !== undefined ? { error } : {}),
     };
   }

@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import { needsResigning, planLifetimeMs, resignBeforeMs, signPlan } from './plan-document.js';
+import { needsResigning, planLifetimeMs, resignBeforeMs, signPlanText } from './plan-document.js';
 
 const hourMs = 60 * 60 * 1000;
 
@@ -43,22 +43,24 @@ export class Upkeep {
     }
   }
 
-  /** Re-signs the plans of `hosts` due for it, at most once an hour; the first check after start reads every plan. */
+  /**
+   * Re-signs the plans of `hosts` due for it, at most once an hour; the first check after start
+   * reads every plan this process has not signed itself.
+   */
   async resignIfDue(hosts: Iterable<string>, now: Date): Promise<void> {
     if (now.getTime() - this.lastResignCheck < hourMs) return;
-    const firstCheck = this.lastResignCheck === Number.NEGATIVE_INFINITY;
     this.lastResignCheck = now.getTime();
     const documents = [];
     for (const host of hosts) {
       const signedAt = this.signedAt.get(host);
-      if (!firstCheck && signedAt !== undefined && now.getTime() - signedAt < planLifetimeMs - resignBeforeMs) continue;
+      if (signedAt !== undefined && now.getTime() - signedAt < planLifetimeMs - resignBeforeMs) continue;
       const record = await this.store.getPlan(host);
       if (!record) continue;
       if (!needsResigning(record.signed, now)) {
         if (record.signed) this.signedAt.set(host, Date.parse((JSON.parse(record.signed) as { generatedAt: string }).generatedAt));
         continue;
       }
-      documents.push({ host, serial: record.serial, signed: JSON.stringify(signPlan(record, now, this.signingKey)) });
+      documents.push({ host, serial: record.serial, signed: signPlanText(record, now, this.signingKey) });
       this.signedAt.set(host, now.getTime());
     }
     if (documents.length > 0) {

@@ -4,6 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Inventory } from '../../core/plan/types.js';
 import { chunks, fromJson, iso, sha256Hex, toJson } from './codec.js';
 import { markSeen } from './hosts.js';
+import { bumpFleetGeneration } from './meta.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
 import { takeExcluded } from './upsert.js';
@@ -50,6 +51,7 @@ async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: 
       .values({ host: inventory.host, doc: toJson(inventory), hash, updated_at: at, reported_at: at })
       .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('inventories', 'doc', 'hash', 'updated_at', 'reported_at')))
       .execute();
+    await bumpFleetGeneration(trx);
     return { hash, changed: true };
   }
 }
@@ -73,11 +75,24 @@ export async function listInventories(
     }
     return out.sort((a, b) => (a.inventory.host < b.inventory.host ? -1 : a.inventory.host > b.inventory.host ? 1 : 0));
   }
-  let query = db.selectFrom('inventories').selectAll();
-  if (options.changedSince) query = query.where('updated_at', '>', iso(options.changedSince));
-  const rows = await query.orderBy('host').execute();
-  return rows.map(toRecord);
+  // Pages by host, so a fleet is read (and parsed) a page per query, never in one long call.
+  const out: InventoryRecord[] = [];
+  let after: string | undefined;
+  for (;;) {
+    let query = db.selectFrom('inventories').selectAll();
+    if (options.changedSince) query = query.where('updated_at', '>', iso(options.changedSince));
+    if (after !== undefined) query = query.where('host', '>', after);
+    const rows = await query.orderBy('host').limit(PAGE).execute();
+    for (const row of rows) out.push(toRecord(row));
+    if (rows.length < PAGE) return out;
+    after = rows[rows.length - 1]!.host;
+    // Lets other work run between pages (on SQLite a query answers without a turn of the event loop).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
+
+/** Inventories read per query when reading them all. */
+const PAGE = 2000;
 
 /** Host → content hash of its latest inventory, without reading the documents. */
 export async function inventoryHashes(db: Kysely<Database>): Promise<ReadonlyMap<string, string>> {

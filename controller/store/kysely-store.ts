@@ -89,6 +89,9 @@ export class KyselyStore implements Store {
   inventoryHashes() {
     return inventories.inventoryHashes(this.db);
   }
+  fleetGeneration() {
+    return meta.fleetGeneration(this.db);
+  }
 
   savePlans(entries: readonly PlanEntry[], now: Date, o?: SavePlansOptions) {
     return plans.savePlans(this.db, entries, now, o);

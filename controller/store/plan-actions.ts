@@ -5,6 +5,7 @@
  */
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { ActionReport, HostPlan, PlannedStatus } from '../../core/plan/types.js';
+import { insertRows } from './bulk-insert.js';
 import { chunks, fromJson, toCount } from './codec.js';
 import type { Database, PlanActionTable } from './schema.js';
 import type { ActionStatusRecord, StateCount, StatusFilter, StatusState } from './store.js';
@@ -30,7 +31,7 @@ export async function replacePlanActions(trx: Transaction<Database>, plans: read
   for (const slice of chunks(hosts, CHUNK)) {
     const old = await trx.selectFrom('plan_actions').select(['host', 'action_id', 'since_serial']).where('host', 'in', slice).execute();
     for (const o of old) since.set(`${o.host}\u0000${o.action_id}`, o.since_serial);
-    await trx.deleteFrom('plan_actions').where('host', 'in', slice).execute();
+    if (old.length > 0) await trx.deleteFrom('plan_actions').where('host', 'in', slice).execute();
   }
   const rows: Insertable<PlanActionTable>[] = [];
   for (const p of plans) {
@@ -51,7 +52,7 @@ export async function replacePlanActions(trx: Transaction<Database>, plans: read
       });
     }
   }
-  for (const slice of chunks(rows, CHUNK)) await trx.insertInto('plan_actions').values(slice).execute();
+  await insertRows(trx, 'plan-actions', rows, CHUNK, (slice) => trx.insertInto('plan_actions').values(slice));
 }
 
 /**

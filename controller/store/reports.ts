@@ -5,6 +5,7 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import { parseActionId } from './action-id.js';
+import { bumpFleetGeneration } from './meta.js';
 import { chunks, fromJson, iso, normalizeTime, toJson } from './codec.js';
 import type { ActionStateTable, Database, InstalledTable, ReportTable } from './schema.js';
 import type { ActionStateRecord, IngestResult, ReportRecord, StateFilter } from './store.js';
@@ -164,6 +165,7 @@ async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: r
       )
       .execute();
   }
+  if (byKey.size > 0 || removals.length > 0) await bumpFleetGeneration(trx);
   // Gone from the host, whichever deployment had installed it.
   for (const slice of chunks(removals, CHUNK)) {
     await trx

@@ -127,10 +127,19 @@ export type UnsignedPlanRecord = Omit<PlanRecord, 'signed'>;
 
 export interface SavePlansOptions {
   /**
-   * Called for each plan whose serial rose, inside the write: returns the signed document
-   * stored with it, so a replica never serves a new serial without its signature.
+   * Called for each plan whose serial rises, before its batch is written: returns the signed
+   * document stored with it, so a replica never serves a new serial without its signature. May
+   * answer later (signing on other threads): a batch's documents are awaited together.
    */
-  readonly sign?: (plan: UnsignedPlanRecord) => string;
+  readonly sign?: (plan: UnsignedPlanRecord) => string | Promise<string>;
+  /**
+   * True when each signed document is a plan document holding the body's `host`, `sources` and
+   * `actions` (and every document later given to `putSignedPlans` too): the body is then not
+   * stored a second time, and read back from the document.
+   */
+  readonly documentHoldsBody?: boolean;
+  /** Plans per transaction; default 500. */
+  readonly batchSize?: number;
 }
 
 /** What a plan poll needs: the signed document and its sha256 (the ETag), without the plan body. */
@@ -347,12 +356,20 @@ export interface Store {
   listInventories(options?: { readonly changedSince?: Date; readonly hosts?: readonly string[] }): Promise<readonly InventoryRecord[]>;
   /** Host → the content hash of its latest inventory, without the documents: a cheap "what changed". */
   inventoryHashes(): Promise<ReadonlyMap<string, string>>;
+  /**
+   * A token that changes whenever an inventory's content or an installed record changes (in the
+   * transaction that changes it), whichever process wrote it. Compare for equality only: read it
+   * before reading the fleet, and an unchanged token says nothing was written since.
+   */
+  fleetGeneration(): Promise<string>;
 
   /**
-   * Stores plans in one transaction. Per host the serial rises by one only when `hash` differs
+   * Stores plans, one transaction per batch (each batch is atomic, the call is not: a reader may
+   * see some hosts' new plans before others'). Per host the serial rises by one only when `hash` differs
    * from the stored one (a new host starts at 1); an unchanged entry writes nothing, not even its
    * revision. A raised plan's actions replace the host's rows read by `actionStatuses`. Returns the
-   * hosts whose serial rose, sorted by host.
+   * hosts whose serial rose, sorted by host. Throws when another writer raised one of the same
+   * serials meanwhile (that batch is not saved; batches before it are).
    */
   savePlans(entries: readonly PlanEntry[], now: Date, options?: SavePlansOptions): Promise<readonly RaisedSerial[]>;
   /** Replaces signed documents (e.g. re-signed with a later expiry); returns how many still had that serial. */
