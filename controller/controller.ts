@@ -237,6 +237,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       stopping ??= (async () => {
         logger.info('controller: shutting down');
         await closeServer(server, options.drainMs ?? 10_000);
+        await api.close().catch((err: unknown) => logger.warn({ err }, 'controller: cannot write the hosts last seen'));
         await election.stop();
         await store.close();
         logger.info('controller: stopped');

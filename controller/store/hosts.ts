@@ -1,5 +1,6 @@
 /** Enrolled hosts and their credential hashes. */
 import type { Kysely, Selectable } from 'kysely';
+import { randomUUID } from 'node:crypto';
 import { fromJson, iso, toCount, toJson } from './codec.js';
 import type { Database, HostTable } from './schema.js';
 import { consumeTokens } from './tokens.js';
@@ -47,17 +48,24 @@ export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Prom
   return row ? { host: toRecord(row) } : { error: 'host-exists' };
 }
 
-/** One transaction: each distinct token is checked and counted once (as of the latest `now`), then the hosts are inserted in order. */
+/**
+ * Two short transactions: each distinct token is checked and counted once (as of the latest `now`),
+ * then the hosts of valid tokens are inserted in order. The token row's lock is held only by the
+ * first, so concurrent batches (PostgreSQL replicas) wait on it for one statement, not a batch.
+ */
 export async function enrollHosts(db: Kysely<Database>, attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]> {
   if (attempts.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    // Checked at the latest attempt's time: a token never enrolls after it expired.
-    const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
-    const checks = await consumeTokens(
+  // Checked at the latest attempt's time: a token never enrolls after it expired.
+  const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
+  const checks = await db.transaction().execute((trx) =>
+    consumeTokens(
       trx,
       attempts.map((a) => a.token),
       latest,
-    );
+    ),
+  );
+  if (!attempts.some((a) => checks.get(a.token)!.ok)) return attempts.map((a) => ({ error: (checks.get(a.token) as { error: 'unknown-token' | 'expired' }).error }));
+  return db.transaction().execute(async (trx) => {
     const out: EnrollAttemptResult[] = [];
     for (const a of attempts) {
       const check = checks.get(a.token)!;
@@ -67,14 +75,37 @@ export async function enrollHosts(db: Kysely<Database>, attempts: readonly Enrol
   });
 }
 
+/** The meta key whose value changes with every credential revoked (see `credentialsVersion`). */
+const CREDENTIALS_VERSION_KEY = 'hosts.credentials.version';
+
+/** Revokes the credential and moves the credentials version in the same transaction. */
 export async function resetHost(db: Kysely<Database>, host: string, now: Date): Promise<ResetResult> {
-  const row = await db
-    .updateTable('hosts')
-    .set({ credential_hash: null, reset_at: iso(now) })
-    .where('name', '=', host)
-    .returningAll()
-    .executeTakeFirst();
-  return row ? { host: toRecord(row) } : { error: 'unknown-host' };
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('hosts')
+      .set({ credential_hash: null, reset_at: iso(now) })
+      .where('name', '=', host)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return { error: 'unknown-host' } as const;
+    await trx
+      .insertInto('meta')
+      .values({ key: CREDENTIALS_VERSION_KEY, value: randomUUID() })
+      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+      .execute();
+    return { host: toRecord(row) };
+  });
+}
+
+export async function credentialsVersion(db: Kysely<Database>): Promise<string> {
+  const row = await db.selectFrom('meta').select('value').where('key', '=', CREDENTIALS_VERSION_KEY).executeTakeFirst();
+  return row?.value ?? '';
+}
+
+/** Hosts reset at or after `since`, by name. */
+export async function resetSince(db: Kysely<Database>, since: Date): Promise<readonly string[]> {
+  const rows = await db.selectFrom('hosts').select('name').where('reset_at', '>=', iso(since)).orderBy('name').execute();
+  return rows.map((r) => r.name);
 }
 
 export async function findHostByCredentialHash(db: Kysely<Database>, hash: string): Promise<HostCredential | undefined> {
@@ -99,6 +130,22 @@ export async function listHosts(db: Kysely<Database>, options: { readonly offset
     .offset(Math.max(0, options.offset ?? 0))
     .execute();
   return { hosts: rows.map(toRecord), total: toCount(total.n) };
+}
+
+/** One transaction; a time never moves a host's last seen backwards. */
+export async function markSeenMany(db: Kysely<Database>, entries: readonly { readonly host: string; readonly at: Date }[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    for (const e of entries) {
+      const at = iso(e.at);
+      await trx
+        .updateTable('hosts')
+        .set({ last_seen_at: at })
+        .where('name', '=', e.host)
+        .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
+        .execute();
+    }
+  });
 }
 
 export async function markSeen(db: Kysely<Database>, host: string, now: Date): Promise<void> {

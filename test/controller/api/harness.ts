@@ -180,6 +180,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await api.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },
