@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
-import type { ApiDeps, DesiredDeployment } from './api/deps.js';
+import type { ApiDeps, DesiredDeployment, EnrollRateLimit } from './api/deps.js';
 import { ContentIngester, DirectoryContentStore } from './content/index.js';
 import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
 import { LeaderElection } from './leader.js';
@@ -66,6 +66,8 @@ export interface ControllerOptions {
   /** How often the leader looks for quiet hosts to wake (`wake: true` deployments), ms; default 30 000. */
   readonly autoWakeIntervalMs?: number;
   readonly autoWakePolicy?: AutoWakePolicy;
+  /** Enrollments per source address (`--enroll-rate`); default 10 per minute, burst 10. */
+  readonly enrollRateLimit?: EnrollRateLimit;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -204,6 +206,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     clock: clock,
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
+    ...(options.enrollRateLimit !== undefined ? { enrollRateLimit: options.enrollRateLimit } : {}),
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
     wake,
   };

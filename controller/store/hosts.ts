@@ -1,7 +1,7 @@
 /** Enrolled hosts and their credential hashes. */
 import type { Kysely, Selectable } from 'kysely';
 import { randomUUID } from 'node:crypto';
-import { fromJson, iso, toCount, toJson } from './codec.js';
+import { chunks, fromJson, iso, toCount, toJson } from './codec.js';
 import type { Database, HostTable } from './schema.js';
 import { consumeTokens } from './tokens.js';
 import type { EnrollAttempt, EnrollAttemptResult, EnrollRequest, EnrollResult, HostCredential, HostEnrollment, HostPage, HostRecord, ResetResult } from './store.js';
@@ -20,17 +20,63 @@ function toRecord(row: Selectable<HostTable>): HostRecord {
 
 /** One statement, so two concurrent enrollments of one name cannot both win. */
 export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Promise<EnrollResult> {
-  const row = await db
+  const [row] = await insertHosts(db, [req]);
+  return row ? { host: toRecord(row) } : { error: 'host-exists' };
+}
+
+/**
+ * Two short transactions: each distinct token is checked and counted once (as of the latest `now`),
+ * then the hosts of valid tokens are inserted, a slice per multi-row statement. The token row's
+ * lock is held only by the first, so concurrent batches (PostgreSQL replicas) wait on it for one
+ * statement, not a batch. A name twice in one batch: the later attempts are `host-exists`.
+ */
+export async function enrollHosts(db: Kysely<Database>, attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]> {
+  if (attempts.length === 0) return [];
+  // Checked at the latest attempt's time: a token never enrolls after it expired.
+  const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
+  const checks = await db.transaction().execute((trx) =>
+    consumeTokens(
+      trx,
+      attempts.map((a) => a.token),
+      latest,
+    ),
+  );
+  const first = new Map<string, EnrollAttempt>();
+  for (const a of attempts) if (checks.get(a.token)!.ok && !first.has(a.host)) first.set(a.host, a);
+  const enrolled = new Map<string, HostRecord>();
+  if (first.size > 0) {
+    await db.transaction().execute(async (trx) => {
+      for (const slice of chunks([...first.values()], ENROLL_SLICE)) {
+        for (const row of await insertHosts(trx, slice)) enrolled.set(row.name, toRecord(row));
+      }
+    });
+  }
+  return attempts.map((a): EnrollAttemptResult => {
+    const check = checks.get(a.token)!;
+    if (!check.ok) return { error: check.error };
+    const record = first.get(a.host) === a ? enrolled.get(a.host) : undefined;
+    return record ? { host: record } : { error: 'host-exists' };
+  });
+}
+
+/** Rows per multi-row enrollment insert: 7 parameters each, far below both dialects' limits. */
+const ENROLL_SLICE = 500;
+
+/** One statement: inserts new names and takes over reset ones; a name holding a credential is left alone (not returned). */
+function insertHosts(db: Kysely<Database>, requests: readonly EnrollRequest[]) {
+  return db
     .insertInto('hosts')
-    .values({
-      name: req.host,
-      credential_hash: req.credentialHash,
-      facts: toJson(req.facts),
-      labels: toJson(req.labels),
-      enrolled_at: iso(req.now),
-      reset_at: null,
-      last_seen_at: iso(req.now),
-    })
+    .values(
+      requests.map((req) => ({
+        name: req.host,
+        credential_hash: req.credentialHash,
+        facts: toJson(req.facts),
+        labels: toJson(req.labels),
+        enrolled_at: iso(req.now),
+        reset_at: null,
+        last_seen_at: iso(req.now),
+      })),
+    )
     .onConflict((oc) =>
       oc
         .column('name')
@@ -44,35 +90,7 @@ export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Prom
         .where('hosts.credential_hash', 'is', null),
     )
     .returningAll()
-    .executeTakeFirst();
-  return row ? { host: toRecord(row) } : { error: 'host-exists' };
-}
-
-/**
- * Two short transactions: each distinct token is checked and counted once (as of the latest `now`),
- * then the hosts of valid tokens are inserted in order. The token row's lock is held only by the
- * first, so concurrent batches (PostgreSQL replicas) wait on it for one statement, not a batch.
- */
-export async function enrollHosts(db: Kysely<Database>, attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]> {
-  if (attempts.length === 0) return [];
-  // Checked at the latest attempt's time: a token never enrolls after it expired.
-  const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
-  const checks = await db.transaction().execute((trx) =>
-    consumeTokens(
-      trx,
-      attempts.map((a) => a.token),
-      latest,
-    ),
-  );
-  if (!attempts.some((a) => checks.get(a.token)!.ok)) return attempts.map((a) => ({ error: (checks.get(a.token) as { error: 'unknown-token' | 'expired' }).error }));
-  return db.transaction().execute(async (trx) => {
-    const out: EnrollAttemptResult[] = [];
-    for (const a of attempts) {
-      const check = checks.get(a.token)!;
-      out.push(check.ok ? await enrollHost(trx, a) : { error: check.error });
-    }
-    return out;
-  });
+    .execute();
 }
 
 /** The meta key whose value changes with every credential revoked (see `credentialsVersion`). */

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { manualClock } from '../../../lib/clock.js';
 import { SeenRecorder } from '../../../controller/api/seen.js';
 import { openStore } from '../../../controller/store/index.js';
+import type { Store } from '../../../controller/store/store.js';
 import { eventually } from '../../support/eventually.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -85,7 +86,11 @@ describe('SeenRecorder (last seen in batches)', () => {
   it('writes the hosts heard from in one call, never moving a time backwards', async () => {
     const store = await openStore('sqlite::memory:');
     const writes: number[] = [];
-    const seen = new SeenRecorder({ markSeenMany: (entries) => (writes.push(entries.length), store.markSeenMany(entries)) }, 3_600_000);
+    const markSeenMany: Store['markSeenMany'] = (entries) => {
+      writes.push(entries.length);
+      return store.markSeenMany(entries);
+    };
+    const seen = new SeenRecorder({ markSeenMany }, 3_600_000);
     try {
       const { token } = await store.createToken({ ttlMs: 60_000, now: new Date('2026-12-01T09:00:00Z') });
       for (const host of ['h1', 'h2', 'h3']) {

@@ -301,6 +301,15 @@ for (const backend of backends) {
       ]);
       expect(results[1]!.hash).to.not.equal(results[2]!.hash);
       expect(await store.putInventories([])).to.deep.equal([]);
+      // Distinct hosts: one multi-row write, each item decided alone (b1 unchanged, b4 changed back, b9 unknown yet).
+      const distinct = await store.putInventories([
+        { inventory: inv('b1', 2), now: at(4) },
+        { inventory: inv('b4', 8), now: at(6) },
+      ]);
+      expect(distinct).to.deep.equal([
+        { hash: first!.hash, changed: false },
+        { hash: results[2]!.hash, changed: false },
+      ]);
       expect(await store.listInventories()).to.deep.equal([
         { inventory: inv('b1', 2), hash: first!.hash, updatedAt: at(3).toISOString(), reportedAt: at(4).toISOString() },
         { inventory: inv('b4', 8), hash: results[2]!.hash, updatedAt: at(6).toISOString(), reportedAt: at(6).toISOString() },
