@@ -15,7 +15,8 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../../lib/clock.js';
 import type { AgentCalls, Answer, EnrollBody, InventoryBody, ReportsBody } from './agent-calls.js';
-import { bearerToken, safeEqual, sha256Hex, unauthenticated } from './auth.js';
+import { timingSafeEqual } from 'node:crypto';
+import { bearerToken, sha256Hex, unauthenticated } from './auth.js';
 import { ApiError, notFound, type ErrorBody } from './errors.js';
 import type { SchemaSet } from './validate.js';
 
@@ -39,28 +40,33 @@ interface Call {
 
 export class LeanAgentPath {
   private readonly observers = new Map<string, { observe(seconds: number): void }>();
+  private readonly adminTokenDigest: Buffer;
 
   constructor(
     private readonly calls: AgentCalls,
     private readonly credentials: CredentialResolver,
     private readonly schemas: SchemaSet,
-    private readonly adminToken: string,
+    adminToken: string,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.adminTokenDigest = Buffer.from(sha256Hex(adminToken), 'hex');
+  }
 
   /** Handles one of the three calls, or hands the request to `fallback` untouched. */
   handle(req: IncomingMessage, res: ServerResponse, fallback: () => void): void {
     const call = this.match(req);
     if (!call || !plainJsonBody(req)) return fallback();
-    let token: string | undefined;
+    let hash: string | undefined;
     if (call.host !== undefined) {
-      token = bearerToken(req.headers);
-      if (token !== undefined && safeEqual(token, this.adminToken)) return fallback(); // the admin acting for a host
+      const token = bearerToken(req.headers);
+      hash = token === undefined ? undefined : sha256Hex(token);
+      // The admin acting for a host: compared as sha256 digests, in constant time.
+      if (hash !== undefined && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminTokenDigest)) return fallback();
     }
     const start = performance.now();
-    this.serve(req, res, call, token)
+    this.serve(req, res, call, hash)
       .catch((err: unknown) => this.fail(req, res, err))
       .finally(() => this.observe(req, res, call.route, start));
   }
@@ -99,10 +105,10 @@ export class LeanAgentPath {
     return undefined;
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, call: Call, token: string | undefined): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse, call: Call, hash: string | undefined): Promise<void> {
     if (call.host !== undefined) {
-      if (token === undefined) throw unauthenticated();
-      const caller = await this.credentials.hostOf(sha256Hex(token));
+      if (hash === undefined) throw unauthenticated();
+      const caller = await this.credentials.hostOf(hash);
       if (caller === undefined) throw unauthenticated();
       // Another host's records do not exist for this caller: 404, so names do not leak.
       if (caller !== call.host) throw notFound();
