@@ -129,10 +129,14 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
     const etags = new Map<string, string>();
     for (const r of [a, b, c]) {
       for (const host of hosts) {
-        const first = await eventually(async () => {
-          const p = await call(`${r.url}/v1/hosts/${host}/plan`, 'GET', credentials.get(host)!);
-          return p.status === 200 && p;
-        }, `the plan of ${host} from replica ${r.name}`, 30_000);
+        const first = await eventually(
+          async () => {
+            const p = await call(`${r.url}/v1/hosts/${host}/plan`, 'GET', credentials.get(host)!);
+            return p.status === 200 && p;
+          },
+          `the plan of ${host} from replica ${r.name}`,
+          30_000,
+        );
         etags.set(`${r.name}/${host}`, first.etag!);
       }
     }
@@ -147,14 +151,17 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
       while (!stop) {
         for (const host of hosts) {
           const cred = credentials.get(host)!;
-          const p = await call(`${r.url}/v1/hosts/${host}/plan`, 'GET', cred, undefined, { 'if-none-match': etags.get(`${r.name}/${host}`)! }).catch((e: Error) => ({ status: 0, etag: e.message }));
+          const p = await call(`${r.url}/v1/hosts/${host}/plan`, 'GET', cred, undefined, { 'if-none-match': etags.get(`${r.name}/${host}`)! }).catch((e: Error) => ({
+            status: 0,
+            etag: e.message,
+          }));
           polls++;
           if (p.status !== 304 && p.status !== 200) unanswered.push(`${r.name}/${host}: ${p.status}`);
           const id = `${r.name}-${n++}`;
           const at = new Date().toISOString();
-          const rep = await call(`${r.url}/v1/hosts/${host}/reports`, 'POST', cred, { results: [{ id, actionId: 'hello-lab/hello@1.0.0/install', serial: 1, state: 'downloading', at }] }).catch(
-            () => ({ status: 0 }),
-          );
+          const rep = await call(`${r.url}/v1/hosts/${host}/reports`, 'POST', cred, {
+            results: [{ id, actionId: 'hello-lab/hello@1.0.0/install', serial: 1, state: 'downloading', at }],
+          }).catch(() => ({ status: 0 }));
           if (rep.status === 200) acknowledged.push({ host, id });
         }
       }
