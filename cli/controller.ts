@@ -25,6 +25,7 @@ interface ControllerFlags {
   readonly logLevel: string;
   readonly reportRetention: string;
   readonly wakeBroadcast: string;
+  readonly enrollRate: string;
 }
 
 export function configure(cmd: Command): void {
@@ -42,6 +43,7 @@ export function configure(cmd: Command): void {
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
     .option('--wake-broadcast <ADDR[:PORT]>', 'where Wake-on-LAN magic packets are sent (UDP, broadcast allowed)', '255.255.255.255:9')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
+    .option('--enroll-rate <N>', 'enrollments allowed per minute from one source address, all at once if need be (raise it for a fleet behind one NAT)', '10')
     .action(async (flags: ControllerFlags) => {
       await run(flags);
     });
@@ -52,6 +54,13 @@ function durationFlag(flag: string, text: string, minMs: number, hint: string): 
   const ms = parseDuration(text.trim());
   if (ms === undefined || ms < minMs) throw new UserError(`${flag} ${text}: give a duration of at least ${hint}`);
   return ms;
+}
+
+/** `--enroll-rate N`: N per minute per address, a burst of N (at least the default 10). */
+function parseEnrollRate(text: string): { perMinute: number; burst: number } {
+  const n = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || n < 1) throw new UserError(`--enroll-rate ${text}: give a whole number of enrollments per minute per address, e.g. 10 or 60000`);
+  return { perMinute: n, burst: Math.max(10, n) };
 }
 
 const parsePoll = (text: string): number => durationFlag('--poll', text, 1000, '1s, e.g. 30s or 5m');
@@ -72,6 +81,7 @@ async function run(flags: ControllerFlags): Promise<void> {
   if ('error' in wake) throw new UserError(wake.error);
   const pollMs = parsePoll(flags.poll);
   const reportRetentionMs = parseRetention(flags.reportRetention);
+  const enrollRateLimit = parseEnrollRate(flags.enrollRate);
   if (flags.repo === undefined && (await sourceKind('.')) !== 'git') {
     throw new UserError('the current directory is not a git repository; give --repo URL|DIR (a git repository, or a plain manifest directory to watch)');
   }
@@ -91,6 +101,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
       ...(flags.metricsTokenFile !== undefined ? { metricsTokenFile: flags.metricsTokenFile } : {}),
       wakeBroadcast: flags.wakeBroadcast,
+      enrollRateLimit,
       logger,
       clock: systemClock,
     });

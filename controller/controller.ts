@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
-import type { ApiDeps, DesiredDeployment } from './api/deps.js';
+import type { ApiDeps, DesiredDeployment, EnrollRateLimit } from './api/deps.js';
 import { ContentIngester, DirectoryContentStore } from './content/index.js';
 import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
 import { LeaderElection } from './leader.js';
@@ -68,6 +68,8 @@ export interface ControllerOptions {
   /** How often the leader looks for quiet hosts to wake (`wake: true` deployments), ms; default 30 000. */
   readonly autoWakeIntervalMs?: number;
   readonly autoWakePolicy?: AutoWakePolicy;
+  /** Enrollments per source address (`--enroll-rate`); default 10 per minute, burst 10. */
+  readonly enrollRateLimit?: EnrollRateLimit;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -214,6 +216,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     // The leader is ready once plans of an applied revision are being served: applied by this
     // process, or (a restart, a takeover) recorded in the store before it took over.
     ready: () => !election.isLeader() || ((source?.status().ready ?? false) && (storeHadApplied || reconciler?.status().appliedRevision !== undefined)),
+    ...(options.enrollRateLimit !== undefined ? { enrollRateLimit: options.enrollRateLimit } : {}),
     wake,
   };
   const api = createApi(deps);
@@ -246,6 +249,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       stopping ??= (async () => {
         logger.info('controller: shutting down');
         await closeServer(server, options.drainMs ?? 10_000);
+        await api.close().catch((err: unknown) => logger.warn({ err }, 'controller: cannot write the hosts last seen'));
         await election.stop();
         await store.close();
         logger.info('controller: stopped');

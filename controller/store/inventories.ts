@@ -24,17 +24,66 @@ export async function putInventory(db: Kysely<Database>, inventory: Inventory, n
   return db.transaction().execute((trx) => putInventoryIn(trx, inventory, now));
 }
 
-/** One transaction for all; each item also marks its host seen at its `now`. */
+/**
+ * One transaction for all; each item also marks its host seen at its `now`. Multi-row statements a
+ * slice at a time: one read of the stored hashes, one upsert of what changed, one update per
+ * distinct time of what did not and of last seen. A host twice in one batch: item by item, in order.
+ */
 export async function putInventories(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<readonly PutInventoryResult[]> {
   if (items.length === 0) return [];
+  const distinct = new Set(items.map((i) => i.inventory.host)).size === items.length;
   return db.transaction().execute(async (trx) => {
-    const out: PutInventoryResult[] = [];
-    for (const { inventory, now } of items) {
-      out.push(await putInventoryIn(trx, inventory, now));
-      await markSeen(trx, inventory.host, now);
+    if (!distinct) {
+      const out: PutInventoryResult[] = [];
+      for (const { inventory, now } of items) {
+        out.push(await putInventoryIn(trx, inventory, now));
+        await markSeen(trx, inventory.host, now);
+      }
+      return out;
     }
+    const out: PutInventoryResult[] = [];
+    for (const slice of chunks(items, SLICE)) out.push(...(await putSlice(trx, slice)));
     return out;
   });
+}
+
+/** Rows per multi-row statement: 5 parameters each. */
+const SLICE = 500;
+
+async function putSlice(trx: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<PutInventoryResult[]> {
+  const hosts = items.map((i) => i.inventory.host);
+  const stored = new Map((await trx.selectFrom('inventories').select(['host', 'hash']).where('host', 'in', hosts).execute()).map((r) => [r.host, r.hash]));
+  const results: PutInventoryResult[] = [];
+  const changed: { host: string; doc: string; hash: string; updated_at: string; reported_at: string }[] = [];
+  const unchangedAt = new Map<string, string[]>();
+  const seenAt = new Map<string, string[]>();
+  const add = (m: Map<string, string[]>, at: string, host: string) => {
+    const list = m.get(at);
+    if (list) list.push(host);
+    else m.set(at, [host]);
+  };
+  for (const { inventory, now } of items) {
+    const hash = inventoryHash(inventory);
+    const at = iso(now);
+    if (stored.get(inventory.host) === hash) {
+      add(unchangedAt, at, inventory.host);
+      results.push({ hash, changed: false });
+    } else {
+      changed.push({ host: inventory.host, doc: toJson(inventory), hash, updated_at: at, reported_at: at });
+      results.push({ hash, changed: true });
+    }
+    add(seenAt, at, inventory.host);
+  }
+  if (changed.length > 0) {
+    await trx
+      .insertInto('inventories')
+      .values(changed)
+      .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('inventories', 'doc', 'hash', 'updated_at', 'reported_at')))
+      .execute();
+  }
+  for (const [at, list] of unchangedAt) await trx.updateTable('inventories').set({ reported_at: at }).where('host', 'in', list).execute();
+  for (const [at, list] of seenAt) await trx.updateTable('hosts').set({ last_seen_at: at }).where('name', 'in', list).execute();
+  return results;
 }
 
 async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: Date): Promise<PutInventoryResult> {

@@ -7,6 +7,7 @@ import * as inventories from './inventories.js';
 import type { Leadership } from './leadership.js';
 import * as meta from './meta.js';
 import * as planActions from './plan-actions.js';
+import * as planChanges from './plan-changes.js';
 import * as plans from './plans.js';
 import * as reports from './reports.js';
 import type { Database } from './schema.js';
@@ -19,6 +20,7 @@ import type {
   EnrollRequest,
   HostEnrollment,
   PlanEntry,
+  ReportBatch,
   SavePlansOptions,
   SignedPlanDocument,
   SourceAttempt,
@@ -73,6 +75,15 @@ export class KyselyStore implements Store {
   markSeen(host: string, now: Date) {
     return hosts.markSeen(this.db, host, now);
   }
+  markSeenMany(entries: readonly { readonly host: string; readonly at: Date }[]) {
+    return hosts.markSeenMany(this.db, entries);
+  }
+  credentialsVersion() {
+    return hosts.credentialsVersion(this.db);
+  }
+  resetSince(since: Date) {
+    return hosts.resetSince(this.db, since);
+  }
 
   putInventory(inventory: Inventory, now: Date) {
     return inventories.putInventory(this.db, inventory, now);
@@ -108,9 +119,15 @@ export class KyselyStore implements Store {
   plansVersion() {
     return plans.plansVersion(this.db);
   }
+  plansChangedSince(since: Date) {
+    return planChanges.plansChangedSince(this.db, since);
+  }
 
   ingestReports(host: string, batch: readonly ActionReport[], now: Date) {
     return reports.ingestReports(this.db, host, batch, now);
+  }
+  ingestReportBatches(batches: readonly ReportBatch[]) {
+    return reports.ingestReportBatches(this.db, batches);
   }
   pruneReports(before: Date) {
     return reports.pruneReports(this.db, before);

@@ -156,6 +156,9 @@ export interface RaisedSerial {
   readonly serial: number;
 }
 
+/** A host's current plan serial. */
+export type PlanSerial = RaisedSerial;
+
 export interface SignedPlanDocument {
   readonly host: string;
   /** Stored only while the plan still has this serial. */
@@ -172,6 +175,13 @@ export interface IngestResult {
   readonly duplicates: number;
   /** Action ids whose current state moved forward, with the state they moved to, sorted by action id. */
   readonly advanced: readonly { readonly actionId: string; readonly state: ActionState }[];
+}
+
+/** One agent's reports as one `ingestReports` call would take them. */
+export interface ReportBatch {
+  readonly host: string;
+  readonly reports: readonly ActionReport[];
+  readonly now: Date;
 }
 
 export interface ReportRecord extends ActionReport {
@@ -343,6 +353,12 @@ export interface Store {
   listHosts(options: { readonly offset?: number; readonly limit?: number; readonly state?: HostEnrollment }): Promise<HostPage>;
   /** Records that a host was heard from. */
   markSeen(host: string, now: Date): Promise<void>;
+  /** Many hosts' last seen in one transaction; an earlier time than the stored one changes nothing. */
+  markSeenMany(entries: readonly { readonly host: string; readonly at: Date }[]): Promise<void>;
+  /** A token that changes whenever `resetHost` revokes a credential, whichever process sharing the database did it. */
+  credentialsVersion(): Promise<string>;
+  /** Hosts reset at or after `since`, by name (a replica's credential cache forgets them). */
+  resetSince(since: Date): Promise<readonly string[]>;
 
   /** Stores a host's latest inventory; `changed` tells the reconciler whether to re-plan it. */
   putInventory(inventory: Inventory, now: Date): Promise<PutInventoryResult>;
@@ -383,6 +399,8 @@ export interface Store {
    * Compare for equality only; lets a replica keep plan ETags in memory and re-check with one read.
    */
   plansVersion(): Promise<string>;
+  /** Hosts whose serial rose at or after `since` (by the plan's `generatedAt`), with the serial now stored; unordered. */
+  plansChangedSince(since: Date): Promise<readonly PlanSerial[]>;
 
   /**
    * Stores an agent's reports in one transaction. Idempotent: a report id the host already
@@ -391,6 +409,8 @@ export interface Store {
    * becomes `installed` (install op) or `uninstalled` (uninstall op) updates the installed records.
    */
   ingestReports(host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult>;
+  /** Group commit: many `ingestReports` calls in one transaction, in order; one result per batch. */
+  ingestReportBatches(batches: readonly ReportBatch[]): Promise<readonly IngestResult[]>;
   /** A host's reports, oldest first (by `at`, then id). */
   history(host: string, actionId?: string): Promise<readonly ReportRecord[]>;
   /**

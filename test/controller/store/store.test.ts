@@ -308,6 +308,15 @@ for (const backend of backends) {
       ]);
       expect(results[1]!.hash).to.not.equal(results[2]!.hash);
       expect(await store.putInventories([])).to.deep.equal([]);
+      // Distinct hosts: one multi-row write, each item decided alone (b1 unchanged, b4 changed back, b9 unknown yet).
+      const distinct = await store.putInventories([
+        { inventory: inv('b1', 2), now: at(4) },
+        { inventory: inv('b4', 8), now: at(6) },
+      ]);
+      expect(distinct).to.deep.equal([
+        { hash: first!.hash, changed: false },
+        { hash: results[2]!.hash, changed: false },
+      ]);
       expect(await store.listInventories()).to.deep.equal([
         { inventory: inv('b1', 2), hash: first!.hash, updatedAt: at(3).toISOString(), reportedAt: at(4).toISOString() },
         { inventory: inv('b4', 8), hash: results[2]!.hash, updatedAt: at(6).toISOString(), reportedAt: at(6).toISOString() },
@@ -441,6 +450,48 @@ for (const backend of backends) {
         duplicates: 1,
         advanced: [{ actionId: install, state: 'downloading' }],
       });
+    });
+
+    it("ingests many hosts' batches in one transaction (group commit), each as its own ingestReports call would", async () => {
+      const install = 'editor-2-4/text-editor@2.4.1/install';
+      const results = await store.ingestReportBatches([
+        { host: 'g1', reports: [report('a', install, 'pending', 1), report('b', install, 'installed', 2)], now: at(10) },
+        { host: 'g2', reports: [report('a', install, 'failed', 1)], now: at(10) },
+        { host: 'g1', reports: [report('b', install, 'installed', 2), report('c', install, 'downloading', 1)], now: at(11) },
+        { host: 'g3', reports: [], now: at(11) },
+      ]);
+      expect(results).to.deep.equal([
+        { accepted: 2, duplicates: 0, advanced: [{ actionId: install, state: 'installed' }] },
+        { accepted: 1, duplicates: 0, advanced: [{ actionId: install, state: 'failed' }] },
+        { accepted: 1, duplicates: 1, advanced: [] },
+        { accepted: 0, duplicates: 0, advanced: [] },
+      ]);
+      expect((await store.history('g1')).map((r) => r.id)).to.deep.equal(['a', 'c', 'b']);
+      expect((await store.listInstalled()).map((r) => r.host)).to.deep.equal(['g1']);
+    });
+
+    it("tells a replica's poll cache what changed: credentials revoked and plan serials raised since a time", async () => {
+      const { token } = await store.createToken({ ttlMs: 3_600_000, now: at(0) });
+      await store.enrollHosts(['v1', 'v2'].map((host) => ({ token, host, credentialHash: `hash-${host}`, facts: {}, labels: {}, now: at(0) })));
+      const before = await store.credentialsVersion();
+      await store.resetHost('v2', at(20));
+      expect(await store.credentialsVersion()).to.not.equal(before);
+      expect([await store.resetSince(at(20)), await store.resetSince(at(21))]).to.deep.equal([['v2'], []]);
+      const body = (host: string) => ({ host, sources: [], actions: [] });
+      await store.savePlans([{ host: 'v1', hash: 'x1', body: body('v1'), revision: 'r1' }], at(30));
+      await store.savePlans(
+        [
+          { host: 'v1', hash: 'x2', body: body('v1'), revision: 'r2' },
+          { host: 'v2', hash: 'y1', body: body('v2'), revision: 'r2' },
+        ],
+        at(40),
+      );
+      const sorted = (rows: readonly { host: string; serial: number }[]) => [...rows].sort((a, b) => a.host.localeCompare(b.host));
+      expect(sorted(await store.plansChangedSince(at(35)))).to.deep.equal([
+        { host: 'v1', serial: 2 },
+        { host: 'v2', serial: 1 },
+      ]);
+      expect(await store.plansChangedSince(at(41))).to.deep.equal([]);
     });
 
     it('prunes reports received before a time, in slices, keeping current states; a pruned report sent again is history only', async () => {
