@@ -12,13 +12,6 @@ export interface SessionSpec {
   readonly chunks?: { readonly size: number; readonly sha256: readonly string[] };
 }
 
-/**
- * Payload bytes per datagram: with the 24-byte header, 8 bytes of UDP and 20 of IPv4 a datagram
- * is 1460 bytes and fits a 1500-byte Ethernet frame unfragmented (a lost fragment would cost the
- * whole datagram).
- */
-export const DEFAULT_BLOCK_SIZE = 1408;
-
 /** Rounds a sender makes at most (the later ones only while a receiver is not done). */
 export const DEFAULT_ROUNDS = 3;
 
