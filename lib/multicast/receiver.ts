@@ -10,7 +10,8 @@
  * (verify.ts) and the whole-file sha256 decide what is kept.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { type FileHandle, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
 import { decode, sessionId } from './datagram.js';
 import { GapList } from './gap-list.js';
@@ -54,6 +55,7 @@ export function mapPath(partPath: string): string {
 
 /** Opens (or creates) the partial file and its gap list; a list for another size or block size starts empty. */
 export async function openPartial(partPath: string, session: SessionSpec): Promise<{ file: FileHandle; gaps: GapList }> {
+  await mkdir(dirname(partPath), { recursive: true });
   const saved = await readFile(mapPath(partPath)).catch(() => undefined);
   const file = await open(partPath, 'a+').then(async (f) => {
     await f.close();

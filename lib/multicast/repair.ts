@@ -68,20 +68,24 @@ export async function repairAndVerify(o: RepairOptions): Promise<RepairResult> {
   return { kind: 'verified', bytesRepaired, chunksDropped };
 }
 
-/** Clears the blocks of every complete chunk whose sha256 differs from the plan's; returns how many. */
+/**
+ * Clears the blocks of every fully held chunk whose sha256 differs from the plan's; returns how
+ * many chunks failed. Chunks need not align with blocks: a block across a chunk boundary is
+ * cleared with either chunk.
+ */
 async function dropBadChunks(file: FileHandle, gaps: GapList, s: SessionSpec): Promise<number> {
-  if (s.chunks === undefined || s.chunks.size % s.blockSize !== 0) return 0;
-  const perChunk = s.chunks.size / s.blockSize;
-  const buffer = Buffer.alloc(s.chunks.size);
+  if (s.chunks === undefined || s.chunks.size < 1) return 0;
+  const cs = s.chunks.size;
+  const buffer = Buffer.alloc(cs);
   let dropped = 0;
-  for (let c = 0; c * s.chunks.size < s.size; c++) {
-    const first = c * perChunk;
-    const last = Math.min(first + perChunk, gaps.blocks) - 1;
+  for (let c = 0; c * cs < s.size; c++) {
+    const length = Math.min(cs, s.size - c * cs);
+    const first = Math.floor((c * cs) / s.blockSize);
+    const last = Math.floor((c * cs + length - 1) / s.blockSize);
     let held = true;
     for (let i = first; i <= last && held; i++) held = gaps.has(i);
     if (!held) continue;
-    const length = Math.min(s.chunks.size, s.size - c * s.chunks.size);
-    await file.read(buffer, 0, length, c * s.chunks.size);
+    await file.read(buffer, 0, length, c * cs);
     if (createHash('sha256').update(buffer.subarray(0, length)).digest('hex') === s.chunks.sha256[c]?.toLowerCase()) continue;
     for (let i = first; i <= last; i++) gaps.clear(i);
     dropped++;
@@ -110,12 +114,12 @@ async function fetchRange(file: FileHandle, range: ByteRange, o: RepairOptions):
             throw new TransferError(`${source.name} did not answer the range ${range.start}-${range.end} with it`, false);
           }
           return {
+            // Appends may overlap (the next one starts before the last write finished): each takes its position at once.
             append: async (chunks) => {
-              for (const c of chunks) {
-                if (at + c.length > range.end + 1) throw new TransferError(`${source.name} sent more than the range`, false);
-                await file.write(c, 0, c.length, at);
-                at += c.length;
-              }
+              const position = at;
+              for (const c of chunks) at += c.length;
+              if (at > range.end + 1) throw new TransferError(`${source.name} sent more than the range`, false);
+              await file.writev(chunks, position);
             },
           };
         },

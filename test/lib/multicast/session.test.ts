@@ -110,6 +110,35 @@ describe('multicast session on loopback', function () {
     expect(server.requests.every((q) => q.status === 206)).to.equal(true);
   });
 
+  it('a receiver stopped mid-session and started again keeps its blocks, takes the rest and repairs only the gap', async () => {
+    const partPath = join(work, 'r0.part');
+    const stop = new AbortController();
+    let joined!: () => void;
+    const ready = new Promise<void>((r) => (joined = r));
+    const first = receiveSession({
+      session,
+      interface: IFACE,
+      partPath,
+      idleMs: 3000,
+      firstWaitMs: 20_000,
+      onJoined: () => joined(),
+      clock: systemClock,
+      signal: stop.signal,
+      onProgress: (held) => held > 500 && stop.abort(),
+    });
+    await ready;
+    let again: Promise<Awaited<ReturnType<typeof receiveSession>>> | undefined;
+    const sending = sendSession({ ...session, interface: IFACE, file: join(work, 'artifact'), rate: 4_000_000, rounds: 1, finished: () => true, lingerMs: 0, clock: systemClock });
+    const before = await first;
+    expect(before.reason).to.equal('aborted');
+    again = receiveSession({ session, interface: IFACE, partPath, idleMs: 3000, firstWaitMs: 20_000, clock: systemClock });
+    await sending;
+    const after = await again;
+    expect(after.gaps.count).to.be.above(before.gaps.count);
+    const done = await repairAndVerify({ session, partPath, dest: join(work, 'r0'), sources: sources(), clock: systemClock });
+    expect(done).to.deep.equal({ kind: 'verified', bytesRepaired: after.gaps.missingBytes(), chunksDropped: 0 });
+  });
+
   /** A forger's datagram for block 0, sent to the group before the sender starts (the first copy of a block wins). */
   const forge = () => async () => {
     const s = createSocket('udp4');
@@ -121,13 +150,14 @@ describe('multicast session on loopback', function () {
   };
 
   it('a forged block in a chunk that fails its plan hash is dropped at once and repaired', async () => {
-    const chunkSize = 1408 * 64;
+    const chunkSize = 100_000;
     const chunks = { size: chunkSize, sha256: [] as string[] };
     for (let at = 0; at < content.length; at += chunkSize) chunks.sha256.push(sha256(content.subarray(at, at + chunkSize)));
     const spec = { ...session, chunks };
     await runSession([{ spec, beforeSend: forge() }]);
     const done = await repairAndVerify({ session: spec, partPath: join(work, 'r0.part'), dest: join(work, 'r0'), sources: sources(), clock: systemClock });
-    expect(done).to.deep.equal({ kind: 'verified', bytesRepaired: chunkSize, chunksDropped: 1 });
+    // Chunk 0 is bytes 0-99999: blocks 0-71 (block 71 ends at 101375) are fetched again.
+    expect(done).to.deep.equal({ kind: 'verified', bytesRepaired: 72 * 1408, chunksDropped: 1 });
     expect((await readFile(join(work, 'r0'))).equals(content)).to.equal(true);
   });
 
