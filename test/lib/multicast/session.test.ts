@@ -127,11 +127,10 @@ describe('multicast session on loopback', function () {
       onProgress: (held) => held > 500 && stop.abort(),
     });
     await ready;
-    let again: Promise<Awaited<ReturnType<typeof receiveSession>>> | undefined;
     const sending = sendSession({ ...session, interface: IFACE, file: join(work, 'artifact'), rate: 4_000_000, rounds: 1, finished: () => true, lingerMs: 0, clock: systemClock });
     const before = await first;
     expect(before.reason).to.equal('aborted');
-    again = receiveSession({ session, interface: IFACE, partPath, idleMs: 3000, firstWaitMs: 20_000, clock: systemClock });
+    const again = receiveSession({ session, interface: IFACE, partPath, idleMs: 3000, firstWaitMs: 20_000, clock: systemClock });
     await sending;
     const after = await again;
     expect(after.gaps.count).to.be.above(before.gaps.count);
