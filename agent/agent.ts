@@ -25,6 +25,7 @@ import { jitteredInterval } from './poller/timing.js';
 import { ArchiveUnpacker } from './runner/archive-unpacker.js';
 import { CommandInstaller } from './runner/command-installer.js';
 import { ContentDownloader } from './runner/content-downloader.js';
+import { MulticastDownloader, type MulticastOptions } from './runner/multicast-downloader.js';
 import { detectDrift } from './runner/drift.js';
 import { Executor, type PassResult } from './runner/executor.js';
 import { Reporter } from './runner/reporter.js';
@@ -49,6 +50,8 @@ export interface AgentOptions {
   readonly random?: () => number;
   /** The one source of time (default: the system clock). */
   readonly clock?: Clock;
+  /** `--multicast-interface` and the receiver's settings (docs/multicast.md). */
+  readonly multicast?: MulticastOptions;
 }
 
 /** `0` all it could do succeeded, `1` an action failed or the plan was rejected, `3` the controller could not be reached. */
@@ -204,12 +207,19 @@ export class Agent {
     } while (this.rerun && !this.stopping);
   }
 
+  /** Multicast first where the plan announces a session, the ordinary download otherwise and as the fallback. */
+  private downloader(): MulticastDownloader {
+    const where = { dataDir: this.o.dataDir, server: this.client.server, credential: this.credential.credential };
+    const unicast = new ContentDownloader(where);
+    return new MulticastDownloader({ ...this.o.multicast, ...where, unicast, events: this.o.events, clock: this.clock });
+  }
+
   private async pass(plan: Plan): Promise<PassResult> {
     this.passRunning = true;
     try {
       const executor = new Executor({
         reporter: this.reporter,
-        downloader: new ContentDownloader({ dataDir: this.o.dataDir, server: this.client.server, credential: this.credential.credential }),
+        downloader: this.downloader(),
         unpacker: new ArchiveUnpacker(this.o.dataDir),
         installer: this.installer,
         clock: this.clock,

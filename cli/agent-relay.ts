@@ -11,6 +11,8 @@ export interface RelayFlags {
   readonly host: string;
   readonly port: number;
   readonly cacheBytes: number;
+  /** `--multicast-interface`: where the relay's multicast sessions leave. */
+  readonly multicastInterface?: string;
 }
 
 /** Starts the relay and logs the address it serves on. */
@@ -23,6 +25,7 @@ export async function startRelay(f: RelayFlags): Promise<RelayServer> {
     host: f.host,
     port: f.port,
     events,
+    ...(f.multicastInterface ? { multicast: { interface: f.multicastInterface } } : {}),
   });
   events.emit({ event: 'relay-listening', url: relay.url, upstream: f.upstream, cacheBytes: f.cacheBytes, message: `relay serving on ${relay.url}, upstream ${f.upstream}` });
   return relay;

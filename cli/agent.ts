@@ -1,5 +1,5 @@
 /** `ferry agent`: the program on every host (DESIGN §3): enroll, report inventory, apply the plan, report. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseSize } from '../core/manifest/units.js';
 import { parseDuration } from '../core/units/duration.js';
 import { Agent } from '../agent/agent.js';
@@ -8,6 +8,7 @@ import { DataLockedError } from '../agent/lock.js';
 import { parseFactOverride, parseLabel, type FactOverride } from '../agent/inventory/overrides.js';
 import { LogSink, TerminalSink } from '../agent/log/events.js';
 import { startRelay, type RelayFlags } from './agent-relay.js';
+import { isIPv4 } from 'node:net';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 
 interface AgentFlags {
@@ -26,6 +27,8 @@ interface AgentFlags {
   readonly relay?: boolean;
   readonly listen?: string;
   readonly cacheSize: string;
+  readonly multicastInterface?: string;
+  readonly multicastTestDropRate?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -48,6 +51,8 @@ export function configure(cmd: Command): void {
     .option('--relay', 'also run a relay for a site: content cache, and plans/reports carried for hosts that reach only it')
     .option('--listen <HOST:PORT>', 'with --relay: the address hosts reach the relay on (default 0.0.0.0:8470)')
     .option('--cache-size <SIZE>', 'with --relay: bytes of artifacts the relay keeps, e.g. 20GiB', '10GiB')
+    .option('--multicast-interface <ADDR>', 'the local IPv4 address whose network interface receives (and, with --relay, sends) multicast sessions')
+    .addOption(new Option('--multicast-test-drop-rate <RATE>', 'test aid: drop this share (0-1) of multicast datagrams on arrival').hideHelp())
     .action(async (flags: AgentFlags) => {
       setExitCode(cmd, await run(flags));
     });
@@ -78,6 +83,7 @@ async function run(flags: AgentFlags): Promise<number> {
   if (!flags.relay && flags.listen !== undefined) throw new UserError('--listen needs --relay');
   if (flags.relay && flags.once) throw new UserError('--relay serves until stopped: it cannot be combined with --once');
   const relayFlags: RelayFlags | undefined = flags.relay ? parseRelayFlags(flags, server) : undefined;
+  const multicast = parseMulticastFlags(flags);
 
   let agent: Agent;
   try {
@@ -94,6 +100,7 @@ async function run(flags: AgentFlags): Promise<number> {
       shutdownCommand,
       osPackages: flags.osPackages,
       events: process.stderr.isTTY ? new TerminalSink() : new LogSink(),
+      multicast,
     });
   } catch (e) {
     if (e instanceof DataLockedError) throw new UserError(e.message, ExitCode.usage);
@@ -140,5 +147,20 @@ function parseRelayFlags(flags: AgentFlags, server: string): RelayFlags {
   const port = Number(m[2]);
   const cacheBytes = parseSize(flags.cacheSize);
   if (cacheBytes === undefined || cacheBytes < 1024 * 1024) throw new UserError(`--cache-size ${flags.cacheSize}: give a size of at least 1MiB, e.g. 20GiB`);
-  return { upstream: server, dataDir: flags.data, host: m[1]!.replace(/^\[|\]$/g, ''), port, cacheBytes };
+  return {
+    upstream: server,
+    dataDir: flags.data,
+    host: m[1]!.replace(/^\[|\]$/g, ''),
+    port,
+    cacheBytes,
+    ...(flags.multicastInterface ? { multicastInterface: flags.multicastInterface } : {}),
+  };
+}
+
+function parseMulticastFlags(flags: AgentFlags): { interface?: string; dropRate?: number } {
+  const iface = flags.multicastInterface;
+  if (iface !== undefined && !isIPv4(iface)) throw new UserError(`--multicast-interface ${iface}: give this host's IPv4 address on the site network, e.g. 192.168.10.5`);
+  const drop = flags.multicastTestDropRate === undefined ? undefined : Number(flags.multicastTestDropRate);
+  if (drop !== undefined && !(drop >= 0 && drop < 1)) throw new UserError(`--multicast-test-drop-rate ${flags.multicastTestDropRate}: give a share from 0 to 1, e.g. 0.05`);
+  return { ...(iface ? { interface: iface } : {}), ...(drop !== undefined ? { dropRate: drop } : {}) };
 }

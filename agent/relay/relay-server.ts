@@ -13,6 +13,7 @@ import { CredentialCheck } from './credential-check.js';
 import { Forwarder } from './forwarder.js';
 import { sendError } from './http-util.js';
 import { RelayMetrics } from './metrics.js';
+import { RelayMulticast } from './multicast-sender.js';
 import { RelayStore } from './relay-store.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 
@@ -28,6 +29,8 @@ export interface RelayOptions {
   readonly events: EventSink;
   /** The relay's one clock (LRU stamps, queue times, credential freshness); default the system clock. */
   readonly clock?: Clock;
+  /** `--multicast-interface`, and the wait from a session's first join to its first block (docs/multicast.md). */
+  readonly multicast?: { readonly interface?: string; readonly joinWaitMs?: number };
 }
 
 export class RelayServer {
@@ -60,6 +63,7 @@ export class RelayServer {
     const credentials = new CredentialCheck({ upstream: o.upstream, now: () => clock.now(), knownOffline: (a) => store.hostOf(a) !== undefined });
     const forwarder = new Forwarder({ upstream: o.upstream, store, metrics, events: o.events, clock, onCredentialAccepted: (a) => credentials.accepted(a) });
     const contentDeps = { cache, credentials, metrics };
+    const multicast = new RelayMulticast({ ...o.multicast, cache, credentials, registry: metrics.registry, events: o.events, clock, signal: abort.signal });
     const server = createServer((req, res) => {
       handle(req, res).catch((e: unknown) => {
         o.events.emit({ event: 'relay-error', level: 'error', message: (e as Error).message, path: req.url });
@@ -74,6 +78,8 @@ export class RelayServer {
           return sendError(res, 405, 'method-not-allowed', 'a relay serves content with GET and HEAD only; push artifacts to the controller');
         return serveContent(contentDeps, req, res, content[1]!.toLowerCase());
       }
+      const session = RelayMulticast.route(path);
+      if (session) return multicast.handle(req, res, session);
       const route = Forwarder.route(req.method ?? 'GET', path);
       if (route) return forwarder.handle(req, res, route, req.url ?? path);
       if (path === '/healthz' && req.method === 'GET') {

@@ -247,6 +247,7 @@ export class Executor {
       sources: plan.sources,
       ...(a.distribute.segmentSize ? { segmentSize: a.distribute.segmentSize } : {}),
       ...(a.distribute.segmentPauseMs ? { segmentPauseMs: a.distribute.segmentPauseMs } : {}),
+      ...(a.distribute.multicast ? { multicast: true } : {}),
       shouldPause: () => why() !== undefined,
       ...(this.d.signal ? { signal: this.d.signal } : {}),
       onProgress: (done, total) => {

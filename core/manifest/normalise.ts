@@ -200,7 +200,14 @@ function host(s: Raw): HostSpec {
 
 function relay(s: Raw): RelaySpec {
   const serves = (s['serves'] ?? {}) as Raw;
-  return { host: s['host'] as string, url: s['url'] as string, serves: { groups: names(serves['groups']), hosts: names(serves['hosts']) } };
+  const m = s['multicast'] as Raw | undefined;
+  const multicast = m && {
+    group: m['group'] as string,
+    port: m['port'] as number,
+    ...(m['ttl'] !== undefined ? { ttl: m['ttl'] as number } : {}),
+    ...(m['rate'] !== undefined ? { rate: parseSize(m['rate'] as number | string)! } : {}),
+  };
+  return { host: s['host'] as string, url: s['url'] as string, serves: { groups: names(serves['groups']), hosts: names(serves['hosts']) }, ...(multicast ? { multicast } : {}) };
 }
 
 function names(value: unknown): readonly string[] {

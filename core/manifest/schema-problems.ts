@@ -28,6 +28,7 @@ const formHints: Readonly<Record<string, string>> = {
   instant: 'is not an RFC 3339 time with an offset (use e.g. 2026-12-01T22:00:00+09:00 or 2026-12-01T13:00:00Z)',
   mac: 'is not a MAC address (use e.g. 00:11:22:33:44:55)',
   url: 'is not an http(s) URL (use e.g. http://relay-osaka-01:8470)',
+  'multicast group': 'is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255; use e.g. 239.255.70.1)',
   'fact value': 'is not a fact value (use a string, a number, true/false, or a non-empty list of them)',
   'label key': 'is not a valid label key (letters, digits, "-", "_", "." and "/", starting and ending with a letter or digit)',
   'environment variable name': 'is not a valid environment variable name (letters, digits and "_", not starting with a digit)',

@@ -142,6 +142,8 @@ export interface RelaySpec {
   readonly host: string;
   readonly url: string;
   readonly serves: { readonly groups: readonly string[]; readonly hosts: readonly string[] };
+  /** The site's multicast session (docs/multicast.md); `rate` in bytes per second. */
+  readonly multicast?: { readonly group: string; readonly port: number; readonly ttl?: number; readonly rate?: number };
 }
 
 export type PackageResource = Resource<'Package', PackageSpec>;

@@ -71,8 +71,14 @@ export interface PlanAction {
   readonly reason?: string;
   /** Action ids that must finish first. */
   readonly blockedBy: readonly string[];
-  /** `unpackedSize`: bytes of file content it unpacks to, when the Package declares it (extraction stops past it). */
-  readonly artifact: { readonly sha256: string; readonly size: number; readonly unpackedSize?: number };
+  readonly artifact: {
+    readonly sha256: string;
+    readonly size: number;
+    /** Bytes of file content it unpacks to, when the Package declares it (extraction stops past it). */
+    readonly unpackedSize?: number;
+    /** sha256 of each `size`-byte chunk, when the controller has them: a multicast receiver drops a chunk that fails at once. */
+    readonly chunks?: { readonly size: number; readonly sha256: readonly string[] };
+  };
   readonly install?: CommandSpec;
   readonly uninstall?: CommandSpec;
   readonly detect?: CommandSpec;
@@ -98,6 +104,23 @@ export interface ContentSource {
   readonly name: string;
   /** Base URL; content is at `${url}/v1/content/${sha256}`. Absent for the controller: the agent's --server. */
   readonly url?: string;
+  /**
+   * The source's multicast session (docs/multicast.md): a `distribute.multicast` action's
+   * artifact is sent to this group in blocks once hosts join at `URL/v1/multicast/{sha256}/join`.
+   */
+  readonly multicast?: MulticastAnnouncement;
+}
+
+/** Where and how a source multicasts: the session of an action is this, its artifact, and its distribution's opening. */
+export interface MulticastAnnouncement {
+  readonly group: string;
+  readonly port: number;
+  /** Hops (default 1). */
+  readonly ttl?: number;
+  /** Bytes per second the sender puts on the wire. */
+  readonly rate?: number;
+  /** Artifact bytes per datagram. */
+  readonly blockSize: number;
 }
 
 /** What the pure planner decides for one host: everything of a plan but its envelope. */

@@ -224,6 +224,16 @@ const cases: Case[] = [
     problems: ['h.yaml:4:15: error: spec.relay: Relay "osaka" is not defined', 'r.yaml:4:69: error: spec.serves.groups[0]: Group "kyoto-office" is not defined'],
   },
   {
+    name: 'a relay multicast group that is not a multicast address, a port out of range',
+    files: {
+      'r.yaml': 'apiVersion: ferry/v1\nkind: Relay\nmetadata: {name: kyoto}\nspec: {host: relay-1, url: "http://relay-1:8470", multicast: {group: 10.0.0.1, port: 70000}}\n',
+    },
+    problems: [
+      'r.yaml:4:70: error: spec.multicast.group: "10.0.0.1" is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255; use e.g. 239.255.70.1)',
+      'r.yaml:4:86: error: spec.multicast.port: must be at most 65535',
+    ],
+  },
+  {
     name: 'dangling package requires, condition and install window',
     files: { 'p.yaml': pkg('editor', '1.0.0', '  requires: [runtime]\n  conditions: [enough-disk]\n  installWindow: lunch') },
     problems: [
