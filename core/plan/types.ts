@@ -3,6 +3,8 @@
  * Times are RFC 3339 strings in UTC; sizes are bytes; durations milliseconds.
  */
 import type { CommandSpec, ConditionSpec } from '../manifest/types.js';
+import type { KeyTransition } from '../signing/key-transition.js';
+import type { DeclaredPublisher, PublisherSignature } from '../signing/publisher.js';
 
 export interface SoftwareItem {
   readonly name: string;
@@ -71,7 +73,15 @@ export interface PlanAction {
   readonly reason?: string;
   /** Action ids that must finish first. */
   readonly blockedBy: readonly string[];
-  readonly artifact: { readonly sha256: string; readonly size: number };
+  readonly artifact: {
+    readonly sha256: string;
+    readonly size: number;
+    readonly unpackedSize?: number;
+    /** The publishers' signatures from the Package manifest (core/signing/publisher.ts). */
+    readonly signatures?: readonly PublisherSignature[];
+  };
+  /** The TrustPolicy entries covering this package at the plan's revision: an agent narrows its pinned keys by them. */
+  readonly publishers?: readonly DeclaredPublisher[];
   readonly install?: CommandSpec;
   readonly uninstall?: CommandSpec;
   readonly detect?: CommandSpec;
@@ -112,7 +122,11 @@ export interface Plan extends HostPlan {
   readonly revision: string;
   readonly generatedAt: string;
   readonly expiresAt: string;
+  /** During a controller key rotation: the next key and the current key's vouch for it. */
+  readonly keyTransition?: KeyTransition;
   readonly signature?: string;
+  /** During a controller key rotation: the next key's signature (over the same bytes as `signature`). */
+  readonly nextSignature?: string;
 }
 
 /** Action states reported by agents (DESIGN §2); their order: `./action-states.ts`. */

@@ -284,6 +284,7 @@ function toAction(fixed: FixedFields, draft: Draft): PlanAction {
     ...(draft.reason === undefined ? {} : { reason: draft.reason }),
     blockedBy: draft.blockedBy,
     artifact: fixed.artifact,
+    ...(fixed.publishers === undefined ? {} : { publishers: fixed.publishers }),
     ...(fixed.install === undefined ? {} : { install: fixed.install }),
     ...(fixed.uninstall === undefined ? {} : { uninstall: fixed.uninstall }),
     ...(fixed.detect === undefined ? {} : { detect: fixed.detect }),

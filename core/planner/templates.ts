@@ -6,6 +6,7 @@
 import type { ConditionResource, DeploymentResource, PackageResource, ScheduleResource, Snapshot } from '../manifest/types.js';
 import type { ConditionResult, PlanAction, TimeWindow } from '../plan/types.js';
 import { expandSchedule } from '../schedules/index.js';
+import { coversPackage, type DeclaredPublisher } from '../signing/publisher.js';
 
 /** Days of windows a plan carries. */
 export const WINDOW_DAYS = 7;
@@ -32,7 +33,7 @@ export interface ActionTemplate {
 
 export type FixedFields = Pick<
   PlanAction,
-  'id' | 'deployment' | 'package' | 'version' | 'op' | 'artifact' | 'install' | 'uninstall' | 'detect' | 'distribute' | 'installWindows' | 'shutdownAfter'
+  'id' | 'deployment' | 'package' | 'version' | 'op' | 'artifact' | 'publishers' | 'install' | 'uninstall' | 'detect' | 'distribute' | 'installWindows' | 'shutdownAfter'
 >;
 
 /** Window expansion shared by every template of one planning run (from the UTC day start). */
@@ -81,6 +82,7 @@ export function makeTemplate(
   const zoneMatters = distributeSchedule?.spec.timezone === 'host' || installSchedule?.spec.timezone === 'host';
   const byZone = new Map<string, FixedFields>();
   const id = `${deploymentName}/${pkgName}@${version}/${op}`;
+  const publishers = op === 'install' ? declaredPublishers(snapshot, pkgName) : [];
 
   const build = (zone: string | undefined): FixedFields => {
     const d = dep?.spec.distribute;
@@ -99,7 +101,8 @@ export function makeTemplate(
       package: pkgName,
       version,
       op,
-      artifact: spec === undefined ? EMPTY_ARTIFACT : Object.freeze({ sha256: spec.artifact.sha256, size: spec.artifact.size }),
+      artifact: spec === undefined ? EMPTY_ARTIFACT : planArtifact(spec.artifact),
+      ...(op === 'install' && publishers.length > 0 ? { publishers } : {}),
       ...(op === 'install' && spec !== undefined ? { install: spec.install } : {}),
       ...(op === 'uninstall' && spec?.uninstall !== undefined ? { uninstall: spec.uninstall } : {}),
       ...(spec?.detect === undefined ? {} : { detect: spec.detect }),
@@ -129,6 +132,36 @@ export function makeTemplate(
       return f;
     },
   };
+}
+
+/** The plan's artifact: digest and size, and the publisher signatures (and unpacked size) when the Package has them. */
+function planArtifact(a: PackageResource['spec']['artifact'] & { readonly unpackedSize?: number }): PlanAction['artifact'] {
+  if (a.signatures === undefined && a.unpackedSize === undefined) return Object.freeze({ sha256: a.sha256, size: a.size });
+  return Object.freeze({
+    sha256: a.sha256,
+    size: a.size,
+    ...(a.unpackedSize !== undefined ? { unpackedSize: a.unpackedSize } : {}),
+    ...(a.signatures !== undefined ? { signatures: a.signatures } : {}),
+  });
+}
+
+/** The TrustPolicy keys covering a package name, as a plan declares them (fingerprints, no key material). */
+function declaredPublishers(snapshot: Snapshot, pkgName: string): readonly DeclaredPublisher[] {
+  const out: DeclaredPublisher[] = [];
+  for (const policy of snapshot.trustPolicies.values()) {
+    for (const p of policy.spec.publishers) {
+      if (!coversPackage(p.packages, pkgName)) continue;
+      out.push(
+        Object.freeze({
+          key: p.fingerprint,
+          packages: p.packages,
+          ...(p.expires !== undefined ? { expires: p.expires } : {}),
+          ...(p.revoked !== undefined ? { revoked: p.revoked } : {}),
+        }),
+      );
+    }
+  }
+  return Object.freeze(out);
 }
 
 /** Templates of a deployment's packages, in the order it lists them. */
