@@ -40,6 +40,8 @@ export interface ExecutorDeps {
   readonly softwareChanged?: () => void;
   /** Distribution and install windows do not apply (`ferry bundle apply`: the operator is the window). */
   readonly ignoreWindows?: boolean;
+  /** Why an install may not start (the publisher check, agent/trust/); undefined: it may. Not asked for what is already installed. */
+  readonly refuseInstall?: (a: PlanAction) => string | undefined;
 }
 
 export interface PassResult {
@@ -97,6 +99,8 @@ export class Executor {
 
   /** Decides and carries out steps for one action until one ends it for this pass. */
   private async act(plan: Plan, a: PlanAction, byId: ReadonlyMap<string, PlanAction>, pass: PassMemory): Promise<Outcome> {
+    const refusal = a.op === 'install' && !this.installedRecord(a) ? this.d.refuseInstall?.(a) : undefined;
+    if (refusal !== undefined) return this.refuse(plan, a, refusal);
     const memory: ActionMemory = { observed: false, contentVerified: false, checksHeld: [], detected: false };
     let last: LastStep | undefined;
     for (let n = 0; n < maxSteps; n++) {
@@ -110,6 +114,14 @@ export class Executor {
       last = await this.carry(plan, a, step, pass, memory);
     }
     throw new Error(`no decision for ${a.id} after ${maxSteps} steps`);
+  }
+
+  /** An install refused before any step: failed with the reason, recorded once per plan serial. */
+  private refuse(plan: Plan, a: PlanAction, reason: string): Outcome {
+    const rec = this.d.reporter.journal.action(a.id);
+    if (rec?.serial === plan.serial && rec.phase === 'failed' && rec.reason === reason) return 'failed';
+    this.record(plan, a, { state: 'failed', reason, retry: 'new-serial' });
+    return 'failed';
   }
 
   /** The situation of one action now: journal and time; once an `observe` step asked, disk and inventory too. */

@@ -136,16 +136,31 @@ export interface DeclaredPublisher {
  * declaration can revoke, expire or drop a pinned key, never add one or widen its package names.
  */
 export function narrowTrust(pinned: readonly TrustedPublisher[], declared: readonly DeclaredPublisher[] | undefined, name: string): TrustedPublisher[] {
-  return pinned.map((p) => {
+  const policy = "the controller's TrustPolicy";
+  return pinned.map((p): TrustedPublisher => {
+    if (p.revoked !== undefined) return p;
     const d = (declared ?? []).find((x) => x.key === p.key && coversPackage(x.packages, name));
-    if (d === undefined) return { ...p, revoked: p.revoked ?? `not trusted for ${name} by the controller's TrustPolicy at this revision` };
-    const expires = [p.expires, d.expires].filter((e): e is string => e !== undefined).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
-    const revoked = p.revoked ?? d.revoked;
-    return {
-      ...p,
-      ...(expires !== undefined ? { expires } : {}),
-      ...(revoked !== undefined ? { revoked } : {}),
-      ...(d.revoked !== undefined && p.revoked === undefined ? { from: 'the TrustPolicy' } : {}),
-    };
+    if (d === undefined) return { ...p, revoked: `not declared for ${name} at this revision`, from: policy };
+    if (d.revoked !== undefined) return { ...p, revoked: d.revoked, from: policy };
+    if (d.expires !== undefined && (p.expires === undefined || Date.parse(d.expires) < Date.parse(p.expires))) return { ...p, expires: d.expires, from: policy };
+    return p;
   });
+}
+
+/** The plan action fields the agent's publisher check reads. */
+export interface PlannedArtifact {
+  readonly package: string;
+  readonly version: string;
+  readonly artifact: { readonly sha256: string; readonly size: number; readonly unpackedSize?: number; readonly signatures?: readonly PublisherSignature[] };
+  readonly publishers?: readonly DeclaredPublisher[];
+}
+
+/**
+ * The agent's check before it fetches or installs a plan action: its pinned keys narrowed by the
+ * plan's declaration, then checkPublisher. Undefined: allowed; otherwise why not.
+ */
+export function refuseUnsigned(a: PlannedArtifact, pinned: readonly TrustedPublisher[], now: string): string | undefined {
+  if (pinned.length === 0) return undefined;
+  const verdict = checkPublisher(artifactStatement(a.package, a.version, a.artifact), a.artifact.signatures ?? [], narrowTrust(pinned, a.publishers, a.package), now);
+  return verdict.ok ? undefined : `publisher check: ${verdict.reason}`;
 }
