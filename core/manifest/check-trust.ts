@@ -1,7 +1,9 @@
 /**
  * Publisher trust (docs/security.md#publisher-keys): every TrustPolicy key is an ed25519 public
- * key, and every Package whose name a policy covers carries a valid signature by a covering key
- * that is not revoked (nor expired, when the load is given the time).
+ * key, and every Package whose name a policy covers carries a valid signature by a covering key —
+ * an error otherwise. A good signature by a revoked (or, given the time, expired) key is a
+ * warning: the revision applies, so a revocation takes effect by its commit, and the planner
+ * blocks new installs of that package with the reason.
  */
 import { createPublicKey } from 'node:crypto';
 import { artifactStatement, checkPublisher, type TrustedPublisher } from '../signing/publisher.js';
@@ -24,7 +26,10 @@ export function checkTrust(ctx: CheckContext, now: string | undefined): void {
   for (const e of entriesOf(ctx, 'Package')) {
     const { metadata, spec } = e.resource;
     const verdict = checkPublisher(artifactStatement(metadata.name, spec.version, spec.artifact), spec.artifact.signatures ?? [], trusted, now);
-    if (!verdict.ok) ctx.report(e, spec.artifact.signatures ? ['spec', 'artifact', 'signatures'] : ['spec', 'artifact'], 'error', verdict.reason, 'key');
+    if (verdict.ok) continue;
+    const path = spec.artifact.signatures ? ['spec', 'artifact', 'signatures'] : ['spec', 'artifact'];
+    if (verdict.lapsed) ctx.report(e, path, 'warning', `${verdict.reason}; new installs of ${metadata.name} ${spec.version} are blocked`, 'key');
+    else ctx.report(e, path, 'error', verdict.reason, 'key');
   }
 }
 

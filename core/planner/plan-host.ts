@@ -130,6 +130,7 @@ function decide(inputs: HostInputs, layout: HostLayout, leaves: readonly Draft[]
           ? inputs.unavailable?.get(template.definition!.spec.artifact.sha256)
           : undefined;
       if (missing !== undefined) block(draft, `content unavailable: ${missing}`);
+      if (template.publisherBlock !== undefined && template.op === 'install' && !byFerry) block(draft, template.publisherBlock);
       if (wait > 0 && draft.status !== 'blocked' && draft.status !== 'not-applicable') set(draft, 'waiting', sharing.waiting(rollout, wait));
       drafts.push(draft);
     }

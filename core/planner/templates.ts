@@ -6,7 +6,8 @@
 import type { ConditionResource, DeploymentResource, PackageResource, ScheduleResource, Snapshot } from '../manifest/types.js';
 import type { ConditionResult, PlanAction, TimeWindow } from '../plan/types.js';
 import { expandSchedule } from '../schedules/index.js';
-import { coversPackage, type DeclaredPublisher } from '../signing/publisher.js';
+import { snapshotPublishers } from '../manifest/check-trust.js';
+import { artifactStatement, checkPublisher, coversPackage, type DeclaredPublisher, type TrustedPublisher } from '../signing/publisher.js';
 
 /** Days of windows a plan carries. */
 export const WINDOW_DAYS = 7;
@@ -25,6 +26,8 @@ export interface ActionTemplate {
   /** Condition names the snapshot does not define. */
   readonly missingConditions: readonly string[];
   readonly requires: readonly string[];
+  /** Why no new install may start: the publisher's key is revoked or expired (checked at the planning day's start). */
+  readonly publisherBlock?: string;
   /** Whether fixed() depends on the zone (a `timezone: host` schedule). */
   readonly zoneMatters: boolean;
   /** The action fields every host shares, for the host's time zone. */
@@ -83,6 +86,7 @@ export function makeTemplate(
   const byZone = new Map<string, FixedFields>();
   const id = `${deploymentName}/${pkgName}@${version}/${op}`;
   const publishers = op === 'install' ? declaredPublishers(snapshot, pkgName) : [];
+  const publisherBlock = op === 'install' && definition !== undefined && publishers.length > 0 ? blockOf(snapshot, definition, windows.from) : undefined;
 
   const build = (zone: string | undefined): FixedFields => {
     const d = dep?.spec.distribute;
@@ -121,6 +125,7 @@ export function makeTemplate(
     conditions,
     missingConditions,
     requires: op === 'install' ? (definition?.spec.requires ?? []) : [],
+    ...(publisherBlock === undefined ? {} : { publisherBlock }),
     zoneMatters,
     fixed(zone) {
       const key = zoneMatters ? (zone ?? '') : '';
@@ -143,6 +148,17 @@ function planArtifact(a: PackageResource['spec']['artifact'] & { readonly unpack
     ...(a.unpackedSize !== undefined ? { unpackedSize: a.unpackedSize } : {}),
     ...(a.signatures !== undefined ? { signatures: a.signatures } : {}),
   });
+}
+
+const trustCache = new WeakMap<Snapshot, readonly TrustedPublisher[]>();
+
+/** The publisher check's refusal for a package version at `now`, undefined when it may be installed. */
+function blockOf(snapshot: Snapshot, definition: PackageResource, now: string): string | undefined {
+  let trusted = trustCache.get(snapshot);
+  if (trusted === undefined) trustCache.set(snapshot, (trusted = snapshotPublishers(snapshot)));
+  const { metadata, spec } = definition;
+  const verdict = checkPublisher(artifactStatement(metadata.name, spec.version, spec.artifact), spec.artifact.signatures ?? [], trusted, now);
+  return verdict.ok ? undefined : `publisher: ${verdict.reason}`;
 }
 
 /** The TrustPolicy keys covering a package name, as a plan declares them (fingerprints, no key material). */

@@ -48,7 +48,10 @@ export interface TrustedPublisher {
 
 export type PublisherVerdict =
   /** No trusted key covers the package name: no signature is required. */
-  { readonly ok: true; readonly required: false } | { readonly ok: true; readonly required: true; readonly key: string } | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly required: false }
+  | { readonly ok: true; readonly required: true; readonly key: string }
+  /** `lapsed`: a good signature by a key that is revoked or expired (the artifact was fine; the key installs nothing new). */
+  | { readonly ok: false; readonly reason: string; readonly lapsed?: true };
 
 const statementType = 'ferry-artifact/v1';
 
@@ -88,6 +91,7 @@ export function checkPublisher(s: ArtifactStatement, signatures: readonly Publis
     return { ok: false, reason: `${s.name} ${s.version} is not signed; a signature by ${list(covering)} is required (\`ferry package build --sign KEYFILE\`)` };
   }
   const reasons: string[] = [];
+  let lapsed = false;
   for (const sig of signatures) {
     const t = covering.find((c) => c.key === sig.key);
     if (t === undefined) {
@@ -98,6 +102,7 @@ export function checkPublisher(s: ArtifactStatement, signatures: readonly Publis
       reasons.push(`the signature by ${sig.key} does not match ${s.name} ${s.version} sha256 ${s.sha256.slice(0, 12)}… (artifact or metadata changed after signing)`);
       continue;
     }
+    lapsed = true;
     if (t.revoked !== undefined) {
       reasons.push(`publisher key ${sig.key} is revoked${t.from ? ` by ${t.from}` : ''}: ${t.revoked}`);
       continue;
@@ -108,7 +113,7 @@ export function checkPublisher(s: ArtifactStatement, signatures: readonly Publis
     }
     return { ok: true, required: true, key: sig.key };
   }
-  return { ok: false, reason: reasons.join('; ') };
+  return { ok: false, reason: reasons.join('; '), ...(lapsed ? { lapsed: true as const } : {}) };
 }
 
 function verifies(s: ArtifactStatement, sig: PublisherSignature, publicKey: string): boolean {

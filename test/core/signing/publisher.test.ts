@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { loadManifests } from '../../../core/manifest/index.js';
 import type { Plan } from '../../../core/plan/types.js';
+import { planFleet } from '../../../core/planner/index.js';
 import {
   acceptPlan,
   artifactStatement,
@@ -86,13 +87,13 @@ describe('core/signing publisher signatures', () => {
       name: 'revoked',
       signatures: [bySigned],
       trusted: [trustAcme({ revoked: 'laptop stolen', from: 'TrustPolicy acme' })],
-      result: { ok: false, reason: `publisher key ${acme.fp} is revoked by TrustPolicy acme: laptop stolen` },
+      result: { ok: false, reason: `publisher key ${acme.fp} is revoked by TrustPolicy acme: laptop stolen`, lapsed: true },
     },
     {
       name: 'expired',
       signatures: [bySigned],
       trusted: [trustAcme({ expires: '2026-12-01T00:00:00Z' })],
-      result: { ok: false, reason: `publisher key ${acme.fp} expired at 2026-12-01T00:00:00Z` },
+      result: { ok: false, reason: `publisher key ${acme.fp} expired at 2026-12-01T00:00:00Z`, lapsed: true },
     },
     {
       name: 'expiry not checked without a time',
@@ -239,16 +240,16 @@ describe('core/signing TrustPolicy in manifests: validate and the controller ref
       problems: [`packages.yaml:9:5: error: signed by ${other.fp}, which is not trusted for text-editor (trusted: ${acme.fp})`],
     },
     {
-      name: 'revoked by commit',
+      name: 'revoked by commit: a warning (the revision applies, the planner blocks new installs)',
       policy: policy('revoked: "key leaked 2026-12-01"'),
       pkg: pkg([bySigned]),
-      problems: [`packages.yaml:9:5: error: publisher key ${acme.fp} is revoked by TrustPolicy acme: key leaked 2026-12-01`],
+      problems: [`packages.yaml:9:5: warning: publisher key ${acme.fp} is revoked by TrustPolicy acme: key leaked 2026-12-01; new installs of text-editor 2.4.1 are blocked`],
     },
     {
-      name: 'expired',
+      name: 'expired: a warning too',
       policy: policy('expires: "2026-12-01T00:00:00Z"'),
       pkg: pkg([bySigned]),
-      problems: [`packages.yaml:9:5: error: publisher key ${acme.fp} expired at 2026-12-01T00:00:00Z (TrustPolicy acme)`],
+      problems: [`packages.yaml:9:5: warning: publisher key ${acme.fp} expired at 2026-12-01T00:00:00Z (TrustPolicy acme); new installs of text-editor 2.4.1 are blocked`],
     },
     {
       name: 'a key that is not PEM',
@@ -316,4 +317,74 @@ describe('core/signing controller key transition', () => {
       expect(acceptPlan(c.plan, rules(c.pinned))).to.deep.equal(c.result);
     });
   }
+});
+
+describe('core/signing the planner carries publisher signatures and trust into plans', () => {
+  const manifests = (publisherExtra: string) => [
+    {
+      path: 'fleet.yaml',
+      content: [
+        'apiVersion: ferry/v1',
+        'kind: TrustPolicy',
+        'metadata: {name: acme}',
+        'spec:',
+        '  publishers:',
+        '    - publicKey: |',
+        ...acme.publicKey
+          .trim()
+          .split('\n')
+          .map((l) => `        ${l}`),
+        '      packages: ["text-*"]',
+        ...(publisherExtra ? [`      ${publisherExtra}`] : []),
+        '---',
+        'apiVersion: ferry/v1',
+        'kind: Package',
+        'metadata: {name: text-editor}',
+        'spec:',
+        '  version: "2.4.1"',
+        `  artifact: {sha256: ${sha}, size: 1000, signatures: [{key: "${bySigned.key}", signature: "${bySigned.signature}"}]}`,
+        '  install: {command: [sh, install.sh]}',
+        '---',
+        'apiVersion: ferry/v1',
+        'kind: Deployment',
+        'metadata: {name: editor}',
+        'spec:',
+        '  packages: [{name: text-editor, version: "2.4.1"}]',
+        '  targets: {hosts: [clt2]}',
+        '',
+      ].join('\n'),
+    },
+  ];
+  const planned = (publisherExtra: string) => {
+    const loaded = loadManifests(manifests(publisherExtra), { revision: 'r1' });
+    expect(loaded.problems.filter((p) => p.severity === 'error')).to.deep.equal([]);
+    const inventory = { host: 'clt2', facts: {}, labels: {}, software: [] };
+    return planFleet(loaded.snapshot!, [inventory], { now: now, installed: [] }).plans.get('clt2')!.actions[0]!;
+  };
+
+  it('a trusted signature: planned, with the signature and the declared key in the action', () => {
+    const a = planned('');
+    expect({ status: a.status, artifact: a.artifact, publishers: a.publishers }).to.deep.equal({
+      status: 'planned',
+      artifact: { sha256: sha, size: 1000, signatures: [bySigned] },
+      publishers: [{ key: acme.fp, packages: ['text-*'] }],
+    });
+  });
+
+  it('a key revoked by commit: blocked with the reason, the revocation declared to the agent', () => {
+    const a = planned('revoked: "laptop stolen"');
+    expect({ status: a.status, reason: a.reason, publishers: a.publishers }).to.deep.equal({
+      status: 'blocked',
+      reason: `publisher: publisher key ${acme.fp} is revoked by TrustPolicy acme: laptop stolen`,
+      publishers: [{ key: acme.fp, packages: ['text-*'], revoked: 'laptop stolen' }],
+    });
+  });
+
+  it('a key expired by the planning day: blocked', () => {
+    const a = planned('expires: "2026-12-01T00:00:00Z"');
+    expect({ status: a.status, reason: a.reason }).to.deep.equal({
+      status: 'blocked',
+      reason: `publisher: publisher key ${acme.fp} expired at 2026-12-01T00:00:00Z (TrustPolicy acme)`,
+    });
+  });
 });
