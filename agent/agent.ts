@@ -10,7 +10,7 @@ import { Backoff } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Plan } from '../core/plan/types.js';
 import { ApiFailure, ControllerClient } from './client/controller-client.js';
-import { keyFingerprint, refuseUnsigned, type TrustedPublisher } from '../core/signing/index.js';
+import { checkInstall, keyFingerprint, type TrustedPublisher } from '../core/signing/index.js';
 import { saveCredential, type Credential } from './enroll/credential.js';
 import { loadPinnedPublishers } from './trust/pinned-publishers.js';
 import { EnrollError, ensureEnrolled } from './enroll/enroll.js';
@@ -226,7 +226,7 @@ export class Agent {
         stopping: () => this.stopping,
         signal: this.abort.signal,
         softwareChanged: () => this.osPackages?.invalidate(),
-        refuseInstall: (a) => refuseUnsigned(a, this.pinned, new Date(this.clock.now()).toISOString()),
+        publisher: (a) => checkInstall(a, this.pinned, new Date(this.clock.now()).toISOString()),
       });
       const result = await executor.pass(plan);
       const count = (o: string) => [...result.outcomes.values()].filter((x) => x === o).length;

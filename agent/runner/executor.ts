@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Inventory, Plan, PlanAction } from '../../core/plan/types.js';
+import type { PublisherVerdict } from '../../core/signing/index.js';
 import type { EventSink } from '../log/events.js';
 import { decide } from './decide.js';
 import type { Downloader } from './downloader.js';
@@ -40,8 +41,8 @@ export interface ExecutorDeps {
   readonly softwareChanged?: () => void;
   /** Distribution and install windows do not apply (`ferry bundle apply`: the operator is the window). */
   readonly ignoreWindows?: boolean;
-  /** Why an install may not start (the publisher check, agent/trust/); undefined: it may. Not asked for what is already installed. */
-  readonly refuseInstall?: (a: PlanAction) => string | undefined;
+  /** The publisher check of an install (core/signing checkInstall with the host's pinned keys); not asked for what is already installed. */
+  readonly publisher?: (a: PlanAction) => PublisherVerdict;
 }
 
 export interface PassResult {
@@ -71,6 +72,9 @@ interface ActionMemory {
 }
 
 export class Executor {
+  /** Action id → the publisher key whose signature the check accepted, for the installed report's custody. */
+  private readonly publisherKeys = new Map<string, string>();
+
   constructor(private readonly d: ExecutorDeps) {}
 
   /** One pass over the plan; never throws for an action's own failure. */
@@ -99,8 +103,9 @@ export class Executor {
 
   /** Decides and carries out steps for one action until one ends it for this pass. */
   private async act(plan: Plan, a: PlanAction, byId: ReadonlyMap<string, PlanAction>, pass: PassMemory): Promise<Outcome> {
-    const refusal = a.op === 'install' && !this.installedRecord(a) ? this.d.refuseInstall?.(a) : undefined;
-    if (refusal !== undefined) return this.refuse(plan, a, refusal);
+    const verdict = a.op === 'install' && !this.installedRecord(a) ? this.d.publisher?.(a) : undefined;
+    if (verdict?.ok === false) return this.refuse(plan, a, verdict.reason);
+    if (verdict?.ok && verdict.required) this.publisherKeys.set(a.id, verdict.key);
     const memory: ActionMemory = { observed: false, contentVerified: false, checksHeld: [], detected: false };
     let last: LastStep | undefined;
     for (let n = 0; n < maxSteps; n++) {
@@ -302,6 +307,10 @@ export class Executor {
 
   /** The one place a step's state is written; `quiet`: no `action-state` event (the step told its own). */
   private record(plan: Plan, a: PlanAction, note: Note, quiet = false): void {
+    if (note.effect?.kind === 'installed') {
+      const publisher = this.publisherKeys.get(a.id);
+      note = { ...note, custody: { revision: plan.revision, sha256: a.artifact.sha256, ...(publisher !== undefined ? { publisher } : {}) } };
+    }
     this.d.reporter.note(plan.serial, a, note);
     if (!quiet) {
       this.d.events.emit({

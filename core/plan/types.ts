@@ -133,6 +133,14 @@ export interface Plan extends HostPlan {
 export type { ActionState } from './action-states.js';
 import type { ActionState } from './action-states.js';
 
+/** What an agent verified before an install: the plan's revision, the artifact's digest, the publisher key whose signature held. */
+export interface Custody {
+  readonly revision: string;
+  readonly sha256: string;
+  /** Fingerprint of the publisher key the host's pinned trust accepted; absent: the host pins no publisher key for this package. */
+  readonly publisher?: string;
+}
+
 /** One result an agent reports; `id` makes reports idempotent. */
 export interface ActionReport {
   readonly id: string;
@@ -145,6 +153,8 @@ export interface ActionReport {
   /** The last 4 KiB of the program's output. */
   readonly output?: string;
   readonly reason?: string;
+  /** With `installed`: what the host verified before it installed — its chain of custody (`ferry audit`). */
+  readonly custody?: Custody;
   /** Where the report came from when not the agent's own post (`from a bundle, applied at …`); set by the controller at import. */
   readonly source?: string;
 }

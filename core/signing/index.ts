@@ -3,10 +3,10 @@ export { acceptPlan, type PlanAcceptance, type PlanVerdict } from './accept-plan
 export { sameKey, vouchFor, vouchHolds, vouchBytes, type KeyTransition } from './key-transition.js';
 export {
   artifactStatement,
+  checkInstall,
   checkPublisher,
   coversPackage,
   narrowTrust,
-  refuseUnsigned,
   signArtifact,
   statementBytes,
   type ArtifactStatement,

@@ -162,10 +162,10 @@ export interface PlannedArtifact {
 
 /**
  * The agent's check before it fetches or installs a plan action: its pinned keys narrowed by the
- * plan's declaration, then checkPublisher. Undefined: allowed; otherwise why not.
+ * plan's declaration, then checkPublisher (a refusal's reason starts `publisher check:`).
  */
-export function refuseUnsigned(a: PlannedArtifact, pinned: readonly TrustedPublisher[], now: string): string | undefined {
-  if (pinned.length === 0) return undefined;
+export function checkInstall(a: PlannedArtifact, pinned: readonly TrustedPublisher[], now: string): PublisherVerdict {
+  if (pinned.length === 0) return { ok: true, required: false };
   const verdict = checkPublisher(artifactStatement(a.package, a.version, a.artifact), a.artifact.signatures ?? [], narrowTrust(pinned, a.publishers, a.package), now);
-  return verdict.ok ? undefined : `publisher check: ${verdict.reason}`;
+  return verdict.ok ? verdict : { ...verdict, reason: `publisher check: ${verdict.reason}` };
 }

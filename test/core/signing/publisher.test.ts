@@ -11,10 +11,10 @@ import { planFleet } from '../../../core/planner/index.js';
 import {
   acceptPlan,
   artifactStatement,
+  checkInstall,
   checkPublisher,
   keyFingerprint,
   narrowTrust,
-  refuseUnsigned,
   signArtifact,
   signDocument,
   vouchFor,
@@ -113,7 +113,7 @@ describe('core/signing publisher signatures', () => {
 
 describe('core/signing an agent narrows its pinned keys by the plan, never widens them', () => {
   const pinned: TrustedPublisher[] = [{ key: acme.fp, publicKey: acme.publicKey, packages: ['*'], from: 'pinned' }];
-  const action = (over: Partial<Parameters<typeof refuseUnsigned>[0]> = {}) => ({
+  const action = (over: Partial<Parameters<typeof checkInstall>[0]> = {}) => ({
     package: 'text-editor',
     version: '2.4.1',
     artifact: { sha256: sha, size: 1000, signatures: [bySigned] },
@@ -163,7 +163,8 @@ describe('core/signing an agent narrows its pinned keys by the plan, never widen
   ];
   for (const c of cases) {
     it(c.name, () => {
-      expect(refuseUnsigned(c.action, c.pinned ?? pinned, now)).to.equal(c.result);
+      const verdict = checkInstall(c.action, c.pinned ?? pinned, now);
+      expect(verdict.ok ? undefined : verdict.reason).to.equal(c.result);
     });
   }
 
