@@ -5,6 +5,7 @@ import { parseDuration } from '../core/units/duration.js';
 import { Agent } from '../agent/agent.js';
 import { EnrollError } from '../agent/enroll/enroll.js';
 import { DataLockedError } from '../agent/lock.js';
+import { TrustFileError } from '../agent/trust/pinned-publishers.js';
 import { parseFactOverride, parseLabel, type FactOverride } from '../agent/inventory/overrides.js';
 import { LogSink, TerminalSink } from '../agent/log/events.js';
 import { startRelay, type RelayFlags } from './agent-relay.js';
@@ -22,6 +23,7 @@ interface AgentFlags {
   readonly interval: string;
   readonly once?: boolean;
   readonly controllerKey?: string;
+  readonly trustPublisher: string[];
   readonly shutdownCommand: string;
   readonly osPackages: boolean;
   readonly relay?: boolean;
@@ -46,6 +48,12 @@ export function configure(cmd: Command): void {
     .option('--interval <DURATION>', 'how often to poll the plan (±20% jitter)', '60s')
     .option('--once', 'one full cycle, then exit: 0 ok, 1 an action failed, 3 controller unreachable')
     .option('--controller-key <FILE>', 'pin this controller public key (PEM) instead of trusting the enrollment answer')
+    .option(
+      '--trust-publisher <KEYFILE>',
+      "pin a publisher's public key (PREFIX.pub) in DATA/trusted-publishers.json: every install must then be signed by a pinned key (repeatable)",
+      collect,
+      [],
+    )
     .option('--shutdown-command <CMD>', 'run (split on spaces, no shell) after a shutdownAfter deployment completes', 'systemctl poweroff')
     .option('--no-os-packages', 'do not report dpkg/rpm packages (simulated hosts sharing one machine)')
     .option('--relay', 'also run a relay for a site: content cache, and plans/reports carried for hosts that reach only it')
@@ -96,6 +104,7 @@ async function run(flags: AgentFlags): Promise<number> {
       facts,
       ...(token ? { enrollToken: token } : {}),
       ...(flags.controllerKey ? { controllerKeyFile: flags.controllerKey } : {}),
+      trustPublisherFiles: flags.trustPublisher,
       intervalMs,
       shutdownCommand,
       osPackages: flags.osPackages,
@@ -103,7 +112,7 @@ async function run(flags: AgentFlags): Promise<number> {
       multicast,
     });
   } catch (e) {
-    if (e instanceof DataLockedError) throw new UserError(e.message, ExitCode.usage);
+    if (e instanceof DataLockedError || e instanceof TrustFileError) throw new UserError(e.message, ExitCode.usage);
     throw e;
   }
   const stop = new AbortController();

@@ -32,7 +32,7 @@ export function configure(cmd: Command): void {
 /** Validates DIR, writes the report to stdout and returns the exit code; throws UserError when DIR is unusable. */
 export async function validate(dir: string, opts: ValidateOptions): Promise<number> {
   await requireDirectory(dir);
-  const result = loadManifests(await readManifestDir(dir));
+  const result = loadManifests(await readManifestDir(dir), { now: new Date().toISOString() });
   const summary = summarise(result);
   const valid = summary.errors === 0 && !(opts.strict && summary.warnings > 0);
   process.stdout.write(opts.format === 'json' ? `${JSON.stringify(jsonReport(result, summary, valid), null, 2)}\n` : textReport(result, summary, valid));

@@ -10,6 +10,7 @@
 import type { Clock } from '../../lib/clock.js';
 import { crashPoint } from '../../lib/crash-point.js';
 import type { Inventory, Plan, PlanAction } from '../../core/plan/types.js';
+import type { PublisherVerdict } from '../../core/signing/index.js';
 import type { EventSink } from '../log/events.js';
 import { decide } from './decide.js';
 import type { Downloader } from './downloader.js';
@@ -41,6 +42,8 @@ export interface ExecutorDeps {
   readonly softwareChanged?: () => void;
   /** Distribution and install windows do not apply (`ferry bundle apply`: the operator is the window). */
   readonly ignoreWindows?: boolean;
+  /** The publisher check of an install (core/signing checkInstall with the host's pinned keys); not asked for what is already installed. */
+  readonly publisher?: (a: PlanAction) => PublisherVerdict;
 }
 
 export interface PassResult {
@@ -70,6 +73,9 @@ interface ActionMemory {
 }
 
 export class Executor {
+  /** Action id → the publisher key whose signature the check accepted, for the installed report's custody. */
+  private readonly publisherKeys = new Map<string, string>();
+
   constructor(private readonly d: ExecutorDeps) {}
 
   /** One pass over the plan; never throws for an action's own failure. */
@@ -98,6 +104,9 @@ export class Executor {
 
   /** Decides and carries out steps for one action until one ends it for this pass. */
   private async act(plan: Plan, a: PlanAction, byId: ReadonlyMap<string, PlanAction>, pass: PassMemory): Promise<Outcome> {
+    const verdict = a.op === 'install' && !this.installedRecord(a) ? this.d.publisher?.(a) : undefined;
+    if (verdict?.ok === false) return this.refuse(plan, a, verdict.reason);
+    if (verdict?.ok && verdict.required) this.publisherKeys.set(a.id, verdict.key);
     const memory: ActionMemory = { observed: false, contentVerified: false, checksHeld: [], detected: false };
     let last: LastStep | undefined;
     for (let n = 0; n < maxSteps; n++) {
@@ -111,6 +120,14 @@ export class Executor {
       last = await this.carry(plan, a, step, pass, memory);
     }
     throw new Error(`no decision for ${a.id} after ${maxSteps} steps`);
+  }
+
+  /** An install refused before any step: failed with the reason, recorded once per plan serial. */
+  private refuse(plan: Plan, a: PlanAction, reason: string): Outcome {
+    const rec = this.d.reporter.journal.action(a.id);
+    if (rec?.serial === plan.serial && rec.phase === 'failed' && rec.reason === reason) return 'failed';
+    this.record(plan, a, { state: 'failed', reason, retry: 'new-serial' });
+    return 'failed';
   }
 
   /** The situation of one action now: journal and time; once an `observe` step asked, disk and inventory too. */
@@ -300,6 +317,10 @@ export class Executor {
 
   /** The one place a step's state is written; `quiet`: no `action-state` event (the step told its own). */
   private record(plan: Plan, a: PlanAction, note: Note, quiet = false): void {
+    if (note.effect?.kind === 'installed') {
+      const publisher = this.publisherKeys.get(a.id);
+      note = { ...note, custody: { revision: plan.revision, sha256: a.artifact.sha256, ...(publisher !== undefined ? { publisher } : {}) } };
+    }
     this.d.reporter.note(plan.serial, a, note);
     if (!quiet) {
       this.d.events.emit({

@@ -39,6 +39,7 @@ export class Reporter {
             ...(n.bytesDone !== undefined ? { bytesDone: n.bytesDone } : {}),
             ...(n.exitCode !== undefined ? { exitCode: n.exitCode } : {}),
             ...(n.output !== undefined ? { output: n.output } : {}),
+            ...(n.custody !== undefined ? { custody: n.custody } : {}),
           };
     if (n.effect?.kind === 'installed') {
       this.markInstalled(base, { package: a.package, version: a.version, deployment: a.deployment, dir: n.effect.dir }, report!);

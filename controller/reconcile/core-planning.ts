@@ -17,7 +17,7 @@ function context(inputs: PlanningInputs): PlanningContext {
 }
 
 const planning: Planning<FleetPlan> = {
-  load: (files, revision) => loadManifests(files, { revision }),
+  load: (files, revision, now) => loadManifests(files, { revision, ...(now ? { now: now.toISOString() } : {}) }),
   async plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: FleetPlan }) {
     const ctx = context(inputs);
     if (!previous) {

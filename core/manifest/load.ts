@@ -8,6 +8,7 @@ import type { CheckContext, Entry, KnownNames, Reporter } from './check-context.
 import { where } from './check-context.js';
 import { checkCycles } from './check-cycles.js';
 import { checkReferences } from './check-references.js';
+import { checkTrust } from './check-trust.js';
 import { checkValues } from './check-values.js';
 import { byteLength, decodeText } from './decode-text.js';
 import { formatBytes } from '../units/bytes.js';
@@ -42,6 +43,8 @@ export interface LoadOptions {
    * forces the exact parser everywhere (tests compare the two).
    */
   readonly fastParse?: boolean;
+  /** The time (RFC 3339): a Package signed only by an expired publisher key is then an error. Absent: expiry is not checked. */
+  readonly now?: string;
 }
 
 /** Loads and validates manifest files; never throws on bad input. Snapshot.revision is `revision` or `worktree`. */
@@ -49,13 +52,14 @@ export function loadManifests(files: readonly ManifestFile[], options: LoadOptio
   const limits: LoadLimits = { ...defaultLimits, ...options.limits };
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const revision = options.revision ?? 'worktree';
-  if (options.fastParse === false) return loadOnce(sorted, limits, revision, (file, text, parse) => ({ parsed: parseYamlFile(file, text, parse), fast: false })).result;
+  const now = options.now;
+  if (options.fastParse === false) return loadOnce(sorted, limits, revision, now, (file, text, parse) => ({ parsed: parseYamlFile(file, text, parse), fast: false })).result;
   // Every file with a problem is read again by the exact parser, until no problem is in a file the
   // fast parser read (one round more at most, unless the parsers disagreed on a value).
   const exact = new Set<string>();
   const cache = new Map<string, Read>();
   for (;;) {
-    const { result, fastFiles } = loadOnce(sorted, limits, revision, (file, text, parse) => {
+    const { result, fastFiles } = loadOnce(sorted, limits, revision, now, (file, text, parse) => {
       const useFast = !exact.has(file);
       const key = `${file}\0${parse.maxDocuments}\0${useFast}`;
       let read = cache.get(key);
@@ -76,7 +80,7 @@ export function loadManifests(files: readonly ManifestFile[], options: LoadOptio
 type Read = { readonly parsed: ParsedFile; readonly fast: boolean };
 type Reader = (file: string, text: string, limits: ParseLimits) => Read;
 
-function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision: string, read: Reader): { result: LoadResult; fastFiles: Set<string> } {
+function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision: string, now: string | undefined, read: Reader): { result: LoadResult; fastFiles: Set<string> } {
   const problems: Problem[] = [];
   const entries: Entry[] = [];
   const names = new Map<Kind, Map<string, YamlDocument>>(kinds.map((k) => [k, new Map()]));
@@ -187,6 +191,7 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
   checkCycles(ctx);
   checkValues(ctx);
   checkConflicts(ctx);
+  checkTrust(ctx, now);
 
   problems.sort(compareProblems);
   const stats = { files: sorted.length, resources };

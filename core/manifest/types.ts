@@ -40,6 +40,8 @@ export interface ArtifactRef {
   readonly unpackedSize?: number;
   /** A path in the manifest repository or an http(s) URL; absent: already in the content store. */
   readonly source?: string;
+  /** Publisher signatures over name, version, sha256 and size (core/signing/publisher.ts). */
+  readonly signatures?: readonly { readonly key: string; readonly signature: string }[];
 }
 
 export interface PackageSpec {
@@ -146,6 +148,25 @@ export interface RelaySpec {
   readonly multicast?: { readonly group: string; readonly port: number; readonly ttl?: number; readonly rate?: number };
 }
 
+/** One publisher key of a TrustPolicy. */
+export interface TrustedKeySpec {
+  readonly name?: string;
+  /** SPKI PEM. */
+  readonly publicKey: string;
+  /** `SHA256:…`, computed at load. */
+  readonly fingerprint: string;
+  /** Exact names, `prefix*`, or `*`. */
+  readonly packages: readonly string[];
+  /** RFC 3339 with offset. */
+  readonly expires?: string;
+  /** Why it was revoked. */
+  readonly revoked?: string;
+}
+
+export interface TrustPolicySpec {
+  readonly publishers: readonly TrustedKeySpec[];
+}
+
 export type PackageResource = Resource<'Package', PackageSpec>;
 export type ConditionResource = Resource<'Condition', ConditionSpec>;
 export type GroupResource = Resource<'Group', GroupSpec>;
@@ -153,7 +174,8 @@ export type HostResource = Resource<'Host', HostSpec>;
 export type ScheduleResource = Resource<'Schedule', ScheduleSpec>;
 export type DeploymentResource = Resource<'Deployment', DeploymentSpec>;
 export type RelayResource = Resource<'Relay', RelaySpec>;
-export type AnyResource = PackageResource | ConditionResource | GroupResource | HostResource | ScheduleResource | DeploymentResource | RelayResource;
+export type TrustPolicyResource = Resource<'TrustPolicy', TrustPolicySpec>;
+export type AnyResource = PackageResource | ConditionResource | GroupResource | HostResource | ScheduleResource | DeploymentResource | RelayResource | TrustPolicyResource;
 export type Kind = AnyResource['kind'];
 
 /**
@@ -171,6 +193,7 @@ export interface Snapshot {
   readonly schedules: ReadonlyMap<string, ScheduleResource>;
   readonly deployments: ReadonlyMap<string, DeploymentResource>;
   readonly relays: ReadonlyMap<string, RelayResource>;
+  readonly trustPolicies: ReadonlyMap<string, TrustPolicyResource>;
 }
 
 /** One manifest file as read by the caller (core/ does no I/O). */

@@ -3,6 +3,8 @@
  * Times are RFC 3339 strings in UTC; sizes are bytes; durations milliseconds.
  */
 import type { CommandSpec, ConditionSpec } from '../manifest/types.js';
+import type { KeyTransition } from '../signing/key-transition.js';
+import type { DeclaredPublisher, PublisherSignature } from '../signing/publisher.js';
 
 export interface SoftwareItem {
   readonly name: string;
@@ -78,7 +80,11 @@ export interface PlanAction {
     readonly unpackedSize?: number;
     /** sha256 of each `size`-byte chunk, when the controller has them: a multicast receiver drops a chunk that fails at once. */
     readonly chunks?: { readonly size: number; readonly sha256: readonly string[] };
+    /** The publishers' signatures from the Package manifest (core/signing/publisher.ts). */
+    readonly signatures?: readonly PublisherSignature[];
   };
+  /** The TrustPolicy entries covering this package at the plan's revision: an agent narrows its pinned keys by them. */
+  readonly publishers?: readonly DeclaredPublisher[];
   readonly install?: CommandSpec;
   readonly uninstall?: CommandSpec;
   readonly detect?: CommandSpec;
@@ -136,12 +142,24 @@ export interface Plan extends HostPlan {
   readonly revision: string;
   readonly generatedAt: string;
   readonly expiresAt: string;
+  /** During a controller key rotation: the next key and the current key's vouch for it. */
+  readonly keyTransition?: KeyTransition;
   readonly signature?: string;
+  /** During a controller key rotation: the next key's signature (over the same bytes as `signature`). */
+  readonly nextSignature?: string;
 }
 
 /** Action states reported by agents (DESIGN §2); their order: `./action-states.ts`. */
 export type { ActionState } from './action-states.js';
 import type { ActionState } from './action-states.js';
+
+/** What an agent verified before an install: the plan's revision, the artifact's digest, the publisher key whose signature held. */
+export interface Custody {
+  readonly revision: string;
+  readonly sha256: string;
+  /** Fingerprint of the publisher key the host's pinned trust accepted; absent: the host pins no publisher key for this package. */
+  readonly publisher?: string;
+}
 
 /** One result an agent reports; `id` makes reports idempotent. */
 export interface ActionReport {
@@ -155,6 +173,8 @@ export interface ActionReport {
   /** The last 4 KiB of the program's output. */
   readonly output?: string;
   readonly reason?: string;
+  /** With `installed`: what the host verified before it installed — its chain of custody (`ferry audit`). */
+  readonly custody?: Custody;
   /** Where the report came from when not the agent's own post (`from a bundle, applied at …`); set by the controller at import. */
   readonly source?: string;
 }

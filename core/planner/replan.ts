@@ -12,7 +12,7 @@ import { utcDayStart } from '../schedules/index.js';
 import { canonicalJson } from './canonical-json.js';
 import { installedIndex, invertTargets, lazy, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
 import { finish, hostsPerStep, planFleetSteps, planOneHost, runSteps } from './plan-fleet.js';
-import { affectedPackages, changedNames } from './snapshot-changes.js';
+import { affectedPackages, changedNames, trustPatterns } from './snapshot-changes.js';
 import { PlanSharing } from './plan-sharing.js';
 import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { WindowCache, type ActionTemplate } from './templates.js';
@@ -63,7 +63,7 @@ function* incremental(
   const changedDeployments = changedNames(before.deployments, snap.deployments);
   const changedConditions = changedNames(before.conditions, snap.conditions);
   const changedSchedules = changedNames(before.schedules, snap.schedules);
-  const packages = affectedPackages(before, snap, changedConditions, changedSchedules);
+  const packages = affectedPackages(before, snap, changedConditions, changedSchedules, trustPatterns(before, snap));
 
   // Inventories: by identity first, content second.
   const inventories = next.inventories === prev.inventoryList ? prev.inventories : inventoryIndex(next.inventories);

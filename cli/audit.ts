@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+export function configure(cmd: Command): void {
+  cmd.description('not built yet');
+}
