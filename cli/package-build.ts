@@ -197,7 +197,13 @@ function manifestYaml(
     spec: {
       version,
       // unpackedSize: agents refuse the archive as soon as it unpacks to more (agent/archive).
-      artifact: { sha256: artifact.sha256, size: artifact.size, unpackedSize: artifact.contentBytes, ...(source === undefined ? {} : { source }), ...(signature ? { signatures: [signature] } : {}) },
+      artifact: {
+        sha256: artifact.sha256,
+        size: artifact.size,
+        unpackedSize: artifact.contentBytes,
+        ...(source === undefined ? {} : { source }),
+        ...(signature ? { signatures: [signature] } : {}),
+      },
       install: { command: null },
       ...(uninstall ? { uninstall: { command: null } } : {}),
       ...(detect ? { detect: { command: null } } : {}),
