@@ -129,7 +129,7 @@ describe('ferry validate', () => {
         'deep.yaml:4:81: error: lists and mappings are nested more than 64 levels deep here; a manifest needs only a few levels',
         'numbers.yaml:5:12: error: spec.version: expected a string, got the number 2.10 (quote it: "2.10")',
         'numbers.yaml:6:94: error: spec.artifact.size: 1e400 is too large a number: Ferry reads numbers up to 9007199254740991 (2^53 − 1) exactly (use a unit, e.g. 4GiB, or quote it if it is text)',
-        '4 errors, 0 warnings in 3 files',
+        '4 errors in 3 files (3 resources)',
         '',
       ].join('\n'),
     });
