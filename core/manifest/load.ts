@@ -65,7 +65,8 @@ export function loadManifests(files: readonly ManifestFile[], options: LoadOptio
       let read = cache.get(key);
       if (read === undefined) {
         const parsed = useFast ? parseYamlFileFast(file, text, parse.maxDocuments) : undefined;
-        read = parsed !== undefined ? { parsed, fast: true } : { parsed: parseYamlFile(file, text, parse), fast: false };
+        // A file read again because it has a problem keeps its trees: the problem is located next.
+        read = parsed !== undefined ? { parsed, fast: true } : { parsed: parseYamlFile(file, text, { ...parse, keepTrees: !useFast }), fast: false };
         cache.set(key, read);
       }
       return read;
@@ -138,12 +139,15 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
       }
       const duplicate = register(doc, kind, value);
       const validate = validatorFor(kind);
+      // A number reported as inexact (beyond 2^53, 1e400) is not judged again as the value it was rounded to.
+      const judged = (path: readonly (string | number)[]) => !doc.inexact.some((x) => x.length === path.length && x.every((seg, i) => seg === path[i]));
       if (!validate(value)) {
-        for (const p of schemaProblems(validate.errors ?? [], value, (path) => (fastFiles.has(doc.file) ? undefined : doc.written(path))))
-          problemAt(doc, p.path, 'error', p.message, p.target);
+        for (const p of schemaProblems(validate.errors ?? [], value, (path) => (fastFiles.has(doc.file) ? undefined : doc.written(path)))) {
+          if (judged(p.path)) problemAt(doc, p.path, 'error', p.message, p.target);
+        }
         continue;
       }
-      if (duplicate) continue;
+      if (duplicate || doc.inexact.length > 0) continue;
       const resource = normalise(kind, value, doc.start(), (path, message) => problemAt(doc, path, 'error', message));
       if (resource !== undefined) entries.push({ resource, doc });
     }

@@ -60,7 +60,7 @@ export interface PackageSpec {
 
 export interface SoftwareRequirement {
   readonly name: string;
-  /** A semver range; absent: any version. */
+  /** A version range (npm syntax), compared by the reporting source's rules (core/versions); absent: any version. */
   readonly version?: string;
 }
 

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type { CST, Document, LineCounter as Lines, Node, Scalar } from 'yaml';
+import { formatPath } from './json-path.js';
 import type { SourcePosition } from './types.js';
 
 let library: typeof Yaml | undefined;
@@ -54,6 +55,11 @@ export class FileTrees {
   /** The text between two offsets, as written. */
   slice(from: number, to: number): string {
     return this.text.slice(from, to);
+  }
+
+  /** Keeps trees already composed (of a file known to have problems), so locating them does not parse it again. */
+  keep(docs: (Document.Parsed | undefined)[]): void {
+    this.docs = docs;
   }
 
   /** FILE:LINE:COL of an offset into the text (the trees are parsed first when no line counter is known). */
@@ -122,6 +128,8 @@ export class YamlDocument {
     private readonly startPosition: SourcePosition,
     /** The document's JSON value (aliases expanded). */
     readonly value: unknown,
+    /** Paths of numbers already reported as inexact (beyond 2^53, 1e400): their value is not to be judged again. */
+    readonly inexact: readonly JsonPath[] = [],
   ) {}
 
   get file(): string {
@@ -197,6 +205,8 @@ export interface ParseLimits {
   readonly maxAliasCount: number;
   /** What is reported at the first document past maxDocuments. */
   readonly tooManyMessage: string;
+  /** Keep the node trees for locating problems (for a file known to have some); default: parse again when needed. */
+  readonly keepTrees?: boolean;
 }
 
 /** Parses every document of one file; syntax errors, duplicate keys and alias bombs become problems. */
@@ -241,10 +251,7 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
       return true;
     }
     const inexact = inexactNumbers(doc, text);
-    if (inexact.length > 0) {
-      for (const n of inexact) problems.push({ ...position(n.offset), severity: 'error', message: n.message });
-      return true;
-    }
+    for (const n of inexact) problems.push({ ...position(n.offset), severity: 'error', message: n.message });
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
@@ -256,13 +263,24 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
       problems.push({ ...start, severity: 'error', message });
       return true;
     }
-    documents.push(new YamlDocument(trees, count - 1, start, value));
+    documents.push(
+      new YamlDocument(
+        trees,
+        count - 1,
+        start,
+        value,
+        inexact.map((n) => n.path),
+      ),
+    );
     return true;
   };
 
+  const kept: (Document.Parsed | undefined)[] = [];
   for (const doc of composeDocuments(text, lines)) {
+    if (limits.keepTrees === true) kept.push('offset' in doc ? undefined : doc);
     if ('offset' in doc ? !refuse(doc) : !take(doc)) break;
   }
+  if (limits.keepTrees === true) trees.keep(kept);
   return { documents, problems, resources, count };
 }
 
@@ -270,18 +288,20 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
  * Numbers JavaScript cannot hold exactly: beyond ±(2^53 − 1), or infinite (`1e400`, `.inf`), or
  * NaN. Each is refused with the text the author wrote, rather than checked later as a rounded value.
  */
-function inexactNumbers(doc: Document.Parsed, text: string): Refused[] {
+function inexactNumbers(doc: Document.Parsed, text: string): (Refused & { readonly path: JsonPath })[] {
   const { isPair, isScalar, isSeq, visit } = yaml();
-  const found: Refused[] = [];
+  const found: (Refused & { readonly path: JsonPath })[] = [];
   visit(doc, {
     Scalar(_key, node, path) {
       const n = node.value;
       if (typeof n !== 'number' || Math.abs(n) <= Number.MAX_SAFE_INTEGER || node.range === undefined || node.range === null) return;
       const source = text.slice(node.range[0], node.range[1]);
       const written = source.length > 24 ? `${source.slice(0, 12)}… (${source.length} characters)` : source;
-      const where = pathText(path, node);
+      const at = pathOf(path, node);
+      const where = formatPath(at);
       const why = Number.isNaN(n) ? 'is not a number' : 'is too large a number: Ferry reads numbers up to 9007199254740991 (2^53 − 1) exactly';
       found.push({
+        path: at,
         offset: node.range[0],
         message: `${where === '' ? '' : `${where}: `}${written} ${why}${Number.isNaN(n) ? '' : ' (use a unit, e.g. 4GiB, or quote it if it is text)'}`,
       });
@@ -289,17 +309,17 @@ function inexactNumbers(doc: Document.Parsed, text: string): Refused[] {
   });
   return found;
 
-  function pathText(path: readonly unknown[], node: Scalar): string {
-    let out = '';
-    const chain = [...path, node];
+  /** The JSON path of a scalar from its ancestors (a number used as a key: the path of its mapping). */
+  function pathOf(ancestors: readonly unknown[], node: Scalar): (string | number)[] {
+    const out: (string | number)[] = [];
+    const chain = [...ancestors, node];
     for (let i = 0; i < chain.length - 1; i++) {
       const here = chain[i];
       const next = chain[i + 1];
       if (isPair(here)) {
         if (next !== here.value) return out;
-        const key = isScalar(here.key) ? String(here.key.value) : '?';
-        out += out === '' ? key : `.${key}`;
-      } else if (isSeq(here)) out += `[${here.items.indexOf(next as never)}]`;
+        out.push(isScalar(here.key) ? String(here.key.value) : '?');
+      } else if (isSeq(here)) out.push(here.items.indexOf(next as never));
     }
     return out;
   }
