@@ -1,9 +1,10 @@
 /**
- * Multi-row INSERTs of many rows with the statement built once: kysely builds and compiles the
- * statement for the first slice of each size; later slices of that size reuse its SQL text with
- * new parameters (and on SQLite the statement cache hands back the same prepared statement), so
- * a slice costs binding its values, not building a query. The reuse is checked once per shape: the
- * compiled parameters must be the rows' values, column by column in the first row's key order.
+ * Statements over many rows with the statement built once (multi-row INSERTs, or a one-row
+ * DELETE run per row): kysely builds and compiles the statement for the first slice of each size;
+ * later slices of that size reuse its SQL text with new parameters (and on SQLite the statement
+ * cache hands back the same prepared statement), so a slice costs binding its values, not building
+ * a query. The reuse is checked once per shape: the compiled parameters must be the rows' values,
+ * column by column in the first row's key order (else every slice is built).
  */
 import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
 import { chunks } from './codec.js';
@@ -13,8 +14,9 @@ type Template = { readonly sql: string } | 'build';
 const templates = new WeakMap<object, Map<string, Template>>();
 
 /**
- * Runs `build(slice)` for each slice of at most `size` rows (its rows in order), returning every
- * row the statements return. `shape` names the statement (same shape: same SQL for the same row count).
+ * Runs `build(slice)` for each slice of at most `size` rows, returning every row the statements
+ * return. `shape` names the statement: the same shape must give the same SQL for the same row
+ * count, with the rows' values as its parameters in order.
  */
 export async function insertRows<Row extends Record<string, unknown>, Out = unknown>(
   db: Kysely<Database>,

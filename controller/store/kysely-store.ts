@@ -113,6 +113,9 @@ export class KyselyStore implements Store {
   getPlan(host: string) {
     return plans.getPlan(this.db, host);
   }
+  listSignedPlans(hosts: readonly string[]) {
+    return plans.listSignedPlans(this.db, hosts);
+  }
   getSignedPlan(host: string) {
     return plans.getSignedPlan(this.db, host);
   }

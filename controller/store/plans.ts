@@ -151,6 +151,16 @@ export async function getSignedPlan(db: Kysely<Database>, host: string): Promise
   return { host: row.host, serial: row.serial, signed: row.signed, sha256: createHash('sha256').update(row.signed, 'utf8').digest('hex') };
 }
 
+/** The signed documents of `hosts` (those that have one), a slice of hosts per query, by host. */
+export async function listSignedPlans(db: Kysely<Database>, hosts: readonly string[]): Promise<readonly SignedPlanDocument[]> {
+  const out: SignedPlanDocument[] = [];
+  for (const slice of chunks([...new Set(hosts)], BATCH)) {
+    const rows = await db.selectFrom('plans').select(['host', 'serial', 'signed']).where('host', 'in', slice).where('signed', 'is not', null).execute();
+    for (const r of rows) out.push({ host: r.host, serial: r.serial, signed: r.signed! });
+  }
+  return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+}
+
 export async function plansVersion(db: Kysely<Database>): Promise<string> {
   const row = await db.selectFrom('meta').select('value').where('key', '=', VERSION_KEY).executeTakeFirst();
   return row?.value ?? '';

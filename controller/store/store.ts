@@ -391,6 +391,8 @@ export interface Store {
   /** Replaces signed documents (e.g. re-signed with a later expiry); returns how many still had that serial. */
   putSignedPlans(documents: readonly SignedPlanDocument[]): Promise<number>;
   getPlan(host: string): Promise<PlanRecord | undefined>;
+  /** The signed documents of those of `hosts` that have one, by host (read a slice of hosts per query). */
+  listSignedPlans(hosts: readonly string[]): Promise<readonly SignedPlanDocument[]>;
   /** A host's signed plan document without parsing its body; undefined when none is signed yet. */
   getSignedPlan(host: string): Promise<SignedPlan | undefined>;
   /**
