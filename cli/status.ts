@@ -90,7 +90,9 @@ function printOverview(s: StatusReply): void {
   out.push(`  last revision seen: ${followed?.revision ?? src.lastAttemptedRevision ?? 'none yet'}`);
   if (followed?.error) {
     out.push(`  Ready: False (FetchFailed): ${followed.error.message}`);
-    out.push(`    ${followed.error.failures} failure(s) in a row, the last at ${followed.error.at}; next attempt ${followed.error.nextAttemptAt}; the applied revision still serves`);
+    out.push(
+      `    ${followed.error.failures} failure(s) in a row, the last at ${followed.error.at}; next attempt ${followed.error.nextAttemptAt}; the applied revision still serves`,
+    );
   }
   if (src.rejected) {
     out.push(`  REJECTED revision ${src.rejected.revision} at ${src.rejected.at} (the applied revision stays in force):`);
