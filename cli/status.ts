@@ -36,7 +36,6 @@ interface HostRow {
   readonly lastReportAt?: string;
   readonly actions: {
     actionId: string;
-    package?: string;
     state: string;
     version?: string;
     reason?: string;
@@ -50,8 +49,6 @@ interface HostRow {
 
 interface DeploymentReply extends DeploymentSummary {
   readonly packages?: { name: string; version: string; state: string }[];
-  /** The applied revision's groups (controllers that know them). */
-  readonly groups?: string[];
   readonly hosts: { total: number; offset: number; limit: number; items: HostRow[] };
   readonly failures: FailureView[];
 }
@@ -93,7 +90,9 @@ function printOverview(s: StatusReply): void {
   out.push(`  last revision seen: ${followed?.revision ?? src.lastAttemptedRevision ?? 'none yet'}`);
   if (followed?.error) {
     out.push(`  Ready: False (FetchFailed): ${followed.error.message}`);
-    out.push(`    ${followed.error.failures} failure(s) in a row since ${followed.error.at}; next attempt ${followed.error.nextAttemptAt}; the applied revision still serves`);
+    out.push(
+      `    ${followed.error.failures} failure(s) in a row, the last at ${followed.error.at}; next attempt ${followed.error.nextAttemptAt}; the applied revision still serves`,
+    );
   }
   if (src.rejected) {
     out.push(`  REJECTED revision ${src.rejected.revision} at ${src.rejected.at} (the applied revision stays in force):`);

@@ -8,6 +8,7 @@ import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { ApiError, errorHandler } from './errors.js';
+import { StorageHealth } from './storage-health.js';
 import { mountRoutes, type RouteSpec } from './route.js';
 import { loadSchemas, type SchemaSet } from './validate.js';
 import { agentRoutes } from './routes-agent.js';
@@ -60,6 +61,8 @@ export function createApi(deps: ApiDeps): Api {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  // A write that failed for want of space makes /readyz not ready until a probe write succeeds.
+  const storage = new StorageHealth(() => deps.store.setMeta('health.write-probe', new Date(deps.clock.now()).toISOString()), deps.clock);
   const seen = new SeenRecorder(deps.store);
   const poller = new PlanPoller(deps.store, metrics, seen, deps.clock, { freshnessMs: deps.planCacheMs ?? 1000 });
   const calls = new AgentCalls(deps, metrics, seen, poller);
@@ -81,7 +84,7 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const table: RouteSpec[] = [
-    ...opsRoutes(deps, metrics),
+    ...opsRoutes(deps, metrics, storage),
     ...schemaRoutes(),
     ...agentRoutes(deps, metrics, seen, calls),
     ...contentRoutes(deps),
@@ -98,7 +101,7 @@ export function createApi(deps: ApiDeps): Api {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'not-found', `no endpoint ${req.method} ${req.path}; the API is under /v1 (DESIGN §4)`));
   });
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, storage));
 
   return {
     app,

@@ -4,8 +4,9 @@ import type { ApiDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RouteSpec } from './route.js';
+import type { StorageHealth } from './storage-health.js';
 
-export function opsRoutes(deps: ApiDeps, metrics: Metrics): RouteSpec[] {
+export function opsRoutes(deps: ApiDeps, metrics: Metrics, storage?: StorageHealth): RouteSpec[] {
   return [
     {
       method: 'GET',
@@ -21,12 +22,18 @@ export function opsRoutes(deps: ApiDeps, metrics: Metrics): RouteSpec[] {
       path: '/readyz',
       auth: 'none',
       body: { kind: 'none' },
-      handle({ res }) {
+      async handle({ res }) {
         let ready = false;
         try {
           ready = deps.ready();
         } catch {
           ready = false;
+        }
+        // Serving needs the store to write too (reports, inventories, enrollments).
+        const full = await storage?.check().catch(() => undefined);
+        if (full) {
+          res.status(503).json({ status: 'not-ready', reason: 'insufficient-storage', message: `the store cannot write since ${full.since}: ${full.message}` });
+          return;
         }
         res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready' });
       },

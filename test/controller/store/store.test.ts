@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, parseStoreUrl, type OpenStoreOptions, type Store } from '../../../controller/store/index.js';
+import { overrideInForce } from '../../../controller/store/store.js';
 import type { ActionReport, HostPlan, Inventory, PlanAction, PlannedStatus } from '../../../core/plan/types.js';
 
 interface Database {
@@ -191,6 +192,23 @@ for (const backend of backends) {
       expect(await store.consumeToken(created.token, at(59))).to.deep.equal({ ok: true, expiresAt: created.expiresAt, uses: 2 });
       expect(await store.consumeToken(created.token, at(60))).to.deep.equal({ ok: false, error: 'expired' });
       expect(await store.consumeToken('not-a-token', at(1))).to.deep.equal({ ok: false, error: 'unknown-token' });
+    });
+
+    it('lists enrollment tokens without their secret and revokes one by id or by the token itself', async () => {
+      const a = await store.createToken({ ttlMs: 3_600_000, now: t0 });
+      const b = await store.createToken({ ttlMs: 3_600_000, now: at(1) });
+      expect(a.id).to.equal(sha(a.token).slice(0, 12));
+      await store.consumeToken(a.token, at(2));
+      expect(await store.listTokens()).to.deep.equal([
+        { id: b.id, createdAt: at(1).toISOString(), expiresAt: b.expiresAt, uses: 0 },
+        { id: a.id, createdAt: t0.toISOString(), expiresAt: a.expiresAt, uses: 1, lastUsedAt: at(2).toISOString() },
+      ]);
+      expect(await store.revokeToken(a.id, at(3))).to.deep.equal({
+        token: { id: a.id, createdAt: t0.toISOString(), expiresAt: at(3).toISOString(), uses: 1, lastUsedAt: at(2).toISOString(), revokedAt: at(3).toISOString() },
+      });
+      expect(await store.consumeToken(a.token, at(4))).to.deep.equal({ ok: false, error: 'expired' });
+      expect(await store.revokeToken(b.token, at(5))).to.have.nested.property('token.revokedAt', at(5).toISOString());
+      expect(await store.revokeToken('0123456789ab', at(5))).to.deep.equal({ error: 'unknown-token' });
     });
 
     it('enrolls a host once, refuses a second enrollment, and allows it again after a reset', async () => {
@@ -713,6 +731,21 @@ for (const backend of backends) {
         { host: 'h2', deployment: 'tools', package: 'jq', version: '1.7', onLeave: 'keep', installedAt: at(9).toISOString() },
       ]);
       expect(await store.listInstalled({ hosts: ['h2'], deployment: 'editor' })).to.deep.equal([]);
+    });
+
+    it("remembers git's spec.suspended with an override, so a later change in git can supersede it", async () => {
+      expect(await store.setSuspended('editor', false, 'admin', t0, undefined, false)).to.deep.equal({
+        deployment: 'editor',
+        suspended: false,
+        by: 'admin',
+        at: t0.toISOString(),
+        gitSuspended: false,
+      });
+      const [o] = await store.listOverrides();
+      expect(o).to.deep.equal({ deployment: 'editor', suspended: false, by: 'admin', at: t0.toISOString(), gitSuspended: false });
+      expect([overrideInForce(o!, false), overrideInForce(o!, true), overrideInForce(o!, undefined)]).to.deep.equal([true, false, true]);
+      await store.setSuspended('editor', true, 'ops', at(1));
+      expect(await store.listOverrides()).to.deep.equal([{ deployment: 'editor', suspended: true, by: 'ops', at: at(1).toISOString() }]);
     });
 
     it('stores operator suspend and resume overrides', async () => {
