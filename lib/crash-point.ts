@@ -37,19 +37,18 @@ interface Armed {
   reached: number;
 }
 
-/** The point armed by `value` (`NAME` or `NAME:N`); undefined when unset or malformed (a typo must not go unnoticed: it is told on stderr). */
-export function parseCrashAt(value: string | undefined): { readonly name: CrashPointName; readonly at: number } | undefined {
+/** The point armed by `value` (`NAME` or `NAME:N`): none when unset, a problem when malformed or unknown. */
+export function parseCrashAt(value: string | undefined): { readonly name: CrashPointName; readonly at: number } | { readonly problem: string } | undefined {
   if (value === undefined || value === '') return undefined;
   const m = /^([a-z.-]+)(?::([1-9][0-9]*))?$/.exec(value);
-  if (!m || !(m[1]! in crashPoints)) {
-    writeSync(2, `${crashAtVariable}=${value}: not a crash point (NAME or NAME:N; names in lib/crash-point.ts); ignored\n`);
-    return undefined;
-  }
+  if (!m || !(m[1]! in crashPoints)) return { problem: `${crashAtVariable}=${value}: not a crash point (NAME or NAME:N; names in lib/crash-point.ts); ignored` };
   return { name: m[1] as CrashPointName, at: m[2] ? Number(m[2]) : 1 };
 }
 
 const parsed = parseCrashAt(process.env[crashAtVariable]);
-const armed: Armed | undefined = parsed && { ...parsed, reached: 0 };
+// A typo must not go unnoticed: the process says so, and runs without a crash point.
+if (parsed && 'problem' in parsed) writeSync(2, `${parsed.problem}\n`);
+const armed: Armed | undefined = parsed && 'name' in parsed ? { ...parsed, reached: 0 } : undefined;
 
 /** Kills this process with SIGKILL if `name` is the armed point and this is its Nth visit; otherwise nothing. */
 export function crashPoint(name: CrashPointName): void {

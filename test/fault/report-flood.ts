@@ -82,6 +82,8 @@ export interface FloodOptions {
   /** Concurrent senders, each sending its batches one after the other. */
   readonly clients: number;
   readonly batchesPerClient: number;
+  /** When given, senders send new batches until it returns true (batchesPerClient is then ignored). */
+  readonly until?: () => boolean;
   readonly batchSize: number;
   /** `until-acked`: a failed batch is sent again (same ids) until acknowledged, as an agent does; `stop`: a sender stops at its first failure. */
   readonly onFailure: 'until-acked' | 'stop';
@@ -105,7 +107,7 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
   const result: FloodResult = { acked: new Set(), batches: [], failures: [] };
   let ackedBatches = 0;
   const sender = async (c: number): Promise<void> => {
-    for (let b = 0; b < o.batchesPerClient; b++) {
+    for (let b = 0; o.until ? !o.until() : b < o.batchesPerClient; b++) {
       const at = new Date().toISOString();
       const results = Array.from({ length: o.batchSize }, (_, i) => ({
         id: `flood-${c}-${b}-${i}`,

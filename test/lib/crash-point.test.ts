@@ -35,14 +35,28 @@ describe('crash points (lib/crash-point.ts)', function () {
     { name: 'empty', value: '', want: undefined },
     { name: 'a name: the first visit', value: 'agent.install.after-exec', want: { name: 'agent.install.after-exec', at: 1 } },
     { name: 'a name and a count', value: 'controller.reports.stored:12', want: { name: 'controller.reports.stored', at: 12 } },
-    { name: 'an unknown name is ignored', value: 'agent.install.typo', want: undefined },
-    { name: 'a zero count is ignored', value: 'agent.install.after-exec:0', want: undefined },
+    {
+      name: 'an unknown name is a problem',
+      value: 'agent.install.typo',
+      want: { problem: 'FERRY_CRASH_AT=agent.install.typo: not a crash point (NAME or NAME:N; names in lib/crash-point.ts); ignored' },
+    },
+    {
+      name: 'a zero count is a problem',
+      value: 'agent.install.after-exec:0',
+      want: { problem: 'FERRY_CRASH_AT=agent.install.after-exec:0: not a crash point (NAME or NAME:N; names in lib/crash-point.ts); ignored' },
+    },
   ];
   for (const c of cases) it(`parses ${c.name}`, () => expect(parseCrashAt(c.value)).to.deep.equal(c.want));
 
   it('inert when the variable is unset: every visit returns', async () => {
     const r = await visitThrice({ FERRY_CRASH_AT: '' });
     expect(r).to.deep.include({ code: 0, signal: null, stdout: 'visit 1\nvisit 2\nvisit 3\n' });
+  });
+
+  it('a name that is no crash point: said on stderr, every visit returns', async () => {
+    const r = await visitThrice({ FERRY_CRASH_AT: 'agent.install.typo' });
+    expect(r).to.deep.include({ code: 0, signal: null, stdout: 'visit 1\nvisit 2\nvisit 3\n' });
+    expect(r.stderr).to.contain('FERRY_CRASH_AT=agent.install.typo: not a crash point');
   });
 
   it('armed at another point: every visit returns', async () => {
