@@ -71,7 +71,7 @@ export function agentRoutes(deps: ApiDeps, metrics: Metrics, seen: SeenRecorder 
         }
         deps.logger.info({ host: b.host }, 'host enrolled');
         reconciler.inventoryChanged(b.host);
-        res.status(201).json({ host: b.host, credential, controllerKey: deps.keys.publicKeyPem });
+        res.status(201).json({ host: b.host, credential, controllerKey: deps.keys.enrollmentKeyPem ?? deps.keys.publicKeyPem });
       },
     },
     {

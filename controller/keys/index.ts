@@ -1,1 +1,2 @@
 export { loadOrCreateKeys, InsecureKeyFileError, keyFileName, adminTokenFileName, type ControllerKeys } from './keys.js';
+export { planSigner, rotateKey, NoRotationError, nextKeyFileName, type PlanSigner, type RotationStep } from './rotation.js';

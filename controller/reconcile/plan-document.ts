@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Plan } from '../../core/plan/types.js';
 import { signDocument } from '../../core/signing/index.js';
+import type { PlanSigner } from '../keys/index.js';
 import type { UnsignedPlanRecord } from '../store/store.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -11,7 +12,7 @@ export const planLifetimeMs = 7 * dayMs;
 export const resignBeforeMs = 1 * dayMs;
 
 /** Builds and signs the plan document of a stored plan; `signedAt` sets generatedAt and expiresAt. */
-export function signPlan(record: UnsignedPlanRecord, signedAt: Date, key: string | KeyObject): Plan & { signature: string } {
+export function signPlan(record: UnsignedPlanRecord, signedAt: Date, key: string | KeyObject | PlanSigner): Plan & { signature: string } {
   const plan: Plan = {
     host: record.host,
     serial: record.serial,
@@ -21,15 +22,20 @@ export function signPlan(record: UnsignedPlanRecord, signedAt: Date, key: string
     sources: record.body.sources,
     actions: record.body.actions,
   };
-  return signDocument(plan, key);
+  return typeof key === 'object' && 'sign' in key ? key.sign(plan) : signDocument(plan, key);
 }
 
-/** True when a signed plan document is missing, unreadable, or expires within `resignBeforeMs` of `now`. */
-export function needsResigning(signed: string | undefined, now: Date): boolean {
+/**
+ * True when a signed plan document is missing, unreadable, expires within `resignBeforeMs` of
+ * `now`, or (given a signer) was signed otherwise than it signs: before or during a key rotation.
+ */
+export function needsResigning(signed: string | undefined, now: Date, signer?: PlanSigner): boolean {
   if (signed === undefined) return true;
   let expiresAt: unknown;
   try {
-    expiresAt = (JSON.parse(signed) as { expiresAt?: unknown }).expiresAt;
+    const doc = JSON.parse(signed) as Plan;
+    if (signer && !signer.signedLikeThis(doc)) return true;
+    expiresAt = doc.expiresAt;
   } catch {
     return true;
   }

@@ -6,7 +6,7 @@
  * proportion to what changed (DESIGN §6): it reads only the changed hosts' records and the
  * planner re-plans only hosts whose inputs changed.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { planSigner, type PlanSigner } from '../keys/index.js';
 import type { Logger } from 'pino';
 import { resolveGroups } from '../../core/groups/index.js';
 import type { Snapshot } from '../../core/manifest/types.js';
@@ -43,7 +43,7 @@ export interface ReconcilerOptions<R extends FleetPlanResult = FleetPlanResult> 
   readonly source: ManifestSource;
   readonly planning: Planning<R>;
   /** PKCS8 PEM of the controller's ed25519 key. */
-  readonly signingKey: string;
+  readonly signingKey: string | PlanSigner;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: ReconcileMetrics;
@@ -89,13 +89,13 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private unsubscribe: (() => void) | undefined;
   private dailyTimer: NodeJS.Timeout | undefined;
   private groupCache: { readonly snapshot: Snapshot; readonly fleet: FleetView; readonly groups: ReadonlyMap<string, ReadonlySet<string>> } | undefined;
-  private readonly key: KeyObject;
+  private readonly key: PlanSigner;
   private readonly queue: TriggerQueue;
   private readonly content: ContentCheck;
   private readonly upkeep: Upkeep;
 
   constructor(private readonly options: ReconcilerOptions<R>) {
-    this.key = createPrivateKey(options.signingKey);
+    this.key = typeof options.signingKey === 'string' ? planSigner(options.signingKey) : options.signingKey;
     this.queue = new TriggerQueue({ pass: (triggers) => this.reconcile(triggers), coalesceMs: options.coalesceMs ?? 100 });
     this.content = new ContentCheck({
       ...(options.content ? { content: options.content } : {}),

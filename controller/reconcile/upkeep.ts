@@ -3,8 +3,8 @@
  * retention, and signing again (same serial, later expiry) the plans that come within a day of
  * expiry so an agent whose plan never changes does not freeze.
  */
-import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { PlanSigner } from '../keys/index.js';
 import type { Store } from '../store/store.js';
 import { needsResigning, planLifetimeMs, resignBeforeMs, signPlan } from './plan-document.js';
 
@@ -18,7 +18,7 @@ export class Upkeep {
 
   constructor(
     private readonly store: Store,
-    private readonly signingKey: KeyObject,
+    private readonly signingKey: PlanSigner,
     private readonly logger: Logger,
     /** Report history older than this is deleted; absent: kept for ever. */
     private readonly reportRetentionMs: number | undefined,
@@ -54,7 +54,7 @@ export class Upkeep {
       if (!firstCheck && signedAt !== undefined && now.getTime() - signedAt < planLifetimeMs - resignBeforeMs) continue;
       const record = await this.store.getPlan(host);
       if (!record) continue;
-      if (!needsResigning(record.signed, now)) {
+      if (!needsResigning(record.signed, now, firstCheck ? this.signingKey : undefined)) {
         if (record.signed) this.signedAt.set(host, Date.parse((JSON.parse(record.signed) as { generatedAt: string }).generatedAt));
         continue;
       }

@@ -26,6 +26,9 @@ export interface HostState {
 
 export class TrustFleet {
   readonly children = new ChildGroup();
+  /** The controller's own group: ChildGroup.stopAll stops every child of a group, and agents outlive controller restarts. */
+  private controllerGroup = new ChildGroup();
+  private controllerStarts = 0;
   readonly agents = new Map<string, Child>();
   controller: Child | undefined;
   url = '';
@@ -95,7 +98,8 @@ export class TrustFleet {
 
   /** Starts `ferry controller` on origin (poll 1h: only refresh() moves it) and waits for the first revision. */
   async startController(extra: readonly string[] = []): Promise<void> {
-    this.controller = this.children.start({
+    this.controllerGroup = new ChildGroup();
+    this.controller = this.controllerGroup.start({
       name: 'controller',
       // biome-ignore format: one flag and its value a line
       argv: [
@@ -106,7 +110,7 @@ export class TrustFleet {
         '--poll', '1h',
         ...extra,
       ],
-      logFile: join(this.root, 'logs', `controller-${this.children.list().length}.log`),
+      logFile: join(this.root, 'logs', `controller-${this.controllerStarts++}.log`),
       pipeStdout: true,
     });
     this.url = await listeningUrl(this.controller);
@@ -115,7 +119,7 @@ export class TrustFleet {
   }
 
   async stopController(): Promise<void> {
-    if (this.controller) await this.children.stopAll([[this.controller]]);
+    await this.controllerGroup.stopAll([]);
     this.controller = undefined;
   }
 
@@ -182,7 +186,8 @@ export class TrustFleet {
 
   /** Stops every process; keeps ROOT when a test failed or FERRY_E2E_KEEP is set. */
   async close(failed: boolean): Promise<void> {
-    await this.children.stopAll([[...this.agents.values()], this.controller ? [this.controller] : []]);
+    await this.children.stopAll([]);
+    await this.controllerGroup.stopAll([]);
     if (failed || process.env['FERRY_E2E_KEEP']) process.stderr.write(`e2e: kept ${this.root} (logs in ${join(this.root, 'logs')})\n`);
     else await rm(this.root, { recursive: true, force: true });
   }
