@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { parseDuration } from '../core/units/duration.js';
 import { ControllerConfigError, startController } from '../controller/controller.js';
-import { InsecureKeyFileError } from '../controller/keys/index.js';
+import { InsecureKeyFileError, type RotationStep } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
 import { systemClock } from '../lib/clock.js';
 import { sourceKind } from '../controller/source/open-source.js';
@@ -13,6 +13,7 @@ import { parseBroadcastAddress } from '../controller/wake/broadcast-address.js';
 import { ExitCode, UserError } from './errors.js';
 
 interface ControllerFlags {
+  readonly rotateKey?: string | true;
   readonly repo?: string;
   readonly branch: string;
   readonly path?: string;
@@ -42,6 +43,7 @@ export function configure(cmd: Command): void {
     .option('--metrics-token-file <FILE>', 'require `Authorization: Bearer <the token in FILE>` on /metrics (default: /metrics is open)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
     .option('--wake-broadcast <ADDR[:PORT]>', 'where Wake-on-LAN magic packets are sent (UDP, broadcast allowed)', '255.255.255.255:9')
+    .option('--rotate-key [STEP]', 'rotate the plan-signing key: `start` (default) plans carry both keys and agents adopt the new one; `finish` drops the old key')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
     .option('--enroll-rate <N>', 'enrollments allowed per minute from one source address, all at once if need be (raise it for a fleet behind one NAT)', '10')
     .action(async (flags: ControllerFlags) => {
@@ -76,6 +78,12 @@ function makeLogger(level: string): Logger {
   return pino({ level }, pino.destination({ fd: 2, sync: false }));
 }
 
+function rotationStep(given: string | true): RotationStep {
+  if (given === true || given === 'start') return 'start';
+  if (given === 'finish') return 'finish';
+  throw new UserError(`--rotate-key ${given}: use --rotate-key (start a rotation) or --rotate-key finish`);
+}
+
 async function run(flags: ControllerFlags): Promise<void> {
   const wake = parseBroadcastAddress(flags.wakeBroadcast);
   if ('error' in wake) throw new UserError(wake.error);
@@ -102,6 +110,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       ...(flags.metricsTokenFile !== undefined ? { metricsTokenFile: flags.metricsTokenFile } : {}),
       wakeBroadcast: flags.wakeBroadcast,
       enrollRateLimit,
+      ...(flags.rotateKey !== undefined ? { rotateKey: rotationStep(flags.rotateKey) } : {}),
       logger,
       clock: systemClock,
     });

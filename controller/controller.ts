@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
 import type { ApiDeps, DesiredDeployment, EnrollRateLimit } from './api/deps.js';
 import { ContentIngester, DirectoryContentStore } from './content/index.js';
-import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
+import { loadOrCreateKeys, NoRotationError, planSigner, rotateKey, type ControllerKeys, type RotationStep } from './keys/index.js';
 import { LeaderElection } from './leader.js';
 import { LeaderRequests } from './leader-requests.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -62,6 +62,8 @@ export interface ControllerOptions {
   /** How often the leader looks for requests from other replicas (refresh, content pushed), ms; default 2000. */
   readonly leaderRequestPollMs?: number;
   /** Report history older than this is deleted by the leader, ms; absent: kept for ever. */
+  /** `--rotate-key [start|finish]`: begin a controller key rotation, or finish the one under way (controller/keys/rotation.ts). */
+  readonly rotateKey?: RotationStep;
   readonly reportRetentionMs?: number;
   /** `ADDR[:PORT]` Wake-on-LAN packets are sent to; default `255.255.255.255:9`. */
   readonly wakeBroadcast?: string;
@@ -97,7 +99,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const { logger, clock } = options;
   if (options.repo !== undefined && options.dir !== undefined) throw new ControllerConfigError('give --repo or a directory, not both');
   const data = resolve(options.data);
+  if (options.rotateKey !== undefined) {
+    await loadOrCreateKeys(data);
+    const rotated = await rotateKey(data, options.rotateKey).catch((e: unknown) => {
+      throw e instanceof NoRotationError ? new ControllerConfigError(e.message) : e;
+    });
+    logger.info({ step: options.rotateKey }, `controller: ${rotated.message}`);
+  }
   const keys = await loadOrCreateKeys(data);
+  const signer = planSigner(keys.privateKeyPem, keys.nextPrivateKeyPem);
   const webhookSecret = options.webhookSecretFile ? await readSecret(options.webhookSecretFile) : undefined;
   const metricsToken = options.metricsTokenFile ? await readSecret(options.metricsTokenFile, '--metrics-token-file') : undefined;
   const { host, port } = parseListen(options.listen);
@@ -128,7 +138,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           store,
           source: s,
           planning: corePlanning,
-          signingKey: keys.privateKeyPem,
+          signingKey: signer,
           clock,
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
@@ -182,7 +192,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const deps: ApiDeps = {
     store,
     content,
-    keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken, privateKeyPem: keys.privateKeyPem },
+    keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken, privateKeyPem: keys.privateKeyPem, enrollmentKeyPem: signer.enrollmentKeyPem },
     source: {
       status: () => ({
         leader: election.isLeader(),

@@ -104,7 +104,8 @@ export class Executor {
 
   /** Decides and carries out steps for one action until one ends it for this pass. */
   private async act(plan: Plan, a: PlanAction, byId: ReadonlyMap<string, PlanAction>, pass: PassMemory): Promise<Outcome> {
-    const verdict = a.op === 'install' && !this.installedRecord(a) ? this.d.publisher?.(a) : undefined;
+    const mayInstall = a.op === 'install' && a.status !== 'blocked' && a.status !== 'not-applicable' && !this.installedRecord(a);
+    const verdict = mayInstall ? this.d.publisher?.(a) : undefined;
     if (verdict?.ok === false) return this.refuse(plan, a, verdict.reason);
     if (verdict?.ok && verdict.required) this.publisherKeys.set(a.id, verdict.key);
     const memory: ActionMemory = { observed: false, contentVerified: false, checksHeld: [], detected: false };

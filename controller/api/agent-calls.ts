@@ -84,7 +84,7 @@ export class AgentCalls {
     this.credentials?.remember(credentialHash, b.host);
     this.deps.logger.info({ host: b.host }, 'host enrolled');
     this.deps.reconciler.inventoryChanged(b.host);
-    return { status: 201, body: { host: b.host, credential, controllerKey: this.deps.keys.publicKeyPem } };
+    return { status: 201, body: { host: b.host, credential, controllerKey: this.deps.keys.enrollmentKeyPem ?? this.deps.keys.publicKeyPem } };
   }
 
   /** `PUT /v1/hosts/{host}/inventory`, the caller already allowed to act for `host`. */

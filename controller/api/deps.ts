@@ -16,6 +16,8 @@ export interface ApiKeys {
   readonly adminToken: string;
   /** PKCS8 PEM of the signing key: offline bundles are signed with it (absent: bundle routes answer 501). */
   readonly privateKeyPem?: string;
+  /** The key hosts pin at enrollment when not `publicKeyPem`: the next key during a key rotation. */
+  readonly enrollmentKeyPem?: string;
 }
 
 /** The manifest source as the API uses it: its status for `/v1/status`, and a way to fetch now. */

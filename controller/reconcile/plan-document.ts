@@ -2,6 +2,7 @@
 import { sign, type KeyObject, createPrivateKey } from 'node:crypto';
 import type { Plan } from '../../core/plan/types.js';
 import { canonicalPlanDocumentJson } from '../../core/planner/index.js';
+import type { PlanSigner } from '../keys/index.js';
 import type { UnsignedPlanRecord } from '../store/store.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -48,16 +49,33 @@ export function signPlanText(record: UnsignedPlanRecord, signedAt: Date, key: st
 }
 
 /** Builds and signs the plan document of a stored plan; `signedAt` sets generatedAt and expiresAt. */
-export function signPlan(record: UnsignedPlanRecord, signedAt: Date, key: string | KeyObject): Plan & { signature: string } {
+export function signPlan(record: UnsignedPlanRecord, signedAt: Date, key: string | KeyObject | PlanSigner): Plan & { signature: string } {
+  if (typeof key === 'object' && 'sign' in key) {
+    const plan: Plan = {
+      host: record.host,
+      serial: record.serial,
+      revision: record.revision,
+      generatedAt: signedAt.toISOString(),
+      expiresAt: new Date(signedAt.getTime() + planLifetimeMs).toISOString(),
+      sources: record.body.sources,
+      actions: record.body.actions,
+    };
+    return key.sign(plan);
+  }
   return JSON.parse(signPlanText(record, signedAt, key)) as Plan & { signature: string };
 }
 
-/** True when a signed plan document is missing, unreadable, or expires within `resignBeforeMs` of `now`. */
-export function needsResigning(signed: string | undefined, now: Date): boolean {
+/**
+ * True when a signed plan document is missing, unreadable, expires within `resignBeforeMs` of
+ * `now`, or (given a signer) was signed otherwise than it signs: before or during a key rotation.
+ */
+export function needsResigning(signed: string | undefined, now: Date, signer?: PlanSigner): boolean {
   if (signed === undefined) return true;
   let expiresAt: unknown;
   try {
-    expiresAt = (JSON.parse(signed) as { expiresAt?: unknown }).expiresAt;
+    const doc = JSON.parse(signed) as Plan;
+    if (signer && !signer.signedLikeThis(doc)) return true;
+    expiresAt = doc.expiresAt;
   } catch {
     return true;
   }

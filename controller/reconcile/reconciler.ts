@@ -6,7 +6,7 @@
  * proportion to what changed (DESIGN §6): it reads only the changed hosts' records and the
  * planner re-plans only hosts whose inputs changed.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { planSigner, type PlanSigner } from '../keys/index.js';
 import type { Logger } from 'pino';
 import { resolveGroups } from '../../core/groups/index.js';
 import type { Snapshot } from '../../core/manifest/types.js';
@@ -20,7 +20,7 @@ import { ContentCheck, type UnavailableContent } from './content-check.js';
 import { fleetChanges, refreshFleet, type FleetView } from './fleet-view.js';
 import { emptyMemo, type ReconcileMemo } from './memo.js';
 import { observeSource } from './observe.js';
-import { planDocument } from './plan-document.js';
+import { planDocument, signPlan } from './plan-document.js';
 import { SigningPool } from '../keys/signing-pool.js';
 import type { FleetPlanResult, Planning, PlanningInputs, PlanningPass } from './planning.js';
 import { rolloutKey, rolloutProgress } from './rollout.js';
@@ -45,7 +45,7 @@ export interface ReconcilerOptions<R extends FleetPlanResult = FleetPlanResult> 
   readonly source: ManifestSource;
   readonly planning: Planning<R>;
   /** PKCS8 PEM of the controller's ed25519 key. */
-  readonly signingKey: string;
+  readonly signingKey: string | PlanSigner;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: ReconcileMetrics;
@@ -91,15 +91,16 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private unsubscribe: (() => void) | undefined;
   private dailyTimer: NodeJS.Timeout | undefined;
   private groupCache: { readonly snapshot: Snapshot; readonly fleet: FleetView; readonly groups: ReadonlyMap<string, ReadonlySet<string>> } | undefined;
-  private readonly key: KeyObject;
-  private readonly signer: SigningPool;
+  private readonly key: PlanSigner;
+  /** Signs on worker threads when one key signs (no rotation under way). */
+  private readonly signer: SigningPool | undefined;
   private readonly queue: TriggerQueue;
   private readonly content: ContentCheck;
   private readonly upkeep: Upkeep;
 
   constructor(private readonly options: ReconcilerOptions<R>) {
-    this.key = createPrivateKey(options.signingKey);
-    this.signer = new SigningPool(options.signingKey);
+    this.key = typeof options.signingKey === 'string' ? planSigner(options.signingKey) : options.signingKey;
+    this.signer = this.key.singleKeyPem === undefined ? undefined : new SigningPool(this.key.singleKeyPem);
     this.queue = new TriggerQueue({ pass: (triggers) => this.reconcile(triggers), coalesceMs: options.coalesceMs ?? 100 });
     this.content = new ContentCheck({
       ...(options.content ? { content: options.content } : {}),
@@ -128,7 +129,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.unsubscribe?.();
     clearTimeout(this.dailyTimer);
     await this.queue.stop();
-    await this.signer.close();
+    await this.signer?.close();
   }
 
   /** The API calls this when a host's inventory content changed (or the host enrolled). */
@@ -374,6 +375,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private async act(memo: ReconcileMemo<R>, desired: Snapshot, planned: Planned<R>, entries: readonly PlanEntry[], now: Date): Promise<readonly string[]> {
     const { store, logger } = this.options;
     const sign = async (record: UnsignedPlanRecord) => {
+      if (this.signer === undefined) return JSON.stringify(signPlan(record, now, this.key));
       const doc = planDocument(record, now);
       return doc.withSignature(await this.signer.sign(doc.text));
     };

@@ -3,11 +3,11 @@
  * retention, and signing again (same serial, later expiry) the plans that come within a day of
  * expiry so an agent whose plan never changes does not freeze.
  */
-import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { PlanSigner } from '../keys/index.js';
 import type { Store } from '../store/store.js';
 import { turn } from './slices.js';
-import { needsResigning, planLifetimeMs, resignBeforeMs, signPlanText } from './plan-document.js';
+import { needsResigning, planLifetimeMs, resignBeforeMs, signPlan } from './plan-document.js';
 
 const hourMs = 60 * 60 * 1000;
 /** Plans read per query by the first re-sign check. */
@@ -21,7 +21,7 @@ export class Upkeep {
 
   constructor(
     private readonly store: Store,
-    private readonly signingKey: KeyObject,
+    private readonly signingKey: PlanSigner,
     private readonly logger: Logger,
     /** Report history older than this is deleted; absent: kept for ever. */
     private readonly reportRetentionMs: number | undefined,
@@ -66,7 +66,7 @@ export class Upkeep {
       const documents = new Map((await this.store.listSignedPlans(slice)).map((d) => [d.host, d.signed]));
       for (const host of slice) {
         const signed = documents.get(host);
-        if (needsResigning(signed, now)) due.push(host);
+        if (needsResigning(signed, now, this.signingKey)) due.push(host);
         else this.signedAt.set(host, Date.parse((JSON.parse(signed!) as { generatedAt: string }).generatedAt));
       }
     }
@@ -74,7 +74,7 @@ export class Upkeep {
     for (const host of due) {
       const record = await this.store.getPlan(host);
       if (!record) continue;
-      documents.push({ host, serial: record.serial, signed: signPlanText(record, now, this.signingKey) });
+      documents.push({ host, serial: record.serial, signed: JSON.stringify(signPlan(record, now, this.signingKey)) });
       this.signedAt.set(host, now.getTime());
     }
     if (documents.length > 0) {

@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { loadManifests } from '../../../core/manifest/index.js';
 import type { Plan } from '../../../core/plan/types.js';
+import { diffAction } from '../../../core/plan-diff/diff-action.js';
 import { planFleet } from '../../../core/planner/index.js';
 import {
   acceptPlan,
@@ -387,5 +388,31 @@ describe('core/signing the planner carries publisher signatures and trust into p
       status: 'blocked',
       reason: `publisher: publisher key ${acme.fp} expired at 2026-12-01T00:00:00Z (TrustPolicy acme)`,
     });
+  });
+});
+
+describe('core/signing ferry plan --base names a TrustPolicy change', () => {
+  it('a revocation shows as a publisher keys change on the actions it covers', () => {
+    const action = {
+      id: 'd/text-editor@2.4.1/install',
+      deployment: 'd',
+      package: 'text-editor',
+      version: '2.4.1',
+      op: 'install' as const,
+      status: 'planned' as const,
+      blockedBy: [],
+      artifact: { sha256: sha, size: 1000, signatures: [bySigned] },
+      publishers: [{ key: acme.fp, packages: ['text-*'] }],
+      conditions: [],
+      distribute: { multicast: false, wake: false },
+      shutdownAfter: false,
+      suspended: false,
+    };
+    const revoked = { ...action, status: 'blocked' as const, reason: 'publisher: revoked', publishers: [{ key: acme.fp, packages: ['text-*'], revoked: 'lost' }] };
+    expect(diffAction(action, revoked)).to.deep.equal([
+      { field: 'status', before: 'planned', after: 'blocked' },
+      { field: 'reason', before: 'none', after: 'publisher: revoked' },
+      { field: 'publishers', before: acme.fp, after: `${acme.fp} (revoked: lost)` },
+    ]);
   });
 });
