@@ -10,7 +10,9 @@ import { Backoff } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Plan } from '../core/plan/types.js';
 import { ApiFailure, ControllerClient } from './client/controller-client.js';
-import type { Credential } from './enroll/credential.js';
+import { checkInstall, keyFingerprint, type TrustedPublisher } from '../core/signing/index.js';
+import { saveCredential, type Credential } from './enroll/credential.js';
+import { loadPinnedPublishers } from './trust/pinned-publishers.js';
 import { EnrollError, ensureEnrolled } from './enroll/enroll.js';
 import { collectFacts } from './inventory/facts.js';
 import { buildInventory, inventoryHash } from './inventory/inventory.js';
@@ -25,6 +27,7 @@ import { jitteredInterval } from './poller/timing.js';
 import { ArchiveUnpacker } from './runner/archive-unpacker.js';
 import { CommandInstaller } from './runner/command-installer.js';
 import { ContentDownloader } from './runner/content-downloader.js';
+import { MulticastDownloader, type MulticastOptions } from './runner/multicast-downloader.js';
 import { detectDrift } from './runner/drift.js';
 import { Executor, type PassResult } from './runner/executor.js';
 import { Reporter } from './runner/reporter.js';
@@ -40,6 +43,8 @@ export interface AgentOptions {
   readonly facts: readonly FactOverride[];
   readonly enrollToken?: string;
   readonly controllerKeyFile?: string;
+  /** `--trust-publisher`: public key files pinned into DATA's trust file (agent/trust/). */
+  readonly trustPublisherFiles?: readonly string[];
   readonly intervalMs: number;
   /** argv run once nothing is pending after a `shutdownAfter` action completed. */
   readonly shutdownCommand: readonly string[];
@@ -49,6 +54,8 @@ export interface AgentOptions {
   readonly random?: () => number;
   /** The one source of time (default: the system clock). */
   readonly clock?: Clock;
+  /** `--multicast-interface` and the receiver's settings (docs/multicast.md). */
+  readonly multicast?: MulticastOptions;
 }
 
 /** `0` all it could do succeeded, `1` an action failed or the plan was rejected, `3` the controller could not be reached. */
@@ -80,6 +87,8 @@ export class Agent {
     private readonly o: AgentOptions,
     readonly journal: Journal,
     private readonly unlock: () => Promise<void>,
+    /** Publisher keys pinned on this host; empty: no publisher check. */
+    private readonly pinned: readonly TrustedPublisher[],
   ) {
     this.client = new ControllerClient({ server: o.server });
     this.clock = o.clock ?? systemClock;
@@ -96,8 +105,9 @@ export class Agent {
     await mkdir(resolve(options.installRoot), { recursive: true });
     const unlock = await lockDataDir(dataDir);
     try {
+      const pinned = await loadPinnedPublishers(dataDir, options.trustPublisherFiles);
       const journal = Journal.open(dataDir, options.clock ? { clock: options.clock } : {});
-      return new Agent({ ...options, dataDir, installRoot: resolve(options.installRoot) }, journal, unlock);
+      return new Agent({ ...options, dataDir, installRoot: resolve(options.installRoot) }, journal, unlock, pinned);
     } catch (e) {
       await unlock();
       throw e;
@@ -204,12 +214,19 @@ export class Agent {
     } while (this.rerun && !this.stopping);
   }
 
+  /** Multicast first where the plan announces a session, the ordinary download otherwise and as the fallback. */
+  private downloader(): MulticastDownloader {
+    const where = { dataDir: this.o.dataDir, server: this.client.server, credential: this.credential.credential };
+    const unicast = new ContentDownloader(where);
+    return new MulticastDownloader({ ...this.o.multicast, ...where, unicast, events: this.o.events, clock: this.clock });
+  }
+
   private async pass(plan: Plan): Promise<PassResult> {
     this.passRunning = true;
     try {
       const executor = new Executor({
         reporter: this.reporter,
-        downloader: new ContentDownloader({ dataDir: this.o.dataDir, server: this.client.server, credential: this.credential.credential }),
+        downloader: this.downloader(),
         unpacker: new ArchiveUnpacker(this.o.dataDir),
         installer: this.installer,
         clock: this.clock,
@@ -219,6 +236,7 @@ export class Agent {
         stopping: () => this.stopping,
         signal: this.abort.signal,
         softwareChanged: () => this.osPackages?.invalidate(),
+        publisher: (a) => checkInstall(a, this.pinned, new Date(this.clock.now()).toISOString()),
       });
       const result = await executor.pass(plan);
       const count = (o: string) => [...result.outcomes.values()].filter((x) => x === o).length;
@@ -327,6 +345,7 @@ export class Agent {
       case 'accepted': {
         const saved = this.journal.savePlan(check.plan);
         if (!saved.saved) return false;
+        if (check.adoptKey !== undefined) await this.adoptControllerKey(check.adoptKey);
         if (check.etag) this.journal.set('plan-etag', check.etag);
         if (this.journal.get('plan-rejection') !== undefined) {
           this.journal.delete('plan-rejection');
@@ -338,6 +357,19 @@ export class Agent {
         return changed;
       }
     }
+  }
+
+  /** The controller is rotating its key and the pinned key vouched for the next one: pin it, drop the old. */
+  private async adoptControllerKey(publicKey: string): Promise<void> {
+    const before = keyFingerprint(this.credential.controllerKey);
+    this.credential = { ...this.credential, controllerKey: publicKey };
+    await saveCredential(this.o.dataDir, this.credential);
+    this.o.events.emit({
+      event: 'controller-key-rotated',
+      from: before,
+      to: keyFingerprint(publicKey),
+      message: `controller key ${before} vouched for ${keyFingerprint(publicKey)}: now pinned`,
+    });
   }
 
   /** Delivers queued reports, oldest first; false when the controller could not take them. */

@@ -112,7 +112,7 @@ export function benchFleet(hostCount = 100_000): { snapshot: Snapshot; inventori
   }
   const hosts = new Map();
   for (let i = 0; i < 1000; i++) hosts.set(`host-${String(i * 7).padStart(6, '0')}`, res('Host', `host-${String(i * 7).padStart(6, '0')}`, { labels: { tier: 't0' } }));
-  const snapshot: Snapshot = { revision: 'bench', packages, conditions, groups, hosts, schedules, deployments, relays };
+  const snapshot: Snapshot = { revision: 'bench', packages, conditions, groups, hosts, schedules, deployments, relays, trustPolicies: new Map() };
   const installed = inventories
     .slice(0, 20_000)
     .map((inv, i) => ({ host: inv.host, deployment: `deploy-${String(i % 50).padStart(2, '0')}`, package: 'pkg-031', version: '1.0.0', onLeave: 'uninstall' as const }));

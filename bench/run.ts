@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
-// Names come first; flags after them (`onboard --hosts 100000`) are the benchmark's own.
+// Names come first; flags after them (`fleet --hosts 100000`) are the benchmark's own.
 const firstFlag = args.findIndex((a) => a.startsWith('-'));
 const wanted = firstFlag < 0 ? args : args.slice(0, firstFlag);
 const names = readdirSync(dir)

@@ -2,7 +2,9 @@
  * `npm run bench -- validate`: a 1,000-file, 20,000-resource manifest folder, read with
  * readManifestDir and checked with loadManifests, as `ferry validate` does (in-process rounds,
  * wall and CPU time); then real `node bin/ferry.js validate DIR` processes, cold, end to end.
- * Reference (issue 2): well under a second.
+ * Reference (issue 2): well under a second. Then one file with a 50,000-host group and one with
+ * 56,250 (0.9 MB), in-process; reference (issue 15): 28 s before uniqueItems was made linear, aim
+ * well under a second.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -96,6 +98,7 @@ export async function run(): Promise<void> {
           `CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${Math.round((resources / ms) * 1000)} resources/s — reference: well under 1000 ms`,
       );
     }
+    for (const hosts of [50_000, 56_250]) await bigGroupRounds(hosts);
     const runs: ProcessRun[] = [];
     for (let i = 1; i <= 3; i++) {
       const r = await timeValidateProcess(dir);
@@ -109,6 +112,30 @@ export async function run(): Promise<void> {
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One file, one group of `hosts` host names: three in-process loads, valid then with a duplicate at the end. */
+async function bigGroupRounds(hosts: number): Promise<void> {
+  const names = Array.from({ length: hosts }, (_, i) => `  - host-${String(i).padStart(6, '0')}`);
+  const valid = `apiVersion: ferry/v1\nkind: Group\nmetadata: {name: big}\nspec:\n  hosts:\n${names.join('\n')}\n`;
+  const duplicate = `${valid}  - host-000007\n`;
+  for (const [what, text, problems] of [
+    ['valid', valid, 0],
+    ['duplicate at the end', duplicate, 1],
+  ] as const) {
+    for (let round = 1; round <= 3; round++) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const result = loadManifests([{ path: 'group.yaml', content: text }]);
+      const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      if (result.problems.length !== problems) throw new Error(`expected ${problems} problems, got ${result.problems.length}`);
+      console.log(
+        `${hosts}-host group (${(text.length / 1e6).toFixed(2)} MB), ${what}, round ${round}: ${ms.toFixed(0)} ms, CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms — ` +
+          'reference: 28,000 ms before (issue 15), aim well under 1000 ms',
+      );
+    }
   }
 }
 

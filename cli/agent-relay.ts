@@ -17,6 +17,8 @@ export interface RelayFlags {
   readonly wakeBroadcast: BroadcastAddress;
   /** The agent's `--interval`: the work poll is held at most this long (and at most 25 s). */
   readonly intervalMs: number;
+  /** `--multicast-interface`: where the relay's multicast sessions leave. */
+  readonly multicastInterface?: string;
 }
 
 /** Starts the relay and logs the address it serves on. */
@@ -36,6 +38,7 @@ export async function startRelay(f: RelayFlags): Promise<RelayServer> {
     },
     wakeBroadcast: f.wakeBroadcast,
     workWaitMs: Math.min(25_000, f.intervalMs),
+    ...(f.multicastInterface ? { multicast: { interface: f.multicastInterface } } : {}),
   });
   events.emit({ event: 'relay-listening', url: relay.url, upstream: f.upstream, cacheBytes: f.cacheBytes, message: `relay serving on ${relay.url}, upstream ${f.upstream}` });
   return relay;

@@ -1,14 +1,16 @@
 /** `ferry agent`: the program on every host (DESIGN §3): enroll, report inventory, apply the plan, report. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseSize } from '../core/manifest/units.js';
 import { parseDuration } from '../core/units/duration.js';
 import { Agent } from '../agent/agent.js';
 import { EnrollError } from '../agent/enroll/enroll.js';
 import { DataLockedError } from '../agent/lock.js';
+import { TrustFileError } from '../agent/trust/pinned-publishers.js';
 import { parseFactOverride, parseLabel, type FactOverride } from '../agent/inventory/overrides.js';
 import { LogSink, TerminalSink } from '../agent/log/events.js';
 import { startRelay, type RelayFlags } from './agent-relay.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
+import { isIPv4 } from 'node:net';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 
 interface AgentFlags {
@@ -22,12 +24,15 @@ interface AgentFlags {
   readonly interval: string;
   readonly once?: boolean;
   readonly controllerKey?: string;
+  readonly trustPublisher: string[];
   readonly shutdownCommand: string;
   readonly osPackages: boolean;
   readonly relay?: boolean;
   readonly listen?: string;
   readonly cacheSize: string;
   readonly wakeBroadcast?: string;
+  readonly multicastInterface?: string;
+  readonly multicastTestDropRate?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -45,12 +50,20 @@ export function configure(cmd: Command): void {
     .option('--interval <DURATION>', 'how often to poll the plan (±20% jitter)', '60s')
     .option('--once', 'one full cycle, then exit: 0 ok, 1 an action failed, 3 controller unreachable')
     .option('--controller-key <FILE>', 'pin this controller public key (PEM) instead of trusting the enrollment answer')
+    .option(
+      '--trust-publisher <KEYFILE>',
+      "pin a publisher's public key (PREFIX.pub) in DATA/trusted-publishers.json: every install must then be signed by a pinned key (repeatable)",
+      collect,
+      [],
+    )
     .option('--shutdown-command <CMD>', 'run (split on spaces, no shell) after a shutdownAfter deployment completes', 'systemctl poweroff')
     .option('--no-os-packages', 'do not report dpkg/rpm packages (simulated hosts sharing one machine)')
     .option('--relay', 'also run a relay for a site: content cache, and plans/reports carried for hosts that reach only it')
     .option('--listen <HOST:PORT>', 'with --relay: the address hosts reach the relay on (default 0.0.0.0:8470)')
     .option('--cache-size <SIZE>', 'with --relay: bytes of artifacts the relay keeps, e.g. 20GiB', '10GiB')
     .option('--wake-broadcast <ADDR[:PORT]>', 'with --relay: where the relay sends Wake-on-LAN packets for its hosts (default 255.255.255.255:9; a Relay manifest may set its own)')
+    .option('--multicast-interface <ADDR>', 'the local IPv4 address whose network interface receives (and, with --relay, sends) multicast sessions')
+    .addOption(new Option('--multicast-test-drop-rate <RATE>', 'test aid: drop this share (0-1) of multicast datagrams on arrival').hideHelp())
     .action(async (flags: AgentFlags) => {
       setExitCode(cmd, await run(flags));
     });
@@ -82,6 +95,7 @@ async function run(flags: AgentFlags): Promise<number> {
   if (!flags.relay && flags.wakeBroadcast !== undefined) throw new UserError('--wake-broadcast needs --relay');
   if (flags.relay && flags.once) throw new UserError('--relay serves until stopped: it cannot be combined with --once');
   const relayFlags: RelayFlags | undefined = flags.relay ? parseRelayFlags(flags, server, intervalMs) : undefined;
+  const multicast = parseMulticastFlags(flags);
 
   let agent: Agent;
   try {
@@ -94,13 +108,15 @@ async function run(flags: AgentFlags): Promise<number> {
       facts,
       ...(token ? { enrollToken: token } : {}),
       ...(flags.controllerKey ? { controllerKeyFile: flags.controllerKey } : {}),
+      trustPublisherFiles: flags.trustPublisher,
       intervalMs,
       shutdownCommand,
       osPackages: flags.osPackages,
       events: process.stderr.isTTY ? new TerminalSink() : new LogSink(),
+      multicast,
     });
   } catch (e) {
-    if (e instanceof DataLockedError) throw new UserError(e.message, ExitCode.usage);
+    if (e instanceof DataLockedError || e instanceof TrustFileError) throw new UserError(e.message, ExitCode.usage);
     throw e;
   }
   const stop = new AbortController();
@@ -146,5 +162,22 @@ function parseRelayFlags(flags: AgentFlags, server: string, intervalMs: number):
   if (cacheBytes === undefined || cacheBytes < 1024 * 1024) throw new UserError(`--cache-size ${flags.cacheSize}: give a size of at least 1MiB, e.g. 20GiB`);
   const wake = parseBroadcastAddress(flags.wakeBroadcast ?? defaultWakeBroadcast);
   if ('error' in wake) throw new UserError(wake.error);
-  return { upstream: server, dataDir: flags.data, host: m[1]!.replace(/^\[|\]$/g, ''), port, cacheBytes, wakeBroadcast: wake.target, intervalMs };
+  return {
+    upstream: server,
+    dataDir: flags.data,
+    host: m[1]!.replace(/^\[|\]$/g, ''),
+    port,
+    cacheBytes,
+    wakeBroadcast: wake.target,
+    intervalMs,
+    ...(flags.multicastInterface ? { multicastInterface: flags.multicastInterface } : {}),
+  };
+}
+
+function parseMulticastFlags(flags: AgentFlags): { interface?: string; dropRate?: number } {
+  const iface = flags.multicastInterface;
+  if (iface !== undefined && !isIPv4(iface)) throw new UserError(`--multicast-interface ${iface}: give this host's IPv4 address on the site network, e.g. 192.168.10.5`);
+  const drop = flags.multicastTestDropRate === undefined ? undefined : Number(flags.multicastTestDropRate);
+  if (drop !== undefined && !(drop >= 0 && drop < 1)) throw new UserError(`--multicast-test-drop-rate ${flags.multicastTestDropRate}: give a share from 0 to 1, e.g. 0.05`);
+  return { ...(iface ? { interface: iface } : {}), ...(drop !== undefined ? { dropRate: drop } : {}) };
 }

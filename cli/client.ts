@@ -54,14 +54,17 @@ function resolveToken(opts: ClientOptions): string {
 }
 
 function resolveServer(opts: ClientOptions): URL {
-  const raw = opts.server ?? process.env['FERRY_SERVER'] ?? defaultServer;
+  const env = process.env['FERRY_SERVER'];
+  const raw = opts.server ?? (env !== undefined && env !== '' ? env : defaultServer);
+  // Name where the bad value came from: the flag, or the environment variable.
+  const from = opts.server !== undefined ? `--server ${raw}` : `FERRY_SERVER=${raw} (environment variable)`;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UserError(`--server ${raw} is not a URL; use e.g. ${defaultServer}`);
+    throw new UserError(`${from} is not a URL; use e.g. ${defaultServer}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`--server ${raw} must be an http:// or https:// URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`${from} must be an http:// or https:// URL`);
   return url;
 }
 
@@ -182,4 +185,16 @@ export function table(rows: readonly (readonly string[])[]): string {
 export function formatCounts(counts: Readonly<Record<string, number>>): string {
   const entries = Object.entries(counts).filter(([, n]) => n > 0);
   return entries.length === 0 ? '-' : entries.map(([s, n]) => `${s} ${n}`).join(', ');
+}
+
+/**
+ * The end of an installer's output, indented under its action: at most `lines` lines, so a
+ * failure's cause is on screen without `--json` (the controller keeps the last 4 KiB).
+ */
+export function outputTail(output: string | undefined, lines = 10, indent = '    | '): string[] {
+  if (output === undefined || output.trim() === '') return [];
+  const all = output.replace(/\s+$/, '').split(/\r?\n/);
+  const shown = all.slice(-lines);
+  const head = all.length > shown.length ? [`${indent}… (${all.length - shown.length} earlier lines; --json has all the controller keeps)`] : [];
+  return [...head, ...shown.map((l) => `${indent}${l}`)];
 }

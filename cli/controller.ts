@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { parseDuration } from '../core/units/duration.js';
 import { ControllerConfigError, startController } from '../controller/controller.js';
-import { InsecureKeyFileError } from '../controller/keys/index.js';
+import { InsecureKeyFileError, type RotationStep } from '../controller/keys/index.js';
 import { StoreUrlError } from '../controller/store/index.js';
 import { systemClock } from '../lib/clock.js';
 import { sourceKind } from '../controller/source/open-source.js';
@@ -13,6 +13,7 @@ import { parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { ExitCode, UserError } from './errors.js';
 
 interface ControllerFlags {
+  readonly rotateKey?: string | true;
   readonly repo?: string;
   readonly branch: string;
   readonly path?: string;
@@ -21,9 +22,11 @@ interface ControllerFlags {
   readonly listen: string;
   readonly poll: string;
   readonly webhookSecretFile?: string;
+  readonly metricsTokenFile?: string;
   readonly logLevel: string;
   readonly reportRetention: string;
   readonly wakeBroadcast: string;
+  readonly enrollRate: string;
 }
 
 export function configure(cmd: Command): void {
@@ -37,9 +40,12 @@ export function configure(cmd: Command): void {
     .option('--listen <HOST:PORT>', 'address to serve the API on', '127.0.0.1:8470')
     .option('--poll <DURATION>', 'how often to fetch the repository (e.g. 30s, 5m)', '30s')
     .option('--webhook-secret-file <FILE>', 'HMAC secret of the push webhook (X-Hub-Signature-256)')
+    .option('--metrics-token-file <FILE>', 'require `Authorization: Bearer <the token in FILE>` on /metrics (default: /metrics is open)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
     .option('--wake-broadcast <ADDR[:PORT]>', 'where Wake-on-LAN magic packets are sent (UDP, broadcast allowed)', '255.255.255.255:9')
+    .option('--rotate-key [STEP]', 'rotate the plan-signing key: `start` (default) plans carry both keys and agents adopt the new one; `finish` drops the old key')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
+    .option('--enroll-rate <N>', 'enrollments allowed per minute from one source address, all at once if need be (raise it for a fleet behind one NAT)', '10')
     .action(async (flags: ControllerFlags) => {
       await run(flags);
     });
@@ -52,6 +58,13 @@ function durationFlag(flag: string, text: string, minMs: number, hint: string): 
   return ms;
 }
 
+/** `--enroll-rate N`: N per minute per address, a burst of N (at least the default 10). */
+function parseEnrollRate(text: string): { perMinute: number; burst: number } {
+  const n = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || n < 1) throw new UserError(`--enroll-rate ${text}: give a whole number of enrollments per minute per address, e.g. 10 or 60000`);
+  return { perMinute: n, burst: Math.max(10, n) };
+}
+
 const parsePoll = (text: string): number => durationFlag('--poll', text, 1000, '1s, e.g. 30s or 5m');
 const parseRetention = (text: string): number | undefined =>
   text.trim() === 'forever' ? undefined : durationFlag('--report-retention', text, 3_600_000, '1h, e.g. 90d, or "forever"');
@@ -60,9 +73,15 @@ function makeLogger(level: string): Logger {
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
     throw new UserError(`--log-level ${level}: use trace, debug, info, warn or error`);
   }
-  // JSON lines for log collectors; readable when a person watches the terminal.
-  if (process.stdout.isTTY) return pino({ level }, pretty({ colorize: true, destination: 2 }));
+  // JSON lines for log collectors; readable when a person watches the terminal the logs go to (stderr).
+  if (process.stderr.isTTY) return pino({ level }, pretty({ colorize: true, destination: 2 }));
   return pino({ level }, pino.destination({ fd: 2, sync: false }));
+}
+
+function rotationStep(given: string | true): RotationStep {
+  if (given === true || given === 'start') return 'start';
+  if (given === 'finish') return 'finish';
+  throw new UserError(`--rotate-key ${given}: use --rotate-key (start a rotation) or --rotate-key finish`);
 }
 
 async function run(flags: ControllerFlags): Promise<void> {
@@ -70,6 +89,7 @@ async function run(flags: ControllerFlags): Promise<void> {
   if ('error' in wake) throw new UserError(wake.error);
   const pollMs = parsePoll(flags.poll);
   const reportRetentionMs = parseRetention(flags.reportRetention);
+  const enrollRateLimit = parseEnrollRate(flags.enrollRate);
   if (flags.repo === undefined && (await sourceKind('.')) !== 'git') {
     throw new UserError('the current directory is not a git repository; give --repo URL|DIR (a git repository, or a plain manifest directory to watch)');
   }
@@ -87,7 +107,10 @@ async function run(flags: ControllerFlags): Promise<void> {
       pollMs,
       ...(reportRetentionMs !== undefined ? { reportRetentionMs } : {}),
       ...(flags.webhookSecretFile !== undefined ? { webhookSecretFile: flags.webhookSecretFile } : {}),
+      ...(flags.metricsTokenFile !== undefined ? { metricsTokenFile: flags.metricsTokenFile } : {}),
       wakeBroadcast: flags.wakeBroadcast,
+      enrollRateLimit,
+      ...(flags.rotateKey !== undefined ? { rotateKey: rotationStep(flags.rotateKey) } : {}),
       logger,
       clock: systemClock,
     });

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { commands, type CommandEntry } from './commands.js';
 import { ferryVersion as version } from '../lib/version.js';
 import { ExitCode, UserError, exitCodeOf, reportError } from './errors.js';
+import { closest } from '../core/manifest/suggest.js';
 
 function helpText(): string {
   const rows = commands.map((c) => {
@@ -30,6 +31,8 @@ function findEntry(argv: readonly string[]): CommandEntry | undefined {
 
 /** Runs one ferry invocation and resolves to its exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `ferry help validate` is `ferry validate --help`.
+  if (argv[0] === 'help' && argv.length > 1) return main([...argv.slice(1), '--help']);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(helpText());
     return argv.length === 0 ? ExitCode.usage : ExitCode.ok;
@@ -41,7 +44,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const entry = findEntry(argv);
   if (!entry) {
     const group = commands.filter((c) => c.words[0] === argv[0]);
-    const hint = group.length > 0 ? `; try ${group.map((c) => `\`ferry ${c.words.join(' ')}\``).join(' or ')}` : '; run `ferry --help`';
+    const near = closest(argv[0] ?? '', new Set(commands.map((c) => c.words[0]!)));
+    const hint =
+      group.length > 0
+        ? `; try ${group.map((c) => `\`ferry ${c.words.join(' ')}\``).join(' or ')}`
+        : near !== undefined
+          ? `; did you mean \`ferry ${near}\`? (run \`ferry --help\` for every command)`
+          : '; run `ferry --help`';
     return reportError(new UserError(`unknown command '${argv.slice(0, 2).join(' ')}'${hint}`));
   }
   const name = entry.words.join(' ');

@@ -1,5 +1,6 @@
-/** What `ferry suspend` and `ferry resume` share: set the operator override and show it next to git's. */
+/** What `ferry suspend` and `ferry resume` share: set (or `--clear`) the operator override and show it next to git's. */
 import type { Command } from 'commander';
+import type { DeploymentOverride } from '../controller/store/store.js';
 import type { SuspensionView } from '../controller/api/routes-admin.js';
 import { addClientOptions, adminClient, type ClientOptions } from './client.js';
 import { describeSuspension } from './status.js';
@@ -7,6 +8,12 @@ import { describeSuspension } from './status.js';
 interface OverrideReply {
   readonly deployment: string;
   readonly suspended: SuspensionView;
+  /** The override `--clear` removed. */
+  readonly cleared?: DeploymentOverride;
+}
+
+interface OverrideOptions extends ClientOptions {
+  readonly clear?: boolean;
 }
 
 export function configureOverride(cmd: Command, suspend: boolean): void {
@@ -19,10 +26,12 @@ export function configureOverride(cmd: Command, suspend: boolean): void {
     ),
     true,
   )
+    .option('--clear', "remove the operator override instead: git's spec.suspended applies again")
     .argument('<DEPLOYMENT>', 'deployment name')
-    .action(async (deployment: string, opts: ClientOptions) => {
-      const reply = await adminClient(opts).call<OverrideReply>('POST', `/v1/deployments/${encodeURIComponent(deployment)}/${verb}`, {});
+    .action(async (deployment: string, opts: OverrideOptions) => {
+      const action = opts.clear ? 'clear' : verb;
+      const reply = await adminClient(opts).call<OverrideReply>('POST', `/v1/deployments/${encodeURIComponent(deployment)}/${action}`, {});
       if (opts.json) process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
-      else process.stdout.write(`${reply.deployment}: ${describeSuspension(reply.suspended)}\n`);
+      else process.stdout.write(`${reply.deployment}: ${opts.clear ? 'override cleared; now ' : ''}${describeSuspension(reply.suspended)}\n`);
     });
 }

@@ -6,10 +6,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { Document, Scalar, type YAMLSeq } from 'yaml';
+import { Option, type Command } from 'commander';
+import { Document, Scalar, parse, type YAMLSeq } from 'yaml';
 import { formatBytes } from '../core/units/bytes.js';
+import { artifactStatement, signArtifact, type PublisherSignature } from '../core/signing/index.js';
 import { buildArtifact, type ArtifactInfo } from './artifact.js';
+import { readPrivateKeyFile } from './key.js';
 import { ExitCode, UserError, setExitCode } from './errors.js';
 
 /** The options of one `ferry package build` run, as parsed from the command line. */
@@ -22,6 +24,11 @@ export interface PackageBuildOptions {
   readonly install?: string;
   readonly uninstall?: string;
   readonly detect?: string;
+  /** `yaml` (default): the manifest to append to a file; `json`: the artifact and the manifest as one JSON object. */
+  readonly format?: 'yaml' | 'json';
+  readonly json?: boolean;
+  /** A publisher's private key file: sign the artifact (`ferry key generate`). */
+  readonly sign?: string;
 }
 
 // The same rules as schemas/common.schema.json#/definitions/name and …/version.
@@ -43,6 +50,9 @@ export function configure(cmd: Command): void {
     .option('--install <CMD>', 'install command, split into argv like a shell would (default: sh install.sh)')
     .option('--uninstall <CMD>', 'uninstall command (default: sh uninstall.sh when DIR has one)')
     .option('--detect <CMD>', 'command that exits 0 when the package is already installed')
+    .addOption(new Option('--format <format>', 'yaml: the Package manifest; json: {file, sha256, size, entries, manifest}').choices(['yaml', 'json']).default('yaml'))
+    .option('--json', 'same as --format json')
+    .option('--sign <KEYFILE>', "sign name, version, sha256 and size with a publisher's ed25519 key (`ferry key generate`)")
     .addHelpText(
       'after',
       [
@@ -71,6 +81,7 @@ export async function packageBuild(dir: string, opts: PackageBuildOptions): Prom
   }
   const uninstall = commandFor('--uninstall', opts.uninstall, dir, 'uninstall.sh');
   const detect = opts.detect === undefined ? undefined : splitCommand('--detect', opts.detect);
+  const signingKey = opts.sign === undefined ? undefined : await readPrivateKeyFile(opts.sign);
 
   const outDir = opts.out ?? '.';
   await mkdir(outDir, { recursive: true });
@@ -80,7 +91,13 @@ export async function packageBuild(dir: string, opts: PackageBuildOptions): Prom
   progress.stop();
 
   const source = sourceFor(opts, file);
-  process.stdout.write(manifestYaml(opts, artifact, source, install, uninstall, detect));
+  const signature = signingKey === undefined ? undefined : signArtifact(artifactStatement(opts.name, opts.version, artifact), signingKey);
+  const yaml = manifestYaml(opts, artifact, source, install, uninstall, detect, signature);
+  if (opts.json || opts.format === 'json') {
+    const manifest = parse(yaml) as unknown;
+    process.stdout.write(`${JSON.stringify({ file, sha256: artifact.sha256, size: artifact.size, entries: artifact.entries, manifest }, null, 2)}\n`);
+  } else process.stdout.write(yaml);
+  if (signature) process.stderr.write(`signed by ${signature.key}\n`);
   process.stderr.write(`wrote ${file}: ${artifact.entries} entries, ${formatBytes(artifact.size)}, sha256 ${artifact.sha256}\n`);
   if (source === undefined) {
     process.stderr.write(`note: no spec.artifact.source; upload the artifact with \`ferry package push ${file}\`, or commit it to the manifest repo and set --source\n`);
@@ -163,6 +180,7 @@ function manifestYaml(
   install: string[],
   uninstall: string[] | undefined,
   detect: string[] | undefined,
+  signature?: PublisherSignature,
 ): string {
   const version = new Scalar(opts.version);
   version.type = Scalar.QUOTE_DOUBLE;
@@ -178,7 +196,14 @@ function manifestYaml(
     metadata: { name: opts.name },
     spec: {
       version,
-      artifact: { sha256: artifact.sha256, size: artifact.size, ...(source === undefined ? {} : { source }) },
+      // unpackedSize: agents refuse the archive as soon as it unpacks to more (agent/archive).
+      artifact: {
+        sha256: artifact.sha256,
+        size: artifact.size,
+        unpackedSize: artifact.contentBytes,
+        ...(source === undefined ? {} : { source }),
+        ...(signature ? { signatures: [signature] } : {}),
+      },
       install: { command: null },
       ...(uninstall ? { uninstall: { command: null } } : {}),
       ...(detect ? { detect: { command: null } } : {}),

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeploymentSummary, FailureView, SuspensionView, UnavailableContentView } from '../controller/api/routes-admin.js';
-import { addClientOptions, adminClient, formatCounts, table, type ClientOptions } from './client.js';
+import { addClientOptions, adminClient, formatCounts, outputTail, table, type ClientOptions } from './client.js';
 import { ExitCode, setExitCode } from './errors.js';
 import { fetchRelays, relayLines, type RelayView } from './relays-view.js';
 
@@ -18,7 +18,7 @@ interface StatusReply {
     /** The controller's own view: whether it leads, and its source (absent on a follower). */
     readonly fetch?: {
       leader?: boolean;
-      source?: { kind?: string; revision?: string; url?: string; branch?: string; error?: { message: string } };
+      source?: { kind?: string; revision?: string; url?: string; branch?: string; error?: { message: string; at: string; failures: number; nextAttemptAt: string } };
     } | null;
   };
   readonly hosts: { total: number; enrolled: number; reset: number };
@@ -35,7 +35,17 @@ interface HostRow {
   readonly state: string;
   /** Absent while the host has not reported on any of these actions. */
   readonly lastReportAt?: string;
-  readonly actions: { actionId: string; state: string; version?: string; reason?: string; exitCode?: number; bytesDone?: number; source?: string }[];
+  readonly actions: {
+    actionId: string;
+    state: string;
+    version?: string;
+    reason?: string;
+    exitCode?: number;
+    output?: string;
+    at?: string;
+    bytesDone?: number;
+    source?: string;
+  }[];
 }
 
 interface DeploymentReply extends DeploymentSummary {
@@ -44,13 +54,15 @@ interface DeploymentReply extends DeploymentSummary {
   readonly failures: FailureView[];
 }
 
-/** `suspended (operator: alice, 2026-…) · spec.suspended: false`. */
+/** `suspended (spec.suspended: false; operator override: suspended by alice at …)`, and which one is in force and why. */
 export function describeSuspension(s: SuspensionView): string {
   const spec = s.spec === undefined ? 'spec.suspended: unknown' : `spec.suspended: ${s.spec}`;
   const override = s.override
     ? `${s.override.by.startsWith('ferry') ? 'Ferry' : 'operator'} override: ${s.override.suspended ? 'suspended' : 'resumed'} by ${s.override.by} at ${s.override.at}${s.override.reason ? `: ${s.override.reason}` : ''}`
     : 'no operator override';
-  return `${s.effective ? 'suspended' : 'active'} (${spec}; ${override})`;
+  // Controllers older than the in-force rule send neither field.
+  const inForce = s.inForce === undefined ? '' : `\n  in force: ${s.inForce === 'override' ? 'the override' : "git's spec.suspended"} (${s.why})`;
+  return `${s.effective ? 'suspended' : 'active'} (${spec}; ${override})${inForce}`;
 }
 
 function failureLines(failures: readonly FailureView[], total: number): string {
@@ -77,7 +89,12 @@ function printOverview(s: StatusReply, relays: readonly RelayView[]): void {
   out.push(`Source: ${where}`);
   out.push(`  applied revision:   ${src.lastAppliedRevision ?? 'none yet'}${src.lastAppliedAt ? ` at ${src.lastAppliedAt}` : ''}`);
   out.push(`  last revision seen: ${followed?.revision ?? src.lastAttemptedRevision ?? 'none yet'}`);
-  if (followed?.error) out.push(`  fetch error: ${followed.error.message}`);
+  if (followed?.error) {
+    out.push(`  Ready: False (FetchFailed): ${followed.error.message}`);
+    out.push(
+      `    ${followed.error.failures} failure(s) in a row, the last at ${followed.error.at}; next attempt ${followed.error.nextAttemptAt}; the applied revision still serves`,
+    );
+  }
   if (src.rejected) {
     out.push(`  REJECTED revision ${src.rejected.revision} at ${src.rejected.at} (the applied revision stays in force):`);
     if (src.rejected.message) out.push(`    ${src.rejected.message}`);
@@ -89,14 +106,15 @@ function printOverview(s: StatusReply, relays: readonly RelayView[]): void {
   if (s.deployments.length === 0) out.push('No deployments yet.');
   else {
     const by = (d: DeploymentSummary) => (d.suspended.override?.by.startsWith('ferry') ? 'by Ferry' : 'operator');
+    const overridden = (d: DeploymentSummary) => d.suspended.override !== undefined && d.suspended.inForce !== 'git';
     const rows = s.deployments.map((d) => [
       d.name,
-      d.suspended.effective ? (d.suspended.override ? `suspended (${by(d)})` : 'suspended') : d.suspended.override ? 'active (operator)' : 'active',
+      d.suspended.effective ? (overridden(d) ? `suspended (${by(d)})` : 'suspended') : overridden(d) ? 'active (operator)' : 'active',
       formatCounts(d.counts),
     ]);
     out.push(table([['DEPLOYMENT', 'STATUS', 'ACTIONS'], ...rows]).trimEnd());
     for (const d of s.deployments) {
-      if (d.suspended.effective && d.suspended.override?.reason) out.push(`  ${d.name}: ${d.suspended.override.reason} (ferry resume ${d.name} continues it)`);
+      if (d.suspended.effective && overridden(d) && d.suspended.override?.reason) out.push(`  ${d.name}: ${d.suspended.override.reason} (ferry resume ${d.name} continues it)`);
     }
   }
   const unavailable = s.content?.unavailable ?? [];
@@ -122,7 +140,21 @@ function printDeployment(d: DeploymentReply): void {
   });
   out.push(table([['HOST', 'STATE', 'VERSION', 'LAST REPORT', 'REASON'], ...rows]).trimEnd());
   if (d.hosts.total > d.hosts.items.length) out.push(`… ${d.hosts.total - d.hosts.items.length} more hosts (use --json with the API's ?offset=)`);
+  out.push(...failedInstalls(d.hosts.items));
   process.stdout.write(`${out.join('\n')}\n${failureLines(d.failures, d.counts.failed ?? 0)}`);
+}
+
+/** Each failed action of the hosts shown: the installer's exit code and the tail of its output. */
+function failedInstalls(hosts: readonly HostRow[]): string[] {
+  const out: string[] = [];
+  for (const h of hosts) {
+    for (const a of h.actions.filter((x) => x.state === 'failed')) {
+      const exit = a.exitCode !== undefined ? `exit code ${a.exitCode}` : 'no exit code';
+      out.push('', `Failed on ${h.host}: ${a.actionId} (${exit}${a.at ? `, at ${a.at}` : ''}): ${a.reason ?? 'failed'}`);
+      out.push(...outputTail(a.output));
+    }
+  }
+  return out;
 }
 
 export function configure(cmd: Command): void {
@@ -134,7 +166,9 @@ export function configure(cmd: Command): void {
         const s = await client.call<StatusReply>('GET', '/v1/status');
         if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         else printOverview(s, await fetchRelays(client));
-        setExitCode(cmd, s.failuresTotal > 0 ? ExitCode.notOk : ExitCode.ok);
+        // Not ok: a failing action, a source that cannot be fetched, or a revision that was rejected.
+        const sourceFailing = s.source.fetch?.source?.error !== undefined || s.source.rejected !== undefined;
+        setExitCode(cmd, s.failuresTotal > 0 || sourceFailing ? ExitCode.notOk : ExitCode.ok);
         return;
       }
       const d = await client.call<DeploymentReply>('GET', `/v1/deployments/${encodeURIComponent(deployment)}?limit=1000`);

@@ -14,11 +14,13 @@ export function configure(cmd: Command): void {
     .action(async (opts: TokenCreateOptions) => {
       const ttl = opts.ttl.trim();
       if (parseDuration(ttl) === undefined) throw new UserError(`--ttl ${opts.ttl} is not a duration; use e.g. 30m, 24h, 1h30m or 7d`);
-      const created = await adminClient(opts).call<{ token: string; expiresAt: string }>('POST', '/v1/tokens', { ttl });
+      const created = await adminClient(opts).call<{ token: string; id: string; expiresAt: string }>('POST', '/v1/tokens', { ttl });
       if (opts.json) process.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
       else {
         process.stdout.write(`${created.token}\n`);
-        process.stderr.write(`expires ${created.expiresAt}; enroll with: ferry agent --server URL --enroll-token ${created.token}\n`);
+        process.stderr.write(
+          `id ${created.id} (\`ferry token revoke ${created.id}\` ends it), expires ${created.expiresAt}; enroll with: ferry agent --server URL --enroll-token ${created.token}\n`,
+        );
       }
     });
 }

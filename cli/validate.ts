@@ -1,5 +1,5 @@
 /**
- * `ferry validate [DIR] [--format text|json] [--strict]`: loads every manifest under DIR and
+ * `ferry validate [DIR] [--format text|json | --json] [--strict]`: loads every manifest under DIR and
  * prints each problem as FILE:LINE:COL: severity: message, then a summary. Exit 0 valid
  * (warnings allowed unless --strict), 1 not valid, 2 usage errors.
  */
@@ -21,17 +21,18 @@ export function configure(cmd: Command): void {
     .description('validate manifests: every problem as FILE:LINE:COL, then a summary')
     .argument('[DIR]', 'the manifest directory (every *.yaml/*.yml under it, dot-folders skipped)', '.')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--json', 'same as --format json')
     .option('--strict', 'warnings make the manifests invalid too (exit 1)', false)
     .addHelpText('after', '\nExit codes: 0 valid, 1 not valid, 2 usage error. Run it in pull-request CI on the manifest folder.')
-    .action(async (dir: string, opts: ValidateOptions) => {
-      setExitCode(cmd, await validate(dir, opts));
+    .action(async (dir: string, opts: ValidateOptions & { readonly json?: boolean }) => {
+      setExitCode(cmd, await validate(dir, { format: opts.json ? 'json' : opts.format, strict: opts.strict }));
     });
 }
 
 /** Validates DIR, writes the report to stdout and returns the exit code; throws UserError when DIR is unusable. */
 export async function validate(dir: string, opts: ValidateOptions): Promise<number> {
   await requireDirectory(dir);
-  const result = loadManifests(await readManifestDir(dir));
+  const result = loadManifests(await readManifestDir(dir), { now: new Date().toISOString() });
   const summary = summarise(result);
   const valid = summary.errors === 0 && !(opts.strict && summary.warnings > 0);
   process.stdout.write(opts.format === 'json' ? `${JSON.stringify(jsonReport(result, summary, valid), null, 2)}\n` : textReport(result, summary, valid));

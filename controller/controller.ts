@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
-import type { ApiDeps, DesiredDeployment } from './api/deps.js';
+import type { ApiDeps, DesiredDeployment, EnrollRateLimit } from './api/deps.js';
 import { ContentIngester, DirectoryContentStore } from './content/index.js';
-import { loadOrCreateKeys, type ControllerKeys } from './keys/index.js';
+import { loadOrCreateKeys, NoRotationError, planSigner, rotateKey, type ControllerKeys, type RotationStep } from './keys/index.js';
 import { LeaderElection } from './leader.js';
 import { LeaderRequests } from './leader-requests.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -51,6 +51,8 @@ export interface ControllerOptions {
   /** Source poll interval, ms. */
   readonly pollMs: number;
   readonly webhookSecretFile?: string;
+  /** A file holding the bearer token `/metrics` then requires (Prometheus' `authorization.credentials_file`). */
+  readonly metricsTokenFile?: string;
   readonly logger: Logger;
   /** The one clock of the controller (lib/clock): the source, the API, leader requests and the reconciler read it. */
   readonly clock: Clock;
@@ -63,12 +65,16 @@ export interface ControllerOptions {
   /** How often the leader looks for requests from other replicas (refresh, content pushed), ms; default 2000. */
   readonly leaderRequestPollMs?: number;
   /** Report history older than this is deleted by the leader, ms; absent: kept for ever. */
+  /** `--rotate-key [start|finish]`: begin a controller key rotation, or finish the one under way (controller/keys/rotation.ts). */
+  readonly rotateKey?: RotationStep;
   readonly reportRetentionMs?: number;
   /** `ADDR[:PORT]` Wake-on-LAN packets are sent to; default `255.255.255.255:9`. */
   readonly wakeBroadcast?: string;
   /** How often the leader looks for quiet hosts to wake (`wake: true` deployments), ms; default 30 000. */
   readonly autoWakeIntervalMs?: number;
   readonly autoWakePolicy?: AutoWakePolicy;
+  /** Enrollments per source address (`--enroll-rate`); default 10 per minute, burst 10. */
+  readonly enrollRateLimit?: EnrollRateLimit;
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -96,8 +102,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const { logger, clock } = options;
   if (options.repo !== undefined && options.dir !== undefined) throw new ControllerConfigError('give --repo or a directory, not both');
   const data = resolve(options.data);
+  if (options.rotateKey !== undefined) {
+    await loadOrCreateKeys(data);
+    const rotated = await rotateKey(data, options.rotateKey).catch((e: unknown) => {
+      throw e instanceof NoRotationError ? new ControllerConfigError(e.message) : e;
+    });
+    logger.info({ step: options.rotateKey }, `controller: ${rotated.message}`);
+  }
   const keys = await loadOrCreateKeys(data);
+  const signer = planSigner(keys.privateKeyPem, keys.nextPrivateKeyPem);
   const webhookSecret = options.webhookSecretFile ? await readSecret(options.webhookSecretFile) : undefined;
+  const metricsToken = options.metricsTokenFile ? await readSecret(options.metricsTokenFile, '--metrics-token-file') : undefined;
   const { host, port } = parseListen(options.listen);
   const sourceSpec = await chooseSource(options);
   const wakeTarget = parseBroadcastAddress(options.wakeBroadcast ?? defaultWakeBroadcast);
@@ -111,19 +126,22 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, clock);
 
   let source: ManifestSource | undefined;
+  metrics.watchSource(() => source?.status());
   let reconciler: Reconciler | undefined;
   let autoWake: AutoWake | undefined;
+  let storeHadApplied = false;
 
   const election = new LeaderElection(
     store,
     {
       async elected() {
+        storeHadApplied = (await store.getSourceStatus()).lastAppliedRevision !== undefined;
         const s = makeSource(sourceSpec, options, data, clock);
         const r = new Reconciler({
           store,
           source: s,
           planning: corePlanning,
-          signingKey: keys.privateKeyPem,
+          signingKey: signer,
           clock,
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
@@ -186,7 +204,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const deps: ApiDeps = {
     store,
     content,
-    keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken, privateKeyPem: keys.privateKeyPem },
+    keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken, privateKeyPem: keys.privateKeyPem, enrollmentKeyPem: signer.enrollmentKeyPem },
     source: {
       status: () => ({
         leader: election.isLeader(),
@@ -217,7 +235,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     clock: clock,
     metrics,
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
-    ready: () => !election.isLeader() || (source?.status().ready ?? false),
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
+    // The leader is ready once plans of an applied revision are being served: applied by this
+    // process, or (a restart, a takeover) recorded in the store before it took over.
+    ready: () => !election.isLeader() || ((source?.status().ready ?? false) && (storeHadApplied || reconciler?.status().appliedRevision !== undefined)),
+    ...(options.enrollRateLimit !== undefined ? { enrollRateLimit: options.enrollRateLimit } : {}),
     wake,
   };
   const api = createApi(deps);
@@ -250,6 +272,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       stopping ??= (async () => {
         logger.info('controller: shutting down');
         await closeServer(server, options.drainMs ?? 10_000);
+        await api.close().catch((err: unknown) => logger.warn({ err }, 'controller: cannot write the hosts last seen'));
         await election.stop();
         await store.close();
         logger.info('controller: stopped');
@@ -309,12 +332,12 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-async function readSecret(file: string): Promise<string> {
+async function readSecret(file: string, flag = '--webhook-secret-file'): Promise<string> {
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ControllerConfigError(`--webhook-secret-file ${file}: cannot read it (${err.code ?? err.message})`);
+    throw new ControllerConfigError(`${flag} ${file}: cannot read it (${err.code ?? err.message})`);
   });
   const secret = text.trim();
-  if (secret.length < 8) throw new ControllerConfigError(`--webhook-secret-file ${file}: the secret is empty or shorter than 8 characters`);
+  if (secret.length < 8) throw new ControllerConfigError(`${flag} ${file}: the secret is empty or shorter than 8 characters`);
   return secret;
 }
 

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { resultsFormat, signResults, type ResultsFile } from '../../core/bundle/format.js';
+import { checkInstall } from '../../core/signing/index.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { loadCredential } from '../enroll/credential.js';
 import { buildInventory } from '../inventory/inventory.js';
@@ -21,6 +22,7 @@ import { ArchiveUnpacker } from '../runner/archive-unpacker.js';
 import { CommandInstaller } from '../runner/command-installer.js';
 import { Executor, type Outcome } from '../runner/executor.js';
 import { Reporter } from '../runner/reporter.js';
+import { loadPinnedPublishers } from '../trust/pinned-publishers.js';
 import { BundleDownloader } from './bundle-downloader.js';
 import { readBundle } from './read-bundle.js';
 import { verifyBundle } from './verify-bundle.js';
@@ -110,8 +112,11 @@ export async function applyBundle(o: ApplyOptions): Promise<ApplyResult> {
         clock,
       });
       for (const [action, decision] of recovered) o.events.emit({ event: 'recovered', level: 'warn', action, decision, message: `after a crash: ${action} → ${decision}` });
+      // The host's own pinned publisher keys (DATA/trusted-publishers.json) apply offline too.
+      const pinned = await loadPinnedPublishers(dataDir);
       const executor = new Executor({
         reporter,
+        publisher: (a) => checkInstall(a, pinned, new Date(clock.now()).toISOString()),
         downloader: new BundleDownloader(dataDir, artifacts),
         unpacker: new ArchiveUnpacker(dataDir),
         installer,

@@ -4,6 +4,7 @@
  */
 import type { ActionReport, Facts, Inventory } from '../../core/plan/types.js';
 import { parseRetryAfter } from '../../lib/backoff.js';
+import { crashPoint } from '../../lib/crash-point.js';
 import { isRetryableStatus } from '../../lib/transfer/retry-policy.js';
 
 /** Why a request to the controller failed. */
@@ -97,8 +98,10 @@ export class ControllerClient {
   }
 
   async postReports(host: string, results: readonly ActionReport[]): Promise<void> {
+    crashPoint('agent.report.before-post');
     const res = await this.send('POST', `/v1/hosts/${encodeURIComponent(host)}/reports`, { results });
     await res.arrayBuffer();
+    crashPoint('agent.report.after-post');
   }
 
   /** The URL of a content object on this controller. */

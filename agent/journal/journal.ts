@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { crashPoint } from '../../lib/crash-point.js';
 import type { ActionReport, Plan, SoftwareItem } from '../../core/plan/types.js';
 import { migrate } from './schema.js';
 import type { ActionRecord, InstalledRecord, JournalPhase, PhaseChange, ReportDraft, Retry } from './types.js';
@@ -246,6 +247,7 @@ export class Journal {
   private queue(draft: ReportDraft): ActionReport {
     const report: ActionReport = { ...draft, id: randomUUID(), at: draft.at ?? this.stamp() };
     this.db.prepare('INSERT INTO outbox (id, body) VALUES (?, ?)').run(report.id, JSON.stringify(report));
+    crashPoint('agent.journal.uncommitted');
     return report;
   }
 

@@ -9,7 +9,8 @@ import type { ControllerClient } from '../client/controller-client.js';
 export type PlanCheck =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'none'; readonly message: string }
-  | { readonly kind: 'accepted'; readonly plan: Plan; readonly etag?: string }
+  /** `adoptKey`: the controller is rotating keys and the pinned key vouched for this one. */
+  | { readonly kind: 'accepted'; readonly plan: Plan; readonly etag?: string; readonly adoptKey?: string }
   | { readonly kind: 'rejected'; readonly reason: string; readonly serial?: number; readonly etag?: string };
 
 export interface PlanCheckOptions {
@@ -42,5 +43,5 @@ export async function checkPlan(client: ControllerClient, o: PlanCheckOptions): 
   });
   const serial = Number.isSafeInteger(plan.serial) && plan.serial >= 0 ? { serial: plan.serial } : {};
   if (!verdict.ok) return { kind: 'rejected', reason: verdict.reason, ...serial, ...etag };
-  return { kind: 'accepted', plan, ...etag };
+  return { kind: 'accepted', plan, ...etag, ...(verdict.adoptKey !== undefined ? { adoptKey: verdict.adoptKey } : {}) };
 }

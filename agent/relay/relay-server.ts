@@ -14,6 +14,7 @@ import { CredentialCheck } from './credential-check.js';
 import { Forwarder } from './forwarder.js';
 import { sendError } from './http-util.js';
 import { RelayMetrics } from './metrics.js';
+import { RelayMulticast } from './multicast-sender.js';
 import { RelayStore } from './relay-store.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import type { BroadcastAddress } from '../../lib/wake/broadcast-address.js';
@@ -41,6 +42,8 @@ export interface RelayOptions {
   readonly wakeBroadcast?: BroadcastAddress;
   /** How long upstream may hold a work poll with nothing to do, ms; default 25 000. */
   readonly workWaitMs?: number;
+  /** `--multicast-interface`, and the wait from a session's first join to its first block (docs/multicast.md). */
+  readonly multicast?: { readonly interface?: string; readonly joinWaitMs?: number };
 }
 
 export class RelayServer {
@@ -105,6 +108,7 @@ export class RelayServer {
         ...(o.workWaitMs !== undefined ? { waitMs: o.workWaitMs } : {}),
       });
     }
+    const multicast = new RelayMulticast({ ...o.multicast, cache, credentials, registry: metrics.registry, events: o.events, clock, signal: abort.signal });
     const server = createServer((req, res) => {
       handle(req, res).catch((e: unknown) => {
         o.events.emit({ event: 'relay-error', level: 'error', message: (e as Error).message, path: req.url });
@@ -119,6 +123,8 @@ export class RelayServer {
           return sendError(res, 405, 'method-not-allowed', 'a relay serves content with GET and HEAD only; push artifacts to the controller');
         return serveContent(contentDeps, req, res, content[1]!.toLowerCase());
       }
+      const session = RelayMulticast.route(path);
+      if (session) return multicast.handle(req, res, session);
       const route = Forwarder.route(req.method ?? 'GET', path);
       if (route) return forwarder.handle(req, res, route, req.url ?? path);
       if (path === '/healthz' && req.method === 'GET') {

@@ -28,7 +28,7 @@ export class ArchiveUnpacker implements Unpacker {
 
   async unpack(ref: PackageRef): Promise<UnpackOutcome> {
     const dir = packageDir(this.dataDir, ref);
-    const r = await extractArchive(contentPath(this.dataDir, ref.artifact), dir);
+    const r = await extractArchive(contentPath(this.dataDir, ref.artifact), dir, ref.artifact.unpackedSize === undefined ? {} : { maxBytes: ref.artifact.unpackedSize });
     if (!r.ok) return r;
     await markVerified(dir);
     return { ok: true, dir };

@@ -37,7 +37,7 @@ export class ContentDownloader implements Downloader {
     const sha = r.artifact.sha256.toLowerCase();
     const dest = contentPath(this.o.dataDir, r.artifact);
     const result = await download({
-      sources: this.sources(r.sources, sha),
+      sources: contentSources(r.sources, sha, this.o),
       sha256: sha,
       size: r.artifact.size,
       dest,
@@ -56,12 +56,18 @@ export class ContentDownloader implements Downloader {
     if (result.reason === 'suspended' || result.reason === 'aborted') return { kind: 'paused', bytesDone: result.bytesDone, problems };
     return { kind: 'failed', local: result.reason === 'local-error', message: result.message, bytesDone: result.bytesDone, problems };
   }
+}
 
-  private sources(list: readonly ContentSource[], sha: string): DownloadSource[] {
-    const headers = { authorization: `Bearer ${this.o.credential}` };
-    const sources = list.length > 0 ? list : [{ kind: 'controller' as const, name: 'controller' }];
-    return sources.map((s) => ({ name: s.name, url: `${(s.url ?? this.o.server).replace(/\/+$/, '')}/v1/content/${sha}`, headers }));
-  }
+/** The plan's sources (none: the controller) as content URLs of `sha`, with the host's credential. */
+export function contentSources(list: readonly ContentSource[], sha: string, o: { readonly server: string; readonly credential: string }): DownloadSource[] {
+  const headers = { authorization: `Bearer ${o.credential}` };
+  const sources = list.length > 0 ? list : [{ kind: 'controller' as const, name: 'controller' }];
+  return sources.map((s) => ({ name: s.name, url: `${baseUrl(s, o.server)}/v1/content/${sha}`, headers }));
+}
+
+/** A source's base URL without a trailing slash (the controller's: `--server`). */
+export function baseUrl(s: ContentSource, server: string): string {
+  return (s.url ?? server).replace(/\/+$/, '');
 }
 
 /**

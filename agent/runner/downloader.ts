@@ -4,6 +4,10 @@ import type { ContentSource } from '../../core/plan/types.js';
 export interface Artifact {
   readonly sha256: string;
   readonly size: number;
+  /** Bytes of file content it unpacks to, when declared: unpacking stops past it. */
+  readonly unpackedSize?: number;
+  /** Per-chunk sha256s from the signed plan (multicast receivers drop a bad chunk at once). */
+  readonly chunks?: { readonly size: number; readonly sha256: readonly string[] };
 }
 
 /** `verified`: checked in this boot and unchanged; `unverified`: kept from an earlier boot (hash it again); `missing`. */
@@ -30,6 +34,8 @@ export interface DownloadRequest {
   readonly sources: readonly ContentSource[];
   readonly segmentSize?: number;
   readonly segmentPauseMs?: number;
+  /** `distribute.multicast`: receive the first multicast source's session, then repair; unicast stays the fallback. */
+  readonly multicast?: boolean;
   /** Asked at every segment boundary; true stops there. */
   readonly shouldPause: () => boolean;
   /** Aborting stops at once, keeping the partial file. */

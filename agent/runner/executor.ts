@@ -8,7 +8,9 @@
  * The agent, `ferry bundle apply` and a relay run plans through this one executor.
  */
 import type { Clock } from '../../lib/clock.js';
+import { crashPoint } from '../../lib/crash-point.js';
 import type { Inventory, Plan, PlanAction } from '../../core/plan/types.js';
+import type { PublisherVerdict } from '../../core/signing/index.js';
 import type { EventSink } from '../log/events.js';
 import { decide } from './decide.js';
 import type { Downloader } from './downloader.js';
@@ -40,6 +42,8 @@ export interface ExecutorDeps {
   readonly softwareChanged?: () => void;
   /** Distribution and install windows do not apply (`ferry bundle apply`: the operator is the window). */
   readonly ignoreWindows?: boolean;
+  /** The publisher check of an install (core/signing checkInstall with the host's pinned keys); not asked for what is already installed. */
+  readonly publisher?: (a: PlanAction) => PublisherVerdict;
 }
 
 export interface PassResult {
@@ -69,6 +73,9 @@ interface ActionMemory {
 }
 
 export class Executor {
+  /** Action id → the publisher key whose signature the check accepted, for the installed report's custody. */
+  private readonly publisherKeys = new Map<string, string>();
+
   constructor(private readonly d: ExecutorDeps) {}
 
   /** One pass over the plan; never throws for an action's own failure. */
@@ -97,6 +104,10 @@ export class Executor {
 
   /** Decides and carries out steps for one action until one ends it for this pass. */
   private async act(plan: Plan, a: PlanAction, byId: ReadonlyMap<string, PlanAction>, pass: PassMemory): Promise<Outcome> {
+    const mayInstall = a.op === 'install' && a.status !== 'blocked' && a.status !== 'not-applicable' && !this.installedRecord(a);
+    const verdict = mayInstall ? this.d.publisher?.(a) : undefined;
+    if (verdict?.ok === false) return this.refuse(plan, a, verdict.reason);
+    if (verdict?.ok && verdict.required) this.publisherKeys.set(a.id, verdict.key);
     const memory: ActionMemory = { observed: false, contentVerified: false, checksHeld: [], detected: false };
     let last: LastStep | undefined;
     for (let n = 0; n < maxSteps; n++) {
@@ -110,6 +121,14 @@ export class Executor {
       last = await this.carry(plan, a, step, pass, memory);
     }
     throw new Error(`no decision for ${a.id} after ${maxSteps} steps`);
+  }
+
+  /** An install refused before any step: failed with the reason, recorded once per plan serial. */
+  private refuse(plan: Plan, a: PlanAction, reason: string): Outcome {
+    const rec = this.d.reporter.journal.action(a.id);
+    if (rec?.serial === plan.serial && rec.phase === 'failed' && rec.reason === reason) return 'failed';
+    this.record(plan, a, { state: 'failed', reason, retry: 'new-serial' });
+    return 'failed';
   }
 
   /** The situation of one action now: journal and time; once an `observe` step asked, disk and inventory too. */
@@ -180,6 +199,7 @@ export class Executor {
       case 'unpack': {
         pass.inventory = undefined;
         const outcome = await this.d.unpacker.unpack(a);
+        crashPoint('agent.unpack.done');
         if (outcome.ok) memory.unpacked = outcome.dir;
         else events.emit({ event: 'extract-failed', level: 'error', action: a.id, message: outcome.reason });
         return { step: 'unpack', outcome };
@@ -200,9 +220,11 @@ export class Executor {
         this.d.reporter.attempt(a.id);
         events.emit({ event: 'install-started', action: a.id, message: `installing ${a.package} ${a.version}` });
         events.progress(a.id, `install ${a.package} ${a.version}`, 0, 0);
+        crashPoint('agent.install.before-exec');
         const outcome = await this.d.installer.run(step.spec, { dir: step.dir, onSpawn: (pid) => this.d.reporter.running(plan.serial, a.id, 'installing', pid) });
         events.endProgress(a.id);
         this.softwareChanged(pass);
+        crashPoint('agent.install.after-exec');
         if (outcome.kind === 'succeeded') events.emit({ event: 'install-finished', action: a.id, ms: outcome.durationMs, message: `installed ${a.package} ${a.version}` });
         else this.commandFailed('install', a, outcome);
         return { step: 'install', dir: step.dir, outcome };
@@ -210,7 +232,9 @@ export class Executor {
       case 'uninstall': {
         this.record(plan, a, step.note, true);
         events.emit({ event: 'uninstall-started', action: a.id, message: `uninstalling ${a.package} ${a.version}` });
+        crashPoint('agent.uninstall.before-exec');
         const outcome = await this.d.installer.run(step.spec, { dir: step.dir, onSpawn: (pid) => this.d.reporter.running(plan.serial, a.id, 'uninstalling', pid) });
+        crashPoint('agent.uninstall.after-exec');
         this.softwareChanged(pass);
         if (outcome.kind === 'succeeded') events.emit({ event: 'uninstall-finished', action: a.id, message: `uninstalled ${a.package} ${a.version}` });
         else this.commandFailed('uninstall', a, outcome);
@@ -225,6 +249,7 @@ export class Executor {
   private async download(plan: Plan, a: PlanAction, note: Note, honourWindow: boolean): Promise<LastStep> {
     const { events, clock, reporter } = this.d;
     this.record(plan, a, note, true);
+    crashPoint('agent.download.started');
     events.emit({ event: 'download-started', action: a.id, bytesDone: note.bytesDone ?? 0, size: a.artifact.size, message: `downloading ${a.package} ${a.version}` });
     const why = () =>
       pauseWhy(
@@ -240,9 +265,11 @@ export class Executor {
       sources: plan.sources,
       ...(a.distribute.segmentSize ? { segmentSize: a.distribute.segmentSize } : {}),
       ...(a.distribute.segmentPauseMs ? { segmentPauseMs: a.distribute.segmentPauseMs } : {}),
+      ...(a.distribute.multicast ? { multicast: true } : {}),
       shouldPause: () => why() !== undefined,
       ...(this.d.signal ? { signal: this.d.signal } : {}),
       onProgress: (done, total) => {
+        crashPoint('agent.download.progress');
         events.progress(a.id, `${a.package} ${a.version}`, done, total);
         const t = clock.now();
         if (t - lastSaved >= 1000) {
@@ -258,6 +285,7 @@ export class Executor {
     events.endProgress(a.id);
     for (const p of outcome.problems) events.emit({ event: 'source-failed', level: 'warn', action: a.id, source: p.source, problem: p.kind, message: p.message });
     if (outcome.kind === 'verified') {
+      crashPoint('agent.download.fetched');
       events.emit({ event: 'download-finished', action: a.id, bytesFetched: outcome.bytesFetched, source: outcome.source, message: `downloaded ${a.package} ${a.version}` });
       return { step: 'download', outcome };
     }
@@ -290,6 +318,10 @@ export class Executor {
 
   /** The one place a step's state is written; `quiet`: no `action-state` event (the step told its own). */
   private record(plan: Plan, a: PlanAction, note: Note, quiet = false): void {
+    if (note.effect?.kind === 'installed') {
+      const publisher = this.publisherKeys.get(a.id);
+      note = { ...note, custody: { revision: plan.revision, sha256: a.artifact.sha256, ...(publisher !== undefined ? { publisher } : {}) } };
+    }
     this.d.reporter.note(plan.serial, a, note);
     if (!quiet) {
       this.d.events.emit({

@@ -4,6 +4,7 @@
  * increasing times (the controller orders an action's reports by `at`).
  */
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { crashPoint } from '../../lib/crash-point.js';
 import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import type { Journal, PhaseChange, ReportDraft } from '../journal/journal.js';
 import type { Note } from './step.js';
@@ -38,6 +39,7 @@ export class Reporter {
             ...(n.bytesDone !== undefined ? { bytesDone: n.bytesDone } : {}),
             ...(n.exitCode !== undefined ? { exitCode: n.exitCode } : {}),
             ...(n.output !== undefined ? { output: n.output } : {}),
+            ...(n.custody !== undefined ? { custody: n.custody } : {}),
           };
     if (n.effect?.kind === 'installed') {
       this.markInstalled(base, { package: a.package, version: a.version, deployment: a.deployment, dir: n.effect.dir }, report!);
@@ -80,6 +82,7 @@ export class Reporter {
 
   transition(change: PhaseChange, report?: ReportDraft): ActionReport | undefined {
     const r = this.journal.transition(change, report && this.stamp(report));
+    crashPoint('agent.journal.committed');
     if (r) this.onQueued();
     return r;
   }
@@ -90,16 +93,19 @@ export class Reporter {
     report?: ReportDraft,
   ): void {
     this.journal.markInstalled(change, what, report && this.stamp(report));
+    crashPoint('agent.journal.committed');
     if (report) this.onQueued();
   }
 
   markUninstalled(change: Omit<PhaseChange, 'phase'>, packageName: string, report?: ReportDraft): void {
     this.journal.markUninstalled(change, packageName, report && this.stamp(report));
+    crashPoint('agent.journal.committed');
     if (report) this.onQueued();
   }
 
   enqueue(report: ReportDraft): void {
     this.journal.enqueueReport(this.stamp(report));
+    crashPoint('agent.journal.committed');
     this.onQueued();
   }
 

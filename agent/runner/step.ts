@@ -4,6 +4,7 @@
  * `failed` end the action for this pass, every other step is followed by another decision.
  */
 import type { CommandSpec } from '../../core/manifest/types.js';
+import type { Custody } from '../../core/plan/types.js';
 import type { JournalPhase, Retry } from '../journal/types.js';
 
 /** A state to record: the journal's phase and, for a reported state, the report queued with it. */
@@ -18,6 +19,8 @@ export interface Note {
   readonly dir?: string;
   /** With `failed`: when the action is tried again. */
   readonly retry?: Retry;
+  /** With `installed`: what was verified before the install (the executor adds it). */
+  readonly custody?: Custody;
   /** `installed`: Ferry now has the package installed from `dir`; `uninstalled`: Ferry forgets it. */
   readonly effect?: { readonly kind: 'installed'; readonly dir: string } | { readonly kind: 'uninstalled' };
 }

@@ -8,18 +8,22 @@ import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { ApiError, errorHandler } from './errors.js';
+import { StorageHealth } from './storage-health.js';
 import { mountRoutes, type RouteSpec } from './route.js';
 import { loadSchemas, type SchemaSet } from './validate.js';
 import { agentRoutes } from './routes-agent.js';
 import { adminRoutes } from './routes-admin.js';
 import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
+import { schemaRoutes } from './routes-schemas.js';
 import { wakeRoutes } from './routes-wake.js';
 import { bundleRoutes } from './routes-bundles.js';
 import { relayRoutes } from './routes-relays.js';
 import { RelayRegistry } from './relay-registry.js';
 import { PlanPoller } from './fast-plan.js';
 import { SeenRecorder } from './seen.js';
+import { AgentCalls } from './agent-calls.js';
+import { LeanAgentPath } from './lean-agent.js';
 import type { ApiDeps } from './deps.js';
 import { createDashboardRouter } from '../dashboard/index.js';
 
@@ -29,14 +33,18 @@ export interface Api {
   /**
    * The request listener to serve the API with. Contract: a plan poll (`GET`/`HEAD
    * /v1/hosts/{host}/plan` with a bearer credential) goes first to the fast path (fast-plan.ts),
-   * which answers it from memory when it can; every other request, and every poll the fast path
-   * does not answer, is handed to `app` untouched (nothing read from its body, no header written).
+   * which answers it from memory when it can; an agent's enroll, inventory or reports call goes to
+   * the raw path (lean-agent.ts), same contract as its express route; every other request, and
+   * every one those paths do not take, is handed to `app` untouched (nothing read from its body,
+   * no header written).
    */
   readonly listener: RequestListener;
   /** The registry the API records into (the one in deps, or a new one). */
   readonly metrics: Metrics;
   /** Every route, for documentation and the fuzz test. */
   readonly routes: readonly Pick<RouteSpec, 'method' | 'path' | 'auth'>[];
+  /** Stops the API's timers and writes what it holds in memory (hosts' last seen); call before closing the store. */
+  close(): Promise<void>;
 }
 
 let cachedSchemas: SchemaSet | undefined;
@@ -55,9 +63,17 @@ export function createApi(deps: ApiDeps): Api {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  // A write that failed for want of space makes /readyz not ready until a probe write succeeds.
+  const storage = new StorageHealth(() => deps.store.setMeta('health.write-probe', new Date(deps.clock.now()).toISOString()), deps.clock);
   const seen = new SeenRecorder(deps.store);
   const poller = new PlanPoller(deps.store, metrics, seen, deps.clock, { freshnessMs: deps.planCacheMs ?? 1000 });
-  const listener: RequestListener = (req, res) => poller.handle(req, res, () => app(req, res));
+  const calls = new AgentCalls(deps, metrics, seen, poller);
+  const lean = new LeanAgentPath(calls, poller, schemas, deps.keys.adminToken, deps.clock, metrics, deps.logger);
+  const listener: RequestListener = (req, res) => {
+    const toExpress = () => app(req, res);
+    if (req.method === 'GET' || req.method === 'HEAD') poller.handle(req, res, toExpress);
+    else lean.handle(req, res, toExpress);
+  };
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
@@ -70,8 +86,9 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const table: RouteSpec[] = [
-    ...opsRoutes(deps, metrics),
-    ...agentRoutes(deps, metrics, seen),
+    ...opsRoutes(deps, metrics, storage),
+    ...schemaRoutes(),
+    ...agentRoutes(deps, metrics, seen, calls),
     ...contentRoutes(deps),
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
     ...wakeRoutes(deps),
@@ -87,7 +104,16 @@ export function createApi(deps: ApiDeps): Api {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'not-found', `no endpoint ${req.method} ${req.path}; the API is under /v1 (DESIGN §4)`));
   });
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, storage));
 
-  return { app, listener, metrics, routes: table.map(({ method, path, auth }) => ({ method, path, auth })) };
+  return {
+    app,
+    listener,
+    metrics,
+    routes: table.map(({ method, path, auth }) => ({ method, path, auth })),
+    async close() {
+      poller.close();
+      await seen.close();
+    },
+  };
 }

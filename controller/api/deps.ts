@@ -18,6 +18,8 @@ export interface ApiKeys {
   readonly adminToken: string;
   /** PKCS8 PEM of the signing key: offline bundles are signed with it (absent: bundle routes answer 501). */
   readonly privateKeyPem?: string;
+  /** The key hosts pin at enrollment when not `publicKeyPem`: the next key during a key rotation. */
+  readonly enrollmentKeyPem?: string;
 }
 
 /** The manifest source as the API uses it: its status for `/v1/status`, and a way to fetch now. */
@@ -82,6 +84,8 @@ export interface ApiDeps {
   readonly metrics?: Metrics;
   /** Secret of the push webhook (`X-Hub-Signature-256`); absent: the webhook answers 404. */
   readonly webhookSecret?: string;
+  /** When set, `/metrics` answers only a request with `Authorization: Bearer <this>` (or the admin token). */
+  readonly metricsToken?: string;
   /** True when the source and the store are ready (`/readyz`). */
   ready(): boolean;
   /** The applied revision's deployments; absent: deployments are known only from reports and overrides. */

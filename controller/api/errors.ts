@@ -4,6 +4,8 @@
  */
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { isStorageFull } from '../../lib/storage-full.js';
+import type { StorageHealth } from './storage-health.js';
 
 /** A refusal the client can act on; `code` is stable, `message` says what to do next. */
 export class ApiError extends Error {
@@ -59,8 +61,21 @@ function fromBodyParser(err: { type?: string; status?: number; message?: string;
   }
 }
 
-/** The final error handler: client errors as 4xx, everything else a logged 500 that reveals nothing. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+/** What a request that needed to write gets while the data directory (or the database's disk) is full. */
+export const insufficientStorage = (): ApiError =>
+  new ApiError(
+    503,
+    'insufficient-storage',
+    'the controller cannot write: no space left on device for its data (or its database); nothing was stored, send it again later',
+    undefined,
+    { 'Retry-After': '30' },
+  );
+
+/**
+ * The final error handler: client errors as 4xx, a full disk as 503 `insufficient-storage`
+ * (noted in `storage`, so /readyz says not ready), everything else a logged 500 that reveals nothing.
+ */
+export function errorHandler(logger: Logger, storage?: StorageHealth): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     if (err instanceof ApiError) {
       sendError(res, err);
@@ -79,9 +94,20 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, new ApiError(status, code, e.message ?? 'bad request'));
       return;
     }
-    if (req.destroyed || res.destroyed) {
+    // `req.destroyed` is also true once a body has been read in full, or a handler stopped reading
+    // it: only a closed connection or response means the client went away.
+    const socket = res.socket ?? req.socket;
+    if (res.destroyed || !socket || socket.destroyed) {
       // The client went away mid-request (e.g. an aborted upload): nobody to answer.
       logger.debug({ err, method: req.method, url: req.originalUrl }, 'request aborted by the client');
+      return;
+    }
+    if (isStorageFull(err)) {
+      storage?.noteFull(err);
+      logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed: no space left for the controller to write');
+      // An upload cut short: answer, then close, rather than read the rest of its body.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      sendError(res, insufficientStorage());
       return;
     }
     logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');

@@ -1,19 +1,25 @@
 /**
- * The hot path of a fleet: agents polling `GET /v1/hosts/{host}/plan` with `If-None-Match`.
- * A plain `node:http` handler that runs before express (see `createApi`): a poll whose credential
- * and ETag are known is answered from memory with no promise, no router and no database read.
- * Anything unusual (no or unknown credential, another host, no plan, a query string) goes to
- * `fallback`, the express app, whose full route gives the proper answer or error.
+ * The hot path of a fleet: agents polling `GET /v1/hosts/{host}/plan` with `If-None-Match` every
+ * 60 s ±20%. A plain `node:http` handler that runs before express (see `createApi`): a poll whose
+ * credential and ETag are known is answered from memory with no promise, no router and no store
+ * call, however long ago the host last polled. Anything unusual (no or unknown credential, another
+ * host, no plan, a query string) goes to `fallback`, the express app, whose full route gives the
+ * proper answer or error.
  *
- * What is kept in memory, and how fresh it is:
- * - Credentials: sha256 → host for `credentialTtlMs`. A reset through this process forgets the
- *   host at once; another replica (PostgreSQL) honours a reset within the TTL.
- * - Plans: host → ETag only (never the document: a 200 reads it from the store).
- *   Entries do not expire one by one; instead the store's `plansVersion()` is read at most once
- *   per `freshnessMs` and any change drops every entry. So a plan saved by this or any other
- *   replica sharing the database is served at most `freshnessMs` (plus one read) later, for the
- *   cost of one small query per interval whatever the fleet size; after a change each host's
- *   next poll reads its own row once. `freshnessMs: 0` reads the store on every poll.
+ * What is kept in memory, and how it is kept true:
+ * - Credentials: sha256 → host, for as long as the host holds it. A reset through this process
+ *   forgets the host at once; a reset through another replica moves the store's
+ *   `credentialsVersion()`, and the next sync forgets the hosts reset since (`resetSince`).
+ * - Plans: host → ETag and serial (never the document: a 200 reads it from the store).
+ * - Last seen: noted in memory, written in batches (seen.ts).
+ *
+ * A sync every `freshnessMs` (a timer, not a poll) reads the store's versions — one small query
+ * whatever the fleet size — and, when plans changed, which hosts' serials rose since the last
+ * sync (`plansChangedSince`): only those hosts' entries are dropped, and each host's next poll
+ * reads its own row once. A version change that no raised serial explains (a plan re-signed with
+ * the same serial) drops every ETag. So a plan saved by this or any other replica sharing the
+ * database is served at most `freshnessMs` (plus one sync) later. While the store cannot be read,
+ * known hosts keep being answered from memory. `freshnessMs: 0` reads the store on every poll.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,28 +32,45 @@ import type { Clock } from '../../lib/clock.js';
 
 const planPath = /^\/v1\/hosts\/([a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?)\/plan$/;
 const route = '/v1/hosts/:host/plan';
+/** How far back a sync looks for raised serials beyond the previous sync: clock skew between replicas. */
+const SKEW_MS = 60_000;
 
 export interface PlanPollerOptions {
-  /** How long a credential → host answer is reused; default 60 s. */
-  readonly credentialTtlMs?: number;
-  /** How often the store's plans version is re-read (the staleness bound across replicas); default 1 s, 0: every poll reads the store. */
+  /** How often the store's versions are read (the staleness bound across replicas); default 1 s, 0: every poll reads the store. */
   readonly freshnessMs?: number;
   /** Bound of each in-memory map (credentials, ETags); a full map starts over. */
   readonly maxEntries?: number;
+  /**
+   * How long an ETag is trusted without a store read, whatever the syncs said; default 1 h. Bounds
+   * what a sync cannot see (a re-signed document whose replica sync also saw a raised serial).
+   */
+  readonly planEntryTtlMs?: number;
+}
+
+interface PlanEntry {
+  /** The quoted strong ETag of the signed plan (the document's sha256). */
+  readonly etag: string;
+  readonly serial: number;
+  /** When it was read from the store (ms). */
+  readonly at: number;
 }
 
 export class PlanPoller {
-  private readonly credentials = new Map<string, { readonly host: string; readonly until: number }>();
-  /** Host → the quoted strong ETag of its signed plan (the document's sha256). */
-  private readonly plans = new Map<string, string>();
-  private readonly credentialTtlMs: number;
+  /** Credential sha256 → host, and back (a reset forgets one host without a scan). */
+  private readonly credentials = new Map<string, string>();
+  private readonly credentialOf = new Map<string, string>();
+  private readonly plans = new Map<string, PlanEntry>();
   private readonly freshnessMs: number;
   private readonly maxEntries: number;
-  /** The store's plans version the map agrees with, when it was read, and a read under way. */
-  private version: string | undefined;
-  private versionReadAt = Number.NEGATIVE_INFINITY;
-  private versionRead: Promise<void> | undefined;
-  /** Bumped whenever the plan map is dropped: a read begun before that must not refill it. */
+  private readonly planEntryTtlMs: number;
+  /** The versions the maps agree with, and the time of the last sync that read them. */
+  private plansVersion: string | undefined;
+  private credentialsVersion: string | undefined;
+  private syncedAt: number | undefined;
+  private syncing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Bumped whenever plan entries are dropped: a read begun before that must not refill the map. */
   private epoch = 0;
   private readonly observers = new Map<string, { observe(seconds: number): void }>();
 
@@ -58,15 +81,49 @@ export class PlanPoller {
     private readonly clock: Clock,
     options: PlanPollerOptions = {},
   ) {
-    this.credentialTtlMs = options.credentialTtlMs ?? 60_000;
     this.freshnessMs = options.freshnessMs ?? 1000;
-    this.maxEntries = options.maxEntries ?? 200_000;
+    this.maxEntries = options.maxEntries ?? 2_000_000;
+    this.planEntryTtlMs = options.planEntryTtlMs ?? 3_600_000;
   }
 
-  /** Forgets a host's cached credential and plan (after a reset, or a plan change seen here). */
+  /** Forgets a host's cached credential and plan (after a reset through this process). */
   forgetHost(host: string): void {
     this.plans.delete(host);
-    for (const [hash, entry] of this.credentials) if (entry.host === host) this.credentials.delete(hash);
+    const hash = this.credentialOf.get(host);
+    if (hash !== undefined) {
+      this.credentials.delete(hash);
+      this.credentialOf.delete(host);
+    }
+    this.epoch++;
+  }
+
+  /** The host holding this credential sha256 when it is known in memory (the agent routes share it). */
+  knownHost(hash: string): string | undefined {
+    return this.credentials.get(hash);
+  }
+
+  /** The host holding this credential sha256: from memory, else from the store (then remembered). */
+  async hostOf(hash: string): Promise<string | undefined> {
+    const cached = this.credentials.get(hash);
+    if (cached !== undefined) return cached;
+    const epoch = this.epoch;
+    const found = await this.store.findHostByCredentialHash(hash);
+    if (!found || found.credentialHash.length !== hash.length) return undefined;
+    if (!timingSafeEqual(Buffer.from(found.credentialHash), Buffer.from(hash))) return undefined;
+    if (epoch === this.epoch) this.remember(hash, found.host);
+    return found.host;
+  }
+
+  /** Remembers a credential just issued (enrollment), so the host's first calls need no lookup. */
+  remember(hash: string, host: string): void {
+    if (this.credentials.size >= this.maxEntries) {
+      this.credentials.clear();
+      this.credentialOf.clear();
+    }
+    const old = this.credentialOf.get(host);
+    if (old !== undefined) this.credentials.delete(old);
+    this.credentials.set(hash, host);
+    this.credentialOf.set(host, hash);
   }
 
   /** Answers a host's own plan poll, or hands the request to `fallback` untouched. */
@@ -80,32 +137,33 @@ export class PlanPoller {
     const hash = sha256Hex(token);
     const now = this.clock.now();
     const caller = this.credentials.get(hash);
-    if (caller !== undefined && caller.until > now) {
-      if (caller.host !== host) return fallback();
-      const etag = this.freshnessMs > 0 && now - this.versionReadAt < this.freshnessMs ? this.plans.get(host) : undefined;
-      if (etag !== undefined && noneMatch(req.headers['if-none-match'], etag) && !this.seen.due(host, now)) {
-        this.reply304(req, res, etag, start);
+    if (caller !== undefined) {
+      if (caller !== host) return fallback();
+      const entry = this.syncedAt !== undefined ? this.plans.get(host) : undefined;
+      if (entry !== undefined && now - entry.at < this.planEntryTtlMs && noneMatch(req.headers['if-none-match'], entry.etag)) {
+        this.seen.note(host, now);
+        this.reply304(req, res, entry.etag, start);
         return;
       }
     }
     this.slowPath(req, res, fallback, host, hash, now, start).catch(fallback);
   }
 
-  /** Every miss: a credential, a version check, a plan row, a "last seen" write or a 200 to send. */
+  /** Every miss: a credential, the first sync, a plan row, or a 200 to send. */
   private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, host: string, hash: string, now: number, start: number): Promise<void> {
-    if ((await this.hostOf(hash, now)) !== host) return fallback();
-    const seen = this.seen.record(host, new Date(now));
-    if (seen) await seen;
-    if (this.freshnessMs > 0 && now - this.versionReadAt >= this.freshnessMs) await this.checkVersion();
-    const known = this.freshnessMs > 0 ? this.plans.get(host) : undefined;
-    if (known !== undefined && noneMatch(req.headers['if-none-match'], known)) return this.reply304(req, res, known, start);
+    if ((await this.hostOf(hash)) !== host) return fallback();
+    this.seen.note(host, now);
+    const caching = this.freshnessMs > 0 && !this.closed;
+    if (caching && this.syncedAt === undefined) await this.sync();
+    const known = caching ? this.plans.get(host) : undefined;
+    if (known !== undefined && now - known.at < this.planEntryTtlMs && noneMatch(req.headers['if-none-match'], known.etag)) return this.reply304(req, res, known.etag, start);
     const epoch = this.epoch;
     const plan = await this.store.getSignedPlan(host);
     if (!plan) return fallback();
     const etag = `"${plan.sha256}"`;
-    if (this.freshnessMs > 0 && epoch === this.epoch) {
+    if (caching && epoch === this.epoch) {
       if (this.plans.size >= this.maxEntries) this.plans.clear();
-      this.plans.set(host, etag);
+      this.plans.set(host, { etag, serial: plan.serial, at: now });
     }
     if (noneMatch(req.headers['if-none-match'], etag)) return this.reply304(req, res, etag, start);
     res.writeHead(200, ['ETag', etag, 'Cache-Control', 'private, no-cache', 'Content-Type', 'application/json; charset=utf-8']);
@@ -130,33 +188,56 @@ export class PlanPoller {
     observer.observe((performance.now() - start) / 1000);
   }
 
-  private async hostOf(hash: string, now: number): Promise<string | undefined> {
-    const cached = this.credentials.get(hash);
-    if (cached && cached.until > now) return cached.host;
-    const found = await this.store.findHostByCredentialHash(hash);
-    if (!found || found.credentialHash.length !== hash.length) return undefined;
-    if (!timingSafeEqual(Buffer.from(found.credentialHash), Buffer.from(hash))) return undefined;
-    if (this.credentials.size >= this.maxEntries) this.credentials.clear();
-    this.credentials.set(hash, { host: found.host, until: now + this.credentialTtlMs });
-    return found.host;
-  }
-
-  /** Re-reads the store's plans version (one read at a time) and drops every ETag when it moved. */
-  private checkVersion(): Promise<void> {
-    this.versionRead ??= (async () => {
+  /**
+   * Reads the store's versions (one sync at a time) and drops what they say changed: the hosts
+   * whose serial rose or whose credential was revoked since the last sync. The first sync only
+   * takes the versions as they are (the maps are empty) and starts the timer.
+   */
+  sync(): Promise<void> {
+    this.syncing ??= (async () => {
       const readAt = this.clock.now();
       try {
-        const version = await this.store.plansVersion();
-        if (version !== this.version) {
-          this.plans.clear();
-          this.epoch++;
-          this.version = version;
+        const [plans, credentials] = await Promise.all([this.store.plansVersion(), this.store.credentialsVersion()]);
+        const since = new Date((this.syncedAt ?? readAt) - SKEW_MS);
+        if (this.syncedAt !== undefined && credentials !== this.credentialsVersion) {
+          const reset = await this.store.resetSince(since);
+          if (reset.length === 0) {
+            this.credentials.clear();
+            this.credentialOf.clear();
+          }
+          for (const host of reset) this.forgetHost(host);
         }
-        this.versionReadAt = readAt;
+        if (this.syncedAt !== undefined && plans !== this.plansVersion) {
+          const changed = await this.store.plansChangedSince(since);
+          // No serial rose: a document was re-signed with the same serial; which one is not known.
+          if (changed.length === 0) this.plans.clear();
+          for (const { host, serial } of changed) if (this.plans.get(host)?.serial !== serial) this.plans.delete(host);
+          this.epoch++;
+        }
+        this.plansVersion = plans;
+        this.credentialsVersion = credentials;
+        this.syncedAt = readAt;
       } finally {
-        this.versionRead = undefined;
+        this.syncing = undefined;
+        this.schedule();
       }
     })();
-    return this.versionRead;
+    return this.syncing;
+  }
+
+  private schedule(): void {
+    if (this.closed || this.freshnessMs <= 0 || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sync().catch(() => undefined);
+    }, this.freshnessMs);
+    this.timer.unref();
+  }
+
+  /** Stops the sync timer. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

@@ -1,5 +1,5 @@
 /** The admin side of the API (DESIGN §4): status, deployments, hosts, overrides, tokens, source. */
-import type { ActionStateRecord, ActionStatusRecord, DeploymentOverride, StateCount, StatusState } from '../store/store.js';
+import { overrideInForce, type ActionStateRecord, type ActionStatusRecord, type DeploymentOverride, type StateCount, type StatusState } from '../store/store.js';
 import { ApiError, notFound } from './errors.js';
 import { statusStateOrder } from '../../core/plan/action-states.js';
 import { parseDuration } from '../../core/units/duration.js';
@@ -17,8 +17,34 @@ export interface SuspensionView {
   readonly spec?: boolean;
   /** The operator's override stored in the database, if any. */
   readonly override?: DeploymentOverride;
-  /** What applies: the override when there is one, else the spec. */
+  /** What applies: the override while it is in force, else the spec. */
   readonly effective: boolean;
+  /** Which one is in force: the override, or git's `spec.suspended` (also when git changed it after the override). */
+  readonly inForce: 'override' | 'git';
+  /** Why, in a sentence. */
+  readonly why: string;
+}
+
+/** The suspension of one deployment: git's spec, the override, which is in force and why. */
+export function suspensionView(spec: boolean | undefined, override: DeploymentOverride | undefined): SuspensionView {
+  const state = (s: boolean) => (s ? 'suspended' : 'resumed');
+  if (override && overrideInForce(override, spec)) {
+    const git = override.gitSuspended === undefined ? '' : `; git's spec.suspended is still ${override.gitSuspended}`;
+    return {
+      ...(spec !== undefined && { spec }),
+      override,
+      effective: override.suspended,
+      inForce: 'override',
+      why: `${state(override.suspended)} by ${override.by} at ${override.at}${override.reason ? ` (${override.reason})` : ''}${git}`,
+    };
+  }
+  const effective = spec ?? false;
+  const why = override
+    ? `spec.suspended changed in git to ${spec} after ${override.by} ${override.suspended ? 'suspended' : 'resumed'} it at ${override.at}: git's later change wins`
+    : spec === undefined
+      ? 'not in the applied revision, no override'
+      : `spec.suspended: ${spec} in git, no override`;
+  return { ...(spec !== undefined && { spec }), ...(override && { override }), effective, inForce: 'git', why };
 }
 
 export interface DeploymentSummary {
@@ -116,11 +142,7 @@ function summarize(counts: readonly StateCount[], overrides: readonly Deployment
       name,
       counts: Object.fromEntries(mine.map((c) => [c.state, c.count])),
       actions: mine.reduce((n, c) => n + c.count, 0),
-      suspended: {
-        ...(spec && { spec: spec.suspended }),
-        ...(override && { override }),
-        effective: override ? override.suspended : (spec?.suspended ?? false),
-      },
+      suspended: suspensionView(spec?.suspended, override),
       ...(desired && { inGit: spec !== undefined }),
     };
   });
@@ -146,13 +168,32 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       const known = deps.desired === undefined || (await deploymentSummaries(name)).length > 0;
       if (!known) throw notFound(`no deployment ${name} in the applied revision or in any report`);
       const by = (body as { by?: string }).by ?? 'admin';
-      const override = await store.setSuspended(name, suspended, by, now);
+      // What git says now: a later change of the field in git supersedes this override.
+      const spec = deps.desired?.deployments().find((d) => d.name === name)?.suspended;
+      const override = await store.setSuspended(name, suspended, by, now, undefined, spec);
       deps.reconciler.overridesChanged();
       deps.logger.info({ deployment: name, suspended, by }, suspended ? 'deployment suspended by operator' : 'deployment resumed by operator');
       const [summary] = await deploymentSummaries(name);
-      res.status(200).json({ deployment: name, override, suspended: summary?.suspended ?? { override, effective: suspended } });
+      res.status(200).json({ deployment: name, override, suspended: summary?.suspended ?? suspensionView(spec, override) });
     },
   });
+  const clearOverride: RouteSpec = {
+    method: 'POST',
+    path: '/v1/deployments/:name/clear',
+    auth: 'admin',
+    body: { kind: 'json', schema: 'api/empty', limit: '64kb', optional: true },
+    async handle({ res, params }) {
+      const name = params['name']!;
+      const existing = (await store.listOverrides()).find((o) => o.deployment === name);
+      if (!existing) throw notFound(`deployment ${name} has no operator override to clear`);
+      await store.clearOverride(name);
+      deps.reconciler.overridesChanged();
+      deps.logger.info({ deployment: name, cleared: existing }, 'deployment override cleared by operator');
+      const spec = deps.desired?.deployments().find((d) => d.name === name)?.suspended;
+      const [summary] = await deploymentSummaries(name);
+      res.json({ deployment: name, cleared: existing, suspended: summary?.suspended ?? suspensionView(spec, undefined) });
+    },
+  };
 
   return [
     {
@@ -236,6 +277,7 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
     },
     setOverride(true),
     setOverride(false),
+    clearOverride,
     {
       method: 'GET',
       path: '/v1/hosts',
@@ -314,13 +356,44 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
       },
     },
     {
+      method: 'GET',
+      path: '/v1/tokens',
+      auth: 'admin',
+      body: { kind: 'none' },
+      async handle({ res, now }) {
+        const at = now.toISOString();
+        const tokens = (await store.listTokens()).map((t) => ({ ...t, state: t.revokedAt !== undefined ? 'revoked' : t.expiresAt <= at ? 'expired' : 'valid' }));
+        res.json({ tokens });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/tokens/:token/revoke',
+      auth: 'admin',
+      body: { kind: 'json', schema: 'api/empty', limit: '64kb', optional: true },
+      async handle({ res, params, now }) {
+        const result = await store.revokeToken(params['token']!, now);
+        if ('error' in result && result.error === 'ambiguous') {
+          throw new ApiError(409, 'ambiguous-token', `more than one token starts with ${params['token']}; give more of its id (\`ferry token list\`)`);
+        }
+        if ('error' in result) throw notFound(`no enrollment token ${params['token']} (\`ferry token list\` shows their ids)`);
+        deps.logger.info({ token: result.token.id }, 'enrollment token revoked by admin');
+        res.json({ token: { ...result.token, state: 'revoked' } });
+      },
+    },
+    {
       method: 'POST',
       path: '/v1/source/refresh',
       auth: 'admin',
       body: { kind: 'json', schema: 'api/empty', limit: '64kb', optional: true },
       async handle({ res }) {
         await deps.source.refresh();
-        res.json({ source: { ...(await store.getSourceStatus()), fetch: deps.source.status() ?? null } });
+        const fetch = deps.source.status() as { source?: { error?: { message?: string } } } | undefined;
+        const source = { ...(await store.getSourceStatus()), fetch: fetch ?? null };
+        // The fetch this refresh waited for failed: say so with an error status, not a 200.
+        const failed = fetch?.source?.error?.message;
+        if (failed !== undefined) throw new ApiError(502, 'source-fetch-failed', `fetching the source failed: ${failed}`, { source });
+        res.json({ source });
       },
     },
     {

@@ -7,21 +7,26 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import { ApiError, notFound } from './errors.js';
-import { noneMatch } from './http.js';
+import { httpDate, ifMatchPasses, ifRangeMatches, noneMatch, notModifiedSince } from './http.js';
 import type { ApiDeps } from './deps.js';
 import type { RouteSpec } from './route.js';
 import { checkContentAccess } from './content-access.js';
 
 const defaultMaxContentBytes = 16 * 1024 ** 3;
+/** Content never changes under its sha256; errors (412, 416) are not marked so a cache does not keep them. */
+const immutable = 'public, max-age=31536000, immutable';
 
 type RangeChoice = { readonly kind: 'full' } | { readonly kind: 'partial'; readonly start: number; readonly end: number } | { readonly kind: 'unsatisfiable' };
 
-/** One byte range or the whole content; several ranges or a malformed header get the whole content. */
-function chooseRange(req: Request, size: number, etag: string): RangeChoice {
+/**
+ * One byte range or the whole content; several ranges or a malformed header get the whole
+ * content (a 200, which RFC 9110 §14.2 allows), as does an `If-Range` that does not match.
+ */
+function chooseRange(req: Request, size: number, etag: string, storedAt: Date): RangeChoice {
   const header = req.headers.range;
   if (header === undefined) return { kind: 'full' };
   const ifRange = req.headers['if-range'];
-  if (ifRange !== undefined && ifRange !== etag) return { kind: 'full' };
+  if (!ifRangeMatches(Array.isArray(ifRange) ? ifRange.join(', ') : ifRange, etag, storedAt)) return { kind: 'full' };
   const ranges = req.range(size, { combine: true });
   if (ranges === -1) return { kind: 'unsatisfiable' };
   if (ranges === -2 || ranges === undefined || ranges.type !== 'bytes' || ranges.length !== 1) return { kind: 'full' };
@@ -34,13 +39,19 @@ async function serve(deps: ApiDeps, req: Request, res: Response, sha256: string)
   if (!info) throw notFound(`no content ${sha256}; push it with \`ferry package push FILE\``);
   const etag = `"${sha256}"`;
   res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
   res.setHeader('ETag', etag);
-  if (noneMatch(req.headers['if-none-match'], etag)) {
+  res.setHeader('Last-Modified', httpDate(info.storedAt));
+  // Preconditions in RFC 9110 §13.2.2's order; only a success is cacheable for long.
+  if (!ifMatchPasses(req.headers['if-match'], etag)) {
+    throw new ApiError(412, 'precondition-failed', `If-Match does not name this content; its entity tag is ${etag}`, undefined, { 'Cache-Control': 'no-store' });
+  }
+  const unchanged = req.headers['if-none-match'] !== undefined ? noneMatch(req.headers['if-none-match'], etag) : notModifiedSince(req.headers['if-modified-since'], info.storedAt);
+  if (unchanged) {
+    res.setHeader('Cache-Control', immutable);
     res.status(304).end();
     return;
   }
-  const choice = chooseRange(req, info.size, etag);
+  const choice = chooseRange(req, info.size, etag, info.storedAt);
   if (choice.kind === 'unsatisfiable') {
     throw new ApiError(
       416,
@@ -49,9 +60,11 @@ async function serve(deps: ApiDeps, req: Request, res: Response, sha256: string)
       { size: info.size },
       {
         'Content-Range': `bytes */${info.size}`,
+        'Cache-Control': 'no-store',
       },
     );
   }
+  res.setHeader('Cache-Control', immutable);
   res.setHeader('Content-Type', 'application/octet-stream');
   let range: { start: number; end: number } | undefined;
   if (choice.kind === 'partial') {

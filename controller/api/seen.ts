@@ -1,38 +1,64 @@
-/** A host's "last seen" from its polls, written to the store at most once a minute per host. */
+/**
+ * A host's "last seen", kept in memory and written in batches: a poll never waits on the store.
+ * Every `flushEveryMs` (and on `close()`) the hosts heard from since the last write are written in
+ * one transaction (`Store.markSeenMany`). A crash loses at most that interval of "last seen" times,
+ * never anything an agent was told is stored (inventories and reports carry their own).
+ */
 import type { ApiStore } from './store-port.js';
 
 export class SeenRecorder {
-  private readonly last = new Map<string, number>();
+  /** Host → latest time heard from (ms) not yet written. */
+  private dirty = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly store: Pick<ApiStore, 'markSeen'>,
-    private readonly everyMs = 60_000,
-    private readonly maxEntries = 200_000,
+    private readonly store: Pick<ApiStore, 'markSeenMany'>,
+    private readonly flushEveryMs = 15_000,
   ) {}
 
-  /** True when `record(host, …)` would write now. */
-  due(host: string, nowMs: number): boolean {
-    const before = this.last.get(host);
-    return before === undefined || nowMs - before >= this.everyMs;
+  /** Notes that `host` was heard from at `nowMs`; written with the next batch. */
+  note(host: string, nowMs: number): void {
+    this.dirty.set(host, nowMs);
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush().catch(() => undefined);
+      }, this.flushEveryMs);
+      this.timer.unref();
+    }
   }
 
-  /** Notes that the caller already wrote `host`'s last-seen time at `now` (e.g. with its inventory). */
-  noteWritten(host: string, now: Date): void {
-    if (this.last.size > this.maxEntries) this.last.clear();
-    this.last.set(host, now.getTime());
+  /** Hosts noted and not written yet. */
+  pending(): number {
+    return this.dirty.size;
   }
 
-  /**
-   * Records that `host` was heard from: undefined when it was recorded less than `everyMs` ago
-   * (nothing to wait for), else the store write. `force` writes regardless (inventory, reports).
-   */
-  record(host: string, now: Date, force = false): Promise<void> | undefined {
-    if (!force && !this.due(host, now.getTime())) return undefined;
-    if (this.last.size > this.maxEntries) this.last.clear();
-    this.last.set(host, now.getTime());
-    return this.store.markSeen(host, now).catch((e: unknown) => {
-      this.last.delete(host); // the next poll tries again
-      throw e;
-    });
+  /** Writes every pending time in one transaction; on failure they stay pending for the next one. */
+  flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.dirty.size > 0) {
+          const batch = this.dirty;
+          this.dirty = new Map();
+          try {
+            await this.store.markSeenMany([...batch].map(([host, at]) => ({ host, at: new Date(at) })));
+          } catch (e) {
+            for (const [host, at] of batch) if ((this.dirty.get(host) ?? -1) < at) this.dirty.set(host, at);
+            throw e;
+          }
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** Stops the timer and writes what is pending. */
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
   }
 }

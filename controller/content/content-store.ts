@@ -29,6 +29,8 @@ export type PutResult = StoredContent | ContentMismatch;
 export interface ContentInfo {
   readonly sha256: string;
   readonly size: number;
+  /** When it was stored (content never changes after): HTTP's `Last-Modified`. */
+  readonly storedAt: Date;
 }
 
 /** A byte range, both ends inclusive as in HTTP `Range: bytes=start-end`. */

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { isStorageFull } from '../../lib/storage-full.js';
 import { checkSha256, type ByteRange, type ContentInfo, type ContentStore, type PutResult } from './content-store.js';
 
 export class DirectoryContentStore implements ContentStore {
@@ -24,7 +25,9 @@ export class DirectoryContentStore implements ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     let committed = false;
-    const file = await open(tempPath, 'wx', 0o644);
+    const file = await open(tempPath, 'wx', 0o644).catch((err: unknown) => {
+      throw noSpace(err, finalPath);
+    });
     try {
       for await (const chunk of source) {
         const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -33,7 +36,9 @@ export class DirectoryContentStore implements ContentStore {
           return { ok: false, error: 'size-mismatch', expectedSha256, expectedSize, size };
         }
         hash.update(bytes);
-        await file.write(bytes);
+        await file.write(bytes).catch((err: unknown) => {
+          throw noSpace(err, finalPath);
+        });
       }
       const actualSha256 = hash.digest('hex');
       if (actualSha256 !== expectedSha256) {
@@ -44,7 +49,9 @@ export class DirectoryContentStore implements ContentStore {
       }
       const existed = await this.has(expectedSha256);
       if (!existed) {
-        await file.sync();
+        await file.sync().catch((err: unknown) => {
+          throw noSpace(err, finalPath);
+        });
         await file.close();
         await mkdir(join(this.root, expectedSha256.slice(0, 2)), { recursive: true });
         await rename(tempPath, finalPath);
@@ -65,7 +72,7 @@ export class DirectoryContentStore implements ContentStore {
   async stat(sha256: string): Promise<ContentInfo | undefined> {
     try {
       const s = await stat(this.path(sha256));
-      return s.isFile() ? { sha256, size: s.size } : undefined;
+      return s.isFile() ? { sha256, size: s.size, storedAt: s.mtime } : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -113,4 +120,10 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** A full disk named as such, with the file being written (the error keeps its code and cause). */
+function noSpace(err: unknown, path: string): unknown {
+  if (!isStorageFull(err)) return err;
+  return Object.assign(new Error(`no space left on device while writing ${path}`, { cause: err }), { code: (err as { code?: string }).code });
 }

@@ -6,6 +6,7 @@
  * use too (lib/transfer) into a temporary file, then stored. Everything is verified (sha256 and size)
  * by the content store while it is written; nothing unverified is ever stored.
  */
+import { isStorageFull } from '../../lib/storage-full.js';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -170,6 +171,8 @@ export class ContentIngester {
       put = await this.options.content.put(file instanceof Uint8Array ? [file] : file, item.sha256, { expectedSize: item.size });
     } catch (err) {
       if (file instanceof Readable) file.destroy();
+      // Storing failed, not reading: say which (a full disk is retried on the next pass).
+      if (isStorageFull(err)) return unavailable(`${path}: ${message(err)} (free space in the content store)`);
       return unavailable(`${path}: cannot read it from the repository (${message(err)})`);
     }
     return put.ok ? { available: true } : unavailable(mismatch(path, put));

@@ -14,6 +14,8 @@ export interface ControllerKeys {
   readonly publicKeyPem: string;
   /** Bearer token for the admin API. */
   readonly adminToken: string;
+  /** During a key rotation (`--rotate-key`): the next key, PKCS8 PEM. */
+  readonly nextPrivateKeyPem?: string;
 }
 
 /** A key file that is readable by others than its owner; the caller decides whether to refuse. */
@@ -49,23 +51,30 @@ export async function loadOrCreateKeys(dataDir: string): Promise<ControllerKeys>
 
   const adminToken = (await readOrCreate(tokenFile, () => `${randomBytes(32).toString('base64url')}\n`)).trim();
   if (adminToken.length < 16) throw new Error(`${tokenFile} holds no usable token; delete it to make a new one`);
-  return Object.freeze({ privateKeyPem, publicKeyPem, adminToken });
+  const nextPrivateKeyPem = await readOrCreate(join(dataDir, 'controller.next.key'), undefined).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  });
+  return Object.freeze({ privateKeyPem, publicKeyPem, adminToken, ...(nextPrivateKeyPem !== undefined ? { nextPrivateKeyPem } : {}) });
 }
 
-async function readOrCreate(file: string, make: () => string): Promise<string> {
-  try {
-    const handle = await open(file, 'wx', 0o600);
+/** Reads a 0600 secret file, first creating it with `make()` when given and the file is missing. */
+export async function readOrCreate(file: string, make: (() => string) | undefined): Promise<string> {
+  if (make !== undefined) {
     try {
-      const text = make();
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-      await chmod(file, 0o600); // the umask may have narrowed the mode further, never widened it
-      return text;
-    } finally {
-      await handle.close();
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        const text = make();
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+        await chmod(file, 0o600); // the umask may have narrowed the mode further, never widened it
+        return text;
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   const info = await stat(file);
   if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) throw new InsecureKeyFileError(file, info.mode);

@@ -8,6 +8,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Outcome label of a served plan request. */
 export type PlanOutcome = '200' | '304';
 
+/** What `/metrics` reads from the source the controller follows (absent on a follower). */
+export type SourceFetchStatus = () => { readonly lastSuccessAt?: string; readonly fetchFailuresTotal: number } | undefined;
+
 /** Counts of hosts per state, computed when /metrics is scraped. */
 export type HostStateCounter = () => Promise<Readonly<Record<string, number>>>;
 
@@ -29,6 +32,8 @@ export interface Metrics {
   planServed(outcome: PlanOutcome): void;
   /** Sets where `hostsPerState` reads its counts from (the API sets it to the store). */
   countHostsWith(counter: HostStateCounter): void;
+  /** Sets where the source's last successful fetch time and failure count are read from. */
+  watchSource(status: SourceFetchStatus): void;
   /** The exposition text and its content type. */
   expose(): Promise<{ contentType: string; body: string }>;
 }
@@ -43,7 +48,13 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const prefix = options.prefix ?? 'ferry_';
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix });
+    // prom-client's sums of the labelled gauges `nodejs_active_{resources,handles,requests}` are gauges
+    // named `…_total`, a suffix Prometheus keeps for counters (promtool check metrics warns): drop them;
+    // `sum(ferry_nodejs_active_handles)` is the same figure.
+    for (const kind of ['resources', 'handles', 'requests']) registry.removeSingleMetric(`${prefix}nodejs_active_${kind}_total`);
+  }
 
   const reconcileDuration = new Histogram({
     name: `${prefix}reconcile_duration_seconds`,
@@ -90,6 +101,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
   });
+  let sourceStatus: SourceFetchStatus | undefined;
+  new Gauge({
+    name: `${prefix}source_last_success_timestamp_seconds`,
+    help: 'When fetching the manifest source last succeeded (Unix time; absent before the first success and on a follower).',
+    registers: [registry],
+    collect() {
+      const at = sourceStatus?.()?.lastSuccessAt;
+      if (at === undefined) this.reset();
+      else this.set(Date.parse(at) / 1000);
+    },
+  });
+  let failuresSeen = 0;
+  new Counter({
+    name: `${prefix}source_fetch_failures_total`,
+    help: 'Fetches of the manifest source that failed (deleted or renamed branch, authentication, network).',
+    registers: [registry],
+    collect() {
+      const total = sourceStatus?.()?.fetchFailuresTotal ?? failuresSeen;
+      if (total > failuresSeen) this.inc(total - failuresSeen);
+      failuresSeen = Math.max(failuresSeen, total);
+    },
+  });
   const httpDuration = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'HTTP request duration by method, route and status.',
@@ -113,6 +146,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     countHostsWith(counter) {
       countHosts = counter;
+    },
+    watchSource(status) {
+      sourceStatus = status;
     },
     async expose() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -1,7 +1,8 @@
-/** The real Planning: core/manifest's loader and core/planner's planFleet/replan. */
+/** The real Planning: core/manifest's loader and core/planner's planFleet/replan, run in slices (slices.ts). */
 import { loadManifests } from '../../core/manifest/index.js';
-import { planFleet, replan, type FleetPlan, type PlanningContext } from '../../core/planner/index.js';
+import { planFleetSteps, replanSteps, type FleetPlan, type PlanningContext } from '../../core/planner/index.js';
 import type { Planning, PlanningInputs } from './planning.js';
+import { runInSlices } from './slices.js';
 
 function context(inputs: PlanningInputs): PlanningContext {
   return {
@@ -16,16 +17,18 @@ function context(inputs: PlanningInputs): PlanningContext {
 }
 
 const planning: Planning<FleetPlan> = {
-  load: (files, revision) => loadManifests(files, { revision }),
-  plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: FleetPlan }) {
+  load: (files, revision, now) => loadManifests(files, { revision, ...(now ? { now: now.toISOString() } : {}) }),
+  async plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: FleetPlan }) {
     const ctx = context(inputs);
     if (!previous) {
-      const result = planFleet(inputs.snapshot, inputs.inventories, ctx);
+      const result = await runInSlices(planFleetSteps(inputs.snapshot, inputs.inventories, ctx));
       return { result, replanned: result.plans.size };
     }
-    const { result, replanned } = replan(
-      { snapshot: previous.inputs.snapshot, inventories: previous.inputs.inventories, ctx: context(previous.inputs), result: previous.result },
-      { snapshot: inputs.snapshot, inventories: inputs.inventories, ctx },
+    const { result, replanned } = await runInSlices(
+      replanSteps(
+        { snapshot: previous.inputs.snapshot, inventories: previous.inputs.inventories, ctx: context(previous.inputs), result: previous.result },
+        { snapshot: inputs.snapshot, inventories: inputs.inventories, ctx },
+      ),
     );
     return { result, replanned: replanned.length, replannedHosts: replanned };
   },

@@ -3,7 +3,8 @@
  * passes and brought up to date from the store by reading only what changed: the hosts named by
  * agent triggers, or (on any other trigger) the hosts whose inventory hash moved. Unchanged hosts
  * keep their inventory objects, so the planner recognises them by identity and does not look at
- * them again.
+ * them again. A pass reading everything first compares the store's fleet generation: unchanged,
+ * nothing is read at all.
  */
 import type { Inventory } from '../../core/plan/types.js';
 import type { InstalledRecord, Store } from '../store/store.js';
@@ -15,6 +16,8 @@ export interface FleetView {
   readonly inventoryList: readonly Inventory[];
   /** What Ferry installed where, by host, deployment, package (the same array while none changed). */
   readonly installed: readonly InstalledRecord[];
+  /** The store's fleet generation read before this view was (see `Store.fleetGeneration`). */
+  readonly generation: string;
 }
 
 /** What a pass must read again: everything (any non-agent trigger) or the named hosts. */
@@ -40,11 +43,15 @@ export async function refreshFleet(
   previous: FleetView | undefined,
   changes: FleetChanges,
 ): Promise<{ readonly view: FleetView; readonly changedInventories: number }> {
+  // Read first: a write after this read changes it again, so the next pass reads that write.
+  const generation = await store.fleetGeneration();
   if (previous === undefined) {
     const [records, installed] = await Promise.all([store.listInventories(), store.listInstalled()]);
     const inventories = new Map(records.map((r) => [r.inventory.host, { inventory: r.inventory, hash: r.hash }]));
-    return { view: { inventories, inventoryList: records.map((r) => r.inventory), installed }, changedInventories: inventories.size };
+    return { view: { inventories, inventoryList: records.map((r) => r.inventory), installed, generation }, changedInventories: inventories.size };
   }
+  // Nothing in the fleet was written since the previous view was read: it is still the fleet.
+  if (changes.kind === 'all' && generation === previous.generation) return { view: previous, changedInventories: 0 };
 
   // Inventories: which hosts to read again, then only those whose hash moved.
   let changedHosts: string[];
@@ -83,7 +90,8 @@ export async function refreshFleet(
     const before = previous.installed.filter((r) => hosts.has(r.host));
     installed = sameRecords(before, now) ? previous.installed : splice(previous.installed, hosts, now);
   }
-  return { view: { inventories, inventoryList, installed }, changedInventories: changed };
+  // Agent triggers read only their hosts: the view is as of `generation` only when everything was read.
+  return { view: { inventories, inventoryList, installed, generation: changes.kind === 'all' ? generation : '' }, changedInventories: changed };
 }
 
 function keepIfSame(previous: readonly InstalledRecord[], next: readonly InstalledRecord[]): readonly InstalledRecord[] {

@@ -18,7 +18,7 @@ export async function observeSource(
   const fetched = source.current();
   const unchanged = { loadedRevision: memo.loadedRevision, observedRevision: memo.observedRevision, rejectedRevision: memo.rejectedRevision, desired: memo.desired };
   if (!fetched || fetched.revision === memo.loadedRevision) return unchanged;
-  const loaded = planning.load(fetched.files, fetched.revision);
+  const loaded = planning.load(fetched.files, fetched.revision, now);
   const errors = loaded.problems.filter((p) => p.severity === 'error');
   if (loaded.snapshot && errors.length === 0) {
     return { loadedRevision: fetched.revision, observedRevision: fetched.revision, rejectedRevision: undefined, desired: loaded.snapshot };

@@ -40,7 +40,8 @@ export interface PlanningPass<R extends FleetPlanResult = FleetPlanResult> {
 }
 
 export interface Planning<R extends FleetPlanResult = FleetPlanResult> {
-  load(files: readonly ManifestFile[], revision: string): LoadResult;
-  /** Plans the fleet; with `previous`, re-plans only the hosts whose inputs changed. */
-  plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: R }): PlanningPass<R>;
+  /** `now`: a Package signed only by an expired publisher key rejects the revision. */
+  load(files: readonly ManifestFile[], revision: string, now?: Date): LoadResult;
+  /** Plans the fleet; with `previous`, re-plans only the hosts whose inputs changed. May take event-loop turns while it runs. */
+  plan(inputs: PlanningInputs, previous?: { readonly inputs: PlanningInputs; readonly result: R }): Promise<PlanningPass<R>>;
 }

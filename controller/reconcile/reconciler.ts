@@ -6,7 +6,7 @@
  * proportion to what changed (DESIGN §6): it reads only the changed hosts' records and the
  * planner re-plans only hosts whose inputs changed.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { planSigner, type PlanSigner } from '../keys/index.js';
 import type { Logger } from 'pino';
 import { resolveGroups } from '../../core/groups/index.js';
 import type { Snapshot } from '../../core/manifest/types.js';
@@ -15,14 +15,16 @@ import type { Clock } from '../../lib/clock.js';
 import type { ContentIngester } from '../content/ingest.js';
 import { backoffDelay } from '../../lib/backoff.js';
 import type { ManifestSource } from '../source/source.js';
-import type { DeploymentOverride, PlanEntry, Store } from '../store/store.js';
+import { overrideInForce, type DeploymentOverride, type PlanEntry, type Store, type UnsignedPlanRecord } from '../store/store.js';
 import { ContentCheck, type UnavailableContent } from './content-check.js';
 import { fleetChanges, refreshFleet, type FleetView } from './fleet-view.js';
 import { emptyMemo, type ReconcileMemo } from './memo.js';
 import { observeSource } from './observe.js';
-import { signPlan } from './plan-document.js';
+import { planDocument, signPlan } from './plan-document.js';
+import { SigningPool } from '../keys/signing-pool.js';
 import type { FleetPlanResult, Planning, PlanningInputs, PlanningPass } from './planning.js';
 import { rolloutKey, rolloutProgress } from './rollout.js';
+import { Slicer } from './slices.js';
 import {
   conditionsAfter,
   setCondition,
@@ -43,7 +45,7 @@ export interface ReconcilerOptions<R extends FleetPlanResult = FleetPlanResult> 
   readonly source: ManifestSource;
   readonly planning: Planning<R>;
   /** PKCS8 PEM of the controller's ed25519 key. */
-  readonly signingKey: string;
+  readonly signingKey: string | PlanSigner;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: ReconcileMetrics;
@@ -89,13 +91,16 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private unsubscribe: (() => void) | undefined;
   private dailyTimer: NodeJS.Timeout | undefined;
   private groupCache: { readonly snapshot: Snapshot; readonly fleet: FleetView; readonly groups: ReadonlyMap<string, ReadonlySet<string>> } | undefined;
-  private readonly key: KeyObject;
+  private readonly key: PlanSigner;
+  /** Signs on worker threads when one key signs (no rotation under way). */
+  private readonly signer: SigningPool | undefined;
   private readonly queue: TriggerQueue;
   private readonly content: ContentCheck;
   private readonly upkeep: Upkeep;
 
   constructor(private readonly options: ReconcilerOptions<R>) {
-    this.key = createPrivateKey(options.signingKey);
+    this.key = typeof options.signingKey === 'string' ? planSigner(options.signingKey) : options.signingKey;
+    this.signer = this.key.singleKeyPem === undefined ? undefined : new SigningPool(this.key.singleKeyPem);
     this.queue = new TriggerQueue({ pass: (triggers) => this.reconcile(triggers), coalesceMs: options.coalesceMs ?? 100 });
     this.content = new ContentCheck({
       ...(options.content ? { content: options.content } : {}),
@@ -124,6 +129,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.unsubscribe?.();
     clearTimeout(this.dailyTimer);
     await this.queue.stop();
+    await this.signer?.close();
   }
 
   /** The API calls this when a host's inventory content changed (or the host enrolled). */
@@ -202,12 +208,20 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     let error: string | undefined;
     let replanned = 0;
     let raised: readonly string[] = [];
+    const steps: Record<string, number> = {};
+    let stepStart = t0;
+    const step = (name: string) => {
+      const at = performance.now();
+      steps[name] = Math.round((at - stepStart) * 10) / 10;
+      stepStart = at;
+    };
     this.conditions = setCondition(this.conditions, { type: 'Reconciling', status: 'True', reason: 'Progressing', message: `reconciling (${triggers.join(', ')})` }, now);
     if (triggers.some((t) => t.startsWith('content'))) this.content.markDirty();
     if (triggers.includes('content-retry')) this.content.retried();
     try {
       await this.upkeep.pruneIfDue(now);
       memo = { ...memo, ...(await observeSource(memo, this.options, now)) };
+      step('observe');
       const desired = memo.desired;
       if (!desired) {
         outcome = memo.rejectedRevision ? 'rejected' : 'waiting';
@@ -216,15 +230,19 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       }
       const fleet = await this.readFleet(memo, triggers);
       memo = { ...memo, fleet };
+      step('fleet');
       const planned = await this.plan(memo, desired, fleet, now);
+      step('plan');
       if (planned === undefined) {
         outcome = memo.rejectedRevision ? 'rejected' : 'skipped';
         this.memo = memo;
         return;
       }
       replanned = planned.pass.replanned;
-      const entries = this.diff(memo, planned.pass, desired.revision);
+      const entries = await this.diff(memo, planned.pass, desired.revision);
+      step('diff');
       raised = await this.act(memo, desired, planned, entries, now);
+      step('act');
       memo = {
         ...memo,
         applied: desired,
@@ -233,6 +251,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       };
       this.memo = memo;
       await this.upkeep.resignIfDue(planned.pass.result.plans.keys(), now);
+      step('upkeep');
       outcome = memo.rejectedRevision ? 'rejected' : 'applied';
       this.failures = 0;
     } catch (err) {
@@ -254,7 +273,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
         },
         new Date(clock.now()),
       );
-      this.lastRun = this.recordRun(outcome, now, t0, triggers, replanned, raised, error);
+      this.lastRun = this.recordRun(outcome, now, t0, triggers, replanned, raised, steps, error);
     }
   }
 
@@ -268,7 +287,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   /** Plan: the inputs of this pass and the planner's result, or undefined when no input changed (skip). */
   private async plan(memo: ReconcileMemo<R>, desired: Snapshot, fleet: FleetView, now: Date): Promise<Planned<R> | undefined> {
     const { store, planning } = this.options;
-    const overrides = await store.listOverrides();
+    const overrides = await this.overridesInForce(desired);
     const rolloutDeployments = new Set([...desired.deployments].filter(([, d]) => d.spec.rollout).map(([name]) => name));
     // Progress counts the actions of the current (stored) plans only: a report on an action that
     // has since left a host's plan, or came back to it, is history, not a failure of this rollout.
@@ -309,17 +328,39 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       unavailable: same && previous.inputs.unavailable ? previous.inputs.unavailable : unavailable,
       ...(this.options.controllerSource ? { controllerSource: this.options.controllerSource } : {}),
     };
-    const pass = planning.plan(inputs, previous && { inputs: previous.inputs, result: previous.result });
+    const pass = await planning.plan(inputs, previous && { inputs: previous.inputs, result: previous.result });
     return { inputs, key, pass, overrides, rolloutDeployments };
   }
 
-  /** Diff: the plans whose content changed, among the hosts the planner computed again. */
-  private diff(memo: ReconcileMemo<R>, pass: PlanningPass<R>, revision: string): PlanEntry[] {
+  /**
+   * The operator overrides still in force. One whose deployment's `spec.suspended` changed in git
+   * since it was set is superseded by that later intent, and removed.
+   */
+  private async overridesInForce(desired: Snapshot): Promise<readonly DeploymentOverride[]> {
+    const { store, logger } = this.options;
+    const all = await store.listOverrides();
+    const kept: DeploymentOverride[] = [];
+    for (const o of all) {
+      const spec = desired.deployments.get(o.deployment)?.spec.suspended;
+      if (overrideInForce(o, spec)) {
+        kept.push(o);
+        continue;
+      }
+      await store.clearOverride(o.deployment);
+      logger.info({ deployment: o.deployment, override: o, spec }, `reconcile: spec.suspended changed in git to ${spec}; it supersedes the override by ${o.by}`);
+    }
+    return kept;
+  }
+
+  /** Diff: the plans whose content changed, among the hosts the planner computed again (hashing them in slices). */
+  private async diff(memo: ReconcileMemo<R>, pass: PlanningPass<R>, revision: string): Promise<PlanEntry[]> {
     const before = memo.planned?.result;
     const { plans, hashes } = pass.result;
     const hosts = before === undefined || pass.replannedHosts === undefined ? plans.keys() : pass.replannedHosts;
     const entries: PlanEntry[] = [];
+    const slicer = new Slicer();
     for (const host of hosts) {
+      await slicer.maybeYield();
       const body = plans.get(host);
       if (body === undefined) continue;
       const hash = hashes.get(host)!;
@@ -333,7 +374,12 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   /** Act: saves and signs the changed plans, records the applied revision and self-suspensions. */
   private async act(memo: ReconcileMemo<R>, desired: Snapshot, planned: Planned<R>, entries: readonly PlanEntry[], now: Date): Promise<readonly string[]> {
     const { store, logger } = this.options;
-    const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign: (record) => JSON.stringify(signPlan(record, now, this.key)) });
+    const sign = async (record: UnsignedPlanRecord) => {
+      if (this.signer === undefined) return JSON.stringify(signPlan(record, now, this.key));
+      const doc = planDocument(record, now);
+      return doc.withSignature(await this.signer.sign(doc.text));
+    };
+    const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign, documentHoldsBody: true });
     for (const r of raised) this.upkeep.signed(r.host, now.getTime());
     if (memo.applied !== desired) {
       await store.recordDeploymentPolicies(
@@ -344,7 +390,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       logger.info({ revision: desired.revision, hosts: planned.pass.result.plans.size, raised: raised.length }, 'reconcile: revision applied');
     }
     await this.content.record(desired);
-    await this.recordSelfSuspensions(planned.pass.result, planned.overrides, now);
+    await this.recordSelfSuspensions(planned.pass.result, planned.overrides, desired, now);
     if (raised.length > 0) logger.info({ hosts: raised.map((r) => `${r.host}#${r.serial}`).slice(0, 50), count: raised.length }, 'reconcile: plans changed');
     return raised.map((r) => r.host);
   }
@@ -369,13 +415,13 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
    * override by `ferry:rollout` with the reason, so the suspension outlives this process and the
    * rollout progress it was computed from; an operator's resume replaces it.
    */
-  private async recordSelfSuspensions(result: R, overrides: readonly { readonly deployment: string }[], now: Date): Promise<void> {
+  private async recordSelfSuspensions(result: R, overrides: readonly { readonly deployment: string }[], desired: Snapshot, now: Date): Promise<void> {
     const { store, logger } = this.options;
     const overridden = new Set(overrides.map((o) => o.deployment));
     for (const [name, outcome] of result.deployments ?? []) {
       if (outcome.suspended !== 'self' || overridden.has(name)) continue;
       const reason = outcome.selfSuspended ?? 'rollout maxFailures exceeded';
-      await store.setSuspended(name, true, rolloutSuspender, now, reason);
+      await store.setSuspended(name, true, rolloutSuspender, now, reason, desired.deployments.get(name)?.spec.suspended);
       logger.warn({ deployment: name, reason }, 'reconcile: deployment suspended by its rollout (maxFailures); `ferry resume` continues it');
     }
   }
@@ -387,6 +433,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     triggers: readonly string[],
     replanned: number,
     raised: readonly string[],
+    stepsMs: Readonly<Record<string, number>>,
     error?: string,
   ): ReconcileRun {
     const durationMs = performance.now() - t0;
@@ -399,6 +446,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       triggers,
       replanned,
       raised,
+      stepsMs,
       ...(error !== undefined ? { error } : {}),
     };
   }

@@ -41,6 +41,8 @@ export interface ReconcileRun {
   readonly replanned: number;
   /** Hosts whose serial rose, sorted. */
   readonly raised: readonly string[];
+  /** Wall milliseconds of each step that ran (observe, fleet, plan, diff, act, upkeep), in order. */
+  readonly stepsMs?: Readonly<Record<string, number>>;
   readonly error?: string;
 }
 

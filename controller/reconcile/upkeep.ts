@@ -3,12 +3,15 @@
  * retention, and signing again (same serial, later expiry) the plans that come within a day of
  * expiry so an agent whose plan never changes does not freeze.
  */
-import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { PlanSigner } from '../keys/index.js';
 import type { Store } from '../store/store.js';
+import { turn } from './slices.js';
 import { needsResigning, planLifetimeMs, resignBeforeMs, signPlan } from './plan-document.js';
 
 const hourMs = 60 * 60 * 1000;
+/** Plans read per query by the first re-sign check. */
+const readSlice = 2000;
 
 export class Upkeep {
   private lastPrune = Number.NEGATIVE_INFINITY;
@@ -18,7 +21,7 @@ export class Upkeep {
 
   constructor(
     private readonly store: Store,
-    private readonly signingKey: KeyObject,
+    private readonly signingKey: PlanSigner,
     private readonly logger: Logger,
     /** Report history older than this is deleted; absent: kept for ever. */
     private readonly reportRetentionMs: number | undefined,
@@ -43,21 +46,34 @@ export class Upkeep {
     }
   }
 
-  /** Re-signs the plans of `hosts` due for it, at most once an hour; the first check after start reads every plan. */
+  /**
+   * Re-signs the plans of `hosts` due for it, at most once an hour; the first check after start
+   * reads every plan this process has not signed itself, a slice at a time with a turn of the
+   * event loop between slices.
+   */
   async resignIfDue(hosts: Iterable<string>, now: Date): Promise<void> {
     if (now.getTime() - this.lastResignCheck < hourMs) return;
-    const firstCheck = this.lastResignCheck === Number.NEGATIVE_INFINITY;
     this.lastResignCheck = now.getTime();
-    const documents = [];
+    const unknown: string[] = [];
     for (const host of hosts) {
       const signedAt = this.signedAt.get(host);
-      if (!firstCheck && signedAt !== undefined && now.getTime() - signedAt < planLifetimeMs - resignBeforeMs) continue;
+      if (signedAt === undefined || now.getTime() - signedAt >= planLifetimeMs - resignBeforeMs) unknown.push(host);
+    }
+    const due: string[] = [];
+    for (let i = 0; i < unknown.length; i += readSlice) {
+      if (i > 0) await turn();
+      const slice = unknown.slice(i, i + readSlice);
+      const documents = new Map((await this.store.listSignedPlans(slice)).map((d) => [d.host, d.signed]));
+      for (const host of slice) {
+        const signed = documents.get(host);
+        if (needsResigning(signed, now, this.signingKey)) due.push(host);
+        else this.signedAt.set(host, Date.parse((JSON.parse(signed!) as { generatedAt: string }).generatedAt));
+      }
+    }
+    const documents = [];
+    for (const host of due) {
       const record = await this.store.getPlan(host);
       if (!record) continue;
-      if (!needsResigning(record.signed, now)) {
-        if (record.signed) this.signedAt.set(host, Date.parse((JSON.parse(record.signed) as { generatedAt: string }).generatedAt));
-        continue;
-      }
       documents.push({ host, serial: record.serial, signed: JSON.stringify(signPlan(record, now, this.signingKey)) });
       this.signedAt.set(host, now.getTime());
     }

@@ -79,11 +79,24 @@ export class GitMirror {
     } catch (err) {
       const message = err instanceof Error ? err.message.trim() : String(err);
       if (/couldn't find remote ref/i.test(message)) {
-        throw new Error(`branch '${this.branch}' does not exist in ${this.remote}`);
+        const branches = await this.remoteBranches().catch(() => undefined);
+        const has = branches === undefined ? '' : branches.length === 0 ? '; the repository has no branches yet' : `; the repository has: ${branches.join(', ')} (use --branch)`;
+        throw new Error(`no branch ${this.branch} in ${this.remote}${has}`);
       }
       throw new Error(`cannot fetch ${this.remote}: ${lastLines(message)}`);
     }
     return (await this.git.raw(['rev-parse', '--verify', '--quiet', `${this.ref}^{commit}`])).trim();
+  }
+
+  /** The remote's branch names, sorted (at most 20). */
+  private async remoteBranches(): Promise<string[]> {
+    const listing = await this.git.raw(['ls-remote', '--heads', 'origin']);
+    const names = listing
+      .split('\n')
+      .map((l) => /\trefs\/heads\/(.+)$/.exec(l)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .sort();
+    return names.length > 20 ? [...names.slice(0, 20), `… ${names.length - 20} more`] : names;
   }
 
   /** Every manifest file under `path` in the tree of `commit`, paths relative to `path`, sorted. */

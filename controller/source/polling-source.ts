@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { ManifestFile } from '../../core/manifest/types.js';
 import { Backoff } from '../../lib/backoff.js';
 import type { Clock } from '../../lib/clock.js';
-import type { ManifestSource, SnapshotListener, SourceSnapshot, SourceStatus } from './source.js';
+import type { ManifestSource, SnapshotListener, SourceCondition, SourceSnapshot, SourceStatus } from './source.js';
 
 export interface PollingSourceOptions {
   /** Time between fetches when all is well. */
@@ -42,6 +42,7 @@ export abstract class PollingSource implements ManifestSource {
   private readonly backoff: Backoff;
   private error: FetchError | undefined;
   private lastFetchAt: string | undefined;
+  private fetchFailuresTotal = 0;
 
   protected constructor(protected readonly options: PollingSourceOptions) {
     this.backoff = new Backoff({ baseMs: 1000, maxMs: Math.max(options.pollMs, 1000), minMs: 250 });
@@ -98,10 +99,21 @@ export abstract class PollingSource implements ManifestSource {
     return {
       ...this.describe(),
       ready: this.snapshot !== undefined,
+      condition: this.condition(),
       ...(this.snapshot ? { revision: this.snapshot.revision } : {}),
-      ...(this.lastFetchAt ? { lastFetchAt: this.lastFetchAt } : {}),
+      ...(this.lastFetchAt ? { lastFetchAt: this.lastFetchAt, lastSuccessAt: this.lastFetchAt } : {}),
+      fetchFailuresTotal: this.fetchFailuresTotal,
       ...(this.error ? { error: this.error } : {}),
     };
+  }
+
+  private condition(): SourceCondition {
+    if (this.error) {
+      const serving = this.snapshot ? `; the last good revision ${this.snapshot.revision} still serves` : '; no revision has been read yet';
+      return { type: 'Ready', status: 'False', reason: 'FetchFailed', message: `${this.error.message}${serving}` };
+    }
+    if (this.snapshot) return { type: 'Ready', status: 'True', reason: 'Succeeded', message: `fetched ${this.snapshot.revision}` };
+    return { type: 'Ready', status: 'Unknown', reason: 'WaitingForSource', message: 'no fetch has finished yet' };
   }
 
   private opened = false;
@@ -133,6 +145,7 @@ export abstract class PollingSource implements ManifestSource {
       }
     } catch (err) {
       delay = this.backoff.next();
+      this.fetchFailuresTotal++;
       const now = clock.now();
       const message = err instanceof Error ? err.message.trim() : String(err);
       this.error = {

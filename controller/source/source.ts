@@ -24,8 +24,17 @@ export interface SourceStatus {
   readonly branch?: string;
   /** Manifest folder inside the repository. */
   readonly path?: string;
-  /** True once a snapshot has been read. */
+  /**
+   * True once a snapshot has been read: the controller can serve plans (`/readyz`), even while
+   * later fetches fail — the last good revision still serves. `condition` says whether fetching works.
+   */
   readonly ready: boolean;
+  /** The source's own Ready condition, Flux-style: False with the reason while fetching fails. */
+  readonly condition: SourceCondition;
+  /** When a fetch last succeeded, RFC 3339. */
+  readonly lastSuccessAt?: string;
+  /** Failed fetches since the controller started (a counter; `error.failures` counts those in a row). */
+  readonly fetchFailuresTotal: number;
   /** The newest revision fetched (whether or not it validates). */
   readonly revision?: string;
   readonly lastFetchAt?: string;
@@ -36,6 +45,14 @@ export interface SourceStatus {
     readonly failures: number;
     readonly nextAttemptAt: string;
   };
+}
+
+/** `Succeeded`: the last fetch worked; `FetchFailed`: it did not (why in `message`); `WaitingForSource`: none tried yet. */
+export interface SourceCondition {
+  readonly type: 'Ready';
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: 'Succeeded' | 'FetchFailed' | 'WaitingForSource';
+  readonly message: string;
 }
 
 export type SnapshotListener = (snapshot: SourceSnapshot) => void;

@@ -56,14 +56,23 @@ async function listInstalledWhere(db: Kysely<Database>, filter: { readonly host?
   }));
 }
 
-export async function setSuspended(db: Kysely<Database>, deployment: string, suspended: boolean, by: string, now: Date, reason?: string): Promise<DeploymentOverride> {
+export async function setSuspended(
+  db: Kysely<Database>,
+  deployment: string,
+  suspended: boolean,
+  by: string,
+  now: Date,
+  reason?: string,
+  gitSuspended?: boolean,
+): Promise<DeploymentOverride> {
   const at = iso(now);
+  const git = gitSuspended === undefined ? null : gitSuspended ? 1 : 0;
   await db
     .insertInto('deployment_overrides')
-    .values({ deployment, suspended: suspended ? 1 : 0, by, at, reason: reason ?? null })
-    .onConflict((oc) => oc.column('deployment').doUpdateSet(takeExcluded('deployment_overrides', 'suspended', 'by', 'at', 'reason')))
+    .values({ deployment, suspended: suspended ? 1 : 0, by, at, reason: reason ?? null, git_suspended: git })
+    .onConflict((oc) => oc.column('deployment').doUpdateSet(takeExcluded('deployment_overrides', 'suspended', 'by', 'at', 'reason', 'git_suspended')))
     .execute();
-  return { deployment, suspended, by, at, ...(reason !== undefined && { reason }) };
+  return { deployment, suspended, by, at, ...(reason !== undefined && { reason }), ...(gitSuspended !== undefined && { gitSuspended }) };
 }
 
 export async function clearOverride(db: Kysely<Database>, deployment: string): Promise<void> {
@@ -72,5 +81,12 @@ export async function clearOverride(db: Kysely<Database>, deployment: string): P
 
 export async function listOverrides(db: Kysely<Database>): Promise<readonly DeploymentOverride[]> {
   const rows = await db.selectFrom('deployment_overrides').selectAll().orderBy('deployment').execute();
-  return rows.map((r) => ({ deployment: r.deployment, suspended: r.suspended === 1, by: r.by, at: r.at, ...(r.reason !== null && { reason: r.reason }) }));
+  return rows.map((r) => ({
+    deployment: r.deployment,
+    suspended: r.suspended === 1,
+    by: r.by,
+    at: r.at,
+    ...(r.reason !== null && { reason: r.reason }),
+    ...(r.git_suspended !== null && { gitSuspended: r.git_suspended === 1 }),
+  }));
 }

@@ -1,6 +1,7 @@
 /** Enrolled hosts and their credential hashes. */
 import type { Kysely, Selectable } from 'kysely';
-import { fromJson, iso, toCount, toJson } from './codec.js';
+import { randomUUID } from 'node:crypto';
+import { chunks, fromJson, iso, toCount, toJson } from './codec.js';
 import type { Database, HostTable } from './schema.js';
 import { consumeTokens } from './tokens.js';
 import type { EnrollAttempt, EnrollAttemptResult, EnrollRequest, EnrollResult, HostCredential, HostEnrollment, HostPage, HostRecord, ResetResult } from './store.js';
@@ -19,17 +20,63 @@ function toRecord(row: Selectable<HostTable>): HostRecord {
 
 /** One statement, so two concurrent enrollments of one name cannot both win. */
 export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Promise<EnrollResult> {
-  const row = await db
+  const [row] = await insertHosts(db, [req]);
+  return row ? { host: toRecord(row) } : { error: 'host-exists' };
+}
+
+/**
+ * Two short transactions: each distinct token is checked and counted once (as of the latest `now`),
+ * then the hosts of valid tokens are inserted, a slice per multi-row statement. The token row's
+ * lock is held only by the first, so concurrent batches (PostgreSQL replicas) wait on it for one
+ * statement, not a batch. A name twice in one batch: the later attempts are `host-exists`.
+ */
+export async function enrollHosts(db: Kysely<Database>, attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]> {
+  if (attempts.length === 0) return [];
+  // Checked at the latest attempt's time: a token never enrolls after it expired.
+  const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
+  const checks = await db.transaction().execute((trx) =>
+    consumeTokens(
+      trx,
+      attempts.map((a) => a.token),
+      latest,
+    ),
+  );
+  const first = new Map<string, EnrollAttempt>();
+  for (const a of attempts) if (checks.get(a.token)!.ok && !first.has(a.host)) first.set(a.host, a);
+  const enrolled = new Map<string, HostRecord>();
+  if (first.size > 0) {
+    await db.transaction().execute(async (trx) => {
+      for (const slice of chunks([...first.values()], ENROLL_SLICE)) {
+        for (const row of await insertHosts(trx, slice)) enrolled.set(row.name, toRecord(row));
+      }
+    });
+  }
+  return attempts.map((a): EnrollAttemptResult => {
+    const check = checks.get(a.token)!;
+    if (!check.ok) return { error: check.error };
+    const record = first.get(a.host) === a ? enrolled.get(a.host) : undefined;
+    return record ? { host: record } : { error: 'host-exists' };
+  });
+}
+
+/** Rows per multi-row enrollment insert: 7 parameters each, far below both dialects' limits. */
+const ENROLL_SLICE = 500;
+
+/** One statement: inserts new names and takes over reset ones; a name holding a credential is left alone (not returned). */
+function insertHosts(db: Kysely<Database>, requests: readonly EnrollRequest[]) {
+  return db
     .insertInto('hosts')
-    .values({
-      name: req.host,
-      credential_hash: req.credentialHash,
-      facts: toJson(req.facts),
-      labels: toJson(req.labels),
-      enrolled_at: iso(req.now),
-      reset_at: null,
-      last_seen_at: iso(req.now),
-    })
+    .values(
+      requests.map((req) => ({
+        name: req.host,
+        credential_hash: req.credentialHash,
+        facts: toJson(req.facts),
+        labels: toJson(req.labels),
+        enrolled_at: iso(req.now),
+        reset_at: null,
+        last_seen_at: iso(req.now),
+      })),
+    )
     .onConflict((oc) =>
       oc
         .column('name')
@@ -43,38 +90,40 @@ export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Prom
         .where('hosts.credential_hash', 'is', null),
     )
     .returningAll()
-    .executeTakeFirst();
-  return row ? { host: toRecord(row) } : { error: 'host-exists' };
+    .execute();
 }
 
-/** One transaction: each distinct token is checked and counted once (as of the latest `now`), then the hosts are inserted in order. */
-export async function enrollHosts(db: Kysely<Database>, attempts: readonly EnrollAttempt[]): Promise<readonly EnrollAttemptResult[]> {
-  if (attempts.length === 0) return [];
+/** The meta key whose value changes with every credential revoked (see `credentialsVersion`). */
+const CREDENTIALS_VERSION_KEY = 'hosts.credentials.version';
+
+/** Revokes the credential and moves the credentials version in the same transaction. */
+export async function resetHost(db: Kysely<Database>, host: string, now: Date): Promise<ResetResult> {
   return db.transaction().execute(async (trx) => {
-    // Checked at the latest attempt's time: a token never enrolls after it expired.
-    const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
-    const checks = await consumeTokens(
-      trx,
-      attempts.map((a) => a.token),
-      latest,
-    );
-    const out: EnrollAttemptResult[] = [];
-    for (const a of attempts) {
-      const check = checks.get(a.token)!;
-      out.push(check.ok ? await enrollHost(trx, a) : { error: check.error });
-    }
-    return out;
+    const row = await trx
+      .updateTable('hosts')
+      .set({ credential_hash: null, reset_at: iso(now) })
+      .where('name', '=', host)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return { error: 'unknown-host' } as const;
+    await trx
+      .insertInto('meta')
+      .values({ key: CREDENTIALS_VERSION_KEY, value: randomUUID() })
+      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+      .execute();
+    return { host: toRecord(row) };
   });
 }
 
-export async function resetHost(db: Kysely<Database>, host: string, now: Date): Promise<ResetResult> {
-  const row = await db
-    .updateTable('hosts')
-    .set({ credential_hash: null, reset_at: iso(now) })
-    .where('name', '=', host)
-    .returningAll()
-    .executeTakeFirst();
-  return row ? { host: toRecord(row) } : { error: 'unknown-host' };
+export async function credentialsVersion(db: Kysely<Database>): Promise<string> {
+  const row = await db.selectFrom('meta').select('value').where('key', '=', CREDENTIALS_VERSION_KEY).executeTakeFirst();
+  return row?.value ?? '';
+}
+
+/** Hosts reset at or after `since`, by name. */
+export async function resetSince(db: Kysely<Database>, since: Date): Promise<readonly string[]> {
+  const rows = await db.selectFrom('hosts').select('name').where('reset_at', '>=', iso(since)).orderBy('name').execute();
+  return rows.map((r) => r.name);
 }
 
 export async function findHostByCredentialHash(db: Kysely<Database>, hash: string): Promise<HostCredential | undefined> {
@@ -99,6 +148,22 @@ export async function listHosts(db: Kysely<Database>, options: { readonly offset
     .offset(Math.max(0, options.offset ?? 0))
     .execute();
   return { hosts: rows.map(toRecord), total: toCount(total.n) };
+}
+
+/** One transaction; a time never moves a host's last seen backwards. */
+export async function markSeenMany(db: Kysely<Database>, entries: readonly { readonly host: string; readonly at: Date }[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    for (const e of entries) {
+      const at = iso(e.at);
+      await trx
+        .updateTable('hosts')
+        .set({ last_seen_at: at })
+        .where('name', '=', e.host)
+        .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
+        .execute();
+    }
+  });
 }
 
 export async function markSeen(db: Kysely<Database>, host: string, now: Date): Promise<void> {

@@ -4,6 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Inventory } from '../../core/plan/types.js';
 import { chunks, fromJson, iso, sha256Hex, toJson } from './codec.js';
 import { markSeen } from './hosts.js';
+import { bumpFleetGeneration } from './meta.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
 import { takeExcluded } from './upsert.js';
@@ -23,17 +24,66 @@ export async function putInventory(db: Kysely<Database>, inventory: Inventory, n
   return db.transaction().execute((trx) => putInventoryIn(trx, inventory, now));
 }
 
-/** One transaction for all; each item also marks its host seen at its `now`. */
+/**
+ * One transaction for all; each item also marks its host seen at its `now`. Multi-row statements a
+ * slice at a time: one read of the stored hashes, one upsert of what changed, one update per
+ * distinct time of what did not and of last seen. A host twice in one batch: item by item, in order.
+ */
 export async function putInventories(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<readonly PutInventoryResult[]> {
   if (items.length === 0) return [];
+  const distinct = new Set(items.map((i) => i.inventory.host)).size === items.length;
   return db.transaction().execute(async (trx) => {
-    const out: PutInventoryResult[] = [];
-    for (const { inventory, now } of items) {
-      out.push(await putInventoryIn(trx, inventory, now));
-      await markSeen(trx, inventory.host, now);
+    if (!distinct) {
+      const out: PutInventoryResult[] = [];
+      for (const { inventory, now } of items) {
+        out.push(await putInventoryIn(trx, inventory, now));
+        await markSeen(trx, inventory.host, now);
+      }
+      return out;
     }
+    const out: PutInventoryResult[] = [];
+    for (const slice of chunks(items, SLICE)) out.push(...(await putSlice(trx, slice)));
     return out;
   });
+}
+
+/** Rows per multi-row statement: 5 parameters each. */
+const SLICE = 500;
+
+async function putSlice(trx: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<PutInventoryResult[]> {
+  const hosts = items.map((i) => i.inventory.host);
+  const stored = new Map((await trx.selectFrom('inventories').select(['host', 'hash']).where('host', 'in', hosts).execute()).map((r) => [r.host, r.hash]));
+  const results: PutInventoryResult[] = [];
+  const changed: { host: string; doc: string; hash: string; updated_at: string; reported_at: string }[] = [];
+  const unchangedAt = new Map<string, string[]>();
+  const seenAt = new Map<string, string[]>();
+  const add = (m: Map<string, string[]>, at: string, host: string) => {
+    const list = m.get(at);
+    if (list) list.push(host);
+    else m.set(at, [host]);
+  };
+  for (const { inventory, now } of items) {
+    const hash = inventoryHash(inventory);
+    const at = iso(now);
+    if (stored.get(inventory.host) === hash) {
+      add(unchangedAt, at, inventory.host);
+      results.push({ hash, changed: false });
+    } else {
+      changed.push({ host: inventory.host, doc: toJson(inventory), hash, updated_at: at, reported_at: at });
+      results.push({ hash, changed: true });
+    }
+    add(seenAt, at, inventory.host);
+  }
+  if (changed.length > 0) {
+    await trx
+      .insertInto('inventories')
+      .values(changed)
+      .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('inventories', 'doc', 'hash', 'updated_at', 'reported_at')))
+      .execute();
+  }
+  for (const [at, list] of unchangedAt) await trx.updateTable('inventories').set({ reported_at: at }).where('host', 'in', list).execute();
+  for (const [at, list] of seenAt) await trx.updateTable('hosts').set({ last_seen_at: at }).where('name', 'in', list).execute();
+  return results;
 }
 
 async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: Date): Promise<PutInventoryResult> {
@@ -50,6 +100,7 @@ async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: 
       .values({ host: inventory.host, doc: toJson(inventory), hash, updated_at: at, reported_at: at })
       .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('inventories', 'doc', 'hash', 'updated_at', 'reported_at')))
       .execute();
+    await bumpFleetGeneration(trx);
     return { hash, changed: true };
   }
 }
@@ -73,11 +124,24 @@ export async function listInventories(
     }
     return out.sort((a, b) => (a.inventory.host < b.inventory.host ? -1 : a.inventory.host > b.inventory.host ? 1 : 0));
   }
-  let query = db.selectFrom('inventories').selectAll();
-  if (options.changedSince) query = query.where('updated_at', '>', iso(options.changedSince));
-  const rows = await query.orderBy('host').execute();
-  return rows.map(toRecord);
+  // Pages by host, so a fleet is read (and parsed) a page per query, never in one long call.
+  const out: InventoryRecord[] = [];
+  let after: string | undefined;
+  for (;;) {
+    let query = db.selectFrom('inventories').selectAll();
+    if (options.changedSince) query = query.where('updated_at', '>', iso(options.changedSince));
+    if (after !== undefined) query = query.where('host', '>', after);
+    const rows = await query.orderBy('host').limit(PAGE).execute();
+    for (const row of rows) out.push(toRecord(row));
+    if (rows.length < PAGE) return out;
+    after = rows[rows.length - 1]!.host;
+    // Lets other work run between pages (on SQLite a query answers without a turn of the event loop).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
+
+/** Inventories read per query when reading them all. */
+const PAGE = 2000;
 
 /** Host → content hash of its latest inventory, without reading the documents. */
 export async function inventoryHashes(db: Kysely<Database>): Promise<ReadonlyMap<string, string>> {

@@ -7,6 +7,7 @@ import * as inventories from './inventories.js';
 import type { Leadership } from './leadership.js';
 import * as meta from './meta.js';
 import * as planActions from './plan-actions.js';
+import * as planChanges from './plan-changes.js';
 import * as plans from './plans.js';
 import * as reports from './reports.js';
 import type { Database } from './schema.js';
@@ -19,6 +20,7 @@ import type {
   EnrollRequest,
   HostEnrollment,
   PlanEntry,
+  ReportBatch,
   SavePlansOptions,
   SignedPlanDocument,
   SourceAttempt,
@@ -45,6 +47,12 @@ export class KyselyStore implements Store {
   consumeToken(token: string, now: Date) {
     return tokens.consumeToken(this.db, token, now);
   }
+  listTokens() {
+    return tokens.listTokens(this.db);
+  }
+  revokeToken(idOrToken: string, now: Date) {
+    return tokens.revokeToken(this.db, idOrToken, now);
+  }
 
   enrollHost(request: EnrollRequest) {
     return hosts.enrollHost(this.db, request);
@@ -67,6 +75,15 @@ export class KyselyStore implements Store {
   markSeen(host: string, now: Date) {
     return hosts.markSeen(this.db, host, now);
   }
+  markSeenMany(entries: readonly { readonly host: string; readonly at: Date }[]) {
+    return hosts.markSeenMany(this.db, entries);
+  }
+  credentialsVersion() {
+    return hosts.credentialsVersion(this.db);
+  }
+  resetSince(since: Date) {
+    return hosts.resetSince(this.db, since);
+  }
 
   putInventory(inventory: Inventory, now: Date) {
     return inventories.putInventory(this.db, inventory, now);
@@ -83,6 +100,9 @@ export class KyselyStore implements Store {
   inventoryHashes() {
     return inventories.inventoryHashes(this.db);
   }
+  fleetGeneration() {
+    return meta.fleetGeneration(this.db);
+  }
 
   savePlans(entries: readonly PlanEntry[], now: Date, o?: SavePlansOptions) {
     return plans.savePlans(this.db, entries, now, o);
@@ -93,15 +113,24 @@ export class KyselyStore implements Store {
   getPlan(host: string) {
     return plans.getPlan(this.db, host);
   }
+  listSignedPlans(hosts: readonly string[]) {
+    return plans.listSignedPlans(this.db, hosts);
+  }
   getSignedPlan(host: string) {
     return plans.getSignedPlan(this.db, host);
   }
   plansVersion() {
     return plans.plansVersion(this.db);
   }
+  plansChangedSince(since: Date) {
+    return planChanges.plansChangedSince(this.db, since);
+  }
 
   ingestReports(host: string, batch: readonly ActionReport[], now: Date) {
     return reports.ingestReports(this.db, host, batch, now);
+  }
+  ingestReportBatches(batches: readonly ReportBatch[]) {
+    return reports.ingestReportBatches(this.db, batches);
   }
   pruneReports(before: Date) {
     return reports.pruneReports(this.db, before);
@@ -129,8 +158,8 @@ export class KyselyStore implements Store {
   listInstalled(filter?: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] }) {
     return deployments.listInstalled(this.db, filter);
   }
-  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string) {
-    return deployments.setSuspended(this.db, deployment, suspended, by, now, reason);
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string, gitSuspended?: boolean) {
+    return deployments.setSuspended(this.db, deployment, suspended, by, now, reason, gitSuspended);
   }
   clearOverride(deployment: string) {
     return deployments.clearOverride(this.db, deployment);

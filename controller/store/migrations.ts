@@ -213,6 +213,8 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0002-override-reason': { up: (db) => db.schema.alterTable('deployment_overrides').addColumn('reason', textType(dialect)).execute() },
     '0003-plan-actions': { up: (db) => planActions(db, dialect) },
     '0004-reports-received-at': { up: (db) => db.schema.createIndex('reports_received_at').on('reports').column('received_at').execute() },
+    '0005-token-revoked': { up: (db) => db.schema.alterTable('enrollment_tokens').addColumn('revoked_at', textType(dialect)).execute() },
+    '0006-override-git-suspended': { up: (db) => db.schema.alterTable('deployment_overrides').addColumn('git_suspended', 'integer').execute() },
   };
 }
 

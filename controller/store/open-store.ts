@@ -87,6 +87,8 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
   // An idle connection that breaks is dropped by the pool; without a listener it would crash the process.
   pool.on('error', () => undefined);
+  // A connection in use that breaks (a server restart) fails its query; its own 'error' event, unheard, would crash the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let lockSchema = schema;
   try {

@@ -5,6 +5,8 @@
  */
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { ActionReport, HostPlan, PlannedStatus } from '../../core/plan/types.js';
+import { insertRows } from './bulk-insert.js';
+import { takeExcluded } from './upsert.js';
 import { chunks, fromJson, toCount } from './codec.js';
 import type { Database, PlanActionTable } from './schema.js';
 import type { ActionStatusRecord, StateCount, StatusFilter, StatusState } from './store.js';
@@ -20,25 +22,33 @@ export interface RaisedPlan {
 }
 
 /**
- * Replaces the plan_actions rows of `plans`' hosts, inside the caller's transaction. An action id
+ * Replaces the plan_actions rows of `plans`' hosts, inside the caller's transaction, writing only
+ * what changed: rows of actions that left a plan are deleted, new actions inserted, and actions
+ * whose planned status or reason moved updated; an unchanged row is not written. An action id
  * that was in the host's previous plan keeps its `since_serial`; a new one starts at the plan's serial.
  */
 export async function replacePlanActions(trx: Transaction<Database>, plans: readonly RaisedPlan[]): Promise<void> {
   if (plans.length === 0) return;
-  const hosts = plans.map((p) => p.host);
-  const since = new Map<string, number>();
-  for (const slice of chunks(hosts, CHUNK)) {
-    const old = await trx.selectFrom('plan_actions').select(['host', 'action_id', 'since_serial']).where('host', 'in', slice).execute();
-    for (const o of old) since.set(`${o.host}\u0000${o.action_id}`, o.since_serial);
-    await trx.deleteFrom('plan_actions').where('host', 'in', slice).execute();
+  const old = new Map<string, { readonly status: string; readonly reason: string | null }>();
+  for (const slice of chunks(
+    plans.map((p) => p.host),
+    CHUNK,
+  )) {
+    const rows = await trx.selectFrom('plan_actions').select(['host', 'action_id', 'planned_status', 'reason']).where('host', 'in', slice).execute();
+    for (const o of rows) old.set(`${o.host}\u0000${o.action_id}`, { status: o.planned_status, reason: o.reason });
   }
-  const rows: Insertable<PlanActionTable>[] = [];
+  const upserts: Insertable<PlanActionTable>[] = [];
   for (const p of plans) {
     const seen = new Set<string>();
     for (const a of p.body.actions) {
       if (seen.has(a.id)) continue;
       seen.add(a.id);
-      rows.push({
+      const key = `${p.host}\u0000${a.id}`;
+      const before = old.get(key);
+      old.delete(key);
+      const reason = a.reason ?? null;
+      if (before !== undefined && before.status === a.status && before.reason === reason) continue;
+      upserts.push({
         host: p.host,
         action_id: a.id,
         deployment: a.deployment,
@@ -46,12 +56,24 @@ export async function replacePlanActions(trx: Transaction<Database>, plans: read
         version: a.version,
         op: a.op,
         planned_status: a.status,
-        reason: a.reason ?? null,
-        since_serial: since.get(`${p.host}\u0000${a.id}`) ?? p.serial,
+        reason,
+        since_serial: p.serial,
       });
     }
   }
-  for (const slice of chunks(rows, CHUNK)) await trx.insertInto('plan_actions').values(slice).execute();
+  // What is left of the old rows left the plans.
+  const gone = [...old.keys()].map((key) => {
+    const at = key.indexOf('\u0000');
+    return { host: key.slice(0, at), action_id: key.slice(at + 1) };
+  });
+  await insertRows(trx, 'plan-actions-delete', gone, 1, ([row]) => trx.deleteFrom('plan_actions').where('host', '=', row!.host).where('action_id', '=', row!.action_id));
+  // An id already there keeps its since_serial: only the planner's status and reason are updated.
+  await insertRows(trx, 'plan-actions-upsert', upserts, CHUNK, (slice) =>
+    trx
+      .insertInto('plan_actions')
+      .values(slice)
+      .onConflict((oc) => oc.columns(['host', 'action_id']).doUpdateSet(takeExcluded('plan_actions', 'planned_status', 'reason'))),
+  );
 }
 
 /**

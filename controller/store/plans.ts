@@ -1,16 +1,26 @@
 /** Per-host plans: the serial rises by one exactly when the plan's hash changes. */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { HostPlan } from '../../core/plan/types.js';
+import { insertRows } from './bulk-insert.js';
 import { chunks, fromJson, iso, toJson } from './codec.js';
 import { replacePlanActions, type RaisedPlan } from './plan-actions.js';
 import type { Database, PlanTable } from './schema.js';
 import type { PlanEntry, PlanRecord, RaisedSerial, SavePlansOptions, SignedPlan, SignedPlanDocument, UnsignedPlanRecord } from './store.js';
 import { takeExcluded } from './upsert.js';
 
-const CHUNK = 500;
+/** Plans per transaction (and per multi-row statement: 7 parameters each). */
+const BATCH = 500;
 
 /** The meta key whose value changes with every write of a signed plan document (see `plansVersion`). */
 const VERSION_KEY = 'plans.version';
+
+/** A stored body, or (stored empty beside a signed document) the document's host, sources and actions. */
+function bodyOf(row: Pick<Selectable<PlanTable>, 'body' | 'signed'>): HostPlan {
+  if (row.body !== '' || row.signed === null) return fromJson(row.body);
+  const { host, sources, actions } = fromJson<HostPlan>(row.signed);
+  return { host, sources, actions };
+}
 
 function toRecord(row: Selectable<PlanTable>): PlanRecord {
   return {
@@ -18,12 +28,20 @@ function toRecord(row: Selectable<PlanTable>): PlanRecord {
     serial: row.serial,
     hash: row.hash,
     revision: row.revision,
-    body: fromJson(row.body),
+    body: bodyOf(row),
     generatedAt: row.generated_at,
     ...(row.signed !== null && { signed: row.signed }),
   };
 }
 
+/**
+ * Saves plans a batch at a time, one transaction per batch (so a reader — a poll — waits for one
+ * batch at most, never for a whole fleet). Per batch: the stored hashes and serials are read, the
+ * raised plans signed (`sign` may hand the work to other threads: the batch's signatures are
+ * awaited together, outside the transaction, while the previous batch is written), then written
+ * only if no other writer moved their serials meanwhile; if one did, the batch rolls back and
+ * savePlans throws (the caller plans again from what is stored).
+ */
 export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntry[], now: Date, options: SavePlansOptions = {}): Promise<readonly RaisedSerial[]> {
   const seen = new Set<string>();
   for (const e of entries) {
@@ -32,54 +50,80 @@ export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntr
   }
   const generatedAt = iso(now);
   const raised: RaisedSerial[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for (const slice of chunks(entries, options.batchSize ?? BATCH)) {
+      const batch = await prepareBatch(db, slice, generatedAt, options);
+      await writing;
+      if (batch.rows.length === 0) continue;
+      for (const r of batch.rows) raised.push({ host: r.host, serial: r.serial });
+      writing = writeBatch(db, batch);
+    }
+  } finally {
+    await writing;
+  }
+  return raised.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+}
+
+interface PreparedBatch {
+  readonly rows: readonly Selectable<PlanTable>[];
+  readonly changed: readonly RaisedPlan[];
+}
+
+/** The rows of the plans in `slice` whose hash differs from the stored one, signed. */
+async function prepareBatch(db: Kysely<Database>, slice: readonly PlanEntry[], generatedAt: string, options: SavePlansOptions): Promise<PreparedBatch> {
+  const stored = await db
+    .selectFrom('plans')
+    .select(['host', 'hash', 'serial'])
+    .where(
+      'host',
+      'in',
+      slice.map((e) => e.host),
+    )
+    .execute();
+  const byHost = new Map(stored.map((s) => [s.host, s]));
+  const plans: UnsignedPlanRecord[] = [];
+  for (const e of slice) {
+    const old = byHost.get(e.host);
+    if (old?.hash === e.hash) continue;
+    plans.push({ host: e.host, serial: (old?.serial ?? 0) + 1, hash: e.hash, revision: e.revision, body: e.body, generatedAt });
+  }
+  const sign = options.sign;
+  const signed = sign ? await Promise.all(plans.map((p) => sign(p))) : [];
+  const rows = plans.map((plan, i) => ({
+    host: plan.host,
+    serial: plan.serial,
+    hash: plan.hash,
+    revision: plan.revision,
+    // The document holds the body (host, sources, actions): stored once (see bodyOf).
+    body: sign && options.documentHoldsBody ? '' : toJson(plan.body),
+    generated_at: generatedAt,
+    signed: sign ? signed[i]! : null,
+  }));
+  return { rows, changed: plans.map((p) => ({ host: p.host, serial: p.serial, body: p.body })) };
+}
+
+/** One batch in one transaction; throws (rolling it back) when a serial moved since it was read. */
+async function writeBatch(db: Kysely<Database>, batch: PreparedBatch): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    for (const slice of chunks(entries, CHUNK)) {
-      const stored = await trx
-        .selectFrom('plans')
-        .select(['host', 'hash', 'serial'])
-        .where(
-          'host',
-          'in',
-          slice.map((e) => e.host),
-        )
-        .execute();
-      const byHost = new Map(stored.map((s) => [s.host, s]));
-      const rows: Selectable<PlanTable>[] = [];
-      const changed: RaisedPlan[] = [];
-      for (const e of slice) {
-        const old = byHost.get(e.host);
-        if (old?.hash === e.hash) continue;
-        const plan: UnsignedPlanRecord = {
-          host: e.host,
-          serial: (old?.serial ?? 0) + 1,
-          hash: e.hash,
-          revision: e.revision,
-          body: e.body,
-          generatedAt,
-        };
-        rows.push({
-          host: plan.host,
-          serial: plan.serial,
-          hash: plan.hash,
-          revision: plan.revision,
-          body: toJson(plan.body),
-          generated_at: generatedAt,
-          signed: options.sign ? options.sign(plan) : null,
-        });
-        raised.push({ host: plan.host, serial: plan.serial });
-        changed.push({ host: plan.host, serial: plan.serial, body: plan.body });
-      }
-      if (rows.length === 0) continue;
-      await trx
+    const written = await insertRows(trx, 'plans-upsert', batch.rows, batch.rows.length, (rows) =>
+      trx
         .insertInto('plans')
         .values(rows)
-        .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('plans', 'serial', 'hash', 'revision', 'body', 'generated_at', 'signed')))
-        .execute();
-      await replacePlanActions(trx, changed);
+        .onConflict((oc) =>
+          oc
+            .column('host')
+            .doUpdateSet(takeExcluded('plans', 'serial', 'hash', 'revision', 'body', 'generated_at', 'signed'))
+            .where('plans.serial', '=', sql<number>`excluded.serial - 1`),
+        )
+        .returning('host'),
+    );
+    if (written.length !== batch.rows.length) {
+      throw new Error(`savePlans: ${batch.rows.length - written.length} of ${batch.rows.length} plans changed while being saved (another writer); nothing of this batch was saved`);
     }
-    if (raised.length > 0) await bumpVersion(trx);
+    await replacePlanActions(trx, batch.changed);
+    await bumpVersion(trx);
   });
-  return raised.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
 
 export async function putSignedPlans(db: Kysely<Database>, documents: readonly SignedPlanDocument[]): Promise<number> {
@@ -105,6 +149,16 @@ export async function getSignedPlan(db: Kysely<Database>, host: string): Promise
   const row = await db.selectFrom('plans').select(['host', 'serial', 'signed']).where('host', '=', host).executeTakeFirst();
   if (!row || row.signed === null) return undefined;
   return { host: row.host, serial: row.serial, signed: row.signed, sha256: createHash('sha256').update(row.signed, 'utf8').digest('hex') };
+}
+
+/** The signed documents of `hosts` (those that have one), a slice of hosts per query, by host. */
+export async function listSignedPlans(db: Kysely<Database>, hosts: readonly string[]): Promise<readonly SignedPlanDocument[]> {
+  const out: SignedPlanDocument[] = [];
+  for (const slice of chunks([...new Set(hosts)], BATCH)) {
+    const rows = await db.selectFrom('plans').select(['host', 'serial', 'signed']).where('host', 'in', slice).where('signed', 'is not', null).execute();
+    for (const r of rows) out.push({ host: r.host, serial: r.serial, signed: r.signed! });
+  }
+  return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
 
 export async function plansVersion(db: Kysely<Database>): Promise<string> {

@@ -5,9 +5,10 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import { parseActionId } from './action-id.js';
+import { bumpFleetGeneration } from './meta.js';
 import { chunks, fromJson, iso, normalizeTime, toJson } from './codec.js';
 import type { ActionStateTable, Database, InstalledTable, ReportTable } from './schema.js';
-import type { ActionStateRecord, IngestResult, ReportRecord, StateFilter } from './store.js';
+import type { ActionStateRecord, IngestResult, ReportBatch, ReportRecord, StateFilter } from './store.js';
 
 /** Rows per statement: 9–12 parameters each stays far below both dialects' limits. */
 const CHUNK = 500;
@@ -19,13 +20,26 @@ function later(a: { at: string; id: string }, b: { at: string; id: string }): bo
 
 export async function ingestReports(db: Kysely<Database>, host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult> {
   if (reports.length === 0) return { accepted: 0, duplicates: 0, advanced: [] };
+  return db.transaction().execute((trx) => ingestIn(trx, host, reports, now));
+}
+
+/** Group commit: every batch in one transaction, each decided as its own `ingestReports` call would in the given order. */
+export async function ingestReportBatches(db: Kysely<Database>, batches: readonly ReportBatch[]): Promise<readonly IngestResult[]> {
+  if (batches.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    const out: IngestResult[] = [];
+    for (const b of batches) out.push(b.reports.length === 0 ? { accepted: 0, duplicates: 0, advanced: [] } : await ingestIn(trx, b.host, b.reports, b.now));
+    return out;
+  });
+}
+
+async function ingestIn(trx: Kysely<Database>, host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult> {
   const receivedAt = iso(now);
   // Within one batch a repeated id is a duplicate too (the first one counts).
   const unique = new Map<string, ActionReport>();
   for (const r of reports) if (!unique.has(r.id)) unique.set(r.id, { ...r, at: normalizeTime(r.at) });
   const batch = [...unique.values()];
-
-  return db.transaction().execute(async (trx) => {
+  {
     const accepted = new Set<string>();
     for (const slice of chunks(batch, CHUNK)) {
       const rows: Insertable<ReportTable>[] = slice.map((r) => ({
@@ -110,7 +124,7 @@ export async function ingestReports(db: Kysely<Database>, host: string, reports:
 
     advanced.sort((a, b) => (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0));
     return { accepted: accepted.size, duplicates: reports.length - accepted.size, advanced };
-  });
+  }
 }
 
 /** Keeps "what Ferry installed where" in step with current states that just moved. */
@@ -164,6 +178,7 @@ async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: r
       )
       .execute();
   }
+  if (byKey.size > 0 || removals.length > 0) await bumpFleetGeneration(trx);
   // Gone from the host, whichever deployment had installed it.
   for (const slice of chunks(removals, CHUNK)) {
     await trx

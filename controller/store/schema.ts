@@ -10,6 +10,8 @@ export interface EnrollmentTokenTable {
   expires_at: string;
   uses: number;
   last_used_at: string | null;
+  /** Added by 0005: when an admin revoked it (its expires_at is then no later than this). */
+  revoked_at: string | null;
 }
 
 export interface HostTable {
@@ -111,6 +113,8 @@ export interface DeploymentOverrideTable {
   at: string;
   /** Added by 0002: why the controller suspended it (NULL for an operator's override). */
   reason: string | null;
+  /** Added by 0006: `spec.suspended` in git when the override was set (1/0; NULL: not known then). */
+  git_suspended: number | null;
 }
 
 export interface SourceStatusTable {

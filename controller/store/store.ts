@@ -17,8 +17,22 @@ import type { ActionReport, ActionState, HostPlan, Inventory, PlannedStatus } fr
 export interface CreatedToken {
   /** The secret, shown once; only its sha256 is stored. */
   readonly token: string;
+  /** What names it in `listTokens` and `revokeToken`: the first 12 hex digits of its sha256. */
+  readonly id: string;
   readonly expiresAt: string;
 }
+
+/** An enrollment token as an admin sees it: never the secret. */
+export interface TokenRecord {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly uses: number;
+  readonly lastUsedAt?: string;
+  readonly revokedAt?: string;
+}
+
+export type RevokeResult = { readonly token: TokenRecord } | { readonly error: 'unknown-token' | 'ambiguous' };
 
 export type TokenCheck = { readonly ok: true; readonly expiresAt: string; readonly uses: number } | { readonly ok: false; readonly error: 'unknown-token' | 'expired' };
 
@@ -113,10 +127,19 @@ export type UnsignedPlanRecord = Omit<PlanRecord, 'signed'>;
 
 export interface SavePlansOptions {
   /**
-   * Called for each plan whose serial rose, inside the write: returns the signed document
-   * stored with it, so a replica never serves a new serial without its signature.
+   * Called for each plan whose serial rises, before its batch is written: returns the signed
+   * document stored with it, so a replica never serves a new serial without its signature. May
+   * answer later (signing on other threads): a batch's documents are awaited together.
    */
-  readonly sign?: (plan: UnsignedPlanRecord) => string;
+  readonly sign?: (plan: UnsignedPlanRecord) => string | Promise<string>;
+  /**
+   * True when each signed document is a plan document holding the body's `host`, `sources` and
+   * `actions` (and every document later given to `putSignedPlans` too): the body is then not
+   * stored a second time, and read back from the document.
+   */
+  readonly documentHoldsBody?: boolean;
+  /** Plans per transaction; default 500. */
+  readonly batchSize?: number;
 }
 
 /** What a plan poll needs: the signed document and its sha256 (the ETag), without the plan body. */
@@ -132,6 +155,9 @@ export interface RaisedSerial {
   readonly host: string;
   readonly serial: number;
 }
+
+/** A host's current plan serial. */
+export type PlanSerial = RaisedSerial;
 
 export interface SignedPlanDocument {
   readonly host: string;
@@ -149,6 +175,13 @@ export interface IngestResult {
   readonly duplicates: number;
   /** Action ids whose current state moved forward, with the state they moved to, sorted by action id. */
   readonly advanced: readonly { readonly actionId: string; readonly state: ActionState }[];
+}
+
+/** One agent's reports as one `ingestReports` call would take them. */
+export interface ReportBatch {
+  readonly host: string;
+  readonly reports: readonly ActionReport[];
+  readonly now: Date;
 }
 
 export interface ReportRecord extends ActionReport {
@@ -247,6 +280,17 @@ export interface DeploymentOverride {
   readonly at: string;
   /** Why, when the controller itself suspended it (`by: 'ferry:rollout'`: maxFailures exceeded). */
   readonly reason?: string;
+  /** `spec.suspended` in git when it was set; a later change of that field in git supersedes the override. */
+  readonly gitSuspended?: boolean;
+}
+
+/**
+ * True while an override is in force: git's `spec.suspended` (`spec`, undefined when the deployment
+ * is not in git) is still what it was when the override was set. A change of the field in git is the
+ * later intent and wins; an override set without knowing git's value stays until cleared.
+ */
+export function overrideInForce(override: DeploymentOverride, spec: boolean | undefined): boolean {
+  return override.gitSuspended === undefined || spec === undefined || spec === override.gitSuspended;
 }
 
 // ---------------------------------------------------------------- source status
@@ -288,6 +332,10 @@ export interface Store {
   createToken(options: { readonly ttlMs: number; readonly now: Date }): Promise<CreatedToken>;
   /** Checks a token and counts its use; it stays valid until it expires. */
   consumeToken(token: string, now: Date): Promise<TokenCheck>;
+  /** Every enrollment token, newest first (expired and revoked ones too). */
+  listTokens(): Promise<readonly TokenRecord[]>;
+  /** Ends a token now: `idOrToken` is its id (or a longer prefix of its sha256) or the secret itself. */
+  revokeToken(idOrToken: string, now: Date): Promise<RevokeResult>;
 
   /** Enrolls a host; refused while that name holds a credential (until `resetHost`). */
   enrollHost(request: EnrollRequest): Promise<EnrollResult>;
@@ -305,6 +353,12 @@ export interface Store {
   listHosts(options: { readonly offset?: number; readonly limit?: number; readonly state?: HostEnrollment }): Promise<HostPage>;
   /** Records that a host was heard from. */
   markSeen(host: string, now: Date): Promise<void>;
+  /** Many hosts' last seen in one transaction; an earlier time than the stored one changes nothing. */
+  markSeenMany(entries: readonly { readonly host: string; readonly at: Date }[]): Promise<void>;
+  /** A token that changes whenever `resetHost` revokes a credential, whichever process sharing the database did it. */
+  credentialsVersion(): Promise<string>;
+  /** Hosts reset at or after `since`, by name (a replica's credential cache forgets them). */
+  resetSince(since: Date): Promise<readonly string[]>;
 
   /** Stores a host's latest inventory; `changed` tells the reconciler whether to re-plan it. */
   putInventory(inventory: Inventory, now: Date): Promise<PutInventoryResult>;
@@ -318,17 +372,27 @@ export interface Store {
   listInventories(options?: { readonly changedSince?: Date; readonly hosts?: readonly string[] }): Promise<readonly InventoryRecord[]>;
   /** Host → the content hash of its latest inventory, without the documents: a cheap "what changed". */
   inventoryHashes(): Promise<ReadonlyMap<string, string>>;
+  /**
+   * A token that changes whenever an inventory's content or an installed record changes (in the
+   * transaction that changes it), whichever process wrote it. Compare for equality only: read it
+   * before reading the fleet, and an unchanged token says nothing was written since.
+   */
+  fleetGeneration(): Promise<string>;
 
   /**
-   * Stores plans in one transaction. Per host the serial rises by one only when `hash` differs
+   * Stores plans, one transaction per batch (each batch is atomic, the call is not: a reader may
+   * see some hosts' new plans before others'). Per host the serial rises by one only when `hash` differs
    * from the stored one (a new host starts at 1); an unchanged entry writes nothing, not even its
    * revision. A raised plan's actions replace the host's rows read by `actionStatuses`. Returns the
-   * hosts whose serial rose, sorted by host.
+   * hosts whose serial rose, sorted by host. Throws when another writer raised one of the same
+   * serials meanwhile (that batch is not saved; batches before it are).
    */
   savePlans(entries: readonly PlanEntry[], now: Date, options?: SavePlansOptions): Promise<readonly RaisedSerial[]>;
   /** Replaces signed documents (e.g. re-signed with a later expiry); returns how many still had that serial. */
   putSignedPlans(documents: readonly SignedPlanDocument[]): Promise<number>;
   getPlan(host: string): Promise<PlanRecord | undefined>;
+  /** The signed documents of those of `hosts` that have one, by host (read a slice of hosts per query). */
+  listSignedPlans(hosts: readonly string[]): Promise<readonly SignedPlanDocument[]>;
   /** A host's signed plan document without parsing its body; undefined when none is signed yet. */
   getSignedPlan(host: string): Promise<SignedPlan | undefined>;
   /**
@@ -337,6 +401,8 @@ export interface Store {
    * Compare for equality only; lets a replica keep plan ETags in memory and re-check with one read.
    */
   plansVersion(): Promise<string>;
+  /** Hosts whose serial rose at or after `since` (by the plan's `generatedAt`), with the serial now stored; unordered. */
+  plansChangedSince(since: Date): Promise<readonly PlanSerial[]>;
 
   /**
    * Stores an agent's reports in one transaction. Idempotent: a report id the host already
@@ -345,6 +411,8 @@ export interface Store {
    * becomes `installed` (install op) or `uninstalled` (uninstall op) updates the installed records.
    */
   ingestReports(host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult>;
+  /** Group commit: many `ingestReports` calls in one transaction, in order; one result per batch. */
+  ingestReportBatches(batches: readonly ReportBatch[]): Promise<readonly IngestResult[]>;
   /** A host's reports, oldest first (by `at`, then id). */
   history(host: string, actionId?: string): Promise<readonly ReportRecord[]>;
   /**
@@ -371,7 +439,7 @@ export interface Store {
   listInstalled(filter?: { readonly host?: string; readonly deployment?: string; readonly hosts?: readonly string[] }): Promise<readonly InstalledRecord[]>;
 
   /** Stores an operator's suspend (true) or resume (false) of a deployment; the latest one counts. */
-  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string): Promise<DeploymentOverride>;
+  setSuspended(deployment: string, suspended: boolean, by: string, now: Date, reason?: string, gitSuspended?: boolean): Promise<DeploymentOverride>;
   /** Removes the operator's override: `spec.suspended` from git alone applies again. */
   clearOverride(deployment: string): Promise<void>;
   listOverrides(): Promise<readonly DeploymentOverride[]>;

@@ -3,16 +3,16 @@
  * software checks are decided here; `check` programs, missing facts and missing inventories are
  * `unknown` — the agent re-checks everything right before installing, so the spec travels along.
  */
-import semver from 'semver';
 import type { ConditionResource, SoftwareRequirement } from '../manifest/types.js';
-import type { ConditionResult, Inventory } from '../plan/types.js';
+import type { ConditionResult, Inventory, SoftwareItem } from '../plan/types.js';
 import { formatBytes } from '../units/bytes.js';
-import { asSemver, softwareNamed } from './software-index.js';
+import { compileRange, satisfiesFrom, type VersionRange } from '../versions/index.js';
+import { softwareNamed } from './software-index.js';
 
 interface Compiled {
   readonly holds: ConditionResult;
-  readonly ranges: ReadonlyMap<string, semver.Range | null>;
-  /** Range text → reported version → whether it satisfies the range (hosts report few distinct versions). */
+  readonly ranges: ReadonlyMap<string, VersionRange | undefined>;
+  /** Range text → source and reported version → whether it satisfies the range (hosts report few distinct versions). */
   readonly tests: Map<string, Map<string, boolean>>;
 }
 const compiledConditions = new WeakMap<ConditionResource, Compiled>();
@@ -20,17 +20,10 @@ const compiledConditions = new WeakMap<ConditionResource, Compiled>();
 function compile(cond: ConditionResource): Compiled {
   let c = compiledConditions.get(cond);
   if (c === undefined) {
-    const ranges = new Map<string, semver.Range | null>();
+    const ranges = new Map<string, VersionRange | undefined>();
     const software = cond.spec.software;
     for (const req of [...(software?.present ?? []), ...(software?.absent ?? [])]) {
-      if (req.version === undefined || ranges.has(req.version)) continue;
-      let range: semver.Range | null = null;
-      try {
-        range = new semver.Range(req.version, { loose: true });
-      } catch {
-        range = null;
-      }
-      ranges.set(req.version, range);
+      if (req.version !== undefined && !ranges.has(req.version)) ranges.set(req.version, compileRange(req.version));
     }
     c = { holds: Object.freeze({ name: cond.metadata.name, verdict: 'holds', spec: cond.spec }), ranges, tests: new Map() };
     compiledConditions.set(cond, c);
@@ -88,24 +81,25 @@ export function evaluateCondition(cond: ConditionResource, inv: Inventory | unde
   return compiled.holds;
 }
 
-function satisfies(version: string, req: SoftwareRequirement, compiled: Compiled): boolean {
+/** Whether a reported item is in the requirement's range, by its source's rules (dpkg, rpm, semver). */
+function satisfies(item: SoftwareItem, req: SoftwareRequirement, compiled: Compiled): boolean {
   if (req.version === undefined) return true;
   let tested = compiled.tests.get(req.version);
   if (tested === undefined) compiled.tests.set(req.version, (tested = new Map()));
-  let ok = tested.get(version);
+  const key = `${item.source}\0${item.version}`;
+  let ok = tested.get(key);
   if (ok === undefined) {
     const range = compiled.ranges.get(req.version);
-    const v = asSemver(version);
-    ok = range != null && v !== null && range.test(v);
+    ok = range !== undefined && satisfiesFrom(item.source, item.version, range);
     if (tested.size > 10_000) tested.clear();
-    tested.set(version, ok);
+    tested.set(key, ok);
   }
   return ok;
 }
 
 function matching(req: SoftwareRequirement, inv: Inventory, compiled: Compiled): readonly string[] {
   return softwareNamed(inv, req.name)
-    .filter((s) => satisfies(s.version, req, compiled))
+    .filter((s) => satisfies(s, req, compiled))
     .map((s) => s.version)
     .sort();
 }
@@ -113,8 +107,8 @@ function matching(req: SoftwareRequirement, inv: Inventory, compiled: Compiled):
 function presentProblem(req: SoftwareRequirement, inv: Inventory, compiled: Compiled): string | undefined {
   const items = softwareNamed(inv, req.name);
   if (items.length === 0) return `${req.name} is not installed`;
-  if (items.some((s) => satisfies(s.version, req, compiled))) return undefined;
-  if (req.version !== undefined && compiled.ranges.get(req.version) == null) return `${req.name} version range ${req.version} is not a valid range`;
+  if (items.some((s) => satisfies(s, req, compiled))) return undefined;
+  if (req.version !== undefined && compiled.ranges.get(req.version) === undefined) return `${req.name} version range ${req.version} is not a valid range`;
   const versions = items.map((s) => s.version).sort();
   return `${req.name} ${list(versions)} does not satisfy ${req.version}`;
 }

@@ -1,5 +1,4 @@
 /** What a host reports installed, by package name, built once per inventory. */
-import semver from 'semver';
 import type { Inventory, SoftwareItem } from '../plan/types.js';
 
 const indexes = new WeakMap<Inventory, ReadonlyMap<string, readonly SoftwareItem[]>>();
@@ -41,17 +40,4 @@ export function reportsName(inv: Inventory, name: string): boolean {
 /** Does the host report `name` at exactly `version` (any source)? */
 export function reportsInstalled(inv: Inventory, name: string, version: string): boolean {
   return softwareNamed(inv, name).some((s) => s.version === version);
-}
-
-const coerced = new Map<string, semver.SemVer | null>();
-
-/** A reported version as semver, loose forms (`3.11.2-1`, `1.2`) coerced; null when it is not a version. */
-export function asSemver(version: string): semver.SemVer | null {
-  let v = coerced.get(version);
-  if (v === undefined) {
-    v = semver.coerce(version, { loose: true });
-    if (coerced.size > 50_000) coerced.clear();
-    coerced.set(version, v);
-  }
-  return v;
 }

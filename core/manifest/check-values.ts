@@ -4,8 +4,8 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime, IANAZone } from 'luxon';
-import semver from 'semver';
 import { entriesOf, type CheckContext } from './check-context.js';
+import { compileRange } from '../versions/index.js';
 import { closest } from './suggest.js';
 import type { Quantity } from './types.js';
 import { formatQuantity } from './units.js';
@@ -52,12 +52,12 @@ function checkConditions(ctx: CheckContext): void {
     if (sw === undefined) continue;
     for (const list of ['present', 'absent'] as const) {
       sw[list].forEach((r, i) => {
-        if (r.version === undefined || semver.validRange(r.version) !== null) return;
+        if (r.version === undefined || compileRange(r.version) !== undefined) return;
         ctx.report(
           e,
           ['spec', 'software', list, i, 'version'],
           'error',
-          `spec.software.${list}[${i}].version: "${r.version}" is not a semver range (use e.g. ">=3.8", "^2.0.0", "1.2.x")`,
+          `spec.software.${list}[${i}].version: "${r.version}" is not a version range (use e.g. ">=3.8", "^2.0.0", "1.2.x", ">=1:2.30")`,
         );
       });
     }

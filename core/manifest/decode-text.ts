@@ -7,10 +7,9 @@ export type Decoded = { readonly text: string } | { readonly line: number; reado
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes a manifest file; sizes over `maxBytes` and invalid UTF-8 are reported, not thrown. */
-export function decodeText(file: ManifestFile, maxBytes: number): Decoded {
+/** Decodes a manifest file (`length`: its byteLength, when known); sizes over `maxBytes` and invalid UTF-8 are reported, not thrown. */
+export function decodeText(file: ManifestFile, maxBytes: number, length = byteLength(file)): Decoded {
   if (file.unreadable !== undefined) return { line: 1, col: 1, message: `cannot read this file: ${file.unreadable}` };
-  const length = byteLength(file);
   if (length > maxBytes) {
     return { line: 1, col: 1, message: `file is ${formatBytes(length)}, over the ${formatBytes(maxBytes)} limit for one manifest file; split it into several files` };
   }
@@ -22,7 +21,8 @@ export function decodeText(file: ManifestFile, maxBytes: number): Decoded {
   }
 }
 
-function byteLength(file: ManifestFile): number {
+/** The file's size in bytes (its full size when the reader passed only a prefix). */
+export function byteLength(file: ManifestFile): number {
   const { content } = file;
   const read = typeof content === 'string' ? utf8Length(content) : content.length;
   return Math.max(read, file.size ?? 0);

@@ -7,7 +7,7 @@
  */
 import jsYaml from 'js-yaml';
 import type { SourcePosition } from './types.js';
-import { FileTrees, YamlDocument, type ParsedFile } from './yaml-documents.js';
+import { FileTrees, maxDepth, YamlDocument, type ParsedFile } from './yaml-documents.js';
 
 /**
  * Text that may hold what the fast path does not read like `yaml` does: tags (`!`), anchors (`&`),
@@ -93,12 +93,15 @@ export function parseYamlFileFast(file: string, text: string, maxDocuments: numb
       listener(event, s) {
         const state = s as unknown as ParseState;
         if (event === 'open') {
+          if (state.depth > maxDepth) throw decline;
           if (state.depth === 1 && starts.push(state.position) > maxDocuments) throw decline;
           opened.push(state.position);
           return;
         }
         const from = opened.pop()!;
         const r = state.result;
+        // A number JavaScript cannot hold exactly: `yaml` reports it with the text written.
+        if (typeof r === 'number' && !(Math.abs(r) <= Number.MAX_SAFE_INTEGER)) throw decline;
         if (r !== null && typeof r !== 'object') return;
         // A flow collection over several lines (`yaml` checks how its end is indented), or an
         // empty value or a collection used as a key (which `yaml` and js-yaml name differently).

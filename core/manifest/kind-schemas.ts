@@ -14,6 +14,7 @@ import hostSchema from '../../schemas/host.schema.json' with { type: 'json' };
 import packageSchema from '../../schemas/package.schema.json' with { type: 'json' };
 import relaySchema from '../../schemas/relay.schema.json' with { type: 'json' };
 import scheduleSchema from '../../schemas/schedule.schema.json' with { type: 'json' };
+import trustPolicySchema from '../../schemas/trust-policy.schema.json' with { type: 'json' };
 import type { Kind } from './types.js';
 
 const schemas: Readonly<Record<Kind, object>> = {
@@ -24,10 +25,11 @@ const schemas: Readonly<Record<Kind, object>> = {
   Schedule: scheduleSchema,
   Deployment: deploymentSchema,
   Relay: relaySchema,
+  TrustPolicy: trustPolicySchema,
 };
 
 /** Every kind, in the order messages list them. */
-export const kinds: readonly Kind[] = ['Package', 'Condition', 'Group', 'Host', 'Schedule', 'Deployment', 'Relay'];
+export const kinds: readonly Kind[] = ['Package', 'Condition', 'Group', 'Host', 'Schedule', 'Deployment', 'Relay', 'TrustPolicy'];
 
 /** True when `kind` is one of Ferry's kinds. */
 export function isKind(kind: unknown): kind is Kind {

@@ -8,8 +8,10 @@ import type { CheckContext, Entry, KnownNames, Reporter } from './check-context.
 import { where } from './check-context.js';
 import { checkCycles } from './check-cycles.js';
 import { checkReferences } from './check-references.js';
+import { checkTrust } from './check-trust.js';
 import { checkValues } from './check-values.js';
-import { decodeText } from './decode-text.js';
+import { byteLength, decodeText } from './decode-text.js';
+import { formatBytes } from '../units/bytes.js';
 import { isKind, kinds, validatorFor } from './kind-schemas.js';
 import { normalise } from './normalise.js';
 import { schemaProblems } from './schema-problems.js';
@@ -25,6 +27,7 @@ export const defaultLimits: LoadLimits = Object.freeze({
   maxDocumentsPerFile: 5000,
   maxDocuments: 100_000,
   maxAliasCount: 100,
+  maxTotalBytes: 64 * 1024 * 1024,
 });
 
 type Raw = Record<string, unknown>;
@@ -40,6 +43,8 @@ export interface LoadOptions {
    * forces the exact parser everywhere (tests compare the two).
    */
   readonly fastParse?: boolean;
+  /** The time (RFC 3339): a Package signed only by an expired publisher key is then an error. Absent: expiry is not checked. */
+  readonly now?: string;
 }
 
 /** Loads and validates manifest files; never throws on bad input. Snapshot.revision is `revision` or `worktree`. */
@@ -47,19 +52,21 @@ export function loadManifests(files: readonly ManifestFile[], options: LoadOptio
   const limits: LoadLimits = { ...defaultLimits, ...options.limits };
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const revision = options.revision ?? 'worktree';
-  if (options.fastParse === false) return loadOnce(sorted, limits, revision, (file, text, parse) => ({ parsed: parseYamlFile(file, text, parse), fast: false })).result;
+  const now = options.now;
+  if (options.fastParse === false) return loadOnce(sorted, limits, revision, now, (file, text, parse) => ({ parsed: parseYamlFile(file, text, parse), fast: false })).result;
   // Every file with a problem is read again by the exact parser, until no problem is in a file the
   // fast parser read (one round more at most, unless the parsers disagreed on a value).
   const exact = new Set<string>();
   const cache = new Map<string, Read>();
   for (;;) {
-    const { result, fastFiles } = loadOnce(sorted, limits, revision, (file, text, parse) => {
+    const { result, fastFiles } = loadOnce(sorted, limits, revision, now, (file, text, parse) => {
       const useFast = !exact.has(file);
       const key = `${file}\0${parse.maxDocuments}\0${useFast}`;
       let read = cache.get(key);
       if (read === undefined) {
         const parsed = useFast ? parseYamlFileFast(file, text, parse.maxDocuments) : undefined;
-        read = parsed !== undefined ? { parsed, fast: true } : { parsed: parseYamlFile(file, text, parse), fast: false };
+        // A file read again because it has a problem keeps its trees: the problem is located next.
+        read = parsed !== undefined ? { parsed, fast: true } : { parsed: parseYamlFile(file, text, { ...parse, keepTrees: !useFast }), fast: false };
         cache.set(key, read);
       }
       return read;
@@ -74,7 +81,7 @@ export function loadManifests(files: readonly ManifestFile[], options: LoadOptio
 type Read = { readonly parsed: ParsedFile; readonly fast: boolean };
 type Reader = (file: string, text: string, limits: ParseLimits) => Read;
 
-function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision: string, read: Reader): { result: LoadResult; fastFiles: Set<string> } {
+function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision: string, now: string | undefined, read: Reader): { result: LoadResult; fastFiles: Set<string> } {
   const problems: Problem[] = [];
   const entries: Entry[] = [];
   const names = new Map<Kind, Map<string, YamlDocument>>(kinds.map((k) => [k, new Map()]));
@@ -84,11 +91,21 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
   let documents = 0;
   let resources = 0;
 
+  // A problem in a file the fast parser read is found again by the exact parser (loadManifests),
+  // so it is not located here: locating builds the file's node trees, a second parse of it.
   const problemAt = (doc: YamlDocument, path: readonly (string | number)[], severity: Problem['severity'], message: string, target: 'key' | 'value' = 'value') =>
-    problems.push({ ...doc.at(path, target), severity, message });
+    problems.push({ ...(fastFiles.has(doc.file) ? doc.start() : doc.at(path, target)), severity, message });
 
+  let bytes = 0;
   for (const file of sorted) {
-    const decoded = decodeText(file, limits.maxFileBytes);
+    const length = byteLength(file);
+    bytes += length;
+    if (bytes > limits.maxTotalBytes) {
+      const message = `the manifest files together are over the ${formatBytes(limits.maxTotalBytes)} limit (${formatBytes(bytes)} with this file); this file and those after it are not read: keep only manifests in the manifest folder`;
+      problems.push({ file: file.path, line: 1, col: 1, severity: 'error', message });
+      break;
+    }
+    const decoded = decodeText(file, limits.maxFileBytes, length);
     if (!('text' in decoded)) {
       problems.push({ file: file.path, line: decoded.line, col: decoded.col, severity: 'error', message: decoded.message });
       continue;
@@ -122,11 +139,15 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
       }
       const duplicate = register(doc, kind, value);
       const validate = validatorFor(kind);
+      // A number reported as inexact (beyond 2^53, 1e400) is not judged again as the value it was rounded to.
+      const judged = (path: readonly (string | number)[]) => !doc.inexact.some((x) => x.length === path.length && x.every((seg, i) => seg === path[i]));
       if (!validate(value)) {
-        for (const p of schemaProblems(validate.errors ?? [], value)) problemAt(doc, p.path, 'error', p.message, p.target);
+        for (const p of schemaProblems(validate.errors ?? [], value, (path) => (fastFiles.has(doc.file) ? undefined : doc.written(path)))) {
+          if (judged(p.path)) problemAt(doc, p.path, 'error', p.message, p.target);
+        }
         continue;
       }
-      if (duplicate) continue;
+      if (duplicate || doc.inexact.length > 0) continue;
       const resource = normalise(kind, value, doc.start(), (path, message) => problemAt(doc, path, 'error', message));
       if (resource !== undefined) entries.push({ resource, doc });
     }
@@ -174,6 +195,7 @@ function loadOnce(sorted: readonly ManifestFile[], limits: LoadLimits, revision:
   checkCycles(ctx);
   checkValues(ctx);
   checkConflicts(ctx);
+  checkTrust(ctx, now);
 
   problems.sort(compareProblems);
   const stats = { files: sorted.length, resources };

@@ -19,7 +19,9 @@ import type {
   ScheduleWindow,
   SoftwareRequirement,
   SourcePosition,
+  TrustPolicySpec,
 } from './types.js';
+import { keyFingerprint } from '../signing/fingerprint.js';
 import { formatPath } from './json-path.js';
 import { parseDuration } from '../units/duration.js';
 import { parseQuantity, parseSize } from './units.js';
@@ -65,6 +67,7 @@ class Normaliser {
     Schedule: (s) => this.schedule(s),
     Deployment: (s) => this.deployment(s),
     Relay: relay,
+    TrustPolicy: (s) => this.trustPolicy(s),
   };
 
   spec(kind: Kind, s: Raw): unknown {
@@ -78,7 +81,9 @@ class Normaliser {
       artifact: {
         sha256: a['sha256'] as string,
         size: this.size(['spec', 'artifact', 'size'], a['size']) ?? 0,
+        ...(a['unpackedSize'] !== undefined ? { unpackedSize: this.size(['spec', 'artifact', 'unpackedSize'], a['unpackedSize']) ?? 0 } : {}),
         ...(a['source'] !== undefined ? { source: a['source'] as string } : {}),
+        ...(a['signatures'] !== undefined ? { signatures: (a['signatures'] as Raw[]).map((x) => ({ key: x['key'] as string, signature: x['signature'] as string })) } : {}),
       },
       install: this.command(['spec', 'install'], s['install'] as Raw, defaultTimeouts.install),
       requires: names(s['requires']),
@@ -88,6 +93,27 @@ class Normaliser {
     if (s['detect'] !== undefined) spec.detect = this.command(['spec', 'detect'], s['detect'] as Raw, defaultTimeouts.detect);
     if (s['installWindow'] !== undefined) spec.installWindow = s['installWindow'] as string;
     return spec;
+  }
+
+  private trustPolicy(s: Raw): TrustPolicySpec {
+    const publishers = (s['publishers'] as Raw[]).map((p, i) => {
+      const publicKey = p['publicKey'] as string;
+      let fingerprint = '';
+      try {
+        fingerprint = keyFingerprint(publicKey);
+      } catch {
+        this.report(['spec', 'publishers', i, 'publicKey'], 'publicKey is not a PEM public key; paste PREFIX.pub as `ferry key generate` wrote it');
+      }
+      return {
+        ...(p['name'] !== undefined ? { name: p['name'] as string } : {}),
+        publicKey,
+        fingerprint,
+        packages: [...(p['packages'] as string[])],
+        ...(p['expires'] !== undefined ? { expires: p['expires'] as string } : {}),
+        ...(p['revoked'] !== undefined ? { revoked: p['revoked'] as string } : {}),
+      };
+    });
+    return { publishers };
   }
 
   private condition(s: Raw): ConditionSpec {
@@ -199,10 +225,18 @@ function host(s: Raw): HostSpec {
 
 function relay(s: Raw): RelaySpec {
   const serves = (s['serves'] ?? {}) as Raw;
+  const m = s['multicast'] as Raw | undefined;
+  const multicast = m && {
+    group: m['group'] as string,
+    port: m['port'] as number,
+    ...(m['ttl'] !== undefined ? { ttl: m['ttl'] as number } : {}),
+    ...(m['rate'] !== undefined ? { rate: parseSize(m['rate'] as number | string)! } : {}),
+  };
   return {
     host: s['host'] as string,
     url: s['url'] as string,
     serves: { groups: names(serves['groups']), hosts: names(serves['hosts']) },
+    ...(multicast ? { multicast } : {}),
     ...(s['wakeBroadcast'] !== undefined ? { wakeBroadcast: s['wakeBroadcast'] as string } : {}),
   };
 }

@@ -29,6 +29,7 @@ const formHints: Readonly<Record<string, string>> = {
   mac: 'is not a MAC address (use e.g. 00:11:22:33:44:55)',
   url: 'is not an http(s) URL (use e.g. http://relay-osaka-01:8470)',
   'broadcast address': 'is not ADDR[:PORT] with an IP address (use e.g. 192.168.10.255:9)',
+  'multicast group': 'is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255; use e.g. 239.255.70.1)',
   'fact value': 'is not a fact value (use a string, a number, true/false, or a non-empty list of them)',
   'label key': 'is not a valid label key (letters, digits, "-", "_", "." and "/", starting and ending with a letter or digit)',
   'environment variable name': 'is not a valid environment variable name (letters, digits and "_", not starting with a digit)',
@@ -45,8 +46,11 @@ const typeNames: Readonly<Record<string, string>> = {
   null: 'nothing',
 };
 
+/** The text written for the scalar at a path, when the source is at hand (`2.10` for the number 2.1). */
+export type WrittenText = (path: JsonPath) => string | undefined;
+
 /** Turns ajv's errors for one document into problems; `root` is the validated value. */
-export function schemaProblems(errors: readonly ErrorObject[], root: unknown): SchemaProblem[] {
+export function schemaProblems(errors: readonly ErrorObject[], root: unknown, written: WrittenText = () => undefined): SchemaProblem[] {
   const combinators = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   const insideCombinator = (e: ErrorObject) => combinators.some((c) => c !== e && e.schemaPath.startsWith(`${c.schemaPath}/`) && e.instancePath.startsWith(c.instancePath));
   const valueDone = new Set<string>();
@@ -54,7 +58,7 @@ export function schemaProblems(errors: readonly ErrorObject[], root: unknown): S
   for (const e of errors) {
     if (insideCombinator(e) || e.propertyName !== undefined) continue;
     const path = parsePointer(e.instancePath, root);
-    const problem = describe(e, path);
+    const problem = describe(e, path, written);
     if (problem === undefined) continue;
     if (problem.target === 'value') {
       const key = JSON.stringify(problem.path);
@@ -66,7 +70,7 @@ export function schemaProblems(errors: readonly ErrorObject[], root: unknown): S
   return out;
 }
 
-function describe(e: ErrorObject, path: JsonPath): SchemaProblem | undefined {
+function describe(e: ErrorObject, path: JsonPath, written: WrittenText): SchemaProblem | undefined {
   const p = formatPath(path);
   const at = (message: string): SchemaProblem => ({ path, target: 'value', message: p === '' ? message : `${p}: ${message}` });
   const parent = (e.parentSchema ?? {}) as Schema;
@@ -96,7 +100,8 @@ function describe(e: ErrorObject, path: JsonPath): SchemaProblem | undefined {
       const want = String(params['type'])
         .split(',')
         .map((t) => typeNames[t] ?? t);
-      return at(`expected ${want.join(' or ')}, got ${describeValue(e.data)}${quoteHint(params['type'], e.data)}`);
+      const text = typeof e.data === 'number' || typeof e.data === 'boolean' ? written(path) : undefined;
+      return at(`expected ${want.join(' or ')}, got ${describeValue(e.data, text)}${quoteHint(params['type'], e.data, text)}`);
     }
     case 'pattern':
     case 'minLength':
@@ -150,17 +155,18 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function describeValue(value: unknown): string {
+function describeValue(value: unknown, written: string | undefined): string {
   if (value === null || value === undefined) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `the string ${show(value)}`;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return `the number ${show(value)}`;
+  return `the number ${written ?? show(value)}`;
 }
 
-function quoteHint(wanted: unknown, value: unknown): string {
+/** `(quote it: "2.10")`: the text as written, so quoting it keeps what the author meant. */
+function quoteHint(wanted: unknown, value: unknown, written: string | undefined): string {
   const wantsString = String(wanted).split(',').includes('string');
   if (!wantsString || (typeof value !== 'number' && typeof value !== 'boolean')) return '';
-  return ` (quote it: "${String(value)}")`;
+  return ` (quote it: ${JSON.stringify(written ?? String(value))})`;
 }

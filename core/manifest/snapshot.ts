@@ -1,7 +1,18 @@
 /** Valid resources → the immutable Snapshot: maps sorted by name (package versions by semver), everything frozen. */
 import semver from 'semver';
 import type { Entry } from './check-context.js';
-import type { AnyResource, ConditionResource, DeploymentResource, GroupResource, HostResource, PackageResource, RelayResource, ScheduleResource, Snapshot } from './types.js';
+import type {
+  AnyResource,
+  ConditionResource,
+  DeploymentResource,
+  GroupResource,
+  HostResource,
+  PackageResource,
+  RelayResource,
+  ScheduleResource,
+  Snapshot,
+  TrustPolicyResource,
+} from './types.js';
 
 /** Builds the snapshot of a load that found no error. */
 export function buildSnapshot(entries: readonly Entry[], revision: string): Snapshot {
@@ -33,6 +44,7 @@ export function buildSnapshot(entries: readonly Entry[], revision: string): Snap
     schedules: byName<ScheduleResource>('Schedule'),
     deployments: byName<DeploymentResource>('Deployment'),
     relays: byName<RelayResource>('Relay'),
+    trustPolicies: byName<TrustPolicyResource>('TrustPolicy'),
   });
 }
 

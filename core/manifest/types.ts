@@ -36,8 +36,12 @@ export interface CommandSpec {
 export interface ArtifactRef {
   readonly sha256: string;
   readonly size: number;
+  /** Bytes of file content the archive unpacks to; extraction stops past it. Absent: not bounded. */
+  readonly unpackedSize?: number;
   /** A path in the manifest repository or an http(s) URL; absent: already in the content store. */
   readonly source?: string;
+  /** Publisher signatures over name, version, sha256 and size (core/signing/publisher.ts). */
+  readonly signatures?: readonly { readonly key: string; readonly signature: string }[];
 }
 
 export interface PackageSpec {
@@ -56,7 +60,7 @@ export interface PackageSpec {
 
 export interface SoftwareRequirement {
   readonly name: string;
-  /** A semver range; absent: any version. */
+  /** A version range (npm syntax), compared by the reporting source's rules (core/versions); absent: any version. */
   readonly version?: string;
 }
 
@@ -142,6 +146,27 @@ export interface RelaySpec {
   readonly serves: { readonly groups: readonly string[]; readonly hosts: readonly string[] };
   /** Where the relay sends magic packets (`ADDR[:PORT]`); absent: its `--wake-broadcast`. */
   readonly wakeBroadcast?: string;
+  /** The site's multicast session (docs/multicast.md); `rate` in bytes per second. */
+  readonly multicast?: { readonly group: string; readonly port: number; readonly ttl?: number; readonly rate?: number };
+}
+
+/** One publisher key of a TrustPolicy. */
+export interface TrustedKeySpec {
+  readonly name?: string;
+  /** SPKI PEM. */
+  readonly publicKey: string;
+  /** `SHA256:…`, computed at load. */
+  readonly fingerprint: string;
+  /** Exact names, `prefix*`, or `*`. */
+  readonly packages: readonly string[];
+  /** RFC 3339 with offset. */
+  readonly expires?: string;
+  /** Why it was revoked. */
+  readonly revoked?: string;
+}
+
+export interface TrustPolicySpec {
+  readonly publishers: readonly TrustedKeySpec[];
 }
 
 export type PackageResource = Resource<'Package', PackageSpec>;
@@ -151,7 +176,8 @@ export type HostResource = Resource<'Host', HostSpec>;
 export type ScheduleResource = Resource<'Schedule', ScheduleSpec>;
 export type DeploymentResource = Resource<'Deployment', DeploymentSpec>;
 export type RelayResource = Resource<'Relay', RelaySpec>;
-export type AnyResource = PackageResource | ConditionResource | GroupResource | HostResource | ScheduleResource | DeploymentResource | RelayResource;
+export type TrustPolicyResource = Resource<'TrustPolicy', TrustPolicySpec>;
+export type AnyResource = PackageResource | ConditionResource | GroupResource | HostResource | ScheduleResource | DeploymentResource | RelayResource | TrustPolicyResource;
 export type Kind = AnyResource['kind'];
 
 /**
@@ -169,6 +195,7 @@ export interface Snapshot {
   readonly schedules: ReadonlyMap<string, ScheduleResource>;
   readonly deployments: ReadonlyMap<string, DeploymentResource>;
   readonly relays: ReadonlyMap<string, RelayResource>;
+  readonly trustPolicies: ReadonlyMap<string, TrustPolicyResource>;
 }
 
 /** One manifest file as read by the caller (core/ does no I/O). */
@@ -196,6 +223,8 @@ export interface LoadLimits {
   readonly maxDocuments: number;
   /** Most alias expansions in one document, against "billion laughs" (default 100). */
   readonly maxAliasCount: number;
+  /** Most bytes of all manifest files together (default 64 MiB); files past it are not read. */
+  readonly maxTotalBytes: number;
 }
 
 /** What a load read, for summaries (`ok: 45 resources in 12 files`). */

@@ -5,7 +5,8 @@
  */
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
-import type { Document, LineCounter, Node } from 'yaml';
+import type { CST, Document, LineCounter as Lines, Node, Scalar } from 'yaml';
+import { formatPath } from './json-path.js';
 import type { SourcePosition } from './types.js';
 
 let library: typeof Yaml | undefined;
@@ -31,32 +32,34 @@ export type Target = 'key' | 'value';
  * re-parsing the few files that have problems. Also turns offsets into line and column.
  */
 export class FileTrees {
-  private docs: Document.Parsed[] | undefined;
+  private docs: (Document.Parsed | undefined)[] | undefined;
 
   /** `lines`: the line counter of a parse that already read the whole text, if any. */
   constructor(
     readonly file: string,
     private readonly text: string,
     private readonly maxDocuments: number,
-    private lines?: LineCounter,
+    private lines?: Lines,
   ) {}
 
-  /** The `index`-th document of the file (empty ones counted). */
+  /** The `index`-th document of the file (empty ones counted); undefined for one refused before composing. */
   document(index: number): Document.Parsed | undefined {
     if (this.docs === undefined) {
       this.docs = [];
-      const { Composer, LineCounter, Parser } = yaml();
-      const lines = this.lines === undefined ? (this.lines = new LineCounter()) : undefined;
-      const composer = new Composer(composeOptions);
-      // biome-ignore lint/suspicious/noConfusingLabels: one labelled block, left early once the documents wanted are read
-      outer: {
-        for (const token of new Parser(lines?.addNewLine).parse(this.text)) {
-          for (const doc of composer.next(token)) if (this.docs.push(doc) > this.maxDocuments) break outer;
-        }
-        for (const doc of composer.end()) this.docs.push(doc);
-      }
+      const lines = this.lines === undefined ? (this.lines = new (yaml().LineCounter)()) : undefined;
+      for (const doc of composeDocuments(this.text, lines)) if (this.docs.push('offset' in doc ? undefined : doc) > this.maxDocuments) break;
     }
     return this.docs[index];
+  }
+
+  /** The text between two offsets, as written. */
+  slice(from: number, to: number): string {
+    return this.text.slice(from, to);
+  }
+
+  /** Keeps trees already composed (of a file known to have problems), so locating them does not parse it again. */
+  keep(docs: (Document.Parsed | undefined)[]): void {
+    this.docs = docs;
   }
 
   /** FILE:LINE:COL of an offset into the text (the trees are parsed first when no line counter is known). */
@@ -67,7 +70,55 @@ export class FileTrees {
   }
 }
 
-const composeOptions = { prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' } as const;
+// logLevel 'error': the library's own warnings (a collection used as a key) never reach the user's
+// terminal; what they warn about is refused before composing (shapeProblem).
+const composeOptions = { prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2', logLevel: 'error' } as const;
+
+/** Deepest nesting of lists and mappings a document may have; manifests need fewer than ten levels. */
+export const maxDepth = 64;
+
+/** A document refused before composing: where, and why. */
+interface Refused {
+  readonly offset: number;
+  readonly message: string;
+}
+
+/**
+ * Every document of `text`, composed, or Refused for one whose shape the composer (recursive)
+ * and everything after it must not see: nesting deeper than maxDepth, a list or mapping as a key.
+ */
+function* composeDocuments(text: string, lines?: Lines): Generator<Document.Parsed | Refused> {
+  const { Composer, Parser } = yaml();
+  const composer = new Composer(composeOptions);
+  for (const token of new Parser(lines?.addNewLine).parse(text)) {
+    const refused = token.type === 'document' ? shapeProblem(token) : undefined;
+    if (refused === undefined) {
+      yield* composer.next(token);
+      continue;
+    }
+    yield* composer.end();
+    yield refused;
+  }
+  yield* composer.end();
+}
+
+/** The first part of a parsed (CST) document nested too deep or used as a key; iterative, so any depth is safe. */
+function shapeProblem(doc: CST.Document): Refused | undefined {
+  const stack: [CST.Token | null | undefined, number][] = [[doc.value, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [token, depth] = top;
+    if (token == null || (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection')) continue;
+    if (depth >= maxDepth) return { offset: token.offset, message: `lists and mappings are nested more than ${maxDepth} levels deep here; a manifest needs only a few levels` };
+    for (const item of token.items) {
+      const key = 'key' in item ? item.key : undefined;
+      if (key != null && (key.type === 'block-map' || key.type === 'block-seq' || key.type === 'flow-collection')) {
+        return { offset: key.offset, message: 'a list or mapping is used as a mapping key; keys are plain names (quote the key if it is meant as text)' };
+      }
+      stack.push([item.value, depth + 1]);
+    }
+  }
+  return undefined;
+}
 
 /** One YAML document of a file, its plain value and a locator for any path inside it. */
 export class YamlDocument {
@@ -77,6 +128,8 @@ export class YamlDocument {
     private readonly startPosition: SourcePosition,
     /** The document's JSON value (aliases expanded). */
     readonly value: unknown,
+    /** Paths of numbers already reported as inexact (beyond 2^53, 1e400): their value is not to be judged again. */
+    readonly inexact: readonly JsonPath[] = [],
   ) {}
 
   get file(): string {
@@ -93,8 +146,21 @@ export class YamlDocument {
    * beyond what the document holds is located at the deepest part that exists.
    */
   at(path: JsonPath, target: Target = 'value'): SourcePosition {
+    const chosen = this.node(path, target);
+    const offset = chosen?.range?.[0];
+    return offset === undefined ? this.start() : this.trees.position(offset);
+  }
+
+  /** The text the author wrote for the scalar at `path` (e.g. `2.10`, which reads as the number 2.1); undefined for anything else. */
+  written(path: JsonPath): string | undefined {
+    const node = this.node(path, 'value');
+    if (!yaml().isScalar(node) || node.range == null) return undefined;
+    return this.trees.slice(node.range[0], node.range[1]);
+  }
+
+  private node(path: JsonPath, target: Target): Node | undefined {
     const doc = this.trees.document(this.index);
-    if (doc === undefined) return this.start();
+    if (doc === undefined) return undefined;
     const { isAlias, isMap, isPair, isScalar, isSeq } = yaml();
     let node: unknown = doc.contents;
     let keyNode: Node | undefined;
@@ -114,9 +180,7 @@ export class YamlDocument {
         keyNode = node as Node;
       } else break;
     }
-    const chosen = target === 'key' && keyNode !== undefined ? keyNode : ((node as Node | null | undefined) ?? keyNode);
-    const offset = chosen?.range?.[0];
-    return offset === undefined ? this.start() : this.trees.position(offset);
+    return target === 'key' && keyNode !== undefined ? keyNode : ((node as Node | null | undefined) ?? keyNode);
   }
 }
 
@@ -141,14 +205,14 @@ export interface ParseLimits {
   readonly maxAliasCount: number;
   /** What is reported at the first document past maxDocuments. */
   readonly tooManyMessage: string;
+  /** Keep the node trees for locating problems (for a file known to have some); default: parse again when needed. */
+  readonly keepTrees?: boolean;
 }
 
 /** Parses every document of one file; syntax errors, duplicate keys and alias bombs become problems. */
 export function parseYamlFile(file: string, text: string, limits: ParseLimits): ParsedFile {
-  const { Composer, LineCounter, Parser, isAlias, isMap, isSeq } = yaml();
+  const { LineCounter, isAlias, isMap, isSeq } = yaml();
   const lines = new LineCounter();
-  const parser = new Parser(lines.addNewLine);
-  const composer = new Composer(composeOptions);
   const trees = new FileTrees(file, text, limits.maxDocuments, lines);
   const documents: YamlDocument[] = [];
   const problems: ReadProblem[] = [];
@@ -156,12 +220,20 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
   let count = 0;
   let resources = 0;
 
-  const take = (doc: Document.Parsed): boolean => {
+  const counted = (offset: number): boolean => {
     count++;
-    if (count > limits.maxDocuments) {
-      problems.push({ ...position(doc.range[0]), severity: 'error', message: limits.tooManyMessage });
-      return false;
-    }
+    if (count <= limits.maxDocuments) return true;
+    problems.push({ ...position(offset), severity: 'error', message: limits.tooManyMessage });
+    return false;
+  };
+  const refuse = (doc: Refused): boolean => {
+    if (!counted(doc.offset)) return false;
+    resources++;
+    problems.push({ ...position(doc.offset), severity: 'error', message: doc.message });
+    return true;
+  };
+  const take = (doc: Document.Parsed): boolean => {
+    if (!counted(doc.range[0])) return false;
     for (const w of doc.warnings) problems.push({ ...position(w.pos[0]), severity: 'warning', message: yamlMessage(w.code, w.message, text, w.pos) });
     if (isEmpty(doc)) {
       for (const e of doc.errors) problems.push({ ...position(e.pos[0]), severity: 'error', message: yamlMessage(e.code, e.message, text, e.pos) });
@@ -178,6 +250,8 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
       problems.push({ ...start, severity: 'error', message: `this document is ${what}, not a mapping; each document is one resource with apiVersion, kind, metadata and spec` });
       return true;
     }
+    const inexact = inexactNumbers(doc, text);
+    for (const n of inexact) problems.push({ ...position(n.offset), severity: 'error', message: n.message });
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
@@ -189,18 +263,66 @@ export function parseYamlFile(file: string, text: string, limits: ParseLimits): 
       problems.push({ ...start, severity: 'error', message });
       return true;
     }
-    documents.push(new YamlDocument(trees, count - 1, start, value));
+    documents.push(
+      new YamlDocument(
+        trees,
+        count - 1,
+        start,
+        value,
+        inexact.map((n) => n.path),
+      ),
+    );
     return true;
   };
 
-  // biome-ignore lint/suspicious/noConfusingLabels: one labelled block, left early once the documents wanted are read
-  outer: {
-    for (const token of parser.parse(text)) {
-      for (const doc of composer.next(token)) if (!take(doc)) break outer;
-    }
-    for (const doc of composer.end()) if (!take(doc)) break outer;
+  const kept: (Document.Parsed | undefined)[] = [];
+  for (const doc of composeDocuments(text, lines)) {
+    if (limits.keepTrees === true) kept.push('offset' in doc ? undefined : doc);
+    if ('offset' in doc ? !refuse(doc) : !take(doc)) break;
   }
+  if (limits.keepTrees === true) trees.keep(kept);
   return { documents, problems, resources, count };
+}
+
+/**
+ * Numbers JavaScript cannot hold exactly: beyond ±(2^53 − 1), or infinite (`1e400`, `.inf`), or
+ * NaN. Each is refused with the text the author wrote, rather than checked later as a rounded value.
+ */
+function inexactNumbers(doc: Document.Parsed, text: string): (Refused & { readonly path: JsonPath })[] {
+  const { isPair, isScalar, isSeq, visit } = yaml();
+  const found: (Refused & { readonly path: JsonPath })[] = [];
+  visit(doc, {
+    Scalar(_key, node, path) {
+      const n = node.value;
+      if (typeof n !== 'number' || Math.abs(n) <= Number.MAX_SAFE_INTEGER || node.range === undefined || node.range === null) return;
+      const source = text.slice(node.range[0], node.range[1]);
+      const written = source.length > 24 ? `${source.slice(0, 12)}… (${source.length} characters)` : source;
+      const at = pathOf(path, node);
+      const where = formatPath(at);
+      const why = Number.isNaN(n) ? 'is not a number' : 'is too large a number: Ferry reads numbers up to 9007199254740991 (2^53 − 1) exactly';
+      found.push({
+        path: at,
+        offset: node.range[0],
+        message: `${where === '' ? '' : `${where}: `}${written} ${why}${Number.isNaN(n) ? '' : ' (use a unit, e.g. 4GiB, or quote it if it is text)'}`,
+      });
+    },
+  });
+  return found;
+
+  /** The JSON path of a scalar from its ancestors (a number used as a key: the path of its mapping). */
+  function pathOf(ancestors: readonly unknown[], node: Scalar): (string | number)[] {
+    const out: (string | number)[] = [];
+    const chain = [...ancestors, node];
+    for (let i = 0; i < chain.length - 1; i++) {
+      const here = chain[i];
+      const next = chain[i + 1];
+      if (isPair(here)) {
+        if (next !== here.value) return out;
+        out.push(isScalar(here.key) ? String(here.key.value) : '?');
+      } else if (isSeq(here)) out.push(here.items.indexOf(next as never));
+    }
+    return out;
+  }
 }
 
 function isEmpty(doc: Document.Parsed): boolean {

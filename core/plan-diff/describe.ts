@@ -44,5 +44,12 @@ export function describeCommand(spec: CommandSpec | undefined): string {
 
 /** The artifact as `sha256:0123456789ab (1.0 MiB)`. */
 export function describeArtifact(artifact: PlanAction['artifact']): string {
-  return `sha256:${artifact.sha256.slice(0, 12)} (${formatBytes(artifact.size)})`;
+  const signed = artifact.signatures?.length ? `, signed by ${artifact.signatures.map((s) => s.key).join(', ')}` : '';
+  return `sha256:${artifact.sha256.slice(0, 12)} (${formatBytes(artifact.size)}${signed})`;
+}
+
+/** The TrustPolicy keys an action declares: who may sign it, and their expiry or revocation. */
+export function describePublishers(publishers: PlanAction['publishers']): string {
+  if (!publishers?.length) return 'none';
+  return publishers.map((p) => `${p.key}${p.revoked !== undefined ? ` (revoked: ${p.revoked})` : p.expires !== undefined ? ` (expires ${p.expires})` : ''}`).join(', ');
 }

@@ -1,6 +1,6 @@
 /** What differs between two versions of one action, property by property, in words. */
 import type { PlanAction, PlannedStatus } from '../plan/types.js';
-import { describeArtifact, describeCommand, describeConditions, describeTransfer, describeWindows } from './describe.js';
+import { describeArtifact, describeCommand, describePublishers, describeConditions, describeTransfer, describeWindows } from './describe.js';
 import { sameValue } from './same-value.js';
 import type { ActionSummary, FieldChange } from './types.js';
 
@@ -59,6 +59,7 @@ export function diffAction(before: PlanAction, after: PlanAction): FieldChange[]
   }
   if (before.shutdownAfter !== after.shutdownAfter) add('shutdownAfter', yesNo(before.shutdownAfter), yesNo(after.shutdownAfter));
   if (before.suspended !== after.suspended) add('suspended', yesNo(before.suspended), yesNo(after.suspended));
+  if (!sameValue(before.publishers, after.publishers)) add('publishers', describePublishers(before.publishers), describePublishers(after.publishers));
   return changes;
 }
 

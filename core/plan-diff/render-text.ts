@@ -64,6 +64,7 @@ const fieldLabel: Readonly<Record<FieldChange['field'], string>> = {
   commands: 'commands',
   shutdownAfter: 'shut down after',
   suspended: 'suspended',
+  publishers: 'publisher keys',
 };
 
 /** `install text-editor@2.5.0`. */

@@ -36,7 +36,8 @@ export type ActionField =
   | 'transfer'
   | 'commands'
   | 'shutdownAfter'
-  | 'suspended';
+  | 'suspended'
+  | 'publishers';
 
 /** One property of an action that differs, both sides in words. */
 export interface FieldChange {

@@ -3,6 +3,8 @@
  * Times are RFC 3339 strings in UTC; sizes are bytes; durations milliseconds.
  */
 import type { CommandSpec, ConditionSpec } from '../manifest/types.js';
+import type { KeyTransition } from '../signing/key-transition.js';
+import type { DeclaredPublisher, PublisherSignature } from '../signing/publisher.js';
 
 export interface SoftwareItem {
   readonly name: string;
@@ -71,7 +73,18 @@ export interface PlanAction {
   readonly reason?: string;
   /** Action ids that must finish first. */
   readonly blockedBy: readonly string[];
-  readonly artifact: { readonly sha256: string; readonly size: number };
+  readonly artifact: {
+    readonly sha256: string;
+    readonly size: number;
+    /** Bytes of file content it unpacks to, when the Package declares it (extraction stops past it). */
+    readonly unpackedSize?: number;
+    /** sha256 of each `size`-byte chunk, when the controller has them: a multicast receiver drops a chunk that fails at once. */
+    readonly chunks?: { readonly size: number; readonly sha256: readonly string[] };
+    /** The publishers' signatures from the Package manifest (core/signing/publisher.ts). */
+    readonly signatures?: readonly PublisherSignature[];
+  };
+  /** The TrustPolicy entries covering this package at the plan's revision: an agent narrows its pinned keys by them. */
+  readonly publishers?: readonly DeclaredPublisher[];
   readonly install?: CommandSpec;
   readonly uninstall?: CommandSpec;
   readonly detect?: CommandSpec;
@@ -97,6 +110,23 @@ export interface ContentSource {
   readonly name: string;
   /** Base URL; content is at `${url}/v1/content/${sha256}`. Absent for the controller: the agent's --server. */
   readonly url?: string;
+  /**
+   * The source's multicast session (docs/multicast.md): a `distribute.multicast` action's
+   * artifact is sent to this group in blocks once hosts join at `URL/v1/multicast/{sha256}/join`.
+   */
+  readonly multicast?: MulticastAnnouncement;
+}
+
+/** Where and how a source multicasts: the session of an action is this, its artifact, and its distribution's opening. */
+export interface MulticastAnnouncement {
+  readonly group: string;
+  readonly port: number;
+  /** Hops (default 1). */
+  readonly ttl?: number;
+  /** Bytes per second the sender puts on the wire. */
+  readonly rate?: number;
+  /** Artifact bytes per datagram. */
+  readonly blockSize: number;
 }
 
 /** What the pure planner decides for one host: everything of a plan but its envelope. */
@@ -112,12 +142,24 @@ export interface Plan extends HostPlan {
   readonly revision: string;
   readonly generatedAt: string;
   readonly expiresAt: string;
+  /** During a controller key rotation: the next key and the current key's vouch for it. */
+  readonly keyTransition?: KeyTransition;
   readonly signature?: string;
+  /** During a controller key rotation: the next key's signature (over the same bytes as `signature`). */
+  readonly nextSignature?: string;
 }
 
 /** Action states reported by agents (DESIGN §2); their order: `./action-states.ts`. */
 export type { ActionState } from './action-states.js';
 import type { ActionState } from './action-states.js';
+
+/** What an agent verified before an install: the plan's revision, the artifact's digest, the publisher key whose signature held. */
+export interface Custody {
+  readonly revision: string;
+  readonly sha256: string;
+  /** Fingerprint of the publisher key the host's pinned trust accepted; absent: the host pins no publisher key for this package. */
+  readonly publisher?: string;
+}
 
 /** One result an agent reports; `id` makes reports idempotent. */
 export interface ActionReport {
@@ -131,6 +173,8 @@ export interface ActionReport {
   /** The last 4 KiB of the program's output. */
   readonly output?: string;
   readonly reason?: string;
+  /** With `installed`: what the host verified before it installed — its chain of custody (`ferry audit`). */
+  readonly custody?: Custody;
   /** Where the report came from when not the agent's own post (`from a bundle, applied at …`); set by the controller at import. */
   readonly source?: string;
 }

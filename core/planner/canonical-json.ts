@@ -1,7 +1,7 @@
 /** Canonical plan bytes and their content hash (DESIGN §5: RFC 8785 via `canonicalize`). */
 import canonicalize from 'canonicalize';
 import type { HostPlan } from '../plan/types.js';
-import { planDigest, planText } from './plan-digest.js';
+import { planDigest, planPartsText, planText } from './plan-digest.js';
 
 /** RFC 8785 (JCS) text of a JSON value. */
 export function canonicalJson(value: unknown): string {
@@ -13,6 +13,14 @@ export function canonicalJson(value: unknown): string {
 /** canonicalJson(plan), assembled from cached pieces for plans the planner made. */
 export function canonicalPlanJson(plan: HostPlan): string {
   return planText(plan);
+}
+
+/**
+ * canonicalJson(document) for a document made around planner-made plan parts (a signed plan's
+ * envelope): frozen parts are the planner's, immutable, and their text is made once.
+ */
+export function canonicalPlanDocumentJson(document: object): string {
+  return planPartsText(document);
 }
 
 const remembered = new WeakMap<HostPlan, string>();

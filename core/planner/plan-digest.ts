@@ -91,6 +91,15 @@ function sharedPlan(plan: unknown): HostPlan | undefined {
 /** The part after the actions: `"host":H,"sources":S}` minus the `"host":` the prefix holds. */
 const tail = (plan: HostPlan) => `${jcs(plan.host)},"sources":${text(plan.sources, new Set())}}`;
 
+/**
+ * canonicalize(value), byte for byte, reusing the text of what the planner froze (shared action
+ * lists, actions, source lists): a plan document wrapped around a planner-made plan costs its own
+ * fields, not its actions. Only for values whose frozen parts are planner-made or never change.
+ */
+export function planPartsText(value: unknown): string {
+  return text(value, new Set());
+}
+
 /** RFC 8785 text of a plan; byte-identical to `canonicalize(plan)`, faster for planner-made plans. */
 export function planText(plan: HostPlan): string {
   const p = sharedPlan(plan);

@@ -8,10 +8,34 @@ import type { DeploymentOutcome, FleetPlan, PlanningContext } from './types.js';
 
 /** Desired state × inventories × context → one plan per host; pure and deterministic. */
 export function planFleet(snapshot: Snapshot, inventories: readonly Inventory[], ctx: PlanningContext): FleetPlan {
+  return runSteps(planFleetSteps(snapshot, inventories, ctx));
+}
+
+/** Hosts planned between two yields of the `…Steps` generators. */
+export const hostsPerStep = 500;
+
+/**
+ * planFleet as steps: yields after building the fleet state and after every `hostsPerStep` hosts,
+ * so a caller may let other work run between them; returns exactly what planFleet returns.
+ */
+export function* planFleetSteps(snapshot: Snapshot, inventories: readonly Inventory[], ctx: PlanningContext): Generator<void, FleetPlan> {
   const state = buildState(snapshot, inventories, ctx);
+  yield;
   const plans = new Map<string, HostPlan>();
-  for (const host of state.hosts) plans.set(host, planOneHost(state, host));
+  let n = 0;
+  for (const host of state.hosts) {
+    plans.set(host, planOneHost(state, host));
+    if (++n % hostsPerStep === 0) yield;
+  }
   return finish(state, plans);
+}
+
+/** Runs steps to their end without pausing. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
 }
 
 type Lookups = Pick<HostInputs, 'templates' | 'leaveTemplate'>;

@@ -130,6 +130,7 @@ function decide(inputs: HostInputs, layout: HostLayout, leaves: readonly Draft[]
           ? inputs.unavailable?.get(template.definition!.spec.artifact.sha256)
           : undefined;
       if (missing !== undefined) block(draft, `content unavailable: ${missing}`);
+      if (template.publisherBlock !== undefined && template.op === 'install' && !byFerry) block(draft, template.publisherBlock);
       if (wait > 0 && draft.status !== 'blocked' && draft.status !== 'not-applicable') set(draft, 'waiting', sharing.waiting(rollout, wait));
       drafts.push(draft);
     }
@@ -284,6 +285,7 @@ function toAction(fixed: FixedFields, draft: Draft): PlanAction {
     ...(draft.reason === undefined ? {} : { reason: draft.reason }),
     blockedBy: draft.blockedBy,
     artifact: fixed.artifact,
+    ...(fixed.publishers === undefined ? {} : { publishers: fixed.publishers }),
     ...(fixed.install === undefined ? {} : { install: fixed.install }),
     ...(fixed.uninstall === undefined ? {} : { uninstall: fixed.uninstall }),
     ...(fixed.detect === undefined ? {} : { detect: fixed.detect }),

@@ -11,8 +11,8 @@ import type { HostPlan, Inventory } from '../plan/types.js';
 import { utcDayStart } from '../schedules/index.js';
 import { canonicalJson } from './canonical-json.js';
 import { installedIndex, invertTargets, lazy, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
-import { finish, planFleet, planOneHost } from './plan-fleet.js';
-import { affectedPackages, changedNames } from './snapshot-changes.js';
+import { finish, hostsPerStep, planFleetSteps, planOneHost, runSteps } from './plan-fleet.js';
+import { affectedPackages, changedNames, trustPatterns } from './snapshot-changes.js';
 import { PlanSharing } from './plan-sharing.js';
 import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { WindowCache, type ActionTemplate } from './templates.js';
@@ -27,19 +27,29 @@ interface Inputs {
 
 /** Re-plans only hosts whose inputs changed; `replanned` lists them (and hosts that left the fleet), sorted. */
 export function replan(previous: Inputs & { readonly result: FleetPlan }, next: Inputs): { result: FleetPlan; replanned: readonly string[] } {
+  return runSteps(replanSteps(previous, next));
+}
+
+/** replan as steps (see planFleetSteps): returns exactly what replan returns. */
+export function* replanSteps(previous: Inputs & { readonly result: FleetPlan }, next: Inputs): Generator<void, { result: FleetPlan; replanned: readonly string[] }> {
   const prev = stateOf(previous.result);
   const controller = next.ctx.controllerSource ?? DEFAULT_CONTROLLER;
   const unavailable = (ctx: PlanningContext) => canonicalJson([...(ctx.unavailable ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   // Content availability changes rarely (a revision, a push): plan everything again then.
   const contentChanged = prev !== undefined && unavailable(next.ctx) !== unavailable(prev.ctx);
   if (prev === undefined || contentChanged || utcDayStart(next.ctx.now) !== prev.dayStart || canonicalJson(controller) !== canonicalJson(prev.controller)) {
-    const result = planFleet(next.snapshot, next.inventories, next.ctx);
+    const result = yield* planFleetSteps(next.snapshot, next.inventories, next.ctx);
     return { result, replanned: [...new Set([...result.plans.keys(), ...previous.result.plans.keys()])].sort() };
   }
-  return incremental(prev, previous.result, next, controller);
+  return yield* incremental(prev, previous.result, next, controller);
 }
 
-function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, controller: FleetState['controller']): { result: FleetPlan; replanned: readonly string[] } {
+function* incremental(
+  prev: FleetState,
+  prevResult: FleetPlan,
+  next: Inputs,
+  controller: FleetState['controller'],
+): Generator<void, { result: FleetPlan; replanned: readonly string[] }> {
   const before = prev.snapshot;
   const snap = next.snapshot;
   const dirty = new Set<string>();
@@ -53,7 +63,7 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
   const changedDeployments = changedNames(before.deployments, snap.deployments);
   const changedConditions = changedNames(before.conditions, snap.conditions);
   const changedSchedules = changedNames(before.schedules, snap.schedules);
-  const packages = affectedPackages(before, snap, changedConditions, changedSchedules);
+  const packages = affectedPackages(before, snap, changedConditions, changedSchedules, trustPatterns(before, snap));
 
   // Inventories: by identity first, content second.
   const inventories = next.inventories === prev.inventoryList ? prev.inventories : inventoryIndex(next.inventories);
@@ -194,14 +204,22 @@ function incremental(prev: FleetState, prevResult: FleetPlan, next: Inputs, cont
     leaveTemplates,
     sharing: new PlanSharing(),
   };
+  yield;
   let plans: Map<string, HostPlan>;
+  let n = 0;
   if (hosts === prev.hosts && prevResult.plans.size === hosts.length) {
     // Same hosts in the same order: copy the previous plans and replace the dirty ones.
     plans = new Map(prevResult.plans);
-    for (const h of dirty) if (plans.has(h)) plans.set(h, planOneHost(state, h));
+    for (const h of dirty) {
+      if (plans.has(h)) plans.set(h, planOneHost(state, h));
+      if (++n % hostsPerStep === 0) yield;
+    }
   } else {
     plans = new Map();
-    for (const h of hosts) plans.set(h, dirty.has(h) ? planOneHost(state, h) : (prevResult.plans.get(h) ?? planOneHost(state, h)));
+    for (const h of hosts) {
+      plans.set(h, dirty.has(h) ? planOneHost(state, h) : (prevResult.plans.get(h) ?? planOneHost(state, h)));
+      if (++n % hostsPerStep === 0) yield;
+    }
   }
   return { result: finish(state, plans), replanned: [...dirty].sort() };
 }

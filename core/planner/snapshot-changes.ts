@@ -1,5 +1,6 @@
 /** Which resources differ between two snapshots, by kind, compared by content (not identity). */
 import type { Snapshot } from '../manifest/types.js';
+import { coversPackage } from '../signing/publisher.js';
 import { canonicalJson } from './canonical-json.js';
 
 interface HasSpec {
@@ -34,11 +35,12 @@ export function changedPackages(before: Snapshot, after: Snapshot): Set<string> 
  * Package names whose actions may plan differently: changed packages, users of changed conditions
  * or schedules, and everything that requires one of those, transitively (in either snapshot).
  */
-export function affectedPackages(before: Snapshot, after: Snapshot, conditions: ReadonlySet<string>, schedules: ReadonlySet<string>): Set<string> {
+export function affectedPackages(before: Snapshot, after: Snapshot, conditions: ReadonlySet<string>, schedules: ReadonlySet<string>, trust: readonly string[] = []): Set<string> {
   const affected = changedPackages(before, after);
   const requiredBy = new Map<string, Set<string>>();
   for (const snap of [before, after]) {
     for (const [name, versions] of snap.packages) {
+      if (trust.length > 0 && coversPackage(trust, name)) affected.add(name);
       for (const p of versions.values()) {
         if (p.spec.conditions.some((c) => conditions.has(c))) affected.add(name);
         if (p.spec.installWindow !== undefined && schedules.has(p.spec.installWindow)) affected.add(name);
@@ -60,4 +62,13 @@ export function affectedPackages(before: Snapshot, after: Snapshot, conditions: 
     }
   }
   return affected;
+}
+
+/** The package patterns of TrustPolicies added, removed or changed between two snapshots: their packages' actions declare other publishers. */
+export function trustPatterns(before: Snapshot, after: Snapshot): string[] {
+  const out: string[] = [];
+  for (const name of changedNames(before.trustPolicies, after.trustPolicies)) {
+    for (const snap of [before, after]) for (const p of snap.trustPolicies.get(name)?.spec.publishers ?? []) out.push(...p.packages);
+  }
+  return out;
 }

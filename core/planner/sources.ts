@@ -6,6 +6,13 @@
 import type { Snapshot } from '../manifest/types.js';
 import type { ContentSource } from '../plan/types.js';
 
+/**
+ * Artifact bytes per multicast datagram: with the 24-byte header, 8 bytes of UDP and 20 of IPv4
+ * a datagram is 1460 bytes and fits a 1500-byte Ethernet frame unfragmented (a lost fragment
+ * would cost the whole datagram).
+ */
+export const MULTICAST_BLOCK_SIZE = 1408;
+
 export const DEFAULT_CONTROLLER: ContentSource = Object.freeze({ kind: 'controller', name: 'controller' });
 
 /** Computes and shares source lists; hosts with the same relays share one frozen array. */
@@ -40,7 +47,10 @@ export class SourceTable {
     const key = usable.join('\0');
     let list = this.lists.get(key);
     if (list === undefined) {
-      const relays = usable.map((r): ContentSource => Object.freeze({ kind: 'relay', name: r, url: this.snapshot.relays.get(r)!.spec.url }));
+      const relays = usable.map((r): ContentSource => {
+        const { url, multicast } = this.snapshot.relays.get(r)!.spec;
+        return Object.freeze({ kind: 'relay', name: r, url, ...(multicast ? { multicast: Object.freeze({ ...multicast, blockSize: MULTICAST_BLOCK_SIZE }) } : {}) });
+      });
       list = Object.freeze([...relays, this.controller]);
       this.lists.set(key, list);
     }

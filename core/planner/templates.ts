@@ -6,6 +6,8 @@
 import type { ConditionResource, DeploymentResource, PackageResource, ScheduleResource, Snapshot } from '../manifest/types.js';
 import type { ConditionResult, PlanAction, TimeWindow } from '../plan/types.js';
 import { expandSchedule } from '../schedules/index.js';
+import { snapshotPublishers } from '../manifest/check-trust.js';
+import { artifactStatement, checkPublisher, coversPackage, type DeclaredPublisher, type TrustedPublisher } from '../signing/publisher.js';
 
 /** Days of windows a plan carries. */
 export const WINDOW_DAYS = 7;
@@ -24,6 +26,8 @@ export interface ActionTemplate {
   /** Condition names the snapshot does not define. */
   readonly missingConditions: readonly string[];
   readonly requires: readonly string[];
+  /** Why no new install may start: the publisher's key is revoked or expired (checked at the planning day's start). */
+  readonly publisherBlock?: string;
   /** Whether fixed() depends on the zone (a `timezone: host` schedule). */
   readonly zoneMatters: boolean;
   /** The action fields every host shares, for the host's time zone. */
@@ -32,7 +36,7 @@ export interface ActionTemplate {
 
 export type FixedFields = Pick<
   PlanAction,
-  'id' | 'deployment' | 'package' | 'version' | 'op' | 'artifact' | 'install' | 'uninstall' | 'detect' | 'distribute' | 'installWindows' | 'shutdownAfter'
+  'id' | 'deployment' | 'package' | 'version' | 'op' | 'artifact' | 'publishers' | 'install' | 'uninstall' | 'detect' | 'distribute' | 'installWindows' | 'shutdownAfter'
 >;
 
 /** Window expansion shared by every template of one planning run (from the UTC day start). */
@@ -81,6 +85,8 @@ export function makeTemplate(
   const zoneMatters = distributeSchedule?.spec.timezone === 'host' || installSchedule?.spec.timezone === 'host';
   const byZone = new Map<string, FixedFields>();
   const id = `${deploymentName}/${pkgName}@${version}/${op}`;
+  const publishers = op === 'install' ? declaredPublishers(snapshot, pkgName) : [];
+  const publisherBlock = op === 'install' && definition !== undefined && publishers.length > 0 ? blockOf(snapshot, definition, windows.from) : undefined;
 
   const build = (zone: string | undefined): FixedFields => {
     const d = dep?.spec.distribute;
@@ -99,7 +105,8 @@ export function makeTemplate(
       package: pkgName,
       version,
       op,
-      artifact: spec === undefined ? EMPTY_ARTIFACT : Object.freeze({ sha256: spec.artifact.sha256, size: spec.artifact.size }),
+      artifact: spec === undefined ? EMPTY_ARTIFACT : planArtifact(spec.artifact),
+      ...(op === 'install' && publishers.length > 0 ? { publishers } : {}),
       ...(op === 'install' && spec !== undefined ? { install: spec.install } : {}),
       ...(op === 'uninstall' && spec?.uninstall !== undefined ? { uninstall: spec.uninstall } : {}),
       ...(spec?.detect === undefined ? {} : { detect: spec.detect }),
@@ -118,6 +125,7 @@ export function makeTemplate(
     conditions,
     missingConditions,
     requires: op === 'install' ? (definition?.spec.requires ?? []) : [],
+    ...(publisherBlock === undefined ? {} : { publisherBlock }),
     zoneMatters,
     fixed(zone) {
       const key = zoneMatters ? (zone ?? '') : '';
@@ -129,6 +137,47 @@ export function makeTemplate(
       return f;
     },
   };
+}
+
+/** The plan's artifact: digest and size, and the publisher signatures (and unpacked size) when the Package has them. */
+function planArtifact(a: PackageResource['spec']['artifact'] & { readonly unpackedSize?: number }): PlanAction['artifact'] {
+  if (a.signatures === undefined && a.unpackedSize === undefined) return Object.freeze({ sha256: a.sha256, size: a.size });
+  return Object.freeze({
+    sha256: a.sha256,
+    size: a.size,
+    ...(a.unpackedSize !== undefined ? { unpackedSize: a.unpackedSize } : {}),
+    ...(a.signatures !== undefined ? { signatures: a.signatures } : {}),
+  });
+}
+
+const trustCache = new WeakMap<Snapshot, readonly TrustedPublisher[]>();
+
+/** The publisher check's refusal for a package version at `now`, undefined when it may be installed. */
+function blockOf(snapshot: Snapshot, definition: PackageResource, now: string): string | undefined {
+  let trusted = trustCache.get(snapshot);
+  if (trusted === undefined) trustCache.set(snapshot, (trusted = snapshotPublishers(snapshot)));
+  const { metadata, spec } = definition;
+  const verdict = checkPublisher(artifactStatement(metadata.name, spec.version, spec.artifact), spec.artifact.signatures ?? [], trusted, now);
+  return verdict.ok ? undefined : `publisher: ${verdict.reason}`;
+}
+
+/** The TrustPolicy keys covering a package name, as a plan declares them (fingerprints, no key material). */
+function declaredPublishers(snapshot: Snapshot, pkgName: string): readonly DeclaredPublisher[] {
+  const out: DeclaredPublisher[] = [];
+  for (const policy of snapshot.trustPolicies.values()) {
+    for (const p of policy.spec.publishers) {
+      if (!coversPackage(p.packages, pkgName)) continue;
+      out.push(
+        Object.freeze({
+          key: p.fingerprint,
+          packages: p.packages,
+          ...(p.expires !== undefined ? { expires: p.expires } : {}),
+          ...(p.revoked !== undefined ? { revoked: p.revoked } : {}),
+        }),
+      );
+    }
+  }
+  return Object.freeze(out);
 }
 
 /** Templates of a deployment's packages, in the order it lists them. */

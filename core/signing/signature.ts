@@ -1,7 +1,8 @@
 /**
  * The signing format of plans, offline bundles and results files (DESIGN §5):
  * an ed25519 signature, base64, over the RFC 8785 (JCS) canonical form of the
- * document without its `signature` field. Keys are passed in (PEM); core/ reads none.
+ * document without its `signature` and `nextSignature` fields (the second is the new key's
+ * signature during a controller key rotation). Keys are passed in (PEM); core/ reads none.
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -12,9 +13,9 @@ export interface Signable {
 
 export type VerifyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-/** The exact bytes a signature covers: JCS of the document minus `signature`. */
+/** The exact bytes a signature covers: JCS of the document minus `signature` and `nextSignature`. */
 export function signedBytes(doc: object): Buffer {
-  const { signature: _ignored, ...rest } = doc as Record<string, unknown>;
+  const { signature: _ignored, nextSignature: _next, ...rest } = doc as Record<string, unknown>;
   const text = canonicalize(rest);
   if (text === undefined) throw new TypeError('document cannot be canonicalized');
   return Buffer.from(text, 'utf8');

@@ -10,32 +10,15 @@
  * reach the worker without a copy; others are copied once. Each file sends one batch of
  * operations at a time, so many small pieces travel in few messages.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../module-worker.js';
 import type { FileOp, FileReply, FileRequest, FileResult } from './file-worker.js';
 
 export type { FileOp, FileResult } from './file-worker.js';
 
-/**
- * Starts the worker thread. Built (dist/, the published package), its code is file-worker.js
- * beside this module. Run from the .ts sources through tsx (the tests: mocha --import=tsx), there
- * is no .js here, and on Node 20 tsx does not register itself in worker threads (neither from the
- * parent's hooks nor from an execArgv `--import tsx`); so the worker starts from a one-line
- * bootstrap that loads file-worker.ts through tsx's require API inside the worker. Chosen over
- * pointing the tests at dist/: they always run the current source (which `npm test`'s tsc step
- * type-checks), with no build to forget and no stale dist/ when one test file is run alone. tsx is
- * resolved from this module, not from the working directory, with require's resolver: tsx may
- * run this module as CommonJS, where `import.meta.resolve` does not exist.
- */
+/** Starts the worker thread on file-worker (see lib/module-worker.ts for how, built or from source). */
 function startWorker(): Worker {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./file-worker.js', self));
-  const tsx = createRequire(self).resolve('tsx/cjs/api');
-  const worker = fileURLToPath(new URL('./file-worker.ts', self));
-  const load = `createRequire(${JSON.stringify(self)})(${JSON.stringify(tsx)}).require(${JSON.stringify(worker)}, ${JSON.stringify(self)});`;
-  const bootstrap = `import { createRequire } from 'node:module'; ${load}`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
+  return startModuleWorker(import.meta.url, './file-worker');
 }
 
 interface Pending {

@@ -18,6 +18,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** 14 lines, the last the cause: the text views show the last 10. */
+const installerOutput = `${Array.from({ length: 13 }, (_, i) => `step ${i + 1} ok`).join('\n')}\ndpkg: error: disk full\n`;
+
 describe('ferry admin commands', function () {
   this.timeout(60_000);
   let h: Harness;
@@ -30,6 +33,7 @@ describe('ferry admin commands', function () {
         { name: 'editor-2-4', suspended: false, packages: [{ name: 'text-editor', version: '2.4.1', state: 'present' }] },
         { name: 'browser', suspended: false, packages: [{ name: 'browser', version: '1.0.0', state: 'present' }] },
       ],
+      groups: { lab: ['web1', 'web2'], office: ['web1'] },
     });
     work = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
     env = { FERRY_SERVER: h.url, FERRY_TOKEN: h.adminToken };
@@ -44,7 +48,12 @@ describe('ferry admin commands', function () {
     const at = '2026-03-01T10:00:00.000Z';
     await h.request('POST', '/v1/hosts/web1/reports', {
       token: web1,
-      json: { results: [{ id: 'a', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 1, state: 'failed', at, exitCode: 3, reason: 'install.sh exited 3' }] },
+      json: {
+        results: [
+          { id: 'a0', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 1, state: 'downloading', at: '2026-03-01T09:59:00.000Z', bytesDone: 10 },
+          { id: 'a', actionId: 'editor-2-4/text-editor@2.4.1/install', serial: 1, state: 'failed', at, exitCode: 3, reason: 'install.sh exited 3', output: installerOutput },
+        ],
+      },
     });
     await h.request('POST', '/v1/hosts/web2/reports', {
       token: web2,
@@ -70,12 +79,42 @@ describe('ferry admin commands', function () {
     const enrolled = await h.request('POST', '/v1/enroll', { token: null, json: { token, host: 'via-cli' } });
     expect(enrolled.status).to.equal(201);
     const json = await runFerry(['token', 'create', '--json'], { env });
-    expect(JSON.parse(json.stdout)).to.have.keys('token', 'expiresAt');
+    expect(JSON.parse(json.stdout)).to.have.keys('token', 'id', 'expiresAt');
     const bad = await runFerry(['token', 'create', '--ttl', 'forever'], { env });
     expect(bad.code).to.equal(2);
     const compound = await runFerry(['token', 'create', '--ttl', '1h30m', '--json'], { env });
     expect(compound.code, compound.stderr).to.equal(0);
     expect(Date.parse(JSON.parse(compound.stdout).expiresAt) - Date.now()).to.be.within(5_400_000 - 60_000, 5_400_000 + 1000);
+  });
+
+  it('token list shows tokens without their secret, and token revoke ends one so it no longer enrolls', async () => {
+    const made = JSON.parse((await runFerry(['token', 'create', '--ttl', '2h', '--json'], { env })).stdout) as { token: string; id: string };
+    expect(made.id).to.match(/^[0-9a-f]{12}$/);
+    expect((await h.request('POST', '/v1/enroll', { token: null, json: { token: made.token, host: 'before-revoke' } })).status).to.equal(201);
+    const list = await runFerry(['token', 'list'], { env });
+    expect(list.code, list.stderr).to.equal(0);
+    expect(list.stdout).to.match(new RegExp(`${made.id}\\s+valid\\s+\\S+\\s+\\S+\\s+1\\s+20`));
+    expect(list.stdout).not.to.contain(made.token);
+    const revoked = await runFerry(['token', 'revoke', made.id], { env });
+    expect(revoked.code, revoked.stderr).to.equal(0);
+    expect(revoked.stdout).to.match(new RegExp(`^token ${made.id} revoked at \\S+; it enrolled 1 host\\(s\\), which stay enrolled\n$`));
+    const refused = await h.request('POST', '/v1/enroll', { token: null, json: { token: made.token, host: 'after-revoke' } });
+    expect(refused.status).to.equal(401);
+    const json = JSON.parse((await runFerry(['token', 'list', '--json'], { env })).stdout) as { tokens: { id: string; state: string; uses: number }[] };
+    expect(json.tokens.find((t) => t.id === made.id)).to.deep.include({ state: 'revoked', uses: 1 });
+    // By the secret itself, too; an unknown id is a 404 and exit 1.
+    const other = JSON.parse((await runFerry(['token', 'create', '--json'], { env })).stdout) as { token: string; id: string };
+    expect((await runFerry(['token', 'revoke', other.token, '--json'], { env })).code).to.equal(0);
+    const unknown = await runFerry(['token', 'revoke', 'ffffffffffff'], { env });
+    expect({ code: unknown.code, says: unknown.stderr.includes('no enrollment token ffffffffffff') }).to.deep.equal({ code: 1, says: true });
+  });
+
+  it('names FERRY_SERVER, not --server, when the environment variable is not a URL', async () => {
+    const r = await runFerry(['status'], { env: { FERRY_SERVER: 'ferry.example:8470', FERRY_TOKEN: 'x' } });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('FERRY_SERVER=ferry.example:8470 (environment variable) must be an http:// or https:// URL');
+    const flag = await runFerry(['status', '--server', 'nope'], { env: { FERRY_TOKEN: 'x' } });
+    expect(flag.stderr).to.contain('--server nope is not a URL');
   });
 
   it('status lists deployments with per-state counts and failing hosts, and exits 1 on failures', async () => {
@@ -106,6 +145,26 @@ describe('ferry admin commands', function () {
     const missing = await runFerry(['status', 'nope'], { env });
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('no deployment nope');
+  });
+
+  it('status DEPLOYMENT and hosts HOST show in text the exit code, the output tail, groups and history', async () => {
+    const tail = [
+      '    | … (4 earlier lines; --json has all the controller keeps)',
+      ...Array.from({ length: 9 }, (_, i) => `    | step ${i + 5} ok`),
+      '    | dpkg: error: disk full',
+    ];
+    const status = await runFerry(['status', 'editor-2-4'], { env });
+    expect(status.code).to.equal(1);
+    expect(status.stdout).to.contain(
+      ['', 'Failed on web1: editor-2-4/text-editor@2.4.1/install (exit code 3, at 2026-03-01T10:00:00.000Z): install.sh exited 3', ...tail, ''].join('\n'),
+    );
+    const host = await runFerry(['hosts', 'web1'], { env });
+    expect(host.code, host.stderr).to.equal(0);
+    expect(host.stdout).to.contain('\n  groups: lab, office\n');
+    expect(host.stdout).to.contain(['', 'Failed: editor-2-4/text-editor@2.4.1/install (exit code 3): install.sh exited 3', ...tail, ''].join('\n'));
+    expect(host.stdout).to.match(
+      /\nHistory \(newest 2 of 2\):\nAT\s+ACTION\s+STATE\s+REASON\n2026-03-01T10:00:00\.000Z\s+editor-2-4\/text-editor@2\.4\.1\/install\s+failed\s+install\.sh exited 3 \(exit 3\)\n2026-03-01T09:59:00\.000Z\s+editor-2-4\/text-editor@2\.4\.1\/install\s+downloading/,
+    );
   });
 
   it('hosts lists hosts and shows one', async () => {
@@ -143,7 +202,7 @@ describe('ferry admin commands', function () {
     const r = await runFerry(['package', 'push', file], { env });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal(`sha256: ${sha}\nsize: 300000\n`);
-    expect(await h.content.stat(sha)).to.deep.equal({ sha256: sha, size: 300_000 });
+    expect(await h.content.stat(sha)).to.deep.include({ sha256: sha, size: 300_000 });
     const again = await runFerry(['package', 'push', file, '--json'], { env });
     expect(JSON.parse(again.stdout)).to.deep.include({ sha256: sha, existed: true });
     const missing = await runFerry(['package', 'push', join(work, 'nope.tar.gz')], { env });

@@ -36,6 +36,19 @@ describe('ferry --help', () => {
     expect({ code: r.code, stdout: r.stdout, agent: agentVersion }).to.deep.equal({ code: 0, stdout: `${version}\n`, agent: version });
   });
 
+  it('`ferry help validate` shows the help of validate', async () => {
+    const r = await runFerry(['help', 'validate']);
+    const own = await runFerry(['validate', '--help']);
+    expect({ code: r.code, stdout: r.stdout }).to.deep.equal({ code: 0, stdout: own.stdout });
+    expect(r.stdout).to.contain('Usage: ferry validate');
+  });
+
+  it('suggests the command a typo was close to', async () => {
+    const r = await runFerry(['valdate', 'examples/manifests']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain("unknown command 'valdate examples/manifests'; did you mean `ferry validate`?");
+  });
+
   const usageCases = [
     { name: 'no command', args: [], stderr: '' },
     { name: 'an unknown command', args: ['frobnicate'], stderr: "unknown command 'frobnicate'" },

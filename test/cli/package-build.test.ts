@@ -69,8 +69,9 @@ describe('ferry package build', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  it('prints a Package manifest whose artifact sha256, size and source match the file it wrote', async () => {
+  it('prints a Package manifest whose artifact sha256, size, unpacked size and source match the file it wrote', async () => {
     await makeFolder(path.join(tmp, 'src'), files);
+    const unpackedBytes = files.reduce((n, f) => n + Buffer.byteLength(f.content), 0);
     const r = await runFerry(['package', 'build', 'src', '--name', 'tool', '--version', '1.0.0', '--out', 'artifacts'], { cwd: tmp });
     expect(r.stderr).to.match(/^wrote artifacts\/tool-1\.0\.0\.tar\.gz: 8 entries, .*, sha256 [0-9a-f]{64}\n$/);
     expect(r.code).to.equal(0);
@@ -81,7 +82,7 @@ describe('ferry package build', () => {
       metadata: { name: 'tool' },
       spec: {
         version: '1.0.0',
-        artifact: { sha256: await sha256Of(file), size: (await stat(file)).size, source: 'artifacts/tool-1.0.0.tar.gz' },
+        artifact: { sha256: await sha256Of(file), size: (await stat(file)).size, unpackedSize: unpackedBytes, source: 'artifacts/tool-1.0.0.tar.gz' },
         install: { command: ['sh', 'install.sh'] },
         uninstall: { command: ['sh', 'uninstall.sh'] },
       },

@@ -114,6 +114,27 @@ describe('ferry validate', () => {
     });
   });
 
+  it('names hostile input at FILE:LINE:COL, and no warning of Node or the YAML library reaches the terminal (issue 15)', async () => {
+    const dir = await fleet('hostile', {
+      'complex.yaml': host('clt1', '\n  labels:\n    ? [a, b]\n    : c'),
+      'deep.yaml': host('clt2', `{labels: {a: ${'['.repeat(3000)}${']'.repeat(3000)}}}`),
+      'numbers.yaml': pkg('1.0.0').replace('version: "1.0.0"', 'version: 2.10').replace('size: 10', 'size: 1e400'),
+    });
+    const r = await runFerry(['validate', dir]);
+    expect(r).to.deep.equal({
+      code: 1,
+      stderr: '',
+      stdout: [
+        'complex.yaml:6:7: error: a list or mapping is used as a mapping key; keys are plain names (quote the key if it is meant as text)',
+        'deep.yaml:4:81: error: lists and mappings are nested more than 64 levels deep here; a manifest needs only a few levels',
+        'numbers.yaml:5:12: error: spec.version: expected a string, got the number 2.10 (quote it: "2.10")',
+        'numbers.yaml:6:94: error: spec.artifact.size: 1e400 is too large a number: Ferry reads numbers up to 9007199254740991 (2^53 − 1) exactly (use a unit, e.g. 4GiB, or quote it if it is text)',
+        '4 errors in 3 files (3 resources)',
+        '',
+      ].join('\n'),
+    });
+  });
+
   const usage = [
     { name: 'a missing DIR', args: (r: string) => ['validate', join(r, 'nope')], stderr: 'does not exist' },
     { name: 'a file as DIR', args: () => ['validate', 'package.json'], stderr: 'is not a directory' },

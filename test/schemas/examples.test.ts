@@ -5,14 +5,20 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
+import * as ajvFormats from 'ajv-formats';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../support/ferry.js';
 
 const schemasDir = join(repoRoot, 'schemas');
 
+type AddFormats = (ajv: Ajv) => Ajv;
+const formatsModule = ajvFormats as unknown as { default: AddFormats | { default: AddFormats } };
+const addFormats: AddFormats = typeof formatsModule.default === 'function' ? formatsModule.default : formatsModule.default.default;
+
+/** The schemas as an editor reads them: plain draft-07, standard formats (`date-time`) known. */
 function plainAjv(): Ajv {
-  const ajv = new Ajv();
+  const ajv = addFormats(new Ajv());
   for (const f of readdirSync(schemasDir)
     .filter((n) => n.endsWith('.schema.json'))
     .sort()) {

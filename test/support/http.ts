@@ -19,7 +19,7 @@ export interface Reply {
 
 /**
  * A JSON request over node:http to 127.0.0.1:PORT through `agent`, from `localAddress` when given (many clients
- * on one machine: the bench and the onboarding test).
+ * on one machine: the fleet bench and the onboarding test).
  */
 export function sendJson(agent: Agent, port: number, method: string, path: string, token: string, body?: unknown, localAddress?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {

@@ -100,7 +100,7 @@ describe('agent/runner/executor: carrying plans out through the seams', () => {
       { actionId: id, serial: 1, state: 'downloading', bytesDone: 0 },
       { actionId: id, serial: 1, state: 'downloaded', bytesDone: 1000, reason: 'sha256 verified; from controller' },
       { actionId: id, serial: 1, state: 'installing' },
-      { actionId: id, serial: 1, state: 'installed', exitCode: 0, output: '' },
+      { actionId: id, serial: 1, state: 'installed', exitCode: 0, output: '', custody: { revision: 'main@sha1:abc', sha256: `editor${'0'.repeat(58)}` } },
     ]);
     expect(installer.runs).to.deep.equal([{ command: 'sh install.sh', dir: '/data/packages/editor/1.0.0' }]);
     expect(journal.software()).to.deep.equal([{ name: 'editor', version: '1.0.0', source: 'ferry' }]);

@@ -1,4 +1,4 @@
-/** Builds `dist/` (the `ferry` command tests run) when the agent's sources are newer than it. */
+/** Builds `dist/` (the `ferry` command tests run) when the sources (agent, controller, lib, core, cli) are newer than it. */
 import { execFile } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -29,7 +29,8 @@ async function builtAt(): Promise<number> {
 
 /** Runs `tsc -p .` (it emits even when someone else's file has a type error) if dist is stale. */
 export async function ensureBuilt(): Promise<void> {
-  const sources = Math.max(await newestSource(join(repoRoot, 'agent')), await newestSource(join(repoRoot, 'lib')), (await stat(join(repoRoot, 'cli/agent.ts'))).mtimeMs);
+  const dirs = ['agent', 'lib', 'controller', 'core', 'cli'];
+  const sources = Math.max(...(await Promise.all(dirs.map((d) => newestSource(join(repoRoot, d))))));
   if ((await builtAt()) >= sources) return;
   await new Promise<void>((resolve) => {
     execFile(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', repoRoot], { cwd: repoRoot }, () => resolve());

@@ -62,6 +62,7 @@ export interface Reply {
 export interface HarnessOptions {
   readonly enrollRateLimit?: EnrollRateLimit;
   readonly webhookSecret?: string;
+  readonly metricsToken?: string;
   readonly desired?: DesiredDeployment[];
   /** Group name → member hosts, offered as the applied revision's groups (needs `desired`). */
   readonly groups?: Readonly<Record<string, readonly string[]>>;
@@ -69,6 +70,22 @@ export interface HarnessOptions {
   readonly clock?: Clock;
   /** Default 0 here, so a plan stored by a test is served at once. */
   readonly planCacheMs?: number;
+  /** Called with the name of every store method the API calls (the test's own `store` calls are not counted). */
+  readonly onStoreCall?: (method: string) => void;
+}
+
+/** The real store, telling `onCall` the name of each method called through it. */
+function countingStore(store: Store, onCall: (method: string) => void): Store {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function' || typeof key !== 'string') return value;
+      return (...args: unknown[]) => {
+        onCall(key);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -83,7 +100,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const events: Events = { inventoryChanged: [], reportsIngested: [], overridesChanged: 0, refreshes: 0 };
   let ready = true;
   const deps: ApiDeps = {
-    store,
+    store: options.onStoreCall ? countingStore(store, options.onStoreCall) : store,
     content,
     keys: { publicKeyPem, adminToken },
     source: {
@@ -104,6 +121,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ready: () => ready,
     planCacheMs: options.planCacheMs ?? 0,
     ...(options.webhookSecret !== undefined && { webhookSecret: options.webhookSecret }),
+    ...(options.metricsToken !== undefined && { metricsToken: options.metricsToken }),
     ...(options.enrollRateLimit && { enrollRateLimit: options.enrollRateLimit }),
     ...(options.desired && {
       desired: {
@@ -180,6 +198,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await api.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -177,7 +177,7 @@ describe('controller/reconcile content and overrides', function () {
     await store.ingestReports(firstWave[0]!, [{ id: 'r1', actionId: id, serial: 1, state: 'failed', at: clock.now().toISOString(), reason: 'exit 1' }], clock.now());
     await reconciler.reconcileNow('reports');
     const reason = '1 of 4 hosts failed, more than maxFailures 0';
-    expect(await store.listOverrides()).to.deep.equal([{ deployment: 'apps', suspended: true, by: 'ferry:rollout', at: clock.now().toISOString(), reason }]);
+    expect(await store.listOverrides()).to.deep.equal([{ deployment: 'apps', suspended: true, by: 'ferry:rollout', at: clock.now().toISOString(), reason, gitSuspended: false }]);
     for (const h of firstWave) expect((await actions(h))[id]!.suspended, h).to.equal(true);
 
     // A new leader has no rollout progress in memory: the recorded override keeps it suspended.
@@ -234,7 +234,7 @@ describe('controller/reconcile content and overrides', function () {
 
     await fail(left); // now 2 of 4
     expect(await store.listOverrides()).to.deep.equal([
-      { deployment: 'apps', suspended: true, by: 'ferry:rollout', at: clock.now().toISOString(), reason: '2 of 4 hosts failed, more than maxFailures 1' },
+      { deployment: 'apps', suspended: true, by: 'ferry:rollout', at: clock.now().toISOString(), reason: '2 of 4 hosts failed, more than maxFailures 1', gitSuspended: false },
     ]);
   });
 

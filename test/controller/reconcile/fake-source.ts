@@ -24,7 +24,10 @@ export class FakeSource implements ManifestSource {
     return this.repoFiles.get(revision)?.get(path);
   }
   status(): SourceStatus {
-    return { kind: 'dir', url: 'memory', ready: this.snapshot !== undefined, ...(this.snapshot ? { revision: this.snapshot.revision } : {}) };
+    const condition = this.snapshot
+      ? ({ type: 'Ready', status: 'True', reason: 'Succeeded', message: `fetched ${this.snapshot.revision}` } as const)
+      : ({ type: 'Ready', status: 'Unknown', reason: 'WaitingForSource', message: 'no fetch has finished yet' } as const);
+    return { kind: 'dir', url: 'memory', ready: this.snapshot !== undefined, condition, fetchFailuresTotal: 0, ...(this.snapshot ? { revision: this.snapshot.revision } : {}) };
   }
 
   /** Makes `files` the current revision and tells the listeners. */

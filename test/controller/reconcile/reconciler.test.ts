@@ -239,6 +239,21 @@ describe('controller/reconcile Reconciler', function () {
     expect(acceptPlan(plan, { publicKey: publicKeyPem, host: 'h1', now: clock.now().toISOString(), lastSerial: 1 })).to.deep.equal({ ok: true });
   });
 
+  it('after a restart, signs again the stored plans it did not sign that come within a day of expiry', async () => {
+    source.push('main@sha1:aaaa', valid);
+    await reconciler.reconcileNow();
+    const before = signedPlan(await store.getPlan('h1'));
+    await reconciler.stop();
+    clock.advance(Math.round(6.5 * 24 * 3600_000));
+    reconciler = make();
+    reconciler.start();
+    const run = await reconciler.reconcileNow('restarted');
+    expect(run?.raised).to.deep.equal([]);
+    const plan = signedPlan(await store.getPlan('h1'));
+    expect(plan).to.include({ serial: before.serial, generatedAt: clock.now().toISOString() });
+    expect(acceptPlan(plan, { publicKey: publicKeyPem, host: 'h1', now: clock.now().toISOString(), lastSerial: before.serial })).to.deep.equal({ ok: true });
+  });
+
   it('prunes report history past the retention, at most once an hour', async () => {
     await reconciler.stop();
     const day = 24 * 3600_000;

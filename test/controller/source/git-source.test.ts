@@ -104,10 +104,15 @@ describe('controller/source GitSource', function () {
     // lib/backoff: the first retry comes after 250 ms to 1 s (full jitter, floored).
     expect(Date.parse(status.error!.nextAttemptAt) - Date.parse(status.error!.at)).to.be.within(250, 1000);
     expect(s.current()?.revision).to.equal(`main@sha1:${first}`);
+    // Ready=False with the reason, though the last good revision still serves (ready for /readyz).
+    expect(status.condition).to.deep.include({ type: 'Ready', status: 'False', reason: 'FetchFailed' });
+    expect(status.condition.message).to.match(new RegExp(`^cannot fetch .*; the last good revision main@sha1:${first} still serves$`));
+    expect({ ready: status.ready, failures: status.fetchFailuresTotal }).to.deep.equal({ ready: true, failures: 1 });
     await rename(moved, repo.origin);
     // The backoff timer (at most 1 s after the first failure) retries without a refresh().
     await eventually(() => s.status().error === undefined, 'the retry to succeed');
-    expect(s.status().ready).to.equal(true);
+    expect(s.status()).to.deep.include({ ready: true, fetchFailuresTotal: 1 });
+    expect(s.status().condition).to.deep.include({ status: 'True', reason: 'Succeeded' });
   });
 
   it('never throws for a repository that does not exist or a missing branch; status says why', async () => {
@@ -120,7 +125,7 @@ describe('controller/source GitSource', function () {
     await repo.commit({ 'a.yaml': 'a\n' });
     const wrongBranch = source({ branch: 'nope', workDir: join(data, 'source2') });
     await wrongBranch.start();
-    expect(wrongBranch.status().error?.message).to.equal(`branch 'nope' does not exist in ${repo.origin}`);
+    expect(wrongBranch.status().error?.message).to.equal(`no branch nope in ${repo.origin}; the repository has: main (use --branch)`);
   });
 
   it('refuses a branch name that could be an option', () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, parseStoreUrl, type OpenStoreOptions, type Store } from '../../../controller/store/index.js';
+import { overrideInForce } from '../../../controller/store/store.js';
 import type { ActionReport, HostPlan, Inventory, PlanAction, PlannedStatus } from '../../../core/plan/types.js';
 
 interface Database {
@@ -172,7 +173,14 @@ for (const backend of backends) {
       expect(await again.getMeta('k')).to.equal('v2');
       expect(await again.getMeta('missing')).to.equal(undefined);
       const migrations = await database.rows('select name from kysely_migration order by name');
-      expect(migrations).to.deep.equal([{ name: '0001-initial' }, { name: '0002-override-reason' }, { name: '0003-plan-actions' }, { name: '0004-reports-received-at' }]);
+      expect(migrations).to.deep.equal([
+        { name: '0001-initial' },
+        { name: '0002-override-reason' },
+        { name: '0003-plan-actions' },
+        { name: '0004-reports-received-at' },
+        { name: '0005-token-revoked' },
+        { name: '0006-override-git-suspended' },
+      ]);
     });
 
     it('stores only the hash of an enrollment token, valid for many uses until it expires', async () => {
@@ -184,6 +192,23 @@ for (const backend of backends) {
       expect(await store.consumeToken(created.token, at(59))).to.deep.equal({ ok: true, expiresAt: created.expiresAt, uses: 2 });
       expect(await store.consumeToken(created.token, at(60))).to.deep.equal({ ok: false, error: 'expired' });
       expect(await store.consumeToken('not-a-token', at(1))).to.deep.equal({ ok: false, error: 'unknown-token' });
+    });
+
+    it('lists enrollment tokens without their secret and revokes one by id or by the token itself', async () => {
+      const a = await store.createToken({ ttlMs: 3_600_000, now: t0 });
+      const b = await store.createToken({ ttlMs: 3_600_000, now: at(1) });
+      expect(a.id).to.equal(sha(a.token).slice(0, 12));
+      await store.consumeToken(a.token, at(2));
+      expect(await store.listTokens()).to.deep.equal([
+        { id: b.id, createdAt: at(1).toISOString(), expiresAt: b.expiresAt, uses: 0 },
+        { id: a.id, createdAt: t0.toISOString(), expiresAt: a.expiresAt, uses: 1, lastUsedAt: at(2).toISOString() },
+      ]);
+      expect(await store.revokeToken(a.id, at(3))).to.deep.equal({
+        token: { id: a.id, createdAt: t0.toISOString(), expiresAt: at(3).toISOString(), uses: 1, lastUsedAt: at(2).toISOString(), revokedAt: at(3).toISOString() },
+      });
+      expect(await store.consumeToken(a.token, at(4))).to.deep.equal({ ok: false, error: 'expired' });
+      expect(await store.revokeToken(b.token, at(5))).to.have.nested.property('token.revokedAt', at(5).toISOString());
+      expect(await store.revokeToken('0123456789ab', at(5))).to.deep.equal({ error: 'unknown-token' });
     });
 
     it('enrolls a host once, refuses a second enrollment, and allows it again after a reset', async () => {
@@ -301,6 +326,15 @@ for (const backend of backends) {
       ]);
       expect(results[1]!.hash).to.not.equal(results[2]!.hash);
       expect(await store.putInventories([])).to.deep.equal([]);
+      // Distinct hosts: one multi-row write, each item decided alone (b1 unchanged, b4 changed back, b9 unknown yet).
+      const distinct = await store.putInventories([
+        { inventory: inv('b1', 2), now: at(4) },
+        { inventory: inv('b4', 8), now: at(6) },
+      ]);
+      expect(distinct).to.deep.equal([
+        { hash: first!.hash, changed: false },
+        { hash: results[2]!.hash, changed: false },
+      ]);
       expect(await store.listInventories()).to.deep.equal([
         { inventory: inv('b1', 2), hash: first!.hash, updatedAt: at(3).toISOString(), reportedAt: at(4).toISOString() },
         { inventory: inv('b4', 8), hash: results[2]!.hash, updatedAt: at(6).toISOString(), reportedAt: at(6).toISOString() },
@@ -434,6 +468,48 @@ for (const backend of backends) {
         duplicates: 1,
         advanced: [{ actionId: install, state: 'downloading' }],
       });
+    });
+
+    it("ingests many hosts' batches in one transaction (group commit), each as its own ingestReports call would", async () => {
+      const install = 'editor-2-4/text-editor@2.4.1/install';
+      const results = await store.ingestReportBatches([
+        { host: 'g1', reports: [report('a', install, 'pending', 1), report('b', install, 'installed', 2)], now: at(10) },
+        { host: 'g2', reports: [report('a', install, 'failed', 1)], now: at(10) },
+        { host: 'g1', reports: [report('b', install, 'installed', 2), report('c', install, 'downloading', 1)], now: at(11) },
+        { host: 'g3', reports: [], now: at(11) },
+      ]);
+      expect(results).to.deep.equal([
+        { accepted: 2, duplicates: 0, advanced: [{ actionId: install, state: 'installed' }] },
+        { accepted: 1, duplicates: 0, advanced: [{ actionId: install, state: 'failed' }] },
+        { accepted: 1, duplicates: 1, advanced: [] },
+        { accepted: 0, duplicates: 0, advanced: [] },
+      ]);
+      expect((await store.history('g1')).map((r) => r.id)).to.deep.equal(['a', 'c', 'b']);
+      expect((await store.listInstalled()).map((r) => r.host)).to.deep.equal(['g1']);
+    });
+
+    it("tells a replica's poll cache what changed: credentials revoked and plan serials raised since a time", async () => {
+      const { token } = await store.createToken({ ttlMs: 3_600_000, now: at(0) });
+      await store.enrollHosts(['v1', 'v2'].map((host) => ({ token, host, credentialHash: `hash-${host}`, facts: {}, labels: {}, now: at(0) })));
+      const before = await store.credentialsVersion();
+      await store.resetHost('v2', at(20));
+      expect(await store.credentialsVersion()).to.not.equal(before);
+      expect([await store.resetSince(at(20)), await store.resetSince(at(21))]).to.deep.equal([['v2'], []]);
+      const body = (host: string) => ({ host, sources: [], actions: [] });
+      await store.savePlans([{ host: 'v1', hash: 'x1', body: body('v1'), revision: 'r1' }], at(30));
+      await store.savePlans(
+        [
+          { host: 'v1', hash: 'x2', body: body('v1'), revision: 'r2' },
+          { host: 'v2', hash: 'y1', body: body('v2'), revision: 'r2' },
+        ],
+        at(40),
+      );
+      const sorted = (rows: readonly { host: string; serial: number }[]) => [...rows].sort((a, b) => a.host.localeCompare(b.host));
+      expect(sorted(await store.plansChangedSince(at(35)))).to.deep.equal([
+        { host: 'v1', serial: 2 },
+        { host: 'v2', serial: 1 },
+      ]);
+      expect(await store.plansChangedSince(at(41))).to.deep.equal([]);
     });
 
     it('prunes reports received before a time, in slices, keeping current states; a pruned report sent again is history only', async () => {
@@ -611,7 +687,9 @@ for (const backend of backends) {
       await store.ingestReports('h1', [report('a', 'd/q@1/install', 'installed', 1)], t0);
       await store.close();
       // Back to a database at 0002: the later migrations undone.
-      await database.run(`drop table plan_actions; drop index reports_received_at; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at')`);
+      await database.run(
+        `drop table plan_actions; drop index reports_received_at; alter table enrollment_tokens drop column revoked_at; alter table deployment_overrides drop column git_suspended; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at', '0005-token-revoked', '0006-override-git-suspended')`,
+      );
       store = await openStore(database.url, database.options);
       expect(
         await database.rows('select host, action_id, deployment, package, version, op, planned_status, reason, since_serial from plan_actions order by action_id'),
@@ -653,6 +731,21 @@ for (const backend of backends) {
         { host: 'h2', deployment: 'tools', package: 'jq', version: '1.7', onLeave: 'keep', installedAt: at(9).toISOString() },
       ]);
       expect(await store.listInstalled({ hosts: ['h2'], deployment: 'editor' })).to.deep.equal([]);
+    });
+
+    it("remembers git's spec.suspended with an override, so a later change in git can supersede it", async () => {
+      expect(await store.setSuspended('editor', false, 'admin', t0, undefined, false)).to.deep.equal({
+        deployment: 'editor',
+        suspended: false,
+        by: 'admin',
+        at: t0.toISOString(),
+        gitSuspended: false,
+      });
+      const [o] = await store.listOverrides();
+      expect(o).to.deep.equal({ deployment: 'editor', suspended: false, by: 'admin', at: t0.toISOString(), gitSuspended: false });
+      expect([overrideInForce(o!, false), overrideInForce(o!, true), overrideInForce(o!, undefined)]).to.deep.equal([true, false, true]);
+      await store.setSuspended('editor', true, 'ops', at(1));
+      expect(await store.listOverrides()).to.deep.equal([{ deployment: 'editor', suspended: true, by: 'ops', at: at(1).toISOString() }]);
     });
 
     it('stores operator suspend and resume overrides', async () => {

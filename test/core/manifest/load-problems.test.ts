@@ -124,6 +124,60 @@ const cases: Case[] = [
     problems: ['p.yaml:5:12: error: spec.version: expected a string, got the number 2.4 (quote it: "2.4")'],
   },
   {
+    name: 'an unquoted version is quoted as written (2.10, not 2.1)',
+    files: { 'p.yaml': pkg('p', '1.0.0').replace('version: "1.0.0"', 'version: 2.10') },
+    problems: ['p.yaml:5:12: error: spec.version: expected a string, got the number 2.10 (quote it: "2.10")'],
+  },
+  {
+    name: 'an unquoted 1.0 is quoted as written',
+    files: { 'p.yaml': pkg('p', '1.0.0').replace('version: "1.0.0"', 'version: 1.0') },
+    problems: ['p.yaml:5:12: error: spec.version: expected a string, got the number 1.0 (quote it: "1.0")'],
+  },
+  {
+    name: 'a number too large to be a number (1e400)',
+    files: { 'p.yaml': pkg('p', '1.0.0').replace('size: 1MiB', 'size: 1e400') },
+    problems: [
+      'p.yaml:6:94: error: spec.artifact.size: 1e400 is too large a number: Ferry reads numbers up to 9007199254740991 (2^53 − 1) exactly (use a unit, e.g. 4GiB, or quote it if it is text)',
+    ],
+  },
+  {
+    name: 'a 400-digit size',
+    files: { 'p.yaml': pkg('p', '1.0.0').replace('size: 1MiB', `size: ${'9'.repeat(400)}`) },
+    problems: [
+      'p.yaml:6:94: error: spec.artifact.size: 999999999999… (400 characters) is too large a number: Ferry reads numbers up to 9007199254740991 (2^53 − 1) exactly (use a unit, e.g. 4GiB, or quote it if it is text)',
+    ],
+  },
+  {
+    name: 'a whole number beyond 2^53',
+    files: { 'c.yaml': 'apiVersion: ferry/v1\nkind: Condition\nmetadata: {name: big}\nspec: {minCpus: 9007199254740993}\n' },
+    problems: [
+      'c.yaml:4:17: error: spec.minCpus: 9007199254740993 is too large a number: Ferry reads numbers up to 9007199254740991 (2^53 − 1) exactly (use a unit, e.g. 4GiB, or quote it if it is text)',
+    ],
+  },
+  {
+    name: 'nesting deeper than 64 levels',
+    files: { 'h.yaml': `apiVersion: ferry/v1\nkind: Host\nmetadata: {name: h1}\nspec: {labels: {a: ${'['.repeat(5000)}${']'.repeat(5000)}}}\n` },
+    problems: ['h.yaml:4:81: error: lists and mappings are nested more than 64 levels deep here; a manifest needs only a few levels'],
+  },
+  {
+    name: 'a list used as a mapping key',
+    files: { 'h.yaml': 'apiVersion: ferry/v1\nkind: Host\nmetadata: {name: h1}\nspec:\n  labels:\n    ? [a, b]\n    : c\n' },
+    problems: ['h.yaml:6:7: error: a list or mapping is used as a mapping key; keys are plain names (quote the key if it is meant as text)'],
+  },
+  {
+    name: 'a list longer than its limit',
+    files: { 's.yaml': schedule('many', 'UTC', `[${Array.from({ length: 1001 }, () => '{cron: "0 22 * * *", duration: 1h}').join(', ')}]`).replace('    - [', '      [') },
+    problems: ['s.yaml:7:7: error: spec.windows: lists more than 1000 items'],
+  },
+  {
+    name: 'manifest files together over the total limit',
+    files: { 'a.yaml': group('a', '{hosts: [h1]}'), 'b.yaml': group('b', '{hosts: [h2]}'), 'c.yaml': group('c', '{hosts: [h3]}') },
+    limits: { maxTotalBytes: 120 },
+    problems: [
+      'b.yaml:1:1: error: the manifest files together are over the 120 B limit (146 B with this file); this file and those after it are not read: keep only manifests in the manifest folder',
+    ],
+  },
+  {
     name: 'bad name',
     files: { 'g.yaml': group('Sales_Team', '{hosts: [clt1]}') },
     problems: [
@@ -168,6 +222,16 @@ const cases: Case[] = [
       'r.yaml': 'apiVersion: ferry/v1\nkind: Relay\nmetadata: {name: kyoto}\nspec: {host: relay-1, url: "http://relay-1:8470", serves: {groups: [kyoto-office]}}\n',
     },
     problems: ['h.yaml:4:15: error: spec.relay: Relay "osaka" is not defined', 'r.yaml:4:69: error: spec.serves.groups[0]: Group "kyoto-office" is not defined'],
+  },
+  {
+    name: 'a relay multicast group that is not a multicast address, a port out of range',
+    files: {
+      'r.yaml': 'apiVersion: ferry/v1\nkind: Relay\nmetadata: {name: kyoto}\nspec: {host: relay-1, url: "http://relay-1:8470", multicast: {group: 10.0.0.1, port: 70000}}\n',
+    },
+    problems: [
+      'r.yaml:4:70: error: spec.multicast.group: "10.0.0.1" is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255; use e.g. 239.255.70.1)',
+      'r.yaml:4:86: error: spec.multicast.port: must be at most 65535',
+    ],
   },
   {
     name: 'dangling package requires, condition and install window',
@@ -274,6 +338,25 @@ describe('loadManifests: one broken manifest per error class', () => {
       expect(result.snapshot === undefined).to.equal(hasError);
     });
   }
+
+  it('lets no warning of the YAML library reach the terminal (a collection as a key)', async () => {
+    const warnings: string[] = [];
+    const listen = (w: Error) => warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      for (const fastParse of [true, false]) {
+        const text = 'apiVersion: ferry/v1\nkind: Host\nmetadata: {name: h1}\nspec:\n  labels: {[a, b]: c}\n';
+        const result = loadManifests([{ path: 'h.yaml', content: text }], { fastParse });
+        expect(result.problems.map(format)).to.deep.equal([
+          'h.yaml:5:12: error: a list or mapping is used as a mapping key; keys are plain names (quote the key if it is meant as text)',
+        ]);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(warnings).to.deep.equal([]);
+  });
 
   it('reports every problem of a file in one run, sorted by line', () => {
     const text = [

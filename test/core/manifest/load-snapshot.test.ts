@@ -80,6 +80,7 @@ describe('loadManifests: the snapshot of a valid fleet', () => {
       host: 'relay-osaka-01',
       url: 'http://relay-osaka-01:8470',
       serves: { groups: ['osaka-office'], hosts: [] },
+      multicast: { group: '239.255.70.1', port: 47000, rate: 12_000_000 },
     });
     expect(snapshot.schedules.get('nightly')?.spec).to.deep.equal({
       timezone: 'Asia/Tokyo',

@@ -45,7 +45,17 @@ type AnyRes = ReturnType<typeof pkg | typeof condition | typeof group | typeof h
 /** A Snapshot of the given resources, maps filled in the given order (tests shuffle it). */
 export function snapshot(resources: readonly AnyRes[], revision = 'test'): Snapshot {
   const packages = new Map<string, Map<string, ReturnType<typeof pkg>>>();
-  const s = { revision, packages, conditions: new Map(), groups: new Map(), hosts: new Map(), schedules: new Map(), deployments: new Map(), relays: new Map() };
+  const s = {
+    revision,
+    packages,
+    conditions: new Map(),
+    groups: new Map(),
+    hosts: new Map(),
+    schedules: new Map(),
+    deployments: new Map(),
+    relays: new Map(),
+    trustPolicies: new Map(),
+  };
   const byKind: Record<string, Map<string, AnyRes>> = {
     Condition: s.conditions,
     Group: s.groups,

@@ -344,6 +344,25 @@ const cases: Case[] = [
     expected: plan('h', [act('d/runtime-lib@1.0.0/uninstall', { installWindows: [{ start: '2026-12-05T00:00:00Z', end: '2026-12-07T00:00:00Z' }] })]),
   },
   {
+    name: "sources: a relay's multicast session is announced with its source, in blocks that fit an Ethernet frame",
+    resources: [
+      hostRes('h', { relay: 'osaka' }),
+      relay('osaka', {
+        host: 'relay-osaka-01',
+        url: 'http://relay-osaka-01:8470',
+        serves: { groups: [], hosts: [] },
+        multicast: { group: '239.255.70.1', port: 47000, rate: 12_000_000 },
+      }),
+    ],
+    inventories: [inventory('h')],
+    host: 'h',
+    expected: plan(
+      'h',
+      [],
+      [{ kind: 'relay', name: 'osaka', url: 'http://relay-osaka-01:8470', multicast: { group: '239.255.70.1', port: 47000, rate: 12_000_000, blockSize: 1408 } }, controller],
+    ),
+  },
+  {
     name: 'sources: the Host manifest relay first, then relays serving its groups, then the controller; never itself',
     resources: [
       hostRes('h', { relay: 'osaka' }),

@@ -1,0 +1,103 @@
+/**
+ * Signs texts on worker threads (sign-worker.ts), one per core: ed25519 costs about 70 µs a
+ * signature, so a first reconcile of 100,000 plans would hold one thread for seconds. The texts
+ * asked for within one turn of the event loop travel together, split over the workers. Workers
+ * start on first use and do not keep the process alive while idle; a worker that dies fails what
+ * it had under way, and the next call starts a new one.
+ */
+import { createPrivateKey, sign } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../lib/module-worker.js';
+import type { SignReply, SignRequest } from './sign-worker.js';
+
+/** Below this many texts a call signs on the calling thread: a round trip would cost more. */
+const inlineBelow = 32;
+
+interface Slot {
+  worker: Worker | undefined;
+  readonly pending: Map<number, { resolve: (s: readonly string[]) => void; reject: (e: Error) => void }>;
+}
+
+export class SigningPool {
+  private readonly slots: Slot[];
+  private readonly key;
+  private nextId = 1;
+  private closed = false;
+  private queue: { readonly text: string; readonly resolve: (s: string) => void; readonly reject: (e: Error) => void }[] = [];
+
+  /** `size` workers (default: one per core) signing with the PKCS8 PEM ed25519 key. */
+  constructor(
+    private readonly privateKeyPem: string,
+    size = availableParallelism(),
+  ) {
+    this.key = createPrivateKey(privateKeyPem);
+    this.slots = Array.from({ length: Math.max(1, size) }, () => ({ worker: undefined, pending: new Map() }));
+  }
+
+  /** The base64 ed25519 signature of `text` (as UTF-8). */
+  sign(text: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({ text, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.signAll(batch.map((b) => b.text)).then(
+      (signatures) => batch.forEach((b, i) => b.resolve(signatures[i]!)),
+      (err: Error) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+  }
+
+  /** The base64 ed25519 signature of each text, in order. */
+  private async signAll(texts: readonly string[]): Promise<readonly string[]> {
+    if (texts.length < inlineBelow || this.closed) return texts.map((t) => sign(null, Buffer.from(t, 'utf8'), this.key).toString('base64'));
+    const per = Math.ceil(texts.length / this.slots.length);
+    const parts = await Promise.all(this.slots.map((slot, i) => this.send(slot, texts.slice(i * per, (i + 1) * per))));
+    return parts.flat();
+  }
+
+  /** Stops the workers; later calls sign on the calling thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+  }
+
+  private send(slot: Slot, texts: readonly string[]): Promise<readonly string[]> {
+    if (texts.length === 0) return Promise.resolve([]);
+    const worker = slot.worker ?? this.start(slot);
+    const id = this.nextId++;
+    if (slot.pending.size === 0) worker.ref();
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, texts } satisfies SignRequest);
+    });
+  }
+
+  private start(slot: Slot): Worker {
+    const worker = startModuleWorker(import.meta.url, './sign-worker', { workerData: { privateKeyPem: this.privateKeyPem } });
+    const lost = (error: Error) => {
+      if (slot.worker !== worker) return;
+      slot.worker = undefined;
+      for (const p of slot.pending.values()) p.reject(error);
+      slot.pending.clear();
+    };
+    worker.on('message', (reply: SignReply) => {
+      const p = slot.pending.get(reply.id);
+      slot.pending.delete(reply.id);
+      if (slot.pending.size === 0) worker.unref();
+      if ('error' in reply) p?.reject(new Error(`signing failed: ${reply.error}`));
+      else p?.resolve(reply.signatures);
+    });
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`a signing worker exited with code ${code}`)));
+    worker.unref();
+    slot.worker = worker;
+    return worker;
+  }
+}

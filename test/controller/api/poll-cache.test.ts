@@ -1,0 +1,116 @@
+/**
+ * The plan poll at real agent timing (every 60 s ±20%): credentials and ETags stay in memory while
+ * they are valid, last seen is written in batches, and a plan change drops only its own host.
+ * Store calls are counted through the real store (harness `onStoreCall`); time is a manual clock.
+ */
+import { expect } from 'chai';
+import { manualClock } from '../../../lib/clock.js';
+import { SeenRecorder } from '../../../controller/api/seen.js';
+import { openStore } from '../../../controller/store/index.js';
+import type { Store } from '../../../controller/store/store.js';
+import { eventually } from '../../support/eventually.js';
+import { startHarness, type Harness } from './harness.js';
+
+describe('plan poll cache (real poll timing)', () => {
+  const clock = manualClock('2026-12-01T09:00:00Z');
+  let calls: string[];
+  let h: Harness;
+  beforeEach(async () => {
+    calls = [];
+    h = await startHarness({ clock, planCacheMs: 50, enrollRateLimit: { perMinute: 600, burst: 100 }, onStoreCall: (m) => calls.push(m) });
+  });
+  afterEach(async () => h.close());
+
+  const poll = (host: string, credential: string, etag?: string) =>
+    h.request('GET', `/v1/hosts/${host}/plan`, { token: credential, ...(etag !== undefined && { headers: { 'if-none-match': etag } }) });
+  /** The calls a poll made, ignoring the fleet-wide syncs of the versions a timer runs (one small read each, whatever the fleet). */
+  const perHost = () => calls.filter((m) => m !== 'plansVersion' && m !== 'credentialsVersion');
+
+  it('answers polls 61 s, 10 min and 45 min after the last from memory: no store call, no write', async () => {
+    const credential = await h.enroll('clt1');
+    await h.seedPlan('clt1');
+    const first = await poll('clt1', credential);
+    expect(first.status).to.equal(200);
+    const etag = first.headers.get('etag')!;
+    for (const gapMs of [61_000, 600_000, 45 * 60_000]) {
+      clock.advance(gapMs);
+      calls.length = 0;
+      const again = await poll('clt1', credential, etag);
+      expect({ gapMs, status: again.status, etag: again.headers.get('etag'), calls: perHost() }).to.deep.equal({ gapMs, status: 304, etag, calls: [] });
+    }
+  });
+
+  it('a plan saved for one host drops that host only; the others keep answering from memory', async () => {
+    const a = await h.enroll('clt-a');
+    const b = await h.enroll('clt-b');
+    await h.seedPlan('clt-a');
+    await h.seedPlan('clt-b');
+    const etagA = (await poll('clt-a', a)).headers.get('etag')!;
+    const etagB = (await poll('clt-b', b)).headers.get('etag')!;
+    clock.advance(1000);
+    const newer = await h.seedPlan('clt-a', 'main@sha1:2222');
+    // Within one sync (50 ms of real time) the new plan is served.
+    await eventually(async () => (await poll('clt-a', a, etagA)).status === 200, 'the new plan of clt-a', 5000);
+    calls.length = 0;
+    const fresh = await poll('clt-a', a, etagA);
+    expect(fresh.text).to.equal(newer);
+    calls.length = 0;
+    const other = await poll('clt-b', b, etagB);
+    expect({ status: other.status, calls: perHost() }).to.deep.equal({ status: 304, calls: [] });
+  });
+
+  it('a credential revoked by another replica (straight in the store) is refused within one sync', async () => {
+    const credential = await h.enroll('clt-r');
+    await h.seedPlan('clt-r');
+    const etag = (await poll('clt-r', credential)).headers.get('etag')!;
+    expect((await poll('clt-r', credential, etag)).status).to.equal(304);
+    clock.advance(1000);
+    await h.store.resetHost('clt-r', new Date(clock.now()));
+    await eventually(async () => (await poll('clt-r', credential, etag)).status === 401, 'the revoked credential refused', 5000);
+  });
+
+  it('inventory and reports of a known host take no credential lookup', async () => {
+    const credential = await h.enroll('clt-w');
+    calls.length = 0;
+    const facts = { os: { platform: 'linux' } };
+    const inv = await h.request('PUT', '/v1/hosts/clt-w/inventory', { token: credential, json: { facts, labels: {}, software: [] } });
+    const rep = await h.request('POST', '/v1/hosts/clt-w/reports', {
+      token: credential,
+      json: { results: [{ id: 'r1', actionId: 'd/p@1/install', serial: 1, state: 'installed', at: '2026-12-01T09:00:00Z' }] },
+    });
+    expect({ inventory: inv.status, reports: rep.status, calls: perHost() }).to.deep.equal({ inventory: 200, reports: 200, calls: ['putInventories', 'ingestReportBatches'] });
+  });
+});
+
+describe('SeenRecorder (last seen in batches)', () => {
+  it('writes the hosts heard from in one call, never moving a time backwards', async () => {
+    const store = await openStore('sqlite::memory:');
+    const writes: number[] = [];
+    const markSeenMany: Store['markSeenMany'] = (entries) => {
+      writes.push(entries.length);
+      return store.markSeenMany(entries);
+    };
+    const seen = new SeenRecorder({ markSeenMany }, 3_600_000);
+    try {
+      const { token } = await store.createToken({ ttlMs: 60_000, now: new Date('2026-12-01T09:00:00Z') });
+      for (const host of ['h1', 'h2', 'h3']) {
+        const enrolled = await store.enrollHosts([{ token, host, credentialHash: `hash-${host}`, facts: {}, labels: {}, now: new Date('2026-12-01T09:00:00Z') }]);
+        expect(enrolled[0]).to.have.property('host');
+      }
+      seen.note('h1', Date.parse('2026-12-01T09:05:00Z'));
+      seen.note('h2', Date.parse('2026-12-01T09:06:00Z'));
+      seen.note('h1', Date.parse('2026-12-01T09:07:00Z'));
+      expect(seen.pending()).to.equal(2);
+      await seen.flush();
+      seen.note('h2', Date.parse('2026-12-01T08:00:00Z')); // an older time than the stored one
+      await seen.close();
+      const lastSeen = await Promise.all(['h1', 'h2', 'h3'].map(async (h) => (await store.getHost(h))?.lastSeenAt));
+      expect({ writes, lastSeen }).to.deep.equal({
+        writes: [2, 1],
+        lastSeen: ['2026-12-01T09:07:00.000Z', '2026-12-01T09:06:00.000Z', '2026-12-01T09:00:00.000Z'],
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});

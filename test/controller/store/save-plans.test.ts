@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HostPlan } from '../../../core/plan/types.js';
+import { openStore } from '../../../controller/store/index.js';
+import type { Store } from '../../../controller/store/store.js';
+
+const t0 = new Date('2026-12-01T00:00:00Z');
+const body = (host: string, version: string): HostPlan => ({
+  host,
+  sources: [],
+  actions: [{ id: `d/p@${version}/install`, deployment: 'd', package: 'p', version, op: 'install', status: 'planned' } as never],
+});
+
+describe('controller/store savePlans in batches (SQLite)', () => {
+  let dir: string;
+  let store: Store;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-save-plans-'));
+    store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes a batch at a time, signing with an asynchronous signer, and stores the body once when the document holds it', async () => {
+    const hosts = Array.from({ length: 7 }, (_, i) => `h${i}`);
+    const entries = hosts.map((host) => ({ host, hash: `a-${host}`, body: body(host, '1'), revision: 'r1' }));
+    const sign = async (p: { host: string; serial: number; body: HostPlan }) => {
+      await new Promise((r) => setImmediate(r));
+      return JSON.stringify({ ...p.body, serial: p.serial, signature: 'sig' });
+    };
+    const raised = await store.savePlans(entries, t0, { sign, documentHoldsBody: true, batchSize: 3 });
+    expect(raised).to.deep.equal(hosts.map((host) => ({ host, serial: 1 })));
+    for (const host of hosts) expect((await store.getPlan(host))?.body).to.deep.equal(body(host, '1'));
+    expect((await store.actionStatuses({ host: 'h6' })).map((a) => [a.actionId, a.state])).to.deep.equal([['d/p@1/install', 'pending']]);
+  });
+
+  it('writes only the action rows that changed, keeping when an unchanged action joined the plan', async () => {
+    const two = (version: string): HostPlan => ({ ...body('h1', '1'), actions: [...body('h1', '1').actions, ...body('h1', version).actions] });
+    await store.savePlans([{ host: 'h1', hash: 'x1', body: body('h1', '1'), revision: 'r1' }], t0);
+    await store.savePlans([{ host: 'h1', hash: 'x2', body: two('2'), revision: 'r2' }], t0);
+    await store.savePlans([{ host: 'h1', hash: 'x3', body: two('3'), revision: 'r3' }], t0);
+    await store.ingestReports('h1', [{ id: 'r', actionId: 'd/p@1/install', serial: 1, state: 'installed', at: t0.toISOString() }], t0);
+    expect((await store.actionStatuses({ host: 'h1' })).map((a) => [a.actionId, a.state])).to.deep.equal([
+      ['d/p@1/install', 'installed'],
+      ['d/p@3/install', 'pending'],
+    ]);
+  });
+
+  it('refuses a batch whose serial another writer raised while it was being signed, and saves nothing of it', async () => {
+    await store.savePlans([{ host: 'h1', hash: 'one', body: body('h1', '1'), revision: 'r1' }], t0);
+    const sign = async (p: { host: string; serial: number }) => {
+      // Another writer raises the same host's serial meanwhile.
+      await store.savePlans([{ host: 'h1', hash: 'other', body: body('h1', '3'), revision: 'r3' }], t0);
+      return `doc-${p.host}-${p.serial}`;
+    };
+    let error: unknown;
+    await store.savePlans([{ host: 'h1', hash: 'two', body: body('h1', '2'), revision: 'r2' }], t0, { sign }).catch((e: unknown) => (error = e));
+    expect(String(error)).to.match(/changed while being saved/);
+    const stored = await store.getPlan('h1');
+    expect(stored).to.include({ serial: 2, hash: 'other', revision: 'r3' });
+    expect(stored?.signed).to.equal(undefined);
+  });
+});
