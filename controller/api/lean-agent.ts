@@ -17,7 +17,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { AgentCalls, Answer, EnrollBody, InventoryBody, ReportsBody } from './agent-calls.js';
 import { timingSafeEqual } from 'node:crypto';
 import { bearerToken, sha256Hex, unauthenticated } from './auth.js';
-import { ApiError, notFound, type ErrorBody } from './errors.js';
+import { ApiError, type ErrorBody } from './errors.js';
 import type { SchemaSet } from './validate.js';
 
 const hostPath = /^\/v1\/hosts\/([a-z0-9][-a-z0-9.]*)\/(inventory|reports)$/;
@@ -66,7 +66,7 @@ export class LeanAgentPath {
       if (hash !== undefined && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminTokenDigest)) return fallback();
     }
     const start = performance.now();
-    this.serve(req, res, call, hash)
+    this.serve(req, res, call, hash, fallback)
       .catch((err: unknown) => this.fail(req, res, err))
       .finally(() => this.observe(req, res, call.route, start));
   }
@@ -105,13 +105,13 @@ export class LeanAgentPath {
     return undefined;
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, call: Call, hash: string | undefined): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse, call: Call, hash: string | undefined, fallback: () => void): Promise<void> {
     if (call.host !== undefined) {
       if (hash === undefined) throw unauthenticated();
       const caller = await this.credentials.hostOf(hash);
       if (caller === undefined) throw unauthenticated();
-      // Another host's records do not exist for this caller: 404, so names do not leak.
-      if (caller !== call.host) throw notFound();
+      // Another host's credential: express decides (a relay's credential for a host it serves; else 404), body unread.
+      if (caller !== call.host) return fallback();
     }
     if (hasBody(req) && !isJsonType(req)) throw new ApiError(415, 'unsupported-media-type', 'send the body as JSON with `Content-Type: application/json`');
     const raw = hasBody(req) ? await readJson(req, call.limit) : undefined;
