@@ -66,7 +66,7 @@ export function createApi(deps: ApiDeps): Api {
   const seen = new SeenRecorder(deps.store);
   const poller = new PlanPoller(deps.store, metrics, seen, deps.clock, { freshnessMs: deps.planCacheMs ?? 1000 });
   const calls = new AgentCalls(deps, metrics, seen, poller);
-  const lean = new LeanAgentPath(calls, poller, schemas, deps.keys.adminToken, deps.clock, metrics, deps.logger);
+  const lean = new LeanAgentPath(calls, poller, schemas, deps.keys.adminToken, deps.clock, metrics, deps.logger, storage);
   const listener: RequestListener = (req, res) => {
     const toExpress = () => app(req, res);
     if (req.method === 'GET' || req.method === 'HEAD') poller.handle(req, res, toExpress);
