@@ -27,6 +27,7 @@ import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from './wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
+import { ControllerMulticast } from './multicast/controller-multicast.js';
 import type { AutoWakePolicy } from './wake/auto-wake-decision.js';
 import { UdpWakeSender } from './wake/udp-wake-sender.js';
 import { WakeService } from './wake/wake-service.js';
@@ -66,6 +67,8 @@ export interface ControllerOptions {
   /** How often the leader looks for quiet hosts to wake (`wake: true` deployments), ms; default 30 000. */
   readonly autoWakeIntervalMs?: number;
   readonly autoWakePolicy?: AutoWakePolicy;
+  /** `--multicast GROUP:PORT` (with `--multicast-rate`, `--multicast-interface`): send to hosts without a relay (docs/multicast.md). */
+  readonly multicast?: { readonly group: string; readonly port: number; readonly rate?: number; readonly interface?: string };
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -105,6 +108,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const metrics = createMetrics();
   const reconcileMetrics = metricsAdapter(metrics);
   const ingester = new ContentIngester({ content, tempDir: join(data, 'ingest') });
+  const multicast = options.multicast && new ControllerMulticast({ ...options.multicast, content, clock, onEnded: (sha256, message) => logger.info({ sha256 }, message) });
   const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, clock);
 
   let source: ManifestSource | undefined;
@@ -125,6 +129,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
           content: ingester,
+          ...(multicast ? { controllerSource: multicast.source() } : {}),
           ...(options.reportRetentionMs !== undefined ? { reportRetentionMs: options.reportRetentionMs } : {}),
         });
         source = s;
@@ -206,6 +211,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ready: () => !election.isLeader() || (source?.status().ready ?? false),
     wake,
+    ...(multicast ? { multicast } : {}),
   };
   const api = createApi(deps);
   const server = createServer(api.listener);
@@ -237,6 +243,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       stopping ??= (async () => {
         logger.info('controller: shutting down');
         await closeServer(server, options.drainMs ?? 10_000);
+        await multicast?.close();
         await election.stop();
         await store.close();
         logger.info('controller: stopped');

@@ -16,6 +16,7 @@ import { contentRoutes } from './routes-content.js';
 import { opsRoutes } from './routes-ops.js';
 import { wakeRoutes } from './routes-wake.js';
 import { bundleRoutes } from './routes-bundles.js';
+import { multicastRoutes } from '../multicast/routes.js';
 import { PlanPoller } from './fast-plan.js';
 import { SeenRecorder } from './seen.js';
 import type { ApiDeps } from './deps.js';
@@ -74,6 +75,7 @@ export function createApi(deps: ApiDeps): Api {
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
     ...wakeRoutes(deps),
     ...bundleRoutes(deps),
+    ...multicastRoutes(deps),
   ];
   mountRoutes(app, table, { deps, schemas, metrics });
 
