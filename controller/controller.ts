@@ -27,6 +27,7 @@ import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from './wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
+import { ControllerMulticast } from './multicast/controller-multicast.js';
 import type { AutoWakePolicy } from './wake/auto-wake-decision.js';
 import { UdpWakeSender } from './wake/udp-wake-sender.js';
 import { WakeService } from './wake/wake-service.js';
@@ -72,6 +73,8 @@ export interface ControllerOptions {
   readonly autoWakePolicy?: AutoWakePolicy;
   /** Enrollments per source address (`--enroll-rate`); default 10 per minute, burst 10. */
   readonly enrollRateLimit?: EnrollRateLimit;
+  /** `--multicast GROUP:PORT` (with `--multicast-rate`, `--multicast-interface`): send to hosts without a relay (docs/multicast.md). */
+  readonly multicast?: { readonly group: string; readonly port: number; readonly rate?: number; readonly interface?: string };
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -120,6 +123,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const metrics = createMetrics();
   const reconcileMetrics = metricsAdapter(metrics);
   const ingester = new ContentIngester({ content, tempDir: join(data, 'ingest') });
+  const multicast = options.multicast && new ControllerMulticast({ ...options.multicast, content, clock, onEnded: (sha256, message) => logger.info({ sha256 }, message) });
   const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, clock);
 
   let source: ManifestSource | undefined;
@@ -143,6 +147,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
           content: ingester,
+          ...(multicast ? { controllerSource: multicast.source() } : {}),
           ...(options.reportRetentionMs !== undefined ? { reportRetentionMs: options.reportRetentionMs } : {}),
         });
         source = s;
@@ -228,6 +233,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ready: () => !election.isLeader() || ((source?.status().ready ?? false) && (storeHadApplied || reconciler?.status().appliedRevision !== undefined)),
     ...(options.enrollRateLimit !== undefined ? { enrollRateLimit: options.enrollRateLimit } : {}),
     wake,
+    ...(multicast ? { multicast } : {}),
   };
   const api = createApi(deps);
   const server = createServer(api.listener);
@@ -259,6 +265,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       stopping ??= (async () => {
         logger.info('controller: shutting down');
         await closeServer(server, options.drainMs ?? 10_000);
+        await multicast?.close();
         await api.close().catch((err: unknown) => logger.warn({ err }, 'controller: cannot write the hosts last seen'));
         await election.stop();
         await store.close();

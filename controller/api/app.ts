@@ -18,6 +18,7 @@ import { opsRoutes } from './routes-ops.js';
 import { schemaRoutes } from './routes-schemas.js';
 import { wakeRoutes } from './routes-wake.js';
 import { bundleRoutes } from './routes-bundles.js';
+import { multicastRoutes } from '../multicast/routes.js';
 import { PlanPoller } from './fast-plan.js';
 import { SeenRecorder } from './seen.js';
 import { AgentCalls } from './agent-calls.js';
@@ -91,6 +92,7 @@ export function createApi(deps: ApiDeps): Api {
     ...adminRoutes(deps, (host) => poller.forgetHost(host)),
     ...wakeRoutes(deps),
     ...bundleRoutes(deps),
+    ...multicastRoutes(deps),
   ];
   mountRoutes(app, table, { deps, schemas, metrics });
 
