@@ -249,7 +249,9 @@ async function fleet(
     // 1. onboarding ----------------------------------------------------------------------------
     const decile = Math.max(1, Math.ceil(hosts / 10));
     const decileRates: number[] = [];
+    const decileCpu: number[] = [];
     let decileFrom = performance.now();
+    let decileCpuFrom = c.usage().cpuS;
     const planWaits: number[] = [];
     const planWaiting: Promise<void>[] = [];
     let failures = 0;
@@ -299,7 +301,10 @@ async function fleet(
         if (done % decile === 0 || done === hosts) {
           const t = performance.now();
           decileRates.push(Math.round(decile / ((t - decileFrom) / 1000)));
+          const cpuNow = c.usage().cpuS;
+          decileCpu.push(((cpuNow - decileCpuFrom) / decile) * 1e3);
           decileFrom = t;
+          decileCpuFrom = cpuNow;
           console.log(
             `  ${done.toLocaleString('en')} hosts at ${((t - onboardStart) / 1000).toFixed(0)} s: ${decileRates[decileRates.length - 1]} hosts/s in this 10%, controller RSS ${mib(c.usage().rss)}`,
           );
@@ -322,7 +327,7 @@ async function fleet(
     const passes = counters.reduce((n, x) => n + x.passes, 0);
     const planned = counters.reduce((n, x) => n + x.hostsPlanned, 0);
     console.log(
-      `  onboarding: ${onboardS.toFixed(1)} s, ${(hosts / onboardS).toFixed(0)} hosts/s overall, ${failures} failed; per 10%: ${decileRates.join(' ')} (last/first ${(decileRates[decileRates.length - 1]! / decileRates[0]!).toFixed(2)})`,
+      `  onboarding: ${onboardS.toFixed(1)} s, ${(hosts / onboardS).toFixed(0)} hosts/s overall, ${failures} failed; per 10%: ${decileRates.join(' ')} (last/first ${(decileRates[decileRates.length - 1]! / decileRates[0]!).toFixed(2)}); controller CPU ms per host per 10%: ${decileCpu.map((v) => v.toFixed(2)).join(' ')} (last/first ${(decileCpu[decileCpu.length - 1]! / decileCpu[0]!).toFixed(2)})`,
     );
     console.log(
       `  controller CPU ${onboardCpu.toFixed(1)} s (${((onboardCpu / onboardS) * 100).toFixed(0)}% of a core), ${((onboardCpu / hosts) * 1e3).toFixed(2)} ms per host, so ${(hosts / onboardCpu).toFixed(0)} hosts per CPU-second (load generator: ${genCpuS.toFixed(1)} s, ${((genCpuS / onboardS) * 100).toFixed(0)}%); reconcile ${passes} passes, ${(planned / hosts).toFixed(2)} plannings per host`,
