@@ -142,6 +142,11 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
       }
     }
 
+    // One more host, once the leader's first passes are over: only the followers' request gets it planned.
+    const late = await call(`${b.url}/v1/enroll`, 'POST', '', { token, host: 'h4', facts: {}, labels: {} });
+    expect(late.status).to.equal(201);
+    expect((await call(`${c.url}/v1/hosts/h4/inventory`, 'PUT', late.json.credential, { facts: {}, labels: {}, software: [] })).status).to.equal(200);
+    await eventually(async () => (await call(`${c.url}/v1/hosts/h4/plan`, 'GET', late.json.credential)).status === 200, 'the plan of h4', 30_000);
     expect(said(a, 'leader requests: serving a request from another replica')).to.equal(true);
 
     // Load on the followers: polls with ETags and reports, until told to stop.
