@@ -170,6 +170,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
             await r.trigger('refresh');
           },
           content: () => r.trigger('content'),
+          inventory: () => r.trigger('replica-inventory'),
         });
       },
       async deposed() {
@@ -185,6 +186,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
     logger.child({ component: 'leader' }),
     options.leaderIntervalMs,
+  );
+
+  // A follower tells the leader about inventories it stored, at most one request row per 500 ms.
+  const followerInventory = coalesced(500, () =>
+    requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories')),
   );
 
   const wake = new WakeService({
@@ -214,7 +220,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
       },
     },
     reconciler: {
-      inventoryChanged: (h) => reconciler?.inventoryChanged(h),
+      inventoryChanged(h) {
+        if (reconciler) reconciler.inventoryChanged(h);
+        else followerInventory.note();
+      },
       reportsIngested: (h) => reconciler?.reportsIngested(h),
       overridesChanged: () => reconciler?.overridesChanged(),
       contentChanged(sha256) {
@@ -301,6 +310,20 @@ function makeSource(spec: SourceSpec, options: ControllerOptions, data: string, 
     workDir: join(data, 'source'),
     ...(options.path !== undefined ? { path: options.path } : {}),
   });
+}
+
+/** `note()` runs `fn` once within `ms`, however often it is called meanwhile. */
+function coalesced(ms: number, fn: () => Promise<void>): { note(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    note() {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        void fn();
+      }, ms);
+      timer.unref();
+    },
+  };
 }
 
 function desiredDeployments(reconciler: Reconciler | undefined): readonly DesiredDeployment[] {
