@@ -1,5 +1,9 @@
 /** `ferry controller`: runs the controller until SIGTERM or SIGINT (DESIGN §3). */
 import type { Command } from 'commander';
+import { isIPv4 } from 'node:net';
+import { parseSize } from '../core/manifest/units.js';
+import { MULTICAST_BLOCK_SIZE } from '../core/planner/sources.js';
+import { checkJoin } from '../lib/multicast/sessions.js';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -27,6 +31,9 @@ interface ControllerFlags {
   readonly reportRetention: string;
   readonly wakeBroadcast: string;
   readonly enrollRate: string;
+  readonly multicast?: string;
+  readonly multicastRate?: string;
+  readonly multicastInterface?: string;
 }
 
 export function configure(cmd: Command): void {
@@ -44,6 +51,9 @@ export function configure(cmd: Command): void {
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
     .option('--wake-broadcast <ADDR[:PORT]>', 'where Wake-on-LAN magic packets are sent (UDP, broadcast allowed)', '255.255.255.255:9')
     .option('--rotate-key [STEP]', 'rotate the plan-signing key: `start` (default) plans carry both keys and agents adopt the new one; `finish` drops the old key')
+    .option('--multicast <GROUP:PORT>', 'send distribute.multicast artifacts to this IPv4 multicast group for hosts without a relay, e.g. 239.255.70.2:47000')
+    .option('--multicast-rate <SIZE>', 'with --multicast: bytes per second, e.g. 12MB (the default, about 100 Mbit/s)')
+    .option('--multicast-interface <ADDR>', 'with --multicast: the local IPv4 address whose interface sends')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
     .option('--enroll-rate <N>', 'enrollments allowed per minute from one source address, all at once if need be (raise it for a fleet behind one NAT)', '10')
     .action(async (flags: ControllerFlags) => {
@@ -69,6 +79,26 @@ const parsePoll = (text: string): number => durationFlag('--poll', text, 1000, '
 const parseRetention = (text: string): number | undefined =>
   text.trim() === 'forever' ? undefined : durationFlag('--report-retention', text, 3_600_000, '1h, e.g. 90d, or "forever"');
 
+function parseMulticast(flags: ControllerFlags): { group: string; port: number; rate?: number; interface?: string } | undefined {
+  if (flags.multicast === undefined) {
+    if (flags.multicastRate !== undefined || flags.multicastInterface !== undefined) throw new UserError('--multicast-rate and --multicast-interface need --multicast GROUP:PORT');
+    return undefined;
+  }
+  const m = /^(.+):(\d{1,5})$/.exec(flags.multicast);
+  const group = m?.[1] ?? '';
+  const port = Number(m?.[2]);
+  const rate = flags.multicastRate === undefined ? undefined : parseSize(flags.multicastRate);
+  const problem = checkJoin({ group, port, blockSize: MULTICAST_BLOCK_SIZE, ...(rate !== undefined ? { rate } : {}) }, 1);
+  if (!m || problem)
+    throw new UserError(
+      `--multicast ${flags.multicast}${flags.multicastRate ? ` --multicast-rate ${flags.multicastRate}` : ''}: ${problem ?? 'give GROUP:PORT, e.g. 239.255.70.2:47000'}`,
+    );
+  if (flags.multicastRate !== undefined && !rate) throw new UserError(`--multicast-rate ${flags.multicastRate}: give bytes per second, e.g. 12MB`);
+  if (flags.multicastInterface !== undefined && !isIPv4(flags.multicastInterface))
+    throw new UserError(`--multicast-interface ${flags.multicastInterface}: give an IPv4 address of this machine`);
+  return { group, port, ...(rate ? { rate } : {}), ...(flags.multicastInterface ? { interface: flags.multicastInterface } : {}) };
+}
+
 function makeLogger(level: string): Logger {
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
     throw new UserError(`--log-level ${level}: use trace, debug, info, warn or error`);
@@ -88,6 +118,7 @@ async function run(flags: ControllerFlags): Promise<void> {
   const wake = parseBroadcastAddress(flags.wakeBroadcast);
   if ('error' in wake) throw new UserError(wake.error);
   const pollMs = parsePoll(flags.poll);
+  const multicast = parseMulticast(flags);
   const reportRetentionMs = parseRetention(flags.reportRetention);
   const enrollRateLimit = parseEnrollRate(flags.enrollRate);
   if (flags.repo === undefined && (await sourceKind('.')) !== 'git') {
@@ -111,6 +142,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       wakeBroadcast: flags.wakeBroadcast,
       enrollRateLimit,
       ...(flags.rotateKey !== undefined ? { rotateKey: rotationStep(flags.rotateKey) } : {}),
+      ...(multicast ? { multicast } : {}),
       logger,
       clock: systemClock,
     });

@@ -27,6 +27,7 @@ import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
+import { ControllerMulticast } from './multicast/controller-multicast.js';
 import type { AutoWakePolicy } from './wake/auto-wake-decision.js';
 import { UdpWakeSender } from '../lib/wake/udp-wake-sender.js';
 import { WakeService } from './wake/wake-service.js';
@@ -75,6 +76,8 @@ export interface ControllerOptions {
   readonly autoWakePolicy?: AutoWakePolicy;
   /** Enrollments per source address (`--enroll-rate`); default 10 per minute, burst 10. */
   readonly enrollRateLimit?: EnrollRateLimit;
+  /** `--multicast GROUP:PORT` (with `--multicast-rate`, `--multicast-interface`): send to hosts without a relay (docs/multicast.md). */
+  readonly multicast?: { readonly group: string; readonly port: number; readonly rate?: number; readonly interface?: string };
 }
 
 /** A flag or file the operator must fix; the message says how. */
@@ -123,6 +126,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const metrics = createMetrics();
   const reconcileMetrics = metricsAdapter(metrics);
   const ingester = new ContentIngester({ content, tempDir: join(data, 'ingest') });
+  const multicast = options.multicast && new ControllerMulticast({ ...options.multicast, content, clock, onEnded: (sha256, message) => logger.info({ sha256 }, message) });
   const requests = new LeaderRequests(store, logger.child({ component: 'leader-requests' }), options.leaderRequestPollMs, clock);
 
   let source: ManifestSource | undefined;
@@ -146,6 +150,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
           content: ingester,
+          ...(multicast ? { controllerSource: multicast.source() } : {}),
           ...(options.reportRetentionMs !== undefined ? { reportRetentionMs: options.reportRetentionMs } : {}),
         });
         source = s;
@@ -168,6 +173,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
             await r.trigger('refresh');
           },
           content: () => r.trigger('content'),
+          inventory: () => r.trigger('replica-inventory'),
         });
       },
       async deposed() {
@@ -190,6 +196,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const [snapshot, groups] = [reconciler?.appliedSnapshot(), reconciler?.groups()];
     return snapshot && groups ? relayDirectoryOf(snapshot, groups) : undefined;
   };
+  // A follower tells the leader about inventories it stored, at most one request row per 500 ms.
+  const followerInventory = coalesced(500, () =>
+    requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories')),
+  );
+
   const wake = new WakeService({
     store,
     manifestMac: (host) => reconciler?.appliedSnapshot()?.hosts.get(host)?.spec.mac,
@@ -221,7 +232,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
       },
     },
     reconciler: {
-      inventoryChanged: (h) => reconciler?.inventoryChanged(h),
+      inventoryChanged(h) {
+        if (reconciler) reconciler.inventoryChanged(h);
+        else followerInventory.note();
+      },
       reportsIngested: (h) => reconciler?.reportsIngested(h),
       overridesChanged: () => reconciler?.overridesChanged(),
       contentChanged(sha256) {
@@ -241,6 +255,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ready: () => !election.isLeader() || ((source?.status().ready ?? false) && (storeHadApplied || reconciler?.status().appliedRevision !== undefined)),
     ...(options.enrollRateLimit !== undefined ? { enrollRateLimit: options.enrollRateLimit } : {}),
     wake,
+    ...(multicast ? { multicast } : {}),
   };
   const api = createApi(deps);
   const server = createServer(api.listener);
@@ -272,6 +287,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       stopping ??= (async () => {
         logger.info('controller: shutting down');
         await closeServer(server, options.drainMs ?? 10_000);
+        await multicast?.close();
         await api.close().catch((err: unknown) => logger.warn({ err }, 'controller: cannot write the hosts last seen'));
         await election.stop();
         await store.close();
@@ -307,6 +323,20 @@ function makeSource(spec: SourceSpec, options: ControllerOptions, data: string, 
     workDir: join(data, 'source'),
     ...(options.path !== undefined ? { path: options.path } : {}),
   });
+}
+
+/** `note()` runs `fn` once within `ms`, however often it is called meanwhile. */
+function coalesced(ms: number, fn: () => Promise<void>): { note(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    note() {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        void fn();
+      }, ms);
+      timer.unref();
+    },
+  };
 }
 
 function desiredDeployments(reconciler: Reconciler | undefined): readonly DesiredDeployment[] {

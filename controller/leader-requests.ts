@@ -1,6 +1,7 @@
 /**
  * Work a follower replica asks of the leader through the database they share: a source refresh
- * (`POST /v1/source/refresh`, the push webhook) or a re-check of content pushed to it.
+ * (`POST /v1/source/refresh`, the push webhook), a re-check of content pushed to it, or a look at
+ * inventories that hosts sent to it.
  *
  * Chosen over PostgreSQL `LISTEN/NOTIFY` because it needs nothing from the store but its meta
  * table, so it works the same on SQLite (several processes on one file) and PostgreSQL, and it
@@ -13,7 +14,8 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Store } from './store/store.js';
 
-export type LeaderRequestKind = 'refresh' | 'content';
+export type LeaderRequestKind = 'refresh' | 'content' | 'inventory';
+const kinds = ['refresh', 'content', 'inventory'] as const;
 
 const requestKey = (kind: LeaderRequestKind) => `leader.request.${kind}`;
 const doneKey = 'leader.done.refresh';
@@ -24,6 +26,8 @@ export interface LeaderRequestHandlers {
   refresh(): Promise<void>;
   /** Content was pushed to a replica: check unavailable content again. */
   content(): Promise<void>;
+  /** Hosts enrolled or sent inventories through another replica: read the inventories that changed. */
+  inventory(): Promise<void>;
 }
 
 export class LeaderRequests {
@@ -62,7 +66,7 @@ export class LeaderRequests {
   /** Leader side: serves requests made from now on until `stop()`; earlier ones are taken as served (a new leader fetches anyway). */
   async start(handlers: LeaderRequestHandlers): Promise<void> {
     await this.stop();
-    for (const kind of ['refresh', 'content'] as const) this.seen.set(kind, await this.store.getMeta(requestKey(kind)).catch(() => undefined));
+    for (const kind of kinds) this.seen.set(kind, await this.store.getMeta(requestKey(kind)).catch(() => undefined));
     this.handlers = handlers;
     this.arm();
   }
@@ -90,7 +94,7 @@ export class LeaderRequests {
     const handlers = this.handlers;
     if (!handlers) return;
     try {
-      for (const kind of ['refresh', 'content'] as const) {
+      for (const kind of kinds) {
         const id = await this.store.getMeta(requestKey(kind));
         if (id === undefined || id === this.seen.get(kind)) continue;
         this.seen.set(kind, id);

@@ -105,11 +105,6 @@ export class RelayMulticast {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ state: state.state, startsAt: new Date(state.startsAt).toISOString() }));
   }
 
-  /** Resolves once every session has stopped (after the relay's signal aborted). */
-  idle(): Promise<void> {
-    return this.sessions.idle();
-  }
-
   private async fileOf(sha256: string, size: number): Promise<string> {
     const entry = await this.o.cache.lookup(sha256);
     if (!entry) throw new Error(`${sha256} is not in the relay cache`);

@@ -20,6 +20,7 @@ import { wakeRoutes } from './routes-wake.js';
 import { bundleRoutes } from './routes-bundles.js';
 import { relayRoutes } from './routes-relays.js';
 import { RelayRegistry } from './relay-registry.js';
+import { multicastRoutes } from '../multicast/routes.js';
 import { PlanPoller } from './fast-plan.js';
 import { SeenRecorder } from './seen.js';
 import { AgentCalls } from './agent-calls.js';
@@ -68,7 +69,7 @@ export function createApi(deps: ApiDeps): Api {
   const seen = new SeenRecorder(deps.store);
   const poller = new PlanPoller(deps.store, metrics, seen, deps.clock, { freshnessMs: deps.planCacheMs ?? 1000 });
   const calls = new AgentCalls(deps, metrics, seen, poller);
-  const lean = new LeanAgentPath(calls, poller, schemas, deps.keys.adminToken, deps.clock, metrics, deps.logger);
+  const lean = new LeanAgentPath(calls, poller, schemas, deps.keys.adminToken, deps.clock, metrics, deps.logger, storage);
   const listener: RequestListener = (req, res) => {
     const toExpress = () => app(req, res);
     if (req.method === 'GET' || req.method === 'HEAD') poller.handle(req, res, toExpress);
@@ -94,6 +95,7 @@ export function createApi(deps: ApiDeps): Api {
     ...wakeRoutes(deps),
     ...bundleRoutes(deps),
     ...relayRoutes(deps, deps.relayRegistry ?? new RelayRegistry(deps.clock)),
+    ...multicastRoutes(deps),
   ];
   mountRoutes(app, table, { deps, schemas, metrics });
 

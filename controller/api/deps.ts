@@ -2,6 +2,7 @@
  * What the HTTP API needs from the rest of the controller. `controller/controller.ts`
  * builds these and passes them to `createApi(deps)`; tests pass real stores and small fakes.
  */
+import type { ControllerMulticast } from '../multicast/controller-multicast.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -98,6 +99,8 @@ export interface ApiDeps {
   readonly enrollRateLimit?: EnrollRateLimit;
   /** Running relays' figures and wake requests (shared with the wake service); absent: one of the API's own. */
   readonly relayRegistry?: RelayRegistry;
+  /** The multicast sender (controller/multicast/); absent: the multicast routes answer 409. */
+  readonly multicast?: ControllerMulticast;
   /** Wake-on-LAN (controller/wake/); absent: the wake routes answer 409. */
   readonly wake?: ApiWake;
 }

@@ -2,6 +2,7 @@
  * The API's one error shape (DESIGN §4): every refusal is a 4xx with
  * `{error: {code, message, details}}`; anything unexpected is a 500 without internals.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { isStorageFull } from '../../lib/storage-full.js';
@@ -72,45 +73,41 @@ export const insufficientStorage = (): ApiError =>
   );
 
 /**
- * The final error handler: client errors as 4xx, a full disk as 503 `insufficient-storage`
- * (noted in `storage`, so /readyz says not ready), everything else a logged 500 that reveals nothing.
+ * What to answer for an error thrown while serving `req`: client errors as 4xx, a full disk as 503
+ * `insufficient-storage` (noted in `storage`, so /readyz says not ready), everything else a logged
+ * 500 that reveals nothing; undefined when the client went away and nobody is left to answer.
+ * Shared by express's error handler and the raw agent path (lean-agent.ts).
  */
+export function answerFor(err: unknown, req: IncomingMessage, res: ServerResponse, logger: Logger, storage?: StorageHealth): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  const e = (err ?? {}) as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
+  const parsed = fromBodyParser(e);
+  if (parsed) return parsed;
+  const status = e.status ?? e.statusCode;
+  // Errors from express itself (e.g. a malformed URI component) are the client's.
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, status === 404 ? 'not-found' : 'bad-request', e.message ?? 'bad request');
+  // `req.destroyed` is also true once a body has been read in full, or a handler stopped reading
+  // it: only a closed connection or response means the client went away.
+  const socket = res.socket ?? req.socket;
+  if (res.destroyed || !socket || socket.destroyed) {
+    logger.debug({ err, method: req.method, url: req.url }, 'request aborted by the client');
+    return undefined;
+  }
+  if (isStorageFull(err)) {
+    storage?.noteFull(err);
+    logger.error({ err, method: req.method, url: req.url }, 'request failed: no space left for the controller to write');
+    // An upload cut short: answer, then close, rather than read the rest of its body.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    return insufficientStorage();
+  }
+  logger.error({ err, method: req.method, url: req.url }, 'request failed');
+  return new ApiError(500, 'internal', 'internal error; the controller log has the details');
+}
+
+/** The final error handler of the express app (see `answerFor`). */
 export function errorHandler(logger: Logger, storage?: StorageHealth): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    if (err instanceof ApiError) {
-      sendError(res, err);
-      return;
-    }
-    const e = (err ?? {}) as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
-    const parsed = fromBodyParser(e);
-    if (parsed) {
-      sendError(res, parsed);
-      return;
-    }
-    const status = e.status ?? e.statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      // Errors from express itself (e.g. a malformed URI component) are the client's.
-      const code = status === 404 ? 'not-found' : 'bad-request';
-      sendError(res, new ApiError(status, code, e.message ?? 'bad request'));
-      return;
-    }
-    // `req.destroyed` is also true once a body has been read in full, or a handler stopped reading
-    // it: only a closed connection or response means the client went away.
-    const socket = res.socket ?? req.socket;
-    if (res.destroyed || !socket || socket.destroyed) {
-      // The client went away mid-request (e.g. an aborted upload): nobody to answer.
-      logger.debug({ err, method: req.method, url: req.originalUrl }, 'request aborted by the client');
-      return;
-    }
-    if (isStorageFull(err)) {
-      storage?.noteFull(err);
-      logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed: no space left for the controller to write');
-      // An upload cut short: answer, then close, rather than read the rest of its body.
-      if (!req.complete) res.setHeader('Connection', 'close');
-      sendError(res, insufficientStorage());
-      return;
-    }
-    logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
-    sendError(res, new ApiError(500, 'internal', 'internal error; the controller log has the details'));
+    const answer = answerFor(err, req, res, logger, storage);
+    if (answer) sendError(res, answer);
   };
 }

@@ -17,7 +17,8 @@ import type { Clock } from '../../lib/clock.js';
 import type { AgentCalls, Answer, EnrollBody, InventoryBody, ReportsBody } from './agent-calls.js';
 import { timingSafeEqual } from 'node:crypto';
 import { bearerToken, sha256Hex, unauthenticated } from './auth.js';
-import { ApiError, type ErrorBody } from './errors.js';
+import { ApiError, answerFor, type ErrorBody } from './errors.js';
+import type { StorageHealth } from './storage-health.js';
 import type { SchemaSet } from './validate.js';
 
 const hostPath = /^\/v1\/hosts\/([a-z0-9][-a-z0-9.]*)\/(inventory|reports)$/;
@@ -50,6 +51,7 @@ export class LeanAgentPath {
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly storage?: StorageHealth,
   ) {
     this.adminTokenDigest = Buffer.from(sha256Hex(adminToken), 'hex');
   }
@@ -122,12 +124,8 @@ export class LeanAgentPath {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    if (!(err instanceof ApiError)) {
-      if (req.destroyed || res.destroyed) return;
-      this.logger.error({ err, method: req.method, url: req.url }, 'request failed');
-      err = new ApiError(500, 'internal', 'internal error; the controller log has the details');
-    }
-    const e = err as ApiError;
+    const e = answerFor(err, req, res, this.logger, this.storage);
+    if (e === undefined) return;
     if (res.headersSent) {
       res.destroy();
       return;

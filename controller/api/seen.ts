@@ -17,9 +17,10 @@ export class SeenRecorder {
     private readonly flushEveryMs = 15_000,
   ) {}
 
-  /** Notes that `host` was heard from at `nowMs`; written with the next batch. */
+  /** Notes that `host` was heard from at `nowMs` (kept to the second); written with the next batch. */
   note(host: string, nowMs: number): void {
-    this.dirty.set(host, nowMs);
+    // Whole seconds: hosts heard from in the same second are written by one statement.
+    this.dirty.set(host, nowMs - (nowMs % 1000));
     if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

@@ -150,18 +150,29 @@ export async function listHosts(db: Kysely<Database>, options: { readonly offset
   return { hosts: rows.map(toRecord), total: toCount(total.n) };
 }
 
-/** One transaction; a time never moves a host's last seen backwards. */
+/**
+ * One transaction; a time never moves a host's last seen backwards. Hosts seen at the same time
+ * share a statement (callers round times, e.g. to the second, so a batch takes few statements).
+ */
 export async function markSeenMany(db: Kysely<Database>, entries: readonly { readonly host: string; readonly at: Date }[]): Promise<void> {
   if (entries.length === 0) return;
+  const byTime = new Map<string, string[]>();
+  for (const e of entries) {
+    const at = iso(e.at);
+    const hosts = byTime.get(at);
+    if (hosts) hosts.push(e.host);
+    else byTime.set(at, [e.host]);
+  }
   await db.transaction().execute(async (trx) => {
-    for (const e of entries) {
-      const at = iso(e.at);
-      await trx
-        .updateTable('hosts')
-        .set({ last_seen_at: at })
-        .where('name', '=', e.host)
-        .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
-        .execute();
+    for (const [at, hosts] of byTime) {
+      for (const slice of chunks(hosts, 500)) {
+        await trx
+          .updateTable('hosts')
+          .set({ last_seen_at: at })
+          .where('name', 'in', slice)
+          .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
+          .execute();
+      }
     }
   });
 }

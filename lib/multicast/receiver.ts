@@ -71,7 +71,7 @@ export async function saveGaps(partPath: string, gaps: GapList): Promise<void> {
   await rename(`${mapPath(partPath)}.tmp`, mapPath(partPath));
 }
 
-/** Receives one session into `partPath` until one of the stops above; never throws for network trouble. */
+/** Receives one session into `partPath` until one of the stops above; rejects only when it cannot join the group or write the file. */
 export async function receiveSession(o: ReceiveOptions): Promise<ReceiveResult> {
   const s = o.session;
   const { file, gaps } = await openPartial(o.partPath, s);

@@ -34,6 +34,9 @@ export type RepairResult =
   /** A gap could not be fetched from any source (the partial file and its gap list stay). */
   | { readonly kind: 'failed'; readonly bytesRepaired: number; readonly chunksDropped: number; readonly message: string };
 
+/** Range requests under way at once during a repair. */
+const REPAIR_REQUESTS = 8;
+
 /** Repairs `partPath` and, when it verifies, renames it to `dest`. */
 export async function repairAndVerify(o: RepairOptions): Promise<RepairResult> {
   const { file, gaps } = await openPartial(o.partPath, o.session);
@@ -43,14 +46,26 @@ export async function repairAndVerify(o: RepairOptions): Promise<RepairResult> {
     // Twice at most: a chunk completed by repair is checked again (a forged block in it is found then).
     for (let pass = 0; pass < 2; pass++) {
       chunksDropped += await dropBadChunks(file, gaps, o.session);
-      for (const range of gaps.missing()) {
-        const got = await fetchRange(file, range, o);
-        if (typeof got === 'string') {
-          await saveGaps(o.partPath, gaps);
-          return { kind: 'failed', bytesRepaired, chunksDropped, message: got };
+      const ranges = gaps.missing();
+      let next = 0;
+      let failure: string | undefined;
+      // A few ranges at once: a lossy session leaves thousands of small gaps, each a request.
+      const worker = async () => {
+        while (failure === undefined && next < ranges.length) {
+          const range = ranges[next++]!;
+          const got = await fetchRange(file, range, o);
+          if (typeof got === 'string') {
+            failure ??= got;
+            return;
+          }
+          bytesRepaired += got;
+          for (let i = range.start / gaps.blockSize; i * gaps.blockSize <= range.end; i++) gaps.mark(i);
         }
-        bytesRepaired += got;
-        for (let i = range.start / gaps.blockSize; i * gaps.blockSize <= range.end; i++) gaps.mark(i);
+      };
+      await Promise.all(Array.from({ length: Math.min(REPAIR_REQUESTS, ranges.length) }, worker));
+      if (failure !== undefined) {
+        await saveGaps(o.partPath, gaps);
+        return { kind: 'failed', bytesRepaired, chunksDropped, message: failure };
       }
       if (o.session.chunks === undefined) break;
     }

@@ -59,6 +59,7 @@ describe('ferry --help', () => {
       args: ['controller', '--report-retention', '3 months'],
       stderr: '--report-retention 3 months: give a duration of at least 1h, e.g. 90d, or "forever"',
     },
+    { name: 'an enrollment rate that is not a count', args: ['controller', '--enroll-rate', 'fast'], stderr: '--enroll-rate fast: give a whole number of enrollments per minute' },
   ];
   for (const c of usageCases) {
     it(`exits 2 on ${c.name}`, async () => {

@@ -99,7 +99,7 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
     await client.connect();
     await client.query(`create schema if not exists "${schema}"`);
     await client.end();
-    const args = (name: string) => ['--repo', repo.origin, '--db', db, '--data', join(root, name), '--listen', '127.0.0.1:0', '--poll', '1s', '--enroll-rate', '600'];
+    const args = (name: string) => ['--repo', repo.origin, '--db', db, '--data', join(root, name), '--listen', '127.0.0.1:0', '--poll', '1h', '--enroll-rate', '600'];
 
     const a = spawnReplica('a', args('a'));
     replicas.push(a);
@@ -114,7 +114,8 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
     await eventually(() => b.url !== undefined && c.url !== undefined, 'the followers to listen', 30_000);
     const admin = (await readFile(join(root, 'a', 'admin.token'), 'utf8')).trim();
 
-    // Three hosts enroll through one follower and report inventory through the other.
+    // Three hosts enroll through one follower and report inventory through the other; the leader
+    // plans them although it fetches git only once an hour (the followers ask it through the database).
     const token = (await call(`${b.url}/v1/tokens`, 'POST', admin, {})).json.token as string;
     const hosts = ['h1', 'h2', 'h3'];
     const credentials = new Map<string, string>();
@@ -140,6 +141,13 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
         etags.set(`${r.name}/${host}`, first.etag!);
       }
     }
+
+    // One more host, once the leader's first passes are over: only the followers' request gets it planned.
+    const late = await call(`${b.url}/v1/enroll`, 'POST', '', { token, host: 'h4', facts: {}, labels: {} });
+    expect(late.status).to.equal(201);
+    expect((await call(`${c.url}/v1/hosts/h4/inventory`, 'PUT', late.json.credential, { facts: {}, labels: {}, software: [] })).status).to.equal(200);
+    await eventually(async () => (await call(`${c.url}/v1/hosts/h4/plan`, 'GET', late.json.credential)).status === 200, 'the plan of h4', 30_000);
+    expect(said(a, 'leader requests: serving a request from another replica')).to.equal(true);
 
     // Load on the followers: polls with ETags and reports, until told to stop.
     let stop = false;

@@ -8,15 +8,17 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { encodeHeader, sessionId } from '../../lib/multicast/datagram.js';
 import { GapList } from '../../lib/multicast/gap-list.js';
 import type { ContentSource } from '../../core/plan/types.js';
+import type { RunningController } from '../../controller/controller.js';
 import { ensureBuilt } from '../agent/runtime/build.js';
-import { action, packageFiles, startController, type TestController, type TestPackage } from '../agent/runtime/fixture.js';
+import { action, buildTestArtifact, packageFiles, startController, type TestController, type TestPackage } from '../agent/runtime/fixture.js';
+import { startTestController } from '../support/controller.js';
 import { eventually } from '../support/eventually.js';
 import { ferryBin, type RunResult, runFerry } from '../support/ferry.js';
 
@@ -196,6 +198,76 @@ describe('multicast to a site (relay and host processes, UDP on loopback)', func
     } finally {
       clearInterval(timer);
       forger.close();
+    }
+  });
+});
+
+describe('multicast from the controller to hosts without a relay (--multicast)', function () {
+  this.timeout(180_000);
+  let work: string;
+  let controller: RunningController | undefined;
+
+  before(async function () {
+    this.timeout(300_000);
+    await ensureBuilt();
+  });
+  beforeEach(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ferry-mcast-ctl-'));
+  });
+  afterEach(async () => {
+    await controller?.stop();
+    controller = undefined;
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('plans name the controller session; two hosts receive it and repair next to nothing', async () => {
+    const hosts = ['tokyo-1', 'tokyo-2'];
+    const manifests = join(work, 'manifests');
+    await mkdir(manifests, { recursive: true });
+    const artifact = join(work, 'cad-1.0.0.tar.gz');
+    const info = await buildTestArtifact(join(work, 'pkg'), artifact, packageFiles('cad', '1.0.0', 4 * 1024 * 1024));
+    // biome-ignore format: a manifest, line by line
+    await writeFile(join(manifests, 'fleet.yaml'), ['apiVersion: ferry/v1', 'kind: Package', 'metadata: {name: cad}', 'spec:', '  version: "1.0.0"',
+      `  artifact: {sha256: "${info.sha256}", size: ${info.size}}`, '  install: {command: [sh, install.sh], timeout: 1m}', '  uninstall: {command: [sh, uninstall.sh], timeout: 1m}',
+      '---', 'apiVersion: ferry/v1', 'kind: Deployment', 'metadata: {name: cad}', 'spec:', '  packages: [{name: cad, version: "1.0.0", state: present}]',
+      `  targets: {hosts: [${hosts.join(', ')}]}`, '  distribute: {multicast: true}', ''].join('\n'));
+    const group = '239.255.74.1';
+    const port = 48_100 + (process.pid % 500);
+    controller = await startTestController({ dir: manifests, data: join(work, 'ctl'), pollMs: 1000, multicast: { group, port, rate: 20_000_000, interface: IFACE } });
+    const c = controller;
+    const put = await fetch(`${c.url}/v1/content/${info.sha256}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${c.keys.adminToken}`, 'content-type': 'application/octet-stream' },
+      body: await readFile(artifact),
+    });
+    expect(put.status).to.be.oneOf([200, 201]);
+    // biome-ignore format: flag and value pairs
+    const args = (h: string, extra: string[] = []) => ['agent', '--server', c.url, '--name', h, '--data', join(work, h), '--install-root', join(work, `${h}-root`),
+      '--no-os-packages', '--once', '--multicast-interface', IFACE, ...extra];
+    // The first run enrolls, reports inventory and finds its plan at once; later runs finish what is left.
+    const tokens = await Promise.all(hosts.map(async () => (await c.store.createToken({ ttlMs: 3_600_000, now: new Date() })).token));
+    const logs = (await Promise.all(hosts.map((h, i) => runFerry(args(h, ['--enroll-token', tokens[i]!]))))).map((r) => r.stderr);
+    await eventually(
+      async () => {
+        const done = await Promise.all(hosts.map(async (h) => (await c.store.currentStates({ host: h })).some((st) => st.report.state === 'installed')));
+        if (done.every(Boolean)) return true;
+        const again = await Promise.all(hosts.map((h) => runFerry(args(h))));
+        again.forEach((r, i) => {
+          logs[i] += r.stderr;
+        });
+        return false;
+      },
+      'both hosts installed cad',
+      120_000,
+    );
+    const runs = logs.map((stderr) => ({ stderr }));
+    for (const r of runs) {
+      const [repaired] = r.stderr
+        .split('\n')
+        .filter((l) => l.includes('"event":"multicast-repaired"'))
+        .map((l) => JSON.parse(l) as { bytesRepaired: number });
+      expect(repaired?.bytesRepaired, r.stderr).to.be.below(info.size / 4);
+      expect(r.stderr).to.include('"source":"controller (multicast)"');
     }
   });
 });

@@ -491,6 +491,13 @@ for (const backend of backends) {
     it("tells a replica's poll cache what changed: credentials revoked and plan serials raised since a time", async () => {
       const { token } = await store.createToken({ ttlMs: 3_600_000, now: at(0) });
       await store.enrollHosts(['v1', 'v2'].map((host) => ({ token, host, credentialHash: `hash-${host}`, facts: {}, labels: {}, now: at(0) })));
+      await store.markSeenMany([
+        { host: 'v1', at: at(5) },
+        { host: 'v2', at: at(5) },
+        { host: 'v2', at: at(-5) },
+        { host: 'nobody', at: at(5) },
+      ]);
+      expect([(await store.getHost('v1'))?.lastSeenAt, (await store.getHost('v2'))?.lastSeenAt]).to.deep.equal([at(5).toISOString(), at(5).toISOString()]);
       const before = await store.credentialsVersion();
       await store.resetHost('v2', at(20));
       expect(await store.credentialsVersion()).to.not.equal(before);
