@@ -146,6 +146,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           source: s,
           planning: corePlanning,
           signingKey: signer,
+          onPlansRaised: (hosts) => api.plansRaised(hosts),
           clock,
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,

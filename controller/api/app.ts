@@ -46,6 +46,8 @@ export interface Api {
   readonly routes: readonly Pick<RouteSpec, 'method' | 'path' | 'auth'>[];
   /** Stops the API's timers and writes what it holds in memory (hosts' last seen); call before closing the store. */
   close(): Promise<void>;
+  /** This process stored new plans for `hosts`: their next poll reads the new plan at once, not after the next sync. */
+  plansRaised(hosts: readonly string[]): void;
 }
 
 let cachedSchemas: SchemaSet | undefined;
@@ -116,6 +118,9 @@ export function createApi(deps: ApiDeps): Api {
     async close() {
       poller.close();
       await seen.close();
+    },
+    plansRaised(hosts) {
+      poller.dropPlans(hosts);
     },
   };
 }

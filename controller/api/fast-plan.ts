@@ -97,6 +97,12 @@ export class PlanPoller {
     this.epoch++;
   }
 
+  /** Forgets the cached plans of hosts whose plan this process just raised (credentials stay). */
+  dropPlans(hosts: readonly string[]): void {
+    for (const host of hosts) this.plans.delete(host);
+    this.epoch++;
+  }
+
   /** The host holding this credential sha256 when it is known in memory (the agent routes share it). */
   knownHost(hash: string): string | undefined {
     return this.credentials.get(hash);

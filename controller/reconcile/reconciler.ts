@@ -46,6 +46,8 @@ export interface ReconcilerOptions<R extends FleetPlanResult = FleetPlanResult> 
   readonly planning: Planning<R>;
   /** PKCS8 PEM of the controller's ed25519 key. */
   readonly signingKey: string | PlanSigner;
+  /** Told the hosts whose plans a pass stored, once stored (the API's poll cache drops them). */
+  readonly onPlansRaised?: (hosts: readonly string[]) => void;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: ReconcileMetrics;
@@ -381,6 +383,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     };
     const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign, documentHoldsBody: true });
     for (const r of raised) this.upkeep.signed(r.host, now.getTime());
+    if (raised.length > 0) this.options.onPlansRaised?.(raised.map((r) => r.host));
     if (memo.applied !== desired) {
       await store.recordDeploymentPolicies(
         [...desired.deployments].map(([deployment, d]) => ({ deployment, onLeave: d.spec.onLeave })),
