@@ -91,7 +91,8 @@ export async function packageBuild(dir: string, opts: PackageBuildOptions): Prom
   progress.stop();
 
   const source = sourceFor(opts, file);
-  const signature = signingKey === undefined ? undefined : signArtifact(artifactStatement(opts.name, opts.version, { ...artifact, unpackedSize: artifact.contentBytes }), signingKey);
+  const signature =
+    signingKey === undefined ? undefined : signArtifact(artifactStatement(opts.name, opts.version, { ...artifact, unpackedSize: artifact.contentBytes }), signingKey);
   const yaml = manifestYaml(opts, artifact, source, install, uninstall, detect, signature);
   if (opts.json || opts.format === 'json') {
     const manifest = parse(yaml) as unknown;
