@@ -46,6 +46,8 @@ interface HostRow {
     bytesDone?: number;
     source?: string;
   }[];
+  /** The newest wake ("woken at …, by relay …") and shutdown ("shut down after install …"), when there are any. */
+  readonly power?: { actionId: string; at: string; reason?: string }[];
 }
 
 interface DeploymentReply extends DeploymentSummary {
@@ -141,7 +143,14 @@ function printDeployment(d: DeploymentReply): void {
   out.push(table([['HOST', 'STATE', 'VERSION', 'LAST REPORT', 'REASON'], ...rows]).trimEnd());
   if (d.hosts.total > d.hosts.items.length) out.push(`… ${d.hosts.total - d.hosts.items.length} more hosts (use --json with the API's ?offset=)`);
   out.push(...failedInstalls(d.hosts.items));
+  out.push(...powerLines(d.hosts.items));
   process.stdout.write(`${out.join('\n')}\n${failureLines(d.failures, d.counts.failed ?? 0)}`);
+}
+
+/** The hosts shown that were woken or shut down: what and when. */
+function powerLines(hosts: readonly HostRow[]): string[] {
+  const rows = hosts.flatMap((h) => (h.power ?? []).map((e) => [h.host, e.actionId === 'wake' ? 'woken' : 'shut down', e.at, e.reason ?? '']));
+  return rows.length === 0 ? [] : ['', 'Power:', table([['HOST', 'EVENT', 'AT', 'DETAIL'], ...rows]).trimEnd()];
 }
 
 /** Each failed action of the hosts shown: the installer's exit code and the tail of its output. */

@@ -5,6 +5,9 @@ import { statusStateOrder } from '../../core/plan/action-states.js';
 import { parseDuration } from '../../core/units/duration.js';
 import { verifyHubSignature } from './webhook.js';
 import type { ApiDeps, DesiredDeployment } from './deps.js';
+
+/** The pseudo actions a host's power events are recorded under: controller/wake's `wake`, the agent's `shutdown` (shutdownAfter). */
+const powerActions = new Set(['wake', 'shutdown']);
 import type { RouteSpec } from './route.js';
 
 const defaultTokenTtlMs = 24 * 3_600_000;
@@ -259,11 +262,21 @@ export function adminRoutes(deps: ApiDeps, forgetHost: (host: string) => void = 
         const pageHosts = rows.slice(offset, offset + limit);
         const byHost = new Map<string, ActionStatusRecord[]>(pageHosts.map((host) => [host, []]));
         for (const s of await store.actionStatuses({ deployment: name, hosts: pageHosts })) byHost.get(s.host)?.push(s);
+        // Power events (the pseudo actions `wake` and `shutdown`): the newest of each, per host shown.
+        const power = new Map(
+          await Promise.all(
+            pageHosts.map(async (host) => {
+              const events = (await store.currentStates({ host })).filter((s) => powerActions.has(s.actionId));
+              return [host, events.map((s) => ({ actionId: s.actionId, at: s.report.at, ...(s.report.reason !== undefined && { reason: s.report.reason }) }))] as const;
+            }),
+          ),
+        );
         const page = [...byHost.entries()].map(([host, actions]) => {
           const hostState = statusStateOrder.find((p) => actions.some((a) => a.state === p)) ?? actions[0]?.state ?? 'pending';
           const reported = actions.flatMap((a) => (a.report ? [a.report.at] : []));
           const lastReportAt = reported.sort().at(-1); // ISO times sort as text
-          return { host, state: hostState, ...(lastReportAt !== undefined && { lastReportAt }), actions: actions.map(actionView) };
+          const events = power.get(host) ?? [];
+          return { host, state: hostState, ...(lastReportAt !== undefined && { lastReportAt }), actions: actions.map(actionView), ...(events.length > 0 && { power: events }) };
         });
         const desired = deps.desired?.deployments().find((d) => d.name === name);
         res.json({

@@ -79,6 +79,10 @@ describe('wake: install.shutdownAfter with a real agent process', function () {
       new RegExp(`\\n  shut down after install \\(plan serial ${serial}\\): touch ${marker.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(at \\d{4}-[\\d-]+T[\\d:.]+Z\\)\\n`),
     );
 
+    // `ferry status DEPLOYMENT` lists the host's power events under the hosts table.
+    const status = await runFerry(['status', 'notes-night'], { env: { FERRY_SERVER: controller.url, FERRY_TOKEN: controller.keys.adminToken } });
+    expect(status.stdout).to.match(/\nPower:\nHOST +EVENT +AT +DETAIL\npc1 +shut down +\d{4}-[\d-]+T[\d:.]+Z +shut down after install \(plan serial \d+\)/);
+
     // A shutdown command that fails is reported as failed, after the report that it was started.
     const failing = ['agent', '--server', controller.url, '--enroll-token', token, '--name', 'pc2', '--data', join(work, 'agent2'), '--install-root', join(work, 'root2')];
     const failingOnce = [...failing, '--once', '--no-os-packages', '--interval', '5s', '--shutdown-command', 'false'];
