@@ -80,6 +80,7 @@ async function putSlice(trx: Kysely<Database>, items: readonly { readonly invent
       .values(changed)
       .onConflict((oc) => oc.column('host').doUpdateSet(takeExcluded('inventories', 'doc', 'hash', 'updated_at', 'reported_at')))
       .execute();
+    await bumpFleetGeneration(trx);
   }
   for (const [at, list] of unchangedAt) await trx.updateTable('inventories').set({ reported_at: at }).where('host', 'in', list).execute();
   for (const [at, list] of seenAt) await trx.updateTable('hosts').set({ last_seen_at: at }).where('name', 'in', list).execute();

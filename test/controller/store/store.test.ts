@@ -340,6 +340,19 @@ for (const backend of backends) {
         { inventory: inv('b4', 8), hash: results[2]!.hash, updatedAt: at(6).toISOString(), reportedAt: at(6).toISOString() },
       ]);
       expect([(await store.getHost('b1'))?.lastSeenAt, (await store.getHost('b4'))?.lastSeenAt]).to.deep.equal([at(4).toISOString(), at(6).toISOString()]);
+      // The fleet generation (a no-change reconcile pass skips on it) moves with a changed inventory
+      // written by the multi-row path, and stays with unchanged ones.
+      const before = await store.fleetGeneration();
+      await store.putInventories([
+        { inventory: inv('b1', 2), now: at(7) },
+        { inventory: inv('b4', 8), now: at(7) },
+      ]);
+      expect(await store.fleetGeneration()).to.equal(before);
+      await store.putInventories([
+        { inventory: inv('b1', 16), now: at(8) },
+        { inventory: inv('b4', 8), now: at(8) },
+      ]);
+      expect(await store.fleetGeneration()).to.not.equal(before);
     });
 
     it('raises a plan serial by one only when its hash changes', async () => {
