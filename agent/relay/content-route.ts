@@ -140,8 +140,9 @@ const idOf = (entry: CacheEntry): number => {
 
 /**
  * Serves `start..end` of an entry, complete or still being fetched (waiting, on events, for bytes
- * not yet fetched). Whole CHUNK-aligned chunks come from the shared pool; the growing tail of a
- * transfer under way is read for this response alone.
+ * not yet fetched). Whole CHUNK-aligned chunks come from the shared pool, each served once the
+ * transfer has all of it; only a range ending inside a chunk still being fetched is read for this
+ * response alone.
  */
 async function streamEntry(deps: ContentDeps, res: ServerResponse, entry: CacheEntry, start: number, end: number): Promise<void> {
   const generation = entry.generation;
@@ -158,17 +159,22 @@ async function streamEntry(deps: ContentDeps, res: ServerResponse, entry: CacheE
   };
   try {
     while (pos <= end) {
-      if (entry.readableEnd() <= pos) await Promise.race([entry.readable(pos), gone]);
-      if (entry.generation !== generation) throw new Error('the upstream transfer restarted from byte 0');
       const index = Math.floor(pos / CHUNK);
       const chunkStart = index * CHUNK;
       const chunkEnd = Math.min(chunkStart + CHUNK, entry.size);
+      // Wait for the whole of this response's part of the chunk: hosts keeping up with the
+      // transfer then read the shared chunk once, not each its own copy of every slice the
+      // transfer appended (a chunk's wait is a fraction of a second at upstream speed).
+      const need = Math.min(end + 1, chunkEnd);
+      if (entry.readableEnd() < need) await Promise.race([entry.readable(need - 1), gone]);
+      if (entry.generation !== generation) throw new Error('the upstream transfer restarted from byte 0');
       let piece: Buffer;
       if (entry.readableEnd() >= chunkEnd) {
         const whole = await deps.chunks.get(`${idOf(entry)}:${generation}:${index}`, chunkEnd - chunkStart, () => readAt(chunkStart, chunkEnd - chunkStart));
-        piece = whole.subarray(pos - chunkStart, Math.min(end + 1, chunkEnd) - chunkStart);
+        piece = whole.subarray(pos - chunkStart, need - chunkStart);
       } else {
-        piece = await readAt(pos, Math.min(end + 1, entry.readableEnd()) - pos);
+        // A range ending inside a chunk the transfer has not finished: read for this response alone.
+        piece = await readAt(pos, need - pos);
       }
       pos += piece.length;
       deps.metrics.bytesServed.inc(piece.length);
