@@ -150,12 +150,10 @@ async function streamEntry(deps: ContentDeps, res: ServerResponse, entry: CacheE
   let pos = start;
   const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client went away'))));
   gone.catch(() => undefined);
-  const readAt = async (at: number, n: number): Promise<Buffer> => {
+  const readInto = async (chunk: Buffer, at: number): Promise<void> => {
     file ??= await openEntry(entry);
-    const chunk = Buffer.allocUnsafe(n);
-    const { bytesRead } = await file.read(chunk, 0, n, at);
-    if (bytesRead !== n || entry.generation !== generation) throw new Error(`the partial file changed under the reader at byte ${at}`);
-    return chunk;
+    const { bytesRead } = await file.read(chunk, 0, chunk.length, at);
+    if (bytesRead !== chunk.length || entry.generation !== generation) throw new Error(`the partial file changed under the reader at byte ${at}`);
   };
   try {
     while (pos <= end) {
@@ -169,16 +167,20 @@ async function streamEntry(deps: ContentDeps, res: ServerResponse, entry: CacheE
       if (entry.readableEnd() < need) await Promise.race([entry.readable(need - 1), gone]);
       if (entry.generation !== generation) throw new Error('the upstream transfer restarted from byte 0');
       let piece: Buffer;
+      let release = (): void => undefined;
       if (entry.readableEnd() >= chunkEnd) {
-        const whole = await deps.chunks.get(`${idOf(entry)}:${generation}:${index}`, chunkEnd - chunkStart, () => readAt(chunkStart, chunkEnd - chunkStart));
-        piece = whole.subarray(pos - chunkStart, need - chunkStart);
+        const whole = await deps.chunks.get(`${idOf(entry)}:${generation}:${index}`, chunkEnd - chunkStart, (into) => readInto(into, chunkStart));
+        piece = whole.bytes.subarray(pos - chunkStart, need - chunkStart);
+        release = whole.release;
       } else {
         // A range ending inside a chunk the transfer has not finished: read for this response alone.
-        piece = await readAt(pos, need - pos);
+        piece = Buffer.allocUnsafe(need - pos);
+        await readInto(piece, pos);
       }
       pos += piece.length;
       deps.metrics.bytesServed.inc(piece.length);
-      if (!res.write(piece)) await Promise.race([new Promise((r) => res.once('drain', r)), gone]);
+      // The chunk's memory is reused once the socket took the bytes (the callback), not before.
+      if (!res.write(piece, release)) await Promise.race([new Promise((r) => res.once('drain', r)), gone]);
     }
     await new Promise<void>((resolve) => res.end(resolve));
   } finally {
