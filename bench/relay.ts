@@ -3,16 +3,17 @@
  * FERRY_BENCH_RELAY_MIB / FERRY_BENCH_RELAY_HOSTS to change) at once. Prints the bytes the
  * controller sent (goal: 1.0× the artifact), the relay's throughput cold (the one upstream
  * transfer under way, hosts served from the partial file) and warm (from its cache), side by
- * side with nginx serving the same file from disk in the same run (goal ≥ 0.8× nginx), and the
- * relay's RSS and CPU time. The controller API (the upstream) and the relay each run in a child
- * process of their own, as they run on other machines in a deployment; the clients run here,
- * competing for the same cores with the relay and nginx alike. FERRY_BENCH_RELAY_PROF=DIR writes a
- * CPU profile of the relay process to DIR.
+ * side with nginx serving the same file from disk in the same run (goal ≥ 0.8× nginx), the
+ * relay's RSS, and each side's CPU time (relay, upstream, nginx, and the clients'). The
+ * controller API (the upstream) and the relay each run in a child process of their own, as they
+ * run on other machines in a deployment; the clients run here, competing for the same cores with
+ * the relay and nginx alike. FERRY_BENCH_RELAY_PROF=DIR writes a CPU profile of the relay
+ * process to DIR.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,7 +70,7 @@ async function upstreamChild(dir: string): Promise<void> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.send?.({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
   process.on('message', (m: { stats?: boolean; stop?: boolean }) => {
-    if (m.stats) process.send?.({ upstreamBytes });
+    if (m.stats) process.send?.({ upstreamBytes, cpu: process.cpuUsage() });
     if (m.stop) {
       server.closeAllConnections();
       server.close(() => void store.close().then(() => process.exit(0)));
@@ -98,9 +99,19 @@ function ask<T>(child: ChildProcess, message: object, pick: (m: Record<string, u
   });
 }
 
-/** GETs `url` with each credential at once; resolves with the seconds until the last byte and the bytes read. */
-async function fetchAll(url: string, headers: (i: number) => Record<string, string>): Promise<{ seconds: number; bytes: number }> {
+/** CPU seconds (user + system) a process used so far, from /proc (nginx). */
+async function procCpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * GETs `url` with each credential at once; resolves with the seconds until the last byte, the
+ * bytes read and the CPU seconds the clients (this process) used meanwhile.
+ */
+async function fetchAll(url: string, headers: (i: number) => Record<string, string>): Promise<{ seconds: number; bytes: number; clientCpu: number }> {
   const agent = new http.Agent({ keepAlive: false, maxSockets: HOSTS });
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const sizes = await Promise.all(
     Array.from(
@@ -120,8 +131,9 @@ async function fetchAll(url: string, headers: (i: number) => Record<string, stri
     ),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   agent.destroy();
-  return { seconds, bytes: sizes.reduce((a, b) => a + b, 0) };
+  return { seconds, bytes: sizes.reduce((a, b) => a + b, 0), clientCpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 export async function run(): Promise<void> {
@@ -183,12 +195,14 @@ export async function run(): Promise<void> {
     const warm = await fetchAll(`${relayUrl}/v1/content/${sha256}`, auth);
     const afterWarm = await stats();
     if (cold.bytes !== HOSTS * size || warm.bytes !== HOSTS * size) throw new Error('a client got a short body');
-    const upstreamBytes = await ask(upstreamProcess, { stats: true }, (m) => m['upstreamBytes'] as number | undefined);
-    console.log(`upstream bytes: ${(upstreamBytes / size).toFixed(2)}× the artifact (goal 1.00×)`);
+    const up = await ask(upstreamProcess, { stats: true }, (m) => (m['upstreamBytes'] !== undefined ? (m as { upstreamBytes: number; cpu: NodeJS.CpuUsage }) : undefined));
+    console.log(`upstream bytes: ${(up.upstreamBytes / size).toFixed(2)}× the artifact (goal 1.00×); upstream process CPU ${cpuS(up.cpu).toFixed(2)} s in all`);
     console.log(
-      `relay cold (one upstream transfer, hosts served from the partial file): ${gbps(cold).toFixed(2)} GiB/s, ${cold.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterCold.cpu) - cpuS(before.cpu)).toFixed(2)} s`,
+      `relay cold (one upstream transfer, hosts served from the partial file): ${gbps(cold).toFixed(2)} GiB/s, ${cold.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterCold.cpu) - cpuS(before.cpu)).toFixed(2)} s, clients CPU ${cold.clientCpu.toFixed(2)} s`,
     );
-    console.log(`relay warm (from its cache): ${gbps(warm).toFixed(2)} GiB/s, ${warm.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterWarm.cpu) - cpuS(afterCold.cpu)).toFixed(2)} s`);
+    console.log(
+      `relay warm (from its cache): ${gbps(warm).toFixed(2)} GiB/s, ${warm.seconds.toFixed(2)} s, relay CPU ${(cpuS(afterWarm.cpu) - cpuS(afterCold.cpu)).toFixed(2)} s, clients CPU ${warm.clientCpu.toFixed(2)} s`,
+    );
     console.log(`relay RSS: ${(afterWarm.rss / 1024 ** 2).toFixed(0)} MiB`);
 
     const bin = ensureNginx();
@@ -198,8 +212,12 @@ export async function run(): Promise<void> {
     });
     nginx = started.process;
     const port = started.port;
+    const nginxBefore = await procCpuSeconds(nginx.pid!);
     const ref = await fetchAll(`http://127.0.0.1:${port}/v1/content/${sha256}`, () => ({}));
-    console.log(`nginx (the same file from disk, one worker): ${gbps(ref).toFixed(2)} GiB/s, ${ref.seconds.toFixed(2)} s`);
+    const nginxCpu = (await procCpuSeconds(nginx.pid!)) - nginxBefore;
+    console.log(
+      `nginx (the same file from disk, one worker): ${gbps(ref).toFixed(2)} GiB/s, ${ref.seconds.toFixed(2)} s, nginx CPU ${nginxCpu.toFixed(2)} s, clients CPU ${ref.clientCpu.toFixed(2)} s`,
+    );
     console.log(`ratio relay/nginx: warm ${((gbps(warm) / gbps(ref)) * 100).toFixed(0)} %, cold ${((gbps(cold) / gbps(ref)) * 100).toFixed(0)} % (goal ≥ 80 %)`);
   } finally {
     nginx?.kill('SIGTERM');

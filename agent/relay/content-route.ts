@@ -140,8 +140,9 @@ const idOf = (entry: CacheEntry): number => {
 
 /**
  * Serves `start..end` of an entry, complete or still being fetched (waiting, on events, for bytes
- * not yet fetched). Whole CHUNK-aligned chunks come from the shared pool; the growing tail of a
- * transfer under way is read for this response alone.
+ * not yet fetched). Whole CHUNK-aligned chunks come from the shared pool, each served once the
+ * transfer has all of it; only a range ending inside a chunk still being fetched is read for this
+ * response alone.
  */
 async function streamEntry(deps: ContentDeps, res: ServerResponse, entry: CacheEntry, start: number, end: number): Promise<void> {
   const generation = entry.generation;
@@ -149,30 +150,37 @@ async function streamEntry(deps: ContentDeps, res: ServerResponse, entry: CacheE
   let pos = start;
   const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client went away'))));
   gone.catch(() => undefined);
-  const readAt = async (at: number, n: number): Promise<Buffer> => {
+  const readInto = async (chunk: Buffer, at: number): Promise<void> => {
     file ??= await openEntry(entry);
-    const chunk = Buffer.allocUnsafe(n);
-    const { bytesRead } = await file.read(chunk, 0, n, at);
-    if (bytesRead !== n || entry.generation !== generation) throw new Error(`the partial file changed under the reader at byte ${at}`);
-    return chunk;
+    const { bytesRead } = await file.read(chunk, 0, chunk.length, at);
+    if (bytesRead !== chunk.length || entry.generation !== generation) throw new Error(`the partial file changed under the reader at byte ${at}`);
   };
   try {
     while (pos <= end) {
-      if (entry.readableEnd() <= pos) await Promise.race([entry.readable(pos), gone]);
-      if (entry.generation !== generation) throw new Error('the upstream transfer restarted from byte 0');
       const index = Math.floor(pos / CHUNK);
       const chunkStart = index * CHUNK;
       const chunkEnd = Math.min(chunkStart + CHUNK, entry.size);
+      // Wait for the whole of this response's part of the chunk: hosts keeping up with the
+      // transfer then read the shared chunk once, not each its own copy of every slice the
+      // transfer appended (a chunk's wait is a fraction of a second at upstream speed).
+      const need = Math.min(end + 1, chunkEnd);
+      if (entry.readableEnd() < need) await Promise.race([entry.readable(need - 1), gone]);
+      if (entry.generation !== generation) throw new Error('the upstream transfer restarted from byte 0');
       let piece: Buffer;
+      let release = (): void => undefined;
       if (entry.readableEnd() >= chunkEnd) {
-        const whole = await deps.chunks.get(`${idOf(entry)}:${generation}:${index}`, chunkEnd - chunkStart, () => readAt(chunkStart, chunkEnd - chunkStart));
-        piece = whole.subarray(pos - chunkStart, Math.min(end + 1, chunkEnd) - chunkStart);
+        const whole = await deps.chunks.get(`${idOf(entry)}:${generation}:${index}`, chunkEnd - chunkStart, (into) => readInto(into, chunkStart));
+        piece = whole.bytes.subarray(pos - chunkStart, need - chunkStart);
+        release = whole.release;
       } else {
-        piece = await readAt(pos, Math.min(end + 1, entry.readableEnd()) - pos);
+        // A range ending inside a chunk the transfer has not finished: read for this response alone.
+        piece = Buffer.allocUnsafe(need - pos);
+        await readInto(piece, pos);
       }
       pos += piece.length;
       deps.metrics.bytesServed.inc(piece.length);
-      if (!res.write(piece)) await Promise.race([new Promise((r) => res.once('drain', r)), gone]);
+      // The chunk's memory is reused once the socket took the bytes (the callback), not before.
+      if (!res.write(piece, release)) await Promise.race([new Promise((r) => res.once('drain', r)), gone]);
     }
     await new Promise<void>((resolve) => res.end(resolve));
   } finally {
