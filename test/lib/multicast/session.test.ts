@@ -37,7 +37,7 @@ describe('multicast session on loopback', function () {
   let group = 10;
 
   beforeEach(async () => {
-    server = await startContentServer({ [`/v1/content/${sha}`]: content });
+    server = await startContentServer({ [`/v1/content/${sha}`]: content }, {}, 5000);
     work = await mkdtemp(join(tmpdir(), 'ferry-mcast-'));
     group++;
     session = { group: `239.255.71.${group}`, port: await freeUdpPort(), sha256: sha, size: content.length, blockSize: 1408 };
@@ -99,7 +99,7 @@ describe('multicast session on loopback', function () {
     expect(server.bytesServed).to.equal(0);
   });
 
-  it('with 10% of datagrams dropped, repair fetches the gaps over HTTP Range, close ones in one request', async () => {
+  it('with 10% of datagrams dropped, repair fetches the gaps over HTTP Range, close ones in one request, on kept-alive connections', async () => {
     const { received } = await runSession([{ dropRate: 0.1 }]);
     const r = received[0]!;
     expect(r.reason).to.equal('round-end');
@@ -113,6 +113,8 @@ describe('multicast session on loopback', function () {
     expect(server.bytesServed).to.equal(asked);
     expect(server.requests.map((q) => q.range).sort()).to.deep.equal(ranges.map((x) => `bytes=${x.start}-${x.end}`).sort());
     expect(server.requests.every((q) => q.status === 206)).to.equal(true);
+    // Kept alive: the requests share the eight connections of the ranges under way at once.
+    expect(server.connections).to.be.at.most(8);
   });
 
   it('a receiver stopped mid-session and started again keeps its blocks, takes the rest and repairs only the gap', async () => {
