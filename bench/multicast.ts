@@ -90,11 +90,24 @@ async function child(c: ChildConfig): Promise<void> {
 }
 
 /** The content server: `GET /` with one Range, counting body bytes; optionally paced to `rate` bytes per second for all responses together. */
-async function contentServer(file: string, size: number): Promise<{ url: string; bytes: () => number; pace: (rate: number | undefined) => void; close: () => Promise<void> }> {
+interface Server {
+  readonly url: string;
+  bytes(): number;
+  /** Requests and TCP connections so far. */
+  requests(): number;
+  connections(): number;
+  pace(rate: number | undefined): void;
+  close(): Promise<void>;
+}
+
+async function contentServer(file: string, size: number): Promise<Server> {
   let served = 0;
+  let requests = 0;
+  let connections = 0;
   let rate: number | undefined;
   let budgetAt = 0; // the time the link is busy until (ms)
   const server = http.createServer((req, res) => {
+    requests++;
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const end = m && m[2] !== '' ? Math.min(Number(m[2]), size - 1) : size - 1;
@@ -113,10 +126,13 @@ async function contentServer(file: string, size: number): Promise<{ url: string;
       res.end();
     })().catch(() => res.destroy());
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     bytes: () => served,
+    requests: () => requests,
+    connections: () => connections,
     pace: (r) => {
       rate = r;
     },
@@ -146,8 +162,10 @@ function start(config: ChildConfig, onMessage: (m: Record<string, unknown>) => v
 
 const fmt = (n: number) => (n / 1024 ** 2).toFixed(1);
 
-async function multicastRun(work: string, file: string, session: SessionSpec, url: string, dropRate: number, server: { bytes: () => number }): Promise<void> {
+async function multicastRun(work: string, file: string, session: SessionSpec, url: string, dropRate: number, server: Server): Promise<void> {
   const servedBefore = server.bytes();
+  const requestsBefore = server.requests();
+  const connectionsBefore = server.connections();
   let joined = 0;
   let received = 0;
   let allJoined!: () => void;
@@ -175,11 +193,14 @@ async function multicastRun(work: string, file: string, session: SessionSpec, ur
     `  sender on the wire: ${fmt(s.bytesSent)} MiB = ${(s.bytesSent / size).toFixed(3)}× the artifact (goal ≤ 1.2×), ${((s.bytesSent / (RECEIVERS * size)) * 100).toFixed(1)}% of ${RECEIVERS} unicast copies; ${s.rounds} round(s)`,
   );
   console.log(`  repair by HTTP Range: ${fmt(repair)} MiB in all = ${((repair / (RECEIVERS * size)) * 100).toFixed(2)}% per receiver (goal ≈ the loss rate)`);
+  const requests = server.requests() - requestsBefore;
+  const connections = server.connections() - connectionsBefore;
+  console.log(`  repair requests: ${requests} (${(requests / RECEIVERS).toFixed(0)} per receiver) on ${connections} connection(s)`);
   console.log(`  last receiver verified after ${seconds.toFixed(2)} s`);
   console.log(`  CPU: sender ${cpuS(sent.cpu).toFixed(2)} s, receivers ${results.reduce((n, r) => n + cpuS(r.cpu), 0).toFixed(2)} s in all (receive, write, repair, sha256)`);
 }
 
-async function unicastRun(work: string, file: string, session: SessionSpec, url: string, label: string, server: { bytes: () => number }): Promise<number> {
+async function unicastRun(work: string, file: string, session: SessionSpec, url: string, label: string, server: Server): Promise<number> {
   const servedBefore = server.bytes();
   const clients = Array.from({ length: RECEIVERS }, (_, i) => start({ role: 'unicast', session, file, url, dir: join(work, `u-${label}-${i}`) }, () => undefined));
   await new Promise((r) => setTimeout(r, 500)); // the children start up

@@ -16,6 +16,8 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { download } from '../../lib/transfer/download.js';
 import type { DownloadOptions } from '../../lib/transfer/types.js';
 import type { PackageResource } from '../../core/manifest/types.js';
+import type { ArtifactChunks } from '../../core/plan/types.js';
+import { ChunkIndex } from './chunks.js';
 import { isSha256, type ContentStore, type PutResult } from './content-store.js';
 
 export type Availability = { readonly available: true } | { readonly available: false; readonly reason: string };
@@ -79,9 +81,16 @@ export class ContentIngester {
   /** URL fetches under way, by sha256. */
   private readonly fetching = new Map<string, Fetch>();
   private readonly clock: Clock;
+  private readonly chunkIndex: ChunkIndex;
 
   constructor(private readonly options: ContentIngesterOptions) {
     this.clock = options.clock ?? systemClock;
+    this.chunkIndex = new ChunkIndex(options.content);
+  }
+
+  /** The per-chunk sha256s of a stored artifact (computed on first use, then kept beside it); undefined when it is not stored. */
+  chunks(sha256: string, size: number): Promise<ArtifactChunks | undefined> {
+    return this.chunkIndex.get(sha256, size);
   }
 
   /**

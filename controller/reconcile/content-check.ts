@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Snapshot } from '../../core/manifest/types.js';
+import type { ArtifactChunks } from '../../core/plan/types.js';
 import type { Availability, ContentIngester } from '../content/ingest.js';
 import type { ManifestSource } from '../source/source.js';
 import type { Store } from '../store/store.js';
@@ -89,6 +90,26 @@ export class ContentCheck {
     const unavailable = new Map<string, string>();
     for (const [sha, a] of this.availability) if (!a.available) unavailable.set(sha, a.reason);
     return unavailable;
+  }
+
+  /**
+   * The per-chunk sha256s of the available artifacts that `distribute.multicast` deployments of
+   * `desired` install, by sha256 (call after `unavailable`): the planner puts them in those plans.
+   */
+  async chunks(desired: Snapshot): Promise<ReadonlyMap<string, ArtifactChunks>> {
+    const { content } = this.options;
+    const out = new Map<string, ArtifactChunks>();
+    if (content === undefined) return out;
+    for (const dep of desired.deployments.values()) {
+      if (!dep.spec.distribute.multicast) continue;
+      for (const p of dep.spec.packages) {
+        const artifact = p.state === 'present' ? desired.packages.get(p.name)?.get(p.version)?.spec.artifact : undefined;
+        if (artifact === undefined || out.has(artifact.sha256) || this.availability.get(artifact.sha256)?.available !== true) continue;
+        const chunks = await content.chunks(artifact.sha256, artifact.size);
+        if (chunks !== undefined) out.set(artifact.sha256, chunks);
+      }
+    }
+    return out;
   }
 
   /** A `content-retry` pass ran: another retry may be armed. */

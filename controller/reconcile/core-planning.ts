@@ -12,6 +12,7 @@ function context(inputs: PlanningInputs): PlanningContext {
     suspended: inputs.suspended,
     ...(inputs.resumed ? { resumed: inputs.resumed } : {}),
     ...(inputs.unavailable ? { unavailable: inputs.unavailable } : {}),
+    ...(inputs.chunks ? { chunks: inputs.chunks } : {}),
     ...(inputs.controllerSource ? { controllerSource: inputs.controllerSource } : {}),
   };
 }

@@ -3,7 +3,7 @@
  * (the whole fleet the first time, only affected hosts afterwards). A seam so the loop stays thin.
  */
 import type { LoadResult, ManifestFile, Snapshot } from '../../core/manifest/types.js';
-import type { ContentSource, HostPlan, Inventory } from '../../core/plan/types.js';
+import type { ArtifactChunks, ContentSource, HostPlan, Inventory } from '../../core/plan/types.js';
 import type { InstalledRecord } from '../store/store.js';
 import type { RolloutProgress } from './rollout.js';
 
@@ -20,6 +20,8 @@ export interface PlanningInputs {
   readonly resumed?: ReadonlySet<string>;
   /** Artifacts (by sha256) whose content is missing or wrong, with the reason; no install may use them. */
   readonly unavailable?: ReadonlyMap<string, string>;
+  /** Per-chunk sha256s of the artifacts multicast deployments install, by sha256 (into those plans). */
+  readonly chunks?: ReadonlyMap<string, ArtifactChunks>;
   readonly controllerSource?: ContentSource;
 }
 

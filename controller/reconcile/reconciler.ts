@@ -298,11 +298,14 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     const suspended = [...new Set(overrides.filter((o) => o.suspended).map((o) => o.deployment))].sort();
     const resumed = [...new Set(overrides.filter((o) => !o.suspended).map((o) => o.deployment))].sort();
     const unavailable = await this.content.unavailable(desired);
+    const chunks = await this.content.chunks(desired);
     // The small inputs; inventories, installed records and the snapshot are compared by identity.
     const key = JSON.stringify({
       suspended,
       resumed,
       unavailable: [...unavailable],
+      // An artifact's chunk hashes never change: which artifacts have them is the input.
+      chunked: [...chunks.keys()].sort(),
       rollout: rolloutKey(rollout),
       // Windows are expanded per day: a new day is a new input.
       day: now.toISOString().slice(0, 10),
@@ -328,6 +331,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       suspended: same ? previous.inputs.suspended : new Set(suspended),
       resumed: same && previous.inputs.resumed ? previous.inputs.resumed : new Set(resumed),
       unavailable: same && previous.inputs.unavailable ? previous.inputs.unavailable : unavailable,
+      chunks: same && previous.inputs.chunks ? previous.inputs.chunks : chunks,
       ...(this.options.controllerSource ? { controllerSource: this.options.controllerSource } : {}),
     };
     const pass = await planning.plan(inputs, previous && { inputs: previous.inputs, result: previous.result });

@@ -62,6 +62,12 @@ export interface ConditionResult {
   readonly spec: ConditionSpec;
 }
 
+/** The sha256 of each `size`-byte chunk of an artifact, in order (the last chunk may be short). */
+export interface ArtifactChunks {
+  readonly size: number;
+  readonly sha256: readonly string[];
+}
+
 export interface PlanAction {
   /** Stable across plans: `DEPLOYMENT/PACKAGE@VERSION/OP`. */
   readonly id: string;
@@ -79,7 +85,7 @@ export interface PlanAction {
     /** Bytes of file content it unpacks to, when the Package declares it (extraction stops past it). */
     readonly unpackedSize?: number;
     /** sha256 of each `size`-byte chunk, when the controller has them: a multicast receiver drops a chunk that fails at once. */
-    readonly chunks?: { readonly size: number; readonly sha256: readonly string[] };
+    readonly chunks?: ArtifactChunks;
     /** The publishers' signatures from the Package manifest (core/signing/publisher.ts). */
     readonly signatures?: readonly PublisherSignature[];
   };

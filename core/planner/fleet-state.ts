@@ -139,7 +139,7 @@ export function buildState(snapshot: Snapshot, inventoryList: readonly Inventory
 export function templatesOf(state: FleetState, name: string): readonly ActionTemplate[] {
   let t = state.templates.get(name);
   if (t === undefined) {
-    t = deploymentTemplates(state.snapshot, state.windows, state.snapshot.deployments.get(name)!);
+    t = deploymentTemplates(state.snapshot, state.windows, state.snapshot.deployments.get(name)!, state.ctx.chunks);
     state.templates.set(name, t);
   }
   return t;

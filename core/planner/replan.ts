@@ -35,8 +35,10 @@ export function* replanSteps(previous: Inputs & { readonly result: FleetPlan }, 
   const prev = stateOf(previous.result);
   const controller = next.ctx.controllerSource ?? DEFAULT_CONTROLLER;
   const unavailable = (ctx: PlanningContext) => canonicalJson([...(ctx.unavailable ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // Chunk hashes of an artifact never change (content-addressed): which artifacts have them is the input.
+  const chunked = (ctx: PlanningContext) => [...(ctx.chunks?.keys() ?? [])].sort().join(',');
   // Content availability changes rarely (a revision, a push): plan everything again then.
-  const contentChanged = prev !== undefined && unavailable(next.ctx) !== unavailable(prev.ctx);
+  const contentChanged = prev !== undefined && (unavailable(next.ctx) !== unavailable(prev.ctx) || chunked(next.ctx) !== chunked(prev.ctx));
   if (prev === undefined || contentChanged || utcDayStart(next.ctx.now) !== prev.dayStart || canonicalJson(controller) !== canonicalJson(prev.controller)) {
     const result = yield* planFleetSteps(next.snapshot, next.inventories, next.ctx);
     return { result, replanned: [...new Set([...result.plans.keys(), ...previous.result.plans.keys()])].sort() };

@@ -4,7 +4,7 @@
  * `timezone: host` schedules). Hosts then only add status, reason, blockedBy and conditions.
  */
 import type { ConditionResource, DeploymentResource, PackageResource, ScheduleResource, Snapshot } from '../manifest/types.js';
-import type { ConditionResult, PlanAction, TimeWindow } from '../plan/types.js';
+import type { ArtifactChunks, ConditionResult, PlanAction, TimeWindow } from '../plan/types.js';
 import { expandSchedule } from '../schedules/index.js';
 import { snapshotPublishers } from '../manifest/check-trust.js';
 import { artifactStatement, checkPublisher, coversPackage, type DeclaredPublisher, type TrustedPublisher } from '../signing/publisher.js';
@@ -68,6 +68,7 @@ export function makeTemplate(
   pkgName: string,
   version: string,
   op: 'install' | 'uninstall',
+  chunks?: ReadonlyMap<string, ArtifactChunks>,
 ): ActionTemplate {
   const definition = snapshot.packages.get(pkgName)?.get(version);
   const conditionNames = op === 'install' ? (definition?.spec.conditions ?? []) : [];
@@ -105,7 +106,7 @@ export function makeTemplate(
       package: pkgName,
       version,
       op,
-      artifact: spec === undefined ? EMPTY_ARTIFACT : planArtifact(spec.artifact),
+      artifact: spec === undefined ? EMPTY_ARTIFACT : planArtifact(spec.artifact, op === 'install' && distribute.multicast ? chunks?.get(spec.artifact.sha256) : undefined),
       ...(op === 'install' && publishers.length > 0 ? { publishers } : {}),
       ...(op === 'install' && spec !== undefined ? { install: spec.install } : {}),
       ...(op === 'uninstall' && spec?.uninstall !== undefined ? { uninstall: spec.uninstall } : {}),
@@ -139,13 +140,17 @@ export function makeTemplate(
   };
 }
 
-/** The plan's artifact: digest and size, and the publisher signatures (and unpacked size) when the Package has them. */
-function planArtifact(a: PackageResource['spec']['artifact'] & { readonly unpackedSize?: number }): PlanAction['artifact'] {
-  if (a.signatures === undefined && a.unpackedSize === undefined) return Object.freeze({ sha256: a.sha256, size: a.size });
+/**
+ * The plan's artifact: digest and size, the publisher signatures (and unpacked size) when the
+ * Package has them, and the per-chunk hashes when given (multicast installs).
+ */
+function planArtifact(a: PackageResource['spec']['artifact'] & { readonly unpackedSize?: number }, chunks: ArtifactChunks | undefined): PlanAction['artifact'] {
+  if (a.signatures === undefined && a.unpackedSize === undefined && chunks === undefined) return Object.freeze({ sha256: a.sha256, size: a.size });
   return Object.freeze({
     sha256: a.sha256,
     size: a.size,
     ...(a.unpackedSize !== undefined ? { unpackedSize: a.unpackedSize } : {}),
+    ...(chunks !== undefined ? { chunks: Object.freeze({ size: chunks.size, sha256: Object.freeze([...chunks.sha256]) }) } : {}),
     ...(a.signatures !== undefined ? { signatures: a.signatures } : {}),
   });
 }
@@ -181,8 +186,8 @@ function declaredPublishers(snapshot: Snapshot, pkgName: string): readonly Decla
 }
 
 /** Templates of a deployment's packages, in the order it lists them. */
-export function deploymentTemplates(snapshot: Snapshot, windows: WindowCache, dep: DeploymentResource): readonly ActionTemplate[] {
-  return dep.spec.packages.map((p) => makeTemplate(snapshot, windows, dep.metadata.name, dep, p.name, p.version, p.state === 'present' ? 'install' : 'uninstall'));
+export function deploymentTemplates(snapshot: Snapshot, windows: WindowCache, dep: DeploymentResource, chunks?: ReadonlyMap<string, ArtifactChunks>): readonly ActionTemplate[] {
+  return dep.spec.packages.map((p) => makeTemplate(snapshot, windows, dep.metadata.name, dep, p.name, p.version, p.state === 'present' ? 'install' : 'uninstall', chunks));
 }
 
 /** The condition results shared by hosts where all of a template's conditions hold. */

@@ -1,5 +1,5 @@
 /** The planner's inputs besides the snapshot and inventories, and its fleet-wide result. */
-import type { ContentSource, HostPlan } from '../plan/types.js';
+import type { ArtifactChunks, ContentSource, HostPlan } from '../plan/types.js';
 
 /** One package version Ferry installed on a host for a deployment (the controller remembers these). */
 export interface InstalledRecord {
@@ -33,6 +33,11 @@ export interface PlanningContext {
   readonly resumed?: ReadonlySet<string>;
   /** Artifacts (sha256 → reason) whose content is missing or wrong: installs of them are blocked. */
   readonly unavailable?: ReadonlyMap<string, string>;
+  /**
+   * Per-chunk sha256s of artifacts (by sha256), as the controller computed them from its content
+   * store: the install actions of `distribute.multicast` deployments carry them (`artifact.chunks`).
+   */
+  readonly chunks?: ReadonlyMap<string, ArtifactChunks>;
   /** Default `{kind: 'controller', name: 'controller'}`. */
   readonly controllerSource?: ContentSource;
 }

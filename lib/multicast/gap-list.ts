@@ -10,6 +10,20 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/**
+ * `ranges` (in order) with neighbours less than `maxHole` bytes apart joined into one: fetching a
+ * few held bytes again costs less than another request.
+ */
+export function coalesceRanges(ranges: readonly ByteRange[], maxHole: number): ByteRange[] {
+  const out: ByteRange[] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.start - last.end - 1 < maxHole) out[out.length - 1] = { start: last.start, end: r.end };
+    else out.push(r);
+  }
+  return out;
+}
+
 export class GapList {
   private readonly bits: Uint8Array;
   private held = 0;

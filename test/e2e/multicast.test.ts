@@ -220,19 +220,20 @@ describe('multicast from the controller to hosts without a relay (--multicast)',
     await rm(work, { recursive: true, force: true });
   });
 
-  it('plans name the controller session; two hosts receive it and repair next to nothing', async () => {
-    const hosts = ['tokyo-1', 'tokyo-2'];
+  /**
+   * A real controller (`--multicast`) with a multicast Deployment of a pushed artifact for `hosts`;
+   * runs the hosts until each installed it and returns their logs. `during` runs while they do.
+   */
+  async function controllerSession(hosts: readonly string[], group: string, port: number, mib: number) {
     const manifests = join(work, 'manifests');
     await mkdir(manifests, { recursive: true });
     const artifact = join(work, 'cad-1.0.0.tar.gz');
-    const info = await buildTestArtifact(join(work, 'pkg'), artifact, packageFiles('cad', '1.0.0', 4 * 1024 * 1024));
+    const info = await buildTestArtifact(join(work, 'pkg'), artifact, packageFiles('cad', '1.0.0', mib * 1024 * 1024));
     // biome-ignore format: a manifest, line by line
     await writeFile(join(manifests, 'fleet.yaml'), ['apiVersion: ferry/v1', 'kind: Package', 'metadata: {name: cad}', 'spec:', '  version: "1.0.0"',
       `  artifact: {sha256: "${info.sha256}", size: ${info.size}}`, '  install: {command: [sh, install.sh], timeout: 1m}', '  uninstall: {command: [sh, uninstall.sh], timeout: 1m}',
       '---', 'apiVersion: ferry/v1', 'kind: Deployment', 'metadata: {name: cad}', 'spec:', '  packages: [{name: cad, version: "1.0.0", state: present}]',
       `  targets: {hosts: [${hosts.join(', ')}]}`, '  distribute: {multicast: true}', ''].join('\n'));
-    const group = '239.255.74.1';
-    const port = 48_100 + (process.pid % 500);
     controller = await startTestController({ dir: manifests, data: join(work, 'ctl'), pollMs: 1000, multicast: { group, port, rate: 20_000_000, interface: IFACE } });
     const c = controller;
     const put = await fetch(`${c.url}/v1/content/${info.sha256}`, {
@@ -260,14 +261,67 @@ describe('multicast from the controller to hosts without a relay (--multicast)',
       'both hosts installed cad',
       120_000,
     );
-    const runs = logs.map((stderr) => ({ stderr }));
-    for (const r of runs) {
-      const [repaired] = r.stderr
+    const repairs = logs.map((stderr) => ({
+      stderr,
+      repaired: stderr
         .split('\n')
         .filter((l) => l.includes('"event":"multicast-repaired"'))
-        .map((l) => JSON.parse(l) as { bytesRepaired: number });
-      expect(repaired?.bytesRepaired, r.stderr).to.be.below(info.size / 4);
+        .map((l) => JSON.parse(l) as { bytesRepaired: number; chunksDropped: number }),
+    }));
+    return { c, info, artifact, repairs };
+  }
+
+  it('plans name the controller session; two hosts receive it and repair next to nothing', async () => {
+    const hosts = ['tokyo-1', 'tokyo-2'];
+    const { info, repairs } = await controllerSession(hosts, '239.255.74.1', 48_100 + (process.pid % 500), 4);
+    for (const r of repairs) {
+      expect(r.repaired[0]?.bytesRepaired, r.stderr).to.be.below(info.size / 4);
       expect(r.stderr).to.include('"source":"controller (multicast)"');
+    }
+  });
+
+  it("the controller's signed plans carry 1 MiB chunk hashes: a forged datagram costs one chunk of repair", async () => {
+    const hosts = ['sendai-1', 'sendai-2'];
+    const group = '239.255.74.2';
+    const port = 48_700 + (process.pid % 500);
+    // A forger repeats a bad copy of block 0 from before the session starts: the receivers take it first.
+    const forger = createSocket('udp4');
+    await new Promise<void>((r) => forger.bind(0, IFACE, () => r()));
+    forger.setMulticastInterface(IFACE);
+    let forged: Buffer[] | undefined;
+    const timer = setInterval(() => forged && forger.send(forged, port, group), 2);
+    try {
+      const run = controllerSession(hosts, group, port, 3);
+      // The artifact's digest is known once it is built; the forger starts then.
+      const sha = await eventually(async () => {
+        const text = await readFile(join(work, 'manifests', 'fleet.yaml'), 'utf8').catch(() => '');
+        return /sha256: "([0-9a-f]{64})"/.exec(text)?.[1];
+      }, 'the manifest is written');
+      forged = [encodeHeader({ type: 'data', rounds: 3, round: 1, session: sessionId(sha), value: 0 }), Buffer.alloc(BLOCK, 0x41)];
+      const { c, info, artifact, repairs } = await run;
+      const bytes = await readFile(artifact);
+      const chunkSize = 1024 * 1024;
+      const expected: string[] = [];
+      for (let at = 0; at < bytes.length; at += chunkSize)
+        expected.push(
+          createHash('sha256')
+            .update(bytes.subarray(at, at + chunkSize))
+            .digest('hex'),
+        );
+      expect(expected.length).to.be.at.least(3);
+      for (const h of hosts) {
+        const doc = JSON.parse((await c.store.getSignedPlan(h))!.signed) as { actions: { artifact: { sha256: string; chunks?: unknown } }[] };
+        expect(doc.actions.map((a) => a.artifact.chunks)).to.deep.equal([{ size: chunkSize, sha256: expected }]);
+      }
+      expect(info.size).to.equal(bytes.length);
+      for (const r of repairs) {
+        expect(r.repaired, r.stderr).to.have.length(1);
+        expect(r.repaired[0]!.chunksDropped, r.stderr).to.equal(1);
+        expect(r.repaired[0]!.bytesRepaired, r.stderr).to.be.at.most(chunkSize + 2 * BLOCK);
+      }
+    } finally {
+      clearInterval(timer);
+      forger.close();
     }
   });
 });

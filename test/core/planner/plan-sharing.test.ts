@@ -7,7 +7,7 @@ import type { HostPlan } from '../../../core/plan/types.js';
 import { buildState } from '../../../core/planner/fleet-state.js';
 import { planOneHost } from '../../../core/planner/plan-fleet.js';
 import { PlanSharing } from '../../../core/planner/plan-sharing.js';
-import { deployment, pkg } from './fixtures.js';
+import { deployment, inventory, pkg, snapshot } from './fixtures.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const dump = (fp: FleetPlan) => canonicalJson({ plans: [...fp.plans.values()], deployments: [...fp.deployments.values()], hashes: [...fp.hashes] });
@@ -152,4 +152,46 @@ describe('core/planner replan on the bench fleet', () => {
       for (const [h, p] of result.plans) if (!replanned.includes(h)) expect(p).to.equal(planned.plans.get(h));
     });
   }
+});
+
+describe('core/planner chunk hashes (ctx.chunks)', () => {
+  const snap = snapshot([
+    pkg('app', '1.0.0'),
+    pkg('tool', '1.0.0'),
+    deployment('multicast', { packages: [{ name: 'app', version: '1.0.0', state: 'present' }], targets: { hosts: ['h1', 'h2'] }, distribute: { multicast: true } }),
+    deployment('unicast', { packages: [{ name: 'tool', version: '1.0.0', state: 'present' }], targets: { hosts: ['h1'] } }),
+  ]);
+  const inventories = [inventory('h1'), inventory('h2')];
+  const now = '2026-12-01T10:00:00Z';
+  const appSha = snap.packages.get('app')!.get('1.0.0')!.spec.artifact.sha256;
+  const toolSha = snap.packages.get('tool')!.get('1.0.0')!.spec.artifact.sha256;
+  const chunksOf = (c: string) => ({ size: 512, sha256: [c.repeat(64), c.repeat(64)] });
+  const chunks = new Map([
+    [appSha, chunksOf('a')],
+    [toolSha, chunksOf('b')],
+  ]);
+  const artifactOf = (fp: FleetPlan, host: string, deploymentName: string) => fp.plans.get(host)!.actions.find((a) => a.deployment === deploymentName)!.artifact;
+
+  it('only the installs of multicast deployments carry them, and the canonical text is still canonicalize of the plan', () => {
+    const fp = planFleet(snap, inventories, { now, installed: [], chunks });
+    expect(artifactOf(fp, 'h1', 'multicast').chunks).to.deep.equal(chunksOf('a'));
+    expect(artifactOf(fp, 'h2', 'multicast').chunks).to.deep.equal(chunksOf('a'));
+    expect(artifactOf(fp, 'h1', 'unicast')).to.not.have.property('chunks');
+    for (const plan of fp.plans.values()) {
+      const text = canonicalize(plan)!;
+      expect(canonicalPlanJson(plan)).to.equal(text);
+      expect(hashPlan(plan)).to.equal(sha256(text));
+    }
+  });
+
+  it('chunks that became known re-plan the hosts: the plans change and carry them', () => {
+    const before = planFleet(snap, inventories, { now, installed: [] });
+    expect(artifactOf(before, 'h1', 'multicast')).to.not.have.property('chunks');
+    const next = { snapshot: snap, inventories, ctx: { now, installed: [], chunks } };
+    const { result, replanned } = replan({ snapshot: snap, inventories, ctx: { now, installed: [] }, result: before }, next);
+    expect(replanned).to.include.members(['h1', 'h2']);
+    expect(artifactOf(result, 'h1', 'multicast').chunks).to.deep.equal(chunksOf('a'));
+    expect(result.hashes.get('h1')).to.not.equal(before.hashes.get('h1'));
+    expect(dump(result)).to.equal(dump(planFleet(snap, inventories, next.ctx)));
+  });
 });

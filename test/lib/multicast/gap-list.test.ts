@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decode, encodeHeader, HEADER_BYTES, sessionId } from '../../../lib/multicast/datagram.js';
-import { GapList } from '../../../lib/multicast/gap-list.js';
+import { coalesceRanges, GapList } from '../../../lib/multicast/gap-list.js';
 
 describe('multicast gap list', () => {
   const cases: { name: string; size: number; blockSize: number; held: number[]; missing: { start: number; end: number }[] }[] = [
@@ -37,6 +37,18 @@ describe('multicast gap list', () => {
     expect(GapList.fromBuffer(g.toBuffer(), 101, 10).count).to.equal(0);
     expect(GapList.fromBuffer(g.toBuffer(), 100, 20).count).to.equal(0);
     expect(GapList.fromBuffer(g.toBuffer().subarray(1), 100, 10).count).to.equal(0);
+  });
+});
+
+describe('coalesceRanges', () => {
+  const r = (start: number, end: number) => ({ start, end });
+  it('joins neighbours less than maxHole bytes apart, and only those', () => {
+    // Holes: 3 bytes (10-12), 4 bytes (21-24), 100 bytes (31-130).
+    const ranges = [r(0, 9), r(13, 20), r(25, 30), r(131, 140)];
+    expect(coalesceRanges(ranges, 4)).to.deep.equal([r(0, 20), r(25, 30), r(131, 140)]);
+    expect(coalesceRanges(ranges, 5)).to.deep.equal([r(0, 30), r(131, 140)]);
+    expect(coalesceRanges(ranges, 0)).to.deep.equal(ranges);
+    expect(coalesceRanges([], 4096)).to.deep.equal([]);
   });
 });
 

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { systemClock } from '../../../lib/clock.js';
 import { encodeHeader, sessionId } from '../../../lib/multicast/datagram.js';
 import { receiveSession } from '../../../lib/multicast/receiver.js';
-import { repairAndVerify } from '../../../lib/multicast/repair.js';
+import { coalesceRanges } from '../../../lib/multicast/gap-list.js';
+import { REPAIR_MAX_HOLE, repairAndVerify } from '../../../lib/multicast/repair.js';
 import { sendSession } from '../../../lib/multicast/sender.js';
 import type { SessionSpec } from '../../../lib/multicast/session.js';
 import { type ContentServer, makeContent, sha256, startContentServer } from '../transfer/content-server.js';
@@ -36,7 +37,7 @@ describe('multicast session on loopback', function () {
   let group = 10;
 
   beforeEach(async () => {
-    server = await startContentServer({ [`/v1/content/${sha}`]: content });
+    server = await startContentServer({ [`/v1/content/${sha}`]: content }, {}, 5000);
     work = await mkdtemp(join(tmpdir(), 'ferry-mcast-'));
     group++;
     session = { group: `239.255.71.${group}`, port: await freeUdpPort(), sha256: sha, size: content.length, blockSize: 1408 };
@@ -98,16 +99,22 @@ describe('multicast session on loopback', function () {
     expect(server.bytesServed).to.equal(0);
   });
 
-  it('with 10% of datagrams dropped, repair fetches exactly the gaps over HTTP Range', async () => {
+  it('with 10% of datagrams dropped, repair fetches the gaps over HTTP Range, close ones in one request, on kept-alive connections', async () => {
     const { received } = await runSession([{ dropRate: 0.1 }]);
     const r = received[0]!;
     expect(r.reason).to.equal('round-end');
     const missing = r.gaps.missingBytes();
     expect(missing).to.be.within(0.05 * content.length, 0.15 * content.length);
+    const ranges = coalesceRanges(r.gaps.missing(), REPAIR_MAX_HOLE);
+    const asked = ranges.reduce((n, x) => n + x.end - x.start + 1, 0);
+    expect(ranges.length).to.be.below(r.gaps.missing().length);
     const done = await repairAndVerify({ session, partPath: join(work, 'r0.part'), dest: join(work, 'r0'), sources: sources(), clock: systemClock });
-    expect(done).to.deep.equal({ kind: 'verified', bytesRepaired: missing, chunksDropped: 0 });
-    expect(server.bytesServed).to.equal(missing);
+    expect(done).to.deep.equal({ kind: 'verified', bytesRepaired: asked, chunksDropped: 0 });
+    expect(server.bytesServed).to.equal(asked);
+    expect(server.requests.map((q) => q.range).sort()).to.deep.equal(ranges.map((x) => `bytes=${x.start}-${x.end}`).sort());
     expect(server.requests.every((q) => q.status === 206)).to.equal(true);
+    // Kept alive: the requests share the eight connections of the ranges under way at once.
+    expect(server.connections).to.be.at.most(8);
   });
 
   it('a receiver stopped mid-session and started again keeps its blocks, takes the rest and repairs only the gap', async () => {

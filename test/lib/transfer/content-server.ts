@@ -41,6 +41,8 @@ export interface ContentServer {
   readonly requests: ServedRequest[];
   /** Body bytes sent so far (all requests). */
   bytesServed: number;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -103,11 +105,14 @@ export function makeContent(size: number, seed = 1): Buffer {
   return out;
 }
 
-/** Starts a server on 127.0.0.1, an OS-chosen port; `files` maps URL paths to content, `redirects` paths to redirects. */
-export async function startContentServer(files: Record<string, Buffer>, redirects: Record<string, Redirect> = {}): Promise<ContentServer> {
+/**
+ * Starts a server on 127.0.0.1, an OS-chosen port; `files` maps URL paths to content, `redirects` paths to redirects.
+ * `keepAliveMs`: how long an idle connection stays open (default 1 s; Node's http.Agent reuses none under 2 s).
+ */
+export async function startContentServer(files: Record<string, Buffer>, redirects: Record<string, Redirect> = {}, keepAliveMs = 1000): Promise<ContentServer> {
   const faults: Faults = { statuses: [], corrupt: false, ignoreRange: false, chunkDelayMs: 0 };
   const requests: ServedRequest[] = [];
-  const state = { bytesServed: 0 };
+  const state = { bytesServed: 0, connections: 0 };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const range = req.headers.range;
@@ -162,13 +167,17 @@ export async function startContentServer(files: Record<string, Buffer>, redirect
     faults.dropAfterBytes = undefined;
     void sendBody(res, body, drop, faults.chunkDelayMs, (n) => (state.bytesServed += n));
   });
-  server.keepAliveTimeout = 1000;
+  server.on('connection', () => state.connections++);
+  server.keepAliveTimeout = keepAliveMs;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     faults,
     requests,
+    get connections() {
+      return state.connections;
+    },
     get bytesServed() {
       return state.bytesServed;
     },
