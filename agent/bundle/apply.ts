@@ -7,11 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { resultsFormat, signResults, type ResultsFile } from '../../core/bundle/format.js';
 import { checkInstall } from '../../core/signing/index.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { writePrivateFile } from '../../lib/write-private.js';
 import { loadCredential } from '../enroll/credential.js';
 import { buildInventory } from '../inventory/inventory.js';
 import { Journal } from '../journal/journal.js';
@@ -135,7 +136,7 @@ export async function applyBundle(o: ApplyOptions): Promise<ApplyResult> {
       );
       const resultsFile = resolve(o.results ?? `${found.files[0]!.replace(/\.\d{3}$/, '')}.results-${host}.json`);
       try {
-        await writeAtomically(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+        await writePrivateFile(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
       } catch (e) {
         const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
         return {
@@ -152,16 +153,4 @@ export async function applyBundle(o: ApplyOptions): Promise<ApplyResult> {
     await rm(staging, { recursive: true, force: true });
     if (!dataExisted && !existsSync(join(dataDir, 'journal.db'))) await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path);
 }

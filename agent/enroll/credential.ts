@@ -1,6 +1,7 @@
 /** `DATA/credential.json` (mode 0600): the host's identity with the controller and the pinned plan-signing key. */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writePrivateFile } from '../../lib/write-private.js';
 
 export interface Credential {
   /** The controller it was issued by. */
@@ -33,19 +34,5 @@ export async function loadCredential(dataDir: string): Promise<Credential | unde
 
 /** Writes the credential atomically with mode 0600 (fsynced before the rename). */
 export async function saveCredential(dataDir: string, credential: Credential): Promise<void> {
-  const target = credentialFile(dataDir);
-  const temp = `${target}.tmp-${process.pid}`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(credential, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, target);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
+  await writePrivateFile(credentialFile(dataDir), `${JSON.stringify(credential, null, 2)}\n`);
 }

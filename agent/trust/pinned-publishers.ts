@@ -6,8 +6,9 @@
  * make this host install an artifact no pinned publisher signed.
  */
 import { createPublicKey } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writePrivateFile } from '../../lib/write-private.js';
 import { keyFingerprint, type TrustedPublisher } from '../../core/signing/index.js';
 
 /** One pinned key as the trust file holds it. */
@@ -111,19 +112,5 @@ async function readPublicKeyFile(file: string): Promise<string> {
 }
 
 async function writeTrustFile(dataDir: string, file: TrustFile): Promise<void> {
-  const target = trustFile(dataDir);
-  const temp = `${target}.tmp-${process.pid}`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(file, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, target);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
+  await writePrivateFile(trustFile(dataDir), `${JSON.stringify(file, null, 2)}\n`);
 }
