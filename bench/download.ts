@@ -7,7 +7,7 @@
  * (FERRY_BENCH_ROUNDS, default 7), and the ratio is the median of the rounds' ratios.
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -15,31 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { download } from '../lib/transfer/download.js';
-import { systemClock } from '../lib/clock.js';
-
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+import { benchAdminToken, benchApiDeps } from './support/api.js';
 
 /** The controller side: stores the artifact, serves the API on 127.0.0.1, reports its port. */
 async function controllerChild(dir: string, file: string, sha256: string, size: number): Promise<void> {
   const { openStore } = await import('../controller/store/index.js');
   const { DirectoryContentStore } = await import('../controller/content/index.js');
   const { createApi } = await import('../controller/api/app.js');
-  const { pino } = await import('pino');
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const content = new DirectoryContentStore(join(dir, 'content'));
   const put = await content.put(createReadStream(file), sha256, { expectedSize: size });
   if (!put.ok) throw new Error(`the controller could not store the artifact: ${put.error}`);
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const { app } = createApi({
-    store,
-    content,
-    keys: { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), adminToken: ADMIN_TOKEN },
-    source: { status: () => ({}), refresh: async () => undefined },
-    reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
-    logger: pino({ level: 'silent' }),
-    clock: systemClock,
-    ready: () => true,
-  });
+  const { app } = createApi(benchApiDeps(store, content));
   const server = await new Promise<Server>((resolve) => {
     const s: Server = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -73,7 +60,7 @@ export async function run(): Promise<void> {
     // Write the controller's copy back now, so the kernel's writeback does not run during a round.
     await exec('sync', []);
     const url = `http://127.0.0.1:${port}/v1/content/${sha256}`;
-    const authorization = `Bearer ${ADMIN_TOKEN}`;
+    const authorization = `Bearer ${benchAdminToken}`;
     const mb = size / 1e6;
     const agentRates: number[] = [];
     const agentCpu: number[] = [];

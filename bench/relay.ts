@@ -11,7 +11,7 @@
  * process to DIR.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { systemClock } from '../lib/clock.js';
+import { benchApiDeps } from './support/api.js';
 import { ensureNginx, startNginx } from './support/nginx.js';
 
 const HOSTS = Number(process.env['FERRY_BENCH_RELAY_HOSTS'] ?? 50);
@@ -43,19 +43,8 @@ async function upstreamChild(dir: string): Promise<void> {
   const { openStore } = await import('../controller/store/index.js');
   const { DirectoryContentStore } = await import('../controller/content/index.js');
   const { createApi } = await import('../controller/api/app.js');
-  const { pino } = await import('pino');
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const api = createApi({
-    store,
-    content: new DirectoryContentStore(join(dir, 'content')),
-    keys: { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), adminToken: 'bench-admin-token-0123456789' },
-    source: { status: () => ({}), refresh: async () => undefined },
-    reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
-    logger: pino({ level: 'silent' }),
-    clock: systemClock,
-    ready: () => true,
-  });
+  const api = createApi(benchApiDeps(store, new DirectoryContentStore(join(dir, 'content'))));
   let upstreamBytes = 0;
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url?.startsWith('/v1/content/')) {

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../core/plan/types.js';
-import { systemClock } from '../lib/clock.js';
+import { benchApiDeps } from './support/api.js';
 import { ensureNginx, startNginx } from './support/nginx.js';
 
 const HOSTS = Number(process.env['FERRY_BENCH_HOSTS'] ?? 10_000);
@@ -43,7 +43,6 @@ async function serveChild(dir: string): Promise<void> {
   const { DirectoryContentStore } = await import('../controller/content/index.js');
   const { createApi } = await import('../controller/api/app.js');
   const { signDocument } = await import('../core/signing/index.js');
-  const { pino } = await import('pino');
   const store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const now = new Date();
@@ -88,18 +87,7 @@ async function serveChild(dir: string): Promise<void> {
   });
   // The documents as files, for nginx.
   for (const [host, doc] of signed) await writeFile(join(dir, 'plans', `${host}.json`), doc);
-  const api = (planCacheMs: number) =>
-    createApi({
-      planCacheMs,
-      store,
-      content: new DirectoryContentStore(join(dir, 'content')),
-      keys: { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), adminToken: 'bench-admin-token-0123456789' },
-      source: { status: () => ({}), refresh: async () => undefined },
-      reconciler: { inventoryChanged: () => undefined, reportsIngested: () => undefined, overridesChanged: () => undefined },
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-      ready: () => true,
-    }).listener;
+  const api = (planCacheMs: number) => createApi({ ...benchApiDeps(store, new DirectoryContentStore(join(dir, 'content')), publicKey), planCacheMs }).listener;
   // The controller as configured by default, and one whose every poll reads the store (no ETag map).
   const listen = (planCacheMs: number) =>
     new Promise<Server>((resolve) => {
