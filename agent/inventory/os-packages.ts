@@ -3,22 +3,32 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { execFile } from 'node:child_process';
 import type { SoftwareItem } from '../../core/plan/types.js';
 
-const listers: readonly { readonly source: string; readonly argv: readonly string[] }[] = [
+export interface OsPackageLister {
+  readonly source: string;
+  readonly argv: readonly string[];
+}
+
+/**
+ * One per package manager, in the order tried. Versions are written as the manager compares them
+ * (core/versions): dpkg's `${Version}` already carries the epoch; rpm's needs `EPOCH:` put in front
+ * when the package has one, or `1:2.0-1` would be read as older than `0:3.0-1`.
+ */
+export const osPackageListers: readonly OsPackageLister[] = [
   // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format string, not a template
   { source: 'dpkg', argv: ['dpkg-query', '-W', '-f=${Package}\t${Version}\n'] },
-  { source: 'rpm', argv: ['rpm', '-qa', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n'] },
+  { source: 'rpm', argv: ['rpm', '-qa', '--qf', '%{NAME}\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\n'] },
 ];
 
-function run(argv: readonly string[]): Promise<string | undefined> {
+function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20, timeout: 60_000 }, (error, stdout) => resolve(error ? undefined : stdout));
+    execFile(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20, timeout: 60_000, env }, (error, stdout) => resolve(error ? undefined : stdout));
   });
 }
 
-/** Packages of the first package manager present here; empty where there is none. */
-export async function listOsPackages(): Promise<SoftwareItem[]> {
+/** Packages of the first package manager present here (of `listers`); empty where there is none. */
+export async function listOsPackages(listers: readonly OsPackageLister[] = osPackageListers, env: NodeJS.ProcessEnv = process.env): Promise<SoftwareItem[]> {
   for (const l of listers) {
-    const out = await run(l.argv);
+    const out = await run(l.argv, env);
     if (out === undefined) continue;
     const items: SoftwareItem[] = [];
     for (const line of out.split('\n')) {
@@ -35,7 +45,7 @@ export class OsPackageCache {
   private cached: { at: number; items: Promise<SoftwareItem[]> } | undefined;
   constructor(
     private readonly ttlMs = 10 * 60_000,
-    private readonly list: () => Promise<SoftwareItem[]> = listOsPackages,
+    private readonly list: () => Promise<SoftwareItem[]> = () => listOsPackages(),
     private readonly clock: Clock = systemClock,
   ) {}
 
