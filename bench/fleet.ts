@@ -20,7 +20,10 @@
  * load generator — is pinned to core 1, so the controller's CPU is its own. Every figure comes
  * with the controller's CPU seconds from /proc. `--db postgres --replicas 3` runs three controllers
  * on one PostgreSQL schema (FERRY_TEST_POSTGRES, or the local server), agents spread over them.
- * `--cpu-prof DIR` writes the controllers' V8 CPU profiles there.
+ * `--cpu-prof DIR` writes the controllers' V8 CPU profiles there. `--kill-leader` (with replicas)
+ * SIGKILLs the leading replica half-way through the polls while reports keep coming: it prints the
+ * polls answered and failed (an agent whose replica died moves to another), how long until a
+ * follower led, and checks that every report a replica acknowledged is in the database.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -101,7 +104,8 @@ async function controllerChild(config: { dir: string; data: string; db: string; 
   });
   const adminToken = readFileSync(controller.adminTokenFile, 'utf8').trim();
   process.send?.({ ready: { port: controller.port, adminToken, pid: process.pid } });
-  process.on('message', (m: { counters?: boolean; stop?: boolean }) => {
+  process.on('message', (m: { counters?: boolean; stop?: boolean; leader?: boolean }) => {
+    if (m.leader) process.send?.({ isLeader: controller.isLeader() });
     if (m.counters) {
       const c = controller.reconciler()?.status().counters;
       (globalThis as { gc?: () => void }).gc?.();
@@ -156,8 +160,12 @@ const ms = (v: number): string => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 interface Controllers {
   readonly children: ChildProcess[];
   readonly ready: ChildReady[];
-  /** Total CPU seconds and RSS of every controller process now. */
+  /** Total CPU seconds and RSS of every controller process now (a killed one: its CPU until it died, no RSS). */
   usage(): { cpuS: number; rss: number };
+  /** RSS of each replica now (0 once killed). */
+  rssEach(): number[];
+  /** Replicas still running. */
+  alive(): number[];
 }
 
 async function startControllers(dir: string, replicas: number, db: string, schema: string | undefined, cpuProf: string | undefined): Promise<Controllers> {
@@ -180,11 +188,31 @@ async function startControllers(dir: string, replicas: number, db: string, schem
     pin(child.pid!, 0);
     ready.push(await once(child, (m) => m['ready'] as ChildReady | undefined, 120_000));
   }
+  const lastCpu = new Map<number, number>();
+  const each = () =>
+    ready.map((c) => {
+      const u = usage(c.pid);
+      if (u.rss > 0) lastCpu.set(c.pid, u.cpuS);
+      return { cpuS: u.rss > 0 ? u.cpuS : (lastCpu.get(c.pid) ?? 0), rss: u.rss };
+    });
+  const alive = () => children.flatMap((child, r) => (child.exitCode === null && child.signalCode === null ? [r] : []));
   return {
     children,
     ready,
-    usage: () => ready.map((c) => usage(c.pid)).reduce((a, b) => ({ cpuS: a.cpuS + b.cpuS, rss: a.rss + b.rss }), { cpuS: 0, rss: 0 }),
+    usage: () => each().reduce((a, b) => ({ cpuS: a.cpuS + b.cpuS, rss: a.rss + b.rss }), { cpuS: 0, rss: 0 }),
+    rssEach: () => each().map((u) => u.rss),
+    alive,
   };
+}
+
+/** Which replica leads now (asked over IPC), or undefined when none says so. */
+async function leaderOf(c: Controllers): Promise<number | undefined> {
+  for (const r of c.alive()) {
+    const child = c.children[r]!;
+    child.send({ leader: true });
+    if (await once(child, (m) => m['isLeader'] as boolean | undefined, 10_000)) return r;
+  }
+  return undefined;
 }
 
 async function stopControllers(c: Controllers): Promise<void> {
@@ -219,7 +247,17 @@ interface RssSample {
 
 async function fleet(
   hosts: number,
-  o: { connections: number; timeScale: number; replicas: number; postgres: boolean; nginx: boolean; onboardOnly: boolean; cpuProf?: string; pollSeconds?: number },
+  o: {
+    connections: number;
+    timeScale: number;
+    replicas: number;
+    postgres: boolean;
+    nginx: boolean;
+    onboardOnly: boolean;
+    killLeader: boolean;
+    cpuProf?: string;
+    pollSeconds?: number;
+  },
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-fleet-'));
   await chmod(dir, 0o755);
@@ -255,6 +293,8 @@ async function fleet(
     let decileFrom = performance.now();
     let decileCpuFrom = c.usage().cpuS;
     const planWaits: number[] = [];
+    /** The same waits by the replica the host talks to. */
+    const planWaitsOf: number[][] = Array.from({ length: o.replicas }, () => []);
     const planWaiting: Promise<void>[] = [];
     let failures = 0;
     let next = 0;
@@ -266,7 +306,11 @@ async function fleet(
       try {
         for (;;) {
           const r = await sendJson(agent, portOf(a), 'GET', `/v1/hosts/${a.name}/plan`, a.credential);
-          if (r.status === 200) return void planWaits.push(performance.now() - from);
+          if (r.status === 200) {
+            planWaits.push(performance.now() - from);
+            planWaitsOf[a.replica]!.push(performance.now() - from);
+            return;
+          }
           if (r.status !== 404) throw new Error(`GET plan of ${a.name}: ${r.status} ${r.body}`);
           await new Promise((ok) => setTimeout(ok, 25));
         }
@@ -320,6 +364,8 @@ async function fleet(
     const genCpuS = (genCpu.user + genCpu.system) / 1e6;
     await Promise.all(planWaiting);
     planWaits.sort((a, b) => a - b);
+    for (const w of planWaitsOf) w.sort((a, b) => a - b);
+    const leaderAtOnboard = o.replicas > 1 ? await leaderOf(c) : 0;
     const counters = await Promise.all(
       c.children.map((child) => {
         child.send({ counters: true });
@@ -335,7 +381,11 @@ async function fleet(
       `  controller CPU ${onboardCpu.toFixed(1)} s (${((onboardCpu / onboardS) * 100).toFixed(0)}% of a core), ${((onboardCpu / hosts) * 1e3).toFixed(2)} ms per host, so ${(hosts / onboardCpu).toFixed(0)} hosts per CPU-second (load generator: ${genCpuS.toFixed(1)} s, ${((genCpuS / onboardS) * 100).toFixed(0)}%); reconcile ${passes} passes, ${(planned / hosts).toFixed(2)} plannings per host`,
     );
     console.log(
-      `  first inventory → first plan (${planWaits.length} sampled hosts): p50 ${ms(quantile(planWaits, 0.5))}, p99 ${ms(quantile(planWaits, 0.99))}, max ${ms(planWaits[planWaits.length - 1] ?? Number.NaN)} (aim p99 ≤ 2 s)`,
+      `  first inventory → first plan (${planWaits.length} sampled hosts): p50 ${ms(quantile(planWaits, 0.5))}, p99 ${ms(quantile(planWaits, 0.99))}, max ${ms(planWaits[planWaits.length - 1] ?? Number.NaN)} (aim p99 ≤ 2 s)${
+        o.replicas > 1
+          ? `; by replica: ${planWaitsOf.map((w, r) => `${r === leaderAtOnboard ? 'leader' : `follower ${r}`} p50 ${ms(quantile(w, 0.5))} p99 ${ms(quantile(w, 0.99))}`).join(', ')}`
+          : ''
+      }`,
     );
 
     if (o.onboardOnly) return;
@@ -354,16 +404,35 @@ async function fleet(
     const latencies = { 200: [] as number[], 304: [] as number[] };
     let pollErrors = 0;
     let pollsDone = 0;
+    let pollsAnswered = 0;
+    let repointed = 0;
+    let retried = 0;
+    /** An agent whose replica died polls another one from then on (as behind a load balancer); true when it moved. */
+    const repoint = (a: SimAgent): boolean => {
+      const alive = c.alive();
+      if (alive.includes(a.replica) || alive.length === 0) return false;
+      (a as { replica: number }).replica = alive[Number.parseInt(a.name.slice(5), 10) % alive.length]!;
+      repointed++;
+      return true;
+    };
     let steadyCpu0 = 0;
     let steadyAt = 0;
     const steadyPolls = { n: 0 };
     const pollEnd = performance.now() + pollS * 1000;
     const pollOnce = async (a: SimAgent): Promise<void> => {
       const t = performance.now();
-      const r = await sendPoll(pollAgent, portOf(a), a);
+      const r = await sendPoll(pollAgent, portOf(a), a).catch((err: Error) => {
+        // The agent's replica died: it polls another one at once.
+        pollsDone++;
+        if (!repoint(a)) throw err;
+        retried++;
+        return pollOnce(a);
+      });
+      if (r === undefined) return;
       const took = performance.now() - t;
       pollsDone++;
       if (steadyAt > 0) steadyPolls.n++;
+      if (r.status === 200 || r.status === 304) pollsAnswered++;
       if (r.status === 200) {
         latencies[200].push(took);
         a.etag = r.etag;
@@ -372,6 +441,41 @@ async function fleet(
         if (steadyAt > 0) latencies[304].push(took);
       } else pollErrors++;
     };
+    // --kill-leader: reports keep coming (about 200/s) while the leader is killed, half-way through the polls.
+    let reportsAccepted = 0;
+    let reportsFailed = 0;
+    const killed = { at: 0, takeoverMs: Number.NaN, replica: -1 };
+    const reportAgent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const reporters = o.killLeader
+      ? Array.from({ length: 10 }, async (_, w) => {
+          for (let n = 0; performance.now() < pollEnd; n++) {
+            const a = agents[Math.floor(Math.random() * hosts)]!;
+            const results = [{ id: `${a.name}-k${w}-${n}`, actionId: 'dep-0/pkg-0@1.0.0/install', serial: 1, state: 'downloading', at: new Date().toISOString() }];
+            const r = await sendJson(reportAgent, portOf(a), 'POST', `/v1/hosts/${a.name}/reports`, a.credential, { results }).catch(() => undefined);
+            if (r?.status === 200) reportsAccepted += (JSON.parse(r.body) as { accepted: number }).accepted;
+            else {
+              reportsFailed++;
+              repoint(a);
+            }
+            await new Promise((ok) => setTimeout(ok, 50));
+          }
+        })
+      : [];
+    const killing = o.killLeader
+      ? (async () => {
+          await new Promise((ok) => setTimeout(ok, (pollS * 1000) / 2));
+          const leader = await leaderOf(c);
+          if (leader === undefined) throw new Error('--kill-leader: no replica says it leads');
+          const child = c.children[leader]!;
+          const exited = new Promise((ok) => child.once('exit', ok));
+          killed.at = performance.now();
+          killed.replica = leader;
+          child.kill('SIGKILL');
+          await exited;
+          while ((await leaderOf(c)) === undefined) await new Promise((ok) => setTimeout(ok, 50));
+          killed.takeoverMs = performance.now() - killed.at;
+        })()
+      : undefined;
     await new Promise<void>((finished) => {
       let live = hosts;
       const schedule = (a: SimAgent, delay: number) => {
@@ -394,21 +498,30 @@ async function fleet(
     });
     const steadyS = (performance.now() - steadyAt) / 1000;
     const steadyCpu = c.usage().cpuS - steadyCpu0;
+    await Promise.all([...reporters, killing]);
     pollAgent.destroy();
+    reportAgent.destroy();
     for (const k of [200, 304] as const) latencies[k].sort((a, b) => a - b);
     console.log(
       `  polls every ${(intervalMs / 1000).toFixed(0)} s ±20% (60 s / ${o.timeScale}): ${pollsDone.toLocaleString('en')} in ${pollS.toFixed(0)} s, ${pollErrors} errors; steady ${(steadyPolls.n / steadyS).toFixed(0)} polls/s (304 p50 ${ms(quantile(latencies[304], 0.5))}, p99 ${ms(quantile(latencies[304], 0.99))}), first polls 200 p50 ${ms(quantile(latencies[200], 0.5))}, p99 ${ms(quantile(latencies[200], 0.99))}; controller CPU ${((steadyCpu / steadyS) * 100).toFixed(1)}% of a core, ${idlePct.toFixed(1)}% when idle (${((Math.max(0, steadyCpu - (idlePct / 100) * steadyS) / Math.max(1, steadyPolls.n)) * 1e6).toFixed(0)} µs per poll above idle)`,
     );
 
+    if (o.killLeader) {
+      console.log(
+        `  kill -9 of the leader (replica ${killed.replica}) half-way: polls ${pollsAnswered.toLocaleString('en')} answered, ${pollErrors.toLocaleString('en')} not answered, ${retried.toLocaleString('en')} refused by the dead replica and answered by another at once (${repointed} agents moved); a follower led ${ms(killed.takeoverMs)} after the kill; reports meanwhile: ${reportsAccepted} results accepted, ${reportsFailed} calls failed`,
+      );
+    }
+
     // 3. the most polls, side by side with nginx ---------------------------------------------------
     phase = 'max-polls';
+    const blastReplica = c.alive()[0]!;
     // At most MAX_ROTATION hosts (spread over the fleet): autocannon builds every request of the set for each connection.
     const stride = Math.max(1, Math.ceil(hosts / MAX_ROTATION));
     const withEtag = agents.filter((a, i) => a.etag !== undefined && i % stride === 0);
-    const ferryUrl = `http://127.0.0.1:${port0}`;
+    const ferryUrl = `http://127.0.0.1:${c.ready[blastReplica]!.port}`;
     const ferryReqs = (etag: boolean) =>
       withEtag
-        .filter((a) => a.replica === 0)
+        .filter((a) => a.replica === blastReplica)
         .map((a) => ({ method: 'GET', path: `/v1/hosts/${a.name}/plan`, headers: { authorization: `Bearer ${a.credential}`, ...(etag && { 'if-none-match': a.etag! }) } }));
     const blast = async (url: string, requests: Record<string, unknown>[], pids: number[]) => {
       await autocannon({ url, connections: MAX_CONNECTIONS, duration: 2, requests });
@@ -421,8 +534,8 @@ async function fleet(
     };
     const line = (x: { r: AutocannonResult; cpuPct: number; cpuUs: number }) =>
       `${Math.round(x.r.requests.average).toLocaleString('en')} req/s, p50 ${x.r.latency.p50} ms, p99 ${x.r.latency.p99} ms, CPU ${x.cpuPct.toFixed(0)}% (${x.cpuUs.toFixed(0)} µs/req)${x.r.errors ? `, ${x.r.errors} errors` : ''}${Object.keys(x.r.statusCodeStats).length > 1 ? ` ${JSON.stringify(x.r.statusCodeStats)}` : ''}`;
-    const f304 = await blast(ferryUrl, ferryReqs(true), [c.ready[0]!.pid]);
-    const f200 = await blast(ferryUrl, ferryReqs(false), [c.ready[0]!.pid]);
+    const f304 = await blast(ferryUrl, ferryReqs(true), [c.ready[blastReplica]!.pid]);
+    const f200 = await blast(ferryUrl, ferryReqs(false), [c.ready[blastReplica]!.pid]);
     const bin = o.nginx ? ensureNginx() : undefined;
     if (bin) {
       const ref = await startNginx(bin, dir, {
@@ -434,7 +547,7 @@ async function fleet(
       const nginxReqs = async (etag: boolean) =>
         Promise.all(
           withEtag
-            .filter((a) => a.replica === 0)
+            .filter((a) => a.replica === blastReplica)
             .map(async (a) => {
               const s = await stat(join(dir, 'plans', `${a.name}.json`));
               const tag = `"${Math.floor(s.mtimeMs / 1000).toString(16)}-${s.size.toString(16)}"`;
@@ -460,6 +573,7 @@ async function fleet(
     phase = 'ingest';
     const ingestAgent = new Agent({ keepAlive: true, maxSockets: MAX_CONNECTIONS });
     const ingestCalls = Math.min(hosts, MAX_INGEST_CALLS);
+    for (const a of agents) repoint(a);
     const ingestLat: number[] = [];
     let accepted = 0;
     let nextHost = 0;
@@ -499,7 +613,20 @@ async function fleet(
     const rssLine = rssSamples
       .filter((_, k) => k % every === 0 || k === rssSamples.length - 1)
       .map((s) => `${s.t.toFixed(0)}s ${s.phase}${s.phase === 'onboard' ? ` ${(s.hosts / 1000).toFixed(0)}k` : ''}: ${mib(s.rss)}`);
-    console.log(`  controller RSS over time: ${rssLine.join(', ')}; peak ${mib(Math.max(...rssSamples.map((s) => s.rss)))}`);
+    console.log(
+      `  controller RSS over time: ${rssLine.join(', ')}; peak ${mib(Math.max(...rssSamples.map((s) => s.rss)))}${o.replicas > 1 ? `; per replica now: ${c.rssEach().map(mib).join(', ')}` : ''}`,
+    );
+    if (schema !== undefined) {
+      // Every report a replica acknowledged is in the database, the killed leader's included.
+      const client = new pg.Client({ connectionString: postgresUrl });
+      await client.connect();
+      const stored = Number((await client.query<{ n: string }>(`select count(*) as n from ${schema}.reports`)).rows[0]!.n);
+      await client.end();
+      const acknowledged = accepted + reportsAccepted;
+      console.log(
+        `  reports in the database: ${stored.toLocaleString('en')} of ${acknowledged.toLocaleString('en')} acknowledged${stored >= acknowledged ? '' : ` — ${acknowledged - stored} LOST`}`,
+      );
+    }
     admin.destroy();
   } finally {
     clearInterval(sampler);
@@ -535,6 +662,7 @@ function sendPoll(agent: Agent, port: number, a: SimAgent): Promise<{ status: nu
 export async function run(): Promise<void> {
   const sizes = (flag('hosts') ?? process.env['FERRY_BENCH_HOSTS'] ?? '10000').split(',').map(Number);
   const postgres = flag('db') === 'postgres';
+  if (process.argv.includes('--kill-leader') && (!postgres || Number(flag('replicas') ?? 1) < 2)) throw new Error('--kill-leader needs --db postgres and --replicas 2 or more');
   for (const n of sizes) {
     await fleet(n, {
       connections: Number(flag('connections') ?? 96),
@@ -543,6 +671,7 @@ export async function run(): Promise<void> {
       postgres,
       nginx: !process.argv.includes('--no-nginx'),
       onboardOnly: process.argv.includes('--onboard-only'),
+      killLeader: process.argv.includes('--kill-leader'),
       ...(flag('cpu-prof') !== undefined && { cpuProf: flag('cpu-prof')! }),
       ...(flag('poll-seconds') !== undefined && { pollSeconds: Number(flag('poll-seconds')) }),
     });

@@ -32,6 +32,7 @@ interface ControllerFlags {
   readonly wakeBroadcast: string;
   readonly enrollRate: string;
   readonly multicast?: string;
+  readonly advertiseUrl?: string;
   readonly multicastRate?: string;
   readonly multicastInterface?: string;
 }
@@ -55,6 +56,10 @@ export function configure(cmd: Command): void {
     .option('--multicast-rate <SIZE>', 'with --multicast: bytes per second, e.g. 12MB (the default, about 100 Mbit/s)')
     .option('--multicast-interface <ADDR>', 'with --multicast: the local IPv4 address whose interface sends')
     .option('--report-retention <DURATION>', 'delete report history older than this (e.g. 90d, 12h; current states stay), or "forever"', '90d')
+    .option(
+      '--advertise-url <URL>',
+      "where the other replicas reach this one to fetch content it has and they lack (default: the --listen address, or this machine's hostname when listening on all interfaces)",
+    )
     .option('--enroll-rate <N>', 'enrollments allowed per minute from one source address, all at once if need be (raise it for a fleet behind one NAT)', '10')
     .action(async (flags: ControllerFlags) => {
       await run(flags);
@@ -143,6 +148,7 @@ async function run(flags: ControllerFlags): Promise<void> {
       enrollRateLimit,
       ...(flags.rotateKey !== undefined ? { rotateKey: rotationStep(flags.rotateKey) } : {}),
       ...(multicast ? { multicast } : {}),
+      ...(flags.advertiseUrl !== undefined ? { advertiseUrl: flags.advertiseUrl } : {}),
       logger,
       clock: systemClock,
     });

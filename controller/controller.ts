@@ -3,14 +3,16 @@
  * and content store, loads the keys, serves the HTTP API, and — only while this process holds
  * the leadership lock — follows the source and runs the reconcile loop.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
 import type { ApiDeps, DesiredDeployment, EnrollRateLimit } from './api/deps.js';
-import { ContentIngester, DirectoryContentStore } from './content/index.js';
+import { ContentIngester, DirectoryContentStore, PeerContentStore } from './content/index.js';
 import { loadOrCreateKeys, NoRotationError, planSigner, rotateKey, type ControllerKeys, type RotationStep } from './keys/index.js';
 import { LeaderElection } from './leader.js';
 import { LeaderRequests } from './leader-requests.js';
@@ -25,6 +27,7 @@ import { sourceKind } from './source/open-source.js';
 import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
+import { plansSignal } from './store/replica-signals.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
 import { ControllerMulticast } from './multicast/controller-multicast.js';
@@ -76,6 +79,8 @@ export interface ControllerOptions {
   readonly autoWakePolicy?: AutoWakePolicy;
   /** Enrollments per source address (`--enroll-rate`); default 10 per minute, burst 10. */
   readonly enrollRateLimit?: EnrollRateLimit;
+  /** `--advertise-url URL`: where the other replicas reach this one (peer content); default the listen address, or this machine's hostname when listening on every interface. */
+  readonly advertiseUrl?: string;
   /** `--multicast GROUP:PORT` (with `--multicast-rate`, `--multicast-interface`): send to hosts without a relay (docs/multicast.md). */
   readonly multicast?: { readonly group: string; readonly port: number; readonly rate?: number; readonly interface?: string };
 }
@@ -122,7 +127,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
   if ('error' in wakeTarget) throw new ControllerConfigError(wakeTarget.error);
 
   const store = await openStore(options.db, options.storeOptions);
-  const content = new DirectoryContentStore(join(data, 'content'));
+  // Replicas keep their own content: one lacking an artifact fetches it from a peer (peer-content-store.ts).
+  const replicaId = randomBytes(8).toString('hex');
+  const localContent = new DirectoryContentStore(join(data, 'content'));
+  const content = new PeerContentStore({
+    local: localContent,
+    peers: async () => (await store.listReplicas(new Date(clock.now() - 3 * REPLICA_HEARTBEAT_MS))).filter((r) => r.id !== replicaId).map((r) => r.url),
+    adminToken: keys.adminToken,
+    logger: logger.child({ component: 'content' }),
+  });
   const metrics = createMetrics();
   const reconcileMetrics = metricsAdapter(metrics);
   const ingester = new ContentIngester({ content, tempDir: join(data, 'ingest') });
@@ -146,7 +159,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
           source: s,
           planning: corePlanning,
           signingKey: signer,
-          onPlansRaised: (hosts) => api.plansRaised(hosts),
+          onPlansRaised: (hosts) => {
+            api.plansRaised(hosts);
+            // Followers drop these hosts' cached ETags at once rather than at their next sync.
+            void store.signalReplicas(plansSignal(hosts, new Date(clock.now() - PLANS_SIGNAL_SKEW_MS)));
+          },
           clock,
           logger: logger.child({ component: 'reconcile' }),
           metrics: reconcileMetrics,
@@ -197,8 +214,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const [snapshot, groups] = [reconciler?.appliedSnapshot(), reconciler?.groups()];
     return snapshot && groups ? relayDirectoryOf(snapshot, groups) : undefined;
   };
-  // A follower tells the leader about inventories it stored, at most one request row per 500 ms.
-  const followerInventory = coalesced(500, () =>
+  // A follower tells the leader about inventories it stored, at most one request row per 100 ms.
+  const followerInventory = coalesced(100, () =>
     requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories')),
   );
 
@@ -216,6 +233,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const deps: ApiDeps = {
     store,
     content,
+    localContent,
     keys: { publicKeyPem: keys.publicKeyPem, adminToken: keys.adminToken, privateKeyPem: keys.privateKeyPem, enrollmentKeyPem: signer.enrollmentKeyPem },
     source: {
       status: () => ({
@@ -259,6 +277,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(multicast ? { multicast } : {}),
   };
   const api = createApi(deps);
+  // A follower hears which plans the leader raised (PostgreSQL only; its poll cache's sync stays the fallback).
+  const unlistenPlans = store.onReplicaSignal((signal) => {
+    if (signal.kind !== 'plans' || election.isLeader()) return;
+    if ('hosts' in signal) return api.plansRaised(signal.hosts);
+    store
+      .plansChangedSince(new Date(signal.since))
+      .then((changed) => api.plansRaised(changed.map((c) => c.host)))
+      .catch((err: unknown) => logger.warn({ err }, 'controller: cannot read the plans the leader raised'));
+  });
   const server = createServer(api.listener);
   server.keepAliveTimeout = 65_000;
 
@@ -273,7 +300,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
   }
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const advertised = options.advertiseUrl ?? (host === '0.0.0.0' || host === '::' ? `http://${hostname()}:${address.port}` : url);
   logger.info({ url, leader: election.isLeader(), db: redact(options.db) }, 'controller: listening');
+  // Peers find this replica's content at its advertised URL, as long as it keeps saying so.
+  const heartbeat = () =>
+    store.recordReplica(replicaId, advertised, new Date(clock.now())).catch((err: unknown) => logger.warn({ err }, 'controller: cannot record this replica for its peers'));
+  await heartbeat();
+  const heartbeats = setInterval(() => void heartbeat(), REPLICA_HEARTBEAT_MS);
+  heartbeats.unref();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -290,6 +324,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
         await closeServer(server, options.drainMs ?? 10_000);
         await multicast?.close();
         await api.close().catch((err: unknown) => logger.warn({ err }, 'controller: cannot write the hosts last seen'));
+        unlistenPlans();
+        clearInterval(heartbeats);
+        await store.forgetReplica(replicaId).catch(() => undefined);
         await election.stop();
         await store.close();
         logger.info('controller: stopped');
@@ -298,6 +335,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
   };
 }
+
+/** How often a replica records its URL for its peers; one not heard of for three times this is no longer asked. */
+const REPLICA_HEARTBEAT_MS = 10_000;
+
+/** A `plans` signal too long for a payload names the time since when followers read the raised plans: a pass's length before now. */
+const PLANS_SIGNAL_SKEW_MS = 60_000;
 
 type SourceSpec = { readonly kind: 'git'; readonly repo: string } | { readonly kind: 'dir'; readonly dir: string };
 

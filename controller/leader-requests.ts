@@ -3,11 +3,11 @@
  * (`POST /v1/source/refresh`, the push webhook), a re-check of content pushed to it, or a look at
  * inventories that hosts sent to it.
  *
- * Chosen over PostgreSQL `LISTEN/NOTIFY` because it needs nothing from the store but its meta
- * table, so it works the same on SQLite (several processes on one file) and PostgreSQL, and it
- * cannot be lost to a dropped listening connection: the follower writes a request row, the
- * leader reads the rows every `pollMs` (2 s) and, for a refresh, writes back the id it served,
- * which the follower waits for. A request costs at most one poll interval of latency.
+ * The meta table is the durable record: the follower writes a request row, the leader reads the
+ * rows and, for a refresh, writes back the id it served, which the follower waits for. On
+ * PostgreSQL the follower also signals (`NOTIFY`, replica-signals.ts) and the leader serves at
+ * once; its poll every `pollMs` (2 s) stays, so a signal lost with a dropped listening connection
+ * costs one poll interval, and SQLite (several processes on one file, no signals) works the same.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -32,12 +32,15 @@ export interface LeaderRequestHandlers {
 
 export class LeaderRequests {
   private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => void) | undefined;
+  /** A signal arrived while serving: serve again once done. */
+  private again = false;
   private seen = new Map<LeaderRequestKind, string | undefined>();
   private handlers: LeaderRequestHandlers | undefined;
   private tick: Promise<void> | undefined;
 
   constructor(
-    private readonly store: Pick<Store, 'getMeta' | 'setMeta'>,
+    private readonly store: Pick<Store, 'getMeta' | 'setMeta' | 'signalReplicas' | 'onReplicaSignal'>,
     private readonly logger: Logger,
     /** How often the leader looks for requests; default 2000 ms. */
     private readonly pollMs = 2000,
@@ -53,6 +56,7 @@ export class LeaderRequests {
     // Sortable by time, unique by the random tail: a later request has a greater id.
     const id = `${this.clock.now().toString().padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
     await this.store.setMeta(requestKey(kind), id);
+    await this.store.signalReplicas({ kind: 'leader-request' });
     if (kind !== 'refresh' || waitMs <= 0) return;
     const deadline = this.clock.now() + waitMs;
     while (this.clock.now() < deadline) {
@@ -68,12 +72,17 @@ export class LeaderRequests {
     await this.stop();
     for (const kind of kinds) this.seen.set(kind, await this.store.getMeta(requestKey(kind)).catch(() => undefined));
     this.handlers = handlers;
+    this.unlisten = this.store.onReplicaSignal((signal) => {
+      if (signal.kind === 'leader-request') this.now();
+    });
     this.arm();
   }
 
   /** Stops serving; an answer under way is awaited. */
   async stop(): Promise<void> {
     this.handlers = undefined;
+    this.unlisten?.();
+    this.unlisten = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.tick;
@@ -81,13 +90,26 @@ export class LeaderRequests {
 
   private arm(): void {
     if (!this.handlers) return;
-    this.timer = setTimeout(() => {
-      this.tick = this.serve().finally(() => {
-        this.tick = undefined;
-        this.arm();
-      });
-    }, this.pollMs);
+    this.timer = setTimeout(() => this.now(), this.pollMs);
     this.timer.unref();
+  }
+
+  /** Serves now (or right after the serving under way), then polls again `pollMs` later. */
+  private now(): void {
+    if (!this.handlers) return;
+    if (this.tick) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.tick = this.serve().finally(() => {
+      this.tick = undefined;
+      if (this.again) {
+        this.again = false;
+        this.now();
+      } else this.arm();
+    });
   }
 
   private async serve(): Promise<void> {

@@ -75,6 +75,8 @@ export interface ApiDesired {
 export interface ApiDeps {
   readonly store: ApiStore;
   readonly content: ApiContentStore;
+  /** This replica's own content when `content` also fetches from peer replicas: what a peer's fetch is answered from. */
+  readonly localContent?: ApiContentStore;
   readonly keys: ApiKeys;
   readonly source: ApiSource;
   readonly reconciler: ApiReconciler;

@@ -1,7 +1,8 @@
 /**
  * Content by sha256 (DESIGN §4, §6). Reading needs a host credential or the admin token
  * (artifacts may be licensed software); responses are immutable and marked `public`, so a
- * shared cache in front of the controller may keep them. Uploads are admin-only, streamed
+ * shared cache in front of the controller may keep them. A replica lacking an artifact fetches
+ * it from a peer replica first (content/peer-content-store.ts). Uploads are admin-only, streamed
  * and verified while written: a mismatch stores nothing.
  */
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +12,7 @@ import { httpDate, ifMatchPasses, ifRangeMatches, noneMatch, notModifiedSince } 
 import type { ApiDeps } from './deps.js';
 import type { RouteSpec } from './route.js';
 import { checkContentAccess } from './content-access.js';
+import { PEER_HEADER } from '../content/peer-content-store.js';
 
 const defaultMaxContentBytes = 16 * 1024 ** 3;
 /** Content never changes under its sha256; errors (412, 416) are not marked so a cache does not keep them. */
@@ -34,8 +36,8 @@ function chooseRange(req: Request, size: number, etag: string, storedAt: Date): 
   return { kind: 'partial', start: r!.start, end: r!.end };
 }
 
-async function serve(deps: ApiDeps, req: Request, res: Response, sha256: string): Promise<void> {
-  const info = await deps.content.stat(sha256);
+async function serve(content: ApiDeps['content'], req: Request, res: Response, sha256: string): Promise<void> {
+  const info = await content.stat(sha256);
   if (!info) throw notFound(`no content ${sha256}; push it with \`ferry package push FILE\``);
   const etag = `"${sha256}"`;
   res.setHeader('Accept-Ranges', 'bytes');
@@ -80,7 +82,7 @@ async function serve(deps: ApiDeps, req: Request, res: Response, sha256: string)
     res.end();
     return;
   }
-  const stream = await deps.content.open(sha256, range);
+  const stream = await content.open(sha256, range);
   if (!stream) throw notFound(`no content ${sha256}`);
   try {
     await pipeline(stream, res);
@@ -101,7 +103,9 @@ export function contentRoutes(deps: ApiDeps): RouteSpec[] {
       body: { kind: 'none' },
       async handle({ req, res, params, caller }) {
         await checkContentAccess(deps, caller, params['sha256']!);
-        await serve(deps, req, res, params['sha256']!);
+        // A peer replica fetching what it lacks is answered from this replica's own disk (never from its peers: no loops).
+        const peer = caller?.kind === 'admin' && req.headers[PEER_HEADER] !== undefined;
+        await serve(peer ? (deps.localContent ?? deps.content) : deps.content, req, res, params['sha256']!);
       },
     },
     {

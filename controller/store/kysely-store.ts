@@ -9,6 +9,8 @@ import * as meta from './meta.js';
 import * as planActions from './plan-actions.js';
 import * as planChanges from './plan-changes.js';
 import * as plans from './plans.js';
+import type { ReplicaSignal, ReplicaSignals } from './replica-signals.js';
+import * as replicas from './replicas.js';
 import * as reports from './reports.js';
 import type { Database } from './schema.js';
 import * as source from './source-status.js';
@@ -37,6 +39,7 @@ export class KyselyStore implements Store {
     readonly dialect: StoreDialect,
     private readonly db: Kysely<Database>,
     private readonly leadership: Leadership,
+    private readonly signals: ReplicaSignals,
     /** Extra cleanup after the pool closes (e.g. nothing for SQLite; kysely closes the database). */
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {}
@@ -189,10 +192,28 @@ export class KyselyStore implements Store {
     return this.leadership.release();
   }
 
+  signalReplicas(signal: ReplicaSignal) {
+    return this.signals.send(signal);
+  }
+  onReplicaSignal(listener: (signal: ReplicaSignal) => void) {
+    return this.signals.listen(listener);
+  }
+
+  recordReplica(id: string, url: string, now: Date) {
+    return replicas.recordReplica(this.db, id, url, now);
+  }
+  listReplicas(since: Date) {
+    return replicas.listReplicas(this.db, since);
+  }
+  forgetReplica(id: string) {
+    return replicas.forgetReplica(this.db, id);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.leadership.release();
+    await this.signals.close();
     await this.db.destroy();
     await this.onClose();
   }

@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { KyselyStore } from './kysely-store.js';
 import { PostgresLeadership, SqliteLeadership, advisoryLockKeys } from './leadership.js';
 import { migrationProvider } from './migrations.js';
+import { noSignals, PostgresSignals, signalChannel } from './replica-signals.js';
 import { cachingDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
 import type { StoreDialect } from './dialect.js';
@@ -69,7 +70,7 @@ async function openSqlite(file: string | undefined, options: OpenStoreOptions): 
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) });
   await migrate(db, 'sqlite');
-  return new KyselyStore('sqlite', db, new SqliteLeadership(file === undefined ? undefined : `${file}-leader.lock`));
+  return new KyselyStore('sqlite', db, new SqliteLeadership(file === undefined ? undefined : `${file}-leader.lock`), noSignals);
 }
 
 /** Lower case, so the unquoted `search_path` and the quoted `create schema` name the same schema. */
@@ -102,7 +103,7 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
     await db.destroy();
     throw err;
   }
-  return new KyselyStore('postgres', db, new PostgresLeadership(config, advisoryLockKeys(lockSchema)));
+  return new KyselyStore('postgres', db, new PostgresLeadership(config, advisoryLockKeys(lockSchema)), new PostgresSignals(db, config, signalChannel(lockSchema)));
 }
 
 /**

@@ -135,6 +135,13 @@ export interface MetaTable {
   value: string;
 }
 
+/** Added by 0008: the controller replicas sharing the database and the URL each is reached at (peer content). */
+export interface ReplicaTable {
+  id: string;
+  url: string;
+  seen_at: string;
+}
+
 export interface Database {
   enrollment_tokens: EnrollmentTokenTable;
   hosts: HostTable;
@@ -148,4 +155,5 @@ export interface Database {
   deployment_overrides: DeploymentOverrideTable;
   source_status: SourceStatusTable;
   meta: MetaTable;
+  replicas: ReplicaTable;
 }

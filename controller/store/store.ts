@@ -9,6 +9,7 @@
  * - results the caller must decide about (a refused enrollment, an unknown token) are returned,
  *   not thrown; a throw is a broken database or a bug.
  */
+import type { ReplicaSignal } from './replica-signals.js';
 import type { Problem } from '../../core/manifest/types.js';
 import type { ActionReport, ActionState, HostPlan, Inventory, PlannedStatus } from '../../core/plan/types.js';
 
@@ -158,6 +159,13 @@ export interface RaisedSerial {
 
 /** A host's current plan serial. */
 export type PlanSerial = RaisedSerial;
+
+/** A controller replica sharing the database: the URL its peers reach it at, and when it last said so. */
+export interface ReplicaRecord {
+  readonly id: string;
+  readonly url: string;
+  readonly seenAt: Date;
+}
 
 export interface SignedPlanDocument {
   readonly host: string;
@@ -458,6 +466,21 @@ export interface Store {
   tryAcquireLeadership(): Promise<boolean>;
   /** Gives leadership up; another process's next `tryAcquireLeadership()` may take it. */
   releaseLeadership(): Promise<void>;
+
+  /**
+   * Wake-up calls between replicas (replica-signals.ts): PostgreSQL NOTIFY, heard by LISTEN on one
+   * dedicated connection; SQLite (one controller): nothing is sent or heard. Hints only: what they
+   * announce is in the tables already, and receivers keep polling.
+   */
+  signalReplicas(signal: ReplicaSignal): Promise<void>;
+  /** Calls `listener` for each signal another process sends; returns how to stop. */
+  onReplicaSignal(listener: (signal: ReplicaSignal) => void): () => void;
+
+  /** Records (or refreshes) this replica's URL, for peers fetching content from it. */
+  recordReplica(id: string, url: string, now: Date): Promise<void>;
+  /** Replicas that recorded themselves at or after `since`, most recent first. */
+  listReplicas(since: Date): Promise<readonly ReplicaRecord[]>;
+  forgetReplica(id: string): Promise<void>;
 
   /** Releases leadership and closes every connection; the store is unusable afterwards. */
   close(): Promise<void>;

@@ -2,7 +2,8 @@
  * Three `ferry controller` processes on one PostgreSQL schema (DESIGN §6): one leads by advisory
  * lock, all serve agents. Kill -9 the leader while agents poll and report through the followers:
  * every poll is still answered, a follower takes over, and every report a replica acknowledged is
- * in the database. Needs the built CLI (`npx tsc -p .`) and FERRY_TEST_POSTGRES.
+ * in the database. Needs the built CLI (`npx tsc -p .`) and FERRY_TEST_POSTGRES. Then, in process:
+ * the signals between replicas (LISTEN/NOTIFY), and content fetched from a peer replica.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +11,15 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import { startController, type RunningController } from '../../controller/controller.js';
+import { LeaderRequests } from '../../controller/leader-requests.js';
 import { openStore } from '../../controller/store/index.js';
+import { plansSignal, signalChannel, type ReplicaSignal } from '../../controller/store/replica-signals.js';
+import type { Store } from '../../controller/store/store.js';
+import { systemClock } from '../../lib/clock.js';
 import { ferryBin } from '../support/ferry.js';
 import { eventually, makeGitFixture, type GitFixture } from './source/git-fixture.js';
 
@@ -194,5 +203,177 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
     } finally {
       await store.close();
     }
+  });
+});
+
+const logger = pino({ level: 'silent' });
+/** Sends until `done()`: the listening connection comes up in the background, so the first signals may go unheard. */
+const sendUntil = (send: () => Promise<void>, done: () => boolean, what: string) =>
+  eventually(
+    async () => {
+      await send();
+      return done();
+    },
+    what,
+    20_000,
+    200,
+  );
+const sha = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
+
+describe('replica signals and peer content (in process, one PostgreSQL schema)', function () {
+  this.timeout(90_000);
+  const schema = `ferry_signals_${process.pid}_${Date.now() % 100000}`;
+  const stores: Store[] = [];
+  const controllers: RunningController[] = [];
+  let root: string;
+  let repo: GitFixture;
+
+  before(function () {
+    if (!postgres) this.skip();
+  });
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ferry-peers-'));
+    repo = await makeGitFixture();
+  });
+  afterEach(async () => {
+    for (const c of controllers.splice(0).reverse()) await c.stop();
+    for (const s of stores.splice(0)) await s.close();
+    await repo?.cleanup();
+    await rm(root, { recursive: true, force: true });
+    if (postgres) {
+      const client = new pg.Client({ connectionString: postgres });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    }
+  });
+
+  const open = async () => {
+    const s = await openStore(postgres!, { schema });
+    stores.push(s);
+    return s;
+  };
+
+  it("@postgres a follower's request reaches the leader at once by NOTIFY (its poll an hour away), also after the listening connection is killed", async () => {
+    const [leaderStore, followerStore] = [await open(), await open()];
+    const leader = new LeaderRequests(leaderStore, logger, 3_600_000);
+    const follower = new LeaderRequests(followerStore, logger, 3_600_000);
+    let served = 0;
+    await leader.start({ refresh: async () => undefined, content: async () => undefined, inventory: async () => void served++ });
+    try {
+      // The listening connection comes up in the background: ask until heard.
+      await sendUntil(
+        () => follower.request('inventory'),
+        () => served > 0,
+        'the leader to serve a request it was signalled',
+      );
+      const client = new pg.Client({ connectionString: postgres });
+      await client.connect();
+      const killed = await client.query('select pg_terminate_backend(pid) from pg_stat_activity where query = $1', [`listen ${signalChannel(schema)}`]);
+      await client.end();
+      expect(killed.rowCount).to.be.greaterThan(0);
+      const before = served;
+      await sendUntil(
+        () => follower.request('inventory'),
+        () => served > before,
+        'the leader to listen again after its connection was killed',
+      );
+    } finally {
+      await leader.stop();
+    }
+  });
+
+  it('@postgres the plans the leader raised are heard by the other replicas, not by the sender; a long list goes as a time', async () => {
+    const [a, b] = [await open(), await open()];
+    const heardByA: ReplicaSignal[] = [];
+    const heardByB: ReplicaSignal[] = [];
+    a.onReplicaSignal((s) => heardByA.push(s));
+    b.onReplicaSignal((s) => heardByB.push(s));
+    await sendUntil(
+      () => a.signalReplicas({ kind: 'plans', hosts: ['h1', 'h2'] }),
+      () => heardByB.length > 0,
+      'b to hear a',
+    );
+    expect(heardByB[0]).to.deep.equal({ kind: 'plans', hosts: ['h1', 'h2'] });
+    await sendUntil(
+      () => b.signalReplicas({ kind: 'leader-request' }),
+      () => heardByA.length > 0,
+      'a to hear b',
+    );
+    expect(heardByA.every((s) => s.kind === 'leader-request')).to.equal(true);
+    expect(heardByB.every((s) => s.kind === 'plans')).to.equal(true);
+
+    const many = Array.from({ length: 2000 }, (_, i) => `host-${i}`);
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    expect(plansSignal(many, at)).to.deep.equal({ kind: 'plans', since: at.toISOString() });
+    expect(plansSignal(many.slice(0, 10), at)).to.deep.equal({ kind: 'plans', hosts: many.slice(0, 10) });
+  });
+
+  it('@postgres replicas with their own content directories: each fetches what it lacks from a peer, verified', async () => {
+    const artifact = (body: string, source?: string) =>
+      `apiVersion: ferry/v1\nkind: Package\nmetadata: {name: p${sha(body).slice(0, 6)}}\nspec:\n  version: "1.0.0"\n  artifact: {sha256: ${sha(body)}, size: ${body.length}${source ? `, source: ${source}` : ''}}\n  install: {command: [sh, install.sh]}\n---\n`;
+    const names = (bodies: string[]) => bodies.map((b) => `{name: p${sha(b).slice(0, 6)}, version: "1.0.0"}`).join(', ');
+    const deployment = (bodies: string[]) =>
+      'apiVersion: ferry/v1\nkind: Group\nmetadata: {name: lab}\nspec: {hosts: [h1]}\n---\n' +
+      `apiVersion: ferry/v1\nkind: Deployment\nmetadata: {name: apps}\nspec:\n  packages: [${names(bodies)}]\n  targets: {groups: [lab]}\n`;
+    await repo.commit({
+      'packages.yaml': artifact('from the repository', 'artifacts/a.bin') + artifact('pushed to a follower') + artifact('tampered', 'artifacts/t.bin'),
+      'fleet.yaml': deployment(['from the repository', 'pushed to a follower', 'tampered']),
+      'artifacts/a.bin': 'from the repository',
+      'artifacts/t.bin': 'tampered',
+    });
+    const start = async (name: string) => {
+      const data = join(root, name);
+      await mkdir(data, { recursive: true });
+      if (name !== 'leader') for (const f of ['controller.key', 'admin.token']) await copyFile(join(root, 'leader', f), join(data, f));
+      const c = await startController({
+        repo: repo.origin,
+        branch: 'main',
+        db: postgres!,
+        storeOptions: { schema },
+        data,
+        listen: '127.0.0.1:0',
+        pollMs: 3_600_000,
+        logger,
+        clock: systemClock,
+        leaderIntervalMs: 500,
+      });
+      controllers.push(c);
+      return c;
+    };
+    const leader = await start('leader');
+    const follower = await start('follower');
+    expect([leader.isLeader(), follower.isLeader()]).to.deep.equal([true, false]);
+    const admin = (await readFile(join(root, 'leader', 'admin.token'), 'utf8')).trim();
+    const get = (c: RunningController, s: string) => fetch(`${c.url}/v1/content/${s}`, { headers: { authorization: `Bearer ${admin}` } });
+    const statusOf = async (s: string) => {
+      const plan = await leader.store.getPlan('h1');
+      return plan?.body.actions.find((a) => a.artifact.sha256 === s)?.status;
+    };
+    await eventually(async () => (await statusOf(sha('from the repository'))) === 'planned', 'the leader to ingest the repository artifact');
+
+    // The leader ingested it; the follower has its own (empty) content directory and fetches it from the leader.
+    const stored = join(root, 'follower', 'content', sha('from the repository').slice(0, 2), sha('from the repository'));
+    expect(await stat(stored).catch(() => undefined)).to.equal(undefined);
+    const res = await get(follower, sha('from the repository'));
+    expect([res.status, await res.text()]).to.deep.equal([200, 'from the repository']);
+    expect(await readFile(stored, 'utf8')).to.equal('from the repository');
+
+    // Pushed to the follower: the leader, asked to check content again, fetches it from the follower and plans it.
+    expect(await statusOf(sha('pushed to a follower'))).to.equal('blocked');
+    const put = await fetch(`${follower.url}/v1/content/${sha('pushed to a follower')}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}` },
+      body: 'pushed to a follower',
+    });
+    expect(put.status).to.equal(201);
+    await eventually(async () => (await statusOf(sha('pushed to a follower'))) === 'planned', 'the leader to plan the content pushed to the follower');
+
+    // A peer whose copy does not match: nothing is stored, the follower answers 404.
+    const tampered = sha('tampered');
+    await eventually(async () => (await statusOf(tampered)) === 'planned', 'the leader to ingest the second repository artifact');
+    await writeFile(join(root, 'leader', 'content', tampered.slice(0, 2), tampered), 'tampereD');
+    expect((await get(follower, tampered)).status).to.equal(404);
+    expect(await stat(join(root, 'follower', 'content', tampered.slice(0, 2), tampered)).catch(() => undefined)).to.equal(undefined);
   });
 });
