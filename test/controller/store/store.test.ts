@@ -180,6 +180,7 @@ for (const backend of backends) {
         { name: '0004-reports-received-at' },
         { name: '0005-token-revoked' },
         { name: '0006-override-git-suspended' },
+        { name: '0007-plans-generated-at' },
       ]);
     });
 
@@ -530,6 +531,11 @@ for (const backend of backends) {
         { host: 'v2', serial: 1 },
       ]);
       expect(await store.plansChangedSince(at(41))).to.deep.equal([]);
+      if (store.dialect === 'sqlite') {
+        // The poll cache syncs every second: it reads the index, never the plans' documents.
+        const plan = await database.rows(`explain query plan select host, serial from plans where generated_at >= '${at(35).toISOString()}'`);
+        expect(plan.map((r) => r['detail'])).to.deep.equal(['SEARCH plans USING COVERING INDEX plans_generated_at (generated_at>?)']);
+      }
     });
 
     it('prunes reports received before a time, in slices, keeping current states; a pruned report sent again is history only', async () => {
@@ -708,7 +714,7 @@ for (const backend of backends) {
       await store.close();
       // Back to a database at 0002: the later migrations undone.
       await database.run(
-        `drop table plan_actions; drop index reports_received_at; alter table enrollment_tokens drop column revoked_at; alter table deployment_overrides drop column git_suspended; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at', '0005-token-revoked', '0006-override-git-suspended')`,
+        `drop table plan_actions; drop index reports_received_at; alter table enrollment_tokens drop column revoked_at; alter table deployment_overrides drop column git_suspended; drop index plans_generated_at; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at', '0005-token-revoked', '0006-override-git-suspended', '0007-plans-generated-at')`,
       );
       store = await openStore(database.url, database.options);
       expect(
