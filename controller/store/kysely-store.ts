@@ -37,7 +37,7 @@ export class KyselyStore implements Store {
     readonly dialect: StoreDialect,
     private readonly db: Kysely<Database>,
     private readonly leadership: Leadership,
-    /** Extra cleanup after the pool closes (e.g. nothing for SQLite; kysely closes the database). */
+    /** Extra cleanup after the pool closes (SQLite: the WAL checkpointer; kysely closes the database). */
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {}
 
