@@ -9,6 +9,8 @@
  * - a refresh that changes nothing;
  * - RSS over `--refreshes` refreshes, each a commit that flips the same deployment back or forth;
  * - the planner alone on the same snapshot and inventories (full and incremental), for comparison.
+ * `--cpu-prof DIR` writes the main thread's CPU profile of the first reconcile and of the first
+ * 10% change to DIR (first.cpuprofile, change.cpuprofile).
  * Aims: first ≤ 15 s, 10% change ≤ 2 s, no-change ≤ 100 ms, RSS ≤ 1 GiB and flat, planner
  * alone full ≤ 2 s / incremental ≤ 200 ms CPU.
  */
@@ -16,6 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { pino } from 'pino';
 import { startController, type RunningController } from '../controller/controller.js';
 import { openStore } from '../controller/store/index.js';
@@ -40,10 +43,29 @@ function flag(name: string, fallback: number): number {
   return v;
 }
 
+/** `--cpu-prof DIR`: profiles phases of the main thread into DIR/NAME.cpuprofile. */
+async function profiler(): Promise<(name: string) => Promise<() => Promise<void>>> {
+  const i = process.argv.indexOf('--cpu-prof');
+  if (i < 0) return async () => async () => undefined;
+  const dir = process.argv[i + 1];
+  if (dir === undefined) throw new Error('--cpu-prof: expected a folder');
+  await mkdir(dir, { recursive: true });
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  return async (name) => {
+    await session.post('Profiler.start');
+    return async () => {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    };
+  };
+}
+
 const hostName = (i: number) => `host-${String(i).padStart(6, '0')}`;
 const credentialOf = (i: number) => `bench-credential-${i}`;
 
-function inventoryOf(i: number): Inventory {
+export function inventoryOf(i: number): Inventory {
   return {
     host: hostName(i),
     facts: {
@@ -59,7 +81,7 @@ function inventoryOf(i: number): Inventory {
 }
 
 /** The artifacts (small random files in the repository) and their sha256. */
-function artifacts(): Map<string, { bytes: Buffer; sha256: string }> {
+export function artifacts(): Map<string, { bytes: Buffer; sha256: string }> {
   const out = new Map<string, { bytes: Buffer; sha256: string }>();
   for (let p = 0; p < PACKAGES; p++) {
     for (const v of ['1.0.0', '1.1.0']) {
@@ -71,7 +93,7 @@ function artifacts(): Map<string, { bytes: Buffer; sha256: string }> {
 }
 
 /** The repository's files; `flip` changes deploy-00 (site-0: 10% of hosts) to the packages' 1.1.0. */
-function repositoryFiles(art: ReadonlyMap<string, { bytes: Buffer; sha256: string }>, flip: boolean): Record<string, string> {
+export function repositoryFiles(art: ReadonlyMap<string, { bytes: Buffer; sha256: string }>, flip: boolean): Record<string, string> {
   const docs: string[] = [];
   const group = (name: string, labels: string) => docs.push(`apiVersion: ferry/v1\nkind: Group\nmetadata: {name: ${name}}\nspec:\n  selector:\n    labels: {${labels}}\n`);
   for (let s = 0; s < SITES; s++) group(`site-${s}`, `site: site-${s}`);
@@ -168,6 +190,7 @@ async function refresh(url: string, admin: string): Promise<void> {
 export async function run(): Promise<void> {
   const hosts = flag('hosts', 10_000);
   const refreshes = flag('refreshes', 50);
+  const profile = await profiler();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-reconcile-'));
   let repo: GitFixture | undefined;
   let controller: RunningController | undefined;
@@ -191,6 +214,7 @@ export async function run(): Promise<void> {
     (globalThis as { gc?: () => void }).gc?.();
 
     // First reconcile: start → the revision applied (every plan signed and stored).
+    const stopFirst = await profile('first');
     const first = measure();
     let readyAt: number | undefined;
     const c = await startController({
@@ -212,6 +236,7 @@ export async function run(): Promise<void> {
     })();
     await until(() => c.reconciler()?.status().appliedRevision !== undefined, 10);
     const firstSample = first();
+    await stopFirst();
     await readyWatch;
     const firstRun = c.reconciler()!.status().lastRun;
     line('first reconcile', firstSample, 15_000, `; /readyz 200 after ${readyAt?.toFixed(0)} ms; ${firstRun?.replanned} hosts planned; steps ${JSON.stringify(firstRun?.stepsMs)}`);
@@ -225,11 +250,13 @@ export async function run(): Promise<void> {
     for (let r = 0; r < refreshes; r++) {
       flip = !flip;
       await repo.commit(repositoryFiles(art, flip), `flip deploy-00 (${r})`);
+      const stopChange = r === 0 ? await profile('change') : async () => undefined;
       const change = measure();
       const want = before.serial + r + 1;
       await refresh(c.url, admin);
       await until(async () => (await plan(c.url, targeted)).serial >= want);
       const s = change();
+      await stopChange();
       changes.push(s);
       rss.push(s.rssMiB);
       const run = c.reconciler()!.status().lastRun;

@@ -40,7 +40,7 @@ export class KyselyStore implements Store {
     private readonly db: Kysely<Database>,
     private readonly leadership: Leadership,
     private readonly signals: ReplicaSignals,
-    /** Extra cleanup after the pool closes (e.g. nothing for SQLite; kysely closes the database). */
+    /** Extra cleanup after the pool closes (SQLite: the WAL checkpointer; kysely closes the database). */
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {}
 

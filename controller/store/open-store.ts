@@ -8,6 +8,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { Checkpointer } from './checkpointer.js';
 import { KyselyStore } from './kysely-store.js';
 import { PostgresLeadership, SqliteLeadership, advisoryLockKeys } from './leadership.js';
 import { migrationProvider } from './migrations.js';
@@ -70,7 +71,9 @@ async function openSqlite(file: string | undefined, options: OpenStoreOptions): 
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) });
   await migrate(db, 'sqlite');
-  return new KyselyStore('sqlite', db, new SqliteLeadership(file === undefined ? undefined : `${file}-leader.lock`), noSignals);
+  // A file's WAL is checkpointed on a worker thread, not inside the controller's commits.
+  const checkpointer = file === undefined ? undefined : new Checkpointer(database, file);
+  return new KyselyStore('sqlite', db, new SqliteLeadership(file === undefined ? undefined : `${file}-leader.lock`), noSignals, async () => checkpointer?.close());
 }
 
 /** Lower case, so the unquoted `search_path` and the quoted `create schema` name the same schema. */
