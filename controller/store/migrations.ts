@@ -215,6 +215,8 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0004-reports-received-at': { up: (db) => db.schema.createIndex('reports_received_at').on('reports').column('received_at').execute() },
     '0005-token-revoked': { up: (db) => db.schema.alterTable('enrollment_tokens').addColumn('revoked_at', textType(dialect)).execute() },
     '0006-override-git-suspended': { up: (db) => db.schema.alterTable('deployment_overrides').addColumn('git_suspended', 'integer').execute() },
+    // plansChangedSince (every replica's poll-cache sync, each second while plans change) reads by time, not the whole table.
+    '0007-plans-generated-at': { up: (db) => db.schema.createIndex('plans_generated_at').on('plans').column('generated_at').execute() },
   };
 }
 

@@ -180,6 +180,7 @@ for (const backend of backends) {
         { name: '0004-reports-received-at' },
         { name: '0005-token-revoked' },
         { name: '0006-override-git-suspended' },
+        { name: '0007-plans-generated-at' },
       ]);
     });
 
@@ -708,7 +709,7 @@ for (const backend of backends) {
       await store.close();
       // Back to a database at 0002: the later migrations undone.
       await database.run(
-        `drop table plan_actions; drop index reports_received_at; alter table enrollment_tokens drop column revoked_at; alter table deployment_overrides drop column git_suspended; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at', '0005-token-revoked', '0006-override-git-suspended')`,
+        `drop table plan_actions; drop index reports_received_at; drop index plans_generated_at; alter table enrollment_tokens drop column revoked_at; alter table deployment_overrides drop column git_suspended; delete from kysely_migration where name in ('0003-plan-actions', '0004-reports-received-at', '0005-token-revoked', '0006-override-git-suspended', '0007-plans-generated-at')`,
       );
       store = await openStore(database.url, database.options);
       expect(
