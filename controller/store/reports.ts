@@ -50,28 +50,39 @@ export async function ingestReportBatches(db: Kysely<Database>, batches: readonl
   });
 }
 
+/** A report as stored: its time normalised, its JSON and its action id's parts computed once. */
+interface Stored {
+  readonly report: ActionReport;
+  readonly body: string;
+  readonly parts: ReturnType<typeof parseActionId>;
+}
+
 /** Reports of batches of distinct hosts, with multi-row statements over all of them. */
 async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]): Promise<IngestResult[]> {
   // Within one batch a repeated id is a duplicate too (the first one counts).
   const unique = batches.map((b) => {
-    const byId = new Map<string, ActionReport>();
-    for (const r of b.reports) if (!byId.has(r.id)) byId.set(r.id, { ...r, at: normalizeTime(r.at) });
+    const byId = new Map<string, Stored>();
+    for (const r of b.reports) {
+      if (byId.has(r.id)) continue;
+      const report = { ...r, at: normalizeTime(r.at) };
+      byId.set(r.id, { report, body: toJson(report), parts: parseActionId(r.actionId) });
+    }
     return [...byId.values()];
   });
   const rows: Insertable<ReportTable>[] = [];
   batches.forEach((b, i) => {
     const receivedAt = iso(b.now);
-    for (const r of unique[i]!) {
+    for (const { report: r, body, parts } of unique[i]!) {
       rows.push({
         host: b.host,
         report_id: r.id,
         action_id: r.actionId,
-        deployment: parseActionId(r.actionId)?.deployment ?? '',
+        deployment: parts?.deployment ?? '',
         serial: r.serial,
         state: r.state,
         at: r.at,
         received_at: receivedAt,
-        body: toJson(r),
+        body,
       });
     }
   });
@@ -85,33 +96,31 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
   const accepted = new Set(inserted.map((r) => `${r.host}\0${r.report_id}`));
 
   // The newest accepted report per host and action; older ones are history only.
-  const newest = new Map<string, { readonly host: string; readonly report: ActionReport; readonly updatedAt: string }>();
+  const newest = new Map<string, Stored & { readonly host: string; readonly updatedAt: string }>();
   batches.forEach((b, i) => {
     const updatedAt = iso(b.now);
-    for (const r of unique[i]!) {
+    for (const stored of unique[i]!) {
+      const r = stored.report;
       if (!accepted.has(`${b.host}\0${r.id}`)) continue;
       const key = `${b.host}\0${r.actionId}`;
       const current = newest.get(key);
-      if (!current || later(r, current.report)) newest.set(key, { host: b.host, report: r, updatedAt });
+      if (!current || later(r, current.report)) newest.set(key, { ...stored, host: b.host, updatedAt });
     }
   });
-  const stateRows: Insertable<ActionStateTable>[] = [...newest.values()].map(({ host, report: r, updatedAt }) => {
-    const parts = parseActionId(r.actionId);
-    return {
-      host,
-      action_id: r.actionId,
-      deployment: parts?.deployment ?? '',
-      package: parts?.package ?? null,
-      version: parts?.version ?? null,
-      op: parts?.op ?? null,
-      state: r.state,
-      serial: r.serial,
-      report_id: r.id,
-      at: r.at,
-      body: toJson(r),
-      updated_at: updatedAt,
-    };
-  });
+  const stateRows: Insertable<ActionStateTable>[] = [...newest.values()].map(({ host, report: r, body, parts, updatedAt }) => ({
+    host,
+    action_id: r.actionId,
+    deployment: parts?.deployment ?? '',
+    package: parts?.package ?? null,
+    version: parts?.version ?? null,
+    op: parts?.op ?? null,
+    state: r.state,
+    serial: r.serial,
+    report_id: r.id,
+    at: r.at,
+    body,
+    updated_at: updatedAt,
+  }));
   // The WHERE keeps a concurrent, later report in place (PostgreSQL replicas ingest in parallel).
   const moved = await insertRows(trx, 'action-states-upsert', stateRows, CHUNK, (slice) =>
     trx
@@ -148,9 +157,16 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
   const out: IngestResult[] = [];
   for (const [i, b] of batches.entries()) {
     const advanced = advancedOf.get(b.host) ?? [];
-    if (await applyInstalled(trx, b.host, advanced.map((a) => newest.get(`${b.host}\0${a.actionId}`)!.report))) installedMoved = true;
+    if (
+      await applyInstalled(
+        trx,
+        b.host,
+        advanced.map((a) => newest.get(`${b.host}\0${a.actionId}`)!.report),
+      )
+    )
+      installedMoved = true;
     advanced.sort((x, y) => (x.actionId < y.actionId ? -1 : x.actionId > y.actionId ? 1 : 0));
-    const acceptedHere = unique[i]!.filter((r) => accepted.has(`${b.host}\0${r.id}`)).length;
+    const acceptedHere = unique[i]!.filter((r) => accepted.has(`${b.host}\0${r.report.id}`)).length;
     out.push({ accepted: acceptedHere, duplicates: b.reports.length - acceptedHere, advanced });
   }
   if (installedMoved) await bumpFleetGeneration(trx);
