@@ -93,34 +93,41 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
       .onConflict((oc) => oc.columns(['host', 'report_id']).doNothing())
       .returning(['host', 'report_id']),
   );
-  const accepted = new Set(inserted.map((r) => `${r.host}\0${r.report_id}`));
+  const accepted = new Map<string, Set<string>>();
+  for (const r of inserted) {
+    const ids = accepted.get(r.host);
+    if (ids) ids.add(r.report_id);
+    else accepted.set(r.host, new Set([r.report_id]));
+  }
 
-  // The newest accepted report per host and action; older ones are history only.
-  const newest = new Map<string, Stored & { readonly host: string; readonly updatedAt: string }>();
-  batches.forEach((b, i) => {
-    const updatedAt = iso(b.now);
+  // Per batch (one per host), the newest accepted report per action; older ones are history only.
+  const newest = batches.map((b, i) => {
+    const ids = accepted.get(b.host);
+    const byAction = new Map<string, Stored>();
     for (const stored of unique[i]!) {
       const r = stored.report;
-      if (!accepted.has(`${b.host}\0${r.id}`)) continue;
-      const key = `${b.host}\0${r.actionId}`;
-      const current = newest.get(key);
-      if (!current || later(r, current.report)) newest.set(key, { ...stored, host: b.host, updatedAt });
+      if (!ids?.has(r.id)) continue;
+      const current = byAction.get(r.actionId);
+      if (!current || later(r, current.report)) byAction.set(r.actionId, stored);
     }
+    return byAction;
   });
-  const stateRows: Insertable<ActionStateTable>[] = [...newest.values()].map(({ host, report: r, body, parts, updatedAt }) => ({
-    host,
-    action_id: r.actionId,
-    deployment: parts?.deployment ?? '',
-    package: parts?.package ?? null,
-    version: parts?.version ?? null,
-    op: parts?.op ?? null,
-    state: r.state,
-    serial: r.serial,
-    report_id: r.id,
-    at: r.at,
-    body,
-    updated_at: updatedAt,
-  }));
+  const stateRows: Insertable<ActionStateTable>[] = batches.flatMap((b, i) =>
+    [...newest[i]!.values()].map(({ report: r, body, parts }) => ({
+      host: b.host,
+      action_id: r.actionId,
+      deployment: parts?.deployment ?? '',
+      package: parts?.package ?? null,
+      version: parts?.version ?? null,
+      op: parts?.op ?? null,
+      state: r.state,
+      serial: r.serial,
+      report_id: r.id,
+      at: r.at,
+      body,
+      updated_at: iso(b.now),
+    })),
+  );
   // The WHERE keeps a concurrent, later report in place (PostgreSQL replicas ingest in parallel).
   const moved = await insertRows(trx, 'action-states-upsert', stateRows, CHUNK, (slice) =>
     trx
@@ -161,12 +168,12 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
       await applyInstalled(
         trx,
         b.host,
-        advanced.map((a) => newest.get(`${b.host}\0${a.actionId}`)!.report),
+        advanced.map((a) => newest[i]!.get(a.actionId)!.report),
       )
     )
       installedMoved = true;
     advanced.sort((x, y) => (x.actionId < y.actionId ? -1 : x.actionId > y.actionId ? 1 : 0));
-    const acceptedHere = unique[i]!.filter((r) => accepted.has(`${b.host}\0${r.report.id}`)).length;
+    const acceptedHere = accepted.get(b.host)?.size ?? 0;
     out.push({ accepted: acceptedHere, duplicates: b.reports.length - acceptedHere, advanced });
   }
   if (installedMoved) await bumpFleetGeneration(trx);
