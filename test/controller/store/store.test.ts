@@ -521,6 +521,18 @@ for (const backend of backends) {
       expect((await store.listInstalled()).map((r) => r.host)).to.have.members(Array.from({ length: 40 }, (_, h) => `m${h}`));
     });
 
+    it('reads the plans changed since a time through an index on their time, not the whole table (each poll-cache sync)', async () => {
+      const sqlite = backend.name.includes('SQLite');
+      const indexes = sqlite
+        ? await database.rows("select name from sqlite_master where type = 'index' and tbl_name = 'plans'")
+        : await database.rows("select indexname as name from pg_indexes where tablename = 'plans' and schemaname = current_schema()");
+      expect(indexes.map((r) => (r as { name: string }).name)).to.include('plans_generated_at');
+      if (sqlite) {
+        const plan = await database.rows(`explain query plan select host, serial from plans where generated_at >= '${t0.toISOString()}'`);
+        expect(JSON.stringify(plan)).to.include('USING INDEX plans_generated_at');
+      }
+    });
+
     it("tells a replica's poll cache what changed: credentials revoked and plan serials raised since a time", async () => {
       const { token } = await store.createToken({ ttlMs: 3_600_000, now: at(0) });
       await store.enrollHosts(['v1', 'v2'].map((host) => ({ token, host, credentialHash: `hash-${host}`, facts: {}, labels: {}, now: at(0) })));
