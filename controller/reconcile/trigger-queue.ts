@@ -8,9 +8,8 @@ export interface TriggerQueueOptions {
   /** Runs one pass with the sorted, de-duplicated triggers; must not throw. */
   readonly pass: (triggers: readonly string[]) => Promise<void>;
   /**
-   * How long agent triggers wait for company, ms; at least four times the last pass's duration (up
-   * to 1 s), so a pass whose fixed cost grew with the fleet is shared by proportionally more hosts
-   * (a trigger then waits at most a running pass, 1 s and its own pass).
+   * How long agent triggers wait for company, ms; at least twice the last pass's duration (up to
+   * 1 s), so a pass whose fixed cost grew with the fleet is shared by proportionally more hosts.
    */
   readonly coalesceMs: number;
 }
@@ -96,7 +95,7 @@ export class TriggerQueue {
         this.wake = undefined;
         resolve();
       };
-      const wait = Math.max(this.options.coalesceMs, Math.min(maxCoalesceMs, 4 * this.lastPassMs));
+      const wait = Math.max(this.options.coalesceMs, Math.min(maxCoalesceMs, 2 * this.lastPassMs));
       const timer = setTimeout(done, onlyAgents ? wait : 0);
       this.wake = done;
     });
