@@ -65,6 +65,7 @@ export async function refreshFleet(
   }
   const read = changedHosts.length === 0 ? [] : await store.listInventories({ hosts: changedHosts });
   let inventories = previous.inventories;
+  let inventoryList = previous.inventoryList;
   let changed = 0;
   const fresh = read.filter((r) => previous.inventories.get(r.inventory.host)?.hash !== r.hash);
   if (changes.kind === 'hosts') {
@@ -77,8 +78,11 @@ export async function refreshFleet(
     for (const r of fresh) next.set(r.inventory.host, { inventory: r.inventory, hash: r.hash });
     inventories = next;
     changed = fresh.length + gone.length;
+    // Only new hosts (a fleet enrolling): they come last in the map's order, so the list is the
+    // previous one with them appended (a copy, not a walk of the map).
+    const onlyNew = gone.length === 0 && fresh.every((r) => !previous.inventories.has(r.inventory.host));
+    inventoryList = onlyNew ? previous.inventoryList.concat(fresh.map((r) => r.inventory)) : Array.from(inventories.values(), (v) => v.inventory);
   }
-  const inventoryList = inventories === previous.inventories ? previous.inventoryList : [...inventories.values()].map((v) => v.inventory);
 
   // Installed records: all of them, or those of the named hosts spliced in.
   let installed: readonly InstalledRecord[];

@@ -1,6 +1,7 @@
 /** Enrolled hosts and their credential hashes. */
 import type { Kysely, Selectable } from 'kysely';
 import { randomUUID } from 'node:crypto';
+import { insertRows } from './bulk-insert.js';
 import { chunks, fromJson, iso, toCount, toJson } from './codec.js';
 import type { Database, HostTable } from './schema.js';
 import { consumeTokens } from './tokens.js';
@@ -20,8 +21,8 @@ function toRecord(row: Selectable<HostTable>): HostRecord {
 
 /** One statement, so two concurrent enrollments of one name cannot both win. */
 export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Promise<EnrollResult> {
-  const [row] = await insertHosts(db, [req]);
-  return row ? { host: toRecord(row) } : { error: 'host-exists' };
+  const [record] = await insertHosts(db, [req]);
+  return record ? { host: record } : { error: 'host-exists' };
 }
 
 /**
@@ -46,9 +47,7 @@ export async function enrollHosts(db: Kysely<Database>, attempts: readonly Enrol
   const enrolled = new Map<string, HostRecord>();
   if (first.size > 0) {
     await db.transaction().execute(async (trx) => {
-      for (const slice of chunks([...first.values()], ENROLL_SLICE)) {
-        for (const row of await insertHosts(trx, slice)) enrolled.set(row.name, toRecord(row));
-      }
+      for (const record of await insertHosts(trx, [...first.values()])) enrolled.set(record.host, record);
     });
   }
   return attempts.map((a): EnrollAttemptResult => {
@@ -62,35 +61,47 @@ export async function enrollHosts(db: Kysely<Database>, attempts: readonly Enrol
 /** Rows per multi-row enrollment insert: 7 parameters each, far below both dialects' limits. */
 const ENROLL_SLICE = 500;
 
-/** One statement: inserts new names and takes over reset ones; a name holding a credential is left alone (not returned). */
-function insertHosts(db: Kysely<Database>, requests: readonly EnrollRequest[]) {
-  return db
-    .insertInto('hosts')
-    .values(
-      requests.map((req) => ({
-        name: req.host,
-        credential_hash: req.credentialHash,
-        facts: toJson(req.facts),
-        labels: toJson(req.labels),
-        enrolled_at: iso(req.now),
-        reset_at: null,
-        last_seen_at: iso(req.now),
-      })),
-    )
-    .onConflict((oc) =>
-      oc
-        .column('name')
-        .doUpdateSet((eb) => ({
-          credential_hash: eb.ref('excluded.credential_hash'),
-          facts: eb.ref('excluded.facts'),
-          labels: eb.ref('excluded.labels'),
-          enrolled_at: eb.ref('excluded.enrolled_at'),
-          last_seen_at: eb.ref('excluded.last_seen_at'),
-        }))
-        .where('hosts.credential_hash', 'is', null),
-    )
-    .returningAll()
-    .execute();
+/**
+ * Multi-row statements, a slice at a time: insert new names and take over reset ones; a name
+ * holding a credential is left alone (no record). The records are the requests as stored.
+ */
+async function insertHosts(db: Kysely<Database>, requests: readonly EnrollRequest[]): Promise<HostRecord[]> {
+  const rows = requests.map((req) => ({
+    name: req.host,
+    credential_hash: req.credentialHash,
+    facts: toJson(req.facts),
+    labels: toJson(req.labels),
+    enrolled_at: iso(req.now),
+    reset_at: null,
+    last_seen_at: iso(req.now),
+  }));
+  const written = await insertRows(db, 'hosts-enroll', rows, ENROLL_SLICE, (slice) =>
+    db
+      .insertInto('hosts')
+      .values(slice)
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet((eb) => ({
+            credential_hash: eb.ref('excluded.credential_hash'),
+            facts: eb.ref('excluded.facts'),
+            labels: eb.ref('excluded.labels'),
+            enrolled_at: eb.ref('excluded.enrolled_at'),
+            last_seen_at: eb.ref('excluded.last_seen_at'),
+          }))
+          .where('hosts.credential_hash', 'is', null),
+      )
+      .returning(['name', 'reset_at']),
+  );
+  const resetAt = new Map(written.map((r) => [r.name, r.reset_at]));
+  const out: HostRecord[] = [];
+  for (const req of requests) {
+    if (!resetAt.has(req.host)) continue;
+    const reset = resetAt.get(req.host) ?? null;
+    const at = iso(req.now);
+    out.push({ host: req.host, state: 'enrolled', facts: req.facts, labels: req.labels, enrolledAt: at, ...(reset !== null && { resetAt: reset }), lastSeenAt: at });
+  }
+  return out;
 }
 
 /** The meta key whose value changes with every credential revoked (see `credentialsVersion`). */

@@ -63,6 +63,9 @@ async function openSqlite(file: string | undefined, options: OpenStoreOptions): 
     // WAL + NORMAL: a commit is atomic and survives a process crash; only an OS crash or power loss
     // may lose the last commits. Agents keep reports in their journal until acknowledged.
     database.pragma('synchronous = NORMAL');
+    // 64 MiB of page cache (the default is 2 MiB): the B-tree pages a fleet's writes and reads touch
+    // stay in memory instead of being read back from the OS on every statement as the file grows.
+    database.pragma('cache_size = -65536');
     database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     database.pragma('foreign_keys = ON');
   } catch (err) {

@@ -6,6 +6,7 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import { parseActionId } from './action-id.js';
 import { bumpFleetGeneration } from './meta.js';
+import { insertRows } from './bulk-insert.js';
 import { chunks, fromJson, iso, normalizeTime, toJson } from './codec.js';
 import type { ActionStateTable, Database, InstalledTable, ReportTable } from './schema.js';
 import type { ActionStateRecord, IngestResult, ReportBatch, ReportRecord, StateFilter } from './store.js';
@@ -20,115 +21,167 @@ function later(a: { at: string; id: string }, b: { at: string; id: string }): bo
 
 export async function ingestReports(db: Kysely<Database>, host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult> {
   if (reports.length === 0) return { accepted: 0, duplicates: 0, advanced: [] };
-  return db.transaction().execute((trx) => ingestIn(trx, host, reports, now));
+  return db.transaction().execute(async (trx) => (await ingestIn(trx, [{ host, reports, now }]))[0]!);
 }
 
-/** Group commit: every batch in one transaction, each decided as its own `ingestReports` call would in the given order. */
+/**
+ * Group commit: every batch in one transaction, each decided as its own `ingestReports` call would
+ * in the given order. Consecutive batches of distinct hosts share their statements (a host's rows
+ * touch only that host's keys, so the order among them cannot matter); a host's second batch
+ * starts the next run, after its first is written.
+ */
 export async function ingestReportBatches(db: Kysely<Database>, batches: readonly ReportBatch[]): Promise<readonly IngestResult[]> {
   if (batches.length === 0) return [];
   return db.transaction().execute(async (trx) => {
     const out: IngestResult[] = [];
-    for (const b of batches) out.push(b.reports.length === 0 ? { accepted: 0, duplicates: 0, advanced: [] } : await ingestIn(trx, b.host, b.reports, b.now));
+    let run: ReportBatch[] = [];
+    let hosts = new Set<string>();
+    for (const b of batches) {
+      if (hosts.has(b.host)) {
+        out.push(...(await ingestIn(trx, run)));
+        run = [];
+        hosts = new Set();
+      }
+      run.push(b);
+      hosts.add(b.host);
+    }
+    out.push(...(await ingestIn(trx, run)));
     return out;
   });
 }
 
-async function ingestIn(trx: Kysely<Database>, host: string, reports: readonly ActionReport[], now: Date): Promise<IngestResult> {
-  const receivedAt = iso(now);
+/** A report as stored: its time normalised, its JSON and its action id's parts computed once. */
+interface Stored {
+  readonly report: ActionReport;
+  readonly body: string;
+  readonly parts: ReturnType<typeof parseActionId>;
+}
+
+/** Reports of batches of distinct hosts, with multi-row statements over all of them. */
+async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]): Promise<IngestResult[]> {
   // Within one batch a repeated id is a duplicate too (the first one counts).
-  const unique = new Map<string, ActionReport>();
-  for (const r of reports) if (!unique.has(r.id)) unique.set(r.id, { ...r, at: normalizeTime(r.at) });
-  const batch = [...unique.values()];
-  {
-    const accepted = new Set<string>();
-    for (const slice of chunks(batch, CHUNK)) {
-      const rows: Insertable<ReportTable>[] = slice.map((r) => ({
-        host,
+  const unique = batches.map((b) => {
+    const byId = new Map<string, Stored>();
+    for (const r of b.reports) {
+      if (byId.has(r.id)) continue;
+      const report = { ...r, at: normalizeTime(r.at) };
+      byId.set(r.id, { report, body: toJson(report), parts: parseActionId(r.actionId) });
+    }
+    return [...byId.values()];
+  });
+  const rows: Insertable<ReportTable>[] = [];
+  batches.forEach((b, i) => {
+    const receivedAt = iso(b.now);
+    for (const { report: r, body, parts } of unique[i]!) {
+      rows.push({
+        host: b.host,
         report_id: r.id,
         action_id: r.actionId,
-        deployment: parseActionId(r.actionId)?.deployment ?? '',
+        deployment: parts?.deployment ?? '',
         serial: r.serial,
         state: r.state,
         at: r.at,
         received_at: receivedAt,
-        body: toJson(r),
-      }));
-      const inserted = await trx
-        .insertInto('reports')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['host', 'report_id']).doNothing())
-        .returning('report_id')
-        .execute();
-      for (const row of inserted) accepted.add(row.report_id);
-    }
-
-    // The newest accepted report per action; older ones are history only.
-    const newest = new Map<string, ActionReport>();
-    for (const r of batch) {
-      if (!accepted.has(r.id)) continue;
-      const current = newest.get(r.actionId);
-      if (!current || later(r, current)) newest.set(r.actionId, r);
-    }
-
-    const advanced: { actionId: string; state: ActionState }[] = [];
-    for (const slice of chunks([...newest.values()], CHUNK)) {
-      const rows: Insertable<ActionStateTable>[] = slice.map((r) => {
-        const parts = parseActionId(r.actionId);
-        return {
-          host,
-          action_id: r.actionId,
-          deployment: parts?.deployment ?? '',
-          package: parts?.package ?? null,
-          version: parts?.version ?? null,
-          op: parts?.op ?? null,
-          state: r.state,
-          serial: r.serial,
-          report_id: r.id,
-          at: r.at,
-          body: toJson(r),
-          updated_at: receivedAt,
-        };
+        body,
       });
-      // The WHERE keeps a concurrent, later report in place (PostgreSQL replicas ingest in parallel).
-      const moved = await trx
-        .insertInto('action_states')
-        .values(rows)
-        .onConflict((oc) =>
-          oc
-            .columns(['host', 'action_id'])
-            .doUpdateSet((eb) => ({
-              state: eb.ref('excluded.state'),
-              serial: eb.ref('excluded.serial'),
-              report_id: eb.ref('excluded.report_id'),
-              at: eb.ref('excluded.at'),
-              body: eb.ref('excluded.body'),
-              updated_at: eb.ref('excluded.updated_at'),
-            }))
-            .where((eb) =>
-              eb.or([
-                eb('excluded.at', '>', eb.ref('action_states.at')),
-                eb.and([eb('excluded.at', '=', eb.ref('action_states.at')), eb('excluded.report_id', '>', eb.ref('action_states.report_id'))]),
-              ]),
-            ),
-        )
-        .returning(['action_id', 'state'])
-        .execute();
-      for (const m of moved) advanced.push({ actionId: m.action_id, state: m.state as ActionState });
     }
-
-    await applyInstalled(
-      trx,
-      host,
-      advanced.map((a) => newest.get(a.actionId)!),
-    );
-
-    advanced.sort((a, b) => (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0));
-    return { accepted: accepted.size, duplicates: reports.length - accepted.size, advanced };
+  });
+  const inserted = await insertRows(trx, 'reports-insert', rows, CHUNK, (slice) =>
+    trx
+      .insertInto('reports')
+      .values(slice)
+      .onConflict((oc) => oc.columns(['host', 'report_id']).doNothing())
+      .returning(['host', 'report_id']),
+  );
+  const accepted = new Map<string, Set<string>>();
+  for (const r of inserted) {
+    const ids = accepted.get(r.host);
+    if (ids) ids.add(r.report_id);
+    else accepted.set(r.host, new Set([r.report_id]));
   }
+
+  // Per batch (one per host), the newest accepted report per action; older ones are history only.
+  const newest = batches.map((b, i) => {
+    const ids = accepted.get(b.host);
+    const byAction = new Map<string, Stored>();
+    for (const stored of unique[i]!) {
+      const r = stored.report;
+      if (!ids?.has(r.id)) continue;
+      const current = byAction.get(r.actionId);
+      if (!current || later(r, current.report)) byAction.set(r.actionId, stored);
+    }
+    return byAction;
+  });
+  const stateRows: Insertable<ActionStateTable>[] = batches.flatMap((b, i) =>
+    [...newest[i]!.values()].map(({ report: r, body, parts }) => ({
+      host: b.host,
+      action_id: r.actionId,
+      deployment: parts?.deployment ?? '',
+      package: parts?.package ?? null,
+      version: parts?.version ?? null,
+      op: parts?.op ?? null,
+      state: r.state,
+      serial: r.serial,
+      report_id: r.id,
+      at: r.at,
+      body,
+      updated_at: iso(b.now),
+    })),
+  );
+  // The WHERE keeps a concurrent, later report in place (PostgreSQL replicas ingest in parallel).
+  const moved = await insertRows(trx, 'action-states-upsert', stateRows, CHUNK, (slice) =>
+    trx
+      .insertInto('action_states')
+      .values(slice)
+      .onConflict((oc) =>
+        oc
+          .columns(['host', 'action_id'])
+          .doUpdateSet((eb) => ({
+            state: eb.ref('excluded.state'),
+            serial: eb.ref('excluded.serial'),
+            report_id: eb.ref('excluded.report_id'),
+            at: eb.ref('excluded.at'),
+            body: eb.ref('excluded.body'),
+            updated_at: eb.ref('excluded.updated_at'),
+          }))
+          .where((eb) =>
+            eb.or([
+              eb('excluded.at', '>', eb.ref('action_states.at')),
+              eb.and([eb('excluded.at', '=', eb.ref('action_states.at')), eb('excluded.report_id', '>', eb.ref('action_states.report_id'))]),
+            ]),
+          ),
+      )
+      .returning(['host', 'action_id', 'state']),
+  );
+  const advancedOf = new Map<string, { actionId: string; state: ActionState }[]>();
+  for (const m of moved) {
+    const list = advancedOf.get(m.host);
+    const entry = { actionId: m.action_id, state: m.state as ActionState };
+    if (list) list.push(entry);
+    else advancedOf.set(m.host, [entry]);
+  }
+  let installedMoved = false;
+  const out: IngestResult[] = [];
+  for (const [i, b] of batches.entries()) {
+    const advanced = advancedOf.get(b.host) ?? [];
+    if (
+      await applyInstalled(
+        trx,
+        b.host,
+        advanced.map((a) => newest[i]!.get(a.actionId)!.report),
+      )
+    )
+      installedMoved = true;
+    advanced.sort((x, y) => (x.actionId < y.actionId ? -1 : x.actionId > y.actionId ? 1 : 0));
+    const acceptedHere = accepted.get(b.host)?.size ?? 0;
+    out.push({ accepted: acceptedHere, duplicates: b.reports.length - acceptedHere, advanced });
+  }
+  if (installedMoved) await bumpFleetGeneration(trx);
+  return out;
 }
 
-/** Keeps "what Ferry installed where" in step with current states that just moved. */
-async function applyInstalled(trx: Kysely<Database>, host: string, moved: readonly ActionReport[]): Promise<void> {
+/** Keeps "what Ferry installed where" in step with current states that just moved; true when it wrote. */
+async function applyInstalled(trx: Kysely<Database>, host: string, moved: readonly ActionReport[]): Promise<boolean> {
   const ordered = [...moved].sort((a, b) => (later(a, b) ? 1 : later(b, a) ? -1 : 0));
   const installed = new Set<string>();
   const removed = new Set<string>();
@@ -140,13 +193,13 @@ async function applyInstalled(trx: Kysely<Database>, host: string, moved: readon
   // Rare: one batch both installs and removes one package version; apply those in time order.
   if ([...removed].some((k) => installed.has(k))) {
     for (const r of ordered) await applyInstalledBatch(trx, host, [r]);
-    return;
+    return true;
   }
-  await applyInstalledBatch(trx, host, ordered);
+  return applyInstalledBatch(trx, host, ordered);
 }
 
-/** Applies reports that do not both install and remove one package version. */
-async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: readonly ActionReport[]): Promise<void> {
+/** Applies reports that do not both install and remove one package version; true when it wrote. */
+async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: readonly ActionReport[]): Promise<boolean> {
   const installs: Insertable<InstalledTable>[] = [];
   const removals: { package: string; version: string }[] = [];
   for (const r of moved) {
@@ -178,7 +231,6 @@ async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: r
       )
       .execute();
   }
-  if (byKey.size > 0 || removals.length > 0) await bumpFleetGeneration(trx);
   // Gone from the host, whichever deployment had installed it.
   for (const slice of chunks(removals, CHUNK)) {
     await trx
@@ -187,6 +239,7 @@ async function applyInstalledBatch(trx: Kysely<Database>, host: string, moved: r
       .where((eb) => eb.or(slice.map((r) => eb.and([eb('package', '=', r.package), eb('version', '=', r.version)]))))
       .execute();
   }
+  return byKey.size > 0 || removals.length > 0;
 }
 
 /** Reports deleted per statement by pruneReports. */

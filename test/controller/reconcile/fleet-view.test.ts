@@ -67,6 +67,25 @@ describe('controller/reconcile fleet view: the fleet generation', () => {
     expect(third.inventoryList).to.equal(second.inventoryList);
   });
 
+  it("keeps the list in the map's order: new hosts appended to the previous list, a changed or gone one in place", async () => {
+    const inv = (host: string, site: string) => ({ host, facts: {}, labels: { site }, software: [] });
+    const listed = (v: FleetView) => v.inventoryList.map((i) => `${i.host}:${i.labels['site']}`);
+    const inMapOrder = (v: FleetView) => [...v.inventories.values()].map((e) => `${e.inventory.host}:${e.inventory.labels['site']}`);
+    const first = (await refreshFleet(store, undefined, all)).view;
+    for (const h of ['h3', 'h2']) await store.putInventory(inv(h, 'b'), t0);
+    const joined = (await refreshFleet(store, first, { kind: 'hosts', hosts: new Set(['h3', 'h2']) })).view;
+    expect(listed(joined)).to.deep.equal(inMapOrder(joined));
+    expect(listed(joined).slice(0, 1)).to.deep.equal(listed(first));
+    expect(listed(joined)).to.have.members(['h1:a', 'h2:b', 'h3:b']);
+    // A change to a known host and a new one together: the list follows the map.
+    await store.putInventory(inv('h1', 'c'), t0);
+    await store.putInventory(inv('h4', 'c'), t0);
+    const moved = (await refreshFleet(store, joined, { kind: 'hosts', hosts: new Set(['h1', 'h4']) })).view;
+    expect(listed(moved)).to.deep.equal(inMapOrder(moved));
+    expect(listed(moved)).to.have.members(['h1:c', 'h2:b', 'h3:b', 'h4:c']);
+    expect(joined.inventoryList).to.have.length(3);
+  });
+
   it('reads the whole fleet again after a pass that read only some hosts', async () => {
     const first = (await refreshFleet(store, undefined, all)).view;
     const partial = (await refreshFleet(store, first, { kind: 'hosts', hosts: new Set(['h1']) })).view;

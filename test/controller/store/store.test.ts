@@ -503,6 +503,34 @@ for (const backend of backends) {
       expect((await store.listInstalled()).map((r) => r.host)).to.deep.equal(['g1']);
     });
 
+    it('decides a group commit of many hosts (past one statement of rows) as one ingestReports call per batch would', async () => {
+      const install = (k: number) => `d${k % 3}/p${k}@1/install`;
+      const reportsOf = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, j) => report(`r${from + j}`, install(from + j), from + j === 5 ? 'installed' : 'downloading', from + j));
+      // 40 hosts × 15 reports: 600 rows, more than one multi-row statement holds.
+      const first = await store.ingestReportBatches(Array.from({ length: 40 }, (_, h) => ({ host: `m${h}`, reports: reportsOf(0, 15), now: at(100) })));
+      expect(first.every((r) => r.accepted === 15 && r.duplicates === 0 && r.advanced.length === 15)).to.equal(true);
+      // Again with 5 more each (10 already there), one host twice: its second batch sees its first.
+      const again = await store.ingestReportBatches([
+        ...Array.from({ length: 40 }, (_, h) => ({ host: `m${h}`, reports: reportsOf(10, 20), now: at(101) })),
+        { host: 'm0', reports: [...reportsOf(18, 21), report('r20', install(20), 'failed', 20)], now: at(102) },
+      ]);
+      expect(again.slice(0, 40).every((r) => r.accepted === 5 && r.duplicates === 5 && r.advanced.length === 5)).to.equal(true);
+      expect(again[40]).to.deep.equal({ accepted: 1, duplicates: 3, advanced: [{ actionId: install(20), state: 'downloading' }] });
+      expect((await store.history('m0')).map((r) => r.id)).to.have.length(21);
+      expect((await store.currentStates({ host: 'm39' })).map((r) => r.actionId)).to.have.length(20);
+      expect((await store.listInstalled()).map((r) => r.host)).to.have.members(Array.from({ length: 40 }, (_, h) => `m${h}`));
+    });
+
+    it("has an index on the plans' time, so each poll-cache sync need not read the whole table", async () => {
+      const sqlite = backend.name.includes('SQLite');
+      const indexes = sqlite
+        ? await database.rows("select name from sqlite_master where type = 'index' and tbl_name = 'plans'")
+        : await database.rows("select indexname as name from pg_indexes where tablename = 'plans' and schemaname = current_schema()");
+      // SQLite's query plan is checked in the next test (a covering index); PostgreSQL's needs the index to exist.
+      expect(indexes.map((r) => (r as { name: string }).name)).to.include('plans_generated_at');
+    });
+
     it("tells a replica's poll cache what changed: credentials revoked and plan serials raised since a time", async () => {
       const { token } = await store.createToken({ ttlMs: 3_600_000, now: at(0) });
       await store.enrollHosts(['v1', 'v2'].map((host) => ({ token, host, credentialHash: `hash-${host}`, facts: {}, labels: {}, now: at(0) })));
