@@ -7,7 +7,8 @@
  * (one worker), and against a bare `node:http` server that only checks one header (the floor of
  * any Node server here). Every server is pinned to core 0, this process (the load generator) to
  * core 1; each line gives req/s, p99 and the server's CPU µs per request (and its kernel share) from
- * /proc, and the ratio to nginx in the same run. `--rate R` holds every line to R req/s (the CPU per
+ * /proc, and the ratio to nginx in the same run; then each server's CPU µs per request for 50,000
+ * requests pipelined on one connection (no load generator to wait for: CPU per request alone). `--rate R` holds every line to R req/s (the CPU per
  * request at equal load). `--cpu-prof DIR` profiles the controller's measured seconds (V8 profiler,
  * one file per line in DIR) and prints its self time by function.
  */
@@ -16,6 +17,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { createServer, request, Agent } from 'node:http';
+import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +28,8 @@ import { benchApiDeps } from './support/api.js';
 import { ensureNginx, startNginx } from './support/nginx.js';
 
 const CONNECTIONS = 50;
+/** Requests of each pipelined line. */
+const PIPELINED = 50_000;
 
 interface AutocannonResult {
   requests: { average: number };
@@ -235,6 +239,40 @@ const line = (m: Measured): string => {
   return `${Math.round(m.r.requests.average).toLocaleString('en')} req/s p99 ${m.r.latency.p99} ms ${m.cpuUs.toFixed(1)} µs/req (sys ${m.sysUs.toFixed(1)}, CPU ${m.cpuPct.toFixed(0)}%)${m.r.errors ? ` ${m.r.errors} errors` : ''}${codes.length !== 1 ? ` ${codes.join(',')}` : ''}`;
 };
 
+/**
+ * The server's CPU µs per request with the load generator out of the way: `n` requests (rotating
+ * over `requests`) written at once, pipelined on one connection, the server's CPU from /proc.
+ */
+async function pipelined(port: number, requests: readonly { path: string; headers: Record<string, string> }[], pid: number, n: number): Promise<number> {
+  const text: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const r = requests[k % requests.length]!;
+    text.push(
+      `GET ${r.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(r.headers)
+        .map(([h, v]) => `${h}: ${v}\r\n`)
+        .join('')}\r\n`,
+    );
+  }
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  const before = cpuOf(pid);
+  await new Promise<void>((done, fail) => {
+    let answered = 0;
+    let tail = '';
+    socket.on('error', fail);
+    socket.on('data', (d: Buffer) => {
+      const s = tail + d.toString('latin1');
+      for (let j = s.indexOf('HTTP/1.1 '); j >= 0; j = s.indexOf('HTTP/1.1 ', j + 1)) answered++;
+      tail = s.slice(-8);
+      if (answered >= n) done();
+    });
+    socket.write(text.join(''));
+  });
+  const after = cpuOf(pid);
+  socket.destroy();
+  return ((after.user + after.sys - before.user - before.sys) / n) * 1e6;
+}
+
 /** One GET per host (8 at a time): each plan's ETag and document. */
 async function fetchPlans(port: number, hosts: number): Promise<{ etag: string; body: string }[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
@@ -333,7 +371,7 @@ export async function run(): Promise<void> {
     const url = (port: number) => `http://127.0.0.1:${port}`;
 
     const profiles: string[] = [];
-    const ratios = { 304: [] as number[], 200: [] as number[], cpu304: [] as number[], cpu200: [] as number[] };
+    const ratios = { 304: [] as number[], 200: [] as number[], cpu304: [] as number[], cpu200: [] as number[], pipe304: [] as number[], pipe200: [] as number[] };
     for (let k = 1; k <= runs; k++) {
       for (const etag of [true, false]) {
         const status = etag ? 304 : 200;
@@ -348,14 +386,27 @@ export async function run(): Promise<void> {
         console.log(
           `run ${k} ${status}: ferry ${line(f)} | nginx ${line(n)} | bare node ${line(b)} | ferry/nginx ${ratio.toFixed(2)}×, ferry/bare ${(f.r.requests.average / b.r.requests.average).toFixed(2)}×`,
         );
+        const p = {
+          ferry: await pipelined(ferry.port, ferryReqs(etag), ferry.child.pid!, PIPELINED),
+          nginx: await pipelined(ref.port, nginxReqs(etag), nginx.pid!, PIPELINED),
+          bare: await pipelined(bare.port, ferryReqs(etag), bare.child.pid!, PIPELINED),
+        };
+        ratios[etag ? 'pipe304' : 'pipe200'].push(p.nginx / p.ferry);
+        console.log(
+          `run ${k} ${status} pipelined (${PIPELINED.toLocaleString('en')} on one connection), server CPU µs/req: ferry ${p.ferry.toFixed(1)} | nginx ${p.nginx.toFixed(1)} | bare node ${p.bare.toFixed(1)} | nginx/ferry ${(p.nginx / p.ferry).toFixed(2)}×, bare/ferry ${(p.bare / p.ferry).toFixed(2)}×`,
+        );
       }
     }
     const summary = (xs: number[], digits: number) => {
       const s = [...xs].sort((a, b) => a - b);
       return `median ${s[Math.floor(s.length / 2)]!.toFixed(digits)} (${s[0]!.toFixed(digits)}–${s[s.length - 1]!.toFixed(digits)})`;
     };
-    console.log(`304 ferry/nginx ${summary(ratios[304], 2)} (aim ≥ 0.8×), ferry ${summary(ratios.cpu304, 1)} µs/req`);
-    console.log(`200 ferry/nginx ${summary(ratios[200], 2)} (aim ≥ 0.5×), ferry ${summary(ratios.cpu200, 1)} µs/req`);
+    console.log(
+      `304 ferry/nginx ${summary(ratios[304], 2)} (aim ≥ 0.8×), ferry ${summary(ratios.cpu304, 1)} µs/req; pipelined, nginx's CPU per request / ferry's ${summary(ratios.pipe304, 2)}`,
+    );
+    console.log(
+      `200 ferry/nginx ${summary(ratios[200], 2)} (aim ≥ 0.5×), ferry ${summary(ratios.cpu200, 1)} µs/req; pipelined, nginx's CPU per request / ferry's ${summary(ratios.pipe200, 2)}`,
+    );
     for (const file of profiles) {
       console.log(`controller self time by function, ${file} (the measured seconds only; profiling slows that line):`);
       for (const l of await profileSummary(file, 30)) console.log(l);

@@ -11,7 +11,7 @@
  *   forgets the host at once; a reset through another replica moves the store's
  *   `credentialsVersion()`, and the next sync forgets the hosts reset since (`resetSince`).
  * - Plans: host → ETag, serial and the signed document (documents up to `maxBodyBytes` in all; past
- *   that a 200 reads its document from the store), with the answer's headers built once.
+ *   that a 200 reads its document from the store).
  * - Last seen: noted in memory, written in batches (seen.ts).
  *
  * A sync every `freshnessMs` (a timer, not a poll) reads the store's versions — one small query
@@ -218,11 +218,6 @@ export class PlanPoller {
   private dropAllPlans(): void {
     this.plans.clear();
     this.bodyBytes = 0;
-  }
-
-  /** Bytes of signed documents kept in memory. */
-  keptBodyBytes(): number {
-    return this.bodyBytes;
   }
 
   private reply304(res: ServerResponse, method: string, entry: PlanEntry, start: number): void {
