@@ -10,7 +10,8 @@
  * - Credentials: sha256 → host, for as long as the host holds it. A reset through this process
  *   forgets the host at once; a reset through another replica moves the store's
  *   `credentialsVersion()`, and the next sync forgets the hosts reset since (`resetSince`).
- * - Plans: host → ETag and serial (never the document: a 200 reads it from the store).
+ * - Plans: host → ETag, serial and the signed document (documents up to `maxBodyBytes` in all; past
+ *   that a 200 reads its document from the store).
  * - Last seen: noted in memory, written in batches (seen.ts).
  *
  * A sync every `freshnessMs` (a timer, not a poll) reads the store's versions — one small query
@@ -27,11 +28,14 @@ import { bearerToken, sha256Hex } from './auth.js';
 import { noneMatch } from './http.js';
 import type { SeenRecorder } from './seen.js';
 import type { ApiStore } from './store-port.js';
-import type { Metrics, PlanOutcome } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../../lib/clock.js';
 
-const planPath = /^\/v1\/hosts\/([a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?)\/plan$/;
-const route = '/v1/hosts/:host/plan';
+const planPath = /^\/v1\/hosts\/[a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?\/plan$/;
+const prefix = '/v1/hosts/';
+const suffix = '/plan';
+const cacheControl = 'private, no-cache';
+const contentType = 'application/json; charset=utf-8';
 /** How far back a sync looks for raised serials beyond the previous sync: clock skew between replicas. */
 const SKEW_MS = 60_000;
 
@@ -40,6 +44,8 @@ export interface PlanPollerOptions {
   readonly freshnessMs?: number;
   /** Bound of each in-memory map (credentials, ETags); a full map starts over. */
   readonly maxEntries?: number;
+  /** Bytes of signed documents kept with their ETags, so a 200 needs no store read; default 128 MiB. */
+  readonly maxBodyBytes?: number;
   /**
    * How long an ETag is trusted without a store read, whatever the syncs said; default 1 h. Bounds
    * what a sync cannot see (a re-signed document whose replica sync also saw a raised serial).
@@ -53,6 +59,8 @@ interface PlanEntry {
   readonly serial: number;
   /** When it was read from the store (ms). */
   readonly at: number;
+  /** The signed document, when kept in memory (within `maxBodyBytes`). */
+  readonly body: Buffer | undefined;
 }
 
 export class PlanPoller {
@@ -62,6 +70,8 @@ export class PlanPoller {
   private readonly plans = new Map<string, PlanEntry>();
   private readonly freshnessMs: number;
   private readonly maxEntries: number;
+  private readonly maxBodyBytes: number;
+  private bodyBytes = 0;
   private readonly planEntryTtlMs: number;
   /** The versions the maps agree with, and the time of the last sync that read them. */
   private plansVersion: string | undefined;
@@ -72,7 +82,6 @@ export class PlanPoller {
   private closed = false;
   /** Bumped whenever plan entries are dropped: a read begun before that must not refill the map. */
   private epoch = 0;
-  private readonly observers = new Map<string, { observe(seconds: number): void }>();
 
   constructor(
     private readonly store: ApiStore,
@@ -83,12 +92,13 @@ export class PlanPoller {
   ) {
     this.freshnessMs = options.freshnessMs ?? 1000;
     this.maxEntries = options.maxEntries ?? 2_000_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? 128 * 1024 ** 2;
     this.planEntryTtlMs = options.planEntryTtlMs ?? 3_600_000;
   }
 
   /** Forgets a host's cached credential and plan (after a reset through this process). */
   forgetHost(host: string): void {
-    this.plans.delete(host);
+    this.dropPlan(host);
     const hash = this.credentialOf.get(host);
     if (hash !== undefined) {
       this.credentials.delete(hash);
@@ -99,7 +109,7 @@ export class PlanPoller {
 
   /** Forgets the cached plans of hosts whose plan this process just raised (credentials stay). */
   dropPlans(hosts: readonly string[]): void {
-    for (const host of hosts) this.plans.delete(host);
+    for (const host of hosts) this.dropPlan(host);
     this.epoch++;
   }
 
@@ -134,64 +144,92 @@ export class PlanPoller {
 
   /** Answers a host's own plan poll, or hands the request to `fallback` untouched. */
   handle(req: IncomingMessage, res: ServerResponse, fallback: () => void): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return fallback();
-    const m = planPath.exec(req.url ?? '');
-    const token = m ? bearerToken(req.headers) : undefined;
-    if (!m || token === undefined) return fallback();
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return fallback();
+    // `/v1/hosts/{host}/plan` read without a regex: the host is only trusted once the credential's own
+    // host equals it (a known, valid name); anything else goes to the express route, which checks it.
+    const url = req.url ?? '';
+    const token = url.startsWith(prefix) && url.endsWith(suffix) ? bearerToken(req.headers) : undefined;
+    if (token === undefined) return fallback();
     const start = performance.now();
-    const host = m[1]!;
+    const host = url.slice(prefix.length, url.length - suffix.length);
     const hash = sha256Hex(token);
     const now = this.clock.now();
     const caller = this.credentials.get(hash);
     if (caller !== undefined) {
       if (caller !== host) return fallback();
       const entry = this.syncedAt !== undefined ? this.plans.get(host) : undefined;
-      if (entry !== undefined && now - entry.at < this.planEntryTtlMs && noneMatch(req.headers['if-none-match'], entry.etag)) {
-        this.seen.note(host, now);
-        this.reply304(req, res, entry.etag, start);
-        return;
+      if (entry !== undefined && now - entry.at < this.planEntryTtlMs) {
+        if (noneMatch(req.headers['if-none-match'], entry.etag)) {
+          this.seen.note(host, now);
+          return this.reply304(res, method, entry, start);
+        }
+        if (entry.body !== undefined) {
+          this.seen.note(host, now);
+          return this.reply200(res, method, entry, entry.body, start);
+        }
       }
     }
-    this.slowPath(req, res, fallback, host, hash, now, start).catch(fallback);
+    if (!planPath.test(url)) return fallback();
+    this.slowPath(req, res, fallback, method, host, hash, now, start).catch(fallback);
   }
 
-  /** Every miss: a credential, the first sync, a plan row, or a 200 to send. */
-  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, host: string, hash: string, now: number, start: number): Promise<void> {
+  /** Every miss: a credential, the first sync, a plan row, or a 200 whose document is not in memory. */
+  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, method: string, host: string, hash: string, now: number, start: number): Promise<void> {
     if ((await this.hostOf(hash)) !== host) return fallback();
     this.seen.note(host, now);
     const caching = this.freshnessMs > 0 && !this.closed;
     if (caching && this.syncedAt === undefined) await this.sync();
     const known = caching ? this.plans.get(host) : undefined;
-    if (known !== undefined && now - known.at < this.planEntryTtlMs && noneMatch(req.headers['if-none-match'], known.etag)) return this.reply304(req, res, known.etag, start);
+    if (known !== undefined && now - known.at < this.planEntryTtlMs) {
+      if (noneMatch(req.headers['if-none-match'], known.etag)) return this.reply304(res, method, known, start);
+      if (known.body !== undefined) return this.reply200(res, method, known, known.body, start);
+    }
     const epoch = this.epoch;
     const plan = await this.store.getSignedPlan(host);
     if (!plan) return fallback();
     const etag = `"${plan.sha256}"`;
-    if (caching && epoch === this.epoch) {
-      if (this.plans.size >= this.maxEntries) this.plans.clear();
-      this.plans.set(host, { etag, serial: plan.serial, at: now });
-    }
-    if (noneMatch(req.headers['if-none-match'], etag)) return this.reply304(req, res, etag, start);
-    res.writeHead(200, ['ETag', etag, 'Cache-Control', 'private, no-cache', 'Content-Type', 'application/json; charset=utf-8']);
-    res.end(req.method === 'HEAD' ? undefined : plan.signed);
-    this.record(req, '200', start);
+    const body = Buffer.from(plan.signed, 'utf8');
+    const entry: PlanEntry = { etag, serial: plan.serial, at: now, body };
+    if (caching && epoch === this.epoch) this.keep(host, entry);
+    if (noneMatch(req.headers['if-none-match'], etag)) return this.reply304(res, method, entry, start);
+    this.reply200(res, method, entry, body, start);
   }
 
-  private reply304(req: IncomingMessage, res: ServerResponse, etag: string, start: number): void {
-    res.writeHead(304, ['ETag', etag, 'Cache-Control', 'private, no-cache']);
+  /** Keeps a host's entry, its document too while the documents kept stay within `maxBodyBytes`. */
+  private keep(host: string, entry: PlanEntry): void {
+    if (this.plans.size >= this.maxEntries) this.dropAllPlans();
+    this.dropPlan(host);
+    if (entry.body !== undefined && this.bodyBytes + entry.body.length > this.maxBodyBytes) {
+      this.plans.set(host, { ...entry, body: undefined });
+      return;
+    }
+    this.bodyBytes += entry.body?.length ?? 0;
+    this.plans.set(host, entry);
+  }
+
+  private dropPlan(host: string): void {
+    const old = this.plans.get(host);
+    if (old === undefined) return;
+    this.bodyBytes -= old.body?.length ?? 0;
+    this.plans.delete(host);
+  }
+
+  private dropAllPlans(): void {
+    this.plans.clear();
+    this.bodyBytes = 0;
+  }
+
+  private reply304(res: ServerResponse, method: string, entry: PlanEntry, start: number): void {
+    res.writeHead(304, ['ETag', entry.etag, 'Cache-Control', cacheControl]);
     res.end();
-    this.record(req, '304', start);
+    this.metrics.planPolled(method, '304', (performance.now() - start) / 1000);
   }
 
-  private record(req: IncomingMessage, outcome: PlanOutcome, start: number): void {
-    this.metrics.planServed(outcome);
-    const key = `${req.method} ${outcome}`;
-    let observer = this.observers.get(key);
-    if (!observer) {
-      observer = this.metrics.httpDuration.labels({ method: req.method!, route, status: outcome });
-      this.observers.set(key, observer);
-    }
-    observer.observe((performance.now() - start) / 1000);
+  private reply200(res: ServerResponse, method: string, entry: PlanEntry, body: Buffer, start: number): void {
+    res.writeHead(200, ['ETag', entry.etag, 'Cache-Control', cacheControl, 'Content-Type', contentType, 'Content-Length', String(body.length)]);
+    res.end(method === 'HEAD' ? undefined : body);
+    this.metrics.planPolled(method, '200', (performance.now() - start) / 1000);
   }
 
   /**
@@ -216,8 +254,8 @@ export class PlanPoller {
         if (this.syncedAt !== undefined && plans !== this.plansVersion) {
           const changed = await this.store.plansChangedSince(since);
           // No serial rose: a document was re-signed with the same serial; which one is not known.
-          if (changed.length === 0) this.plans.clear();
-          for (const { host, serial } of changed) if (this.plans.get(host)?.serial !== serial) this.plans.delete(host);
+          if (changed.length === 0) this.dropAllPlans();
+          for (const { host, serial } of changed) if (this.plans.get(host)?.serial !== serial) this.dropPlan(host);
           this.epoch++;
         }
         this.plansVersion = plans;

@@ -30,6 +30,11 @@ export interface Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   /** Records one served plan and keeps the 304 ratio current. */
   planServed(outcome: PlanOutcome): void;
+  /**
+   * Records one plan poll answered by the fast path: `planServed` and an `httpDuration` observation
+   * (route `/v1/hosts/:host/plan`), counted in plain numbers and added to both when scraped.
+   */
+  planPolled(method: string, outcome: PlanOutcome, seconds: number): void;
   /** Sets where `hostsPerState` reads its counts from (the API sets it to the store). */
   countHostsWith(counter: HostStateCounter): void;
   /** Sets where the source's last successful fetch time and failure count are read from. */
@@ -68,9 +73,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Plan requests answered, by outcome (200 full plan, 304 not modified).',
     labelNames: ['outcome'] as const,
     registers: [registry],
+    collect() {
+      for (const outcome of ['200', '304'] as const) {
+        if (unscraped[outcome] > 0) this.inc({ outcome }, unscraped[outcome]);
+        unscraped[outcome] = 0;
+      }
+    },
   });
   let served = 0;
   let notModified = 0;
+  /** Plans served not yet added to `plansServed` (added when scraped). */
+  const unscraped = { '200': 0, '304': 0 };
   const planNotModifiedRatio = new Gauge({
     name: `${prefix}plan_not_modified_ratio`,
     help: 'Share of plan requests answered 304 Not Modified since the controller started.',
@@ -123,12 +136,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       failuresSeen = Math.max(failuresSeen, total);
     },
   });
+  const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+  /** Fast-path poll durations not yet in `httpDuration`, by `method status`. */
+  const polls = new Map<string, PollTally>();
   const httpDuration = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'HTTP request duration by method, route and status.',
     labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    buckets,
     registers: [registry],
+    collect() {
+      for (const tally of polls.values()) addTally(this, tally, buckets);
+      polls.clear();
+    },
   });
 
   return {
@@ -142,7 +162,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     planServed(outcome) {
       served++;
       if (outcome === '304') notModified++;
-      plansServed.inc({ outcome });
+      unscraped[outcome]++;
+    },
+    planPolled(method, outcome, seconds) {
+      served++;
+      if (outcome === '304') notModified++;
+      unscraped[outcome]++;
+      const key = `${method} ${outcome}`;
+      let tally = polls.get(key);
+      if (tally === undefined) {
+        tally = { labels: { method, route: '/v1/hosts/:host/plan', status: outcome }, counts: new Array<number>(buckets.length).fill(0), sum: 0, count: 0 };
+        polls.set(key, tally);
+      }
+      let i = 0;
+      while (i < buckets.length && seconds > buckets[i]!) i++;
+      if (i < buckets.length) tally.counts[i]!++;
+      tally.sum += seconds;
+      tally.count++;
     },
     countHostsWith(counter) {
       countHosts = counter;
@@ -154,4 +190,42 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
+}
+
+/** Observations of one label set counted in plain numbers: per bucket (not cumulative), sum and count. */
+interface PollTally {
+  readonly labels: Readonly<Record<'method' | 'route' | 'status', string>>;
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** The series prom-client keeps per label set of a histogram (lib/histogram.js `createBaseValues`). */
+interface HistogramSeries {
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly bucketValues: Record<number, number>;
+  sum: number;
+  count: number;
+}
+
+/**
+ * Adds a tally to its series of `histogram`, as `count` calls of `observe` would have, without them:
+ * prom-client has no call to add many observations at once, so this writes its series (created by
+ * `zero` when absent). test/controller/api/metrics.test.ts checks the exposition this gives.
+ */
+function addTally(histogram: Histogram<'method' | 'route' | 'status'>, tally: PollTally, buckets: readonly number[]): void {
+  if (tally.count === 0) return;
+  const series = () =>
+    Object.values((histogram as unknown as { hashMap: Record<string, HistogramSeries> }).hashMap).find((s) => Object.entries(tally.labels).every(([k, v]) => s.labels[k] === v));
+  let found = series();
+  if (found === undefined) {
+    histogram.zero(tally.labels);
+    found = series();
+  }
+  if (found === undefined) throw new Error('prom-client: no series after zero()');
+  buckets.forEach((bound, i) => {
+    found.bucketValues[bound] = (found.bucketValues[bound] ?? 0) + tally.counts[i]!;
+  });
+  found.sum += tally.sum;
+  found.count += tally.count;
 }

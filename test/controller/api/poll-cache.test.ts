@@ -69,6 +69,50 @@ describe('plan poll cache (real poll timing)', () => {
     await eventually(async () => (await poll('clt-r', credential, etag)).status === 401, 'the revoked credential refused', 5000);
   });
 
+  it("answers a repeated full poll from memory, and only with the host's own document", async () => {
+    const a = await h.enroll('clt-m');
+    const b = await h.enroll('clt-n');
+    const docA = await h.seedPlan('clt-m');
+    await h.seedPlan('clt-n');
+    expect((await poll('clt-m', a)).text).to.equal(docA);
+    expect((await poll('clt-n', b)).status).to.equal(200);
+    calls.length = 0;
+    const again = await poll('clt-m', a);
+    const head = await h.request('HEAD', '/v1/hosts/clt-m/plan', { token: a });
+    expect({ status: again.status, text: again.text, length: again.headers.get('content-length'), head: head.status, headText: head.text, calls: perHost() }).to.deep.equal({
+      status: 200,
+      text: docA,
+      length: String(Buffer.byteLength(docA)),
+      head: 200,
+      headText: '',
+      calls: [],
+    });
+    // clt-n's document is in memory too: clt-m's credential still cannot read it.
+    expect((await poll('clt-n', a)).status).to.equal(404);
+  });
+
+  it('a reset through this controller refuses the old credential at once, with its document in memory', async () => {
+    const credential = await h.enroll('clt-z');
+    await h.seedPlan('clt-z');
+    const first = await poll('clt-z', credential);
+    expect((await poll('clt-z', credential)).status).to.equal(200);
+    expect((await h.request('POST', '/v1/hosts/clt-z/reset')).status).to.equal(200);
+    // No sync in between: the manual clock stands still and the answer must not wait for one.
+    const after = await Promise.all([poll('clt-z', credential), poll('clt-z', credential, first.headers.get('etag')!)]);
+    expect(after.map((r) => r.status)).to.deep.equal([401, 401]);
+  });
+
+  it('a plan saved for a host replaces its document in memory', async () => {
+    const credential = await h.enroll('clt-q');
+    await h.seedPlan('clt-q');
+    await poll('clt-q', credential);
+    clock.advance(1000);
+    const newer = await h.seedPlan('clt-q', 'main@sha1:3333');
+    await eventually(async () => (await poll('clt-q', credential)).text === newer, 'the new document of clt-q', 5000);
+    calls.length = 0;
+    expect({ text: (await poll('clt-q', credential)).text, calls: perHost() }).to.deep.equal({ text: newer, calls: [] });
+  });
+
   it('inventory and reports of a known host take no credential lookup', async () => {
     const credential = await h.enroll('clt-w');
     calls.length = 0;
