@@ -16,9 +16,9 @@
  *
  * A sync every `freshnessMs` (a timer, not a poll) reads the store's versions — one small query
  * whatever the fleet size — and, when plans changed, which hosts' serials rose since the last
- * sync (`plansChangedSince`): only those hosts' entries are dropped, and each host's next poll
- * reads its own row once. A version change that no raised serial explains (a plan re-signed with
- * the same serial) drops every ETag. So a plan saved by this or any other replica sharing the
+ * sync (`plansChangedSince`, which also lists plans re-signed with the same serial): only those
+ * hosts' entries are dropped, and each host's next poll reads its own row once. A version change
+ * that no listed plan explains drops every ETag. So a plan saved by this or any other replica sharing the
  * database is served at most `freshnessMs` (plus one sync) later. While the store cannot be read,
  * known hosts keep being answered from memory. `freshnessMs: 0` reads the store on every poll.
  */
@@ -48,7 +48,7 @@ export interface PlanPollerOptions {
   readonly maxBodyBytes?: number;
   /**
    * How long an ETag is trusted without a store read, whatever the syncs said; default 1 h. Bounds
-   * what a sync cannot see (a re-signed document whose replica sync also saw a raised serial).
+   * what a sync could miss (a replica's clock further off than the sync's look-back).
    */
   readonly planEntryTtlMs?: number;
 }
@@ -57,6 +57,8 @@ interface PlanEntry {
   /** The quoted strong ETag of the signed plan (the document's sha256). */
   readonly etag: string;
   readonly serial: number;
+  /** The row's generatedAt (ms): moves when the document is re-signed with the same serial. */
+  readonly generatedAt: number;
   /** When it was read from the store (ms). */
   readonly at: number;
   /** The signed document, when kept in memory (within `maxBodyBytes`). */
@@ -190,7 +192,7 @@ export class PlanPoller {
     if (!plan) return fallback();
     const etag = `"${plan.sha256}"`;
     const body = Buffer.from(plan.signed, 'utf8');
-    const entry: PlanEntry = { etag, serial: plan.serial, at: now, body };
+    const entry: PlanEntry = { etag, serial: plan.serial, generatedAt: plan.generatedAt.getTime(), at: now, body };
     if (caching && epoch === this.epoch) this.keep(host, entry);
     if (noneMatch(req.headers['if-none-match'], etag)) return this.reply304(res, method, entry, start);
     this.reply200(res, method, entry, body, start);
@@ -253,9 +255,13 @@ export class PlanPoller {
         }
         if (this.syncedAt !== undefined && plans !== this.plansVersion) {
           const changed = await this.store.plansChangedSince(since);
-          // No serial rose: a document was re-signed with the same serial; which one is not known.
+          // Nothing newer than the look-back: which document changed is not known.
           if (changed.length === 0) this.dropAllPlans();
-          for (const { host, serial } of changed) if (this.plans.get(host)?.serial !== serial) this.dropPlan(host);
+          for (const { host, serial, generatedAt } of changed) {
+            const entry = this.plans.get(host);
+            // A serial raised, or the document re-signed with the same serial.
+            if (entry !== undefined && (entry.serial !== serial || entry.generatedAt !== generatedAt.getTime())) this.dropPlan(host);
+          }
           this.epoch++;
         }
         this.plansVersion = plans;

@@ -113,7 +113,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       after: (delayMs, reason) => this.queue.after(delayMs, reason),
       retryMs: options.contentRetryMs ?? 5 * 60_000,
     });
-    this.upkeep = new Upkeep(options.store, this.key, options.logger, options.reportRetentionMs);
+    this.upkeep = new Upkeep(options.store, this.key, options.logger, options.reportRetentionMs, (hosts) => this.options.onPlansRaised?.(hosts));
   }
 
   /** Subscribes to the source, arms the daily timer and runs a first pass. */

@@ -25,6 +25,8 @@ export class Upkeep {
     private readonly logger: Logger,
     /** Report history older than this is deleted; absent: kept for ever. */
     private readonly reportRetentionMs: number | undefined,
+    /** Hosts whose documents were re-signed (same serial): the poll cache drops them, as for a raise. */
+    private readonly onResigned: (hosts: readonly string[]) => void = () => undefined,
   ) {}
 
   /** A plan document for `host` was signed at `at` (ms). */
@@ -74,11 +76,12 @@ export class Upkeep {
     for (const host of due) {
       const record = await this.store.getPlan(host);
       if (!record) continue;
-      documents.push({ host, serial: record.serial, signed: JSON.stringify(signPlan(record, now, this.signingKey)) });
+      documents.push({ host, serial: record.serial, signed: JSON.stringify(signPlan(record, now, this.signingKey)), signedAt: now });
       this.signedAt.set(host, now.getTime());
     }
     if (documents.length > 0) {
       const stored = await this.store.putSignedPlans(documents);
+      this.onResigned(documents.map((d) => d.host));
       this.logger.info({ resigned: stored }, 'reconcile: plans signed again before they expire');
     }
   }

@@ -6,7 +6,7 @@ import { insertRows } from './bulk-insert.js';
 import { chunks, fromJson, iso, toJson } from './codec.js';
 import { replacePlanActions, type RaisedPlan } from './plan-actions.js';
 import type { Database, PlanTable } from './schema.js';
-import type { PlanEntry, PlanRecord, RaisedSerial, SavePlansOptions, SignedPlan, SignedPlanDocument, UnsignedPlanRecord } from './store.js';
+import type { PlanEntry, PlanRecord, RaisedSerial, SavePlansOptions, SignedPlan, SignedPlanDocument, StoredSignedPlan, UnsignedPlanRecord } from './store.js';
 import { takeExcluded } from './upsert.js';
 
 /** Plans per transaction (and per multi-row statement: 7 parameters each). */
@@ -131,7 +131,12 @@ export async function putSignedPlans(db: Kysely<Database>, documents: readonly S
   return db.transaction().execute(async (trx) => {
     let updated = 0;
     for (const d of documents) {
-      const r = await trx.updateTable('plans').set({ signed: d.signed }).where('host', '=', d.host).where('serial', '=', d.serial).executeTakeFirst();
+      const r = await trx
+        .updateTable('plans')
+        .set({ signed: d.signed, generated_at: iso(d.signedAt) })
+        .where('host', '=', d.host)
+        .where('serial', '=', d.serial)
+        .executeTakeFirst();
       updated += Number(r.numUpdatedRows);
     }
     if (updated > 0) await bumpVersion(trx);
@@ -146,14 +151,15 @@ export async function getPlan(db: Kysely<Database>, host: string): Promise<PlanR
 
 /** Reads only what a poll serves; the sha256 is taken here, so no caller parses or re-hashes the body. */
 export async function getSignedPlan(db: Kysely<Database>, host: string): Promise<SignedPlan | undefined> {
-  const row = await db.selectFrom('plans').select(['host', 'serial', 'signed']).where('host', '=', host).executeTakeFirst();
+  const row = await db.selectFrom('plans').select(['host', 'serial', 'signed', 'generated_at']).where('host', '=', host).executeTakeFirst();
   if (!row || row.signed === null) return undefined;
-  return { host: row.host, serial: row.serial, signed: row.signed, sha256: createHash('sha256').update(row.signed, 'utf8').digest('hex') };
+  const sha256 = createHash('sha256').update(row.signed, 'utf8').digest('hex');
+  return { host: row.host, serial: row.serial, signed: row.signed, sha256, generatedAt: new Date(row.generated_at) };
 }
 
 /** The signed documents of `hosts` (those that have one), a slice of hosts per query, by host. */
-export async function listSignedPlans(db: Kysely<Database>, hosts: readonly string[]): Promise<readonly SignedPlanDocument[]> {
-  const out: SignedPlanDocument[] = [];
+export async function listSignedPlans(db: Kysely<Database>, hosts: readonly string[]): Promise<readonly StoredSignedPlan[]> {
+  const out: StoredSignedPlan[] = [];
   for (const slice of chunks([...new Set(hosts)], BATCH)) {
     const rows = await db.selectFrom('plans').select(['host', 'serial', 'signed']).where('host', 'in', slice).where('signed', 'is not', null).execute();
     for (const r of rows) out.push({ host: r.host, serial: r.serial, signed: r.signed! });

@@ -150,6 +150,8 @@ export interface SignedPlan {
   readonly signed: string;
   /** Hex sha256 of `signed` (UTF-8). */
   readonly sha256: string;
+  /** When the document was signed (raised or re-signed): what `plansChangedSince` lists it by. */
+  readonly generatedAt: Date;
 }
 
 export interface RaisedSerial {
@@ -157,8 +159,10 @@ export interface RaisedSerial {
   readonly serial: number;
 }
 
-/** A host's current plan serial. */
-export type PlanSerial = RaisedSerial;
+/** A host's current plan serial, and when its document was last signed (a raise or a re-sign). */
+export interface PlanSerial extends RaisedSerial {
+  readonly generatedAt: Date;
+}
 
 /** A controller replica sharing the database: the URL its peers reach it at, and when it last said so. */
 export interface ReplicaRecord {
@@ -167,11 +171,17 @@ export interface ReplicaRecord {
   readonly seenAt: Date;
 }
 
-export interface SignedPlanDocument {
+/** A plan's signed document as stored. */
+export interface StoredSignedPlan {
   readonly host: string;
-  /** Stored only while the plan still has this serial. */
   readonly serial: number;
   readonly signed: string;
+}
+
+/** A document to store for a plan, only while the plan still has `serial`. */
+export interface SignedPlanDocument extends StoredSignedPlan {
+  /** The document's generatedAt: stored as the plan's time, so `plansChangedSince` sees the re-sign. */
+  readonly signedAt: Date;
 }
 
 // ---------------------------------------------------------------- reports
@@ -400,7 +410,7 @@ export interface Store {
   putSignedPlans(documents: readonly SignedPlanDocument[]): Promise<number>;
   getPlan(host: string): Promise<PlanRecord | undefined>;
   /** The signed documents of those of `hosts` that have one, by host (read a slice of hosts per query). */
-  listSignedPlans(hosts: readonly string[]): Promise<readonly SignedPlanDocument[]>;
+  listSignedPlans(hosts: readonly string[]): Promise<readonly StoredSignedPlan[]>;
   /** A host's signed plan document without parsing its body; undefined when none is signed yet. */
   getSignedPlan(host: string): Promise<SignedPlan | undefined>;
   /**
@@ -409,7 +419,7 @@ export interface Store {
    * Compare for equality only; lets a replica keep plan ETags in memory and re-check with one read.
    */
   plansVersion(): Promise<string>;
-  /** Hosts whose serial rose at or after `since` (by the plan's `generatedAt`), with the serial now stored; unordered. */
+  /** Hosts whose serial rose or whose document was re-signed at or after `since` (by the plan's `generatedAt`), with the serial now stored; unordered. */
   plansChangedSince(since: Date): Promise<readonly PlanSerial[]>;
 
   /**

@@ -153,7 +153,7 @@ export async function startController(options: TestControllerOptions = {}): Prom
     async serveDocument(host, doc, key) {
       const current = await store.getPlan(host);
       if (!current) throw new Error(`no plan for ${host}`);
-      const n = await store.putSignedPlans([{ host, serial: current.serial, signed: sign(doc, key) }]);
+      const n = await store.putSignedPlans([{ host, serial: current.serial, signed: sign(doc, key), signedAt: new Date() }]);
       if (n !== 1) throw new Error('serveDocument: not stored');
     },
     async close() {

@@ -59,6 +59,21 @@ describe('plan poll cache (real poll timing)', () => {
     expect({ status: other.status, calls: perHost() }).to.deep.equal({ status: 304, calls: [] });
   });
 
+  it('a document re-signed with the same serial (its expiry moved, a key rotation) is served within one sync, even when other plans were raised meanwhile', async () => {
+    const a = await h.enroll('clt-s');
+    await h.enroll('clt-t');
+    await h.seedPlan('clt-s');
+    await h.seedPlan('clt-t');
+    const etagA = (await poll('clt-s', a)).headers.get('etag')!;
+    clock.advance(1000);
+    // Another host's serial rises in the same sync window, so the sync has a list of changed plans.
+    await h.seedPlan('clt-t', 'main@sha1:2222');
+    const record = (await h.store.getPlan('clt-s'))!;
+    expect(await h.store.putSignedPlans([{ host: 'clt-s', serial: record.serial, signed: '{"resigned":true}', signedAt: new Date(clock.now()) }])).to.equal(1);
+    await eventually(async () => (await poll('clt-s', a, etagA)).status === 200, 'the re-signed document of clt-s', 5000);
+    expect((await poll('clt-s', a)).text).to.equal('{"resigned":true}');
+  });
+
   it('a credential revoked by another replica (straight in the store) is refused within one sync', async () => {
     const credential = await h.enroll('clt-r');
     await h.seedPlan('clt-r');

@@ -404,8 +404,8 @@ for (const backend of backends) {
 
       expect(
         await store.putSignedPlans([
-          { host: 'a', serial: 1, signed: 'stale' },
-          { host: 'b', serial: 1, signed: 'fresh' },
+          { host: 'a', serial: 1, signed: 'stale', signedAt: at(3) },
+          { host: 'b', serial: 1, signed: 'fresh', signedAt: at(3) },
         ]),
       ).to.equal(1);
       expect((await store.getPlan('a'))?.signed).to.equal(signed[0]);
@@ -418,10 +418,10 @@ for (const backend of backends) {
       versions.push(await store.plansVersion());
       await store.savePlans([{ host: 'a', hash: 'h1', body: plan('a', ''), revision: 'r2' }], at(1), { sign: () => 'unused' });
       versions.push(await store.plansVersion());
-      expect(await store.getSignedPlan('a')).to.deep.equal({ host: 'a', serial: 1, signed: 'doc-1', sha256: createHash('sha256').update('doc-1').digest('hex') });
-      expect(await store.putSignedPlans([{ host: 'a', serial: 1, signed: 'doc-1b' }])).to.equal(1);
+      expect(await store.getSignedPlan('a')).to.deep.equal({ host: 'a', serial: 1, signed: 'doc-1', sha256: createHash('sha256').update('doc-1').digest('hex'), generatedAt: t0 });
+      expect(await store.putSignedPlans([{ host: 'a', serial: 1, signed: 'doc-1b', signedAt: at(1) }])).to.equal(1);
       versions.push(await store.plansVersion());
-      expect(await store.putSignedPlans([{ host: 'a', serial: 9, signed: 'stale' }])).to.equal(0);
+      expect(await store.putSignedPlans([{ host: 'a', serial: 9, signed: 'stale', signedAt: at(1) }])).to.equal(0);
       versions.push(await store.plansVersion());
       await store.savePlans([{ host: 'b', hash: 'h1', body: plan('b', ''), revision: 'r1' }], at(2));
       versions.push(await store.plansVersion());
@@ -556,10 +556,13 @@ for (const backend of backends) {
       );
       const sorted = (rows: readonly { host: string; serial: number }[]) => [...rows].sort((a, b) => a.host.localeCompare(b.host));
       expect(sorted(await store.plansChangedSince(at(35)))).to.deep.equal([
-        { host: 'v1', serial: 2 },
-        { host: 'v2', serial: 1 },
+        { host: 'v1', serial: 2, generatedAt: at(40) },
+        { host: 'v2', serial: 1, generatedAt: at(40) },
       ]);
       expect(await store.plansChangedSince(at(41))).to.deep.equal([]);
+      // A document re-signed with the same serial is listed too (its time moves), so a poll cache drops it.
+      expect(await store.putSignedPlans([{ host: 'v2', serial: 1, signed: 'again', signedAt: at(50) }])).to.equal(1);
+      expect(await store.plansChangedSince(at(41))).to.deep.equal([{ host: 'v2', serial: 1, generatedAt: at(50) }]);
       if (store.dialect === 'sqlite') {
         // The poll cache syncs every second: it reads the index, never the plans' documents.
         const plan = await database.rows(`explain query plan select host, serial from plans where generated_at >= '${at(35).toISOString()}'`);
