@@ -10,7 +10,8 @@
  * /proc, and the ratio to nginx in the same run; then each server's CPU µs per request for 50,000
  * requests pipelined on one connection (no load generator to wait for: CPU per request alone). `--rate R` holds every line to R req/s (the CPU per
  * request at equal load). `--cpu-prof DIR` profiles the controller's measured seconds (V8 profiler,
- * one file per line in DIR) and prints its self time by function.
+ * one file per line in DIR), then a back-to-back line of the controller and of the bare server each,
+ * and prints their self time by function.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
@@ -103,11 +104,20 @@ async function ferryChild(config: ChildConfig): Promise<void> {
   server.keepAliveTimeout = 65_000; // as controller.ts
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.send?.({ port: (server.address() as { port: number }).port });
-  // `--cpu-prof DIR`: a V8 CPU profile of each measured line alone (not the set-up), as DIR/NAME.cpuprofile.
+  answerProfiler();
+  process.on('message', (m: { stop?: boolean }) => {
+    if (!m.stop) return;
+    server.closeAllConnections();
+    server.close(() => void api.close().then(() => store.close().then(() => process.exit(0))));
+  });
+}
+
+/** `--cpu-prof DIR`: a child answers `profile` / `profileTo` messages with a V8 CPU profile of what ran between them (not the set-up). */
+function answerProfiler(): void {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) => new Promise<unknown>((ok, fail) => session.post(method, params, (err, result) => (err ? fail(err) : ok(result))));
-  process.on('message', (m: { stop?: boolean; profile?: string; profileTo?: string }) => {
+  process.on('message', (m: { profile?: boolean; profileTo?: string }) => {
     if (m.profile !== undefined)
       void post('Profiler.enable')
         .then(() => post('Profiler.setSamplingInterval', { interval: 100 }))
@@ -120,9 +130,6 @@ async function ferryChild(config: ChildConfig): Promise<void> {
         process.send?.({ profiled: to });
       });
     }
-    if (!m.stop) return;
-    server.closeAllConnections();
-    server.close(() => void api.close().then(() => store.close().then(() => process.exit(0))));
   });
 }
 
@@ -141,6 +148,7 @@ async function bareChild(): Promise<void> {
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.send?.({ port: (server.address() as { port: number }).port });
+  answerProfiler();
   process.on('message', (m: { stop?: boolean }) => {
     if (!m.stop) return;
     server.closeAllConnections();
@@ -407,6 +415,23 @@ export async function run(): Promise<void> {
     console.log(
       `200 ferry/nginx ${summary(ratios[200], 2)} (aim ≥ 0.5×), ferry ${summary(ratios.cpu200, 1)} µs/req; pipelined, nginx's CPU per request / ferry's ${summary(ratios.pipe200, 2)}`,
     );
+    // The back-to-back lines once more, profiled (apart from the figures above: profiling slows them).
+    if (cpuProf !== undefined)
+      for (const etag of [true, false])
+        for (const [name, server] of [
+          ['ferry', ferry],
+          ['bare', bare],
+        ] as const) {
+          const file = join(cpuProf, `${name}-${etag ? 304 : 200}-pipelined.cpuprofile`);
+          const started = reply(server.child, 'profiling');
+          server.child.send({ profile: true });
+          await started;
+          await pipelined(server.port, ferryReqs(etag), server.child.pid!, PIPELINED);
+          const written = reply(server.child, 'profiled');
+          server.child.send({ profileTo: file });
+          await written;
+          profiles.push(file);
+        }
     for (const file of profiles) {
       console.log(`controller self time by function, ${file} (the measured seconds only; profiling slows that line):`);
       for (const l of await profileSummary(file, 30)) console.log(l);
