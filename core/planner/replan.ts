@@ -154,7 +154,12 @@ function* incremental(
         next.ctx,
         name,
         tt,
-        sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined ? old.outcome.hosts : undefined,
+        sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined
+          ? old.outcome.hosts
+          : // Without a rollout the order is by name; after a patch only movers joined or left.
+            patchGroups && old !== undefined && !changedDeployments.has(name) && dep.spec.rollout === undefined && before.deployments.get(name)?.spec.rollout === undefined
+            ? reordered(old.outcome.hosts, tt, movers)
+            : undefined,
       );
     rollouts.set(name, r);
     const usesChangedPackage = dep.spec.packages.some((p) => packages.has(p.name));
@@ -323,6 +328,13 @@ function patchInverse(
   return out;
 }
 
+/** `sorted` (the targets before, by name) once `movers` joined or left `targets`, still by name. */
+function reordered(sorted: readonly string[], targets: ReadonlySet<string>, movers: readonly string[]): readonly string[] {
+  const left = new Set(movers.filter((h) => !targets.has(h)));
+  const kept = left.size === 0 ? sorted : sorted.filter((h) => !left.has(h));
+  return merged(kept, movers.filter((h) => targets.has(h) && !has(kept, h)).sort());
+}
+
 /**
  * Host → deployments when only `hosts` can have joined or left deployments (the deployments being
  * the same): their lists computed again, everyone else's kept.
@@ -440,19 +452,31 @@ function onlyInventoriesAdded(
     if (!inventories.has(h)) return undefined;
     if (!prev.inventories.has(h) && !has(prev.hosts, h)) added.push(h);
   }
-  added.sort();
+  return { hosts: merged(prev.hosts, added.sort()), added };
+}
+
+/** Two sorted lists of distinct names as one sorted list (binary searches and slices: few comparisons). */
+function merged(sorted: readonly string[], more: readonly string[]): readonly string[] {
+  if (more.length === 0) return sorted;
   const out: string[] = [];
   let i = 0;
-  for (const h of added) {
-    while (i < prev.hosts.length && prev.hosts[i]! < h) out.push(prev.hosts[i++]!);
+  for (const h of more) {
+    const at = position(sorted, h);
+    for (; i < at; i++) out.push(sorted[i]!);
     out.push(h);
   }
-  while (i < prev.hosts.length) out.push(prev.hosts[i++]!);
-  return { hosts: out, added };
+  for (; i < sorted.length; i++) out.push(sorted[i]!);
+  return out;
 }
 
 /** Binary search in a sorted list. */
 function has(sorted: readonly string[], x: string): boolean {
+  const at = position(sorted, x);
+  return at < sorted.length && sorted[at] === x;
+}
+
+/** Where `x` is, or would go, in a sorted list. */
+function position(sorted: readonly string[], x: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -460,7 +484,7 @@ function has(sorted: readonly string[], x: string): boolean {
     if (sorted[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
-  return lo < sorted.length && sorted[lo] === x;
+  return lo;
 }
 
 // Closures made inside `incremental` would share its scope, and so keep `prev` — and through it
