@@ -7,6 +7,7 @@
  * nothing is read at all.
  */
 import type { Inventory } from '../../core/plan/types.js';
+import { VersionedMap } from '../../core/planner/versioned-map.js';
 import type { InstalledRecord, Store } from '../store/store.js';
 
 export interface FleetView {
@@ -73,10 +74,11 @@ export async function refreshFleet(
     gone = changedHosts.filter((h) => !found.has(h) && previous.inventories.has(h));
   }
   if (fresh.length > 0 || gone.length > 0) {
-    const next = new Map(previous.inventories);
-    for (const h of gone) next.delete(h);
-    for (const r of fresh) next.set(r.inventory.host, { inventory: r.inventory, hash: r.hash });
-    inventories = next;
+    // The next version of the previous view's map (not a copy: the reconciler reads only the latest view).
+    const changes = new Map<string, { readonly inventory: Inventory; readonly hash: string } | undefined>();
+    for (const h of gone) changes.set(h, undefined);
+    for (const r of fresh) changes.set(r.inventory.host, { inventory: r.inventory, hash: r.hash });
+    inventories = VersionedMap.from(previous.inventories).with(changes);
     changed = fresh.length + gone.length;
     // Only new hosts (a fleet enrolling): they come last in the map's order, so the list is the
     // previous one with them appended (a copy, not a walk of the map).

@@ -19,9 +19,11 @@ export function fleetHosts(snapshot: Snapshot, inventories: readonly Inventory[]
 /** One inventory per host; when a host appears twice the choice does not depend on array order. */
 export function inventoryIndex(inventories: readonly Inventory[]): ReadonlyMap<string, Inventory> {
   const byHost = new Map<string, Inventory>();
-  for (const inv of inventories) {
-    const seen = byHost.get(inv.host);
-    if (seen === undefined || JSON.stringify(inv) > JSON.stringify(seen)) byHost.set(inv.host, inv);
-  }
+  for (const inv of inventories) if (replaces(byHost.get(inv.host), inv)) byHost.set(inv.host, inv);
   return byHost;
+}
+
+/** Whether `inv` is the one inventoryIndex keeps over `seen`, an earlier one of the same host. */
+export function replaces(seen: Inventory | undefined, inv: Inventory): boolean {
+  return seen === undefined || JSON.stringify(inv) > JSON.stringify(seen);
 }

@@ -5,6 +5,7 @@ import { buildState, leaveTemplateOf, remember, templatesOf, type FleetState } f
 import { planHost, type HostInputs } from './plan-host.js';
 import { PlanHashes } from './plan-hashes.js';
 import type { DeploymentOutcome, FleetPlan, PlanningContext } from './types.js';
+import { SortedPlans, VersionedMap } from './versioned-map.js';
 
 /** Desired state × inventories × context → one plan per host; pure and deterministic. */
 export function planFleet(snapshot: Snapshot, inventories: readonly Inventory[], ctx: PlanningContext): FleetPlan {
@@ -63,7 +64,9 @@ export function planOneHost(state: FleetState, host: string): HostPlan {
 }
 
 /** Wraps plans into a FleetPlan and remembers the state for replan. */
-export function finish(state: FleetState, plans: ReadonlyMap<string, HostPlan>): FleetPlan {
+export function finish(state: FleetState, planned: ReadonlyMap<string, HostPlan>): FleetPlan {
+  // Plans are kept in a VersionedMap, so replan's next result shares them (see versioned-map.ts).
+  const plans = planned instanceof SortedPlans ? planned : new SortedPlans(state.hosts, VersionedMap.of(planned));
   const deployments = new Map<string, DeploymentOutcome>();
   for (const name of [...state.rollouts.keys()].sort()) deployments.set(name, state.rollouts.get(name)!.outcome);
   const result: FleetPlan = { plans, deployments, hashes: new PlanHashes(plans) };

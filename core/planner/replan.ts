@@ -4,7 +4,7 @@
  * plan inputs changed, and re-plans only those; everything else keeps its previous plan object
  * (and so its remembered hash). The result equals planFleet on the next inputs.
  */
-import { hostGroups, inventoryIndex, readFact, resolveGroupsIndexed, selectorMatches } from '../groups/index.js';
+import { hostGroups, inventoryIndex, readFact, replaces, resolveGroupsIndexed, selectorMatches } from '../groups/index.js';
 import { fleetHosts } from '../groups/host-universe.js';
 import type { Snapshot } from '../manifest/types.js';
 import type { HostPlan, Inventory } from '../plan/types.js';
@@ -18,6 +18,7 @@ import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { WindowCache, type ActionTemplate } from './templates.js';
 import type { FleetPlan, InstalledRecord, PlanningContext } from './types.js';
 import type { Rollout } from './waves.js';
+import { SortedPlans, VersionedMap } from './versioned-map.js';
 
 interface Inputs {
   readonly snapshot: Snapshot;
@@ -68,14 +69,19 @@ function* incremental(
   const packages = affectedPackages(before, snap, changedConditions, changedSchedules, trustPatterns(before, snap));
 
   // Inventories: by identity first, content second.
-  const inventories = next.inventories === prev.inventoryList ? prev.inventories : inventoryIndex(next.inventories);
+  const appended = next.inventories === prev.inventoryList ? undefined : appendedTo(prev.inventoryList, next.inventories);
+  const inventories =
+    next.inventories === prev.inventoryList ? prev.inventories : appended !== undefined ? indexAppended(prev.inventories, appended) : inventoryIndex(next.inventories);
   const changedInventories = new Set<string>();
   if (inventories !== prev.inventories) {
-    for (const [host, inv] of inventories) {
+    // Appended inventories: only their hosts can differ (the others are the same objects).
+    const candidates = appended === undefined ? inventories.keys() : appended.map((inv) => inv.host);
+    for (const host of candidates) {
+      const inv = inventories.get(host)!;
       const old = prev.inventories.get(host);
       if (old !== inv && (old === undefined || canonicalJson(old) !== canonicalJson(inv))) changedInventories.add(host);
     }
-    for (const host of prev.inventories.keys()) if (!inventories.has(host)) changedInventories.add(host);
+    if (appended === undefined) for (const host of prev.inventories.keys()) if (!inventories.has(host)) changedInventories.add(host);
   }
   markAll(changedInventories);
   // Hosts whose labels or selector facts changed: the only ones whose group membership can move.
@@ -148,14 +154,20 @@ function* incremental(
         next.ctx,
         name,
         tt,
-        sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined ? old.outcome.hosts : undefined,
+        sameTargets && old !== undefined && dep.spec.rollout !== undefined && before.deployments.get(name)?.spec.rollout !== undefined
+          ? old.outcome.hosts
+          : // Without a rollout the order is by name; after a patch only movers joined or left.
+            patchGroups && old !== undefined && !changedDeployments.has(name) && dep.spec.rollout === undefined && before.deployments.get(name)?.spec.rollout === undefined
+            ? reordered(old.outcome.hosts, tt, movers)
+            : undefined,
       );
     rollouts.set(name, r);
     const usesChangedPackage = dep.spec.packages.some((p) => packages.has(p.name));
     const usesChangedSchedule = [dep.spec.distribute.window, dep.spec.install.window].some((s) => s !== undefined && changedSchedules.has(s));
     const rolloutMoved = old === undefined || (r !== old && !sameOutcome(old, r, dep.spec.rollout === undefined));
     if (changedDeployments.has(name) || usesChangedPackage || usesChangedSchedule || rolloutMoved) dirtyDeployments.add(name);
-    else if (!sameTargets) for (const h of symmetricDifference(tt, oldTargets ?? new Set())) dirty.add(h);
+    // After a patch, only the movers can have joined or left a deployment, and they are dirty already.
+    else if (!sameTargets && !patchGroups) for (const h of symmetricDifference(tt, oldTargets ?? new Set())) dirty.add(h);
   }
   for (const name of changedDeployments) if (!snap.deployments.has(name)) dirtyDeployments.add(name);
   for (const name of dirtyDeployments) {
@@ -166,7 +178,11 @@ function* incremental(
     for (const r of next.ctx.installed) if (dirtyDeployments.has(r.deployment) || packages.has(r.package)) dirty.add(r.host);
   }
   const deploymentsOfHost =
-    retargeted.length === 0 && !changedDeployments.size ? prev.deploymentsOfHost : patchInverse(prev, targets, retargeted, changedDeployments, regroup && !patchGroups);
+    retargeted.length === 0 && !changedDeployments.size
+      ? prev.deploymentsOfHost
+      : patchGroups && changedDeployments.size === 0
+        ? inverseForHosts(prev.deploymentsOfHost, targets, movers)
+        : patchInverse(prev, targets, retargeted, changedDeployments, regroup && !patchGroups);
 
   // Sources and templates.
   const sourcesMoved = changedRelays.size > 0 || (regroup && (!patchGroups || snap.relays.size > 0));
@@ -207,21 +223,25 @@ function* incremental(
     sharing: new PlanSharing(),
   };
   yield;
-  let plans: Map<string, HostPlan>;
+  let plans: ReadonlyMap<string, HostPlan>;
   let n = 0;
-  if (hosts === prev.hosts && prevResult.plans.size === hosts.length) {
-    // Same hosts in the same order: copy the previous plans and replace the dirty ones.
-    plans = new Map(prevResult.plans);
+  const previousPlans = prevResult.plans instanceof SortedPlans ? (prevResult.plans.byHost as VersionedMap<HostPlan>) : undefined;
+  const added = hosts === prev.hosts && prevResult.plans.size === hosts.length ? new Set<string>() : joined !== undefined ? new Set(joined.added) : undefined;
+  if (previousPlans !== undefined && added !== undefined) {
+    // The previous hosts, maybe with some joined: the previous plans with the dirty ones replaced.
+    const changes = new Map<string, HostPlan>();
     for (const h of dirty) {
-      if (plans.has(h)) plans.set(h, planOneHost(state, h));
+      if (previousPlans.has(h) || added.has(h)) changes.set(h, planOneHost(state, h));
       if (++n % hostsPerStep === 0) yield;
     }
+    plans = new SortedPlans(hosts, previousPlans.with(changes));
   } else {
-    plans = new Map();
+    const all = new Map<string, HostPlan>();
     for (const h of hosts) {
-      plans.set(h, dirty.has(h) ? planOneHost(state, h) : (prevResult.plans.get(h) ?? planOneHost(state, h)));
+      all.set(h, dirty.has(h) ? planOneHost(state, h) : (prevResult.plans.get(h) ?? planOneHost(state, h)));
       if (++n % hostsPerStep === 0) yield;
     }
+    plans = all;
   }
   return { result: finish(state, plans), replanned: [...dirty].sort() };
 }
@@ -308,6 +328,47 @@ function patchInverse(
   return out;
 }
 
+/** `sorted` (the targets before, by name) once `movers` joined or left `targets`, still by name. */
+function reordered(sorted: readonly string[], targets: ReadonlySet<string>, movers: readonly string[]): readonly string[] {
+  const left = new Set(movers.filter((h) => !targets.has(h)));
+  const kept = left.size === 0 ? sorted : sorted.filter((h) => !left.has(h));
+  return merged(kept, movers.filter((h) => targets.has(h) && !has(kept, h)).sort());
+}
+
+/**
+ * Host → deployments when only `hosts` can have joined or left deployments (the deployments being
+ * the same): their lists computed again, everyone else's kept.
+ */
+function inverseForHosts(
+  before: ReadonlyMap<string, readonly string[]>,
+  targets: ReadonlyMap<string, ReadonlySet<string>>,
+  hosts: readonly string[],
+): ReadonlyMap<string, readonly string[]> {
+  const names = [...targets.keys()].sort();
+  const changes = new Map<string, readonly string[] | undefined>();
+  for (const h of hosts) {
+    const list = names.filter((name) => targets.get(name)!.has(h));
+    const old = before.get(h) ?? [];
+    if (list.length === old.length && list.every((name, i) => name === old[i])) continue;
+    changes.set(h, list.length === 0 ? undefined : Object.freeze(list));
+  }
+  return changes.size === 0 ? before : VersionedMap.from(before).with(changes);
+}
+
+/** inventoryIndex(previous list ++ appended), from the previous list's index. */
+function indexAppended(index: ReadonlyMap<string, Inventory>, appended: readonly Inventory[]): ReadonlyMap<string, Inventory> {
+  const changes = new Map<string, Inventory>();
+  for (const inv of appended) if (replaces(changes.get(inv.host) ?? index.get(inv.host), inv)) changes.set(inv.host, inv);
+  return changes.size === 0 ? index : VersionedMap.from(index).with(changes);
+}
+
+/** The inventories `next` adds after all of `previous` (the same objects, in order); undefined when it is not such an extension. */
+function appendedTo(previous: readonly Inventory[], next: readonly Inventory[]): readonly Inventory[] | undefined {
+  if (next.length < previous.length) return undefined;
+  for (let i = 0; i < previous.length; i++) if (next[i] !== previous[i]) return undefined;
+  return next.slice(previous.length);
+}
+
 /** True when no group includes or excludes itself through others (validation rejects such cycles). */
 function acyclic(snap: Snapshot): boolean {
   const state = new Map<string, 'open' | 'done'>();
@@ -391,19 +452,31 @@ function onlyInventoriesAdded(
     if (!inventories.has(h)) return undefined;
     if (!prev.inventories.has(h) && !has(prev.hosts, h)) added.push(h);
   }
-  added.sort();
+  return { hosts: merged(prev.hosts, added.sort()), added };
+}
+
+/** Two sorted lists of distinct names as one sorted list (binary searches and slices: few comparisons). */
+function merged(sorted: readonly string[], more: readonly string[]): readonly string[] {
+  if (more.length === 0) return sorted;
   const out: string[] = [];
   let i = 0;
-  for (const h of added) {
-    while (i < prev.hosts.length && prev.hosts[i]! < h) out.push(prev.hosts[i++]!);
+  for (const h of more) {
+    const at = position(sorted, h);
+    for (; i < at; i++) out.push(sorted[i]!);
     out.push(h);
   }
-  while (i < prev.hosts.length) out.push(prev.hosts[i++]!);
-  return { hosts: out, added };
+  for (; i < sorted.length; i++) out.push(sorted[i]!);
+  return out;
 }
 
 /** Binary search in a sorted list. */
 function has(sorted: readonly string[], x: string): boolean {
+  const at = position(sorted, x);
+  return at < sorted.length && sorted[at] === x;
+}
+
+/** Where `x` is, or would go, in a sorted list. */
+function position(sorted: readonly string[], x: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -411,7 +484,7 @@ function has(sorted: readonly string[], x: string): boolean {
     if (sorted[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
-  return lo < sorted.length && sorted[lo] === x;
+  return lo;
 }
 
 // Closures made inside `incremental` would share its scope, and so keep `prev` — and through it

@@ -46,12 +46,13 @@ export function planRollout(
   targets: ReadonlySet<string>,
   progress: RolloutProgress | undefined,
   operatorSuspended: boolean,
+  /** The order of `targets` when the caller knows it (the previous one, or one patched from it). */
   previousOrder?: readonly string[],
   operatorResumed = false,
 ): Rollout {
   const name = dep.metadata.name;
   const rollout = dep.spec.rollout;
-  const hosts = rollout === undefined ? [...targets].sort() : (previousOrder ?? rolloutOrder(targets, name));
+  const hosts = previousOrder ?? (rollout === undefined ? [...targets].sort() : rolloutOrder(targets, name));
   const ends = rollout === undefined ? (hosts.length === 0 ? [] : [hosts.length]) : waveEnds(hosts.length, rollout.waves);
   const waveOf = new Map<string, number>();
   let wave = 1;

@@ -187,7 +187,7 @@ describe('core/planner memo layer: memoised plans equal plans decided alone (ran
       // Not a vacuous comparison: the fleet has actions in several statuses.
       const statuses = new Set([...memoised.values()].flatMap((p) => p.actions.map((a) => a.status)));
       expect(statuses.size, [...statuses].join()).to.be.at.least(3);
-      expect(memoised).to.deep.equal(alone);
+      expect(new Map(memoised)).to.deep.equal(alone);
     });
   }
 });

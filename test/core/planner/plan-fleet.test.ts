@@ -199,3 +199,60 @@ describe('core/planner replan', () => {
     });
   }
 });
+
+// Issue 17: a fleet onboarding or re-reporting, pass after pass, each pass built on the previous
+// result (the reconciler's chain); every result equals planFleet on its inputs.
+describe('core/planner replan: chained passes of a fleet onboarding', () => {
+  const { resources, ctx } = world();
+  const snap = snapshot(resources);
+  const inv = (i: number, dept = i % 3 === 0 ? 'sales' : 'ops') => inventory(`n${String(i).padStart(4, '0')}`, { labels: { dept }, facts: { timezone: 'Asia/Tokyo' } });
+  const start = Array.from({ length: 60 }, (_, i) => inv(i * 4));
+  const cases: { name: string; step: (list: readonly Inventory[], pass: number) => { list: Inventory[]; changed: string[] } }[] = [
+    {
+      name: 'hosts added only (25 a pass, between and after the others)',
+      step: (list, pass) => {
+        const added = Array.from({ length: 25 }, (_, j) => inv(pass * 100 + j * 4 + 1));
+        return { list: [...list, ...added], changed: added.map((i) => i.host) };
+      },
+    },
+    {
+      name: 'the inventory of 10 hosts changed (labels moving them between groups)',
+      step: (list, pass) => {
+        const changed = list.filter((_, i) => (i + pass) % 6 === 0).map((i) => i.host);
+        return { list: list.map((i) => (changed.includes(i.host) ? { ...i, labels: { dept: pass % 2 ? 'sales' : 'ops' }, facts: { ...i.facts, cpus: 100 + pass } } : i)), changed };
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: each pass plans only those hosts and equals planFleet`, () => {
+      let previous = { snapshot: snap, inventories: start as readonly Inventory[], ctx, result: planFleet(snap, start, ctx) };
+      for (let pass = 1; pass <= 4; pass++) {
+        const { list, changed } = c.step(previous.inventories, pass);
+        const next = { snapshot: snap, inventories: list, ctx };
+        const { result, replanned } = replan(previous, next);
+        expect(dump(result), `pass ${pass}`).to.equal(dump(planFleet(snap, list, ctx)));
+        expect([...result.plans.keys()]).to.deep.equal([...planFleet(snap, list, ctx).plans.keys()]);
+        // Only those hosts, plus rollout neighbours of a host moving into or out of 'editor' (sales).
+        for (const h of changed) expect(replanned).to.include(h);
+        for (const h of replanned) if (!changed.includes(h)) expect(planFleet(snap, list, ctx).deployments.get('editor')!.hosts).to.include(h);
+        for (const [h, p] of result.plans) if (!replanned.includes(h)) expect(p).to.equal(previous.result.plans.get(h));
+        previous = { ...next, result };
+      }
+    });
+  }
+  it('a result two passes old cannot be read; replanning again from an older result equals planFleet', () => {
+    const p0 = { snapshot: snap, inventories: start as readonly Inventory[], ctx, result: planFleet(snap, start, ctx) };
+    const n1 = { snapshot: snap, inventories: [...start, inv(1)], ctx };
+    const r1 = replan(p0, n1).result;
+    const n2 = { snapshot: snap, inventories: [...n1.inventories, inv(2)], ctx };
+    const r2 = replan({ ...n1, result: r1 }, n2).result;
+    expect(r1.plans.get('n0001')).to.not.equal(undefined);
+    expect(() => p0.result.plans.get('n0001')).to.throw(/superseded/);
+    // A branch: the next version of r1 exists (r2), so this one copies r1's plans.
+    const n2b = { snapshot: snap, inventories: [...n1.inventories, inv(5)], ctx };
+    const { result: r2b, replanned } = replan({ ...n1, result: r1 }, n2b);
+    expect(replanned).to.deep.equal(['n0005']);
+    expect(dump(r2b)).to.equal(dump(planFleet(snap, n2b.inventories, ctx)));
+    expect(dump(r2)).to.equal(dump(planFleet(snap, n2.inventories, ctx)));
+  });
+});
