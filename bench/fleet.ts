@@ -30,13 +30,13 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { systemClock } from '../lib/clock.js';
 import { sendJson } from '../test/support/http.js';
+import { autocannon, flag, type AutocannonResult } from './support/load.js';
 import { ensureNginx, startNginx } from './support/nginx.js';
 
 const GROUPS = 18;
@@ -48,19 +48,6 @@ const RESULTS_PER_REPORT = 20;
 const MAX_ROTATION = 10_000;
 /** Report calls of the ingestion phase: one per host, at most this many. */
 const MAX_INGEST_CALLS = 25_000;
-
-interface AutocannonResult {
-  requests: { average: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 const labelsOf = (i: number): Record<string, string> => ({ dept: `dept-${i % 6}`, site: `site-${i % 3}`, tier: `tier-${i % 9}` });
 const hostName = (i: number): string => `host-${String(i).padStart(7, '0')}`;

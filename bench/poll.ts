@@ -19,31 +19,18 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { readFileSync } from 'node:fs';
 import { createServer, request, Agent } from 'node:http';
 import { connect } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector';
 import type { Plan } from '../core/plan/types.js';
 import { benchApiDeps } from './support/api.js';
+import { autocannon, flag, type AutocannonResult } from './support/load.js';
 import { ensureNginx, startNginx } from './support/nginx.js';
 
 const CONNECTIONS = 50;
 /** Requests of each pipelined line. */
 const PIPELINED = 50_000;
-
-interface AutocannonResult {
-  requests: { average: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 const hostName = (i: number): string => `host-${String(i).padStart(6, '0')}`;
 const credentialOf = (i: number): string => createHash('sha256').update(`ferry-bench-credential-${i}`).digest('base64url');

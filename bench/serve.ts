@@ -11,28 +11,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../core/plan/types.js';
 import { benchApiDeps } from './support/api.js';
+import { autocannon, type AutocannonResult } from './support/load.js';
 import { ensureNginx, startNginx } from './support/nginx.js';
 
 const HOSTS = Number(process.env['FERRY_BENCH_HOSTS'] ?? 10_000);
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env['FERRY_BENCH_SECONDS'] ?? 10);
-
-interface AutocannonResult {
-  requests: { average: number };
-  latency: { p50: number; p99: number; average: number };
-  errors: number;
-  timeouts: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const hostName = (i: number): string => `host-${String(i).padStart(5, '0')}`;
 const credentialOf = (i: number): string => createHash('sha256').update(`ferry-bench-credential-${i}`).digest('base64url');
