@@ -41,6 +41,8 @@ export class GitMirror {
   private gitClient: SimpleGit | undefined;
   private readonly remote: string;
   private readonly ref: string;
+  /** The commit the last fetch by this process brought; a later fetch whose remote head is still it is skipped. */
+  private fetched: string | undefined;
 
   /** `dir` holds the bare copy; `repo` is a URL or a local path (made absolute). */
   constructor(
@@ -72,8 +74,13 @@ export class GitMirror {
     else if (origin.refs.fetch !== this.remote) await this.git.raw(['remote', 'set-url', 'origin', '--', this.remote]);
   }
 
-  /** Fetches the branch and returns the commit it points at. */
+  /**
+   * Fetches the branch and returns the commit it points at. The remote's branch head is asked
+   * first (`git ls-remote`: one round trip, no pack negotiation, no ref or FETCH_HEAD written):
+   * when it is the commit this mirror fetched last, there is nothing to fetch.
+   */
   async fetch(): Promise<string> {
+    if (this.fetched !== undefined && (await this.remoteHead()) === this.fetched) return this.fetched;
     try {
       await this.git.raw(['fetch', '--quiet', '--no-tags', '--force', 'origin', `+refs/heads/${this.branch}:${this.ref}`]);
     } catch (err) {
@@ -85,7 +92,19 @@ export class GitMirror {
       }
       throw new Error(`cannot fetch ${this.remote}: ${lastLines(message)}`);
     }
-    return (await this.git.raw(['rev-parse', '--verify', '--quiet', `${this.ref}^{commit}`])).trim();
+    this.fetched = (await this.git.raw(['rev-parse', '--verify', '--quiet', `${this.ref}^{commit}`])).trim();
+    return this.fetched;
+  }
+
+  /** The commit the remote's branch points at; undefined when it has no such branch (the fetch then says so). */
+  private async remoteHead(): Promise<string | undefined> {
+    let listing: string;
+    try {
+      listing = await this.git.raw(['ls-remote', '--heads', 'origin', `refs/heads/${this.branch}`]);
+    } catch (err) {
+      throw new Error(`cannot fetch ${this.remote}: ${lastLines(err instanceof Error ? err.message : String(err))}`);
+    }
+    return /^([0-9a-f]{40,64})\t/.exec(listing)?.[1];
   }
 
   /** The remote's branch names, sorted (at most 20). */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitSource } from '../../../controller/source/git-source.js';
@@ -60,6 +60,27 @@ describe('controller/source GitSource', function () {
     expect(s.current()?.revision).to.equal(`main@sha1:${second}`);
     expect(texts(s.current())).to.have.property('more.yaml');
     expect(seen).to.deep.equal([`main@sha1:${first}`, `main@sha1:${second}`]);
+  });
+
+  it('does not fetch while the remote branch head is the commit fetched last; fetches a new head, also one moved back', async () => {
+    const first = await repo.commit({ 'a.yaml': 'a: 1\n' });
+    const s = source();
+    await s.start();
+    // Every `git fetch` writes FETCH_HEAD; `git ls-remote` writes nothing.
+    const fetchHead = join(data, 'source', 'FETCH_HEAD');
+    await rm(fetchHead);
+    await s.refresh();
+    await s.refresh();
+    expect(await exists(fetchHead)).to.equal(false);
+    expect(s.current()?.revision).to.equal(`main@sha1:${first}`);
+    const second = await repo.commit({ 'a.yaml': 'a: 2\n' });
+    await s.refresh();
+    expect(await exists(fetchHead)).to.equal(true);
+    expect(s.current()?.revision).to.equal(`main@sha1:${second}`);
+    // A force-push back to the first commit is a new head too.
+    await repo.git.raw(['push', '--quiet', '--force', 'origin', `${first}:refs/heads/main`]);
+    await s.refresh();
+    expect(s.current()?.revision).to.equal(`main@sha1:${first}`);
   });
 
   it('picks up a pushed commit by polling', async () => {
@@ -132,3 +153,10 @@ describe('controller/source GitSource', function () {
     expect(() => source({ branch: '--upload-pack=evil' })).to.throw(/not a valid branch name/);
   });
 });
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
