@@ -18,7 +18,7 @@ import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { WindowCache, type ActionTemplate } from './templates.js';
 import { isList, type FleetPlan, type Inventories, type InstalledRecord, type PlanningContext } from './types.js';
 import type { Rollout } from './waves.js';
-import { SortedPlans, VersionedMap } from './versioned-map.js';
+import { SortedPlans, VersionedMap, VersionedSet } from './versioned-map.js';
 
 interface Inputs {
   readonly snapshot: Snapshot;
@@ -401,7 +401,8 @@ function acyclic(snap: Snapshot): boolean {
 /**
  * Group membership after the movers' inventories changed, the groups and Host manifests being
  * the same: each mover's membership is evaluated alone (what resolveGroups decides for it), and
- * only the groups it joined or left get a new set (resolved sets are never changed).
+ * only the groups it joined or left get a new set — the next version of a VersionedSet, costing
+ * O(movers), not a copy (resolved sets are never changed).
  */
 function patchMembership(
   groups: ReadonlyMap<string, ReadonlySet<string>>,
@@ -409,12 +410,7 @@ function patchMembership(
   inventories: ReadonlyMap<string, Inventory>,
   movers: readonly string[],
 ): ReadonlyMap<string, ReadonlySet<string>> {
-  const copies = new Map<string, Set<string>>();
-  const writable = (name: string): Set<string> => {
-    let set = copies.get(name);
-    if (set === undefined) copies.set(name, (set = new Set(groups.get(name))));
-    return set;
-  };
+  const changes = new Map<string, Map<string, boolean>>();
   for (const host of movers) {
     const memo = new Map<string, boolean>();
     const inGroup = (name: string): boolean => {
@@ -434,15 +430,18 @@ function patchMembership(
     };
     for (const name of groups.keys()) {
       const member = inGroup(name);
-      if (member !== (groups.get(name)?.has(host) ?? false)) {
-        if (member) writable(name).add(host);
-        else writable(name).delete(host);
-      }
+      if (member === (groups.get(name)?.has(host) ?? false)) continue;
+      let group = changes.get(name);
+      if (group === undefined) changes.set(name, (group = new Map()));
+      group.set(host, member);
     }
   }
-  if (copies.size === 0) return groups;
+  if (changes.size === 0) return groups;
   const out = new Map<string, ReadonlySet<string>>();
-  for (const [name, set] of groups) out.set(name, copies.get(name) ?? set);
+  for (const [name, set] of groups) {
+    const group = changes.get(name);
+    out.set(name, group === undefined ? set : VersionedSet.from(set).with(group));
+  }
   return out;
 }
 
