@@ -415,12 +415,16 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     const inRollout = (host: string) => pass.result.plans.get(host)?.actions.some((a) => rolloutDeployments.has(a.deployment)) ?? false;
     const previous = memo.planned?.inputs.snapshot === planned.inputs.snapshot ? memo.rolloutHosts : undefined;
     if (previous === undefined || pass.replannedHosts === undefined) return new Set([...pass.result.plans.keys()].filter(inRollout));
-    const hosts = new Set(previous);
+    // A copy only when a replanned host joined or left (inventory churn rarely moves one).
+    let hosts: Set<string> | undefined;
     for (const h of pass.replannedHosts) {
-      if (inRollout(h)) hosts.add(h);
+      const inside = inRollout(h);
+      if (inside === previous.has(h)) continue;
+      hosts ??= new Set(previous);
+      if (inside) hosts.add(h);
       else hosts.delete(h);
     }
-    return hosts;
+    return hosts ?? previous;
   }
 
   /**
