@@ -8,9 +8,11 @@
  *   (real HTTP, its own credential) serves the new plan;
  * - a refresh that changes nothing;
  * - RSS over `--refreshes` refreshes, each a commit that flips the same deployment back or forth;
+ * - inventory churn (issue 17): `--churn-rounds` rounds of 1% of the hosts re-reporting changed facts
+ *   (written through the store, then the trigger the API fires), CPU per round and per changed host;
  * - the planner alone on the same snapshot and inventories (full and incremental), for comparison.
  * `--cpu-prof DIR` writes the main thread's CPU profile of the first reconcile and of the first
- * 10% change to DIR (first.cpuprofile, change.cpuprofile).
+ * 10% change and of the second churn round to DIR (first.cpuprofile, change.cpuprofile, churn.cpuprofile).
  * Aims: first ≤ 15 s, 10% change ≤ 2 s, no-change ≤ 100 ms, RSS ≤ 1 GiB and flat, planner
  * alone full ≤ 2 s / incremental ≤ 200 ms CPU.
  */
@@ -294,6 +296,8 @@ export async function run(): Promise<void> {
         .join(' → ')}; after gc ${(process.memoryUsage.rss() / 1024 ** 2).toFixed(0)}; aim ≤ 1024 and flat`,
     );
 
+    await churn(c, hosts, flag('churn-rounds', 10), profile);
+
     console.log(
       `load average at the end: ${loadavg()
         .map((l) => l.toFixed(1))
@@ -306,6 +310,55 @@ export async function run(): Promise<void> {
     await repo?.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Rounds of 1% of the fleet re-reporting changed facts (free disk, CPUs: no selector reads them),
+ * as the API does it: the inventories stored, then `inventoryChanged` for each host that changed.
+ * The store writes are measured alone, then the passes until the one that read the last of them has
+ * finished (the whole process's CPU).
+ */
+async function churn(c: RunningController, hosts: number, rounds: number, profile: (name: string) => Promise<() => Promise<void>>): Promise<void> {
+  const reconciler = c.reconciler()!;
+  const k = Math.max(1, Math.floor(hosts / 100));
+  const writes: Sample[] = [];
+  const samples: Sample[] = [];
+  const passes: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const ids = Array.from({ length: k }, (_, j) => (j * 100 + round * 7) % hosts);
+    const inventories = ids.map((i) => {
+      const inv = inventoryOf(i);
+      const facts = { ...inv.facts, cpus: 16 + round, disk: { installRoot: { free: (30 + round) * GiB, total: 100 * GiB } } };
+      return { inventory: { ...inv, facts }, now: new Date() };
+    });
+    const before = reconciler.status().counters;
+    const stop = round === 2 ? await profile('churn') : async () => undefined;
+    const w = measure();
+    const results = await c.store.putInventories(inventories);
+    writes.push(w());
+    const s = measure();
+    for (const [j, r] of results.entries()) if (r.changed) reconciler.inventoryChanged(inventories[j]!.inventory.host);
+    // Read in a pass that has finished: Reconciling is True from a pass's start to its end.
+    const done = () => {
+      const status = reconciler.status();
+      return status.counters.inventoriesRead >= before.inventoriesRead + k && status.conditions.find((x) => x.type === 'Reconciling')?.status !== 'True';
+    };
+    await until(done, 2);
+    samples.push(s());
+    await stop();
+    passes.push(reconciler.status().counters.passes - before.passes);
+    if (round <= 2 || round === rounds) {
+      const run = reconciler.status().lastRun;
+      console.log(
+        `churn round ${round}: ${k} hosts, store writes CPU ${ms(writes.at(-1)!.cpuMs)}, then CPU ${ms(samples.at(-1)!.cpuMs)} in ${passes.at(-1)} passes, the last ${run?.replanned} re-planned, steps ${JSON.stringify(run?.stepsMs)}`,
+      );
+    }
+  }
+  const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const pass = median(samples.map((s) => s.cpuMs));
+  console.log(
+    `churn, 1% (${k} hosts) a round over ${rounds}: median CPU of the store writes ${ms(median(writes.map((s) => s.cpuMs)))}; of the passes ${ms(pass)} (${median(passes)} a round), ${((pass / k) * 1000).toFixed(0)} µs a changed host`,
+  );
 }
 
 async function plannerAlone(c: RunningController, repo: GitFixture, art: ReadonlyMap<string, { bytes: Buffer; sha256: string }>): Promise<void> {

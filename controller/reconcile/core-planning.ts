@@ -28,7 +28,7 @@ const planning: Planning<FleetPlan> = {
     const { result, replanned } = await runInSlices(
       replanSteps(
         { snapshot: previous.inputs.snapshot, inventories: previous.inputs.inventories, ctx: context(previous.inputs), result: previous.result },
-        { snapshot: inputs.snapshot, inventories: inputs.inventories, ctx },
+        { snapshot: inputs.snapshot, inventories: inputs.inventories, ...(inputs.changedHosts ? { changed: inputs.changedHosts } : {}), ctx },
       ),
     );
     return { result, replanned: replanned.length, replannedHosts: replanned };

@@ -1,22 +1,27 @@
 /**
  * The fleet as the planner reads it — latest inventories and installed records — kept between
  * passes and brought up to date from the store by reading only what changed: the hosts named by
- * agent triggers, or (on any other trigger) the hosts whose inventory hash moved. Unchanged hosts
- * keep their inventory objects, so the planner recognises them by identity and does not look at
- * them again. A pass reading everything first compares the store's fleet generation: unchanged,
- * nothing is read at all.
+ * agent triggers, or (on any other trigger) the hosts whose inventory hash moved. The inventories
+ * are VersionedMaps, so a view costs O(hosts changed) over the previous one, and it names those
+ * hosts: the planner compares only them (the others keep their objects). A pass reading
+ * everything first compares the store's fleet generation: unchanged, nothing is read at all.
  */
 import type { Inventory } from '../../core/plan/types.js';
+import { installedIndex } from '../../core/planner/fleet-state.js';
 import { VersionedMap } from '../../core/planner/versioned-map.js';
 import type { InstalledRecord, Store } from '../store/store.js';
 
 export interface FleetView {
-  /** Host → its latest inventory and that inventory's content hash. */
-  readonly inventories: ReadonlyMap<string, { readonly inventory: Inventory; readonly hash: string }>;
-  /** The inventories as one list (the same array while none changed). */
-  readonly inventoryList: readonly Inventory[];
+  /** Host → its latest inventory (the same map while none changed). */
+  readonly inventories: ReadonlyMap<string, Inventory>;
+  /** Host → its latest inventory's content hash. */
+  readonly hashes: ReadonlyMap<string, string>;
+  /** The hosts whose inventory differs from `from`'s, the inventories of the view this one was made from. */
+  readonly changed?: { readonly from: ReadonlyMap<string, Inventory>; readonly hosts: ReadonlySet<string> };
   /** What Ferry installed where, by host, deployment, package (the same array while none changed). */
   readonly installed: readonly InstalledRecord[];
+  /** `installed` by host. */
+  readonly installedByHost: ReadonlyMap<string, readonly InstalledRecord[]>;
   /** The store's fleet generation read before this view was (see `Store.fleetGeneration`). */
   readonly generation: string;
 }
@@ -48,8 +53,9 @@ export async function refreshFleet(
   const generation = await store.fleetGeneration();
   if (previous === undefined) {
     const [records, installed] = await Promise.all([store.listInventories(), store.listInstalled()]);
-    const inventories = new Map(records.map((r) => [r.inventory.host, { inventory: r.inventory, hash: r.hash }]));
-    return { view: { inventories, inventoryList: records.map((r) => r.inventory), installed, generation }, changedInventories: inventories.size };
+    const inventories = VersionedMap.of(records.map((r) => [r.inventory.host, r.inventory] as const));
+    const hashes = VersionedMap.of(records.map((r) => [r.inventory.host, r.hash] as const));
+    return { view: { inventories, hashes, installed, installedByHost: installedIndex(installed), generation }, changedInventories: inventories.size };
   }
   // Nothing in the fleet was written since the previous view was read: it is still the fleet.
   if (changes.kind === 'all' && generation === previous.generation) return { view: previous, changedInventories: 0 };
@@ -59,31 +65,35 @@ export async function refreshFleet(
   let gone: string[] = [];
   if (changes.kind === 'all') {
     const hashes = await store.inventoryHashes();
-    changedHosts = [...hashes].filter(([host, hash]) => previous.inventories.get(host)?.hash !== hash).map(([host]) => host);
-    gone = [...previous.inventories.keys()].filter((host) => !hashes.has(host));
+    changedHosts = [...hashes].filter(([host, hash]) => previous.hashes.get(host) !== hash).map(([host]) => host);
+    gone = [...previous.hashes.keys()].filter((host) => !hashes.has(host));
   } else {
     changedHosts = [...changes.hosts];
   }
   const read = changedHosts.length === 0 ? [] : await store.listInventories({ hosts: changedHosts });
-  let inventories = previous.inventories;
-  let inventoryList = previous.inventoryList;
-  let changed = 0;
-  const fresh = read.filter((r) => previous.inventories.get(r.inventory.host)?.hash !== r.hash);
+  const fresh = read.filter((r) => previous.hashes.get(r.inventory.host) !== r.hash);
   if (changes.kind === 'hosts') {
     const found = new Set(read.map((r) => r.inventory.host));
-    gone = changedHosts.filter((h) => !found.has(h) && previous.inventories.has(h));
+    gone = changedHosts.filter((h) => !found.has(h) && previous.hashes.has(h));
   }
+  let inventories = previous.inventories;
+  let hashes = previous.hashes;
+  let changed: FleetView['changed'];
   if (fresh.length > 0 || gone.length > 0) {
-    // The next version of the previous view's map (not a copy: the reconciler reads only the latest view).
-    const changes = new Map<string, { readonly inventory: Inventory; readonly hash: string } | undefined>();
-    for (const h of gone) changes.set(h, undefined);
-    for (const r of fresh) changes.set(r.inventory.host, { inventory: r.inventory, hash: r.hash });
-    inventories = VersionedMap.from(previous.inventories).with(changes);
-    changed = fresh.length + gone.length;
-    // Only new hosts (a fleet enrolling): they come last in the map's order, so the list is the
-    // previous one with them appended (a copy, not a walk of the map).
-    const onlyNew = gone.length === 0 && fresh.every((r) => !previous.inventories.has(r.inventory.host));
-    inventoryList = onlyNew ? previous.inventoryList.concat(fresh.map((r) => r.inventory)) : Array.from(inventories.values(), (v) => v.inventory);
+    // The next versions of the previous view's maps (not copies: the reconciler reads only the latest view).
+    const byHost = new Map<string, Inventory | undefined>();
+    const hashOf = new Map<string, string | undefined>();
+    for (const h of gone) {
+      byHost.set(h, undefined);
+      hashOf.set(h, undefined);
+    }
+    for (const r of fresh) {
+      byHost.set(r.inventory.host, r.inventory);
+      hashOf.set(r.inventory.host, r.hash);
+    }
+    inventories = VersionedMap.from(previous.inventories).with(byHost);
+    hashes = VersionedMap.from(previous.hashes).with(hashOf);
+    changed = { from: previous.inventories, hosts: new Set(byHost.keys()) };
   }
 
   // Installed records: all of them, or those of the named hosts spliced in.
@@ -92,12 +102,14 @@ export async function refreshFleet(
     installed = keepIfSame(previous.installed, await store.listInstalled());
   } else {
     const hosts = changes.hosts;
-    const now = hosts.size === 0 ? [] : await store.listInstalled({ hosts: [...hosts] });
-    const before = previous.installed.filter((r) => hosts.has(r.host));
-    installed = sameRecords(before, now) ? previous.installed : splice(previous.installed, hosts, now);
+    const now = installedIndex(hosts.size === 0 ? [] : await store.listInstalled({ hosts: [...hosts] }));
+    const same = [...hosts].every((h) => sameRecords(previous.installedByHost.get(h) ?? [], now.get(h) ?? []));
+    installed = same ? previous.installed : splice(previous.installed, hosts, [...now.values()].flat());
   }
+  const installedByHost = installed === previous.installed ? previous.installedByHost : installedIndex(installed);
   // Agent triggers read only their hosts: the view is as of `generation` only when everything was read.
-  return { view: { inventories, inventoryList, installed, generation: changes.kind === 'all' ? generation : '' }, changedInventories: changed };
+  const view = { inventories, hashes, ...(changed ? { changed } : {}), installed, installedByHost, generation: changes.kind === 'all' ? generation : '' };
+  return { view, changedInventories: changed?.hosts.size ?? 0 };
 }
 
 function keepIfSame(previous: readonly InstalledRecord[], next: readonly InstalledRecord[]): readonly InstalledRecord[] {

@@ -10,7 +10,10 @@ import type { RolloutProgress } from './rollout.js';
 /** Everything one planning pass reads. */
 export interface PlanningInputs {
   readonly snapshot: Snapshot;
-  readonly inventories: readonly Inventory[];
+  /** Host → latest inventory (or a list of them). */
+  readonly inventories: ReadonlyMap<string, Inventory> | readonly Inventory[];
+  /** The hosts whose inventory may differ from the previous pass's inputs; absent: any host's may. */
+  readonly changedHosts?: ReadonlySet<string>;
   readonly now: Date;
   readonly installed: readonly InstalledRecord[];
   readonly rollout: ReadonlyMap<string, RolloutProgress>;
@@ -29,6 +32,8 @@ export interface FleetPlanResult {
   readonly plans: ReadonlyMap<string, HostPlan>;
   /** Content hash of each host's plan: its serial rises only when this changes. */
   readonly hashes: ReadonlyMap<string, string>;
+  /** Group → member hosts, as the pass resolved them (the API's group views read these). */
+  readonly groups?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Per deployment, whether and why it is suspended (`self`: a rollout exceeded maxFailures). */
   readonly deployments?: ReadonlyMap<string, { readonly suspended: 'spec' | 'operator' | 'self' | false; readonly selfSuspended?: string }>;
 }

@@ -8,7 +8,7 @@
  */
 import { planSigner, type PlanSigner } from '../keys/index.js';
 import type { Logger } from 'pino';
-import { resolveGroups } from '../../core/groups/index.js';
+import { resolveGroupsIndexed } from '../../core/groups/index.js';
 import type { Snapshot } from '../../core/manifest/types.js';
 import type { ContentSource } from '../../core/plan/types.js';
 import type { Clock } from '../../lib/clock.js';
@@ -161,12 +161,16 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     return this.content.describe(this.memo.applied ?? this.memo.desired);
   }
 
-  /** Group name → member hosts, as the applied revision resolves them against the last pass's inventories; cached. */
+  /**
+   * Group name → member hosts, as the applied revision resolves them against the last pass's
+   * inventories: the planner's when it says (planned from the applied revision), else resolved and cached.
+   */
   groups(): ReadonlyMap<string, ReadonlySet<string>> | undefined {
-    const { applied, fleet } = this.memo;
+    const { applied, fleet, planned } = this.memo;
     if (applied === undefined || fleet === undefined) return undefined;
-    if (this.groupCache?.snapshot !== applied || this.groupCache.fleet.inventoryList !== fleet.inventoryList) {
-      this.groupCache = { snapshot: applied, fleet, groups: resolveGroups(applied, fleet.inventoryList) };
+    if (planned?.result.groups !== undefined && planned.inputs.snapshot === applied && planned.inputs.inventories === fleet.inventories) return planned.result.groups;
+    if (this.groupCache?.snapshot !== applied || this.groupCache.fleet.inventories !== fleet.inventories) {
+      this.groupCache = { snapshot: applied, fleet, groups: resolveGroupsIndexed(applied, fleet.inventories) };
     }
     return this.groupCache.groups;
   }
@@ -316,7 +320,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       same &&
       memo.applied === desired &&
       previous.inputs.snapshot === desired &&
-      previous.inputs.inventories === fleet.inventoryList &&
+      previous.inputs.inventories === fleet.inventories &&
       previous.inputs.installed === fleet.installed
     ) {
       return undefined;
@@ -324,7 +328,9 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     // Unchanged small inputs keep their objects, so the planner sees them unchanged by identity.
     const inputs: PlanningInputs = {
       snapshot: desired,
-      inventories: fleet.inventoryList,
+      inventories: fleet.inventories,
+      // The hosts whose inventory changed since the previous pass's, when the view says.
+      ...(fleet.changed !== undefined && fleet.changed.from === previous?.inputs.inventories ? { changedHosts: fleet.changed.hosts } : {}),
       now,
       installed: fleet.installed,
       rollout: same ? previous.inputs.rollout : rollout,
@@ -409,12 +415,16 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     const inRollout = (host: string) => pass.result.plans.get(host)?.actions.some((a) => rolloutDeployments.has(a.deployment)) ?? false;
     const previous = memo.planned?.inputs.snapshot === planned.inputs.snapshot ? memo.rolloutHosts : undefined;
     if (previous === undefined || pass.replannedHosts === undefined) return new Set([...pass.result.plans.keys()].filter(inRollout));
-    const hosts = new Set(previous);
+    // A copy only when a replanned host joined or left (inventory churn rarely moves one).
+    let hosts: Set<string> | undefined;
     for (const h of pass.replannedHosts) {
-      if (inRollout(h)) hosts.add(h);
+      const inside = inRollout(h);
+      if (inside === previous.has(h)) continue;
+      hosts ??= new Set(previous);
+      if (inside) hosts.add(h);
       else hosts.delete(h);
     }
-    return hosts;
+    return hosts ?? previous;
   }
 
   /**

@@ -3,12 +3,11 @@ import type { Snapshot } from '../manifest/types.js';
 import type { Inventory } from '../plan/types.js';
 
 /**
- * Inventoried hosts ∪ Host manifests ∪ static hosts of groups and deployment targets ∪ `extra`
+ * Inventoried hosts (by name) ∪ Host manifests ∪ static hosts of groups and deployment targets ∪ `extra`
  * (the planner passes hosts Ferry has installed on, so they can get onLeave uninstalls). Sorted.
  */
-export function fleetHosts(snapshot: Snapshot, inventories: readonly Inventory[], extra: Iterable<string> = []): readonly string[] {
-  const names = new Set<string>();
-  for (const inv of inventories) names.add(inv.host);
+export function fleetHosts(snapshot: Snapshot, inventoried: Iterable<string>, extra: Iterable<string> = []): readonly string[] {
+  const names = new Set<string>(inventoried);
   for (const name of snapshot.hosts.keys()) names.add(name);
   for (const group of snapshot.groups.values()) for (const h of group.spec.hosts) names.add(h);
   for (const dep of snapshot.deployments.values()) for (const h of dep.spec.targets.hosts) names.add(h);

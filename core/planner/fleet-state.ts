@@ -10,12 +10,13 @@ import { utcDayStart } from '../schedules/index.js';
 import { PlanSharing } from './plan-sharing.js';
 import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { deploymentTemplates, makeTemplate, WindowCache, type ActionTemplate } from './templates.js';
-import type { FleetPlan, InstalledRecord, PlanningContext } from './types.js';
+import { isList, type FleetPlan, type InstalledRecord, type Inventories, type PlanningContext } from './types.js';
 import { planRollout, type Rollout } from './waves.js';
 
 export interface FleetState {
   readonly snapshot: Snapshot;
-  readonly inventoryList: readonly Inventory[];
+  /** The inventories as given (compared by identity with the next ones). */
+  readonly given: Inventories;
   readonly ctx: PlanningContext;
   readonly dayStart: string;
   readonly controller: ContentSource;
@@ -55,8 +56,8 @@ export function lazy<T>(make: () => T): () => T {
 }
 
 /** Installed records grouped by host, each host's records in input order. */
-export function installedIndex(records: readonly InstalledRecord[]): ReadonlyMap<string, readonly InstalledRecord[]> {
-  const byHost = new Map<string, InstalledRecord[]>();
+export function installedIndex<R extends InstalledRecord>(records: readonly R[]): ReadonlyMap<string, readonly R[]> {
+  const byHost = new Map<string, R[]>();
   for (const r of records) {
     const list = byHost.get(r.host);
     if (list === undefined) byHost.set(r.host, [r]);
@@ -99,10 +100,10 @@ export function rolloutFor(snapshot: Snapshot, ctx: PlanningContext, name: strin
 }
 
 /** Everything derived from the inputs, computed from scratch. */
-export function buildState(snapshot: Snapshot, inventoryList: readonly Inventory[], ctx: PlanningContext): FleetState {
-  const inventories = inventoryIndex(inventoryList);
+export function buildState(snapshot: Snapshot, given: Inventories, ctx: PlanningContext): FleetState {
+  const inventories = isList(given) ? inventoryIndex(given) : given;
   const installedByHost = installedIndex(ctx.installed);
-  const hosts = fleetHosts(snapshot, inventoryList, installedByHost.keys());
+  const hosts = fleetHosts(snapshot, inventories.keys(), installedByHost.keys());
   const groups = resolveGroupsIndexed(snapshot, inventories);
   const targets = new Map<string, ReadonlySet<string>>();
   const rollouts = new Map<string, Rollout>();
@@ -115,7 +116,7 @@ export function buildState(snapshot: Snapshot, inventoryList: readonly Inventory
   const dayStart = utcDayStart(ctx.now);
   return {
     snapshot,
-    inventoryList,
+    given,
     ctx,
     dayStart,
     controller,

@@ -1,14 +1,14 @@
 /** Planning the whole fleet: every host's plan, every deployment's outcome. */
 import type { Snapshot } from '../manifest/types.js';
-import type { HostPlan, Inventory } from '../plan/types.js';
+import type { HostPlan } from '../plan/types.js';
 import { buildState, leaveTemplateOf, remember, templatesOf, type FleetState } from './fleet-state.js';
 import { planHost, type HostInputs } from './plan-host.js';
 import { PlanHashes } from './plan-hashes.js';
-import type { DeploymentOutcome, FleetPlan, PlanningContext } from './types.js';
+import type { DeploymentOutcome, FleetPlan, Inventories, PlanningContext } from './types.js';
 import { SortedPlans, VersionedMap } from './versioned-map.js';
 
 /** Desired state × inventories × context → one plan per host; pure and deterministic. */
-export function planFleet(snapshot: Snapshot, inventories: readonly Inventory[], ctx: PlanningContext): FleetPlan {
+export function planFleet(snapshot: Snapshot, inventories: Inventories, ctx: PlanningContext): FleetPlan {
   return runSteps(planFleetSteps(snapshot, inventories, ctx));
 }
 
@@ -19,7 +19,7 @@ export const hostsPerStep = 500;
  * planFleet as steps: yields after building the fleet state and after every `hostsPerStep` hosts,
  * so a caller may let other work run between them; returns exactly what planFleet returns.
  */
-export function* planFleetSteps(snapshot: Snapshot, inventories: readonly Inventory[], ctx: PlanningContext): Generator<void, FleetPlan> {
+export function* planFleetSteps(snapshot: Snapshot, inventories: Inventories, ctx: PlanningContext): Generator<void, FleetPlan> {
   const state = buildState(snapshot, inventories, ctx);
   yield;
   const plans = new Map<string, HostPlan>();
@@ -69,7 +69,7 @@ export function finish(state: FleetState, planned: ReadonlyMap<string, HostPlan>
   const plans = planned instanceof SortedPlans ? planned : new SortedPlans(state.hosts, VersionedMap.of(planned));
   const deployments = new Map<string, DeploymentOutcome>();
   for (const name of [...state.rollouts.keys()].sort()) deployments.set(name, state.rollouts.get(name)!.outcome);
-  const result: FleetPlan = { plans, deployments, hashes: new PlanHashes(plans) };
+  const result: FleetPlan = { plans, deployments, hashes: new PlanHashes(plans), groups: state.groups };
   remember(result, state);
   return result;
 }

@@ -16,23 +16,31 @@ import { affectedPackages, changedNames, trustPatterns } from './snapshot-change
 import { PlanSharing } from './plan-sharing.js';
 import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { WindowCache, type ActionTemplate } from './templates.js';
-import type { FleetPlan, InstalledRecord, PlanningContext } from './types.js';
+import { isList, type FleetPlan, type Inventories, type InstalledRecord, type PlanningContext } from './types.js';
 import type { Rollout } from './waves.js';
-import { SortedPlans, VersionedMap } from './versioned-map.js';
+import { SortedPlans, VersionedMap, VersionedSet } from './versioned-map.js';
 
 interface Inputs {
   readonly snapshot: Snapshot;
-  readonly inventories: readonly Inventory[];
+  readonly inventories: Inventories;
   readonly ctx: PlanningContext;
 }
 
+interface NextInputs extends Inputs {
+  /**
+   * The hosts whose inventory may differ from `previous.inventories` (the others are the same
+   * objects): only they are compared. Absent: every inventory is, by identity first.
+   */
+  readonly changed?: ReadonlySet<string>;
+}
+
 /** Re-plans only hosts whose inputs changed; `replanned` lists them (and hosts that left the fleet), sorted. */
-export function replan(previous: Inputs & { readonly result: FleetPlan }, next: Inputs): { result: FleetPlan; replanned: readonly string[] } {
+export function replan(previous: Inputs & { readonly result: FleetPlan }, next: NextInputs): { result: FleetPlan; replanned: readonly string[] } {
   return runSteps(replanSteps(previous, next));
 }
 
 /** replan as steps (see planFleetSteps): returns exactly what replan returns. */
-export function* replanSteps(previous: Inputs & { readonly result: FleetPlan }, next: Inputs): Generator<void, { result: FleetPlan; replanned: readonly string[] }> {
+export function* replanSteps(previous: Inputs & { readonly result: FleetPlan }, next: NextInputs): Generator<void, { result: FleetPlan; replanned: readonly string[] }> {
   const prev = stateOf(previous.result);
   const controller = next.ctx.controllerSource ?? DEFAULT_CONTROLLER;
   const unavailable = (ctx: PlanningContext) => canonicalJson([...(ctx.unavailable ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -44,13 +52,15 @@ export function* replanSteps(previous: Inputs & { readonly result: FleetPlan }, 
     const result = yield* planFleetSteps(next.snapshot, next.inventories, next.ctx);
     return { result, replanned: [...new Set([...result.plans.keys(), ...previous.result.plans.keys()])].sort() };
   }
-  return yield* incremental(prev, previous.result, next, controller);
+  // `changed` is relative to the previous inputs: usable only if they are what `prev` was made from.
+  return yield* incremental(prev, previous.result, next, previous.inventories === prev.given ? next.changed : undefined, controller);
 }
 
 function* incremental(
   prev: FleetState,
   prevResult: FleetPlan,
   next: Inputs,
+  changed: ReadonlySet<string> | undefined,
   controller: FleetState['controller'],
 ): Generator<void, { result: FleetPlan; replanned: readonly string[] }> {
   const before = prev.snapshot;
@@ -69,21 +79,24 @@ function* incremental(
   const packages = affectedPackages(before, snap, changedConditions, changedSchedules, trustPatterns(before, snap));
 
   // Inventories: by identity first, content second.
-  const appended = next.inventories === prev.inventoryList ? undefined : appendedTo(prev.inventoryList, next.inventories);
-  const inventories =
-    next.inventories === prev.inventoryList ? prev.inventories : appended !== undefined ? indexAppended(prev.inventories, appended) : inventoryIndex(next.inventories);
+  const given = next.inventories;
+  const appended = given === prev.given || !isList(given) || !isList(prev.given) ? undefined : appendedTo(prev.given, given);
+  const inventories = given === prev.given ? prev.inventories : !isList(given) ? given : appended !== undefined ? indexAppended(prev.inventories, appended) : inventoryIndex(given);
   const changedInventories = new Set<string>();
   if (inventories !== prev.inventories) {
-    // Appended inventories: only their hosts can differ (the others are the same objects).
-    const candidates = appended === undefined ? inventories.keys() : appended.map((inv) => inv.host);
-    for (const host of candidates) {
-      const inv = inventories.get(host)!;
+    const differs = (host: string) => {
+      const inv = inventories.get(host);
       const old = prev.inventories.get(host);
-      if (old !== inv && (old === undefined || canonicalJson(old) !== canonicalJson(inv))) changedInventories.add(host);
-    }
-    if (appended === undefined) for (const host of prev.inventories.keys()) if (!inventories.has(host)) changedInventories.add(host);
+      return old !== inv && (old === undefined || inv === undefined || canonicalJson(old) !== canonicalJson(inv));
+    };
+    // Appended inventories, or the hosts the caller says changed: only they can differ.
+    const candidates = appended?.map((inv) => inv.host) ?? changed;
+    for (const host of candidates ?? inventories.keys()) if (differs(host)) changedInventories.add(host);
+    if (candidates === undefined) for (const host of prev.inventories.keys()) if (!inventories.has(host)) changedInventories.add(host);
   }
   markAll(changedInventories);
+  // Whether the inventoried hosts are the same names (a host whose inventory came or went changed).
+  const sameInventoried = [...changedInventories].every((h) => prev.inventories.has(h) === inventories.has(h));
   // Hosts whose labels or selector facts changed: the only ones whose group membership can move.
   const movers = [...changedInventories].filter((h) => selectorView(before, prev.inventories.get(h)) !== selectorView(snap, inventories.get(h)));
   const regroup = changedGroups.size > 0 || changedHostManifests.size > 0 || movers.length > 0;
@@ -99,9 +112,9 @@ function* incremental(
   }
 
   // The fleet's host names.
-  const same = sameUniverse(prev, snap, inventories, installedByHost);
+  const same = sameInventoried && sameUniverse(prev, snap, installedByHost);
   const joined = same ? undefined : onlyInventoriesAdded(prev, snap, inventories, installedByHost, changedInventories);
-  const hosts = joined?.hosts ?? (same ? prev.hosts : fleetHosts(snap, next.inventories, installedByHost.keys()));
+  const hosts = joined?.hosts ?? (same ? prev.hosts : fleetHosts(snap, inventories.keys(), installedByHost.keys()));
   if (joined !== undefined) {
     // Only hosts that sent a first inventory joined: they alone are new (and dirty already).
     markAll(joined.added);
@@ -204,7 +217,7 @@ function* incremental(
 
   const state: FleetState = {
     snapshot: snap,
-    inventoryList: next.inventories,
+    given,
     ctx: next.ctx,
     dayStart: prev.dayStart,
     controller,
@@ -281,8 +294,8 @@ function sameOutcome(a: Rollout, b: Rollout, noRollout: boolean): boolean {
   return x.hosts === y.hosts || (x.hosts.length === y.hosts.length && x.hosts.every((h, i) => h === y.hosts[i]) && x.waveEnds.join() === y.waveEnds.join());
 }
 
-/** True when the fleet's host names cannot have changed. */
-function sameUniverse(prev: FleetState, snap: Snapshot, inventories: ReadonlyMap<string, Inventory>, installed: ReadonlyMap<string, readonly InstalledRecord[]>): boolean {
+/** True, the inventoried hosts being the same, when the fleet's host names cannot have changed. */
+function sameUniverse(prev: FleetState, snap: Snapshot, installed: ReadonlyMap<string, readonly InstalledRecord[]>): boolean {
   const staticNames = (s: Snapshot) => {
     const names: string[] = [...s.hosts.keys()];
     for (const g of s.groups.values()) names.push(...g.spec.hosts);
@@ -295,7 +308,7 @@ function sameUniverse(prev: FleetState, snap: Snapshot, inventories: ReadonlyMap
     for (const k of a.keys()) if (!b.has(k)) return false;
     return true;
   };
-  return sameKeys(prev.inventories, inventories) && sameKeys(prev.installedByHost, installed) && staticNames(prev.snapshot) === staticNames(snap);
+  return sameKeys(prev.installedByHost, installed) && staticNames(prev.snapshot) === staticNames(snap);
 }
 
 /** Host → deployments, updated for the deployments whose targets changed (or rebuilt after regrouping). */
@@ -388,7 +401,8 @@ function acyclic(snap: Snapshot): boolean {
 /**
  * Group membership after the movers' inventories changed, the groups and Host manifests being
  * the same: each mover's membership is evaluated alone (what resolveGroups decides for it), and
- * only the groups it joined or left get a new set (resolved sets are never changed).
+ * only the groups it joined or left get a new set — the next version of a VersionedSet, costing
+ * O(movers), not a copy (resolved sets are never changed).
  */
 function patchMembership(
   groups: ReadonlyMap<string, ReadonlySet<string>>,
@@ -396,12 +410,7 @@ function patchMembership(
   inventories: ReadonlyMap<string, Inventory>,
   movers: readonly string[],
 ): ReadonlyMap<string, ReadonlySet<string>> {
-  const copies = new Map<string, Set<string>>();
-  const writable = (name: string): Set<string> => {
-    let set = copies.get(name);
-    if (set === undefined) copies.set(name, (set = new Set(groups.get(name))));
-    return set;
-  };
+  const changes = new Map<string, Map<string, boolean>>();
   for (const host of movers) {
     const memo = new Map<string, boolean>();
     const inGroup = (name: string): boolean => {
@@ -421,15 +430,18 @@ function patchMembership(
     };
     for (const name of groups.keys()) {
       const member = inGroup(name);
-      if (member !== (groups.get(name)?.has(host) ?? false)) {
-        if (member) writable(name).add(host);
-        else writable(name).delete(host);
-      }
+      if (member === (groups.get(name)?.has(host) ?? false)) continue;
+      let group = changes.get(name);
+      if (group === undefined) changes.set(name, (group = new Map()));
+      group.set(host, member);
     }
   }
-  if (copies.size === 0) return groups;
+  if (changes.size === 0) return groups;
   const out = new Map<string, ReadonlySet<string>>();
-  for (const [name, set] of groups) out.set(name, copies.get(name) ?? set);
+  for (const [name, set] of groups) {
+    const group = changes.get(name);
+    out.set(name, group === undefined ? set : VersionedSet.from(set).with(group));
+  }
   return out;
 }
 

@@ -1,5 +1,16 @@
 /** The planner's inputs besides the snapshot and inventories, and its fleet-wide result. */
-import type { ArtifactChunks, ContentSource, HostPlan } from '../plan/types.js';
+import type { ArtifactChunks, ContentSource, HostPlan, Inventory } from '../plan/types.js';
+
+/**
+ * The fleet's inventories: a list (a host listed twice keeps one, see core/groups inventoryIndex),
+ * or one per host by name (e.g. the controller's VersionedMap, used as it is: no index is built).
+ */
+export type Inventories = readonly Inventory[] | ReadonlyMap<string, Inventory>;
+
+/** Whether `inventories` is a list. */
+export function isList(inventories: Inventories): inventories is readonly Inventory[] {
+  return Array.isArray(inventories);
+}
 
 /** One package version Ferry installed on a host for a deployment (the controller remembers these). */
 export interface InstalledRecord {
@@ -64,4 +75,6 @@ export interface FleetPlan {
   readonly deployments: ReadonlyMap<string, DeploymentOutcome>;
   /** Host → hashPlan(plan); computed on first read and remembered per plan object. */
   readonly hashes: ReadonlyMap<string, string>;
+  /** Group → member hosts, as this plan resolved them (sets are never changed once made). */
+  readonly groups: ReadonlyMap<string, ReadonlySet<string>>;
 }

@@ -139,3 +139,77 @@ export class SortedPlans<P> implements ReadonlyMap<string, P> {
     for (const [h, p] of this.entries()) fn(p, h, this);
   }
 }
+
+/**
+ * A persistent set of names for group membership (issue 17): the next version made from the
+ * newest one costs O(names changed), and every version stays readable for as long as it is held
+ * (the API may read a pass's groups after later passes). Versions share one append-only table of
+ * each name's membership changes; once the table holds twice as many changes as members, the next
+ * version starts a fresh table (amortized O(1) a change). A version made from an older one copies it.
+ */
+export class VersionedSet implements ReadonlySet<string> {
+  private constructor(
+    private readonly table: { head: number; changes: number; readonly cells: Map<string, { readonly v: number; readonly member: boolean }[]> },
+    private readonly version: number,
+    readonly size: number,
+  ) {}
+
+  /** `set` as a VersionedSet (itself when it is one). */
+  static from(set: ReadonlySet<string>): VersionedSet {
+    if (set instanceof VersionedSet) return set;
+    const cells = new Map<string, { readonly v: number; readonly member: boolean }[]>();
+    for (const name of set) cells.set(name, [{ v: 0, member: true }]);
+    return new VersionedSet({ head: 0, changes: 0, cells }, 0, cells.size);
+  }
+
+  /** This set with each name of `changes` added (true) or removed (false). */
+  with(changes: ReadonlyMap<string, boolean>): VersionedSet {
+    const t = this.table;
+    if (t.head !== this.version || t.changes + changes.size > 2 * Math.max(this.size, 64)) {
+      // A branch, or a table grown long: a fresh one.
+      const next = new Set(this);
+      for (const [name, member] of changes) {
+        if (member) next.add(name);
+        else next.delete(name);
+      }
+      return VersionedSet.from(next);
+    }
+    const v = t.head + 1;
+    let size = this.size;
+    let changed = false;
+    for (const [name, member] of changes) {
+      if (this.has(name) === member) continue;
+      let cells = t.cells.get(name);
+      if (cells === undefined) t.cells.set(name, (cells = []));
+      cells.push({ v, member });
+      t.changes++;
+      size += member ? 1 : -1;
+      changed = true;
+    }
+    if (!changed) return this;
+    t.head = v;
+    return new VersionedSet(t, v, size);
+  }
+
+  has(name: string): boolean {
+    const cells = this.table.cells.get(name);
+    if (cells === undefined) return false;
+    for (let i = cells.length - 1; i >= 0; i--) if (cells[i]!.v <= this.version) return cells[i]!.member;
+    return false;
+  }
+  *values(): SetIterator<string> {
+    for (const name of this.table.cells.keys()) if (this.has(name)) yield name;
+  }
+  keys(): SetIterator<string> {
+    return this.values();
+  }
+  *entries(): SetIterator<[string, string]> {
+    for (const name of this.values()) yield [name, name];
+  }
+  [Symbol.iterator](): SetIterator<string> {
+    return this.values();
+  }
+  forEach(fn: (value: string, key: string, set: ReadonlySet<string>) => void): void {
+    for (const name of this.values()) fn(name, name, this);
+  }
+}

@@ -256,7 +256,9 @@ describe('controller/reconcile content and overrides', function () {
     expect(reconciler.groups()).to.equal(first);
     await store.putInventory({ host: 'h9', facts: { os: { platform: 'linux' } }, labels: {}, software: [] }, clock.now());
     await reconciler.reconcileNow('inventory:h9');
-    expect(reconciler.groups()).to.deep.equal(
+    // Patched by the planner for h9 alone (its sets are VersionedSets): compared as plain sets.
+    const plain = (groups: ReadonlyMap<string, ReadonlySet<string>> | undefined) => new Map([...(groups ?? [])].map(([name, hosts]) => [name, new Set(hosts)]));
+    expect(plain(reconciler.groups())).to.deep.equal(
       new Map([
         ['lab', new Set(['h1', 'h2'])],
         ['linux', new Set(['h9'])],

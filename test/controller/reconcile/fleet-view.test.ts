@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { refreshFleet, type FleetView } from '../../../controller/reconcile/fleet-view.js';
+import { VersionedMap } from '../../../core/planner/versioned-map.js';
 import { openStore } from '../../../controller/store/index.js';
 import type { Store } from '../../../controller/store/store.js';
 
@@ -58,32 +59,43 @@ describe('controller/reconcile fleet view: the fleet generation', () => {
     const first = (await refreshFleet(store, undefined, all)).view;
     await store.putInventory({ host: 'h2', facts: {}, labels: { site: 'b' }, software: [] }, t0);
     const second: FleetView = (await refreshFleet(store, first, all)).view;
-    expect(second.inventoryList.map((i) => i.host).sort()).to.deep.equal(['h1', 'h2']);
+    expect([...second.inventories.keys()].sort()).to.deep.equal(['h1', 'h2']);
+    expect(second.changed?.from).to.equal(first.inventories);
+    expect([...second.changed!.hosts]).to.deep.equal(['h2']);
     expect(second.generation).to.not.equal(first.generation);
 
     await store.ingestReports('h1', [{ id: 'r1', actionId: 'd/p@1.0.0/install', serial: 1, state: 'installed', at: t0.toISOString() }], t0);
     const third = (await refreshFleet(store, second, all)).view;
     expect(third.installed.map((r) => [r.host, r.deployment, r.package, r.version])).to.deep.equal([['h1', 'd', 'p', '1.0.0']]);
-    expect(third.inventoryList).to.equal(second.inventoryList);
+    expect(third.inventories).to.equal(second.inventories);
+    expect(third.changed).to.equal(undefined);
+
+    // Through an agent trigger: the named host's records spliced in; another host's leave them as they are.
+    await store.ingestReports('h2', [{ id: 'r2', actionId: 'd/p@1.0.0/install', serial: 1, state: 'installed', at: t0.toISOString() }], t0);
+    const fourth = (await refreshFleet(store, third, { kind: 'hosts', hosts: new Set(['h2']) })).view;
+    expect(fourth.installed.map((r) => r.host)).to.deep.equal(['h1', 'h2']);
+    expect(fourth.installedByHost.get('h2')?.map((r) => r.package)).to.deep.equal(['p']);
+    const fifth = (await refreshFleet(store, fourth, { kind: 'hosts', hosts: new Set(['h1']) })).view;
+    expect(fifth.installed).to.equal(fourth.installed);
   });
 
-  it("keeps the list in the map's order: new hosts appended to the previous list, a changed or gone one in place", async () => {
+  it('names the hosts whose inventory changed, the next maps made from the previous ones', async () => {
     const inv = (host: string, site: string) => ({ host, facts: {}, labels: { site }, software: [] });
-    const listed = (v: FleetView) => v.inventoryList.map((i) => `${i.host}:${i.labels['site']}`);
-    const inMapOrder = (v: FleetView) => [...v.inventories.values()].map((e) => `${e.inventory.host}:${e.inventory.labels['site']}`);
+    const sites = (v: FleetView) => Object.fromEntries([...v.inventories].map(([h, i]) => [h, i.labels['site']]));
     const first = (await refreshFleet(store, undefined, all)).view;
     for (const h of ['h3', 'h2']) await store.putInventory(inv(h, 'b'), t0);
     const joined = (await refreshFleet(store, first, { kind: 'hosts', hosts: new Set(['h3', 'h2']) })).view;
-    expect(listed(joined)).to.deep.equal(inMapOrder(joined));
-    expect(listed(joined).slice(0, 1)).to.deep.equal(listed(first));
-    expect(listed(joined)).to.have.members(['h1:a', 'h2:b', 'h3:b']);
-    // A change to a known host and a new one together: the list follows the map.
+    expect(sites(joined)).to.deep.equal({ h1: 'a', h2: 'b', h3: 'b' });
+    expect(joined.changed).to.deep.equal({ from: first.inventories, hosts: new Set(['h3', 'h2']) });
+    expect(joined.inventories).to.be.instanceOf(VersionedMap);
+    // A change to a known host, one sent again unchanged and a new one: the changed ones named.
     await store.putInventory(inv('h1', 'c'), t0);
     await store.putInventory(inv('h4', 'c'), t0);
-    const moved = (await refreshFleet(store, joined, { kind: 'hosts', hosts: new Set(['h1', 'h4']) })).view;
-    expect(listed(moved)).to.deep.equal(inMapOrder(moved));
-    expect(listed(moved)).to.have.members(['h1:c', 'h2:b', 'h3:b', 'h4:c']);
-    expect(joined.inventoryList).to.have.length(3);
+    const moved = await refreshFleet(store, joined, { kind: 'hosts', hosts: new Set(['h1', 'h3', 'h4']) });
+    expect(sites(moved.view)).to.deep.equal({ h1: 'c', h2: 'b', h3: 'b', h4: 'c' });
+    expect(moved.view.changed).to.deep.equal({ from: joined.inventories, hosts: new Set(['h1', 'h4']) });
+    expect(moved.changedInventories).to.equal(2);
+    expect(moved.view.inventories.get('h3')).to.equal(joined.inventories.get('h3'));
   });
 
   it('reads the whole fleet again after a pass that read only some hosts', async () => {

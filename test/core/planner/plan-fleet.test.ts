@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { canonicalJson, hashPlan, planFleet, replan, rolloutOrder, type FleetPlan, type PlanningContext } from '../../../core/planner/index.js';
+import { canonicalJson, hashPlan, planFleet, replan, rolloutOrder, type FleetPlan, type Inventories, type PlanningContext } from '../../../core/planner/index.js';
+import { VersionedMap } from '../../../core/planner/versioned-map.js';
 import type { Inventory } from '../../../core/plan/types.js';
 import { condition, deployment, GiB, group, hostRes, inventory, pkg, relay, schedule, snapshot, shuffled } from './fixtures.js';
 
@@ -254,5 +255,102 @@ describe('core/planner replan: chained passes of a fleet onboarding', () => {
     expect(replanned).to.deep.equal(['n0005']);
     expect(dump(r2b)).to.equal(dump(planFleet(snap, n2b.inventories, ctx)));
     expect(dump(r2)).to.equal(dump(planFleet(snap, n2.inventories, ctx)));
+  });
+});
+
+/** Host → inventory over `map`, counting the inventories read (looked up or iterated) into `reads`. */
+class Counted implements ReadonlyMap<string, Inventory> {
+  constructor(
+    readonly map: VersionedMap<Inventory>,
+    private readonly reads: { n: number },
+  ) {}
+  get size(): number {
+    return this.map.size;
+  }
+  get(host: string): Inventory | undefined {
+    this.reads.n++;
+    return this.map.get(host);
+  }
+  has(host: string): boolean {
+    this.reads.n++;
+    return this.map.has(host);
+  }
+  *entries(): MapIterator<[string, Inventory]> {
+    for (const e of this.map.entries()) {
+      this.reads.n++;
+      yield e;
+    }
+  }
+  *keys(): MapIterator<string> {
+    for (const [h] of this.entries()) yield h;
+  }
+  *values(): MapIterator<Inventory> {
+    for (const [, v] of this.entries()) yield v;
+  }
+  [Symbol.iterator](): MapIterator<[string, Inventory]> {
+    return this.entries();
+  }
+  forEach(fn: (value: Inventory, key: string, map: ReadonlyMap<string, Inventory>) => void): void {
+    for (const [h, v] of this.entries()) fn(v, h, this);
+  }
+}
+
+// Issue 17: inventory churn — hosts re-reporting changed facts, given as the controller gives them
+// (a VersionedMap and the hosts that changed) — costs work in proportion to those hosts.
+describe('core/planner replan: inventory churn given as a map and the hosts that changed', () => {
+  const { resources, ctx } = world();
+  const snap = snapshot(resources);
+  const fleet = (n: number) =>
+    Array.from({ length: n }, (_, i) => inventory(`n${String(i).padStart(5, '0')}`, { labels: i % 3 === 0 ? { dept: 'sales' } : {}, facts: { timezone: 'Asia/Tokyo' } }));
+  /** Pass `pass` of churn: 20 hosts spread over the fleet re-report, their facts (or labels) changed. */
+  const churn = (map: VersionedMap<Inventory>, pass: number, labels: boolean) => {
+    const hosts = [...map.keys()].filter((_, i) => i % Math.floor(map.size / 20) === pass);
+    const changes = new Map<string, Inventory>();
+    for (const h of hosts) {
+      const inv = map.get(h)!;
+      changes.set(h, { ...inv, facts: { ...inv.facts, cpus: 8 + pass }, ...(labels ? { labels: { dept: pass % 2 ? 'sales' : 'ops' } } : {}) });
+    }
+    return { next: map.with(changes), changed: new Set(hosts) };
+  };
+  /** Inventories the replan of each of 3 churn passes read, in a fleet of `n`; each result checked against planFleet when `check`. */
+  const churnPasses = (n: number, opts: { labels?: boolean; named?: boolean; check?: boolean } = {}) => {
+    const reads = { n: 0 };
+    let map = VersionedMap.of(fleet(n).map((inv) => [inv.host, inv] as const));
+    const first: Inventories = new Counted(map, reads);
+    let previous = { snapshot: snap, inventories: first, ctx, result: planFleet(snap, first, ctx) };
+    const perPass: number[] = [];
+    for (let pass = 1; pass <= 3; pass++) {
+      const { next, changed } = churn(map, pass, opts.labels ?? false);
+      const inventories = new Counted(next, reads);
+      reads.n = 0;
+      const { result, replanned } = replan(previous, { snapshot: snap, inventories, ctx, ...((opts.named ?? true) ? { changed } : {}) });
+      perPass.push(reads.n);
+      for (const h of changed) expect(replanned).to.include(h);
+      if (opts.check) {
+        const full = planFleet(snap, [...next.values()], ctx);
+        expect(dump(result), `pass ${pass}`).to.equal(dump(full));
+        const members = (fp: FleetPlan) => [...fp.groups].map(([name, hosts]) => [name, [...hosts].sort()]);
+        expect(members(result)).to.deep.equal(members(full));
+      }
+      previous = { snapshot: snap, inventories, ctx, result };
+      map = next;
+    }
+    return perPass;
+  };
+
+  it('facts of 20 hosts change, pass after pass: each result equals planFleet', () => {
+    churnPasses(600, { check: true });
+  });
+  it('labels of 20 hosts change (moving them between groups): each result equals planFleet', () => {
+    churnPasses(600, { labels: true, check: true });
+  });
+  it('reads as many inventories in a fleet of 10,000 as in one of 1,000: those of the hosts that changed', () => {
+    const small = churnPasses(1000);
+    const large = churnPasses(10_000);
+    expect(large).to.deep.equal(small);
+    for (const n of small) expect(n).to.be.within(20, 20 * 10);
+  });
+  it('without the hosts that changed, compares every inventory (by identity first)', () => {
+    for (const n of churnPasses(1000, { named: false })) expect(n).to.be.at.least(1000);
   });
 });
