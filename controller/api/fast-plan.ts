@@ -160,14 +160,15 @@ export class PlanPoller {
     const caller = this.credentials.get(hash);
     if (caller !== undefined) {
       if (caller !== host) return fallback();
-      const entry = this.syncedAt !== undefined ? this.plans.get(host) : undefined;
+      // `caller`, not `host`: the map's own string (its hash computed once, nothing new kept by `note`).
+      const entry = this.syncedAt !== undefined ? this.plans.get(caller) : undefined;
       if (entry !== undefined && now - entry.at < this.planEntryTtlMs) {
         if (noneMatch(req.headers['if-none-match'], entry.etag)) {
-          this.seen.note(host, now);
+          this.seen.note(caller, now);
           return this.reply304(res, method, entry, start);
         }
         if (entry.body !== undefined) {
-          this.seen.note(host, now);
+          this.seen.note(caller, now);
           return this.reply200(res, method, entry, entry.body, start);
         }
       }
@@ -177,8 +178,10 @@ export class PlanPoller {
   }
 
   /** Every miss: a credential, the first sync, a plan row, or a 200 whose document is not in memory. */
-  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, method: string, host: string, hash: string, now: number, start: number): Promise<void> {
-    if ((await this.hostOf(hash)) !== host) return fallback();
+  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, method: string, path: string, hash: string, now: number, start: number): Promise<void> {
+    // From here on the credential's own string (the one the maps keep), not the path's copy.
+    const host = await this.hostOf(hash);
+    if (host !== path) return fallback();
     this.seen.note(host, now);
     const caching = this.freshnessMs > 0 && !this.closed;
     if (caching && this.syncedAt === undefined) await this.sync();
