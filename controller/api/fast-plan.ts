@@ -6,7 +6,8 @@
  * host, no plan, a query string) goes to `fallback`, the express app, whose full route gives the
  * proper answer or error.
  *
- * What is kept in memory, and how it is kept true:
+ * What is kept in memory, and how it is kept true (one record per host, reached from the
+ * credential's sha256, so a poll answered from memory makes one map lookup):
  * - Credentials: sha256 → host, for as long as the host holds it. A reset through this process
  *   forgets the host at once; a reset through another replica moves the store's
  *   `credentialsVersion()`, and the next sync forgets the hosts reset since (`resetSince`).
@@ -65,11 +66,21 @@ interface PlanEntry {
   readonly body: Buffer | undefined;
 }
 
+/** What is kept of one host: a record with a credential or a plan is in `hosts`, one with a credential also in `credentials`. */
+interface Known {
+  readonly host: string;
+  /** The sha256 of the credential the host holds, while remembered. */
+  hash: string | undefined;
+  plan: PlanEntry | undefined;
+}
+
 export class PlanPoller {
-  /** Credential sha256 → host, and back (a reset forgets one host without a scan). */
-  private readonly credentials = new Map<string, string>();
-  private readonly credentialOf = new Map<string, string>();
-  private readonly plans = new Map<string, PlanEntry>();
+  /** Credential sha256 → its host's record. */
+  private readonly credentials = new Map<string, Known>();
+  /** Host → its record (a reset or a new plan finds the host's entries without a scan). */
+  private readonly hosts = new Map<string, Known>();
+  /** Records holding a plan. */
+  private planCount = 0;
   private readonly freshnessMs: number;
   private readonly maxEntries: number;
   private readonly maxBodyBytes: number;
@@ -101,10 +112,11 @@ export class PlanPoller {
   /** Forgets a host's cached credential and plan (after a reset through this process). */
   forgetHost(host: string): void {
     this.dropPlan(host);
-    const hash = this.credentialOf.get(host);
-    if (hash !== undefined) {
-      this.credentials.delete(hash);
-      this.credentialOf.delete(host);
+    const known = this.hosts.get(host);
+    if (known?.hash !== undefined) {
+      this.credentials.delete(known.hash);
+      known.hash = undefined;
+      this.prune(known);
     }
     this.epoch++;
   }
@@ -117,13 +129,13 @@ export class PlanPoller {
 
   /** The host holding this credential sha256 when it is known in memory (the agent routes share it). */
   knownHost(hash: string): string | undefined {
-    return this.credentials.get(hash);
+    return this.credentials.get(hash)?.host;
   }
 
   /** The host holding this credential sha256: from memory, else from the store (then remembered). */
   async hostOf(hash: string): Promise<string | undefined> {
     const cached = this.credentials.get(hash);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached.host;
     const epoch = this.epoch;
     const found = await this.store.findHostByCredentialHash(hash);
     if (!found || found.credentialHash.length !== hash.length) return undefined;
@@ -134,14 +146,34 @@ export class PlanPoller {
 
   /** Remembers a credential just issued (enrollment), so the host's first calls need no lookup. */
   remember(hash: string, host: string): void {
-    if (this.credentials.size >= this.maxEntries) {
-      this.credentials.clear();
-      this.credentialOf.clear();
+    if (this.credentials.size >= this.maxEntries) this.forgetCredentials();
+    const known = this.record(host);
+    if (known.hash !== undefined) this.credentials.delete(known.hash);
+    known.hash = hash;
+    this.credentials.set(hash, known);
+  }
+
+  private forgetCredentials(): void {
+    for (const known of this.credentials.values()) {
+      known.hash = undefined;
+      this.prune(known);
     }
-    const old = this.credentialOf.get(host);
-    if (old !== undefined) this.credentials.delete(old);
-    this.credentials.set(hash, host);
-    this.credentialOf.set(host, hash);
+    this.credentials.clear();
+  }
+
+  /** The host's record, made if it has none. */
+  private record(host: string): Known {
+    let known = this.hosts.get(host);
+    if (known === undefined) {
+      known = { host, hash: undefined, plan: undefined };
+      this.hosts.set(host, known);
+    }
+    return known;
+  }
+
+  /** Removes a record that holds nothing any more. */
+  private prune(known: Known): void {
+    if (known.hash === undefined && known.plan === undefined) this.hosts.delete(known.host);
   }
 
   /** Answers a host's own plan poll, or hands the request to `fallback` untouched. */
@@ -159,15 +191,16 @@ export class PlanPoller {
     const now = this.clock.now();
     const caller = this.credentials.get(hash);
     if (caller !== undefined) {
-      if (caller !== host) return fallback();
-      const entry = this.syncedAt !== undefined ? this.plans.get(host) : undefined;
+      if (caller.host !== host) return fallback();
+      const entry = this.syncedAt !== undefined ? caller.plan : undefined;
       if (entry !== undefined && now - entry.at < this.planEntryTtlMs) {
+        // The record's host string, not the path's copy: `note` keeps nothing new.
         if (noneMatch(req.headers['if-none-match'], entry.etag)) {
-          this.seen.note(host, now);
+          this.seen.note(caller.host, now);
           return this.reply304(res, method, entry, start);
         }
         if (entry.body !== undefined) {
-          this.seen.note(host, now);
+          this.seen.note(caller.host, now);
           return this.reply200(res, method, entry, entry.body, start);
         }
       }
@@ -177,12 +210,14 @@ export class PlanPoller {
   }
 
   /** Every miss: a credential, the first sync, a plan row, or a 200 whose document is not in memory. */
-  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, method: string, host: string, hash: string, now: number, start: number): Promise<void> {
-    if ((await this.hostOf(hash)) !== host) return fallback();
+  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, method: string, path: string, hash: string, now: number, start: number): Promise<void> {
+    // From here on the credential's own string (the one the maps keep), not the path's copy.
+    const host = await this.hostOf(hash);
+    if (host !== path) return fallback();
     this.seen.note(host, now);
     const caching = this.freshnessMs > 0 && !this.closed;
     if (caching && this.syncedAt === undefined) await this.sync();
-    const known = caching ? this.plans.get(host) : undefined;
+    const known = caching ? this.hosts.get(host)?.plan : undefined;
     if (known !== undefined && now - known.at < this.planEntryTtlMs) {
       if (noneMatch(req.headers['if-none-match'], known.etag)) return this.reply304(res, method, known, start);
       if (known.body !== undefined) return this.reply200(res, method, known, known.body, start);
@@ -200,25 +235,29 @@ export class PlanPoller {
 
   /** Keeps a host's entry, its document too while the documents kept stay within `maxBodyBytes`. */
   private keep(host: string, entry: PlanEntry): void {
-    if (this.plans.size >= this.maxEntries) this.dropAllPlans();
+    if (this.planCount >= this.maxEntries) this.dropAllPlans();
     this.dropPlan(host);
-    if (entry.body !== undefined && this.bodyBytes + entry.body.length > this.maxBodyBytes) {
-      this.plans.set(host, { ...entry, body: undefined });
-      return;
-    }
-    this.bodyBytes += entry.body?.length ?? 0;
-    this.plans.set(host, entry);
+    const kept = entry.body !== undefined && this.bodyBytes + entry.body.length > this.maxBodyBytes ? { ...entry, body: undefined } : entry;
+    this.bodyBytes += kept.body?.length ?? 0;
+    this.planCount++;
+    this.record(host).plan = kept;
   }
 
   private dropPlan(host: string): void {
-    const old = this.plans.get(host);
-    if (old === undefined) return;
-    this.bodyBytes -= old.body?.length ?? 0;
-    this.plans.delete(host);
+    const known = this.hosts.get(host);
+    if (known?.plan === undefined) return;
+    this.bodyBytes -= known.plan.body?.length ?? 0;
+    this.planCount--;
+    known.plan = undefined;
+    this.prune(known);
   }
 
   private dropAllPlans(): void {
-    this.plans.clear();
+    for (const known of this.hosts.values()) {
+      known.plan = undefined;
+      this.prune(known);
+    }
+    this.planCount = 0;
     this.bodyBytes = 0;
   }
 
@@ -247,10 +286,7 @@ export class PlanPoller {
         const since = new Date((this.syncedAt ?? readAt) - SKEW_MS);
         if (this.syncedAt !== undefined && credentials !== this.credentialsVersion) {
           const reset = await this.store.resetSince(since);
-          if (reset.length === 0) {
-            this.credentials.clear();
-            this.credentialOf.clear();
-          }
+          if (reset.length === 0) this.forgetCredentials();
           for (const host of reset) this.forgetHost(host);
         }
         if (this.syncedAt !== undefined && plans !== this.plansVersion) {
@@ -258,7 +294,7 @@ export class PlanPoller {
           // Nothing newer than the look-back: which document changed is not known.
           if (changed.length === 0) this.dropAllPlans();
           for (const { host, serial, generatedAt } of changed) {
-            const entry = this.plans.get(host);
+            const entry = this.hosts.get(host)?.plan;
             // A serial raised, or the document re-signed with the same serial.
             if (entry !== undefined && (entry.serial !== serial || entry.generatedAt !== generatedAt.getTime())) this.dropPlan(host);
           }

@@ -7,8 +7,14 @@
 import type { ApiStore } from './store-port.js';
 
 export class SeenRecorder {
-  /** Host → latest time heard from (ms) not yet written. */
+  /**
+   * Host → latest second heard from, not yet written, counted from `base`: a small integer, which V8
+   * stores in the map as it is (a time in ms would be a new heap number per poll, referenced from the
+   * long-lived map: work for every young-generation GC).
+   */
   private dirty = new Map<string, number>();
+  /** The first second noted (Unix time); `dirty` holds seconds relative to it. */
+  private base: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -17,10 +23,15 @@ export class SeenRecorder {
     private readonly flushEveryMs = 15_000,
   ) {}
 
-  /** Notes that `host` was heard from at `nowMs` (kept to the second); written with the next batch. */
+  /**
+   * Notes that `host` was heard from at `nowMs` (kept to the second); written with the next batch.
+   * Pass a long-lived `host` string where there is one (the poll cache's): a new key is kept until the flush.
+   */
   note(host: string, nowMs: number): void {
     // Whole seconds: hosts heard from in the same second are written by one statement.
-    this.dirty.set(host, nowMs - (nowMs % 1000));
+    const second = Math.floor(nowMs / 1000);
+    this.base ??= second;
+    this.dirty.set(host, second - this.base);
     if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -43,7 +54,8 @@ export class SeenRecorder {
           const batch = this.dirty;
           this.dirty = new Map();
           try {
-            await this.store.markSeenMany([...batch].map(([host, at]) => ({ host, at: new Date(at) })));
+            const base = this.base ?? 0;
+            await this.store.markSeenMany([...batch].map(([host, second]) => ({ host, at: new Date((base + second) * 1000) })));
           } catch (e) {
             for (const [host, at] of batch) if ((this.dirty.get(host) ?? -1) < at) this.dirty.set(host, at);
             throw e;

@@ -137,8 +137,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
   const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
-  /** Fast-path poll durations not yet in `httpDuration`, by `method status`. */
-  const polls = new Map<string, PollTally>();
+  /** Fast-path poll durations not yet in `httpDuration`, by method and status (no key string built per poll). */
+  const polls = new Map<string, Record<PlanOutcome, PollTally>>();
   const httpDuration = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'HTTP request duration by method, route and status.',
@@ -146,7 +146,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets,
     registers: [registry],
     collect() {
-      for (const tally of polls.values()) addTally(this, tally, buckets);
+      for (const byOutcome of polls.values()) for (const tally of Object.values(byOutcome)) addTally(this, tally, buckets);
       polls.clear();
     },
   });
@@ -168,12 +168,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       served++;
       if (outcome === '304') notModified++;
       unscraped[outcome]++;
-      const key = `${method} ${outcome}`;
-      let tally = polls.get(key);
-      if (tally === undefined) {
-        tally = { labels: { method, route: '/v1/hosts/:host/plan', status: outcome }, counts: new Array<number>(buckets.length).fill(0), sum: 0, count: 0 };
-        polls.set(key, tally);
+      let byOutcome = polls.get(method);
+      if (byOutcome === undefined) {
+        const tally = (status: PlanOutcome): PollTally => ({
+          labels: { method, route: '/v1/hosts/:host/plan', status },
+          counts: new Array<number>(buckets.length).fill(0),
+          sum: 0,
+          count: 0,
+        });
+        byOutcome = { '200': tally('200'), '304': tally('304') };
+        polls.set(method, byOutcome);
       }
+      const tally = byOutcome[outcome];
       let i = 0;
       while (i < buckets.length && seconds > buckets[i]!) i++;
       if (i < buckets.length) tally.counts[i]!++;

@@ -5,7 +5,12 @@
  */
 import { expect } from 'chai';
 import { manualClock } from '../../../lib/clock.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sha256Hex } from '../../../controller/api/auth.js';
+import { PlanPoller } from '../../../controller/api/fast-plan.js';
 import { SeenRecorder } from '../../../controller/api/seen.js';
+import type { ApiStore } from '../../../controller/api/store-port.js';
+import { createMetrics } from '../../../controller/metrics/metrics.js';
 import { openStore } from '../../../controller/store/index.js';
 import type { Store } from '../../../controller/store/store.js';
 import { eventually } from '../../support/eventually.js';
@@ -170,6 +175,73 @@ describe('SeenRecorder (last seen in batches)', () => {
       });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('plan poll cache (its bounds)', () => {
+  it('past its bounds (credentials and plans kept, bytes of documents) the cache reads the store again, and answers each host its own plan', async () => {
+    const hosts = ['b1', 'b2', 'b3'];
+    const docOf = (host: string) => JSON.stringify({ host, actions: [] });
+    const reads: string[] = [];
+    const store = {
+      async findHostByCredentialHash(hash: string) {
+        const host = hosts.find((x) => sha256Hex(`credential-${x}`) === hash);
+        reads.push(`credential ${host}`);
+        return host === undefined ? undefined : { host, credentialHash: hash };
+      },
+      async getSignedPlan(host: string) {
+        reads.push(`plan ${host}`);
+        return { host, sha256: sha256Hex(docOf(host)), signed: docOf(host), serial: 1, generatedAt: new Date('2026-12-01T08:00:00Z') };
+      },
+      plansVersion: async () => '1',
+      credentialsVersion: async () => '1',
+      markSeenMany: async () => undefined,
+    } as unknown as ApiStore;
+    // Room for two hosts, and for one document: the second host's document is read again for each 200.
+    const poller = new PlanPoller(store, createMetrics({ processMetrics: false }), new SeenRecorder(store, 3_600_000), manualClock('2026-12-01T09:00:00Z'), {
+      maxEntries: 2,
+      maxBodyBytes: Buffer.byteLength(docOf('b1')),
+    });
+    const poll = (host: string, etag?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = { method: 'GET', url: `/v1/hosts/${host}/plan`, headers: { authorization: `Bearer credential-${host}`, ...(etag !== undefined && { 'if-none-match': etag }) } };
+        let status = 0;
+        const res = {
+          writeHead: (s: number) => (status = s),
+          end: (body?: Buffer) => resolve({ status, body: body?.toString() ?? '' }),
+        };
+        poller.handle(req as IncomingMessage, res as unknown as ServerResponse, () => reject(new Error(`${host}: fallback`)));
+      });
+    const etag = (host: string) => `"${sha256Hex(docOf(host))}"`;
+    try {
+      const answers: (boolean | number)[] = [];
+      const readsOf = async (host: string, tag?: string) => {
+        reads.length = 0;
+        const answer = await poll(host, tag);
+        answers.push(answer.status === 200 ? answer.body === docOf(host) : answer.status);
+        return [...reads];
+      };
+      expect({
+        first: [await readsOf('b1'), await readsOf('b2')],
+        // b2's document is not kept (b1's fills the bytes): its ETag is.
+        again: [await readsOf('b1'), await readsOf('b2', etag('b2')), await readsOf('b2')],
+        // A third host fills both maps: they start over with it.
+        third: await readsOf('b3', etag('b3')),
+        after: [await readsOf('b3', etag('b3')), await readsOf('b1', etag('b1'))],
+        answers,
+      }).to.deep.equal({
+        first: [
+          ['credential b1', 'plan b1'],
+          ['credential b2', 'plan b2'],
+        ],
+        again: [[], [], ['plan b2']],
+        third: ['credential b3', 'plan b3'],
+        after: [[], ['credential b1', 'plan b1']],
+        answers: [true, true, true, 304, true, 304, 304, 304],
+      });
+    } finally {
+      poller.close();
     }
   });
 });
