@@ -15,6 +15,8 @@ export const resignBeforeMs = 1 * dayMs;
 export interface UnsignedPlanDocument {
   /** RFC 8785 (JCS) text of the document without `signature`: exactly what the signature covers. */
   readonly text: string;
+  /** `text` in the pieces it is made of (their concatenation is `text`), for a signer that takes parts. */
+  readonly parts: readonly string[];
   /** The document with `signature` (base64) added, still in JCS key order: what agents are served. */
   withSignature(signature: string): string;
 }
@@ -37,6 +39,7 @@ export function planDocument(record: UnsignedPlanRecord, signedAt: Date): Unsign
   const sources = `,"sources":${canonicalPlanDocumentJson(record.body.sources)}}`;
   return {
     text: head + sources,
+    parts: [head, sources],
     withSignature: (signature) => `${head},"signature":${JSON.stringify(signature)}${sources}`,
   };
 }

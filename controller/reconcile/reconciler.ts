@@ -383,7 +383,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     const sign = async (record: UnsignedPlanRecord) => {
       if (this.signer === undefined) return JSON.stringify(signPlan(record, now, this.key));
       const doc = planDocument(record, now);
-      return doc.withSignature(await this.signer.sign(doc.text));
+      return doc.withSignature(await this.signer.sign(doc.parts));
     };
     const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign, documentHoldsBody: true });
     for (const r of raised) this.upkeep.signed(r.host, now.getTime());

@@ -38,9 +38,10 @@ function toRecord(row: Selectable<PlanTable>): PlanRecord {
  * Saves plans a batch at a time, one transaction per batch (so a reader — a poll — waits for one
  * batch at most, never for a whole fleet). Per batch: the stored hashes and serials are read, the
  * raised plans signed (`sign` may hand the work to other threads: the batch's signatures are
- * awaited together, outside the transaction, while the previous batch is written), then written
- * only if no other writer moved their serials meanwhile; if one did, the batch rolls back and
- * savePlans throws (the caller plans again from what is stored).
+ * awaited together, outside the transaction), then written only if no other writer moved their
+ * serials meanwhile; if one did, the batch rolls back and savePlans throws (the caller plans again
+ * from what is stored). A batch is read and handed to `sign` before the previous one is written,
+ * so signing on other threads overlaps that write.
  */
 export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntry[], now: Date, options: SavePlansOptions = {}): Promise<readonly RaisedSerial[]> {
   const seen = new Set<string>();
@@ -50,10 +51,20 @@ export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntr
   }
   const generatedAt = iso(now);
   const raised: RaisedSerial[] = [];
+  const slices = chunks(entries, options.batchSize ?? BATCH);
+  const prepare = (i: number) => {
+    if (i >= slices.length) return undefined;
+    const p = prepareBatch(db, slices[i]!, generatedAt, options);
+    // Awaited once the batch before it is written; until then a failure must not count as unhandled.
+    p.catch(() => undefined);
+    return p;
+  };
   let writing: Promise<void> = Promise.resolve();
   try {
-    for (const slice of chunks(entries, options.batchSize ?? BATCH)) {
-      const batch = await prepareBatch(db, slice, generatedAt, options);
+    let next = prepare(0);
+    for (let i = 0; next !== undefined; i++) {
+      const batch = await next;
+      next = prepare(i + 1);
       await writing;
       if (batch.rows.length === 0) continue;
       for (const r of batch.rows) raised.push({ host: r.host, serial: r.serial });

@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,5 +65,38 @@ describe('controller/store savePlans in batches (SQLite)', () => {
     const stored = await store.getPlan('h1');
     expect(stored).to.include({ serial: 2, hash: 'other', revision: 'r3' });
     expect(stored?.signed).to.equal(undefined);
+  });
+
+  it('hands a batch to the signer before writing the one before it, so signing overlaps the write', async () => {
+    const entries = ['h0', 'h1', 'h2', 'h3'].map((host) => ({ host, hash: `a-${host}`, body: body(host, '1'), revision: 'r1' }));
+    // A second connection sees only what is committed.
+    const reader = new BetterSqlite3(join(dir, 'ferry.db'), { readonly: true });
+    const storedWhenSigned: Record<string, number> = {};
+    const sign = async (p: { host: string; serial: number; body: HostPlan }) => {
+      storedWhenSigned[p.host] = (reader.prepare('select count(*) as n from plans').get() as { n: number }).n;
+      await new Promise((r) => setImmediate(r));
+      return JSON.stringify({ ...p.body, serial: p.serial, signature: 'sig' });
+    };
+    try {
+      await store.savePlans(entries, t0, { sign, documentHoldsBody: true, batchSize: 2 });
+    } finally {
+      reader.close();
+    }
+    // The second batch was signed before the first was committed.
+    expect(storedWhenSigned).to.deep.equal({ h0: 0, h1: 0, h2: 0, h3: 0 });
+  });
+
+  it('rejects with the failure of a later batch, once the batch being written is stored', async () => {
+    const entries = ['h0', 'h1', 'h2', 'h3'].map((host) => ({ host, hash: `a-${host}`, body: body(host, '1'), revision: 'r1' }));
+    const sign = async (p: { host: string; serial: number; body: HostPlan }) => {
+      await new Promise((r) => setImmediate(r));
+      if (p.host === 'h3') throw new Error('no key for h3');
+      return JSON.stringify({ ...p.body, serial: p.serial, signature: 'sig' });
+    };
+    let error: unknown;
+    await store.savePlans(entries, t0, { sign, documentHoldsBody: true, batchSize: 2 }).catch((e: unknown) => (error = e));
+    expect(String(error)).to.match(/no key for h3/);
+    expect((await store.getPlan('h1'))?.serial).to.equal(1);
+    expect(await store.getPlan('h2')).to.equal(undefined);
   });
 });
