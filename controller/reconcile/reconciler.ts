@@ -370,9 +370,12 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       const body = plans.get(host);
       if (body === undefined) continue;
       const hash = hashes.get(host)!;
-      if (before !== undefined && before.plans.get(host) === body) continue;
-      if (before !== undefined && before.hashes.get(host) === hash) continue;
-      entries.push({ host, hash, body, revision });
+      const previous = before?.plans.get(host);
+      if (previous === body) continue;
+      const previousHash = previous && before!.hashes.get(host);
+      if (previousHash === hash) continue;
+      // The plan saved last for this host: the store need not read back its action rows.
+      entries.push({ host, hash, body, revision, ...(previous && previousHash !== undefined && { previous: { hash: previousHash, body: previous } }) });
     }
     return entries;
   }

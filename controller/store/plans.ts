@@ -94,10 +94,14 @@ async function prepareBatch(db: Kysely<Database>, slice: readonly PlanEntry[], g
     .execute();
   const byHost = new Map(stored.map((s) => [s.host, s]));
   const plans: UnsignedPlanRecord[] = [];
+  const changed: RaisedPlan[] = [];
   for (const e of slice) {
     const old = byHost.get(e.host);
     if (old?.hash === e.hash) continue;
     plans.push({ host: e.host, serial: (old?.serial ?? 0) + 1, hash: e.hash, revision: e.revision, body: e.body, generatedAt });
+    // The stored plan is the one the caller knows, or there is none: its action rows need no read.
+    const known = old === undefined ? null : e.previous !== undefined && e.previous.hash === old.hash ? e.previous.body : undefined;
+    changed.push({ host: e.host, serial: (old?.serial ?? 0) + 1, body: e.body, ...(known !== undefined && { before: known }) });
   }
   const sign = options.sign;
   const signed = sign ? await Promise.all(plans.map((p) => sign(p))) : [];
@@ -111,7 +115,7 @@ async function prepareBatch(db: Kysely<Database>, slice: readonly PlanEntry[], g
     generated_at: generatedAt,
     signed: sign ? signed[i]! : null,
   }));
-  return { rows, changed: plans.map((p) => ({ host: p.host, serial: p.serial, body: p.body })) };
+  return { rows, changed };
 }
 
 /** One batch in one transaction; throws (rolling it back) when a serial moved since it was read. */

@@ -99,4 +99,24 @@ describe('controller/store savePlans in batches (SQLite)', () => {
     expect((await store.getPlan('h1'))?.serial).to.equal(1);
     expect(await store.getPlan('h2')).to.equal(undefined);
   });
+
+  it("takes the action rows of the stored plan from the caller's previous body when the stored hash is that body's, else reads them", async () => {
+    const ids = async (host: string) => (await store.actionStatuses({ host })).map((a) => a.actionId);
+    await store.savePlans(
+      ['h1', 'h2'].map((host) => ({ host, hash: `${host}-1`, body: body(host, '1'), revision: 'r1' })),
+      t0,
+    );
+    // The previous body matches what is stored: the old rows are known without a read.
+    await store.savePlans(
+      ['h1', 'h2'].map((host) => ({ host, hash: `${host}-2`, body: body(host, '2'), revision: 'r2', previous: { hash: `${host}-1`, body: body(host, '1') } })),
+      t0,
+    );
+    expect([await ids('h1'), await ids('h2')]).to.deep.equal([['d/p@2/install'], ['d/p@2/install']]);
+    // A previous body that is not the stored one (another writer saved since): the rows are read.
+    await store.savePlans([{ host: 'h1', hash: 'h1-3', body: body('h1', '3'), revision: 'r3', previous: { hash: 'h1-1', body: body('h1', '1') } }], t0);
+    expect(await ids('h1')).to.deep.equal(['d/p@3/install']);
+    // The body given with the stored hash is trusted as it is: its rows are not read back.
+    await store.savePlans([{ host: 'h2', hash: 'h2-4', body: body('h2', '4'), revision: 'r4', previous: { hash: 'h2-2', body: body('h2', '9') } }], t0);
+    expect(await ids('h2')).to.deep.equal(['d/p@2/install', 'd/p@4/install']);
+  });
 });
