@@ -389,8 +389,9 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       return doc.withSignature(await this.signer.sign(doc.parts));
     };
     const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign, documentHoldsBody: true });
-    for (const r of raised) this.upkeep.signed(r.host, now.getTime());
-    if (raised.length > 0) this.options.onPlansRaised?.(raised.map((r) => r.host));
+    const hosts = raised.map((r) => r.host);
+    for (const host of hosts) this.upkeep.signed(host, now.getTime());
+    if (hosts.length > 0) this.options.onPlansRaised?.(hosts);
     if (memo.applied !== desired) {
       await store.recordDeploymentPolicies(
         [...desired.deployments].map(([deployment, d]) => ({ deployment, onLeave: d.spec.onLeave })),
@@ -401,8 +402,8 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     }
     await this.content.record(desired);
     await this.recordSelfSuspensions(planned.pass.result, planned.overrides, desired, now);
-    if (raised.length > 0) logger.info({ hosts: raised.map((r) => `${r.host}#${r.serial}`).slice(0, 50), count: raised.length }, 'reconcile: plans changed');
-    return raised.map((r) => r.host);
+    if (raised.length > 0) logger.info({ hosts: raised.slice(0, 50).map((r) => `${r.host}#${r.serial}`), count: raised.length }, 'reconcile: plans changed');
+    return hosts;
   }
 
   /** The hosts with an action of a rollout deployment: only the replanned ones can have changed. */
