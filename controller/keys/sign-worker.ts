@@ -5,10 +5,14 @@
 import { createPrivateKey, sign } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** Texts to sign, as UTF-8. */
+/**
+ * Texts to sign, as UTF-8 bytes one after the other in `bytes` (transferred, not copied): text i
+ * ends at `ends[i]` and starts where text i - 1 ends.
+ */
 export interface SignRequest {
   readonly id: number;
-  readonly texts: readonly string[];
+  readonly bytes: ArrayBuffer;
+  readonly ends: Uint32Array;
 }
 
 /** Base64 signatures, one per text in order, or why none could be made. */
@@ -16,12 +20,19 @@ export type SignReply = { readonly id: number; readonly signatures: readonly str
 
 const key = createPrivateKey((workerData as { privateKeyPem: string }).privateKeyPem);
 
-parentPort!.on('message', (request: SignRequest) => {
+parentPort!.on('message', ({ id, bytes, ends }: SignRequest) => {
   let reply: SignReply;
   try {
-    reply = { id: request.id, signatures: request.texts.map((t) => sign(null, Buffer.from(t, 'utf8'), key).toString('base64')) };
+    const all = Buffer.from(bytes);
+    const signatures: string[] = [];
+    let start = 0;
+    for (const end of ends) {
+      signatures.push(sign(null, all.subarray(start, end), key).toString('base64'));
+      start = end;
+    }
+    reply = { id, signatures };
   } catch (err) {
-    reply = { id: request.id, error: err instanceof Error ? err.message : String(err) };
+    reply = { id, error: err instanceof Error ? err.message : String(err) };
   }
   parentPort!.postMessage(reply);
 });

@@ -1,9 +1,11 @@
 /**
- * Signs texts on worker threads (sign-worker.ts), one per core: ed25519 costs about 70 µs a
+ * Signs texts on worker threads (sign-worker.ts), one per core: ed25519 costs about 40–70 µs a
  * signature, so a first reconcile of 100,000 plans would hold one thread for seconds. The texts
- * asked for within one turn of the event loop travel together, split over the workers. Workers
- * start on first use and do not keep the process alive while idle; a worker that dies fails what
- * it had under way, and the next call starts a new one.
+ * asked for within one turn of the event loop travel together, split over the workers: each
+ * worker's share is written as UTF-8 into one buffer that is transferred, not cloned (a text is
+ * given in parts, written one after the other, so it is never joined into one string here).
+ * Workers start on first use and do not keep the process alive while idle; a worker that dies
+ * fails what it had under way, and the next call starts a new one.
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -24,7 +26,7 @@ export class SigningPool {
   private readonly key;
   private nextId = 1;
   private closed = false;
-  private queue: { readonly text: string; readonly resolve: (s: string) => void; readonly reject: (e: Error) => void }[] = [];
+  private queue: { readonly parts: readonly string[]; readonly resolve: (s: string) => void; readonly reject: (e: Error) => void }[] = [];
 
   /** `size` workers (default: one per core) signing with the PKCS8 PEM ed25519 key. */
   constructor(
@@ -35,18 +37,19 @@ export class SigningPool {
     this.slots = Array.from({ length: Math.max(1, size) }, () => ({ worker: undefined, pending: new Map() }));
   }
 
-  /** The base64 ed25519 signature of `text` (as UTF-8). */
-  sign(text: string): Promise<string> {
+  /** The base64 ed25519 signature of `text` (as UTF-8), or of the concatenation of its parts. */
+  sign(text: string | readonly string[]): Promise<string> {
+    const parts = typeof text === 'string' ? [text] : text;
     return new Promise((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
-      this.queue.push({ text, resolve, reject });
+      this.queue.push({ parts, resolve, reject });
     });
   }
 
   private flush(): void {
     const batch = this.queue;
     this.queue = [];
-    this.signAll(batch.map((b) => b.text)).then(
+    this.signAll(batch.map((b) => b.parts)).then(
       (signatures) => batch.forEach((b, i) => b.resolve(signatures[i]!)),
       (err: Error) => {
         for (const b of batch) b.reject(err);
@@ -54,9 +57,9 @@ export class SigningPool {
     );
   }
 
-  /** The base64 ed25519 signature of each text, in order. */
-  private async signAll(texts: readonly string[]): Promise<readonly string[]> {
-    if (texts.length < inlineBelow || this.closed) return texts.map((t) => sign(null, Buffer.from(t, 'utf8'), this.key).toString('base64'));
+  /** The base64 ed25519 signature of each text (given in parts), in order. */
+  private async signAll(texts: readonly (readonly string[])[]): Promise<readonly string[]> {
+    if (texts.length < inlineBelow || this.closed) return texts.map((t) => sign(null, Buffer.from(t.join(''), 'utf8'), this.key).toString('base64'));
     const per = Math.ceil(texts.length / this.slots.length);
     const parts = await Promise.all(this.slots.map((slot, i) => this.send(slot, texts.slice(i * per, (i + 1) * per))));
     return parts.flat();
@@ -68,14 +71,23 @@ export class SigningPool {
     await Promise.all(this.slots.map((s) => s.worker?.terminate()));
   }
 
-  private send(slot: Slot, texts: readonly string[]): Promise<readonly string[]> {
+  private send(slot: Slot, texts: readonly (readonly string[])[]): Promise<readonly string[]> {
     if (texts.length === 0) return Promise.resolve([]);
     const worker = slot.worker ?? this.start(slot);
     const id = this.nextId++;
+    let size = 0;
+    for (const parts of texts) for (const p of parts) size += Buffer.byteLength(p, 'utf8');
+    const bytes = Buffer.allocUnsafeSlow(size);
+    const ends = new Uint32Array(texts.length);
+    let at = 0;
+    for (const [i, parts] of texts.entries()) {
+      for (const p of parts) at += bytes.write(p, at, 'utf8');
+      ends[i] = at;
+    }
     if (slot.pending.size === 0) worker.ref();
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, texts } satisfies SignRequest);
+      worker.postMessage({ id, bytes: bytes.buffer, ends } satisfies SignRequest, [bytes.buffer]);
     });
   }
 

@@ -15,6 +15,8 @@ export const resignBeforeMs = 1 * dayMs;
 export interface UnsignedPlanDocument {
   /** RFC 8785 (JCS) text of the document without `signature`: exactly what the signature covers. */
   readonly text: string;
+  /** `text` in the pieces it is made of (their concatenation is `text`), for a signer that takes parts. */
+  readonly parts: readonly string[];
   /** The document with `signature` (base64) added, still in JCS key order: what agents are served. */
   withSignature(signature: string): string;
 }
@@ -37,6 +39,7 @@ export function planDocument(record: UnsignedPlanRecord, signedAt: Date): Unsign
   const sources = `,"sources":${canonicalPlanDocumentJson(record.body.sources)}}`;
   return {
     text: head + sources,
+    parts: [head, sources],
     withSignature: (signature) => `${head},"signature":${JSON.stringify(signature)}${sources}`,
   };
 }
@@ -70,15 +73,23 @@ export function signPlan(record: UnsignedPlanRecord, signedAt: Date, key: string
  * `now`, or (given a signer) was signed otherwise than it signs: before or during a key rotation.
  */
 export function needsResigning(signed: string | undefined, now: Date, signer?: PlanSigner): boolean {
-  if (signed === undefined) return true;
-  let expiresAt: unknown;
+  return signedUntilDue(signed, now, signer) === undefined;
+}
+
+/**
+ * When a signed plan document that needs no re-signing yet (see `needsResigning`) was signed (its
+ * generatedAt, ms); undefined when it needs re-signing. The document is parsed once.
+ */
+export function signedUntilDue(signed: string | undefined, now: Date, signer?: PlanSigner): number | undefined {
+  if (signed === undefined) return undefined;
+  let doc: Plan;
   try {
-    const doc = JSON.parse(signed) as Plan;
-    if (signer && !signer.signedLikeThis(doc)) return true;
-    expiresAt = doc.expiresAt;
+    doc = JSON.parse(signed) as Plan;
   } catch {
-    return true;
+    return undefined;
   }
-  const expires = typeof expiresAt === 'string' ? Date.parse(expiresAt) : Number.NaN;
-  return Number.isNaN(expires) || expires - now.getTime() < resignBeforeMs;
+  if (signer && !signer.signedLikeThis(doc)) return undefined;
+  const expires = typeof doc.expiresAt === 'string' ? Date.parse(doc.expiresAt) : Number.NaN;
+  if (Number.isNaN(expires) || expires - now.getTime() < resignBeforeMs) return undefined;
+  return Date.parse(doc.generatedAt);
 }

@@ -376,9 +376,12 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       const body = plans.get(host);
       if (body === undefined) continue;
       const hash = hashes.get(host)!;
-      if (before !== undefined && before.plans.get(host) === body) continue;
-      if (before !== undefined && before.hashes.get(host) === hash) continue;
-      entries.push({ host, hash, body, revision });
+      const previous = before?.plans.get(host);
+      if (previous === body) continue;
+      const previousHash = previous && before!.hashes.get(host);
+      if (previousHash === hash) continue;
+      // The plan saved last for this host: the store need not read back its action rows.
+      entries.push({ host, hash, body, revision, ...(previous && previousHash !== undefined && { previous: { hash: previousHash, body: previous } }) });
     }
     return entries;
   }
@@ -389,11 +392,12 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     const sign = async (record: UnsignedPlanRecord) => {
       if (this.signer === undefined) return JSON.stringify(signPlan(record, now, this.key));
       const doc = planDocument(record, now);
-      return doc.withSignature(await this.signer.sign(doc.text));
+      return doc.withSignature(await this.signer.sign(doc.parts));
     };
     const raised = entries.length === 0 ? [] : await store.savePlans(entries, now, { sign, documentHoldsBody: true });
-    for (const r of raised) this.upkeep.signed(r.host, now.getTime());
-    if (raised.length > 0) this.options.onPlansRaised?.(raised.map((r) => r.host));
+    const hosts = raised.map((r) => r.host);
+    for (const host of hosts) this.upkeep.signed(host, now.getTime());
+    if (hosts.length > 0) this.options.onPlansRaised?.(hosts);
     if (memo.applied !== desired) {
       await store.recordDeploymentPolicies(
         [...desired.deployments].map(([deployment, d]) => ({ deployment, onLeave: d.spec.onLeave })),
@@ -404,8 +408,8 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     }
     await this.content.record(desired);
     await this.recordSelfSuspensions(planned.pass.result, planned.overrides, desired, now);
-    if (raised.length > 0) logger.info({ hosts: raised.map((r) => `${r.host}#${r.serial}`).slice(0, 50), count: raised.length }, 'reconcile: plans changed');
-    return raised.map((r) => r.host);
+    if (raised.length > 0) logger.info({ hosts: raised.slice(0, 50).map((r) => `${r.host}#${r.serial}`), count: raised.length }, 'reconcile: plans changed');
+    return hosts;
   }
 
   /** The hosts with an action of a rollout deployment: only the replanned ones can have changed. */

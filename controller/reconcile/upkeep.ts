@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { PlanSigner } from '../keys/index.js';
 import type { Store } from '../store/store.js';
 import { turn } from './slices.js';
-import { needsResigning, planLifetimeMs, resignBeforeMs, signPlan } from './plan-document.js';
+import { planLifetimeMs, resignBeforeMs, signPlan, signedUntilDue } from './plan-document.js';
 
 const hourMs = 60 * 60 * 1000;
 /** Plans read per query by the first re-sign check. */
@@ -67,9 +67,9 @@ export class Upkeep {
       const slice = unknown.slice(i, i + readSlice);
       const documents = new Map((await this.store.listSignedPlans(slice)).map((d) => [d.host, d.signed]));
       for (const host of slice) {
-        const signed = documents.get(host);
-        if (needsResigning(signed, now, this.signingKey)) due.push(host);
-        else this.signedAt.set(host, Date.parse((JSON.parse(signed!) as { generatedAt: string }).generatedAt));
+        const signedAt = signedUntilDue(documents.get(host), now, this.signingKey);
+        if (signedAt === undefined) due.push(host);
+        else this.signedAt.set(host, signedAt);
       }
     }
     const documents = [];

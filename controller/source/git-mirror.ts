@@ -2,12 +2,12 @@
  * A bare local copy of one branch of a remote repository, and reading manifest files
  * straight from a commit's tree (never from a checkout that could be half-updated).
  */
-import { spawn } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { ManifestFile } from '../../core/manifest/types.js';
+import { BlobReader } from './cat-file.js';
 import { linkMode, listManifestBlobs, parseTreeEntry, readManifestBlobs, treeAt, type TreeEntry } from './git-tree.js';
 
 const fetchTimeoutMs = 120_000;
@@ -39,6 +39,9 @@ export function normaliseRepoPath(path: string | undefined): string {
 
 export class GitMirror {
   private gitClient: SimpleGit | undefined;
+  private blobs: BlobReader | undefined;
+  /** The tree of the last commit read from. */
+  private tree: { readonly commit: string; readonly entries: Promise<ReadonlyMap<string, TreeEntry>> } | undefined;
   private readonly remote: string;
   private readonly ref: string;
   /** The commit the last fetch by this process brought; a later fetch whose remote head is still it is skipped. */
@@ -132,31 +135,40 @@ export class GitMirror {
 
   /**
    * A stream of the blob at `path` (relative to the repository root, already checked) in the
-   * tree of `commit`; undefined when there is no such path. Streamed from `git cat-file`, so a
-   * large artifact is never held in memory. Links and folders are refused.
+   * tree of `commit`; undefined when there is no such path. Streamed from `git cat-file --batch`
+   * (one process for the many files a revision's ingest reads), so a large artifact is never held
+   * in memory. Links and folders are refused.
    */
   async readBlob(commit: string, path: string): Promise<Readable | undefined> {
     if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
-    const listing = await this.git.raw(['ls-tree', '-z', '--full-tree', commit, '--', path]);
-    const record = listing.split('\0').find((r) => r.endsWith(`\t${path}`));
-    const entry = record === undefined ? undefined : parseTreeEntry(record);
+    const entry = (await this.treeOf(commit)).get(path);
     if (!entry) return undefined;
     const { mode, type, oid } = entry;
     if (type !== 'blob') throw new Error(`${path} is a ${type === 'tree' ? 'folder' : type}, not a file`);
     if (mode === linkMode) throw new Error(`${path} is a symbolic link; commit the file itself`);
-    const child = spawn('git', ['cat-file', 'blob', oid], { cwd: this.dir, env: gitEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = new PassThrough();
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    child.on('error', (err) => out.destroy(err));
-    child.on('close', (code) => {
-      if (code !== 0) out.destroy(new Error(`git cat-file ${oid} failed: ${lastLines(stderr) || `exit ${code}`}`));
-    });
-    out.on('close', () => {
-      if (child.exitCode === null) child.kill();
-    });
-    child.stdout.pipe(out);
-    return out;
+    this.blobs ??= new BlobReader(this.dir, gitEnvironment());
+    return this.blobs.read(oid);
+  }
+
+  /** Every entry of the tree of `commit` (folders too) by path from the root: one `git ls-tree` per commit read. */
+  private treeOf(commit: string): Promise<ReadonlyMap<string, TreeEntry>> {
+    if (this.tree?.commit !== commit) {
+      const entries = this.git.raw(['ls-tree', '-r', '-t', '-z', '--full-tree', commit]).then((listing) => {
+        const byPath = new Map<string, TreeEntry>();
+        for (const record of listing.split('\0')) {
+          const entry = parseTreeEntry(record);
+          if (entry) byPath.set(entry.path, entry);
+        }
+        return byPath;
+      });
+      const tree = { commit, entries };
+      // A listing that failed is not kept: the next read lists again.
+      entries.catch(() => {
+        if (this.tree === tree) this.tree = undefined;
+      });
+      this.tree = tree;
+    }
+    return this.tree.entries;
   }
 }
 

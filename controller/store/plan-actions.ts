@@ -19,6 +19,8 @@ export interface RaisedPlan {
   readonly host: string;
   readonly serial: number;
   readonly body: HostPlan;
+  /** The plan stored before, when known without reading its rows (null: none was); absent: read them. */
+  readonly before?: HostPlan | null;
 }
 
 /**
@@ -30,8 +32,14 @@ export interface RaisedPlan {
 export async function replacePlanActions(trx: Transaction<Database>, plans: readonly RaisedPlan[]): Promise<void> {
   if (plans.length === 0) return;
   const old = new Map<string, { readonly status: string; readonly reason: string | null }>();
+  for (const p of plans) {
+    for (const a of p.before?.actions ?? []) {
+      const key = `${p.host}\u0000${a.id}`;
+      if (!old.has(key)) old.set(key, { status: a.status, reason: a.reason ?? null });
+    }
+  }
   for (const slice of chunks(
-    plans.map((p) => p.host),
+    plans.filter((p) => p.before === undefined).map((p) => p.host),
     CHUNK,
   )) {
     const rows = await trx.selectFrom('plan_actions').select(['host', 'action_id', 'planned_status', 'reason']).where('host', 'in', slice).execute();

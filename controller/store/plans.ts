@@ -38,9 +38,10 @@ function toRecord(row: Selectable<PlanTable>): PlanRecord {
  * Saves plans a batch at a time, one transaction per batch (so a reader — a poll — waits for one
  * batch at most, never for a whole fleet). Per batch: the stored hashes and serials are read, the
  * raised plans signed (`sign` may hand the work to other threads: the batch's signatures are
- * awaited together, outside the transaction, while the previous batch is written), then written
- * only if no other writer moved their serials meanwhile; if one did, the batch rolls back and
- * savePlans throws (the caller plans again from what is stored).
+ * awaited together, outside the transaction), then written only if no other writer moved their
+ * serials meanwhile; if one did, the batch rolls back and savePlans throws (the caller plans again
+ * from what is stored). A batch is read and handed to `sign` before the previous one is written,
+ * so signing on other threads overlaps that write.
  */
 export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntry[], now: Date, options: SavePlansOptions = {}): Promise<readonly RaisedSerial[]> {
   const seen = new Set<string>();
@@ -50,10 +51,20 @@ export async function savePlans(db: Kysely<Database>, entries: readonly PlanEntr
   }
   const generatedAt = iso(now);
   const raised: RaisedSerial[] = [];
+  const slices = chunks(entries, options.batchSize ?? BATCH);
+  const prepare = (i: number) => {
+    if (i >= slices.length) return undefined;
+    const p = prepareBatch(db, slices[i]!, generatedAt, options);
+    // Awaited once the batch before it is written; until then a failure must not count as unhandled.
+    p.catch(() => undefined);
+    return p;
+  };
   let writing: Promise<void> = Promise.resolve();
   try {
-    for (const slice of chunks(entries, options.batchSize ?? BATCH)) {
-      const batch = await prepareBatch(db, slice, generatedAt, options);
+    let next = prepare(0);
+    for (let i = 0; next !== undefined; i++) {
+      const batch = await next;
+      next = prepare(i + 1);
       await writing;
       if (batch.rows.length === 0) continue;
       for (const r of batch.rows) raised.push({ host: r.host, serial: r.serial });
@@ -83,10 +94,14 @@ async function prepareBatch(db: Kysely<Database>, slice: readonly PlanEntry[], g
     .execute();
   const byHost = new Map(stored.map((s) => [s.host, s]));
   const plans: UnsignedPlanRecord[] = [];
+  const changed: RaisedPlan[] = [];
   for (const e of slice) {
     const old = byHost.get(e.host);
     if (old?.hash === e.hash) continue;
     plans.push({ host: e.host, serial: (old?.serial ?? 0) + 1, hash: e.hash, revision: e.revision, body: e.body, generatedAt });
+    // The stored plan is the one the caller knows, or there is none: its action rows need no read.
+    const known = old === undefined ? null : e.previous !== undefined && e.previous.hash === old.hash ? e.previous.body : undefined;
+    changed.push({ host: e.host, serial: (old?.serial ?? 0) + 1, body: e.body, ...(known !== undefined && { before: known }) });
   }
   const sign = options.sign;
   const signed = sign ? await Promise.all(plans.map((p) => sign(p))) : [];
@@ -100,7 +115,7 @@ async function prepareBatch(db: Kysely<Database>, slice: readonly PlanEntry[], g
     generated_at: generatedAt,
     signed: sign ? signed[i]! : null,
   }));
-  return { rows, changed: plans.map((p) => ({ host: p.host, serial: p.serial, body: p.body })) };
+  return { rows, changed };
 }
 
 /** One batch in one transaction; throws (rolling it back) when a serial moved since it was read. */

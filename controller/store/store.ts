@@ -110,6 +110,11 @@ export interface PlanEntry {
   readonly hash: string;
   readonly body: HostPlan;
   readonly revision: string;
+  /**
+   * The plan the caller last saved for this host, when it knows it: if the stored plan still has
+   * that hash, its action rows are known from this body and not read back.
+   */
+  readonly previous?: { readonly hash: string; readonly body: HostPlan };
 }
 
 export interface PlanRecord {

@@ -59,14 +59,17 @@ describe('controller/reconcile plan documents', () => {
     }
   });
 
-  it('signs on worker threads what it would sign on this one, in order', async () => {
+  it('signs on worker threads what it would sign on this one, in order, a text whole or in its parts', async () => {
     const pool = new SigningPool(privateKeyPem, 2);
     try {
-      const docs = cases.map((c) => planDocument(c.record, signedAt));
-      const signatures = await Promise.all(docs.map((d) => pool.sign(d.text)));
-      for (const [i, c] of cases.entries()) {
+      // More texts than the pool signs on the calling thread: they go to the workers.
+      const records = Array.from({ length: 100 }, (_, i) => cases[i % cases.length]!.record).map((r, i) => ({ ...r, host: `${r.host}-${i}` }));
+      const docs = records.map((r) => planDocument(r, signedAt));
+      const signatures = await Promise.all(docs.map((d, i) => pool.sign(i % 2 === 0 ? d.parts : d.text)));
+      for (const [i, r] of records.entries()) {
+        expect(docs[i]!.parts.join('')).to.equal(docs[i]!.text);
         const plan = JSON.parse(docs[i]!.withSignature(signatures[i]!)) as Plan;
-        expect(plan).to.deep.equal(signPlan(c.record, signedAt, privateKeyPem));
+        expect(plan).to.deep.equal(signPlan(r, signedAt, privateKeyPem));
       }
     } finally {
       await pool.close();

@@ -65,6 +65,22 @@ describe('controller/source readFile', function () {
       expect(await refusal(source.readFile(`main@sha1:${second}`, 'link.tar.gz'))).to.match(/symbolic link/);
       expect(await refusal(source.readFile('dir@sha256:abc', 'artifacts/a.tar.gz'))).to.match(/not a revision of this git source/);
     });
+    it('reads many files at once, each whole and in its own stream, past a large one its reader abandons', async () => {
+      const big = Buffer.alloc(3 * 1024 * 1024, 7);
+      await writeFile(join(repo.work, 'big.bin'), big);
+      const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`artifacts/f${i}.bin`, `content ${i}\n`.repeat(i * 50)]));
+      const commit = await repo.commit({ 'manifests/a.yaml': 'kind: x\n', ...files });
+      await source.start();
+      const revision = `main@sha1:${commit}`;
+      const abandoned = (await source.readFile(revision, 'big.bin')) as NodeJS.ReadableStream & { destroy(): void };
+      const reads = Object.keys(files).map((path) => text(source.readFile(revision, path)));
+      abandoned.destroy();
+      expect(await Promise.all(reads)).to.deep.equal(Object.values(files));
+      // After the process ended with nothing left to read, the next read starts another.
+      const again = await source.readFile(revision, 'big.bin');
+      expect((await buffer(again as NodeJS.ReadableStream)).equals(big)).to.equal(true);
+      expect(await text(source.readFile(revision, 'artifacts/f3.bin'))).to.equal(files['artifacts/f3.bin']);
+    });
   });
 
   describe('DirSource', () => {

@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,5 +65,58 @@ describe('controller/store savePlans in batches (SQLite)', () => {
     const stored = await store.getPlan('h1');
     expect(stored).to.include({ serial: 2, hash: 'other', revision: 'r3' });
     expect(stored?.signed).to.equal(undefined);
+  });
+
+  it('hands a batch to the signer before writing the one before it, so signing overlaps the write', async () => {
+    const entries = ['h0', 'h1', 'h2', 'h3'].map((host) => ({ host, hash: `a-${host}`, body: body(host, '1'), revision: 'r1' }));
+    // A second connection sees only what is committed.
+    const reader = new BetterSqlite3(join(dir, 'ferry.db'), { readonly: true });
+    const storedWhenSigned: Record<string, number> = {};
+    const sign = async (p: { host: string; serial: number; body: HostPlan }) => {
+      storedWhenSigned[p.host] = (reader.prepare('select count(*) as n from plans').get() as { n: number }).n;
+      await new Promise((r) => setImmediate(r));
+      return JSON.stringify({ ...p.body, serial: p.serial, signature: 'sig' });
+    };
+    try {
+      await store.savePlans(entries, t0, { sign, documentHoldsBody: true, batchSize: 2 });
+    } finally {
+      reader.close();
+    }
+    // The second batch was signed before the first was committed.
+    expect(storedWhenSigned).to.deep.equal({ h0: 0, h1: 0, h2: 0, h3: 0 });
+  });
+
+  it('rejects with the failure of a later batch, once the batch being written is stored', async () => {
+    const entries = ['h0', 'h1', 'h2', 'h3'].map((host) => ({ host, hash: `a-${host}`, body: body(host, '1'), revision: 'r1' }));
+    const sign = async (p: { host: string; serial: number; body: HostPlan }) => {
+      await new Promise((r) => setImmediate(r));
+      if (p.host === 'h3') throw new Error('no key for h3');
+      return JSON.stringify({ ...p.body, serial: p.serial, signature: 'sig' });
+    };
+    let error: unknown;
+    await store.savePlans(entries, t0, { sign, documentHoldsBody: true, batchSize: 2 }).catch((e: unknown) => (error = e));
+    expect(String(error)).to.match(/no key for h3/);
+    expect((await store.getPlan('h1'))?.serial).to.equal(1);
+    expect(await store.getPlan('h2')).to.equal(undefined);
+  });
+
+  it("takes the action rows of the stored plan from the caller's previous body when the stored hash is that body's, else reads them", async () => {
+    const ids = async (host: string) => (await store.actionStatuses({ host })).map((a) => a.actionId);
+    await store.savePlans(
+      ['h1', 'h2'].map((host) => ({ host, hash: `${host}-1`, body: body(host, '1'), revision: 'r1' })),
+      t0,
+    );
+    // The previous body matches what is stored: the old rows are known without a read.
+    await store.savePlans(
+      ['h1', 'h2'].map((host) => ({ host, hash: `${host}-2`, body: body(host, '2'), revision: 'r2', previous: { hash: `${host}-1`, body: body(host, '1') } })),
+      t0,
+    );
+    expect([await ids('h1'), await ids('h2')]).to.deep.equal([['d/p@2/install'], ['d/p@2/install']]);
+    // A previous body that is not the stored one (another writer saved since): the rows are read.
+    await store.savePlans([{ host: 'h1', hash: 'h1-3', body: body('h1', '3'), revision: 'r3', previous: { hash: 'h1-1', body: body('h1', '1') } }], t0);
+    expect(await ids('h1')).to.deep.equal(['d/p@3/install']);
+    // The body given with the stored hash is trusted as it is: its rows are not read back.
+    await store.savePlans([{ host: 'h2', hash: 'h2-4', body: body('h2', '4'), revision: 'r4', previous: { hash: 'h2-2', body: body('h2', '9') } }], t0);
+    expect(await ids('h2')).to.deep.equal(['d/p@2/install', 'd/p@4/install']);
   });
 });
