@@ -27,7 +27,7 @@ import { sourceKind } from './source/open-source.js';
 import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
-import { plansSignal } from './store/replica-signals.js';
+import { inventorySignals, plansSignal } from './store/replica-signals.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
 import { ControllerMulticast } from './multicast/controller-multicast.js';
@@ -214,8 +214,16 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const [snapshot, groups] = [reconciler?.appliedSnapshot(), reconciler?.groups()];
     return snapshot && groups ? relayDirectoryOf(snapshot, groups) : undefined;
   };
-  // A follower tells the leader about inventories it stored, at most one request row per 100 ms.
-  const followerInventory = coalesced(100, () =>
+  // A follower names the hosts whose inventories it stored to the leader, at most one signal per
+  // 100 ms, and the leader plans them alone. The signal is a hint: the durable record is a request
+  // row, at most one per 5 s, on which the leader re-reads whatever inventories moved.
+  const followerHosts = new Set<string>();
+  const followerSignal = coalesced(FOLLOWER_SIGNAL_MS, async () => {
+    const hosts = [...followerHosts];
+    followerHosts.clear();
+    for (const signal of inventorySignals(hosts)) await store.signalReplicas(signal);
+  });
+  const followerRequest = coalesced(FOLLOWER_REQUEST_MS, () =>
     requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories')),
   );
 
@@ -252,8 +260,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
     reconciler: {
       inventoryChanged(h) {
-        if (reconciler) reconciler.inventoryChanged(h);
-        else followerInventory.note();
+        if (reconciler) return reconciler.inventoryChanged(h);
+        followerHosts.add(h);
+        followerSignal.note();
+        followerRequest.note();
       },
       reportsIngested: (h) => reconciler?.reportsIngested(h),
       overridesChanged: () => reconciler?.overridesChanged(),
@@ -279,6 +289,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const api = createApi(deps);
   // A follower hears which plans the leader raised (PostgreSQL only; its poll cache's sync stays the fallback).
   const unlistenPlans = store.onReplicaSignal((signal) => {
+    if (signal.kind === 'inventories') {
+      for (const h of signal.hosts) reconciler?.inventoryChanged(h);
+      return;
+    }
     if (signal.kind !== 'plans' || election.isLeader()) return;
     if ('hosts' in signal) return api.plansRaised(signal.hosts);
     store
@@ -338,6 +352,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
 /** How often a replica records its URL for its peers; one not heard of for three times this is no longer asked. */
 const REPLICA_HEARTBEAT_MS = 10_000;
+
+/** How often a follower names the hosts that sent it inventories to the leader, at most (a signal each time). */
+const FOLLOWER_SIGNAL_MS = 100;
+
+/** How often a follower records a durable inventory request for the leader, at most (the leader then reads every inventory that moved). */
+const FOLLOWER_REQUEST_MS = 5000;
 
 /** A `plans` signal too long for a payload names the time since when followers read the raised plans: a pass's length before now. */
 const PLANS_SIGNAL_SKEW_MS = 60_000;

@@ -14,6 +14,8 @@ import type { Database } from './schema.js';
 export type ReplicaSignal =
   /** A follower recorded a request for the leader (leader-requests.ts). */
   | { readonly kind: 'leader-request' }
+  /** A follower stored these hosts' inventories (or enrolled them): the leader reads and plans only them. */
+  | { readonly kind: 'inventories'; readonly hosts: readonly string[] }
   /** The leader raised these hosts' plans; `since` instead when the list is too long to send (read them with `plansChangedSince`). */
   | { readonly kind: 'plans'; readonly hosts: readonly string[] }
   | { readonly kind: 'plans'; readonly since: string };
@@ -45,6 +47,25 @@ export function signalChannel(schema: string): string {
 /** The signal for plans raised: the hosts when they fit in a payload, else `since` (a time before the pass saved them). */
 export function plansSignal(hosts: readonly string[], since: Date): ReplicaSignal {
   return JSON.stringify(hosts).length <= MAX_PAYLOAD ? { kind: 'plans', hosts } : { kind: 'plans', since: since.toISOString() };
+}
+
+/** Signals naming `hosts` whose inventories a follower stored, as few as fit them into payloads. */
+export function inventorySignals(hosts: readonly string[]): ReplicaSignal[] {
+  const out: ReplicaSignal[] = [];
+  let batch: string[] = [];
+  let length = 0;
+  for (const host of hosts) {
+    const size = JSON.stringify(host).length + 1;
+    if (batch.length > 0 && length + size > MAX_PAYLOAD) {
+      out.push({ kind: 'inventories', hosts: batch });
+      batch = [];
+      length = 0;
+    }
+    batch.push(host);
+    length += size;
+  }
+  if (batch.length > 0) out.push({ kind: 'inventories', hosts: batch });
+  return out;
 }
 
 export class PostgresSignals implements ReplicaSignals {
