@@ -215,17 +215,20 @@ export async function startController(options: ControllerOptions): Promise<Runni
     return snapshot && groups ? relayDirectoryOf(snapshot, groups) : undefined;
   };
   // A follower names the hosts whose inventories it stored to the leader, at most one signal per
-  // 100 ms, and the leader plans them alone. The signal is a hint: the durable record is a request
-  // row, at most one per 5 s, on which the leader re-reads whatever inventories moved.
+  // 100 ms, and the leader plans them alone. A signal the leader could not hear is made up for: one
+  // that could not be sent by a request row (the leader then re-reads whatever inventories moved),
+  // one sent while the leader's listening connection was down by the leader's re-read once it is up
+  // again (`resumed`), one sent before a new leader led by that leader's first pass, which reads all.
   const followerHosts = new Set<string>();
   const followerSignal = coalesced(FOLLOWER_SIGNAL_MS, async () => {
     const hosts = [...followerHosts];
     followerHosts.clear();
-    for (const signal of inventorySignals(hosts)) await store.signalReplicas(signal);
+    for (const signal of inventorySignals(hosts)) {
+      if (await store.signalReplicas(signal)) continue;
+      await requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories'));
+      return;
+    }
   });
-  const followerRequest = coalesced(FOLLOWER_REQUEST_MS, () =>
-    requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories')),
-  );
 
   const wake = new WakeService({
     store,
@@ -263,7 +266,6 @@ export async function startController(options: ControllerOptions): Promise<Runni
         if (reconciler) return reconciler.inventoryChanged(h);
         followerHosts.add(h);
         followerSignal.note();
-        followerRequest.note();
       },
       reportsIngested: (h) => reconciler?.reportsIngested(h),
       overridesChanged: () => reconciler?.overridesChanged(),
@@ -293,6 +295,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       for (const h of signal.hosts) reconciler?.inventoryChanged(h);
       return;
     }
+    // Inventories named while this replica did not listen: read whatever moved.
+    if (signal.kind === 'resumed') return void reconciler?.trigger('signals-resumed');
     if (signal.kind !== 'plans' || election.isLeader()) return;
     if ('hosts' in signal) return api.plansRaised(signal.hosts);
     store
@@ -355,9 +359,6 @@ const REPLICA_HEARTBEAT_MS = 10_000;
 
 /** How often a follower names the hosts that sent it inventories to the leader, at most (a signal each time). */
 const FOLLOWER_SIGNAL_MS = 100;
-
-/** How often a follower records a durable inventory request for the leader, at most (the leader then reads every inventory that moved). */
-const FOLLOWER_REQUEST_MS = 5000;
 
 /** A `plans` signal too long for a payload names the time since when followers read the raised plans: a pass's length before now. */
 const PLANS_SIGNAL_SKEW_MS = 60_000;

@@ -18,11 +18,16 @@ export type ReplicaSignal =
   | { readonly kind: 'inventories'; readonly hosts: readonly string[] }
   /** The leader raised these hosts' plans; `since` instead when the list is too long to send (read them with `plansChangedSince`). */
   | { readonly kind: 'plans'; readonly hosts: readonly string[] }
-  | { readonly kind: 'plans'; readonly since: string };
+  | { readonly kind: 'plans'; readonly since: string }
+  /**
+   * Not sent: heard by this process alone each time its listening connection comes up. Signals
+   * sent while it was down are lost, so a receiver re-reads what they would have announced.
+   */
+  | { readonly kind: 'resumed' };
 
 export interface ReplicaSignals {
-  /** Tells every other replica; best effort (a failure is swallowed: the receivers' polls make up for it). */
-  send(signal: ReplicaSignal): Promise<void>;
+  /** Tells every other replica; best effort: resolves false when it could not be sent (the receivers' polls make up for it). */
+  send(signal: ReplicaSignal): Promise<boolean>;
   /** Calls `listener` for each signal another replica sends; returns how to stop listening. */
   listen(listener: (signal: ReplicaSignal) => void): () => void;
   close(): Promise<void>;
@@ -30,7 +35,7 @@ export interface ReplicaSignals {
 
 /** SQLite: one controller per database, nobody to tell. */
 export const noSignals: ReplicaSignals = {
-  send: async () => undefined,
+  send: async () => false,
   listen: () => () => undefined,
   close: async () => undefined,
 };
@@ -83,9 +88,12 @@ export class PostgresSignals implements ReplicaSignals {
     private readonly channel: string,
   ) {}
 
-  async send(signal: ReplicaSignal): Promise<void> {
-    if (this.#closed) return;
-    await sql`select pg_notify(${this.channel}, ${JSON.stringify({ from: this.#self, ...signal })})`.execute(this.db).catch(() => undefined);
+  async send(signal: ReplicaSignal): Promise<boolean> {
+    if (this.#closed) return false;
+    return sql`select pg_notify(${this.channel}, ${JSON.stringify({ from: this.#self, ...signal })})`.execute(this.db).then(
+      () => true,
+      () => false,
+    );
   }
 
   listen(listener: (signal: ReplicaSignal) => void): () => void {
@@ -118,6 +126,7 @@ export class PostgresSignals implements ReplicaSignals {
         await client.query(`listen ${this.channel}`);
         if (this.#closed) throw new Error('closed');
         this.#client = client;
+        for (const listener of this.#listeners) listener({ kind: 'resumed' });
       } catch {
         await client.end().catch(() => undefined);
         this.#retry();
