@@ -146,6 +146,29 @@ function pin(pid: number, core: number): void {
   }
 }
 
+/**
+ * CPU seconds of the PostgreSQL backends serving this run's controllers (their connections carry
+ * the run's `application_name`), from /proc: `sample()` looks the backends up (a pool closes idle
+ * connections, so call it often: a backend gone keeps the CPU last read), `cpuS()` sums them.
+ */
+function postgresBackends(url: string, applicationName: string): { sample(): Promise<void>; cpuS(): number; close(): Promise<void> } {
+  const client = new pg.Client({ connectionString: url });
+  const connected = client.connect();
+  const last = new Map<number, number>();
+  return {
+    async sample() {
+      await connected;
+      const rows = (await client.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [applicationName])).rows;
+      for (const { pid } of rows) {
+        const u = usage(pid);
+        if (u.rss > 0) last.set(pid, u.cpuS);
+      }
+    },
+    cpuS: () => [...last.values()].reduce((a, b) => a + b, 0),
+    close: () => client.end(),
+  };
+}
+
 const mib = (b: number): string => `${(b / 1024 ** 2).toFixed(0)} MiB`;
 const quantile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 const ms = (v: number): string => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
@@ -157,6 +180,8 @@ interface Controllers {
   usage(): { cpuS: number; rss: number };
   /** RSS of each replica now (0 once killed). */
   rssEach(): number[];
+  /** CPU seconds of each replica so far (a killed one: until it died). */
+  cpuEach(): number[];
   /** Replicas still running. */
   alive(): number[];
 }
@@ -194,6 +219,7 @@ async function startControllers(dir: string, replicas: number, db: string, schem
     ready,
     usage: () => each().reduce((a, b) => ({ cpuS: a.cpuS + b.cpuS, rss: a.rss + b.rss }), { cpuS: 0, rss: 0 }),
     rssEach: () => each().map((u) => u.rss),
+    cpuEach: () => each().map((u) => u.cpuS),
     alive,
   };
 }
@@ -259,7 +285,9 @@ async function fleet(
   await writeFile(join(dir, 'manifests', 'groups.yaml'), manifests());
   const postgresUrl = process.env['FERRY_TEST_POSTGRES'] ?? 'postgres://postgres@127.0.0.1:5432/test';
   const schema = o.postgres ? `ferry_fleet_${randomBytes(5).toString('hex')}` : undefined;
-  const db = o.postgres ? postgresUrl : `sqlite:${join(dir, 'ferry.db')}`;
+  // The controllers' connections name the run, so the bench can tell their backends' CPU.
+  const db = o.postgres ? `${postgresUrl}${postgresUrl.includes('?') ? '&' : '?'}application_name=${schema}` : `sqlite:${join(dir, 'ferry.db')}`;
+  const backends = o.postgres ? postgresBackends(postgresUrl, schema!) : undefined;
   pin(process.pid, 1);
   const c = await startControllers(dir, o.replicas, db, schema, o.cpuProf);
   const label = `${hosts.toLocaleString('en')} hosts, ${o.postgres ? `PostgreSQL, ${o.replicas} controller${o.replicas > 1 ? 's' : ''}` : 'SQLite'}`;
@@ -268,7 +296,10 @@ async function fleet(
   const rssSamples: RssSample[] = [];
   let phase = 'onboard';
   let done = 0;
-  const sampler = setInterval(() => rssSamples.push({ t: (performance.now() - started) / 1000, phase, hosts: done, rss: c.usage().rss }), 1000);
+  const sampler = setInterval(() => {
+    rssSamples.push({ t: (performance.now() - started) / 1000, phase, hosts: done, rss: c.usage().rss });
+    void backends?.sample().catch(() => undefined);
+  }, 1000);
   let nginx: ChildProcess | undefined;
   try {
     const admin = new Agent({ keepAlive: true, maxSockets: 4 });
@@ -285,6 +316,7 @@ async function fleet(
     const decileCpu: number[] = [];
     let decileFrom = performance.now();
     let decileCpuFrom = c.usage().cpuS;
+    let decileCpuEachFrom = c.cpuEach();
     const planWaits: number[] = [];
     /** The same waits by the replica the host talks to. */
     const planWaitsOf: number[][] = Array.from({ length: o.replicas }, () => []);
@@ -292,6 +324,11 @@ async function fleet(
     let failures = 0;
     let next = 0;
     const cpu0 = c.usage().cpuS;
+    const cpuEach0 = c.cpuEach();
+    await backends?.sample();
+    const pgCpu0 = backends?.cpuS() ?? 0;
+    /** Requests each replica answered while onboarding (enrollments, inventories, polls for a first plan). */
+    const served = { enroll: c.ready.map(() => 0), inventory: c.ready.map(() => 0), planPoll: c.ready.map(() => 0) };
     const genCpu0 = process.cpuUsage();
     const onboardStart = performance.now();
     const waitForPlan = async (a: SimAgent, from: number): Promise<void> => {
@@ -299,6 +336,7 @@ async function fleet(
       try {
         for (;;) {
           const r = await sendJson(agent, portOf(a), 'GET', `/v1/hosts/${a.name}/plan`, a.credential);
+          served.planPoll[a.replica]!++;
           if (r.status === 200) {
             planWaits.push(performance.now() - from);
             planWaitsOf[a.replica]!.push(performance.now() - from);
@@ -321,6 +359,7 @@ async function fleet(
           const facts = { os: { platform: 'linux', release: '6.1' }, arch: 'x64', cpus: 4 + (i % 4), memory: { totalBytes: 8 * 1024 ** 3 } };
           const labels = labelsOf(i);
           const enrolled = await sendJson(agent, portOf(a), 'POST', '/v1/enroll', '', { token, host: a.name, facts, labels });
+          served.enroll[a.replica]!++;
           if (enrolled.status !== 201) throw new Error(`enroll ${a.name}: ${enrolled.status} ${enrolled.body}`);
           a.credential = (JSON.parse(enrolled.body) as { credential: string }).credential;
           const software = [
@@ -328,6 +367,7 @@ async function fleet(
             { name: 'openssl', version: '3.0.13', source: 'dpkg' },
           ];
           const inv = await sendJson(agent, portOf(a), 'PUT', `/v1/hosts/${a.name}/inventory`, a.credential, { facts, labels, software });
+          served.inventory[a.replica]!++;
           if (inv.status !== 200) throw new Error(`inventory ${a.name}: ${inv.status} ${inv.body}`);
           if (i % PLAN_SAMPLE_EVERY === 0) planWaiting.push(waitForPlan(a, performance.now()));
         } catch (err) {
@@ -344,8 +384,11 @@ async function fleet(
           decileCpu.push(((cpuNow - decileCpuFrom) / decile) * 1e3);
           decileFrom = t;
           decileCpuFrom = cpuNow;
+          const cpuEachNow = c.cpuEach();
+          const perReplica = cpuEachNow.map((v, r) => (((v - decileCpuEachFrom[r]!) / decile) * 1e3).toFixed(2));
+          decileCpuEachFrom = cpuEachNow;
           console.log(
-            `  ${done.toLocaleString('en')} hosts at ${((t - onboardStart) / 1000).toFixed(0)} s: ${decileRates[decileRates.length - 1]} hosts/s in this 10%, controller RSS ${mib(c.usage().rss)}`,
+            `  ${done.toLocaleString('en')} hosts at ${((t - onboardStart) / 1000).toFixed(0)} s: ${decileRates[decileRates.length - 1]} hosts/s in this 10%, controller RSS ${mib(c.usage().rss)}${o.replicas > 1 ? ` (${c.rssEach().map(mib).join(', ')}); CPU ms per host by replica ${perReplica.join(', ')}` : ''}`,
           );
         }
       }
@@ -353,6 +396,9 @@ async function fleet(
     await Promise.all(Array.from({ length: o.connections }, enrollWorker));
     const onboardS = (performance.now() - onboardStart) / 1000;
     const onboardCpu = c.usage().cpuS - cpu0;
+    const onboardCpuEach = c.cpuEach().map((v, r) => v - cpuEach0[r]!);
+    await backends?.sample();
+    const onboardPgCpu = (backends?.cpuS() ?? 0) - pgCpu0;
     const genCpu = process.cpuUsage(genCpu0);
     const genCpuS = (genCpu.user + genCpu.system) / 1e6;
     await Promise.all(planWaiting);
@@ -380,6 +426,13 @@ async function fleet(
           : ''
       }`,
     );
+    if (o.postgres) {
+      // Who spent what per enrolled host: each replica (the leader plans and signs every host; each serves a share of the API) and the database.
+      const role = (r: number) => (r === leaderAtOnboard ? `leader (replica ${r})` : `follower (replica ${r})`);
+      console.log(
+        `  CPU ms per enrolled host: ${onboardCpuEach.map((s, r) => `${role(r)} ${((s / hosts) * 1e3).toFixed(2)}`).join(', ')}, PostgreSQL backends ${((onboardPgCpu / hosts) * 1e3).toFixed(2)}; total ${(((onboardCpu + onboardPgCpu) / hosts) * 1e3).toFixed(2)}. Requests answered: ${c.ready.map((_, r) => `replica ${r} ${served.enroll[r]} enroll, ${served.inventory[r]} inventory, ${served.planPoll[r]} first-plan polls`).join('; ')}`,
+      );
+    }
 
     if (o.onboardOnly) return;
 
@@ -623,6 +676,7 @@ async function fleet(
     admin.destroy();
   } finally {
     clearInterval(sampler);
+    await backends?.close().catch(() => undefined);
     nginx?.kill('SIGTERM');
     await stopControllers(c);
     if (schema !== undefined) {

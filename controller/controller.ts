@@ -27,7 +27,7 @@ import { sourceKind } from './source/open-source.js';
 import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
-import { plansSignal } from './store/replica-signals.js';
+import { inventorySignals, plansSignal } from './store/replica-signals.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
 import { ControllerMulticast } from './multicast/controller-multicast.js';
@@ -214,10 +214,21 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const [snapshot, groups] = [reconciler?.appliedSnapshot(), reconciler?.groups()];
     return snapshot && groups ? relayDirectoryOf(snapshot, groups) : undefined;
   };
-  // A follower tells the leader about inventories it stored, at most one request row per 100 ms.
-  const followerInventory = coalesced(100, () =>
-    requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories')),
-  );
+  // A follower names the hosts whose inventories it stored to the leader, at most one signal per
+  // 100 ms, and the leader plans them alone. A signal the leader could not hear is made up for: one
+  // that could not be sent by a request row (the leader then re-reads whatever inventories moved),
+  // one sent while the leader's listening connection was down by the leader's re-read once it is up
+  // again (`resumed`), one sent before a new leader led by that leader's first pass, which reads all.
+  const followerHosts = new Set<string>();
+  const followerSignal = coalesced(FOLLOWER_SIGNAL_MS, async () => {
+    const hosts = [...followerHosts];
+    followerHosts.clear();
+    for (const signal of inventorySignals(hosts)) {
+      if (await store.signalReplicas(signal)) continue;
+      await requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories'));
+      return;
+    }
+  });
 
   const wake = new WakeService({
     store,
@@ -252,8 +263,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
     reconciler: {
       inventoryChanged(h) {
-        if (reconciler) reconciler.inventoryChanged(h);
-        else followerInventory.note();
+        if (reconciler) return reconciler.inventoryChanged(h);
+        followerHosts.add(h);
+        followerSignal.note();
       },
       reportsIngested: (h) => reconciler?.reportsIngested(h),
       overridesChanged: () => reconciler?.overridesChanged(),
@@ -279,6 +291,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const api = createApi(deps);
   // A follower hears which plans the leader raised (PostgreSQL only; its poll cache's sync stays the fallback).
   const unlistenPlans = store.onReplicaSignal((signal) => {
+    if (signal.kind === 'inventories') {
+      for (const h of signal.hosts) reconciler?.inventoryChanged(h);
+      return;
+    }
+    // Inventories named while this replica did not listen: read whatever moved.
+    if (signal.kind === 'resumed') return void reconciler?.trigger('signals-resumed');
     if (signal.kind !== 'plans' || election.isLeader()) return;
     if ('hosts' in signal) return api.plansRaised(signal.hosts);
     store
@@ -338,6 +356,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
 /** How often a replica records its URL for its peers; one not heard of for three times this is no longer asked. */
 const REPLICA_HEARTBEAT_MS = 10_000;
+
+/** How often a follower names the hosts that sent it inventories to the leader, at most (a signal each time). */
+const FOLLOWER_SIGNAL_MS = 100;
 
 /** A `plans` signal too long for a payload names the time since when followers read the raised plans: a pass's length before now. */
 const PLANS_SIGNAL_SKEW_MS = 60_000;

@@ -73,7 +73,8 @@ export class LeaderRequests {
     for (const kind of kinds) this.seen.set(kind, await this.store.getMeta(requestKey(kind)).catch(() => undefined));
     this.handlers = handlers;
     this.unlisten = this.store.onReplicaSignal((signal) => {
-      if (signal.kind === 'leader-request') this.now();
+      // A request signalled while this replica did not listen is in its row: look now.
+      if (signal.kind === 'leader-request' || signal.kind === 'resumed') this.now();
     });
     this.arm();
   }

@@ -7,7 +7,7 @@ import { markSeen } from './hosts.js';
 import { bumpFleetGeneration } from './meta.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
-import { takeExcluded } from './upsert.js';
+import { takeExcluded, updateEach } from './upsert.js';
 
 /** sha256 (hex) of the JCS form, so key order does not make a change. */
 export function inventoryHash(inventory: Inventory): string {
@@ -26,8 +26,8 @@ export async function putInventory(db: Kysely<Database>, inventory: Inventory, n
 
 /**
  * One transaction for all; each item also marks its host seen at its `now`. Multi-row statements a
- * slice at a time: one read of the stored hashes, one upsert of what changed, one update per
- * distinct time of what did not and of last seen. A host twice in one batch: item by item, in order.
+ * slice at a time: one read of the stored hashes, one upsert of what changed, one update of the
+ * report time of what did not and one of last seen. A host twice in one batch: item by item, in order.
  */
 export async function putInventories(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<readonly PutInventoryResult[]> {
   if (items.length === 0) return [];
@@ -55,24 +55,19 @@ async function putSlice(trx: Kysely<Database>, items: readonly { readonly invent
   const stored = new Map((await trx.selectFrom('inventories').select(['host', 'hash']).where('host', 'in', hosts).execute()).map((r) => [r.host, r.hash]));
   const results: PutInventoryResult[] = [];
   const changed: { host: string; doc: string; hash: string; updated_at: string; reported_at: string }[] = [];
-  const unchangedAt = new Map<string, string[]>();
-  const seenAt = new Map<string, string[]>();
-  const add = (m: Map<string, string[]>, at: string, host: string) => {
-    const list = m.get(at);
-    if (list) list.push(host);
-    else m.set(at, [host]);
-  };
+  const unchanged: [string, string][] = [];
+  const seen: [string, string][] = [];
   for (const { inventory, now } of items) {
     const hash = inventoryHash(inventory);
     const at = iso(now);
     if (stored.get(inventory.host) === hash) {
-      add(unchangedAt, at, inventory.host);
+      unchanged.push([inventory.host, at]);
       results.push({ hash, changed: false });
     } else {
       changed.push({ host: inventory.host, doc: toJson(inventory), hash, updated_at: at, reported_at: at });
       results.push({ hash, changed: true });
     }
-    add(seenAt, at, inventory.host);
+    seen.push([inventory.host, at]);
   }
   if (changed.length > 0) {
     await trx
@@ -82,8 +77,8 @@ async function putSlice(trx: Kysely<Database>, items: readonly { readonly invent
       .execute();
     await bumpFleetGeneration(trx);
   }
-  for (const [at, list] of unchangedAt) await trx.updateTable('inventories').set({ reported_at: at }).where('host', 'in', list).execute();
-  for (const [at, list] of seenAt) await trx.updateTable('hosts').set({ last_seen_at: at }).where('name', 'in', list).execute();
+  await updateEach(trx, 'inventories', 'host', 'reported_at', unchanged);
+  await updateEach(trx, 'hosts', 'name', 'last_seen_at', seen);
   return results;
 }
 

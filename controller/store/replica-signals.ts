@@ -14,13 +14,20 @@ import type { Database } from './schema.js';
 export type ReplicaSignal =
   /** A follower recorded a request for the leader (leader-requests.ts). */
   | { readonly kind: 'leader-request' }
+  /** A follower stored these hosts' inventories (or enrolled them): the leader reads and plans only them. */
+  | { readonly kind: 'inventories'; readonly hosts: readonly string[] }
   /** The leader raised these hosts' plans; `since` instead when the list is too long to send (read them with `plansChangedSince`). */
   | { readonly kind: 'plans'; readonly hosts: readonly string[] }
-  | { readonly kind: 'plans'; readonly since: string };
+  | { readonly kind: 'plans'; readonly since: string }
+  /**
+   * Not sent: heard by this process alone each time its listening connection comes up. Signals
+   * sent while it was down are lost, so a receiver re-reads what they would have announced.
+   */
+  | { readonly kind: 'resumed' };
 
 export interface ReplicaSignals {
-  /** Tells every other replica; best effort (a failure is swallowed: the receivers' polls make up for it). */
-  send(signal: ReplicaSignal): Promise<void>;
+  /** Tells every other replica; best effort: resolves false when it could not be sent (the receivers' polls make up for it). */
+  send(signal: ReplicaSignal): Promise<boolean>;
   /** Calls `listener` for each signal another replica sends; returns how to stop listening. */
   listen(listener: (signal: ReplicaSignal) => void): () => void;
   close(): Promise<void>;
@@ -28,7 +35,7 @@ export interface ReplicaSignals {
 
 /** SQLite: one controller per database, nobody to tell. */
 export const noSignals: ReplicaSignals = {
-  send: async () => undefined,
+  send: async () => false,
   listen: () => () => undefined,
   close: async () => undefined,
 };
@@ -47,6 +54,25 @@ export function plansSignal(hosts: readonly string[], since: Date): ReplicaSigna
   return JSON.stringify(hosts).length <= MAX_PAYLOAD ? { kind: 'plans', hosts } : { kind: 'plans', since: since.toISOString() };
 }
 
+/** Signals naming `hosts` whose inventories a follower stored, as few as fit them into payloads. */
+export function inventorySignals(hosts: readonly string[]): ReplicaSignal[] {
+  const out: ReplicaSignal[] = [];
+  let batch: string[] = [];
+  let length = 0;
+  for (const host of hosts) {
+    const size = JSON.stringify(host).length + 1;
+    if (batch.length > 0 && length + size > MAX_PAYLOAD) {
+      out.push({ kind: 'inventories', hosts: batch });
+      batch = [];
+      length = 0;
+    }
+    batch.push(host);
+    length += size;
+  }
+  if (batch.length > 0) out.push({ kind: 'inventories', hosts: batch });
+  return out;
+}
+
 export class PostgresSignals implements ReplicaSignals {
   /** This process's id: its own notifications come back to it and are dropped. */
   readonly #self = randomBytes(8).toString('hex');
@@ -62,9 +88,12 @@ export class PostgresSignals implements ReplicaSignals {
     private readonly channel: string,
   ) {}
 
-  async send(signal: ReplicaSignal): Promise<void> {
-    if (this.#closed) return;
-    await sql`select pg_notify(${this.channel}, ${JSON.stringify({ from: this.#self, ...signal })})`.execute(this.db).catch(() => undefined);
+  async send(signal: ReplicaSignal): Promise<boolean> {
+    if (this.#closed) return false;
+    return sql`select pg_notify(${this.channel}, ${JSON.stringify({ from: this.#self, ...signal })})`.execute(this.db).then(
+      () => true,
+      () => false,
+    );
   }
 
   listen(listener: (signal: ReplicaSignal) => void): () => void {
@@ -97,6 +126,7 @@ export class PostgresSignals implements ReplicaSignals {
         await client.query(`listen ${this.channel}`);
         if (this.#closed) throw new Error('closed');
         this.#client = client;
+        for (const listener of this.#listeners) listener({ kind: 'resumed' });
       } catch {
         await client.end().catch(() => undefined);
         this.#retry();

@@ -487,7 +487,7 @@ export interface Store {
    * dedicated connection; SQLite (one controller): nothing is sent or heard. Hints only: what they
    * announce is in the tables already, and receivers keep polling.
    */
-  signalReplicas(signal: ReplicaSignal): Promise<void>;
+  signalReplicas(signal: ReplicaSignal): Promise<boolean>;
   /** Calls `listener` for each signal another process sends; returns how to stop. */
   onReplicaSignal(listener: (signal: ReplicaSignal) => void): () => void;
 

@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { startController, type RunningController } from '../../controller/controller.js';
 import { LeaderRequests } from '../../controller/leader-requests.js';
 import { openStore } from '../../controller/store/index.js';
-import { plansSignal, signalChannel, type ReplicaSignal } from '../../controller/store/replica-signals.js';
+import { inventorySignals, plansSignal, signalChannel, type ReplicaSignal } from '../../controller/store/replica-signals.js';
 import type { Store } from '../../controller/store/store.js';
 import { systemClock } from '../../lib/clock.js';
 import { ferryBin } from '../support/ferry.js';
@@ -151,12 +151,11 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
       }
     }
 
-    // One more host, once the leader's first passes are over: only the followers' request gets it planned.
+    // One more host, once the leader's first passes are over: only the followers' signals get it planned.
     const late = await call(`${b.url}/v1/enroll`, 'POST', '', { token, host: 'h4', facts: {}, labels: {} });
     expect(late.status).to.equal(201);
     expect((await call(`${c.url}/v1/hosts/h4/inventory`, 'PUT', late.json.credential, { facts: {}, labels: {}, software: [] })).status).to.equal(200);
     await eventually(async () => (await call(`${c.url}/v1/hosts/h4/plan`, 'GET', late.json.credential)).status === 200, 'the plan of h4', 30_000);
-    expect(said(a, 'leader requests: serving a request from another replica')).to.equal(true);
 
     // Load on the followers: polls with ETags and reports, until told to stop.
     let stop = false;
@@ -208,7 +207,7 @@ describe('controller replicas (three processes on one PostgreSQL)', function () 
 
 const logger = pino({ level: 'silent' });
 /** Sends until `done()`: the listening connection comes up in the background, so the first signals may go unheard. */
-const sendUntil = (send: () => Promise<void>, done: () => boolean, what: string) =>
+const sendUntil = (send: () => Promise<unknown>, done: () => boolean, what: string) =>
   eventually(
     async () => {
       await send();
@@ -259,6 +258,8 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
     const leader = new LeaderRequests(leaderStore, logger, 3_600_000);
     const follower = new LeaderRequests(followerStore, logger, 3_600_000);
     let served = 0;
+    let resumed = 0;
+    leaderStore.onReplicaSignal((s) => void (s.kind === 'resumed' && resumed++));
     await leader.start({ refresh: async () => undefined, content: async () => undefined, inventory: async () => void served++ });
     try {
       // The listening connection comes up in the background: ask until heard.
@@ -272,6 +273,8 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
       const killed = await client.query('select pg_terminate_backend(pid) from pg_stat_activity where query = $1', [`listen ${signalChannel(schema)}`]);
       await client.end();
       expect(killed.rowCount).to.be.greaterThan(0);
+      // Signals sent meanwhile are lost: once listening again, it says so (`resumed`), so receivers re-read.
+      await eventually(() => resumed === 2, 'the leader to listen again and say so');
       const before = served;
       await sendUntil(
         () => follower.request('inventory'),
@@ -287,8 +290,10 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
     const [a, b] = [await open(), await open()];
     const heardByA: ReplicaSignal[] = [];
     const heardByB: ReplicaSignal[] = [];
-    a.onReplicaSignal((s) => heardByA.push(s));
-    b.onReplicaSignal((s) => heardByB.push(s));
+    // Each hears `resumed` once its listening connection is up (its own, not sent): counted apart.
+    let resumed = 0;
+    a.onReplicaSignal((s) => (s.kind === 'resumed' ? resumed++ : heardByA.push(s)));
+    b.onReplicaSignal((s) => (s.kind === 'resumed' ? resumed++ : heardByB.push(s)));
     await sendUntil(
       () => a.signalReplicas({ kind: 'plans', hosts: ['h1', 'h2'] }),
       () => heardByB.length > 0,
@@ -302,11 +307,79 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
     );
     expect(heardByA.every((s) => s.kind === 'leader-request')).to.equal(true);
     expect(heardByB.every((s) => s.kind === 'plans')).to.equal(true);
+    expect(resumed).to.equal(2);
 
     const many = Array.from({ length: 2000 }, (_, i) => `host-${i}`);
     const at = new Date('2026-01-02T03:04:05.000Z');
     expect(plansSignal(many, at)).to.deep.equal({ kind: 'plans', since: at.toISOString() });
     expect(plansSignal(many.slice(0, 10), at)).to.deep.equal({ kind: 'plans', hosts: many.slice(0, 10) });
+
+    // Hosts whose inventories a follower stored: as many signals as payloads need, every host once, in order.
+    const signals = inventorySignals(many);
+    expect(signals.length).to.be.greaterThan(1);
+    expect(signals.every((s) => s.kind === 'inventories' && JSON.stringify(s).length < 8000)).to.equal(true);
+    expect(signals.flatMap((s) => (s.kind === 'inventories' ? s.hosts : []))).to.deep.equal(many);
+    expect(inventorySignals([])).to.deep.equal([]);
+  });
+
+  it('@postgres hosts enrolling through a follower are named to the leader, which plans them by name', async () => {
+    await repo.commit({ 'fleet.yaml': 'apiVersion: ferry/v1\nkind: Group\nmetadata: {name: all}\nspec:\n  selector: {labels: {role: web}}\n' });
+    const start = async (name: string) => {
+      const data = join(root, name);
+      await mkdir(data, { recursive: true });
+      if (name !== 'leader') for (const f of ['controller.key', 'admin.token']) await copyFile(join(root, 'leader', f), join(data, f));
+      const c = await startController({
+        repo: repo.origin,
+        branch: 'main',
+        db: postgres!,
+        storeOptions: { schema },
+        data,
+        listen: '127.0.0.1:0',
+        pollMs: 3_600_000,
+        logger,
+        clock: systemClock,
+        leaderIntervalMs: 500,
+        enrollRateLimit: { perMinute: 1000, burst: 1000 },
+      });
+      controllers.push(c);
+      return c;
+    };
+    const leader = await start('leader');
+    const follower = await start('follower');
+    expect([leader.isLeader(), follower.isLeader()]).to.deep.equal([true, false]);
+    const reconciler = leader.reconciler()!;
+    const named: string[] = [];
+    const inventoryChanged = reconciler.inventoryChanged.bind(reconciler);
+    reconciler.inventoryChanged = (host) => {
+      named.push(host);
+      inventoryChanged(host);
+    };
+    // The leader's listening connection comes up in the background: name a host until it is heard.
+    const probe = await open();
+    await sendUntil(
+      () => probe.signalReplicas({ kind: 'inventories', hosts: ['probe'] }),
+      () => named.includes('probe'),
+      'the leader to listen',
+    );
+    const admin = (await readFile(join(root, 'leader', 'admin.token'), 'utf8')).trim();
+    const token = (await call(`${follower.url}/v1/tokens`, 'POST', admin, {})).json.token as string;
+    const hosts = ['w1', 'w2', 'w3', 'w4', 'w5'];
+    const credentials = await Promise.all(
+      hosts.map(async (host) => {
+        const enrolled = await call(`${follower.url}/v1/enroll`, 'POST', '', { token, host, facts: {}, labels: { role: 'web' } });
+        expect(enrolled.status).to.equal(201);
+        const credential = enrolled.json.credential as string;
+        expect((await call(`${follower.url}/v1/hosts/${host}/inventory`, 'PUT', credential, { facts: {}, labels: { role: 'web' }, software: [] })).status).to.equal(200);
+        return credential;
+      }),
+    );
+    for (const [i, host] of hosts.entries()) {
+      await eventually(async () => (await call(`${follower.url}/v1/hosts/${host}/plan`, 'GET', credentials[i]!)).status === 200, `the plan of ${host} from the follower`, 30_000);
+    }
+    // Each host named to the leader by the follower's signals, at most once for its enrollment and once for its inventory.
+    const heard = named.filter((h) => h !== 'probe');
+    expect([...new Set(heard)].sort()).to.deep.equal(hosts);
+    expect(heard.length).to.be.at.most(2 * hosts.length);
   });
 
   it('@postgres replicas with their own content directories: each fetches what it lacks from a peer, verified', async () => {
