@@ -8,8 +8,10 @@ export interface TriggerQueueOptions {
   /** Runs one pass with the sorted, de-duplicated triggers; must not throw. */
   readonly pass: (triggers: readonly string[]) => Promise<void>;
   /**
-   * How long agent triggers wait for company, ms; at least twice the last pass's duration (up to
-   * 1 s), so a pass whose fixed cost grew with the fleet is shared by proportionally more hosts.
+   * How long agent triggers wait for company, ms; at least the last pass's duration (up to 1 s),
+   * so while passes are slow, each is shared by more hosts. (Twice the last pass, as before, kept
+   * hosts waiting longer than their passes cost: on three PostgreSQL replicas at 10,000 hosts,
+   * first plan p50 1.1 s and p99 2.1–2.2 s, against 0.37–0.43 s and 1.3–1.6 s with once.)
    */
   readonly coalesceMs: number;
 }
@@ -95,7 +97,7 @@ export class TriggerQueue {
         this.wake = undefined;
         resolve();
       };
-      const wait = Math.max(this.options.coalesceMs, Math.min(maxCoalesceMs, 2 * this.lastPassMs));
+      const wait = Math.max(this.options.coalesceMs, Math.min(maxCoalesceMs, this.lastPassMs));
       const timer = setTimeout(done, onlyAgents ? wait : 0);
       this.wake = done;
     });
