@@ -23,8 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector';
-import type { Plan } from '../core/plan/types.js';
 import { benchApiDeps } from './support/api.js';
+import { seedSignedFleet } from './support/seed.js';
 import { autocannon, flag, type AutocannonResult } from './support/load.js';
 import { ensureNginx, startNginx } from './support/nginx.js';
 
@@ -46,46 +46,9 @@ async function ferryChild(config: ChildConfig): Promise<void> {
   const { openStore } = await import('../controller/store/index.js');
   const { DirectoryContentStore } = await import('../controller/content/index.js');
   const { createApi } = await import('../controller/api/app.js');
-  const { signDocument } = await import('../core/signing/index.js');
   const store = await openStore(`sqlite:${join(config.dir, 'ferry.db')}`);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const now = new Date();
-  for (let i = 0; i < config.hosts; i++) {
-    await store.enrollHost({
-      host: hostName(i),
-      credentialHash: createHash('sha256').update(credentialOf(i)).digest('hex'),
-      facts: { os: { platform: 'linux' }, arch: 'x64', cpus: 4 },
-      labels: { site: i % 2 === 0 ? 'tokyo' : 'osaka' },
-      now,
-    });
-  }
-  const actions = (i: number) =>
-    [0, 1, 2].map((k) => ({
-      id: `deploy-${k}/pkg-${k}@1.${k}.0/install`,
-      deployment: `deploy-${k}`,
-      package: `pkg-${k}`,
-      version: `1.${k}.0`,
-      op: 'install' as const,
-      status: 'planned' as const,
-      blockedBy: k === 0 ? [] : ['deploy-0/pkg-0@1.0.0/install'],
-      artifact: { sha256: createHash('sha256').update(`artifact-${k}`).digest('hex'), size: 1_048_576 * (k + 1) },
-      install: { command: ['sh', 'install.sh'], timeoutMs: 600_000, env: { HOST_INDEX: String(i) } },
-      conditions: [],
-      distribute: { multicast: false, wake: false },
-      shutdownAfter: false,
-      suspended: false,
-    }));
-  const expiresAt = new Date(now.getTime() + 7 * 86_400_000).toISOString();
-  const entries = Array.from({ length: config.hosts }, (_, i) => {
-    const body = { host: hostName(i), sources: [{ kind: 'controller' as const, name: 'controller' }], actions: actions(i) };
-    return { host: hostName(i), hash: createHash('sha256').update(JSON.stringify(body)).digest('hex'), body, revision: 'main@sha1:bench' };
-  });
-  await store.savePlans(entries, now, {
-    sign: (p) => {
-      const plan: Plan = { ...p.body, serial: p.serial, revision: p.revision, generatedAt: p.generatedAt, expiresAt };
-      return JSON.stringify(signDocument(plan, privateKey));
-    },
-  });
+  await seedSignedFleet(store, config.hosts, hostName, credentialOf, privateKey);
   const api = createApi(benchApiDeps(store, new DirectoryContentStore(join(config.dir, 'content')), publicKey));
   const server = createServer(api.listener);
   server.keepAliveTimeout = 65_000; // as controller.ts
