@@ -14,7 +14,7 @@ import pg from 'pg';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
-import { startController, type RunningController } from '../../controller/controller.js';
+import { startController, type ControllerOptions, type RunningController } from '../../controller/controller.js';
 import { LeaderRequests } from '../../controller/leader-requests.js';
 import { openStore } from '../../controller/store/index.js';
 import { inventorySignals, plansSignal, signalChannel, type ReplicaSignal } from '../../controller/store/replica-signals.js';
@@ -253,6 +253,28 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
     return s;
   };
 
+  /** A controller on this schema with its own data folder; a follower shares the leader's key and admin token. */
+  const startReplica = async (name: string, options: Partial<ControllerOptions> = {}) => {
+    const data = join(root, name);
+    await mkdir(data, { recursive: true });
+    if (name !== 'leader') for (const f of ['controller.key', 'admin.token']) await copyFile(join(root, 'leader', f), join(data, f));
+    const c = await startController({
+      repo: repo.origin,
+      branch: 'main',
+      db: postgres!,
+      storeOptions: { schema },
+      data,
+      listen: '127.0.0.1:0',
+      pollMs: 3_600_000,
+      logger,
+      clock: systemClock,
+      leaderIntervalMs: 500,
+      ...options,
+    });
+    controllers.push(c);
+    return c;
+  };
+
   it("@postgres a follower's request reaches the leader at once by NOTIFY (its poll an hour away), also after the listening connection is killed", async () => {
     const [leaderStore, followerStore] = [await open(), await open()];
     const leader = new LeaderRequests(leaderStore, logger, 3_600_000);
@@ -324,26 +346,7 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
 
   it('@postgres hosts enrolling through a follower are named to the leader, which plans them by name', async () => {
     await repo.commit({ 'fleet.yaml': 'apiVersion: ferry/v1\nkind: Group\nmetadata: {name: all}\nspec:\n  selector: {labels: {role: web}}\n' });
-    const start = async (name: string) => {
-      const data = join(root, name);
-      await mkdir(data, { recursive: true });
-      if (name !== 'leader') for (const f of ['controller.key', 'admin.token']) await copyFile(join(root, 'leader', f), join(data, f));
-      const c = await startController({
-        repo: repo.origin,
-        branch: 'main',
-        db: postgres!,
-        storeOptions: { schema },
-        data,
-        listen: '127.0.0.1:0',
-        pollMs: 3_600_000,
-        logger,
-        clock: systemClock,
-        leaderIntervalMs: 500,
-        enrollRateLimit: { perMinute: 1000, burst: 1000 },
-      });
-      controllers.push(c);
-      return c;
-    };
+    const start = (name: string) => startReplica(name, { enrollRateLimit: { perMinute: 1000, burst: 1000 } });
     const leader = await start('leader');
     const follower = await start('follower');
     expect([leader.isLeader(), follower.isLeader()]).to.deep.equal([true, false]);
@@ -395,25 +398,7 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
       'artifacts/a.bin': 'from the repository',
       'artifacts/t.bin': 'tampered',
     });
-    const start = async (name: string) => {
-      const data = join(root, name);
-      await mkdir(data, { recursive: true });
-      if (name !== 'leader') for (const f of ['controller.key', 'admin.token']) await copyFile(join(root, 'leader', f), join(data, f));
-      const c = await startController({
-        repo: repo.origin,
-        branch: 'main',
-        db: postgres!,
-        storeOptions: { schema },
-        data,
-        listen: '127.0.0.1:0',
-        pollMs: 3_600_000,
-        logger,
-        clock: systemClock,
-        leaderIntervalMs: 500,
-      });
-      controllers.push(c);
-      return c;
-    };
+    const start = (name: string) => startReplica(name);
     const leader = await start('leader');
     const follower = await start('follower');
     expect([leader.isLeader(), follower.isLeader()]).to.deep.equal([true, false]);
