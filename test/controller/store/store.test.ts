@@ -881,7 +881,8 @@ for (const backend of backends) {
         const { openStore } = await import(${JSON.stringify(storeModule)});
         const store = await openStore(process.env.URL, JSON.parse(process.env.OPTIONS));
         console.log(await store.tryAcquireLeadership() ? 'leader' : 'follower');
-        setInterval(() => {}, 1000);`;
+        // The timer keeps the store reachable: a collected store's SQLite connection closes and frees the lock.
+        setInterval(() => store, 1000);`;
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
         env: { ...process.env, URL: database.url, OPTIONS: JSON.stringify(database.options) },
         stdio: ['ignore', 'pipe', 'inherit'],
