@@ -24,6 +24,8 @@ export interface ReconcileMemo<R extends FleetPlanResult = FleetPlanResult> {
   readonly planned?: { readonly inputs: PlanningInputs; readonly result: R; readonly key: string };
   /** Hosts that take part in a deployment with rollout waves: their reports can advance a wave. */
   readonly rolloutHosts: ReadonlySet<string>;
+  /** Rollout hosts whose plans the last pass raised: the next pass reads their action statuses again. */
+  readonly rolloutStale: ReadonlySet<string>;
 }
 
-export const emptyMemo: ReconcileMemo = Object.freeze({ rolloutHosts: new Set<string>() });
+export const emptyMemo: ReconcileMemo = Object.freeze({ rolloutHosts: new Set<string>(), rolloutStale: new Set<string>() });

@@ -17,13 +17,13 @@ import { backoffDelay } from '../../lib/backoff.js';
 import type { ManifestSource } from '../source/source.js';
 import { overrideInForce, type DeploymentOverride, type PlanEntry, type Store, type UnsignedPlanRecord } from '../store/store.js';
 import { ContentCheck, type UnavailableContent } from './content-check.js';
-import { fleetChanges, refreshFleet, type FleetView } from './fleet-view.js';
+import { fleetChanges, refreshFleet, type FleetChanges, type FleetView } from './fleet-view.js';
 import { emptyMemo, type ReconcileMemo } from './memo.js';
 import { observeSource } from './observe.js';
 import { planDocument, signPlan } from './plan-document.js';
 import { SigningPool } from '../keys/signing-pool.js';
 import type { FleetPlanResult, Planning, PlanningInputs, PlanningPass } from './planning.js';
-import { rolloutKey, rolloutProgress } from './rollout.js';
+import { keepUnchanged, rolloutProgress, updateRolloutProgress, type RolloutProgress } from './rollout.js';
 import { Slicer } from './slices.js';
 import {
   conditionsAfter,
@@ -73,6 +73,7 @@ export const rolloutSuspender = 'ferry:rollout';
 
 const hourMs = 60 * 60 * 1000;
 const dayMs = 24 * hourMs;
+const emptySet: ReadonlySet<string> = new Set();
 
 /** What the plan step produced: the planning pass and the inputs it planned from. */
 interface Planned<R extends FleetPlanResult> {
@@ -87,7 +88,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   private memo: ReconcileMemo<R> = emptyMemo as ReconcileMemo<R>;
   private conditions: Condition[] = [];
   private lastRun: ReconcileRun | undefined;
-  private counters: ReconcileCounters = { passes: 0, hostsPlanned: 0, inventoriesRead: 0 };
+  private counters: ReconcileCounters = { passes: 0, hostsPlanned: 0, inventoriesRead: 0, rolloutStatusesRead: 0 };
   private failures = 0;
   private stopped = true;
   private unsubscribe: (() => void) | undefined;
@@ -224,8 +225,11 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.conditions = setCondition(this.conditions, { type: 'Reconciling', status: 'True', reason: 'Progressing', message: `reconciling (${triggers.join(', ')})` }, now);
     if (triggers.some((t) => t.startsWith('content'))) this.content.markDirty();
     if (triggers.includes('content-retry')) this.content.retried();
+    // Which hosts' facts and reports may have moved since the last pass (or all of them).
+    let changes = fleetChanges(triggers);
     try {
-      await this.upkeep.pruneIfDue(now);
+      // Pruned report history may have taken the state some actions were in: read every status again.
+      if (await this.upkeep.pruneIfDue(now)) changes = { kind: 'all' };
       memo = { ...memo, ...(await observeSource(memo, this.options, now)) };
       step('observe');
       const desired = memo.desired;
@@ -234,11 +238,13 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
         this.memo = memo;
         return;
       }
-      const fleet = await this.readFleet(memo, triggers);
+      const fleet = await this.readFleet(memo, changes);
       memo = { ...memo, fleet };
       step('fleet');
-      const planned = await this.plan(memo, desired, fleet, now);
+      const planned = await this.plan(memo, desired, fleet, changes, now);
       step('plan');
+      // The statuses of the hosts the last pass raised plans for were read.
+      memo = { ...memo, rolloutStale: emptySet };
       if (planned === undefined) {
         outcome = memo.rejectedRevision ? 'rejected' : 'skipped';
         this.memo = memo;
@@ -249,11 +255,15 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       step('diff');
       raised = await this.act(memo, desired, planned, entries, now);
       step('act');
+      const rolloutHosts = this.rolloutHosts(memo, planned);
+      // A raised plan of a rollout host has other actions: their statuses are read on the next pass.
+      const stale = raised.filter((h) => rolloutHosts.has(h) || memo.rolloutHosts.has(h));
       memo = {
         ...memo,
         applied: desired,
         planned: { inputs: planned.inputs, result: planned.pass.result, key: planned.key },
-        rolloutHosts: this.rolloutHosts(memo, planned),
+        rolloutHosts,
+        rolloutStale: stale.length === 0 ? emptySet : new Set(stale),
       };
       this.memo = memo;
       await this.upkeep.resignIfDue(planned.pass.result.plans.keys(), now);
@@ -284,21 +294,18 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   }
 
   /** Observe the fleet: the inventories and installed records, reading only what the triggers say changed. */
-  private async readFleet(memo: ReconcileMemo<R>, triggers: readonly string[]): Promise<FleetView> {
-    const { view, changedInventories } = await refreshFleet(this.options.store, memo.fleet, fleetChanges(triggers));
+  private async readFleet(memo: ReconcileMemo<R>, changes: FleetChanges): Promise<FleetView> {
+    const { view, changedInventories } = await refreshFleet(this.options.store, memo.fleet, changes);
     this.counters = { ...this.counters, inventoriesRead: this.counters.inventoriesRead + changedInventories };
     return view;
   }
 
   /** Plan: the inputs of this pass and the planner's result, or undefined when no input changed (skip). */
-  private async plan(memo: ReconcileMemo<R>, desired: Snapshot, fleet: FleetView, now: Date): Promise<Planned<R> | undefined> {
-    const { store, planning } = this.options;
+  private async plan(memo: ReconcileMemo<R>, desired: Snapshot, fleet: FleetView, changes: FleetChanges, now: Date): Promise<Planned<R> | undefined> {
+    const { planning } = this.options;
     const overrides = await this.overridesInForce(desired);
     const rolloutDeployments = new Set([...desired.deployments].filter(([, d]) => d.spec.rollout).map(([name]) => name));
-    // Progress counts the actions of the current (stored) plans only: a report on an action that
-    // has since left a host's plan, or came back to it, is history, not a failure of this rollout.
-    const statuses = await Promise.all([...rolloutDeployments].map((deployment) => store.actionStatuses({ deployment })));
-    const rollout = rolloutProgress(statuses.flat());
+    const rollout = await this.readRollout(memo, rolloutDeployments, changes);
     const suspended = [...new Set(overrides.filter((o) => o.suspended).map((o) => o.deployment))].sort();
     const resumed = [...new Set(overrides.filter((o) => !o.suspended).map((o) => o.deployment))].sort();
     const unavailable = await this.content.unavailable(desired);
@@ -310,7 +317,6 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       unavailable: [...unavailable],
       // An artifact's chunk hashes never change: which artifacts have them is the input.
       chunked: [...chunks.keys()].sort(),
-      rollout: rolloutKey(rollout),
       // Windows are expanded per day: a new day is a new input.
       day: now.toISOString().slice(0, 10),
     });
@@ -318,6 +324,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     const same = previous !== undefined && previous.key === key;
     if (
       same &&
+      previous.inputs.rollout === rollout &&
       memo.applied === desired &&
       previous.inputs.snapshot === desired &&
       previous.inputs.inventories === fleet.inventories &&
@@ -333,7 +340,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       ...(fleet.changed !== undefined && fleet.changed.from === previous?.inputs.inventories ? { changedHosts: fleet.changed.hosts } : {}),
       now,
       installed: fleet.installed,
-      rollout: same ? previous.inputs.rollout : rollout,
+      rollout,
       suspended: same ? previous.inputs.suspended : new Set(suspended),
       resumed: same && previous.inputs.resumed ? previous.inputs.resumed : new Set(resumed),
       unavailable: same && previous.inputs.unavailable ? previous.inputs.unavailable : unavailable,
@@ -410,6 +417,32 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     await this.recordSelfSuspensions(planned.pass.result, planned.overrides, desired, now);
     if (raised.length > 0) logger.info({ hosts: raised.slice(0, 50).map((r) => `${r.host}#${r.serial}`), count: raised.length }, 'reconcile: plans changed');
     return hosts;
+  }
+
+  /**
+   * Rollout progress: every rollout action's status read once (a first pass, another set of rollout
+   * deployments, a pass of unknown cause), then only those of the rollout hosts a pass names (they
+   * reported, or their inventory moved) and of those whose plans the last pass raised. A deployment
+   * whose hosts did not move keeps its progress object, and the whole map is the previous one when
+   * none moved. Progress counts the actions of the current (stored) plans only: a report on an action
+   * that has since left a host's plan, or came back to it, is history, not a failure of this rollout.
+   */
+  private async readRollout(memo: ReconcileMemo<R>, deployments: ReadonlySet<string>, changes: FleetChanges): Promise<ReadonlyMap<string, RolloutProgress>> {
+    const { store } = this.options;
+    const previous = memo.planned?.inputs.rollout;
+    const incremental = changes.kind === 'hosts' && previous !== undefined && previous.size === deployments.size && [...deployments].every((d) => previous.has(d));
+    if (!incremental) {
+      const statuses = await Promise.all([...deployments].map((deployment) => store.actionStatuses({ deployment })));
+      this.counters = { ...this.counters, rolloutStatusesRead: this.counters.rolloutStatusesRead + statuses.reduce((n, s) => n + s.length, 0) };
+      return keepUnchanged(previous, rolloutProgress(deployments, statuses.flat()));
+    }
+    const hosts = new Set(memo.rolloutStale);
+    for (const h of changes.hosts) if (memo.rolloutHosts.has(h)) hosts.add(h);
+    if (hosts.size === 0) return previous;
+    const list = [...hosts];
+    const statuses = await Promise.all([...deployments].map((deployment) => store.actionStatuses({ deployment, hosts: list })));
+    this.counters = { ...this.counters, rolloutStatusesRead: this.counters.rolloutStatusesRead + statuses.reduce((n, s) => n + s.length, 0) };
+    return updateRolloutProgress(previous, hosts, statuses.flat());
   }
 
   /** The hosts with an action of a rollout deployment: only the replanned ones can have changed. */

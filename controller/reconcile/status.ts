@@ -65,6 +65,8 @@ export interface ReconcileCounters {
   readonly hostsPlanned: number;
   /** Inventories read from the store because they changed (or, on start, all of them). */
   readonly inventoriesRead: number;
+  /** Action statuses of rollout deployments read from the store (all of them on a first pass or a new revision). */
+  readonly rolloutStatusesRead: number;
 }
 
 /** Observes reconcile passes (the controller wires it to the Prometheus histogram). */

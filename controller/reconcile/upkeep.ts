@@ -34,17 +34,19 @@ export class Upkeep {
     this.signedAt.set(host, at);
   }
 
-  /** Deletes report history older than the retention, at most once an hour; a failure is logged, not fatal. */
-  async pruneIfDue(now: Date): Promise<void> {
+  /** Deletes report history older than the retention, at most once an hour; a failure is logged, not fatal. True when reports were deleted. */
+  async pruneIfDue(now: Date): Promise<boolean> {
     const keep = this.reportRetentionMs;
-    if (keep === undefined || now.getTime() - this.lastPrune < hourMs) return;
+    if (keep === undefined || now.getTime() - this.lastPrune < hourMs) return false;
     this.lastPrune = now.getTime();
     const before = new Date(now.getTime() - keep);
     try {
       const pruned = await this.store.pruneReports(before);
       if (pruned > 0) this.logger.info({ pruned, before: before.toISOString() }, 'reconcile: report history pruned');
+      return pruned > 0;
     } catch (err) {
       this.logger.warn({ err }, 'reconcile: pruning report history failed; trying again in an hour');
+      return false;
     }
   }
 
