@@ -27,7 +27,7 @@ import { sourceKind } from './source/open-source.js';
 import type { ManifestSource } from './source/source.js';
 import { openStore, type OpenStoreOptions } from './store/index.js';
 import type { Store } from './store/store.js';
-import { inventorySignals, plansSignal } from './store/replica-signals.js';
+import { hostSignals, plansSignal } from './store/replica-signals.js';
 import { defaultWakeBroadcast, parseBroadcastAddress } from '../lib/wake/broadcast-address.js';
 import { AutoWake } from './wake/auto-wake.js';
 import { ControllerMulticast } from './multicast/controller-multicast.js';
@@ -214,19 +214,22 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const [snapshot, groups] = [reconciler?.appliedSnapshot(), reconciler?.groups()];
     return snapshot && groups ? relayDirectoryOf(snapshot, groups) : undefined;
   };
-  // A follower names the hosts whose inventories it stored to the leader, at most one signal per
-  // 100 ms, and the leader plans them alone. A signal the leader could not hear is made up for: one
-  // that could not be sent by a request row (the leader then re-reads whatever inventories moved),
-  // one sent while the leader's listening connection was down by the leader's re-read once it is up
-  // again (`resumed`), one sent before a new leader led by that leader's first pass, which reads all.
-  const followerHosts = new Set<string>();
+  // A follower names the hosts whose inventories (or reports) it stored to the leader, at most one
+  // signal per 100 ms, and the leader plans them alone (reads the rollout progress of those in a
+  // rollout). A signal the leader could not hear is made up for: one that could not be sent by a
+  // request row (the leader then re-reads whatever moved), one sent while the leader's listening
+  // connection was down by the leader's re-read once it is up again (`resumed`), one sent before a
+  // new leader led by that leader's first pass, which reads all.
+  const followerHosts = { inventories: new Set<string>(), reports: new Set<string>() };
   const followerSignal = coalesced(FOLLOWER_SIGNAL_MS, async () => {
-    const hosts = [...followerHosts];
-    followerHosts.clear();
-    for (const signal of inventorySignals(hosts)) {
-      if (await store.signalReplicas(signal)) continue;
-      await requests.request('inventory').catch((err: unknown) => logger.warn({ err }, 'controller: cannot tell the leader about new inventories'));
-      return;
+    for (const kind of ['inventories', 'reports'] as const) {
+      const hosts = [...followerHosts[kind]];
+      followerHosts[kind].clear();
+      for (const signal of hostSignals(kind, hosts)) {
+        if (await store.signalReplicas(signal)) continue;
+        await requests.request('inventory').catch((err: unknown) => logger.warn({ err }, `controller: cannot tell the leader about new ${kind}`));
+        return;
+      }
     }
   });
 
@@ -264,10 +267,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
     reconciler: {
       inventoryChanged(h) {
         if (reconciler) return reconciler.inventoryChanged(h);
-        followerHosts.add(h);
+        followerHosts.inventories.add(h);
         followerSignal.note();
       },
-      reportsIngested: (h) => reconciler?.reportsIngested(h),
+      reportsIngested(h) {
+        if (reconciler) return reconciler.reportsIngested(h);
+        followerHosts.reports.add(h);
+        followerSignal.note();
+      },
       overridesChanged: () => reconciler?.overridesChanged(),
       contentChanged(sha256) {
         if (reconciler) void reconciler.contentChanged(sha256);
@@ -293,6 +300,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const unlistenPlans = store.onReplicaSignal((signal) => {
     if (signal.kind === 'inventories') {
       for (const h of signal.hosts) reconciler?.inventoryChanged(h);
+      return;
+    }
+    if (signal.kind === 'reports') {
+      for (const h of signal.hosts) reconciler?.reportsIngested(h);
       return;
     }
     // Inventories named while this replica did not listen: read whatever moved.

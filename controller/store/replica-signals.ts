@@ -16,6 +16,8 @@ export type ReplicaSignal =
   | { readonly kind: 'leader-request' }
   /** A follower stored these hosts' inventories (or enrolled them): the leader reads and plans only them. */
   | { readonly kind: 'inventories'; readonly hosts: readonly string[] }
+  /** A follower stored reports of these hosts: the leader reads the rollout progress of those in a rollout. */
+  | { readonly kind: 'reports'; readonly hosts: readonly string[] }
   /** The leader raised these hosts' plans; `since` instead when the list is too long to send (read them with `plansChangedSince`). */
   | { readonly kind: 'plans'; readonly hosts: readonly string[] }
   | { readonly kind: 'plans'; readonly since: string }
@@ -54,22 +56,22 @@ export function plansSignal(hosts: readonly string[], since: Date): ReplicaSigna
   return JSON.stringify(hosts).length <= MAX_PAYLOAD ? { kind: 'plans', hosts } : { kind: 'plans', since: since.toISOString() };
 }
 
-/** Signals naming `hosts` whose inventories a follower stored, as few as fit them into payloads. */
-export function inventorySignals(hosts: readonly string[]): ReplicaSignal[] {
+/** Signals naming `hosts` whose inventories (or reports) a follower stored, as few as fit them into payloads. */
+export function hostSignals(kind: 'inventories' | 'reports', hosts: readonly string[]): ReplicaSignal[] {
   const out: ReplicaSignal[] = [];
   let batch: string[] = [];
   let length = 0;
   for (const host of hosts) {
     const size = JSON.stringify(host).length + 1;
     if (batch.length > 0 && length + size > MAX_PAYLOAD) {
-      out.push({ kind: 'inventories', hosts: batch });
+      out.push({ kind, hosts: batch });
       batch = [];
       length = 0;
     }
     batch.push(host);
     length += size;
   }
-  if (batch.length > 0) out.push({ kind: 'inventories', hosts: batch });
+  if (batch.length > 0) out.push({ kind, hosts: batch });
   return out;
 }
 

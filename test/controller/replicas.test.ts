@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { startController, type ControllerOptions, type RunningController } from '../../controller/controller.js';
 import { LeaderRequests } from '../../controller/leader-requests.js';
 import { openStore } from '../../controller/store/index.js';
-import { inventorySignals, plansSignal, signalChannel, type ReplicaSignal } from '../../controller/store/replica-signals.js';
+import { hostSignals, plansSignal, signalChannel, type ReplicaSignal } from '../../controller/store/replica-signals.js';
 import type { Store } from '../../controller/store/store.js';
 import { systemClock } from '../../lib/clock.js';
 import { ferryBin } from '../support/ferry.js';
@@ -337,11 +337,12 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
     expect(plansSignal(many.slice(0, 10), at)).to.deep.equal({ kind: 'plans', hosts: many.slice(0, 10) });
 
     // Hosts whose inventories a follower stored: as many signals as payloads need, every host once, in order.
-    const signals = inventorySignals(many);
+    const signals = hostSignals('inventories', many);
     expect(signals.length).to.be.greaterThan(1);
     expect(signals.every((s) => s.kind === 'inventories' && JSON.stringify(s).length < 8000)).to.equal(true);
     expect(signals.flatMap((s) => (s.kind === 'inventories' ? s.hosts : []))).to.deep.equal(many);
-    expect(inventorySignals([])).to.deep.equal([]);
+    expect(hostSignals('inventories', [])).to.deep.equal([]);
+    expect(hostSignals('reports', many).flatMap((s) => (s.kind === 'reports' ? s.hosts : []))).to.deep.equal(many);
   });
 
   it('@postgres hosts enrolling through a follower are named to the leader, which plans them by name', async () => {
@@ -383,6 +384,19 @@ describe('replica signals and peer content (in process, one PostgreSQL schema)',
     const heard = named.filter((h) => h !== 'probe');
     expect([...new Set(heard)].sort()).to.deep.equal(hosts);
     expect(heard.length).to.be.at.most(2 * hosts.length);
+
+    // Reports stored by the follower are named too: the leader reads the progress of a host in a rollout.
+    const reported: string[] = [];
+    const reportsIngested = reconciler.reportsIngested.bind(reconciler);
+    reconciler.reportsIngested = (host) => {
+      reported.push(host);
+      reportsIngested(host);
+    };
+    const plan = (await call(`${follower.url}/v1/hosts/w2/plan`, 'GET', credentials[1]!)).json as { serial: number };
+    const result = { id: 'r-w2-1', actionId: 'some/pkg@1.0.0/install', serial: plan.serial, state: 'installed', at: new Date().toISOString() };
+    expect((await call(`${follower.url}/v1/hosts/w2/reports`, 'POST', credentials[1]!, { results: [result] })).status).to.be.oneOf([200, 202]);
+    await eventually(() => reported.includes('w2'), 'the leader to hear of the report on w2', 30_000);
+    expect(reported).to.deep.equal(['w2']);
   });
 
   it('@postgres replicas with their own content directories: each fetches what it lacks from a peer, verified', async () => {
