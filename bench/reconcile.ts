@@ -10,9 +10,13 @@
  * - RSS over `--refreshes` refreshes, each a commit that flips the same deployment back or forth;
  * - inventory churn (issue 17): `--churn-rounds` rounds of 1% of the hosts re-reporting changed facts
  *   (written through the store, then the trigger the API fires), CPU per round and per changed host;
+ * - with `--rollout`, one more deployment to every host in waves (1%, 10%, 100%): `--rollout-rounds`
+ *   rounds of (up to) 100 wave-1 hosts reporting their install done (written through the store, then the
+ *   trigger the API fires), CPU of the passes per reporting host;
  * - the planner alone on the same snapshot and inventories (full and incremental), for comparison.
  * `--cpu-prof DIR` writes the main thread's CPU profile of the first reconcile and of the first
- * 10% change and of the second churn round to DIR (first.cpuprofile, change.cpuprofile, churn.cpuprofile).
+ * 10% change, of the second churn round and of the second rollout round to DIR (first.cpuprofile,
+ * change.cpuprofile, churn.cpuprofile, rollout.cpuprofile).
  * Aims: first ≤ 15 s, 10% change ≤ 2 s, no-change ≤ 100 ms, RSS ≤ 1 GiB and flat, planner
  * alone full ≤ 2 s / incremental ≤ 200 ms CPU.
  */
@@ -37,6 +41,8 @@ const TIERS = 5;
 const DEPLOYMENTS = 20;
 const PACKAGES = 40;
 const GiB = 1024 ** 3;
+/** The deployment `--rollout` adds. */
+const ROLLOUT = 'rollout-all';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -94,8 +100,11 @@ export function artifacts(): Map<string, { bytes: Buffer; sha256: string }> {
   return out;
 }
 
-/** The repository's files; `flip` changes deploy-00 (site-0: 10% of hosts) to the packages' 1.1.0. */
-export function repositoryFiles(art: ReadonlyMap<string, { bytes: Buffer; sha256: string }>, flip: boolean): Record<string, string> {
+/**
+ * The repository's files; `flip` changes deploy-00 (site-0: 10% of hosts) to the packages' 1.1.0;
+ * `rollout` adds rollout-all: pkg-0 to every host in waves.
+ */
+export function repositoryFiles(art: ReadonlyMap<string, { bytes: Buffer; sha256: string }>, flip: boolean, rollout = false): Record<string, string> {
   const docs: string[] = [];
   const group = (name: string, labels: string) => docs.push(`apiVersion: ferry/v1\nkind: Group\nmetadata: {name: ${name}}\nspec:\n  selector:\n    labels: {${labels}}\n`);
   for (let s = 0; s < SITES; s++) group(`site-${s}`, `site: site-${s}`);
@@ -118,6 +127,12 @@ export function repositoryFiles(art: ReadonlyMap<string, { bytes: Buffer; sha256
     const version = d === 0 && flip ? '1.1.0' : '1.0.0';
     const pkgs = [0, 1].map((k) => `    - {name: pkg-${(d * 2 + k) % PACKAGES}, version: "${version}", state: present}`).join('\n');
     docs.push(`apiVersion: ferry/v1\nkind: Deployment\nmetadata: {name: deploy-${String(d).padStart(2, '0')}}\nspec:\n  packages:\n${pkgs}\n  targets: {groups: [${target}]}\n`);
+  }
+  if (rollout) {
+    const sites = Array.from({ length: SITES }, (_, k) => `site-${k}`).join(', ');
+    docs.push(
+      `apiVersion: ferry/v1\nkind: Deployment\nmetadata: {name: ${ROLLOUT}}\nspec:\n  packages:\n    - {name: pkg-0, version: "1.0.0", state: present}\n  targets: {groups: [${sites}]}\n  rollout: {waves: ["1%", "10%", "100%"]}\n`,
+    );
   }
   const files: Record<string, string> = { 'fleet.yaml': docs.join('---\n'), 'packages.yaml': packages.join('---\n') };
   return files;
@@ -202,7 +217,8 @@ export async function run(): Promise<void> {
     // Artifacts are binary: written beside the manifests, committed with them.
     await mkdir(join(repo.work, 'artifacts'), { recursive: true });
     for (const [k, a] of art) await writeFile(join(repo.work, 'artifacts', `${k}.bin`), a.bytes);
-    await repo.commit(repositoryFiles(art, false), '20 deployments');
+    const withRollout = process.argv.includes('--rollout');
+    await repo.commit(repositoryFiles(art, false, withRollout), withRollout ? '20 deployments and a rollout' : '20 deployments');
 
     const db = `sqlite:${join(dir, 'ferry.db')}`;
     const fill = measure();
@@ -251,7 +267,7 @@ export async function run(): Promise<void> {
     let flip = false;
     for (let r = 0; r < refreshes; r++) {
       flip = !flip;
-      await repo.commit(repositoryFiles(art, flip), `flip deploy-00 (${r})`);
+      await repo.commit(repositoryFiles(art, flip, withRollout), `flip deploy-00 (${r})`);
       const stopChange = r === 0 ? await profile('change') : async () => undefined;
       const change = measure();
       const want = before.serial + r + 1;
@@ -297,6 +313,7 @@ export async function run(): Promise<void> {
     );
 
     await churn(c, hosts, flag('churn-rounds', 10), profile);
+    if (withRollout) await rolloutReports(c, flag('rollout-rounds', 5), profile);
 
     console.log(
       `load average at the end: ${loadavg()
@@ -358,6 +375,49 @@ async function churn(c: RunningController, hosts: number, rounds: number, profil
   const pass = median(samples.map((s) => s.cpuMs));
   console.log(
     `churn, 1% (${k} hosts) a round over ${rounds}: median CPU of the store writes ${ms(median(writes.map((s) => s.cpuMs)))}; of the passes ${ms(pass)} (${median(passes)} a round), ${((pass / k) * 1000).toFixed(0)} µs a changed host`,
+  );
+}
+
+/**
+ * Rounds of (up to) 100 hosts of the rollout's first wave reporting their install done, as the API takes
+ * them: the reports stored, then `reportsIngested` for each; the CPU of the passes until one that
+ * started after the last report has finished (the whole process's CPU).
+ */
+async function rolloutReports(c: RunningController, rounds: number, profile: (name: string) => Promise<() => Promise<void>>): Promise<void> {
+  const reconciler = c.reconciler()!;
+  const ready = (await c.store.actionStatuses({ deployment: ROLLOUT, state: 'pending' })).map((s) => s.host);
+  // 100 a round, fewer when the first wave is small.
+  const PER_ROUND = Math.min(100, Math.floor(ready.length / rounds));
+  if (PER_ROUND < 1) throw new Error(`--rollout: ${ready.length} hosts in the first wave, fewer than ${rounds} rounds`);
+  const total = (await c.store.countStates({ deployment: ROLLOUT })).reduce((n, x) => n + x.count, 0);
+  const samples: Sample[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const batch = ready.slice(round * PER_ROUND, (round + 1) * PER_ROUND);
+    const now = new Date();
+    const reports = await Promise.all(
+      batch.map(async (host) => {
+        const plan = JSON.parse((await c.store.getPlan(host))!.signed!) as { serial: number; actions: { id: string; deployment: string }[] };
+        const action = plan.actions.find((a) => a.deployment === ROLLOUT)!;
+        return { host, reports: [{ id: `bench-${host}-${round}`, actionId: action.id, serial: plan.serial, state: 'installed' as const, at: now.toISOString() }] };
+      }),
+    );
+    await c.store.ingestReportBatches(reports.map((r) => ({ ...r, now })));
+    const stop = round === 1 ? await profile('rollout') : async () => undefined;
+    const s = measure();
+    for (const host of batch) reconciler.reportsIngested(host);
+    await reconciler.reconcileNow(`reports:${batch.at(-1)}`);
+    samples.push(s());
+    await stop();
+    if (round < 2 || round === rounds - 1) {
+      const run = reconciler.status().lastRun;
+      console.log(
+        `rollout reports round ${round + 1}: ${PER_ROUND} hosts, CPU ${ms(samples.at(-1)!.cpuMs)}; the last pass ${run?.durationMs.toFixed(0)} ms, steps ${JSON.stringify(run?.stepsMs)}`,
+      );
+    }
+  }
+  const cpu = samples.map((s) => s.cpuMs).sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+  console.log(
+    `rollout of ${total} actions, ${PER_ROUND} first-wave hosts reporting a round over ${rounds}: median CPU of the passes ${ms(cpu)}, ${((cpu / PER_ROUND) * 1000).toFixed(0)} µs a reporting host`,
   );
 }
 
