@@ -74,7 +74,13 @@ export async function replacePlanActions(trx: Transaction<Database>, plans: read
     const at = key.indexOf('\u0000');
     return { host: key.slice(0, at), action_id: key.slice(at + 1) };
   });
-  await insertRows(trx, 'plan-actions-delete', gone, 1, ([row]) => trx.deleteFrom('plan_actions').where('host', '=', row!.host).where('action_id', '=', row!.action_id));
+  // A slice of rows per statement (a row-value IN over VALUES: on SQLite it searches the primary
+  // key once per pair, as a one-row DELETE would), not one statement per row.
+  await insertRows(trx, 'plan-actions-delete', gone, CHUNK, (slice) => {
+    const pairs = sql.join(slice.map((row) => sql`(${row.host}, ${row.action_id})`));
+    const query = sql`delete from plan_actions where (host, action_id) in (values ${pairs})`;
+    return { compile: () => query.compile(trx) };
+  });
   // An id already there keeps its since_serial: only the planner's status and reason are updated.
   await insertRows(trx, 'plan-actions-upsert', upserts, CHUNK, (slice) =>
     trx

@@ -1,10 +1,13 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'chai';
+import { Kysely, SqliteDialect } from 'kysely';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostPlan } from '../../../core/plan/types.js';
 import { openStore } from '../../../controller/store/index.js';
+import { savePlans } from '../../../controller/store/plans.js';
+import type { Database } from '../../../controller/store/schema.js';
 import type { Store } from '../../../controller/store/store.js';
 
 const t0 = new Date('2026-12-01T00:00:00Z');
@@ -118,5 +121,40 @@ describe('controller/store savePlans in batches (SQLite)', () => {
     // The body given with the stored hash is trusted as it is: its rows are not read back.
     await store.savePlans([{ host: 'h2', hash: 'h2-4', body: body('h2', '4'), revision: 'r4', previous: { hash: 'h2-2', body: body('h2', '9') } }], t0);
     expect(await ids('h2')).to.deep.equal(['d/p@2/install', 'd/p@4/install']);
+  });
+
+  it('deletes the action rows that left the plans a slice per statement, and writes no row of an unchanged action', async () => {
+    const hosts = Array.from({ length: 120 }, (_, i) => `h${String(i).padStart(3, '0')}`);
+    // Two actions each: one that stays, one whose version changes (its id leaves, a new one joins).
+    const plan = (host: string, version: string): HostPlan => ({
+      host,
+      sources: [],
+      actions: [body(host, 'stay').actions[0]!, { ...body(host, version).actions[0]!, id: `e/q@${version}/install`, deployment: 'e', package: 'q' } as never],
+    });
+    await store.savePlans(
+      hosts.map((host) => ({ host, hash: `${host}-1`, body: plan(host, '1'), revision: 'r1' })),
+      t0,
+    );
+    // A second connection to the same file, logging each statement it runs.
+    const statements: string[] = [];
+    const database = new BetterSqlite3(join(dir, 'ferry.db'));
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: (e) => void statements.push(e.query.sql) });
+    const changesBefore = (database.prepare('select total_changes() as n').get() as { n: number }).n;
+    try {
+      const entries = hosts.map((host) => ({ host, hash: `${host}-2`, body: plan(host, '2'), revision: 'r2', previous: { hash: `${host}-1`, body: plan(host, '1') } }));
+      expect(await savePlans(db, entries, t0, { batchSize: 1000 })).to.have.length(120);
+      const changed = (database.prepare('select total_changes() as n').get() as { n: number }).n - changesBefore;
+      // 120 plans, 120 action rows deleted and 120 inserted, one meta row: the 120 rows of the unchanged action are not written.
+      expect(changed).to.equal(120 + 120 + 120 + 1);
+      const deletes = statements.filter((q) => /^delete from "?plan_actions/i.test(q));
+      expect(deletes).to.have.length(1);
+    } finally {
+      await db.destroy();
+    }
+    expect((await store.actionStatuses({ host: 'h119' })).map((a) => a.actionId)).to.deep.equal(['d/p@stay/install', 'e/q@2/install']);
+    expect((await store.countStates()).map((c) => [c.deployment, c.count])).to.deep.equal([
+      ['d', 120],
+      ['e', 120],
+    ]);
   });
 });
