@@ -23,7 +23,7 @@ import { observeSource } from './observe.js';
 import { planDocument, signPlan } from './plan-document.js';
 import { SigningPool } from '../keys/signing-pool.js';
 import type { FleetPlanResult, Planning, PlanningInputs, PlanningPass } from './planning.js';
-import { keepUnchanged, rolloutProgress, updateRolloutProgress, type RolloutProgress } from './rollout.js';
+import { keepUnchanged, rolloutProgress, statusChanges, updateRolloutProgress, type RolloutProgress } from './rollout.js';
 import { Slicer } from './slices.js';
 import {
   conditionsAfter,
@@ -225,11 +225,12 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
     this.conditions = setCondition(this.conditions, { type: 'Reconciling', status: 'True', reason: 'Progressing', message: `reconciling (${triggers.join(', ')})` }, now);
     if (triggers.some((t) => t.startsWith('content'))) this.content.markDirty();
     if (triggers.includes('content-retry')) this.content.retried();
-    // Which hosts' facts and reports may have moved since the last pass (or all of them).
-    let changes = fleetChanges(triggers);
+    // Which hosts' facts, and which hosts' reported states, may have moved since the last pass (or all).
+    const changes = fleetChanges(triggers);
+    let statuses = statusChanges(triggers);
     try {
       // Pruned report history may have taken the state some actions were in: read every status again.
-      if (await this.upkeep.pruneIfDue(now)) changes = { kind: 'all' };
+      if (await this.upkeep.pruneIfDue(now)) statuses = { kind: 'all' };
       memo = { ...memo, ...(await observeSource(memo, this.options, now)) };
       step('observe');
       const desired = memo.desired;
@@ -241,7 +242,7 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
       const fleet = await this.readFleet(memo, changes);
       memo = { ...memo, fleet };
       step('fleet');
-      const planned = await this.plan(memo, desired, fleet, changes, now);
+      const planned = await this.plan(memo, desired, fleet, statuses, now);
       step('plan');
       // The statuses of the hosts the last pass raised plans for were read.
       memo = { ...memo, rolloutStale: emptySet };
@@ -301,11 +302,11 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
   }
 
   /** Plan: the inputs of this pass and the planner's result, or undefined when no input changed (skip). */
-  private async plan(memo: ReconcileMemo<R>, desired: Snapshot, fleet: FleetView, changes: FleetChanges, now: Date): Promise<Planned<R> | undefined> {
+  private async plan(memo: ReconcileMemo<R>, desired: Snapshot, fleet: FleetView, statuses: FleetChanges, now: Date): Promise<Planned<R> | undefined> {
     const { planning } = this.options;
     const overrides = await this.overridesInForce(desired);
     const rolloutDeployments = new Set([...desired.deployments].filter(([, d]) => d.spec.rollout).map(([name]) => name));
-    const rollout = await this.readRollout(memo, rolloutDeployments, changes);
+    const rollout = await this.readRollout(memo, rolloutDeployments, statuses);
     const suspended = [...new Set(overrides.filter((o) => o.suspended).map((o) => o.deployment))].sort();
     const resumed = [...new Set(overrides.filter((o) => !o.suspended).map((o) => o.deployment))].sort();
     const unavailable = await this.content.unavailable(desired);
@@ -421,8 +422,8 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
 
   /**
    * Rollout progress: every rollout action's status read once (a first pass, another set of rollout
-   * deployments, a pass of unknown cause), then only those of the rollout hosts a pass names (they
-   * reported, or their inventory moved) and of those whose plans the last pass raised. A deployment
+   * deployments, a pass of unknown cause: see `statusChanges`), then only those of the rollout hosts a
+   * pass names (they reported, or their inventory moved) and of those whose plans the last pass raised. A deployment
    * whose hosts did not move keeps its progress object, and the whole map is the previous one when
    * none moved. Progress counts the actions of the current (stored) plans only: a report on an action
    * that has since left a host's plan, or came back to it, is history, not a failure of this rollout.

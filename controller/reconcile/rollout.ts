@@ -2,8 +2,8 @@
  * Rollout progress per deployment, derived from the actions of the current plans and the states
  * reported for them (never from a stream of events, nor from reports on actions no longer planned).
  *
- * The reconciler reads every rollout action's status once (a first pass, a new revision, a pass
- * of unknown cause), then only those of the hosts a pass names — hosts that reported, hosts whose
+ * The reconciler reads every rollout action's status once (a first pass, a pass of unknown cause),
+ * then only those of the hosts a pass names — hosts that reported, hosts whose
  * plans the previous pass changed — and updates the progress it holds: a pass costs work in
  * proportion to the hosts that moved, not to the hosts of the rollout.
  */
@@ -12,6 +12,27 @@ import type { RolloutProgress } from '../../core/planner/types.js';
 import type { ActionStatusRecord, StatusState } from '../store/store.js';
 
 export type { RolloutProgress };
+
+/**
+ * Triggers that cannot move an action's reported state: a new revision, a refresh, the day's
+ * roll-over, an operator's override, content. Their passes change plans, and the hosts whose plans
+ * they raise are read on the next pass.
+ */
+const keepsStates = (t: string) => t === 'source' || t === 'refresh' || t === 'daily' || t === 'resign-check' || t === 'overrides' || t.startsWith('content');
+
+/**
+ * Which hosts' reported states may have moved, from a pass's triggers: the hosts named by agent
+ * triggers, or all of them when a trigger may hide any (a start, a retry, a lost signal, a request).
+ */
+export function statusChanges(triggers: readonly string[]): { readonly kind: 'all' } | { readonly kind: 'hosts'; readonly hosts: ReadonlySet<string> } {
+  const hosts = new Set<string>();
+  for (const t of triggers) {
+    const m = /^(?:inventory|reports):(.+)$/.exec(t);
+    if (m) hosts.add(m[1]!);
+    else if (!keepsStates(t)) return { kind: 'all' };
+  }
+  return { kind: 'hosts', hosts };
+}
 
 const done: ReadonlySet<StatusState> = new Set(['installed', 'uninstalled', 'not-applicable']);
 

@@ -10,7 +10,7 @@ import type { ManifestFile } from '../../../core/manifest/types.js';
 import type { Plan } from '../../../core/plan/types.js';
 import { corePlanning } from '../../../controller/reconcile/core-planning.js';
 import { Reconciler } from '../../../controller/reconcile/reconciler.js';
-import { keepUnchanged, rolloutProgress, updateRolloutProgress, type RolloutProgress } from '../../../controller/reconcile/rollout.js';
+import { keepUnchanged, rolloutProgress, statusChanges, updateRolloutProgress, type RolloutProgress } from '../../../controller/reconcile/rollout.js';
 import { openStore } from '../../../controller/store/index.js';
 import type { ActionStatusRecord, StatusState, Store } from '../../../controller/store/store.js';
 import { FakeSource } from './fake-source.js';
@@ -150,6 +150,15 @@ describe('controller/reconcile rollout progress between passes', function () {
     const opened = await planned();
     expect(opened.filter((s) => s !== 'waiting')).to.have.length(HOSTS / 2);
 
+    // A refresh, the day's roll-over, an operator's override cannot move a reported state: no status read.
+    await reconciler.reconcileNow('reports:nobody');
+    const settled = reconciler.status().counters.rolloutStatusesRead;
+    for (const trigger of ['refresh', 'daily', 'overrides']) await reconciler.reconcileNow(trigger);
+    expect(reconciler.status().counters.rolloutStatusesRead).to.equal(settled);
+    // A pass of unknown cause reads them all.
+    await reconciler.reconcileNow('manual');
+    expect(reconciler.status().counters.rolloutStatusesRead).to.equal(settled + HOSTS);
+
     await expectFullReadAgrees(reconciler);
   });
 
@@ -179,6 +188,14 @@ describe('controller/reconcile rolloutProgress and updateRolloutProgress', () =>
   const states: StatusState[] = ['pending', 'installed', 'failed', 'not-applicable', 'waiting'];
   const plain = (m: ReadonlyMap<string, { finished: ReadonlySet<string>; failed: ReadonlySet<string> }>) =>
     Object.fromEntries([...m].map(([d, p]) => [d, { finished: [...p.finished].sort(), failed: [...p.failed].sort() }]));
+
+  it('the hosts whose reported states may have moved, from the triggers of a pass', () => {
+    expect(statusChanges(['reports:h1', 'inventory:h2', 'refresh', 'source', 'daily', 'overrides', 'content:ab', 'content-retry'])).to.deep.equal({
+      kind: 'hosts',
+      hosts: new Set(['h1', 'h2']),
+    });
+    for (const t of ['start', 'retry', 'signals-resumed', 'replica-inventory', 'manual']) expect(statusChanges(['reports:h1', t])).to.deep.equal({ kind: 'all' });
+  });
 
   it('a host failed when one action failed, finished when all are done; every deployment has an entry', () => {
     const p = rolloutProgress(
