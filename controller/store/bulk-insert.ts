@@ -6,7 +6,7 @@
  * a query. The reuse is checked once per shape: the compiled parameters must be the rows' values,
  * column by column in the first row's key order (else every slice is built).
  */
-import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
+import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
 import { chunks } from './codec.js';
 import type { Database } from './schema.js';
 
@@ -25,10 +25,35 @@ export async function insertRows<Row extends Record<string, unknown>, Out = unkn
   size: number,
   build: (slice: Row[]) => Compilable<Out>,
 ): Promise<Out[]> {
+  const out: Out[] = [];
+  await eachSlice(db, shape, rows, size, build, (result) => out.push(...result.rows));
+  return out;
+}
+
+/** As `insertRows` for statements without RETURNING: the rows they affected (inserted or updated), in all. */
+export async function writeRows<Row extends Record<string, unknown>>(
+  db: Kysely<Database>,
+  shape: string,
+  rows: readonly Row[],
+  size: number,
+  build: (slice: Row[]) => Compilable<unknown>,
+): Promise<number> {
+  let affected = 0;
+  await eachSlice(db, shape, rows, size, build, (result) => (affected += Number(result.numAffectedRows ?? 0n)));
+  return affected;
+}
+
+async function eachSlice<Row extends Record<string, unknown>, Out>(
+  db: Kysely<Database>,
+  shape: string,
+  rows: readonly Row[],
+  size: number,
+  build: (slice: Row[]) => Compilable<Out>,
+  take: (result: QueryResult<Out>) => void,
+): Promise<void> {
   const adapter = db.getExecutor().adapter;
   let known = templates.get(adapter);
   if (known === undefined) templates.set(adapter, (known = new Map()));
-  const out: Out[] = [];
   for (const slice of chunks(rows, size)) {
     const key = `${shape}\0${slice.length}`;
     const template = known.get(key);
@@ -42,10 +67,8 @@ export async function insertRows<Row extends Record<string, unknown>, Out = unkn
       query = build(slice).compile();
       if (template === undefined) known.set(key, sameValues(query.parameters, slice, columns) ? { sql: query.sql } : 'build');
     }
-    const result = await db.executeQuery(query);
-    out.push(...result.rows);
+    take(await db.executeQuery(query));
   }
-  return out;
 }
 
 function sameValues(parameters: readonly unknown[], rows: readonly Record<string, unknown>[], columns: readonly string[]): boolean {

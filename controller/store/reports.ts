@@ -2,11 +2,11 @@
  * Report ingestion: history (every report once), the current state per host and action, and the
  * installed records that follow from it. One transaction per call; multi-row statements.
  */
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import { parseActionId } from './action-id.js';
 import { bumpFleetGeneration } from './meta.js';
-import { insertRows } from './bulk-insert.js';
+import { insertRows, writeRows } from './bulk-insert.js';
 import { chunks, fromJson, iso, normalizeTime, toJson } from './codec.js';
 import type { ActionStateTable, Database, InstalledTable, ReportTable } from './schema.js';
 import type { ActionStateRecord, IngestResult, ReportBatch, ReportRecord, StateFilter } from './store.js';
@@ -86,13 +86,7 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
       });
     }
   });
-  const inserted = await insertRows(trx, 'reports-insert', rows, CHUNK, (slice) =>
-    trx
-      .insertInto('reports')
-      .values(slice)
-      .onConflict((oc) => oc.columns(['host', 'report_id']).doNothing())
-      .returning(['host', 'report_id']),
-  );
+  const inserted = await insertReports(trx, rows);
   const accepted = new Map<string, Set<string>>();
   for (const r of inserted) {
     const ids = accepted.get(r.host);
@@ -128,31 +122,7 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
       updated_at: iso(b.now),
     })),
   );
-  // The WHERE keeps a concurrent, later report in place (PostgreSQL replicas ingest in parallel).
-  const moved = await insertRows(trx, 'action-states-upsert', stateRows, CHUNK, (slice) =>
-    trx
-      .insertInto('action_states')
-      .values(slice)
-      .onConflict((oc) =>
-        oc
-          .columns(['host', 'action_id'])
-          .doUpdateSet((eb) => ({
-            state: eb.ref('excluded.state'),
-            serial: eb.ref('excluded.serial'),
-            report_id: eb.ref('excluded.report_id'),
-            at: eb.ref('excluded.at'),
-            body: eb.ref('excluded.body'),
-            updated_at: eb.ref('excluded.updated_at'),
-          }))
-          .where((eb) =>
-            eb.or([
-              eb('excluded.at', '>', eb.ref('action_states.at')),
-              eb.and([eb('excluded.at', '=', eb.ref('action_states.at')), eb('excluded.report_id', '>', eb.ref('action_states.report_id'))]),
-            ]),
-          ),
-      )
-      .returning(['host', 'action_id', 'state']),
-  );
+  const moved = await upsertStates(trx, stateRows);
   const advancedOf = new Map<string, { actionId: string; state: ActionState }[]>();
   for (const m of moved) {
     const list = advancedOf.get(m.host);
@@ -178,6 +148,70 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
   }
   if (installedMoved) await bumpFleetGeneration(trx);
   return out;
+}
+
+/**
+ * Writes history rows, skipping those already stored (a retried report); returns the rows written.
+ * First without RETURNING (a third less work per row on SQLite): when every row was written, that
+ * is the answer; when some were already there (a retry), the statements are undone and run again
+ * with RETURNING, which names the rows written.
+ */
+async function insertReports(trx: Kysely<Database>, rows: readonly Insertable<ReportTable>[]): Promise<{ host: string; report_id: string }[]> {
+  if (rows.length === 0) return [];
+  const build = (slice: Insertable<ReportTable>[]) =>
+    trx
+      .insertInto('reports')
+      .values(slice)
+      .onConflict((oc) => oc.columns(['host', 'report_id']).doNothing());
+  const written = await optimistically(trx, 'ingest_reports', rows.length, () => writeRows(trx, 'reports-insert-count', rows, CHUNK, build));
+  if (written) return rows.map((r) => ({ host: r.host, report_id: r.report_id }));
+  return insertRows(trx, 'reports-insert', rows, CHUNK, (slice) => build(slice).returning(['host', 'report_id']));
+}
+
+/**
+ * Moves current states to the newest reports, keeping a state whose report is later (the WHERE: a
+ * concurrent, later report stays in place; PostgreSQL replicas ingest in parallel); returns the
+ * rows that moved. As `insertReports`: without RETURNING first, again with it when some did not move.
+ */
+async function upsertStates(trx: Kysely<Database>, rows: readonly Insertable<ActionStateTable>[]): Promise<{ host: string; action_id: string; state: string }[]> {
+  if (rows.length === 0) return [];
+  const build = (slice: Insertable<ActionStateTable>[]) =>
+    trx
+      .insertInto('action_states')
+      .values(slice)
+      .onConflict((oc) =>
+        oc
+          .columns(['host', 'action_id'])
+          .doUpdateSet((eb) => ({
+            state: eb.ref('excluded.state'),
+            serial: eb.ref('excluded.serial'),
+            report_id: eb.ref('excluded.report_id'),
+            at: eb.ref('excluded.at'),
+            body: eb.ref('excluded.body'),
+            updated_at: eb.ref('excluded.updated_at'),
+          }))
+          .where((eb) =>
+            eb.or([
+              eb('excluded.at', '>', eb.ref('action_states.at')),
+              eb.and([eb('excluded.at', '=', eb.ref('action_states.at')), eb('excluded.report_id', '>', eb.ref('action_states.report_id'))]),
+            ]),
+          ),
+      );
+  const moved = await optimistically(trx, 'ingest_states', rows.length, () => writeRows(trx, 'action-states-upsert-count', rows, CHUNK, build));
+  if (moved) return rows.map((r) => ({ host: r.host, action_id: r.action_id, state: r.state }));
+  return insertRows(trx, 'action-states-upsert', rows, CHUNK, (slice) => build(slice).returning(['host', 'action_id', 'state']));
+}
+
+/**
+ * Runs `write` inside a savepoint: true (kept) when it affected all `expected` rows, else false with
+ * its writes undone, for the caller to run the statements again in a form that says which rows.
+ */
+async function optimistically(trx: Kysely<Database>, name: string, expected: number, write: () => Promise<number>): Promise<boolean> {
+  await sql.raw(`savepoint ${name}`).execute(trx);
+  const affected = await write();
+  if (affected !== expected) await sql.raw(`rollback to savepoint ${name}`).execute(trx);
+  await sql.raw(`release savepoint ${name}`).execute(trx);
+  return affected === expected;
 }
 
 /** Keeps "what Ferry installed where" in step with current states that just moved; true when it wrote. */
