@@ -27,7 +27,8 @@ export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Prom
 
 /**
  * Two short transactions: each distinct token is checked and counted once (as of the latest `now`),
- * then the hosts of valid tokens are inserted, a slice per multi-row statement. The token row's
+ * then the hosts of valid tokens are inserted, a slice per multi-row statement (a transaction only
+ * when either takes more than one statement: one token, at most one slice of hosts). The token row's
  * lock is held only by the first, so concurrent batches (PostgreSQL replicas) wait on it for one
  * statement, not a batch. A name twice in one batch: the later attempts are `host-exists`.
  */
@@ -35,20 +36,17 @@ export async function enrollHosts(db: Kysely<Database>, attempts: readonly Enrol
   if (attempts.length === 0) return [];
   // Checked at the latest attempt's time: a token never enrolls after it expired.
   const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
-  const checks = await db.transaction().execute((trx) =>
-    consumeTokens(
-      trx,
-      attempts.map((a) => a.token),
-      latest,
-    ),
-  );
+  // One statement needs no transaction around it: one round trip instead of three (BEGIN, it, COMMIT).
+  const tokens = attempts.map((a) => a.token);
+  const checks = new Set(tokens).size === 1 ? await consumeTokens(db, tokens, latest) : await db.transaction().execute((trx) => consumeTokens(trx, tokens, latest));
   const first = new Map<string, EnrollAttempt>();
   for (const a of attempts) if (checks.get(a.token)!.ok && !first.has(a.host)) first.set(a.host, a);
   const enrolled = new Map<string, HostRecord>();
   if (first.size > 0) {
-    await db.transaction().execute(async (trx) => {
+    const insert = async (trx: Kysely<Database>) => {
       for (const record of await insertHosts(trx, [...first.values()])) enrolled.set(record.host, record);
-    });
+    };
+    await (first.size <= ENROLL_SLICE ? insert(db) : db.transaction().execute(insert));
   }
   return attempts.map((a): EnrollAttemptResult => {
     const check = checks.get(a.token)!;
