@@ -5,6 +5,7 @@ import { CompiledQuery, PostgresAdapter, type Kysely, type Selectable } from 'ky
 import type { Inventory } from '../../core/plan/types.js';
 import { chunks, fromJson, iso, sha256Hex, toJson } from './codec.js';
 import { markSeen } from './hosts.js';
+import { prepared } from './pg-prepared.js';
 import { bumpFleetGeneration, FLEET_GENERATION } from './meta.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
@@ -38,8 +39,8 @@ export async function putInventory(db: Kysely<Database>, inventory: Inventory, n
 export async function putInventories(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<readonly PutInventoryResult[]> {
   if (items.length === 0) return [];
   const distinct = new Set(items.map((i) => i.inventory.host)).size === items.length;
-  // PostgreSQL, one slice: a single statement, atomic without a transaction around it.
-  if (distinct && items.length <= SLICE && db.getExecutor().adapter instanceof PostgresAdapter) return putSlicePostgres(db, items);
+  // PostgreSQL: a single statement, atomic without a transaction around it.
+  if (distinct && db.getExecutor().adapter instanceof PostgresAdapter) return putSlicePostgres(db, items);
   return db.transaction().execute(async (trx) => {
     if (!distinct) {
       const out: PutInventoryResult[] = [];
@@ -98,29 +99,21 @@ async function putSlice(trx: Kysely<Database>, items: readonly { readonly invent
  * this one statement and its commit only. Hosts must be distinct.
  */
 async function putSlicePostgres(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<PutInventoryResult[]> {
-  const parameters: string[] = [];
-  const hashes: string[] = [];
+  const [hosts, docs, hashes, ats]: string[][] = [[], [], [], []];
   for (const { inventory, now } of items) {
     const text = canonicalJson(inventory);
-    const hash = sha256Hex(text);
-    hashes.push(hash);
-    parameters.push(inventory.host, text, hash, iso(now));
+    hosts.push(inventory.host);
+    docs.push(text);
+    hashes.push(sha256Hex(text));
+    ats.push(iso(now));
   }
-  parameters.push(FLEET_GENERATION, randomUUID());
-  const result = await db.executeQuery<{ host: string }>(CompiledQuery.raw(putSliceSql(items.length), parameters));
+  const result = await db.executeQuery<{ host: string }>(CompiledQuery.raw(PUT_SLICE_SQL, [hosts, docs, hashes, ats, FLEET_GENERATION, randomUUID()]));
   const changed = new Set(result.rows.map((r) => r.host));
   return items.map(({ inventory }, i) => ({ hash: hashes[i]!, changed: changed.has(inventory.host) }));
 }
 
-/** The statement of `putSlicePostgres` for `rows` inventories (4 parameters each, then the generation's key and new value). */
-function putSliceSql(rows: number): string {
-  let text = putSliceSqlCache.get(rows);
-  if (text !== undefined) return text;
-  const values: string[] = [];
-  for (let i = 0; i < rows; i++) values.push(`($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
-  const key = `$${4 * rows + 1}`;
-  const value = `$${4 * rows + 2}`;
-  text = `with v (host, doc, hash, at) as (values ${values.join(', ')}),
+/** The statement of `putSlicePostgres`: one text for any number of rows (arrays of hosts, documents, hashes and times; then the generation's key and new value). */
+const PUT_SLICE_SQL = prepared(`with v as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as v (host, doc, hash, at)),
 old as (select i.host, i.hash from "inventories" i join v on i.host = v.host),
 up as (
   insert into "inventories" ("host", "doc", "hash", "updated_at", "reported_at")
@@ -129,12 +122,8 @@ up as (
   returning "host"),
 kept as (update "inventories" set "reported_at" = v.at from v join old on old.host = v.host and old.hash = v.hash where "inventories"."host" = v.host),
 seen as (update "hosts" set "last_seen_at" = v.at from v where "hosts"."name" = v.host),
-gen as (insert into "meta" ("key", "value") select ${key}, ${value} where exists (select 1 from up) on conflict ("key") do update set "value" = excluded."value")
-select "host" from up`;
-  putSliceSqlCache.set(rows, text);
-  return text;
-}
-const putSliceSqlCache = new Map<number, string>();
+gen as (insert into "meta" ("key", "value") select $5::text, $6::text where exists (select 1 from up) on conflict ("key") do update set "value" = excluded."value")
+select "host" from up`);
 
 async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: Date): Promise<PutInventoryResult> {
   const hash = inventoryHash(inventory);
