@@ -12,6 +12,7 @@ import { Checkpointer } from './checkpointer.js';
 import { KyselyStore } from './kysely-store.js';
 import { PostgresLeadership, SqliteLeadership, advisoryLockKeys } from './leadership.js';
 import { migrationProvider } from './migrations.js';
+import { nameStatements } from './pg-prepared.js';
 import { noSignals, PostgresSignals, signalChannel } from './replica-signals.js';
 import { cachingDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
@@ -87,15 +88,22 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
   if (schema !== undefined && !schemaName.test(schema)) {
     throw new StoreUrlError(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: lower-case letters, digits and _ only`);
   }
+  // Named prepared statements (pg-prepared.ts, the only ones Ferry sends) keep one generic plan: their
+  // texts look rows up by key from arrays, a plan that suits every batch, and the planner would
+  // otherwise re-plan them for each batch (their CTEs cost more to plan than to run). PostgreSQL 12+.
   const config: pg.ClientConfig = {
     connectionString: url,
-    ...(schema !== undefined && { options: `-c search_path=${schema}` }),
+    options: [...(schema !== undefined ? [`-c search_path=${schema}`] : []), '-c plan_cache_mode=force_generic_plan'].join(' '),
   };
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
   // An idle connection that breaks is dropped by the pool; without a listener it would crash the process.
   pool.on('error', () => undefined);
   // A connection in use that breaks (a server restart) fails its query; its own 'error' event, unheard, would crash the process.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    // Registered statements (pg-prepared.ts) are parsed and planned once per connection.
+    nameStatements(client as unknown as Parameters<typeof nameStatements>[0]);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let lockSchema = schema;
   try {
