@@ -88,12 +88,9 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
   if (schema !== undefined && !schemaName.test(schema)) {
     throw new StoreUrlError(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: lower-case letters, digits and _ only`);
   }
-  // Named prepared statements (pg-prepared.ts, the only ones Ferry sends) keep one generic plan: their
-  // texts look rows up by key from arrays, a plan that suits every batch, and the planner would
-  // otherwise re-plan them for each batch (their CTEs cost more to plan than to run). PostgreSQL 12+.
   const config: pg.ClientConfig = {
     connectionString: url,
-    options: [...(schema !== undefined ? [`-c search_path=${schema}`] : []), '-c plan_cache_mode=force_generic_plan'].join(' '),
+    ...(schema !== undefined && { options: `-c search_path=${schema}` }),
   };
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
   // An idle connection that breaks is dropped by the pool; without a listener it would crash the process.
