@@ -102,7 +102,9 @@ async function controllerChild(config: { dir: string; data: string; db: string; 
     if (m.counters) {
       const c = controller.reconciler()?.status().counters;
       (globalThis as { gc?: () => void }).gc?.();
-      process.send?.({ counters: { passes: c?.passes ?? 0, hostsPlanned: c?.hostsPlanned ?? 0, heapUsed: process.memoryUsage().heapUsed } });
+      const m = process.memoryUsage();
+      const memory = { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+      process.send?.({ counters: { passes: c?.passes ?? 0, hostsPlanned: c?.hostsPlanned ?? 0, heapUsed: m.heapUsed, memory } });
     }
     if (m.stop) void controller.stop().then(() => process.exit(0));
   });
@@ -257,6 +259,15 @@ interface SimAgent {
   etag?: string;
 }
 
+/** process.memoryUsage() of a controller, bytes. */
+interface ControllerMemory {
+  readonly rss: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
 interface RssSample {
   readonly t: number;
   readonly phase: string;
@@ -408,7 +419,7 @@ async function fleet(
     const counters = await Promise.all(
       c.children.map((child) => {
         child.send({ counters: true });
-        return once(child, (m) => m['counters'] as { passes: number; hostsPlanned: number } | undefined, 60_000);
+        return once(child, (m) => m['counters'] as { passes: number; hostsPlanned: number; memory: ControllerMemory } | undefined, 60_000);
       }),
     );
     const passes = counters.reduce((n, x) => n + x.passes, 0);
@@ -418,6 +429,16 @@ async function fleet(
     );
     console.log(
       `  controller CPU ${onboardCpu.toFixed(1)} s (${((onboardCpu / onboardS) * 100).toFixed(0)}% of a core), ${((onboardCpu / hosts) * 1e3).toFixed(2)} ms per host, so ${(hosts / onboardCpu).toFixed(0)} hosts per CPU-second (load generator: ${genCpuS.toFixed(1)} s, ${((genCpuS / onboardS) * 100).toFixed(0)}%); reconcile ${passes} passes, ${(planned / hosts).toFixed(2)} plannings per host`,
+    );
+    // Where the controller's memory is, after a full GC: the V8 heap, buffers outside it, and the rest
+    // (native: SQLite's page cache, the signing workers' heaps, code, malloc).
+    console.log(
+      `  controller memory after onboarding, after a GC: ${counters
+        .map(
+          ({ memory: m }) =>
+            `RSS ${mib(m.rss)}, V8 heap ${mib(m.heapUsed)} used of ${mib(m.heapTotal)}, external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}), native and code ${mib(m.rss - m.heapTotal - m.external)}`,
+        )
+        .join('; ')}`,
     );
     console.log(
       `  first inventory → first plan (${planWaits.length} sampled hosts): p50 ${ms(quantile(planWaits, 0.5))}, p99 ${ms(quantile(planWaits, 0.99))}, max ${ms(planWaits[planWaits.length - 1] ?? Number.NaN)} (aim p99 ≤ 2 s)${

@@ -1,26 +1,27 @@
 /**
  * A persistent string-keyed map for replan's per-host tables (plans, deployments by host,
  * inventories): each version is a read-only view, and the next version made from the newest one
- * costs O(keys changed), not a copy of the map. Versions share one table of cells, each key's
- * values by version. Making a version from an older one (a branch) copies it instead.
+ * costs O(keys changed), not a copy of the map. Versions share one table: each key's newest value,
+ * and what the keys the newest version changed held before it. Making a version from an older one
+ * (a branch) copies it instead.
  *
  * Making version n+1 forgets what versions before n held for the keys it changes: a view older
  * than the one a newer version was made from cannot be read any more, and throws (replan keeps
- * the previous result for the next pass only; see controller/reconcile/reconciler.ts).
+ * the previous result for the next pass only; see controller/reconcile/reconciler.ts). So a key
+ * costs one entry of one Map, whatever the number of versions made (a table of per-key version
+ * arrays cost ~200 bytes more a key: 100,000 hosts in four maps, ~80 MB).
  */
 const GONE = Symbol('gone');
-
-interface Cell<V> {
-  readonly v: number;
-  readonly value: V | typeof GONE;
-}
 
 interface Table<V> {
   /** The newest version made. */
   head: number;
-  /** Versions below this one may have lost values. */
+  /** Versions below this one can no longer be read (the newest version's `before` is all that is kept). */
   floor: number;
-  readonly cells: Map<string, Cell<V>[]>;
+  /** Each key's value in version `head` (GONE: deleted; the key keeps its place in the order). */
+  readonly values: Map<string, V | typeof GONE>;
+  /** What the keys version `head` changed held in version `head - 1`. */
+  before: Map<string, V | typeof GONE>;
 }
 
 export class VersionedMap<V> implements ReadonlyMap<string, V> {
@@ -32,9 +33,8 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
 
   /** A first version holding `entries`. */
   static of<V>(entries: Iterable<readonly [string, V]>): VersionedMap<V> {
-    const cells = new Map<string, Cell<V>[]>();
-    for (const [k, value] of entries) cells.set(k, [{ v: 0, value }]);
-    return new VersionedMap({ head: 0, floor: 0, cells }, 0, cells.size);
+    const values = new Map<string, V | typeof GONE>(entries);
+    return new VersionedMap({ head: 0, floor: 0, values, before: new Map() }, 0, values.size);
   }
 
   /** `map` as a VersionedMap (itself when it is one). */
@@ -54,42 +54,39 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
       }
       return VersionedMap.of(copy);
     }
-    const v = t.head + 1;
     let size = this.size;
-    let changed = false;
+    let before: Map<string, V | typeof GONE> | undefined;
     for (const [k, value] of changes) {
-      const before = this.get(k);
-      if (before === value) continue;
-      let cells = t.cells.get(k);
-      if (cells === undefined) t.cells.set(k, (cells = []));
-      // Keep this version's cell (the last one), drop older ones, add the next version's.
-      if (cells.length > 1) cells.splice(0, cells.length - 1);
-      cells.push({ v, value: value === undefined ? GONE : value });
-      if (before === undefined) size++;
+      const was = this.get(k);
+      if (was === value) continue;
+      // This version's value, for views of it once the next one is made.
+      (before ??= new Map()).set(k, was === undefined ? GONE : was);
+      t.values.set(k, value === undefined ? GONE : value);
+      if (was === undefined) size++;
       if (value === undefined) size--;
-      changed = true;
     }
-    if (!changed) return this;
-    t.head = v;
+    if (before === undefined) return this;
+    t.before = before;
     t.floor = this.version;
-    return new VersionedMap(t, v, size);
+    t.head = this.version + 1;
+    return new VersionedMap(t, t.head, size);
   }
 
   get(key: string): V | undefined {
-    if (this.version < this.table.floor) throw new Error('VersionedMap: this version was superseded twice and can no longer be read');
-    const cells = this.table.cells.get(key);
-    if (cells === undefined) return undefined;
-    for (let i = cells.length - 1; i >= 0; i--) {
-      const c = cells[i]!;
-      if (c.v <= this.version) return c.value === GONE ? undefined : c.value;
-    }
-    return undefined;
+    const t = this.table;
+    if (this.version < t.floor) throw new Error('VersionedMap: this version was superseded twice and can no longer be read');
+    const value = this.version < t.head && t.before.has(key) ? t.before.get(key) : t.values.get(key);
+    return value === GONE ? undefined : value;
   }
   has(key: string): boolean {
     return this.get(key) !== undefined;
   }
+  /** Values the shared table holds, for every version still readable (deleted keys included): what tests count. */
+  retained(): number {
+    return this.table.values.size + this.table.before.size;
+  }
   *entries(): MapIterator<[string, V]> {
-    for (const k of this.table.cells.keys()) {
+    for (const k of this.table.values.keys()) {
       const value = this.get(k);
       if (value !== undefined) yield [k, value];
     }
@@ -141,6 +138,12 @@ export class SortedPlans<P> implements ReadonlyMap<string, P> {
 }
 
 /**
+ * A name's membership changes in a VersionedSet's table: a number `v` alone is the common case of
+ * one change, joining in version v (kept in the Map's entry as a small integer: no object, no array).
+ */
+type Changes = number | { readonly v: number; readonly member: boolean }[];
+
+/**
  * A persistent set of names for group membership (issue 17): the next version made from the
  * newest one costs O(names changed), and every version stays readable for as long as it is held
  * (the API may read a pass's groups after later passes). Versions share one append-only table of
@@ -149,7 +152,7 @@ export class SortedPlans<P> implements ReadonlyMap<string, P> {
  */
 export class VersionedSet implements ReadonlySet<string> {
   private constructor(
-    private readonly table: { head: number; changes: number; readonly cells: Map<string, { readonly v: number; readonly member: boolean }[]> },
+    private readonly table: { head: number; changes: number; readonly cells: Map<string, Changes> },
     private readonly version: number,
     readonly size: number,
   ) {}
@@ -157,8 +160,8 @@ export class VersionedSet implements ReadonlySet<string> {
   /** `set` as a VersionedSet (itself when it is one). */
   static from(set: ReadonlySet<string>): VersionedSet {
     if (set instanceof VersionedSet) return set;
-    const cells = new Map<string, { readonly v: number; readonly member: boolean }[]>();
-    for (const name of set) cells.set(name, [{ v: 0, member: true }]);
+    const cells = new Map<string, Changes>();
+    for (const name of set) cells.set(name, 0);
     return new VersionedSet({ head: 0, changes: 0, cells }, 0, cells.size);
   }
 
@@ -179,9 +182,15 @@ export class VersionedSet implements ReadonlySet<string> {
     let changed = false;
     for (const [name, member] of changes) {
       if (this.has(name) === member) continue;
-      let cells = t.cells.get(name);
-      if (cells === undefined) t.cells.set(name, (cells = []));
-      cells.push({ v, member });
+      // A name with no change yet is no member: its first change is a join.
+      const cells = t.cells.get(name);
+      if (cells === undefined) t.cells.set(name, v);
+      else if (typeof cells === 'number')
+        t.cells.set(name, [
+          { v: cells, member: true },
+          { v, member },
+        ]);
+      else cells.push({ v, member });
       t.changes++;
       size += member ? 1 : -1;
       changed = true;
@@ -191,9 +200,17 @@ export class VersionedSet implements ReadonlySet<string> {
     return new VersionedSet(t, v, size);
   }
 
+  /** Membership changes the shared table holds as objects (a name that only joined holds none): what tests count. */
+  retainedObjects(): number {
+    let n = 0;
+    for (const cells of this.table.cells.values()) if (typeof cells !== 'number') n += cells.length;
+    return n;
+  }
+
   has(name: string): boolean {
     const cells = this.table.cells.get(name);
     if (cells === undefined) return false;
+    if (typeof cells === 'number') return cells <= this.version;
     for (let i = cells.length - 1; i >= 0; i--) if (cells[i]!.v <= this.version) return cells[i]!.member;
     return false;
   }

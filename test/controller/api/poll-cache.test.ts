@@ -240,6 +240,13 @@ describe('plan poll cache (its bounds)', () => {
         after: [[], ['credential b1', 'plan b1']],
         answers: [true, true, true, 304, true, 304, 304, 304],
       });
+      // The document kept (b1's, answered from memory) holds its own bytes, no slice of a shared pool.
+      const kept = (await new Promise<Buffer>((resolve) => {
+        const res = { writeHead: () => undefined, end: (body: Buffer) => resolve(body) };
+        const req = { method: 'GET', url: '/v1/hosts/b1/plan', headers: { authorization: 'Bearer credential-b1' } };
+        poller.handle(req as IncomingMessage, res as unknown as ServerResponse, () => undefined);
+      })) as Buffer;
+      expect([kept.toString(), kept.byteOffset, kept.buffer.byteLength]).to.deep.equal([docOf('b1'), 0, kept.length]);
     } finally {
       poller.close();
     }
