@@ -1,9 +1,8 @@
 /** Enrolled hosts and their credential hashes. */
-import { CompiledQuery, PostgresAdapter, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { insertRows } from './bulk-insert.js';
-import { chunks, fromJson, iso, sha256Hex, toCount, toJson } from './codec.js';
-import { prepared } from './pg-prepared.js';
+import { chunks, fromJson, iso, toCount, toJson } from './codec.js';
 import type { Database, HostTable } from './schema.js';
 import { consumeTokens } from './tokens.js';
 import type { EnrollAttempt, EnrollAttemptResult, EnrollRequest, EnrollResult, HostCredential, HostEnrollment, HostPage, HostRecord, ResetResult } from './store.js';
@@ -28,8 +27,7 @@ export async function enrollHost(db: Kysely<Database>, req: EnrollRequest): Prom
 
 /**
  * Two short transactions: each distinct token is checked and counted once (as of the latest `now`),
- * then the hosts of valid tokens are inserted, a slice per multi-row statement (a transaction only
- * when either takes more than one statement: one token, at most one slice of hosts). The token row's
+ * then the hosts of valid tokens are inserted, a slice per multi-row statement. The token row's
  * lock is held only by the first, so concurrent batches (PostgreSQL replicas) wait on it for one
  * statement, not a batch. A name twice in one batch: the later attempts are `host-exists`.
  */
@@ -37,18 +35,20 @@ export async function enrollHosts(db: Kysely<Database>, attempts: readonly Enrol
   if (attempts.length === 0) return [];
   // Checked at the latest attempt's time: a token never enrolls after it expired.
   const latest = new Date(Math.max(...attempts.map((a) => a.now.getTime())));
-  const tokens = attempts.map((a) => a.token);
-  if (new Set(tokens).size === 1 && db.getExecutor().adapter instanceof PostgresAdapter) return enrollOneTokenPostgres(db, attempts, latest);
-  // One statement needs no transaction around it: one round trip instead of three (BEGIN, it, COMMIT).
-  const checks = new Set(tokens).size === 1 ? await consumeTokens(db, tokens, latest) : await db.transaction().execute((trx) => consumeTokens(trx, tokens, latest));
+  const checks = await db.transaction().execute((trx) =>
+    consumeTokens(
+      trx,
+      attempts.map((a) => a.token),
+      latest,
+    ),
+  );
   const first = new Map<string, EnrollAttempt>();
   for (const a of attempts) if (checks.get(a.token)!.ok && !first.has(a.host)) first.set(a.host, a);
   const enrolled = new Map<string, HostRecord>();
   if (first.size > 0) {
-    const insert = async (trx: Kysely<Database>) => {
+    await db.transaction().execute(async (trx) => {
       for (const record of await insertHosts(trx, [...first.values()])) enrolled.set(record.host, record);
-    };
-    await (first.size <= ENROLL_SLICE ? insert(db) : db.transaction().execute(insert));
+    });
   }
   return attempts.map((a): EnrollAttemptResult => {
     const check = checks.get(a.token)!;
@@ -57,55 +57,6 @@ export async function enrollHosts(db: Kysely<Database>, attempts: readonly Enrol
     return record ? { host: record } : { error: 'host-exists' };
   });
 }
-
-/**
- * PostgreSQL, every attempt with one token: one statement (one round trip, one commit) counts the
- * token's uses and, only if it is valid, inserts the hosts, as `enrollHosts` would in two. The
- * token's row stays locked until its commit, which is this statement's own.
- */
-async function enrollOneTokenPostgres(db: Kysely<Database>, attempts: readonly EnrollAttempt[], latest: Date): Promise<readonly EnrollAttemptResult[]> {
-  const token = attempts[0]!.token;
-  const first = new Map<string, EnrollAttempt>();
-  for (const a of attempts) if (!first.has(a.host)) first.set(a.host, a);
-  const [names, credentials, facts, labels, ats]: string[][] = [[], [], [], [], []];
-  for (const a of first.values()) {
-    names.push(a.host);
-    credentials.push(a.credentialHash);
-    facts.push(toJson(a.facts));
-    labels.push(toJson(a.labels));
-    ats.push(iso(a.now));
-  }
-  const { rows } = await db.executeQuery<{ expires_at: string | null; uses: number | null; name: string | null; reset_at: string | null }>(
-    CompiledQuery.raw(ENROLL_ONE_TOKEN_SQL, [attempts.length, iso(latest), sha256Hex(token), names, credentials, facts, labels, ats]),
-  );
-  const used = rows.find((r) => r.name === null);
-  if (used === undefined) {
-    const known = await db.selectFrom('enrollment_tokens').select('token_hash').where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
-    const error = known ? ('expired' as const) : ('unknown-token' as const);
-    return attempts.map(() => ({ error }));
-  }
-  const enrolled = new Map<string, HostRecord>();
-  for (const record of hostRecords([...first.values()], new Map(rows.flatMap((r) => (r.name === null ? [] : [[r.name, r.reset_at] as const]))))) enrolled.set(record.host, record);
-  return attempts.map((a): EnrollAttemptResult => {
-    const record = first.get(a.host) === a ? enrolled.get(a.host) : undefined;
-    return record ? { host: record } : { error: 'host-exists' };
-  });
-}
-
-/** The statement of `enrollOneTokenPostgres`: the token's row (a null name) if valid, then one row per host written. */
-const ENROLL_ONE_TOKEN_SQL = prepared(`with t as (
-  update "enrollment_tokens" set "uses" = "uses" + $1::integer, "last_used_at" = $2::text where "token_hash" = $3::text and "expires_at" > $2::text
-  returning "expires_at", "uses"),
-v as (select * from unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) as v (name, credential_hash, facts, labels, at)),
-ins as (
-  insert into "hosts" ("name", "credential_hash", "facts", "labels", "enrolled_at", "reset_at", "last_seen_at")
-  select v.name, v.credential_hash, v.facts, v.labels, v.at, null, v.at from v where exists (select 1 from t)
-  on conflict ("name") do update set "credential_hash" = excluded."credential_hash", "facts" = excluded."facts", "labels" = excluded."labels",
-    "enrolled_at" = excluded."enrolled_at", "last_seen_at" = excluded."last_seen_at"
-  where "hosts"."credential_hash" is null
-  returning "name", "reset_at")
-select "expires_at", "uses", null::text as "name", null::text as "reset_at" from t
-union all select null, null, "name", "reset_at" from ins`);
 
 /** Rows per multi-row enrollment insert: 7 parameters each, far below both dialects' limits. */
 const ENROLL_SLICE = 500;
@@ -142,11 +93,7 @@ async function insertHosts(db: Kysely<Database>, requests: readonly EnrollReques
       )
       .returning(['name', 'reset_at']),
   );
-  return hostRecords(requests, new Map(written.map((r) => [r.name, r.reset_at])));
-}
-
-/** The records of the `requests` that were written (`resetAt` has their names: a reset host's reset time, else null), as stored. */
-function hostRecords(requests: readonly EnrollRequest[], resetAt: ReadonlyMap<string, string | null>): HostRecord[] {
+  const resetAt = new Map(written.map((r) => [r.name, r.reset_at]));
   const out: HostRecord[] = [];
   for (const req of requests) {
     if (!resetAt.has(req.host)) continue;

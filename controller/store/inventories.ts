@@ -1,26 +1,19 @@
 /** The latest inventory per host, with a content hash so unchanged re-sends are cheap to spot. */
 import canonicalize from 'canonicalize';
-import { randomUUID } from 'node:crypto';
-import { CompiledQuery, PostgresAdapter, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Inventory } from '../../core/plan/types.js';
 import { chunks, fromJson, iso, sha256Hex, toJson } from './codec.js';
 import { markSeen } from './hosts.js';
-import { prepared } from './pg-prepared.js';
-import { bumpFleetGeneration, FLEET_GENERATION } from './meta.js';
+import { bumpFleetGeneration } from './meta.js';
 import type { Database, InventoryTable } from './schema.js';
 import type { InventoryRecord, PutInventoryResult } from './store.js';
 import { takeExcluded, updateEach } from './upsert.js';
 
 /** sha256 (hex) of the JCS form, so key order does not make a change. */
 export function inventoryHash(inventory: Inventory): string {
-  return sha256Hex(canonicalJson(inventory));
-}
-
-/** The JCS text of an inventory: what its hash is of, and (on PostgreSQL) what is stored, so it is serialised once. */
-function canonicalJson(inventory: Inventory): string {
   const text = canonicalize(inventory);
   if (text === undefined) throw new TypeError('inventory cannot be canonicalized');
-  return text;
+  return sha256Hex(text);
 }
 
 function toRecord(row: Selectable<InventoryTable>): InventoryRecord {
@@ -39,8 +32,6 @@ export async function putInventory(db: Kysely<Database>, inventory: Inventory, n
 export async function putInventories(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<readonly PutInventoryResult[]> {
   if (items.length === 0) return [];
   const distinct = new Set(items.map((i) => i.inventory.host)).size === items.length;
-  // PostgreSQL: a single statement, atomic without a transaction around it.
-  if (distinct && db.getExecutor().adapter instanceof PostgresAdapter) return putSlicePostgres(db, items);
   return db.transaction().execute(async (trx) => {
     if (!distinct) {
       const out: PutInventoryResult[] = [];
@@ -90,40 +81,6 @@ async function putSlice(trx: Kysely<Database>, items: readonly { readonly invent
   await updateEach(trx, 'hosts', 'name', 'last_seen_at', seen);
   return results;
 }
-
-/**
- * PostgreSQL: one statement (one round trip, no BEGIN/COMMIT) does what `putSlice` does in four:
- * its CTEs all see the rows as they were before it, so `old` holds the stored hashes; changed and
- * new inventories are upserted, unchanged ones get their report time, every host its last seen,
- * and the fleet generation moves when anything was upserted. The generation's row lock is held for
- * this one statement and its commit only. Hosts must be distinct.
- */
-async function putSlicePostgres(db: Kysely<Database>, items: readonly { readonly inventory: Inventory; readonly now: Date }[]): Promise<PutInventoryResult[]> {
-  const [hosts, docs, hashes, ats]: string[][] = [[], [], [], []];
-  for (const { inventory, now } of items) {
-    const text = canonicalJson(inventory);
-    hosts.push(inventory.host);
-    docs.push(text);
-    hashes.push(sha256Hex(text));
-    ats.push(iso(now));
-  }
-  const result = await db.executeQuery<{ host: string }>(CompiledQuery.raw(PUT_SLICE_SQL, [hosts, docs, hashes, ats, FLEET_GENERATION, randomUUID()]));
-  const changed = new Set(result.rows.map((r) => r.host));
-  return items.map(({ inventory }, i) => ({ hash: hashes[i]!, changed: changed.has(inventory.host) }));
-}
-
-/** The statement of `putSlicePostgres`: one text for any number of rows (arrays of hosts, documents, hashes and times; then the generation's key and new value). */
-const PUT_SLICE_SQL = prepared(`with v as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as v (host, doc, hash, at)),
-old as (select i.host, i.hash from "inventories" i join v on i.host = v.host),
-up as (
-  insert into "inventories" ("host", "doc", "hash", "updated_at", "reported_at")
-  select v.host, v.doc, v.hash, v.at, v.at from v where not exists (select 1 from old where old.host = v.host and old.hash = v.hash)
-  on conflict ("host") do update set "doc" = excluded."doc", "hash" = excluded."hash", "updated_at" = excluded."updated_at", "reported_at" = excluded."reported_at"
-  returning "host"),
-kept as (update "inventories" set "reported_at" = v.at from v join old on old.host = v.host and old.hash = v.hash where "inventories"."host" = v.host),
-seen as (update "hosts" set "last_seen_at" = v.at from v where "hosts"."name" = v.host),
-gen as (insert into "meta" ("key", "value") select $5::text, $6::text where exists (select 1 from up) on conflict ("key") do update set "value" = excluded."value")
-select "host" from up`);
 
 async function putInventoryIn(trx: Kysely<Database>, inventory: Inventory, now: Date): Promise<PutInventoryResult> {
   const hash = inventoryHash(inventory);

@@ -17,7 +17,7 @@ export async function setMeta(db: Kysely<Database>, key: string, value: string):
 }
 
 /** The meta key whose value changes with every change of an inventory or an installed record (see `fleetGeneration`). */
-export const FLEET_GENERATION = 'fleet.generation';
+const FLEET_GENERATION = 'fleet.generation';
 
 /** A token that changes whenever an inventory's content or an installed record changes; compare for equality only. */
 export async function fleetGeneration(db: Kysely<Database>): Promise<string> {

@@ -12,7 +12,6 @@ import { Checkpointer } from './checkpointer.js';
 import { KyselyStore } from './kysely-store.js';
 import { PostgresLeadership, SqliteLeadership, advisoryLockKeys } from './leadership.js';
 import { migrationProvider } from './migrations.js';
-import { nameStatements } from './pg-prepared.js';
 import { noSignals, PostgresSignals, signalChannel } from './replica-signals.js';
 import { cachingDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
@@ -96,11 +95,7 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
   // An idle connection that breaks is dropped by the pool; without a listener it would crash the process.
   pool.on('error', () => undefined);
   // A connection in use that breaks (a server restart) fails its query; its own 'error' event, unheard, would crash the process.
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-    // Registered statements (pg-prepared.ts) are parsed and planned once per connection.
-    nameStatements(client as unknown as Parameters<typeof nameStatements>[0]);
-  });
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let lockSchema = schema;
   try {
