@@ -178,6 +178,8 @@ function measure(): () => Sample {
 }
 
 const ms = (x: number) => `${x.toFixed(0).padStart(7)} ms`;
+/** The middle value (the upper one of an even count). */
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** One measure: wall, CPU, RSS and the verdict against its aim (on wall time, or CPU time with `onCpu`). */
 const line = (name: string, s: Sample, aim: number, note = '', onCpu = false) =>
   console.log(
@@ -286,11 +288,8 @@ export async function run(): Promise<void> {
           `; pass ${run?.durationMs.toFixed(0)} ms, ${run?.replanned} re-planned, ${run?.raised.length} raised; steps ${JSON.stringify(run?.stepsMs)}`,
         );
     }
-    const sorted = changes.map((s) => s.wallMs).sort((a, b) => a - b);
-    const cpu = changes.map((s) => s.cpuMs).sort((a, b) => a - b);
-    console.log(
-      `10% change over ${changes.length}:      median ${ms(sorted[Math.floor(sorted.length / 2)]!)} (CPU ${ms(cpu[Math.floor(cpu.length / 2)]!)}), max ${ms(sorted[sorted.length - 1]!)}`,
-    );
+    const walls = changes.map((s) => s.wallMs);
+    console.log(`10% change over ${changes.length}:      median ${ms(median(walls))} (CPU ${ms(median(changes.map((s) => s.cpuMs)))}), max ${ms(Math.max(...walls))}`);
 
     // A refresh that changes nothing.
     const noChange: Sample[] = [];
@@ -371,7 +370,6 @@ async function churn(c: RunningController, hosts: number, rounds: number, profil
       );
     }
   }
-  const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const pass = median(samples.map((s) => s.cpuMs));
   console.log(
     `churn, 1% (${k} hosts) a round over ${rounds}: median CPU of the store writes ${ms(median(writes.map((s) => s.cpuMs)))}; of the passes ${ms(pass)} (${median(passes)} a round), ${((pass / k) * 1000).toFixed(0)} µs a changed host`,
@@ -415,7 +413,7 @@ async function rolloutReports(c: RunningController, rounds: number, profile: (na
       );
     }
   }
-  const cpu = samples.map((s) => s.cpuMs).sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+  const cpu = median(samples.map((s) => s.cpuMs));
   console.log(
     `rollout of ${total} actions, ${PER_ROUND} first-wave hosts reporting a round over ${rounds}: median CPU of the passes ${ms(cpu)}, ${((cpu / PER_ROUND) * 1000).toFixed(0)} µs a reporting host`,
   );

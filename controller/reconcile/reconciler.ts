@@ -430,20 +430,19 @@ export class Reconciler<R extends FleetPlanResult = FleetPlanResult> {
    */
   private async readRollout(memo: ReconcileMemo<R>, deployments: ReadonlySet<string>, changes: FleetChanges): Promise<ReadonlyMap<string, RolloutProgress>> {
     const { store } = this.options;
+    /** The statuses of every rollout deployment's actions (on `hosts` only, when given), counted. */
+    const read = async (hosts?: readonly string[]) => {
+      const statuses = (await Promise.all([...deployments].map((deployment) => store.actionStatuses({ deployment, ...(hosts && { hosts }) })))).flat();
+      this.counters = { ...this.counters, rolloutStatusesRead: this.counters.rolloutStatusesRead + statuses.length };
+      return statuses;
+    };
     const previous = memo.planned?.inputs.rollout;
     const incremental = changes.kind === 'hosts' && previous !== undefined && previous.size === deployments.size && [...deployments].every((d) => previous.has(d));
-    if (!incremental) {
-      const statuses = await Promise.all([...deployments].map((deployment) => store.actionStatuses({ deployment })));
-      this.counters = { ...this.counters, rolloutStatusesRead: this.counters.rolloutStatusesRead + statuses.reduce((n, s) => n + s.length, 0) };
-      return keepUnchanged(previous, rolloutProgress(deployments, statuses.flat()));
-    }
+    if (!incremental) return keepUnchanged(previous, rolloutProgress(deployments, await read()));
     const hosts = new Set(memo.rolloutStale);
     for (const h of changes.hosts) if (memo.rolloutHosts.has(h)) hosts.add(h);
     if (hosts.size === 0) return previous;
-    const list = [...hosts];
-    const statuses = await Promise.all([...deployments].map((deployment) => store.actionStatuses({ deployment, hosts: list })));
-    this.counters = { ...this.counters, rolloutStatusesRead: this.counters.rolloutStatusesRead + statuses.reduce((n, s) => n + s.length, 0) };
-    return updateRolloutProgress(previous, hosts, statuses.flat());
+    return updateRolloutProgress(previous, hosts, await read([...hosts]));
   }
 
   /** The hosts with an action of a rollout deployment: only the replanned ones can have changed. */

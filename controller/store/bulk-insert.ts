@@ -30,7 +30,7 @@ export async function insertRows<Row extends Record<string, unknown>, Out = unkn
   return out;
 }
 
-/** As `insertRows` for statements without RETURNING: the rows they affected (inserted or updated), in all. */
+/** As `insertRows` for statements without RETURNING (inserts, upserts, deletes): the rows they affected, in all. */
 export async function writeRows<Row extends Record<string, unknown>>(
   db: Kysely<Database>,
   shape: string,

@@ -5,7 +5,7 @@
  */
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { ActionReport, HostPlan, PlannedStatus } from '../../core/plan/types.js';
-import { insertRows } from './bulk-insert.js';
+import { insertRows, writeRows } from './bulk-insert.js';
 import { takeExcluded } from './upsert.js';
 import { chunks, fromJson, toCount } from './codec.js';
 import type { Database, PlanActionTable } from './schema.js';
@@ -76,7 +76,7 @@ export async function replacePlanActions(trx: Transaction<Database>, plans: read
   });
   // A slice of rows per statement (a row-value IN over VALUES: on SQLite it searches the primary
   // key once per pair, as a one-row DELETE would), not one statement per row.
-  await insertRows(trx, 'plan-actions-delete', gone, CHUNK, (slice) => {
+  await writeRows(trx, 'plan-actions-delete', gone, CHUNK, (slice) => {
     const pairs = sql.join(slice.map((row) => sql`(${row.host}, ${row.action_id})`));
     const query = sql`delete from plan_actions where (host, action_id) in (values ${pairs})`;
     return { compile: () => query.compile(trx) };
