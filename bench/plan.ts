@@ -7,7 +7,7 @@
  */
 import type { AnyResource, ConditionSpec, DeploymentResource, Resource, Snapshot } from '../core/manifest/types.js';
 import type { Inventory } from '../core/plan/types.js';
-import { planFleet, replan, type PlanningContext } from '../core/planner/index.js';
+import { planFleet, replan, type InstalledRecord, type PlanningContext } from '../core/planner/index.js';
 
 const GiB = 1024 ** 3;
 const sites = ['osaka', 'tokyo', 'berlin', 'paris', 'nyc', 'sfo', 'london', 'sydney', 'delhi', 'sao-paulo'];
@@ -20,7 +20,7 @@ function res<K extends AnyResource['kind'], S>(kind: K, name: string, spec: S): 
 const cmd = (c: string) => ({ command: ['sh', c], timeoutMs: 600_000, env: {} });
 
 /** The generated fleet: `hostCount` hosts (100,000 in the benchmark), the rest fixed. */
-export function benchFleet(hostCount = 100_000): { snapshot: Snapshot; inventories: Inventory[]; ctx: PlanningContext } {
+export function benchFleet(hostCount = 100_000): { snapshot: Snapshot; inventories: Inventory[]; ctx: PlanningContext & { readonly installed: readonly InstalledRecord[] } } {
   let seed = 42;
   const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const inventories: Inventory[] = [];

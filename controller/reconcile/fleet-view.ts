@@ -1,10 +1,11 @@
 /**
  * The fleet as the planner reads it — latest inventories and installed records — kept between
  * passes and brought up to date from the store by reading only what changed: the hosts named by
- * agent triggers, or (on any other trigger) the hosts whose inventory hash moved. The inventories
- * are VersionedMaps, so a view costs O(hosts changed) over the previous one, and it names those
- * hosts: the planner compares only them (the others keep their objects). A pass reading
- * everything first compares the store's fleet generation: unchanged, nothing is read at all.
+ * agent triggers, or (on any other trigger) the hosts whose inventory hash moved. Inventories and
+ * installed records are VersionedMaps by host, so a view costs O(hosts changed) over the previous
+ * one, and it names those hosts: the planner compares only them (the others keep their objects).
+ * A pass reading everything first compares the store's fleet generation: unchanged, nothing is
+ * read at all.
  */
 import type { Inventory } from '../../core/plan/types.js';
 import { installedIndex } from '../../core/planner/fleet-state.js';
@@ -18,10 +19,8 @@ export interface FleetView {
   readonly hashes: ReadonlyMap<string, string>;
   /** The hosts whose inventory differs from `from`'s, the inventories of the view this one was made from. */
   readonly changed?: { readonly from: ReadonlyMap<string, Inventory>; readonly hosts: ReadonlySet<string> };
-  /** What Ferry installed where, by host, deployment, package (the same array while none changed). */
-  readonly installed: readonly InstalledRecord[];
-  /** `installed` by host. */
-  readonly installedByHost: ReadonlyMap<string, readonly InstalledRecord[]>;
+  /** Host → what Ferry installed there, by deployment, package (the same map while none changed). */
+  readonly installed: ReadonlyMap<string, readonly InstalledRecord[]>;
   /** The store's fleet generation read before this view was (see `Store.fleetGeneration`). */
   readonly generation: string;
 }
@@ -55,7 +54,7 @@ export async function refreshFleet(
     const [records, installed] = await Promise.all([store.listInventories(), store.listInstalled()]);
     const inventories = VersionedMap.of(records.map((r) => [r.inventory.host, r.inventory] as const));
     const hashes = VersionedMap.of(records.map((r) => [r.inventory.host, r.hash] as const));
-    return { view: { inventories, hashes, installed, installedByHost: installedIndex(installed), generation }, changedInventories: inventories.size };
+    return { view: { inventories, hashes, installed: VersionedMap.of(installedIndex(installed)), generation }, changedInventories: inventories.size };
   }
   // Nothing in the fleet was written since the previous view was read: it is still the fleet.
   if (changes.kind === 'all' && generation === previous.generation) return { view: previous, changedInventories: 0 };
@@ -96,24 +95,18 @@ export async function refreshFleet(
     changed = { from: previous.inventories, hosts: new Set(byHost.keys()) };
   }
 
-  // Installed records: all of them, or those of the named hosts spliced in.
-  let installed: readonly InstalledRecord[];
-  if (changes.kind === 'all') {
-    installed = keepIfSame(previous.installed, await store.listInstalled());
-  } else {
-    const hosts = changes.hosts;
-    const now = installedIndex(hosts.size === 0 ? [] : await store.listInstalled({ hosts: [...hosts] }));
-    const same = [...hosts].every((h) => sameRecords(previous.installedByHost.get(h) ?? [], now.get(h) ?? []));
-    installed = same ? previous.installed : splice(previous.installed, hosts, [...now.values()].flat());
+  // Installed records: all of them, or the named hosts'; the next version holds the hosts whose records moved.
+  const hosts = changes.kind === 'all' ? undefined : changes.hosts;
+  const now = installedIndex(hosts?.size === 0 ? [] : await store.listInstalled(hosts && { hosts: [...hosts] }));
+  const moved = new Map<string, readonly InstalledRecord[] | undefined>();
+  for (const host of hosts ?? new Set([...previous.installed.keys(), ...now.keys()])) {
+    const records = now.get(host);
+    if (!sameRecords(previous.installed.get(host) ?? [], records ?? [])) moved.set(host, records);
   }
-  const installedByHost = installed === previous.installed ? previous.installedByHost : installedIndex(installed);
+  const installed = moved.size === 0 ? previous.installed : VersionedMap.from(previous.installed).with(moved);
   // Agent triggers read only their hosts: the view is as of `generation` only when everything was read.
-  const view = { inventories, hashes, ...(changed ? { changed } : {}), installed, installedByHost, generation: changes.kind === 'all' ? generation : '' };
+  const view = { inventories, hashes, ...(changed ? { changed } : {}), installed, generation: changes.kind === 'all' ? generation : '' };
   return { view, changedInventories: changed?.hosts.size ?? 0 };
-}
-
-function keepIfSame(previous: readonly InstalledRecord[], next: readonly InstalledRecord[]): readonly InstalledRecord[] {
-  return sameRecords(previous, next) ? previous : next;
 }
 
 function sameRecords(a: readonly InstalledRecord[], b: readonly InstalledRecord[]): boolean {
@@ -122,10 +115,4 @@ function sameRecords(a: readonly InstalledRecord[], b: readonly InstalledRecord[
     const s = b[i]!;
     return r.host === s.host && r.deployment === s.deployment && r.package === s.package && r.version === s.version && r.onLeave === s.onLeave && r.installedAt === s.installedAt;
   });
-}
-
-/** `records` with the records of `hosts` replaced by `replacement`, ordered by host, deployment, package. */
-function splice(records: readonly InstalledRecord[], hosts: ReadonlySet<string>, replacement: readonly InstalledRecord[]): readonly InstalledRecord[] {
-  const key = (r: InstalledRecord) => `${r.host}\0${r.deployment}\0${r.package}`;
-  return [...records.filter((r) => !hosts.has(r.host)), ...replacement].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -4,7 +4,7 @@
  */
 import type { LoadResult, ManifestFile, Snapshot } from '../../core/manifest/types.js';
 import type { ArtifactChunks, ContentSource, HostPlan, Inventory } from '../../core/plan/types.js';
-import type { InstalledRecord } from '../store/store.js';
+import type { InstalledRecords } from '../../core/planner/types.js';
 import type { RolloutProgress } from './rollout.js';
 
 /** Everything one planning pass reads. */
@@ -15,7 +15,7 @@ export interface PlanningInputs {
   /** The hosts whose inventory may differ from the previous pass's inputs; absent: any host's may. */
   readonly changedHosts?: ReadonlySet<string>;
   readonly now: Date;
-  readonly installed: readonly InstalledRecord[];
+  readonly installed: InstalledRecords;
   readonly rollout: ReadonlyMap<string, RolloutProgress>;
   /** Deployments an operator suspended (or Ferry did, after a rollout's maxFailures). */
   readonly suspended: ReadonlySet<string>;

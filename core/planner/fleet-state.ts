@@ -10,7 +10,7 @@ import { utcDayStart } from '../schedules/index.js';
 import { PlanSharing } from './plan-sharing.js';
 import { DEFAULT_CONTROLLER, SourceTable } from './sources.js';
 import { deploymentTemplates, makeTemplate, WindowCache, type ActionTemplate } from './templates.js';
-import { isList, type FleetPlan, type InstalledRecord, type Inventories, type PlanningContext } from './types.js';
+import { isList, type FleetPlan, type InstalledRecord, type InstalledRecords, type Inventories, type PlanningContext } from './types.js';
 import { planRollout, type Rollout } from './waves.js';
 
 export interface FleetState {
@@ -55,6 +55,11 @@ export function lazy<T>(make: () => T): () => T {
   return () => (value ??= { v: make() }).v;
 }
 
+/** Installed records by host: the map as it is, or a list grouped by host. */
+export function installedByHostOf(installed: InstalledRecords): ReadonlyMap<string, readonly InstalledRecord[]> {
+  return Array.isArray(installed) ? installedIndex(installed) : (installed as ReadonlyMap<string, readonly InstalledRecord[]>);
+}
+
 /** Installed records grouped by host, each host's records in input order. */
 export function installedIndex<R extends InstalledRecord>(records: readonly R[]): ReadonlyMap<string, readonly R[]> {
   const byHost = new Map<string, R[]>();
@@ -95,14 +100,14 @@ export function invertTargets(targets: ReadonlyMap<string, ReadonlySet<string>>)
 
 const NO_DEPLOYMENTS: readonly string[] = Object.freeze([]);
 
-export function rolloutFor(snapshot: Snapshot, ctx: PlanningContext, name: string, targets: ReadonlySet<string>, previousOrder?: readonly string[]): Rollout {
-  return planRollout(snapshot.deployments.get(name)!, targets, ctx.rollout?.get(name), ctx.suspended?.has(name) ?? false, previousOrder, ctx.resumed?.has(name) ?? false);
+export function rolloutFor(snapshot: Snapshot, ctx: PlanningContext, name: string, targets: ReadonlySet<string>, previousOrder?: readonly string[], previous?: Rollout): Rollout {
+  return planRollout(snapshot.deployments.get(name)!, targets, ctx.rollout?.get(name), ctx.suspended?.has(name) ?? false, previousOrder, ctx.resumed?.has(name) ?? false, previous);
 }
 
 /** Everything derived from the inputs, computed from scratch. */
 export function buildState(snapshot: Snapshot, given: Inventories, ctx: PlanningContext): FleetState {
   const inventories = isList(given) ? inventoryIndex(given) : given;
-  const installedByHost = installedIndex(ctx.installed);
+  const installedByHost = installedByHostOf(ctx.installed);
   const hosts = fleetHosts(snapshot, inventories.keys(), installedByHost.keys());
   const groups = resolveGroupsIndexed(snapshot, inventories);
   const targets = new Map<string, ReadonlySet<string>>();

@@ -1,5 +1,5 @@
 /** The pure planning core (DESIGN §2): desired state × inventories × context → per-host plans. */
-export type { InstalledRecord, Inventories, RolloutProgress, PlanningContext, DeploymentOutcome, FleetPlan } from './types.js';
+export type { InstalledRecord, InstalledRecords, Inventories, RolloutProgress, PlanningContext, DeploymentOutcome, FleetPlan } from './types.js';
 export { planFleet, planFleetSteps, runSteps } from './plan-fleet.js';
 export { replan, replanSteps } from './replan.js';
 export { canonicalJson, canonicalPlanDocumentJson, canonicalPlanJson, hashPlan } from './canonical-json.js';

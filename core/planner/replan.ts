@@ -10,7 +10,7 @@ import type { Snapshot } from '../manifest/types.js';
 import type { HostPlan, Inventory } from '../plan/types.js';
 import { utcDayStart } from '../schedules/index.js';
 import { canonicalJson } from './canonical-json.js';
-import { installedIndex, invertTargets, lazy, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
+import { installedByHostOf, invertTargets, lazy, rolloutFor, stateOf, targetsOf, type FleetState } from './fleet-state.js';
 import { finish, hostsPerStep, planFleetSteps, planOneHost, runSteps } from './plan-fleet.js';
 import { affectedPackages, changedNames, trustPatterns } from './snapshot-changes.js';
 import { PlanSharing } from './plan-sharing.js';
@@ -103,17 +103,26 @@ function* incremental(
   // Same groups and Host manifests: membership is patched for the movers alone (work ∝ hosts that changed).
   const patchGroups = regroup && changedGroups.size === 0 && changedHostManifests.size === 0 && acyclic(snap);
 
-  // Installed records.
+  // Installed records: of the hosts the next version of the map changed, or of every host. Whether
+  // the fleet's host names stay: a first record went to a host already named, and a host that lost
+  // its last one is inventoried.
   let installedByHost = prev.installedByHost;
+  let installedKeepHosts = true;
   if (next.ctx.installed !== prev.ctx.installed) {
-    installedByHost = installedIndex(next.ctx.installed);
-    for (const [host, recs] of installedByHost) if (!sameRecords(prev.installedByHost.get(host), recs)) dirty.add(host);
-    for (const host of prev.installedByHost.keys()) if (!installedByHost.has(host)) dirty.add(host);
+    installedByHost = installedByHostOf(next.ctx.installed);
+    const candidates = installedByHost instanceof VersionedMap ? installedByHost.changedSince(prev.installedByHost) : undefined;
+    for (const host of candidates ?? new Set([...installedByHost.keys(), ...prev.installedByHost.keys()])) {
+      const before = prev.installedByHost.get(host);
+      const after = installedByHost.get(host);
+      if (before === after) continue;
+      if ((before === undefined && !has(prev.hosts, host)) || (after === undefined && !inventories.has(host))) installedKeepHosts = false;
+      if (!sameRecords(before, after ?? [])) dirty.add(host);
+    }
   }
 
   // The fleet's host names.
-  const same = sameInventoried && sameUniverse(prev, snap, installedByHost);
-  const joined = same ? undefined : onlyInventoriesAdded(prev, snap, inventories, installedByHost, changedInventories);
+  const same = sameInventoried && installedKeepHosts && sameStaticNames(prev.snapshot, snap);
+  const joined = same ? undefined : onlyInventoriesAdded(prev, snap, inventories, installedKeepHosts, changedInventories);
   const hosts = joined?.hosts ?? (same ? prev.hosts : fleetHosts(snap, inventories.keys(), installedByHost.keys()));
   if (joined !== undefined) {
     // Only hosts that sent a first inventory joined: they alone are new (and dirty already).
@@ -173,6 +182,7 @@ function* incremental(
             patchGroups && old !== undefined && !changedDeployments.has(name) && dep.spec.rollout === undefined && before.deployments.get(name)?.spec.rollout === undefined
             ? reordered(old.outcome.hosts, tt, movers)
             : undefined,
+        old,
       );
     rollouts.set(name, r);
     const usesChangedPackage = dep.spec.packages.some((p) => packages.has(p.name));
@@ -188,7 +198,7 @@ function* incremental(
     markAll(targets.get(name));
   }
   if (dirtyDeployments.size > 0 || packages.size > 0) {
-    for (const r of next.ctx.installed) if (dirtyDeployments.has(r.deployment) || packages.has(r.package)) dirty.add(r.host);
+    for (const records of installedByHost.values()) for (const r of records) if (dirtyDeployments.has(r.deployment) || packages.has(r.package)) dirty.add(r.host);
   }
   const deploymentsOfHost =
     retargeted.length === 0 && !changedDeployments.size
@@ -294,21 +304,16 @@ function sameOutcome(a: Rollout, b: Rollout, noRollout: boolean): boolean {
   return x.hosts === y.hosts || (x.hosts.length === y.hosts.length && x.hosts.every((h, i) => h === y.hosts[i]) && x.waveEnds.join() === y.waveEnds.join());
 }
 
-/** True, the inventoried hosts being the same, when the fleet's host names cannot have changed. */
-function sameUniverse(prev: FleetState, snap: Snapshot, installed: ReadonlyMap<string, readonly InstalledRecord[]>): boolean {
+/** Whether two snapshots name the same hosts (Host manifests, static group members and deployment targets). */
+function sameStaticNames(before: Snapshot, snap: Snapshot): boolean {
+  if (before.hosts === snap.hosts && before.groups === snap.groups && before.deployments === snap.deployments) return true;
   const staticNames = (s: Snapshot) => {
     const names: string[] = [...s.hosts.keys()];
     for (const g of s.groups.values()) names.push(...g.spec.hosts);
     for (const d of s.deployments.values()) names.push(...d.spec.targets.hosts);
     return [...new Set(names)].sort().join('\0');
   };
-  const sameKeys = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) => {
-    if (a === b) return true;
-    if (a.size !== b.size) return false;
-    for (const k of a.keys()) if (!b.has(k)) return false;
-    return true;
-  };
-  return sameKeys(prev.installedByHost, installed) && staticNames(prev.snapshot) === staticNames(snap);
+  return staticNames(before) === staticNames(snap);
 }
 
 /** Host → deployments, updated for the deployments whose targets changed (or rebuilt after regrouping). */
@@ -454,11 +459,10 @@ function onlyInventoriesAdded(
   prev: FleetState,
   snap: Snapshot,
   inventories: ReadonlyMap<string, Inventory>,
-  installed: ReadonlyMap<string, readonly InstalledRecord[]>,
+  installedKeepHosts: boolean,
   changed: ReadonlySet<string>,
 ): { readonly hosts: readonly string[]; readonly added: readonly string[] } | undefined {
-  if (installed !== prev.installedByHost || snap.hosts !== prev.snapshot.hosts || snap.groups !== prev.snapshot.groups || snap.deployments !== prev.snapshot.deployments)
-    return undefined;
+  if (!installedKeepHosts || snap.hosts !== prev.snapshot.hosts || snap.groups !== prev.snapshot.groups || snap.deployments !== prev.snapshot.deployments) return undefined;
   const added: string[] = [];
   for (const h of changed) {
     if (!inventories.has(h)) return undefined;

@@ -25,6 +25,12 @@ export interface InstalledRecord {
   readonly onLeave?: 'keep' | 'uninstall';
 }
 
+/**
+ * What Ferry installed where: a list, or the records by host (e.g. the controller's VersionedMap,
+ * used as it is: the planner compares only the hosts its newest version changed).
+ */
+export type InstalledRecords = readonly InstalledRecord[] | ReadonlyMap<string, readonly InstalledRecord[]>;
+
 /** Hosts whose actions of one deployment finished / failed. */
 export interface RolloutProgress {
   readonly finished: ReadonlySet<string>;
@@ -35,7 +41,7 @@ export interface PlanningContext {
   /** RFC 3339 UTC; the only clock. Windows are expanded from the start of its UTC day. */
   readonly now: string;
   /** What Ferry installed where; drives drift and onLeave: uninstall. */
-  readonly installed: readonly InstalledRecord[];
+  readonly installed: InstalledRecords;
   /** Rollout progress by deployment. */
   readonly rollout?: ReadonlyMap<string, RolloutProgress>;
   /** Deployments suspended by an operator (the controller's database), next to spec.suspended. */

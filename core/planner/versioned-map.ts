@@ -12,6 +12,7 @@
  * arrays cost ~200 bytes more a key: 100,000 hosts in four maps, ~80 MB).
  */
 const GONE = Symbol('gone');
+const NONE: ReadonlySet<string> = new Set();
 
 interface Table<V> {
   /** The newest version made. */
@@ -70,6 +71,16 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
     t.floor = this.version;
     t.head = this.version + 1;
     return new VersionedMap(t, t.head, size);
+  }
+
+  /**
+   * The keys whose values may differ between `older` and this map, when this is the newest version
+   * and `older` the one it was made from (or this map itself); undefined when that is not known.
+   */
+  changedSince(older: ReadonlyMap<string, V>): ReadonlySet<string> | undefined {
+    if (older === this) return NONE;
+    if (!(older instanceof VersionedMap) || older.table !== this.table || this.version !== this.table.head || older.version !== this.version - 1) return undefined;
+    return new Set(this.table.before.keys());
   }
 
   get(key: string): V | undefined {

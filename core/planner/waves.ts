@@ -38,6 +38,17 @@ export function waveEnds(n: number, waves: readonly Quantity[]): readonly number
   return ends;
 }
 
+/** Host → its 1-based wave, for hosts in rollout order and cumulative wave ends; empty with one wave. */
+function wavesOf(hosts: readonly string[], ends: readonly number[]): ReadonlyMap<string, number> {
+  const waveOf = new Map<string, number>();
+  if (ends.length <= 1) return waveOf;
+  for (let i = 0, wave = 1; i < hosts.length; i++) {
+    while (i >= ends[wave - 1]!) wave++;
+    waveOf.set(hosts[i]!, wave);
+  }
+  return waveOf;
+}
+
 const describe = (q: Quantity) => ('percent' in q ? `${q.percent}%` : String(q.count));
 
 /** Rollout state of one deployment from its targets and progress. Suspension by spec or operator is passed in. */
@@ -49,19 +60,24 @@ export function planRollout(
   /** The order of `targets` when the caller knows it (the previous one, or one patched from it). */
   previousOrder?: readonly string[],
   operatorResumed = false,
+  /** A rollout of this deployment: its waves are reused when its order is `previousOrder` and its wave ends the same. */
+  previous?: Rollout,
 ): Rollout {
   const name = dep.metadata.name;
   const rollout = dep.spec.rollout;
   const hosts = previousOrder ?? (rollout === undefined ? [...targets].sort() : rolloutOrder(targets, name));
   const ends = rollout === undefined ? (hosts.length === 0 ? [] : [hosts.length]) : waveEnds(hosts.length, rollout.waves);
-  const waveOf = new Map<string, number>();
-  let wave = 1;
+  const same = previous !== undefined && previous.outcome.hosts === hosts && previous.outcome.waveEnds.join() === ends.join();
+  const waveOf = same ? previous.waveOf : wavesOf(hosts, ends);
+  // The first wave with a host neither finished nor failed.
   let current = 0;
-  for (let i = 0; i < hosts.length; i++) {
+  for (let i = 0, wave = 1; i < hosts.length; i++) {
     while (i >= ends[wave - 1]!) wave++;
     const host = hosts[i]!;
-    if (ends.length > 1) waveOf.set(host, wave);
-    if (current === 0 && !(progress?.finished.has(host) || progress?.failed.has(host))) current = wave;
+    if (!(progress?.finished.has(host) || progress?.failed.has(host))) {
+      current = wave;
+      break;
+    }
   }
   if (current === 0) current = ends.length;
 

@@ -66,15 +66,19 @@ describe('controller/reconcile fleet view: the fleet generation', () => {
 
     await store.ingestReports('h1', [{ id: 'r1', actionId: 'd/p@1.0.0/install', serial: 1, state: 'installed', at: t0.toISOString() }], t0);
     const third = (await refreshFleet(store, second, all)).view;
-    expect(third.installed.map((r) => [r.host, r.deployment, r.package, r.version])).to.deep.equal([['h1', 'd', 'p', '1.0.0']]);
+    const records = (v: FleetView) => [...v.installed.values()].flat();
+    expect(records(third).map((r) => [r.host, r.deployment, r.package, r.version])).to.deep.equal([['h1', 'd', 'p', '1.0.0']]);
+    expect((third.installed as VersionedMap<unknown>).changedSince(second.installed)).to.deep.equal(new Set(['h1']));
     expect(third.inventories).to.equal(second.inventories);
     expect(third.changed).to.equal(undefined);
 
-    // Through an agent trigger: the named host's records spliced in; another host's leave them as they are.
+    // Through an agent trigger: the named host's records in the next version; another host's leave them as they are.
     await store.ingestReports('h2', [{ id: 'r2', actionId: 'd/p@1.0.0/install', serial: 1, state: 'installed', at: t0.toISOString() }], t0);
     const fourth = (await refreshFleet(store, third, { kind: 'hosts', hosts: new Set(['h2']) })).view;
-    expect(fourth.installed.map((r) => r.host)).to.deep.equal(['h1', 'h2']);
-    expect(fourth.installedByHost.get('h2')?.map((r) => r.package)).to.deep.equal(['p']);
+    expect(records(fourth).map((r) => r.host)).to.deep.equal(['h1', 'h2']);
+    expect(fourth.installed.get('h2')?.map((r) => r.package)).to.deep.equal(['p']);
+    expect(fourth.installed.get('h1')).to.equal(third.installed.get('h1'));
+    expect((fourth.installed as VersionedMap<unknown>).changedSince(third.installed)).to.deep.equal(new Set(['h2']));
     const fifth = (await refreshFleet(store, fourth, { kind: 'hosts', hosts: new Set(['h1']) })).view;
     expect(fifth.installed).to.equal(fourth.installed);
   });

@@ -1,6 +1,17 @@
 import { expect } from 'chai';
-import { canonicalJson, hashPlan, planFleet, replan, rolloutOrder, type FleetPlan, type Inventories, type PlanningContext } from '../../../core/planner/index.js';
+import {
+  canonicalJson,
+  hashPlan,
+  planFleet,
+  replan,
+  rolloutOrder,
+  type FleetPlan,
+  type Inventories,
+  type InstalledRecord,
+  type PlanningContext,
+} from '../../../core/planner/index.js';
 import { VersionedMap } from '../../../core/planner/versioned-map.js';
+import { planRollout } from '../../../core/planner/waves.js';
 import type { Inventory } from '../../../core/plan/types.js';
 import { condition, deployment, GiB, group, hostRes, inventory, pkg, relay, schedule, snapshot, shuffled } from './fixtures.js';
 
@@ -74,6 +85,20 @@ describe('core/planner rollout waves', () => {
     expect(order).to.not.deep.equal(hosts);
     expect([...order].sort()).to.deep.equal(hosts);
   });
+  it('progress moving in the same order keeps the waves of the rollout before it, and equals one planned afresh', () => {
+    const dep = rolled();
+    const targets = new Set(hosts);
+    const at = (finished: string[], failed: string[] = []) => ({ finished: new Set(finished), failed: new Set(failed) });
+    const before = planRollout(dep, targets, at([]), false);
+    for (const p of [at(order.slice(0, 1)), at(order.slice(1, 5), order.slice(0, 1)), at(order.slice(3, 5), order.slice(0, 3))]) {
+      const next = planRollout(dep, targets, p, false, before.outcome.hosts, false, before);
+      expect(next.waveOf).to.equal(before.waveOf);
+      expect(next).to.deep.equal(planRollout(dep, targets, p, false));
+    }
+    // Other wave ends (one host fewer): the waves are made again.
+    const fewer = order.slice(1);
+    expect(planRollout(dep, new Set(fewer), at([]), false, fewer, false, before).waveOf).to.deep.equal(planRollout(dep, new Set(fewer), at([]), false).waveOf);
+  });
 });
 
 /** A fleet touching every rule, for determinism and incremental tests. */
@@ -115,7 +140,7 @@ function world(variant = 0) {
       },
     }),
   );
-  const ctx: PlanningContext = {
+  const ctx: PlanningContext & { readonly installed: readonly InstalledRecord[] } = {
     now,
     installed: [
       { host: 'h04', deployment: 'tools', package: 'tool', version: '1.0.0' },
@@ -258,6 +283,10 @@ describe('core/planner replan: chained passes of a fleet onboarding', () => {
   });
 });
 
+/** `n` inventoried hosts n00000…, every third in dept sales. */
+const fleet = (n: number) =>
+  Array.from({ length: n }, (_, i) => inventory(`n${String(i).padStart(5, '0')}`, { labels: i % 3 === 0 ? { dept: 'sales' } : {}, facts: { timezone: 'Asia/Tokyo' } }));
+
 /** Host → inventory over `map`, counting the inventories read (looked up or iterated) into `reads`. */
 class Counted implements ReadonlyMap<string, Inventory> {
   constructor(
@@ -300,8 +329,6 @@ class Counted implements ReadonlyMap<string, Inventory> {
 describe('core/planner replan: inventory churn given as a map and the hosts that changed', () => {
   const { resources, ctx } = world();
   const snap = snapshot(resources);
-  const fleet = (n: number) =>
-    Array.from({ length: n }, (_, i) => inventory(`n${String(i).padStart(5, '0')}`, { labels: i % 3 === 0 ? { dept: 'sales' } : {}, facts: { timezone: 'Asia/Tokyo' } }));
   /** Pass `pass` of churn: 20 hosts spread over the fleet re-report, their facts (or labels) changed. */
   const churn = (map: VersionedMap<Inventory>, pass: number, labels: boolean) => {
     const hosts = [...map.keys()].filter((_, i) => i % Math.floor(map.size / 20) === pass);
@@ -352,5 +379,98 @@ describe('core/planner replan: inventory churn given as a map and the hosts that
   });
   it('without the hosts that changed, compares every inventory (by identity first)', () => {
     for (const n of churnPasses(1000, { named: false })) expect(n).to.be.at.least(1000);
+  });
+});
+
+// Issue 14: install reports change the installed records of the hosts that reported. Given as the
+// controller gives them (a VersionedMap by host, each version made from the previous one), a pass
+// compares only those hosts' records and keeps the fleet's host list, whatever the fleet's size.
+describe('core/planner replan: installed records given as a map by host', () => {
+  const { resources, ctx } = world();
+  const snap = snapshot(resources);
+  const record = (host: string, deployment: string, pkgName: string, version: string, onLeave?: 'uninstall'): InstalledRecord => ({
+    host,
+    deployment,
+    package: pkgName,
+    version,
+    ...(onLeave ? { onLeave } : {}),
+  });
+  /** Every 5th host has runtime-lib from base; `x-retired` (no inventory) has one from a deleted deployment. */
+  const firstRecords = (inventories: readonly Inventory[]) => {
+    const byHost = new Map<string, readonly InstalledRecord[]>();
+    inventories.forEach((inv, i) => i % 5 === 0 && byHost.set(inv.host, [record(inv.host, 'base', 'runtime-lib', '1.0.0')]));
+    byHost.set('x-retired', [record('x-retired', 'gone', 'tool', '1.0.0', 'uninstall')]);
+    return VersionedMap.of(byHost);
+  };
+  /** Pass `pass`: 20 hosts spread over the fleet report an install of editor (some had records, some had none). */
+  const installs = (map: VersionedMap<readonly InstalledRecord[]>, inventories: readonly Inventory[], pass: number) => {
+    const step = Math.floor(inventories.length / 20);
+    const changes = new Map<string, readonly InstalledRecord[]>();
+    for (let i = pass; i < inventories.length; i += step) {
+      const host = inventories[i]!.host;
+      changes.set(host, [...(map.get(host) ?? []), record(host, 'editor', 'editor', '2.4.1')]);
+    }
+    return map.with(changes);
+  };
+  /** Installed-map reads of each of 3 passes of installs in a fleet of `n` (every version's `get`, which iteration also calls). */
+  const passes = (n: number, check = false) => {
+    const inventories = fleet(n);
+    const versions = new WeakSet<object>();
+    const reads = { n: 0 };
+    const get = VersionedMap.prototype.get;
+    VersionedMap.prototype.get = function (this: VersionedMap<unknown>, key: string) {
+      if (versions.has(this)) reads.n++;
+      return get.call(this, key);
+    };
+    try {
+      let map = firstRecords(inventories);
+      versions.add(map);
+      let previous = { snapshot: snap, inventories, ctx: { ...ctx, installed: map }, result: planFleet(snap, inventories, { ...ctx, installed: map }) };
+      const perPass: number[] = [];
+      for (let pass = 1; pass <= 3; pass++) {
+        map = installs(map, inventories, pass);
+        versions.add(map);
+        const next = { snapshot: snap, inventories, ctx: { ...ctx, installed: map } };
+        reads.n = 0;
+        const { result, replanned } = replan(previous, next);
+        perPass.push(reads.n);
+        expect(replanned, `pass ${pass}`).to.have.length(20);
+        expect(result.plans.size).to.equal(previous.result.plans.size);
+        if (check) expect(dump(result), `pass ${pass}`).to.equal(dump(planFleet(snap, inventories, { ...ctx, installed: [...map.values()].flat() })));
+        previous = { ...next, result };
+      }
+      return perPass;
+    } finally {
+      VersionedMap.prototype.get = get;
+    }
+  };
+
+  it('20 hosts install a package, pass after pass: only they are re-planned, and each result equals planFleet', () => {
+    passes(600, true);
+  });
+  it('reads as many installed records in a fleet of 10,000 as in one of 1,000: those of the hosts that reported', () => {
+    const small = passes(1000);
+    const large = passes(10_000);
+    expect(large).to.deep.equal(small);
+    for (const n of small) expect(n).to.be.within(20, 20 * 10);
+  });
+  it('a host whose last record goes, or a first record on a host no input names, changes the fleet: equals planFleet', () => {
+    const inventories = fleet(300);
+    let map = firstRecords(inventories);
+    let previous = { snapshot: snap, inventories, ctx: { ...ctx, installed: map }, result: planFleet(snap, inventories, { ...ctx, installed: map }) };
+    const steps: [string, ReadonlyMap<string, readonly InstalledRecord[] | undefined>, boolean][] = [
+      ['x-retired uninstalled: it leaves the fleet', new Map([['x-retired', undefined]]), false],
+      ['a record on y-new, no inventory: it joins', new Map([['y-new', [record('y-new', 'gone', 'tool', '1.0.0', 'uninstall')]]]), true],
+      ['n00000 loses its record (it stays, inventoried)', new Map([['n00000', undefined]]), true],
+    ];
+    for (const [name, changes, inFleet] of steps) {
+      map = map.with(changes);
+      const next = { snapshot: snap, inventories, ctx: { ...ctx, installed: map } };
+      const { result } = replan(previous, next);
+      expect(dump(result), name).to.equal(dump(planFleet(snap, inventories, { ...ctx, installed: [...map.values()].flat() })));
+      const host = [...changes.keys()][0]!;
+      expect(result.plans.has(host), name).to.equal(inFleet);
+      previous = { ...next, result };
+    }
   });
 });

@@ -59,6 +59,31 @@ describe('core/planner VersionedMap', () => {
   });
 });
 
+describe('core/planner VersionedMap.changedSince', () => {
+  it('names the keys the newest version changed from the one it was made from, and nothing else is known', () => {
+    const v0 = VersionedMap.of([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    const v1 = v0.with(
+      new Map<string, number | undefined>([
+        ['a', 1],
+        ['b', 3],
+        ['c', 4],
+      ]),
+    );
+    expect(v1.changedSince(v0)).to.deep.equal(new Set(['b', 'c']));
+    expect(v1.changedSince(v1)).to.deep.equal(new Set());
+    const v2 = v1.with(new Map<string, number | undefined>([['a', undefined]]));
+    expect(v2.changedSince(v1)).to.deep.equal(new Set(['a']));
+    // Two versions apart, an older version's view, another table or a plain Map: unknown.
+    expect(v2.changedSince(v0)).to.equal(undefined);
+    expect(v1.changedSince(v0)).to.equal(undefined);
+    expect(v2.changedSince(VersionedMap.of(v1))).to.equal(undefined);
+    expect(v2.changedSince(new Map(v1))).to.equal(undefined);
+  });
+});
+
 describe('core/planner VersionedSet retention', () => {
   it('names that joined once hold no change object; a name that left and came back holds its changes', () => {
     let s = VersionedSet.from(new Set(['m']));
