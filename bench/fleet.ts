@@ -19,7 +19,9 @@
  * Controllers run in child processes pinned (taskset) to core 0 with nginx; this process — the
  * load generator — is pinned to core 1, so the controller's CPU is its own. Every figure comes
  * with the controller's CPU seconds from /proc. `--db postgres --replicas 3` runs three controllers
- * on one PostgreSQL schema (FERRY_TEST_POSTGRES, or the local server), agents spread over them.
+ * on one PostgreSQL schema (FERRY_TEST_POSTGRES, or the local server), agents spread over them
+ * (`--agents followers`: over the followers only, so the leader's CPU per host is what leading
+ * costs — planning, signing and writing plans — without a share of the API).
  * `--cpu-prof DIR` writes the controllers' V8 CPU profiles there. `--kill-leader` (with replicas)
  * SIGKILLs the leading replica half-way through the polls while reports keep coming: it prints the
  * polls answered and failed (an agent whose replica died moves to another), how long until a
@@ -287,6 +289,8 @@ async function fleet(
     killLeader: boolean;
     cpuProf?: string;
     pollSeconds?: number;
+    /** Agents only to the followers: the leader does its own work alone (what it costs per host). */
+    followersOnly: boolean;
   },
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-fleet-'));
@@ -318,7 +322,14 @@ async function fleet(
     const tokenReply = await sendJson(admin, port0, 'POST', '/v1/tokens', c.ready[0]!.adminToken, { ttl: '1d' });
     if (tokenReply.status !== 201 && tokenReply.status !== 200) throw new Error(`POST /v1/tokens: ${tokenReply.status} ${tokenReply.body}`);
     const token = (JSON.parse(tokenReply.body) as { token: string }).token;
-    const agents: SimAgent[] = Array.from({ length: hosts }, (_, i) => ({ name: hostName(i), replica: i % o.replicas, credential: '' }));
+    let leader = o.replicas > 1 ? await leaderOf(c) : 0;
+    for (let tries = 0; o.followersOnly && leader === undefined; tries++) {
+      if (tries === 100) throw new Error('--agents followers: no replica leads after 10 s');
+      await new Promise((ok) => setTimeout(ok, 100));
+      leader = await leaderOf(c);
+    }
+    const serving = c.ready.map((_, r) => r).filter((r) => !o.followersOnly || r !== leader);
+    const agents: SimAgent[] = Array.from({ length: hosts }, (_, i) => ({ name: hostName(i), replica: serving[i % serving.length]!, credential: '' }));
     const portOf = (a: SimAgent) => c.ready[a.replica]!.port;
 
     // 1. onboarding ----------------------------------------------------------------------------
@@ -443,7 +454,10 @@ async function fleet(
     console.log(
       `  first inventory → first plan (${planWaits.length} sampled hosts): p50 ${ms(quantile(planWaits, 0.5))}, p99 ${ms(quantile(planWaits, 0.99))}, max ${ms(planWaits[planWaits.length - 1] ?? Number.NaN)} (aim p99 ≤ 2 s)${
         o.replicas > 1
-          ? `; by replica: ${planWaitsOf.map((w, r) => `${r === leaderAtOnboard ? 'leader' : `follower ${r}`} p50 ${ms(quantile(w, 0.5))} p99 ${ms(quantile(w, 0.99))}`).join(', ')}`
+          ? `; by replica: ${planWaitsOf
+              .map((w, r) => (w.length === 0 ? '' : `${r === leaderAtOnboard ? 'leader' : `follower ${r}`} p50 ${ms(quantile(w, 0.5))} p99 ${ms(quantile(w, 0.99))}`))
+              .filter((text) => text !== '')
+              .join(', ')}`
           : ''
       }`,
     );
@@ -731,6 +745,9 @@ export async function run(): Promise<void> {
   const sizes = (flag('hosts') ?? process.env['FERRY_BENCH_HOSTS'] ?? '10000').split(',').map(Number);
   const postgres = flag('db') === 'postgres';
   if (process.argv.includes('--kill-leader') && (!postgres || Number(flag('replicas') ?? 1) < 2)) throw new Error('--kill-leader needs --db postgres and --replicas 2 or more');
+  const agentsTo = flag('agents') ?? 'all';
+  if (agentsTo !== 'all' && agentsTo !== 'followers') throw new Error(`--agents: expected all or followers, got ${agentsTo}`);
+  if (agentsTo === 'followers' && (!postgres || Number(flag('replicas') ?? 1) < 2)) throw new Error('--agents followers needs --db postgres and --replicas 2 or more');
   for (const n of sizes) {
     await fleet(n, {
       connections: Number(flag('connections') ?? 96),
@@ -740,6 +757,7 @@ export async function run(): Promise<void> {
       nginx: !process.argv.includes('--no-nginx'),
       onboardOnly: process.argv.includes('--onboard-only'),
       killLeader: process.argv.includes('--kill-leader'),
+      followersOnly: agentsTo === 'followers',
       ...(flag('cpu-prof') !== undefined && { cpuProf: flag('cpu-prof')! }),
       ...(flag('poll-seconds') !== undefined && { pollSeconds: Number(flag('poll-seconds')) }),
     });
