@@ -2,7 +2,7 @@
  * Report ingestion: history (every report once), the current state per host and action, and the
  * installed records that follow from it. One transaction per call; multi-row statements.
  */
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { sql, type Compilable, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { ActionReport, ActionState } from '../../core/plan/types.js';
 import { parseActionId } from './action-id.js';
 import { bumpFleetGeneration } from './meta.js';
@@ -157,15 +157,19 @@ async function ingestIn(trx: Kysely<Database>, batches: readonly ReportBatch[]):
  * with RETURNING, which names the rows written.
  */
 async function insertReports(trx: Kysely<Database>, rows: readonly Insertable<ReportTable>[]): Promise<{ host: string; report_id: string }[]> {
-  if (rows.length === 0) return [];
   const build = (slice: Insertable<ReportTable>[]) =>
     trx
       .insertInto('reports')
       .values(slice)
       .onConflict((oc) => oc.columns(['host', 'report_id']).doNothing());
-  const written = await optimistically(trx, 'ingest_reports', rows.length, () => writeRows(trx, 'reports-insert-count', rows, CHUNK, build));
-  if (written) return rows.map((r) => ({ host: r.host, report_id: r.report_id }));
-  return insertRows(trx, 'reports-insert', rows, CHUNK, (slice) => build(slice).returning(['host', 'report_id']));
+  return writeNamingRows(
+    trx,
+    'reports_insert',
+    rows,
+    build,
+    (slice) => build(slice).returning(['host', 'report_id']),
+    (r) => ({ host: r.host, report_id: r.report_id }),
+  );
 }
 
 /**
@@ -174,7 +178,6 @@ async function insertReports(trx: Kysely<Database>, rows: readonly Insertable<Re
  * rows that moved. As `insertReports`: without RETURNING first, again with it when some did not move.
  */
 async function upsertStates(trx: Kysely<Database>, rows: readonly Insertable<ActionStateTable>[]): Promise<{ host: string; action_id: string; state: string }[]> {
-  if (rows.length === 0) return [];
   const build = (slice: Insertable<ActionStateTable>[]) =>
     trx
       .insertInto('action_states')
@@ -197,21 +200,36 @@ async function upsertStates(trx: Kysely<Database>, rows: readonly Insertable<Act
             ]),
           ),
       );
-  const moved = await optimistically(trx, 'ingest_states', rows.length, () => writeRows(trx, 'action-states-upsert-count', rows, CHUNK, build));
-  if (moved) return rows.map((r) => ({ host: r.host, action_id: r.action_id, state: r.state }));
-  return insertRows(trx, 'action-states-upsert', rows, CHUNK, (slice) => build(slice).returning(['host', 'action_id', 'state']));
+  return writeNamingRows(
+    trx,
+    'action_states_upsert',
+    rows,
+    build,
+    (slice) => build(slice).returning(['host', 'action_id', 'state']),
+    (r) => ({ host: r.host, action_id: r.action_id, state: r.state }),
+  );
 }
 
 /**
- * Runs `write` inside a savepoint: true (kept) when it affected all `expected` rows, else false with
- * its writes undone, for the caller to run the statements again in a form that says which rows.
+ * Writes `rows` with `build` (no RETURNING) inside a savepoint named `shape`: when every row was
+ * affected, `named` of each row is the answer; otherwise those writes are undone and the rows written
+ * again with `returning`, whose rows name the ones affected.
  */
-async function optimistically(trx: Kysely<Database>, name: string, expected: number, write: () => Promise<number>): Promise<boolean> {
-  await sql.raw(`savepoint ${name}`).execute(trx);
-  const affected = await write();
-  if (affected !== expected) await sql.raw(`rollback to savepoint ${name}`).execute(trx);
-  await sql.raw(`release savepoint ${name}`).execute(trx);
-  return affected === expected;
+async function writeNamingRows<Row extends Record<string, unknown>, Named>(
+  trx: Kysely<Database>,
+  shape: string,
+  rows: readonly Row[],
+  build: (slice: Row[]) => Compilable<unknown>,
+  returning: (slice: Row[]) => Compilable<Named>,
+  named: (row: Row) => Named,
+): Promise<Named[]> {
+  if (rows.length === 0) return [];
+  await sql.raw(`savepoint ${shape}`).execute(trx);
+  const affected = await writeRows(trx, `${shape}-count`, rows, CHUNK, build);
+  if (affected !== rows.length) await sql.raw(`rollback to savepoint ${shape}`).execute(trx);
+  await sql.raw(`release savepoint ${shape}`).execute(trx);
+  if (affected === rows.length) return rows.map(named);
+  return insertRows(trx, shape, rows, CHUNK, returning);
 }
 
 /** Keeps "what Ferry installed where" in step with current states that just moved; true when it wrote. */
