@@ -12,48 +12,45 @@ type Selector = NonNullable<GroupSpec['selector']>;
 
 interface Term {
   readonly key: string; // 'l:dept' or 'f:os.platform'
+  /** The label's name or the fact's path (the key without its prefix). */
+  readonly name: string;
+  readonly label: boolean;
   readonly values: ReadonlySet<string>;
 }
 
-/** Keys a host is known by for one label or fact path. */
-export function hostKeysFor(key: string, inv: Inventory, manifest: HostResource | undefined): readonly string[] {
-  if (key.startsWith('l:')) {
-    const label = key.slice(2);
-    const value = manifest?.spec.labels[label] ?? inv.labels[label];
-    return value === undefined ? [] : [value];
-  }
-  return factKeys(readFact(inv.facts, key.slice(2)));
-}
+/** A selector's terms, made once per frozen selector object (a snapshot's resources are frozen: they never change). */
+const compiled = new WeakMap<Selector, readonly Term[]>();
 
 function terms(selector: Selector): readonly Term[] {
+  const known = compiled.get(selector);
+  if (known !== undefined) return known;
   const out: Term[] = [];
-  for (const label of Object.keys(selector.labels).sort()) out.push({ key: `l:${label}`, values: new Set([selector.labels[label]!]) });
-  for (const path of Object.keys(selector.facts).sort()) out.push({ key: `f:${path}`, values: acceptedValues(selector.facts[path]!) });
+  for (const label of Object.keys(selector.labels).sort()) out.push({ key: `l:${label}`, name: label, label: true, values: new Set([selector.labels[label]!]) });
+  for (const path of Object.keys(selector.facts).sort()) out.push({ key: `f:${path}`, name: path, label: false, values: acceptedValues(selector.facts[path]!) });
+  if (Object.isFrozen(selector)) compiled.set(selector, out);
   return out;
+}
+
+/** Does the host have one of the term's accepted keys (its label, merged with the Host manifest's; or its fact)? */
+function holds(term: Term, inv: Inventory, manifest: HostResource | undefined): boolean {
+  if (term.label) {
+    const value = manifest?.spec.labels[term.name] ?? inv.labels[term.name];
+    return value !== undefined && term.values.has(value);
+  }
+  return factKeys(readFact(inv.facts, term.name)).some((k) => term.values.has(k));
 }
 
 /** Does one host match a selector (all keys; a list value means any of)? */
 export function selectorMatches(selector: Selector, inv: Inventory | undefined, manifest: HostResource | undefined): boolean {
   if (inv === undefined) return false;
-  return terms(selector).every((t) => hostKeysFor(t.key, inv, manifest).some((k) => t.values.has(k)));
+  for (const term of terms(selector)) if (!holds(term, inv, manifest)) return false;
+  return true;
 }
 
 interface Entry {
   readonly host: string;
   readonly inv: Inventory;
   readonly manifest: HostResource | undefined;
-}
-
-/** A compiled term: does the host have one of the accepted keys? */
-function tester(term: Term): (e: Entry) => boolean {
-  const name = term.key.slice(2);
-  if (term.key.startsWith('l:')) {
-    return (e) => {
-      const value = e.manifest?.spec.labels[name] ?? e.inv.labels[name];
-      return value !== undefined && term.values.has(value);
-    };
-  }
-  return (e) => factKeys(readFact(e.inv.facts, name)).some((k) => term.values.has(k));
 }
 
 /** Matches selectors against a fleet, indexing each key on first use (value → host positions). */
@@ -83,11 +80,11 @@ export class SelectorIndex {
       const positions = lists.length <= 1 ? (lists[0] ?? []) : [...new Set(([] as number[]).concat(...lists))].sort((a, b) => a - b);
       if (best === undefined || positions.length < best.positions.length) best = { term, positions };
     }
-    const rest = ts.filter((t) => t !== best!.term).map(tester);
+    const rest = ts.filter((t) => t !== best!.term);
     const out: string[] = [];
     for (const p of best!.positions) {
       const e = this.entries[p]!;
-      if (rest.every((test) => test(e))) out.push(e.host);
+      if (rest.every((t) => holds(t, e.inv, e.manifest))) out.push(e.host);
     }
     return out;
   }

@@ -6,7 +6,7 @@
  */
 import { hostGroups, inventoryIndex, readFact, replaces, resolveGroupsIndexed, selectorMatches } from '../groups/index.js';
 import { fleetHosts } from '../groups/host-universe.js';
-import type { Snapshot } from '../manifest/types.js';
+import type { HostResource, Snapshot } from '../manifest/types.js';
 import type { HostPlan, Inventory } from '../plan/types.js';
 import { utcDayStart } from '../schedules/index.js';
 import { canonicalJson } from './canonical-json.js';
@@ -138,7 +138,7 @@ function* incremental(
   let groups = prev.groups;
   let groupsOfHost = prev.groupsOfHost;
   if (patchGroups) {
-    groups = patchMembership(prev.groups, snap, inventories, movers);
+    groups = patchMembership(prev.groups, snap, prev.inventories, inventories, movers);
     groupsOfHost = hostGroupsOf(groups);
     // Only the movers' groups changed, and they are dirty already.
   } else if (regroup) {
@@ -270,13 +270,23 @@ function* incremental(
 }
 
 /** Labels and the fact paths selectors use: what decides a host's dynamic group membership. */
+/** The fact paths the snapshot's selectors read, group by group in name order: made once per snapshot. */
+const selectorFactPaths = new WeakMap<Snapshot, readonly string[]>();
+
 function selectorView(snap: Snapshot, inv: Inventory | undefined): string {
   if (inv === undefined) return '';
-  const facts: unknown[] = [];
-  for (const name of [...snap.groups.keys()].sort()) {
-    const sel = snap.groups.get(name)!.spec.selector;
-    if (sel !== undefined) for (const path of Object.keys(sel.facts).sort()) facts.push(path, readFact(inv.facts, path) ?? null);
+  let paths = selectorFactPaths.get(snap);
+  if (paths === undefined) {
+    const found: string[] = [];
+    for (const name of [...snap.groups.keys()].sort()) {
+      const sel = snap.groups.get(name)!.spec.selector;
+      if (sel !== undefined) found.push(...Object.keys(sel.facts).sort());
+    }
+    paths = found;
+    selectorFactPaths.set(snap, paths);
   }
+  const facts: unknown[] = [];
+  for (const path of paths) facts.push(path, readFact(inv.facts, path) ?? null);
   return canonicalJson({ labels: inv.labels, facts });
 }
 
@@ -405,37 +415,27 @@ function acyclic(snap: Snapshot): boolean {
 
 /**
  * Group membership after the movers' inventories changed, the groups and Host manifests being
- * the same: each mover's membership is evaluated alone (what resolveGroups decides for it), and
- * only the groups it joined or left get a new set — the next version of a VersionedSet, costing
- * O(movers), not a copy (resolved sets are never changed).
+ * the same: each mover's membership is evaluated alone (what resolveGroups decides for it) with its
+ * new inventory and with its previous one (the same groups and manifests decided `groups` from it,
+ * so that is the membership it had: no read of the large sets), and only the groups it joined or
+ * left get a new set — the next version of a VersionedSet, costing O(movers), not a copy
+ * (resolved sets are never changed).
  */
 function patchMembership(
   groups: ReadonlyMap<string, ReadonlySet<string>>,
   snap: Snapshot,
+  previous: ReadonlyMap<string, Inventory>,
   inventories: ReadonlyMap<string, Inventory>,
   movers: readonly string[],
 ): ReadonlyMap<string, ReadonlySet<string>> {
   const changes = new Map<string, Map<string, boolean>>();
   for (const host of movers) {
-    const memo = new Map<string, boolean>();
-    const inGroup = (name: string): boolean => {
-      const known = memo.get(name);
-      if (known !== undefined) return known;
-      const g = snap.groups.get(name);
-      let member = false;
-      if (g !== undefined) {
-        member =
-          g.spec.hosts.includes(host) ||
-          (g.spec.selector !== undefined && selectorMatches(g.spec.selector, inventories.get(host), snap.hosts.get(host))) ||
-          g.spec.include.some(inGroup);
-        if (member && g.spec.exclude.some(inGroup)) member = false;
-      }
-      memo.set(name, member);
-      return member;
-    };
+    const manifest = snap.hosts.get(host);
+    const was = membership(snap, host, previous.get(host), manifest);
+    const now = membership(snap, host, inventories.get(host), manifest);
     for (const name of groups.keys()) {
-      const member = inGroup(name);
-      if (member === (groups.get(name)?.has(host) ?? false)) continue;
+      const member = now(name);
+      if (member === was(name)) continue;
       let group = changes.get(name);
       if (group === undefined) changes.set(name, (group = new Map()));
       group.set(host, member);
@@ -448,6 +448,24 @@ function patchMembership(
     out.set(name, group === undefined ? set : VersionedSet.from(set).with(group));
   }
   return out;
+}
+
+/** Whether the host, with this inventory and Host manifest, is in a group: each group decided once. */
+function membership(snap: Snapshot, host: string, inv: Inventory | undefined, manifest: HostResource | undefined): (name: string) => boolean {
+  const memo = new Map<string, boolean>();
+  const inGroup = (name: string): boolean => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const g = snap.groups.get(name);
+    let member = false;
+    if (g !== undefined) {
+      member = g.spec.hosts.includes(host) || (g.spec.selector !== undefined && selectorMatches(g.spec.selector, inv, manifest)) || g.spec.include.some(inGroup);
+      if (member && g.spec.exclude.some(inGroup)) member = false;
+    }
+    memo.set(name, member);
+    return member;
+  };
+  return inGroup;
 }
 
 /**
