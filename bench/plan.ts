@@ -7,6 +7,7 @@
  */
 import type { AnyResource, ConditionSpec, DeploymentResource, Resource, Snapshot } from '../core/manifest/types.js';
 import type { Inventory } from '../core/plan/types.js';
+import { deepFreeze } from '../core/manifest/snapshot.js';
 import { planFleet, replan, type InstalledRecord, type PlanningContext } from '../core/planner/index.js';
 
 const GiB = 1024 ** 3;
@@ -14,8 +15,9 @@ const sites = ['osaka', 'tokyo', 'berlin', 'paris', 'nyc', 'sfo', 'london', 'syd
 const depts = ['sales', 'dev', 'ops', 'hr', 'finance', 'legal', 'support', 'research'];
 const zones = ['Asia/Tokyo', 'Europe/Berlin', 'America/New_York', 'UTC'];
 
+/** A resource, frozen as a loaded snapshot's are. */
 function res<K extends AnyResource['kind'], S>(kind: K, name: string, spec: S): Resource<K, S> {
-  return { apiVersion: 'ferry/v1', kind, metadata: { name, labels: {}, annotations: {} }, spec, source: { file: 'bench.yaml', line: 1, col: 1 } };
+  return deepFreeze({ apiVersion: 'ferry/v1', kind, metadata: { name, labels: {}, annotations: {} }, spec, source: { file: 'bench.yaml', line: 1, col: 1 } });
 }
 const cmd = (c: string) => ({ command: ['sh', c], timeoutMs: 600_000, env: {} });
 
@@ -178,6 +180,14 @@ export async function run(): Promise<void> {
   const inc = timed(() => replan({ snapshot, inventories, ctx, result }, next));
   // After a replan only the re-planned hosts have new plan objects; the others keep their hashes.
   const rehashing = timed(hashAll(inc.value.result));
+  // 1,000 hosts (every 100th) move to another department: their group membership is patched.
+  const movedHosts = new Set<string>();
+  const moved = inventories.map((inv, i) => {
+    if (i % 100 !== 0) return inv;
+    movedHosts.add(inv.host);
+    return { ...inv, labels: { ...inv.labels, dept: depts[(depts.indexOf(inv.labels.dept!) + 1) % depts.length]! } };
+  });
+  const move = timed(() => replan({ snapshot, inventories, ctx, result }, { snapshot, inventories: moved, ctx, changed: movedHosts }));
   const rss = process.resourceUsage().maxRSS * 1024;
 
   let actions = 0;
@@ -199,6 +209,9 @@ export async function run(): Promise<void> {
   console.log(`full plan:          ${pad(full.wall)}  (CPU ${pad(full.cpu)})   aim ≤ 2000 ms: ${verdict(full.wall, 2000)}`);
   console.log(
     `incremental:        ${pad(inc.wall)}  (CPU ${pad(inc.cpu)})   aim ≤ 200 ms: ${verdict(inc.wall, 200)}; deploy-00 changed, ${targeted} hosts targeted, ${replanned} re-planned`,
+  );
+  console.log(
+    `hosts move:         ${pad(move.wall)}  (CPU ${pad(move.cpu)})   ${movedHosts.size} hosts change department (group membership patched over ${snapshot.groups.size} groups), ${move.value.replanned.length} re-planned`,
   );
   console.log(`hash all plans:     ${pad(hashing.wall)}  (CPU ${pad(hashing.cpu)})   aim: a few hundred ms; ${hashing.value} plans, sha256 of RFC 8785 JSON, none hashed before`);
   console.log(`  … after the replan: ${pad(rehashing.wall)}  (CPU ${pad(rehashing.cpu)})   all ${rehashing.value} plans again; only the ${replanned} re-planned ones are new`);
