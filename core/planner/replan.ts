@@ -269,10 +269,10 @@ function* incremental(
   return { result: finish(state, plans), replanned: [...dirty].sort() };
 }
 
-/** Labels and the fact paths selectors use: what decides a host's dynamic group membership. */
 /** The fact paths the snapshot's selectors read, group by group in name order: made once per snapshot. */
 const selectorFactPaths = new WeakMap<Snapshot, readonly string[]>();
 
+/** Labels and the fact paths selectors use: what decides a host's dynamic group membership. */
 function selectorView(snap: Snapshot, inv: Inventory | undefined): string {
   if (inv === undefined) return '';
   let paths = selectorFactPaths.get(snap);
