@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { HostPlan } from '../../core/plan/types.js';
-import { insertRows } from './bulk-insert.js';
+import { writeRows } from './bulk-insert.js';
 import { chunks, fromJson, iso, toJson } from './codec.js';
 import { replacePlanActions, type RaisedPlan } from './plan-actions.js';
 import type { Database, PlanTable } from './schema.js';
@@ -121,7 +121,9 @@ async function prepareBatch(db: Kysely<Database>, slice: readonly PlanEntry[], g
 /** One batch in one transaction; throws (rolling it back) when a serial moved since it was read. */
 async function writeBatch(db: Kysely<Database>, batch: PreparedBatch): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const written = await insertRows(trx, 'plans-upsert', batch.rows, batch.rows.length, (rows) =>
+    // The affected-row count says whether every serial was still the one read (no RETURNING: on
+    // SQLite a third less work per row).
+    const written = await writeRows(trx, 'plans-upsert', batch.rows, batch.rows.length, (rows) =>
       trx
         .insertInto('plans')
         .values(rows)
@@ -130,11 +132,10 @@ async function writeBatch(db: Kysely<Database>, batch: PreparedBatch): Promise<v
             .column('host')
             .doUpdateSet(takeExcluded('plans', 'serial', 'hash', 'revision', 'body', 'generated_at', 'signed'))
             .where('plans.serial', '=', sql<number>`excluded.serial - 1`),
-        )
-        .returning('host'),
+        ),
     );
-    if (written.length !== batch.rows.length) {
-      throw new Error(`savePlans: ${batch.rows.length - written.length} of ${batch.rows.length} plans changed while being saved (another writer); nothing of this batch was saved`);
+    if (written !== batch.rows.length) {
+      throw new Error(`savePlans: ${batch.rows.length - written} of ${batch.rows.length} plans changed while being saved (another writer); nothing of this batch was saved`);
     }
     await replacePlanActions(trx, batch.changed);
     await bumpVersion(trx);

@@ -55,21 +55,6 @@ describe('controller/store savePlans in batches (SQLite)', () => {
     ]);
   });
 
-  it('refuses a batch whose serial another writer raised while it was being signed, and saves nothing of it', async () => {
-    await store.savePlans([{ host: 'h1', hash: 'one', body: body('h1', '1'), revision: 'r1' }], t0);
-    const sign = async (p: { host: string; serial: number }) => {
-      // Another writer raises the same host's serial meanwhile.
-      await store.savePlans([{ host: 'h1', hash: 'other', body: body('h1', '3'), revision: 'r3' }], t0);
-      return `doc-${p.host}-${p.serial}`;
-    };
-    let error: unknown;
-    await store.savePlans([{ host: 'h1', hash: 'two', body: body('h1', '2'), revision: 'r2' }], t0, { sign }).catch((e: unknown) => (error = e));
-    expect(String(error)).to.match(/changed while being saved/);
-    const stored = await store.getPlan('h1');
-    expect(stored).to.include({ serial: 2, hash: 'other', revision: 'r3' });
-    expect(stored?.signed).to.equal(undefined);
-  });
-
   it('hands a batch to the signer before writing the one before it, so signing overlaps the write', async () => {
     const entries = ['h0', 'h1', 'h2', 'h3'].map((host) => ({ host, hash: `a-${host}`, body: body(host, '1'), revision: 'r1' }));
     // A second connection sees only what is committed.

@@ -412,6 +412,22 @@ for (const backend of backends) {
       expect((await store.getPlan('b'))?.signed).to.equal('fresh');
     });
 
+    it('refuses a batch whose serial another writer raised while it was being signed, and saves nothing of it', async () => {
+      await store.savePlans([{ host: 'h1', hash: 'one', body: plan('h1', ''), revision: 'r1' }], t0);
+      const other: HostPlan = { ...plan('h1', ''), sources: [] };
+      const sign = async (p: { host: string; serial: number }) => {
+        // Another writer raises the same host's serial meanwhile.
+        await store.savePlans([{ host: 'h1', hash: 'other', body: other, revision: 'r3' }], t0);
+        return `doc-${p.host}-${p.serial}`;
+      };
+      let error: unknown;
+      await store.savePlans([{ host: 'h1', hash: 'two', body: plan('h1', ''), revision: 'r2' }], t0, { sign }).catch((e: unknown) => (error = e));
+      expect(String(error)).to.match(/1 of 1 plans changed while being saved/);
+      const stored = await store.getPlan('h1');
+      expect(stored).to.include({ serial: 2, hash: 'other', revision: 'r3' });
+      expect(stored?.signed).to.equal(undefined);
+    });
+
     it('serves a signed plan with its sha256, and changes the plans version on every document write', async () => {
       const versions = [await store.plansVersion()];
       await store.savePlans([{ host: 'a', hash: 'h1', body: plan('a', ''), revision: 'r1' }], t0, { sign: () => 'doc-1' });
