@@ -121,8 +121,7 @@ async function prepareBatch(db: Kysely<Database>, slice: readonly PlanEntry[], g
 /** One batch in one transaction; throws (rolling it back) when a serial moved since it was read. */
 async function writeBatch(db: Kysely<Database>, batch: PreparedBatch): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    // The affected-row count says whether every serial was still the one read (no RETURNING: on
-    // SQLite a third less work per row).
+    // The affected-row count says whether every serial was still the one read.
     const written = await writeRows(trx, 'plans-upsert', batch.rows, batch.rows.length, (rows) =>
       trx
         .insertInto('plans')

@@ -1,4 +1,4 @@
-export { resolveGroups, resolveGroupsIndexed, hostGroups } from './resolve-groups.js';
+export { resolveGroups, resolveGroupsIndexed, hostGroups, hostMembership } from './resolve-groups.js';
 export { fleetHosts, inventoryIndex, replaces } from './host-universe.js';
-export { selectorMatches, SelectorIndex } from './selector-index.js';
+export { SelectorIndex } from './selector-index.js';
 export { readFact } from './fact-path.js';

@@ -3,10 +3,10 @@
  * `exclude` applied last (each excluded group resolved fully first). Cycles, which validation
  * rejects, are cut rather than followed. Names are iterated sorted, so map insertion order never matters.
  */
-import type { GroupResource, Snapshot } from '../manifest/types.js';
+import type { GroupResource, HostResource, Snapshot } from '../manifest/types.js';
 import type { Inventory } from '../plan/types.js';
 import { inventoryIndex } from './host-universe.js';
-import { SelectorIndex } from './selector-index.js';
+import { SelectorIndex, selectorMatches } from './selector-index.js';
 
 /** Group name → its member hosts. */
 export function resolveGroups(snapshot: Snapshot, inventories: readonly Inventory[]): ReadonlyMap<string, ReadonlySet<string>> {
@@ -37,6 +37,27 @@ export function resolveGroupsIndexed(snapshot: Snapshot, inventories: ReadonlyMa
   const result = new Map<string, ReadonlySet<string>>();
   for (const name of [...snapshot.groups.keys()].sort()) result.set(name, resolve(name));
   return result;
+}
+
+/**
+ * One host's membership, by the same rules as resolveGroups, with this inventory and Host manifest:
+ * a function of a group's name, each group decided once (for groups without cycles).
+ */
+export function hostMembership(snapshot: Snapshot, host: string, inv: Inventory | undefined, manifest: HostResource | undefined): (name: string) => boolean {
+  const memo = new Map<string, boolean>();
+  const inGroup = (name: string): boolean => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const g = snapshot.groups.get(name);
+    let member = false;
+    if (g !== undefined) {
+      member = g.spec.hosts.includes(host) || (g.spec.selector !== undefined && selectorMatches(g.spec.selector, inv, manifest)) || g.spec.include.some(inGroup);
+      if (member && g.spec.exclude.some(inGroup)) member = false;
+    }
+    memo.set(name, member);
+    return member;
+  };
+  return inGroup;
 }
 
 /** Host → the groups it is in, sorted by name; hosts in no group are absent. */

@@ -4,9 +4,9 @@
  * plan inputs changed, and re-plans only those; everything else keeps its previous plan object
  * (and so its remembered hash). The result equals planFleet on the next inputs.
  */
-import { hostGroups, inventoryIndex, readFact, replaces, resolveGroupsIndexed, selectorMatches } from '../groups/index.js';
+import { hostGroups, hostMembership, inventoryIndex, readFact, replaces, resolveGroupsIndexed } from '../groups/index.js';
 import { fleetHosts } from '../groups/host-universe.js';
-import type { HostResource, Snapshot } from '../manifest/types.js';
+import type { Snapshot } from '../manifest/types.js';
 import type { HostPlan, Inventory } from '../plan/types.js';
 import { utcDayStart } from '../schedules/index.js';
 import { canonicalJson } from './canonical-json.js';
@@ -431,8 +431,8 @@ function patchMembership(
   const changes = new Map<string, Map<string, boolean>>();
   for (const host of movers) {
     const manifest = snap.hosts.get(host);
-    const was = membership(snap, host, previous.get(host), manifest);
-    const now = membership(snap, host, inventories.get(host), manifest);
+    const was = hostMembership(snap, host, previous.get(host), manifest);
+    const now = hostMembership(snap, host, inventories.get(host), manifest);
     for (const name of groups.keys()) {
       const member = now(name);
       if (member === was(name)) continue;
@@ -448,24 +448,6 @@ function patchMembership(
     out.set(name, group === undefined ? set : VersionedSet.from(set).with(group));
   }
   return out;
-}
-
-/** Whether the host, with this inventory and Host manifest, is in a group: each group decided once. */
-function membership(snap: Snapshot, host: string, inv: Inventory | undefined, manifest: HostResource | undefined): (name: string) => boolean {
-  const memo = new Map<string, boolean>();
-  const inGroup = (name: string): boolean => {
-    const known = memo.get(name);
-    if (known !== undefined) return known;
-    const g = snap.groups.get(name);
-    let member = false;
-    if (g !== undefined) {
-      member = g.spec.hosts.includes(host) || (g.spec.selector !== undefined && selectorMatches(g.spec.selector, inv, manifest)) || g.spec.include.some(inGroup);
-      if (member && g.spec.exclude.some(inGroup)) member = false;
-    }
-    memo.set(name, member);
-    return member;
-  };
-  return inGroup;
 }
 
 /**
