@@ -50,7 +50,7 @@ async function ferryChild(config: ChildConfig): Promise<void> {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   await seedSignedFleet(store, config.hosts, hostName, credentialOf, privateKey);
   const api = createApi(benchApiDeps(store, new DirectoryContentStore(join(config.dir, 'content')), publicKey));
-  const server = createServer(api.listener);
+  const server = api.createServer();
   server.keepAliveTimeout = 65_000; // as controller.ts
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.send?.({ port: (server.address() as { port: number }).port });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -315,7 +315,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       .then((changed) => api.plansRaised(changed.map((c) => c.host)))
       .catch((err: unknown) => logger.warn({ err }, 'controller: cannot read the plans the leader raised'));
   });
-  const server = createServer(api.listener);
+  const server = api.createServer();
   server.keepAliveTimeout = 65_000;
 
   try {

@@ -1,10 +1,11 @@
 /**
  * `createApi(deps)`: the controller's HTTP API (DESIGN §4): an express app behind one request
- * listener. Serve `api.listener` (`http.createServer(api.listener)`); tests do the same on port 0.
+ * listener. Serve `api.createServer()`: that listener behind the poll front (poll-front.ts), which
+ * answers plan polls from memory below node:http; tests do the same on port 0.
  * Contract: every client error is a 4xx `{error: {code, message, details}}`;
  * no request can crash the process or leave partial state behind a refusal.
  */
-import type { RequestListener } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { ApiError, errorHandler } from './errors.js';
@@ -22,6 +23,7 @@ import { relayRoutes } from './routes-relays.js';
 import { RelayRegistry } from './relay-registry.js';
 import { multicastRoutes } from '../multicast/routes.js';
 import { PlanPoller } from './fast-plan.js';
+import { ApiServer } from './poll-front.js';
 import { SeenRecorder } from './seen.js';
 import { AgentCalls } from './agent-calls.js';
 import { LeanAgentPath } from './lean-agent.js';
@@ -40,6 +42,8 @@ export interface Api {
    * no header written).
    */
   readonly listener: RequestListener;
+  /** A new node:http server for the API: `listener` behind the poll front (poll-front.ts). What the controller serves. */
+  createServer(): Server;
   /** The registry the API records into (the one in deps, or a new one). */
   readonly metrics: Metrics;
   /** Every route, for documentation and the fuzz test. */
@@ -113,6 +117,7 @@ export function createApi(deps: ApiDeps): Api {
   return {
     app,
     listener,
+    createServer: () => new ApiServer(listener, poller),
     metrics,
     routes: table.map(({ method, path, auth }) => ({ method, path, auth })),
     async close() {

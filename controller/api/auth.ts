@@ -43,10 +43,13 @@ export function newCredential(): string {
 
 /** The bearer token of a request, if it sent one. */
 export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
-  const value = headers.authorization;
-  if (typeof value !== 'string') return undefined;
-  const m = /^Bearer[ \t]+([!-~]{1,512})[ \t]*$/i.exec(value);
-  return m?.[1];
+  return bearerOf(headers.authorization);
+}
+
+/** The token of an `Authorization: Bearer <token>` value, if it is one. */
+export function bearerOf(authorization: string | undefined): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  return /^Bearer[ \t]+([!-~]{1,512})[ \t]*$/i.exec(authorization)?.[1];
 }
 
 export const unauthenticated = (): ApiError =>

@@ -1,8 +1,10 @@
 /**
  * The hot path of a fleet: agents polling `GET /v1/hosts/{host}/plan` with `If-None-Match` every
- * 60 s ±20%. A plain `node:http` handler that runs before express (see `createApi`): a poll whose
- * credential and ETag are known is answered from memory with no promise, no router and no store
- * call, however long ago the host last polled. Anything unusual (no or unknown credential, another
+ * 60 s ±20%. A poll whose credential and ETag are known is answered from memory (`fromMemory`) with
+ * no promise, no router and no store call, however long ago the host last polled. It is asked
+ * twice over: first by the poll front (poll-front.ts), below node:http, for a poll of the one shape
+ * agents send; then by `handle`, a plain `node:http` handler that runs before express (see
+ * `createApi`), for a poll node:http parsed. Anything unusual (no or unknown credential, another
  * host, no plan, a query string) goes to `fallback`, the express app, whose full route gives the
  * proper answer or error.
  *
@@ -32,11 +34,13 @@ import type { ApiStore } from './store-port.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../../lib/clock.js';
 
-const planPath = /^\/v1\/hosts\/[a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?\/plan$/;
+/** A host name in a poll's path (the poll front, poll-front.ts, reads the same). */
+export const HOST_NAME = '[a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?';
+const planPath = new RegExp(`^/v1/hosts/${HOST_NAME}/plan$`);
 const prefix = '/v1/hosts/';
 const suffix = '/plan';
-const cacheControl = 'private, no-cache';
-const contentType = 'application/json; charset=utf-8';
+export const cacheControl = 'private, no-cache';
+export const contentType = 'application/json; charset=utf-8';
 /** How far back a sync looks for raised serials beyond the previous sync: clock skew between replicas. */
 const SKEW_MS = 60_000;
 
@@ -54,7 +58,7 @@ export interface PlanPollerOptions {
   readonly planEntryTtlMs?: number;
 }
 
-interface PlanEntry {
+export interface PlanEntry {
   /** The quoted strong ETag of the signed plan (the document's sha256). */
   readonly etag: string;
   readonly serial: number;
@@ -200,50 +204,62 @@ export class PlanPoller {
     if (token === undefined) return fallback();
     const start = performance.now();
     const host = url.slice(prefix.length, url.length - suffix.length);
-    const hash = sha256Hex(token);
-    const now = this.clock.now();
-    const caller = this.credentials.get(hash);
-    if (caller !== undefined) {
-      if (caller.host !== host) return fallback();
-      const entry = this.syncedAt !== undefined ? caller.plan : undefined;
-      if (entry !== undefined && now - entry.at < this.planEntryTtlMs) {
-        // The record's host string, not the path's copy: `note` keeps nothing new.
-        if (noneMatch(req.headers['if-none-match'], entry.etag)) {
-          this.seen.note(caller.host, now);
-          return this.reply304(res, method, entry, start);
-        }
-        if (entry.body !== undefined) {
-          this.seen.note(caller.host, now);
-          return this.reply200(res, method, entry, entry.body, start);
-        }
-      }
-    }
+    const ifNoneMatch = req.headers['if-none-match'];
+    const entry = this.fromMemory(host, token, ifNoneMatch);
+    if (entry !== undefined) return this.reply(res, method, entry, noneMatch(ifNoneMatch, entry.etag), start);
     if (!planPath.test(url)) return fallback();
-    this.slowPath(req, res, fallback, method, host, hash, now, start).catch(fallback);
+    this.fromStore(host, token, ifNoneMatch).then(
+      (found) => (found === undefined ? fallback() : this.reply(res, method, found, noneMatch(ifNoneMatch, found.etag), start)),
+      fallback,
+    );
   }
 
-  /** Every miss: a credential, the first sync, a plan row, or a 200 whose document is not in memory. */
-  private async slowPath(req: IncomingMessage, res: ServerResponse, fallback: () => void, method: string, path: string, hash: string, now: number, start: number): Promise<void> {
+  /**
+   * The plan entry that answers `host`'s poll from memory alone — a 304 when `ifNoneMatch` matches
+   * its ETag, else a 200 with its kept document — or undefined when memory cannot answer (an unknown
+   * credential or one of another host, no fresh entry, a 200 whose document is not kept). Notes the
+   * host as seen when it answers. Shared by `handle` and the poll front (poll-front.ts); on a miss
+   * both ask `fromStore`.
+   */
+  fromMemory(host: string, token: string, ifNoneMatch: string | undefined): PlanEntry | undefined {
+    const caller = this.credentials.get(sha256Hex(token));
+    if (caller === undefined || caller.host !== host || this.syncedAt === undefined) return undefined;
+    const entry = caller.plan;
+    const now = this.clock.now();
+    if (entry === undefined || now - entry.at >= this.planEntryTtlMs) return undefined;
+    if (entry.body === undefined && !noneMatch(ifNoneMatch, entry.etag)) return undefined;
+    // The record's host string, not the path's copy: `note` keeps nothing new.
+    this.seen.note(caller.host, now);
+    return entry;
+  }
+
+  /** Counts a poll answered since `start` (a `performance.now()`). */
+  polled(method: string, notModified: boolean, start: number): void {
+    this.metrics.planPolled(method, notModified ? '304' : '200', (performance.now() - start) / 1000);
+  }
+
+  /**
+   * The entry answering `host`'s poll, reading the store for what memory lacks (the credential, the
+   * first sync, the plan row, a document not kept); it is kept for the next polls, and always holds
+   * its document. Undefined when the poll is not answered with a plan (an unknown credential or
+   * another host's, no plan yet): the express route gives that answer.
+   */
+  async fromStore(path: string, token: string, ifNoneMatch: string | undefined): Promise<PlanEntry | undefined> {
+    const now = this.clock.now();
     // From here on the credential's own string (the one the maps keep), not the path's copy.
-    const host = await this.hostOf(hash);
-    if (host !== path) return fallback();
+    const host = await this.hostOf(sha256Hex(token));
+    if (host !== path) return undefined;
     this.seen.note(host, now);
     const caching = this.freshnessMs > 0 && !this.closed;
     if (caching && this.syncedAt === undefined) await this.sync();
     const known = caching ? this.hosts.get(host)?.plan : undefined;
-    if (known !== undefined && now - known.at < this.planEntryTtlMs) {
-      if (noneMatch(req.headers['if-none-match'], known.etag)) return this.reply304(res, method, known, start);
-      if (known.body !== undefined) return this.reply200(res, method, known, known.body, start);
-    }
+    if (known !== undefined && now - known.at < this.planEntryTtlMs && (known.body !== undefined || noneMatch(ifNoneMatch, known.etag))) return known;
     const epoch = this.epoch;
     const plan = await this.store.getSignedPlan(host);
-    if (!plan) return fallback();
-    const etag = `"${plan.sha256}"`;
-    const body = ownBytes(plan.signed);
-    const entry: PlanEntry = { etag, serial: plan.serial, generatedAt: plan.generatedAt.getTime(), at: now, body };
+    if (!plan) return undefined;
+    const entry: PlanEntry = { etag: `"${plan.sha256}"`, serial: plan.serial, generatedAt: plan.generatedAt.getTime(), at: now, body: ownBytes(plan.signed) };
     if (caching && epoch === this.epoch) this.keep(host, entry);
-    if (noneMatch(req.headers['if-none-match'], etag)) return this.reply304(res, method, entry, start);
-    this.reply200(res, method, entry, body, start);
+    return entry;
   }
 
   /** Keeps a host's entry, its document too while the documents kept stay within `maxBodyBytes`. */
@@ -274,16 +290,17 @@ export class PlanPoller {
     this.bodyBytes = 0;
   }
 
-  private reply304(res: ServerResponse, method: string, entry: PlanEntry, start: number): void {
-    res.writeHead(304, ['ETag', entry.etag, 'Cache-Control', cacheControl]);
-    res.end();
-    this.metrics.planPolled(method, '304', (performance.now() - start) / 1000);
-  }
-
-  private reply200(res: ServerResponse, method: string, entry: PlanEntry, body: Buffer, start: number): void {
-    res.writeHead(200, ['ETag', entry.etag, 'Cache-Control', cacheControl, 'Content-Type', contentType, 'Content-Length', String(body.length)]);
-    res.end(method === 'HEAD' ? undefined : body);
-    this.metrics.planPolled(method, '200', (performance.now() - start) / 1000);
+  /** A 304, or a 200 with the entry's document (its headers only for HEAD). */
+  private reply(res: ServerResponse, method: string, entry: PlanEntry, notModified: boolean, start: number): void {
+    if (notModified) {
+      res.writeHead(304, ['ETag', entry.etag, 'Cache-Control', cacheControl]);
+      res.end();
+    } else {
+      const body = entry.body!;
+      res.writeHead(200, ['ETag', entry.etag, 'Cache-Control', cacheControl, 'Content-Type', contentType, 'Content-Length', String(body.length)]);
+      res.end(method === 'HEAD' ? undefined : body);
+    }
+    this.polled(method, notModified, start);
   }
 
   /**

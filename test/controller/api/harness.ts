@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -27,6 +27,8 @@ export interface Events {
 
 export interface Harness {
   readonly url: string;
+  /** The API's server (api.createServer()), listening on `url`. */
+  readonly server: Server;
   readonly store: Store;
   readonly content: DirectoryContentStore;
   readonly api: Api;
@@ -70,19 +72,23 @@ export interface HarnessOptions {
   readonly clock?: Clock;
   /** Default 0 here, so a plan stored by a test is served at once. */
   readonly planCacheMs?: number;
-  /** Called with the name of every store method the API calls (the test's own `store` calls are not counted). */
-  readonly onStoreCall?: (method: string) => void;
+  /**
+   * Called with the name of every store method the API calls (the test's own `store` calls are not
+   * counted); a promise returned holds the call until it settles.
+   */
+  readonly onStoreCall?: (method: string) => unknown;
 }
 
 /** The real store, telling `onCall` the name of each method called through it. */
-function countingStore(store: Store, onCall: (method: string) => void): Store {
+function countingStore(store: Store, onCall: (method: string) => unknown): Store {
   return new Proxy(store, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver) as unknown;
       if (typeof value !== 'function' || typeof key !== 'string') return value;
       return (...args: unknown[]) => {
-        onCall(key);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
+        const held = onCall(key);
+        return held instanceof Promise ? held.then(call) : call();
       };
     },
   });
@@ -132,7 +138,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const api = createApi(deps);
   const server: Server = await new Promise((resolve) => {
-    const s = createServer(api.listener).listen(0, '127.0.0.1', () => resolve(s));
+    const s = api.createServer().listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -158,6 +164,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   return {
     url,
+    server,
     store,
     content,
     api,
