@@ -31,7 +31,8 @@
  * Responses go out in the order the requests came (a handed-over request's answer is node:http's,
  * after every answer the front already wrote). A client that does not read its answers pauses the
  * front's reading, as node:http pauses its parser. Idle connections close after the server's
- * `keepAliveTimeout`; `closeIdleConnections` and `closeAllConnections` close the front's too.
+ * `keepAliveTimeout`; `closeIdleConnections` and `closeAllConnections` close the front's too (the
+ * first sparing a poll that waits for the store: that connection ends once it is answered).
  */
 import { Server, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
@@ -137,6 +138,8 @@ function answer(out: (string | Buffer)[], poll: PollHead, entry: PlanEntry, tail
 
 class PollFront {
   private readonly sockets = new Set<Socket>();
+  /** Those whose poll waits for the store. */
+  private readonly waiting = new Set<Socket>();
 
   constructor(
     private readonly server: Server,
@@ -159,7 +162,10 @@ class PollFront {
       if (!waiting) socket.end();
     };
     const onGone = () => socket.destroy();
-    const onClose = () => sockets.delete(socket);
+    const onClose = () => {
+      sockets.delete(socket);
+      this.waiting.delete(socket);
+    };
     const onDrain = () => waiting || socket.resume();
     const write = (out: (string | Buffer)[]) => {
       let more = true;
@@ -221,6 +227,7 @@ class PollFront {
     /** A poll memory could not answer (`rest` starts with it): the store answers it, or node:http does. */
     const ask = (poll: PollHead, rest: Buffer) => {
       waiting = true;
+      this.waiting.add(socket);
       socket.pause();
       const start = performance.now();
       answers
@@ -228,6 +235,7 @@ class PollFront {
         .catch(() => undefined)
         .then((entry) => {
           waiting = false;
+          this.waiting.delete(socket);
           if (socket.destroyed) return;
           // An error's answer (an unknown credential, no plan yet, the store down) is node:http's.
           if (entry === undefined) return handOff(rest);
@@ -239,7 +247,8 @@ class PollFront {
           if (!socket.writableNeedDrain) socket.resume();
           const next = rest.indexOf(HEAD_END, 0, 'latin1') + HEAD_END.length;
           if (next < rest.length) serve(rest.subarray(next), false);
-          if (ended && !waiting && sockets.has(socket)) socket.end();
+          // A client done sending, or a server closing (it spared this connection while it waited), ends here.
+          if ((ended || !this.server.listening) && !waiting && sockets.has(socket)) socket.end();
         });
     };
     const onData = (chunk: Buffer) => {
@@ -258,10 +267,9 @@ class PollFront {
     return `Date: ${httpDate()}\r\nConnection: keep-alive\r\n${keepAlive > 0 ? `Keep-Alive: timeout=${Math.floor(keepAlive / 1000)}\r\n` : ''}\r\n`;
   }
 
-  /** Closes every connection the front holds: between requests, or waiting for the rest of one. */
-  closeAll(): void {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+  /** Closes the connections the front holds, but (`idle`) those whose poll waits for the store. */
+  close(idle: boolean): void {
+    for (const socket of this.sockets) if (!idle || !this.waiting.has(socket)) socket.destroy();
   }
 }
 
@@ -279,12 +287,12 @@ export class ApiServer extends Server {
   }
 
   override closeIdleConnections(): void {
-    this.front.closeAll();
+    this.front.close(true);
     super.closeIdleConnections();
   }
 
   override closeAllConnections(): void {
-    this.front.closeAll();
+    this.front.close(false);
     super.closeAllConnections();
   }
 }

@@ -323,6 +323,28 @@ describe('poll front: plan polls answered below node:http', () => {
     expect(viaHttp).to.equal(0);
   });
 
+  it('a server closing closes idle connections at once, and one whose poll waits for the store once it is answered', async () => {
+    h.api.plansRaised(['clt1']);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let asked!: () => void;
+    const storeAsked = new Promise<void>((r) => (asked = r));
+    hold = (method) => (method === 'getSignedPlan' ? (asked(), released) : undefined);
+    const busy = wire();
+    busy.send(poll({ etag: '"old"' }));
+    await storeAsked;
+    const accepted = once(h.server, 'connection');
+    const idle = wire();
+    await accepted;
+    const idleClosed = once(idle.socket, 'close');
+    const busyClosed = once(busy.socket, 'close');
+    h.server.close();
+    await idleClosed;
+    release();
+    expect((await busy.answered(1)).map((a) => a.status)).to.deep.equal([200]);
+    await busyClosed;
+  });
+
   it('closes an idle connection after keepAliveTimeout, and every one on closeIdleConnections', async () => {
     h.server.keepAliveTimeout = 100;
     const idle = wire();
