@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- poll [--hosts 10000] [--runs 3] [--seconds 10] [--cpu-prof DIR]` (issue 14):
  * the plan-poll hot path alone. N hosts enrolled with signed plans (3 actions each) in SQLite, the
- * controller's API (`createApi`, served as `controller.ts` serves it) in a child process; autocannon
- * (50 connections, each rotating over its own share of the hosts) polls with `If-None-Match` (304) and without (200),
- * against the controller, against nginx serving the same signed documents as files with its ETags
- * (one worker), and against a bare `node:http` server that only checks one header (the floor of
- * any Node server here). Every server is pinned to core 0, this process (the load generator) to
+ * controller's API (`createApi`, served as `controller.ts` serves it: `api.createServer()`, polls
+ * answered by the poll front) in a child process; autocannon (50 connections, each rotating over
+ * its own share of the hosts) polls with `If-None-Match` (304) and without (200), against the
+ * controller, against nginx serving the same signed documents as files with its ETags (one
+ * worker), and against a bare `node:http` server that only checks one header (the floor of
+ * node:http, which the poll front answers below). Every server is pinned to core 0, this process (the load generator) to
  * core 1; each line gives req/s, p99 and the server's CPU µs per request (and its kernel share) from
  * /proc, and the ratio to nginx in the same run; then each server's CPU µs per request for 50,000
  * requests pipelined on one connection (no load generator to wait for: CPU per request alone). `--rate R` holds every line to R req/s (the CPU per

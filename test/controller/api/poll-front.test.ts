@@ -185,7 +185,7 @@ describe('poll front: plan polls answered below node:http', () => {
     const w = wire();
     const body = JSON.stringify({ nonsense: true });
     w.send(
-      poll({ etag }) + poll() + `POST /v1/nowhere HTTP/1.1\r\nHost: ferry\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` + poll({ etag }),
+      `${poll({ etag })}${poll()}POST /v1/nowhere HTTP/1.1\r\nHost: ferry\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}${poll({ etag })}`,
     );
     const answers = await w.answered(4);
     expect(answers.map((a) => a.status)).to.deep.equal([304, 200, 404, 304]);
@@ -329,7 +329,11 @@ describe('poll front: plan polls answered below node:http', () => {
     const released = new Promise<void>((r) => (release = r));
     let asked!: () => void;
     const storeAsked = new Promise<void>((r) => (asked = r));
-    hold = (method) => (method === 'getSignedPlan' ? (asked(), released) : undefined);
+    hold = (method) => {
+      if (method !== 'getSignedPlan') return undefined;
+      asked();
+      return released;
+    };
     const busy = wire();
     busy.send(poll({ etag: '"old"' }));
     await storeAsked;
