@@ -208,10 +208,9 @@ export class PlanPoller {
     const entry = this.fromMemory(host, token, ifNoneMatch);
     if (entry !== undefined) return this.reply(res, method, entry, noneMatch(ifNoneMatch, entry.etag), start);
     if (!planPath.test(url)) return fallback();
-    this.fromStore(host, token, ifNoneMatch).then(
-      (found) => (found === undefined ? fallback() : this.reply(res, method, found, noneMatch(ifNoneMatch, found.etag), start)),
-      fallback,
-    );
+    this.fromStore(host, token, ifNoneMatch)
+      .then((found) => (found === undefined ? fallback() : this.reply(res, method, found, noneMatch(ifNoneMatch, found.etag), start)))
+      .catch(fallback);
   }
 
   /**

@@ -249,7 +249,9 @@ class PollFront {
           if (next < rest.length) serve(rest.subarray(next), false);
           // A client done sending, or a server closing (it spared this connection while it waited), ends here.
           if ((ended || !this.server.listening) && !waiting && sockets.has(socket)) socket.end();
-        });
+        })
+        // Nothing above should throw; if it did, the connection ends rather than the process.
+        .catch(() => socket.destroy());
     };
     const onData = (chunk: Buffer) => {
       const carried = pending !== undefined;
