@@ -103,7 +103,10 @@ describe('ferry admin commands', function () {
     const json = JSON.parse((await runFerry(['token', 'list', '--json'], { env })).stdout) as { tokens: { id: string; state: string; uses: number }[] };
     expect(json.tokens.find((t) => t.id === made.id)).to.deep.include({ state: 'revoked', uses: 1 });
     // By the secret itself, too; an unknown id is a 404 and exit 1.
-    const other = JSON.parse((await runFerry(['token', 'create', '--json'], { env })).stdout) as { token: string; id: string };
+    // A secret that starts with '-' (base64url, one in 64) reads as an option: take one that does not.
+    let other: { token: string; id: string };
+    do other = JSON.parse((await runFerry(['token', 'create', '--json'], { env })).stdout) as { token: string; id: string };
+    while (other.token.startsWith('-'));
     expect((await runFerry(['token', 'revoke', other.token, '--json'], { env })).code).to.equal(0);
     const unknown = await runFerry(['token', 'revoke', 'ffffffffffff'], { env });
     expect({ code: unknown.code, says: unknown.stderr.includes('no enrollment token ffffffffffff') }).to.deep.equal({ code: 1, says: true });
