@@ -211,6 +211,21 @@ describe('poll front: plan polls answered below node:http', () => {
     expect(socket.destroyed).to.equal(false);
   });
 
+  /** Holds the API's reads of plan rows until the returned function is called. */
+  const holdPlanReads = () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    hold = (method) => (method === 'getSignedPlan' ? released : undefined);
+    return release;
+  };
+  /** A new connection, and the server's side of it once accepted. */
+  const accepted = async () => {
+    const connected = once(h.server, 'connection');
+    const w = wire();
+    const [socket] = (await connected) as [Socket];
+    return { w, socket };
+  };
+
   /** Sends `text` cut at `cuts`, each piece once the front has read the one before; the answers. */
   const sendInPieces = async (text: string, cuts: readonly number[]) => {
     const connected = once(h.server, 'connection');
@@ -285,12 +300,8 @@ describe('poll front: plan polls answered below node:http', () => {
     await h.seedPlan('clt3');
     const etag3 = (await h.request('GET', '/v1/hosts/clt3/plan', { token: other })).headers.get('etag')!;
     h.api.plansRaised(['clt1']);
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    hold = (method) => (method === 'getSignedPlan' ? released : undefined);
-    const connected = once(h.server, 'connection');
-    const w = wire();
-    const [socket] = (await connected) as [Socket];
+    const release = holdPlanReads();
+    const { w, socket } = await accepted();
     const read = once(socket, 'data');
     w.send(poll({ etag: '"old"' }));
     await read;
@@ -306,12 +317,8 @@ describe('poll front: plan polls answered below node:http', () => {
 
   it('a client that half-closes while its poll waits for the store gets the answer, then the end', async () => {
     h.api.plansRaised(['clt1']);
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    hold = (method) => (method === 'getSignedPlan' ? released : undefined);
-    const connected = once(h.server, 'connection');
-    const w = wire();
-    const [socket] = (await connected) as [Socket];
+    const release = holdPlanReads();
+    const { w, socket } = await accepted();
     const ended = once(socket, 'end');
     w.send(poll({ etag: '"old"' }));
     w.socket.end();
